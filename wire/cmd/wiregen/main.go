@@ -1,0 +1,27 @@
+// Command wiregen writes web/wire.gen.ts, the TypeScript twin of package wire.
+package main
+
+import (
+	"flag"
+	"log"
+	"os"
+
+	"github.com/parleyhq/parley/wire/internal/tsgen"
+)
+
+func main() {
+	out := flag.String("o", "", "output file (default stdout)")
+	dir := flag.String("dir", ".", "directory of package wire")
+	flag.Parse()
+	src, err := tsgen.Generate(*dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if *out == "" {
+		os.Stdout.Write(src)
+		return
+	}
+	if err := os.WriteFile(*out, src, 0o644); err != nil {
+		log.Fatal(err)
+	}
+}

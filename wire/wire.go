@@ -1,0 +1,388 @@
+// Package wire defines the messages that the hub, the agent app and the customer portal exchange,
+// so that the three never drift apart. The TypeScript twin, web/wire.gen.ts, is generated from it
+// (go generate ./wire) and checked by TestTypeScriptIsCurrent.
+//
+// Every WebSocket frame is one JSON [Envelope]. A client opens with [TypeHello]; the hub answers
+// [TypeWelcome] or an [TypeError] and closes. Requests carry a client-chosen RID; the hub answers each
+// with [TypeAck] or [TypeError] carrying the same RID. Everything else the hub sends is an event.
+package wire
+
+//go:generate go run ./cmd/wiregen -o ../web/wire.gen.ts
+
+import "encoding/json"
+
+// Typed identifiers, so a bare string is never ambiguous.
+type (
+	// OrgID names an organisation, e.g. "demo". It appears in portal URLs.
+	OrgID string
+	// UserID identifies an agent, supervisor or admin.
+	UserID string
+	// ConversationID identifies one chat between a customer and the organisation.
+	ConversationID string
+	// OfferID identifies one offer of a waiting conversation to one agent.
+	OfferID string
+)
+
+// Role is what a connection is allowed to do.
+type Role string
+
+// Roles.
+const (
+	RoleCustomer   Role = "customer"
+	RoleAgent      Role = "agent"
+	RoleSupervisor Role = "supervisor"
+	RoleAdmin      Role = "admin"
+)
+
+// Presence is an agent's availability. Only available agents are offered conversations.
+type Presence string
+
+// Presence values.
+const (
+	PresenceAvailable Presence = "available"
+	PresenceBusy      Presence = "busy"
+	PresenceAway      Presence = "away"
+	PresenceOffline   Presence = "offline"
+)
+
+// ConvState is where a conversation is in its life.
+type ConvState string
+
+// Conversation states.
+const (
+	// ConvWaiting: in the organisation's queue (or offered), no agent yet.
+	ConvWaiting ConvState = "waiting"
+	// ConvActive: an agent has it.
+	ConvActive ConvState = "active"
+	// ConvEnded: the agent ended it or the customer left; the transcript is kept.
+	ConvEnded ConvState = "ended"
+)
+
+// Author says who wrote a chat message.
+type Author string
+
+// Authors.
+const (
+	AuthorCustomer Author = "customer"
+	AuthorAgent    Author = "agent"
+	AuthorSystem   Author = "system"
+)
+
+// ReceiptKind is a delivery marker.
+type ReceiptKind string
+
+// Receipt kinds.
+const (
+	ReceiptDelivered ReceiptKind = "delivered"
+	ReceiptRead      ReceiptKind = "read"
+)
+
+// Limits enforced by the hub and announced in [Welcome].
+const (
+	// MaxTextBytes is the largest chat message text, in UTF-8 bytes.
+	MaxTextBytes = 4000
+	// MaxNameBytes is the largest customer display name, in UTF-8 bytes.
+	MaxNameBytes = 80
+	// MaxFrameBytes is the largest WebSocket frame a client may send.
+	MaxFrameBytes = 16 << 10
+)
+
+// Type names a message.
+type Type string
+
+// Message types. The comment says who sends it, and the payload type.
+const (
+	// TypeHello (client→hub, [Hello]) authenticates the connection; it must be the first frame.
+	TypeHello Type = "hello"
+	// TypeWelcome (hub→client, [Welcome]) accepts the connection.
+	TypeWelcome Type = "welcome"
+	// TypeAck (hub→client, [Ack]) answers a request that succeeded.
+	TypeAck Type = "ack"
+	// TypeError (hub→client, [Error]) answers a request that failed, or reports a bad frame.
+	TypeError Type = "error"
+	// TypePing (client→hub, no payload) is answered with an Ack; clients use it to detect dead links.
+	TypePing Type = "ping"
+
+	// TypeChatSend (client→hub, [ChatSend]) posts a message. It is stored before it is acknowledged.
+	TypeChatSend Type = "chat.send"
+	// TypeChatMessage (hub→client, [Message]) is a stored message, live or replayed.
+	TypeChatMessage Type = "chat.message"
+	// TypeChatTyping (both ways, [Typing]) tells the other party someone is typing.
+	TypeChatTyping Type = "chat.typing"
+	// TypeChatReceipt (both ways, [Receipt]) marks messages up to Seq delivered or read.
+	TypeChatReceipt Type = "chat.receipt"
+	// TypeSync (client→hub, [Sync]) asks for the messages after a sequence number.
+	TypeSync Type = "sync"
+
+	// TypeConvState (hub→client, [Conversation]) reports a conversation's new state.
+	TypeConvState Type = "conv.state"
+	// TypeQueuePosition (hub→customer, [QueuePosition]) reports the customer's place in the queue.
+	TypeQueuePosition Type = "queue.position"
+	// TypeConvEnd (agent→hub, [ConvRef]) ends a conversation: the End button.
+	TypeConvEnd Type = "conv.end"
+	// TypeConvLeave (customer→hub, [ConvRef]) leaves the conversation.
+	TypeConvLeave Type = "conv.leave"
+
+	// TypePresenceSet (agent→hub, [PresenceSet]) changes the agent's presence.
+	TypePresenceSet Type = "presence.set"
+	// TypeAgentState (hub→agent, [AgentState]) reports the agent's presence and load.
+	TypeAgentState Type = "agent.state"
+	// TypeOffer (hub→agent, [Offer]) offers a waiting conversation, until ExpiresAt.
+	TypeOffer Type = "offer"
+	// TypeOfferAccept (agent→hub, [OfferRef]) takes an offer; the conversation becomes active.
+	TypeOfferAccept Type = "offer.accept"
+	// TypeOfferDecline (agent→hub, [OfferRef]) refuses an offer; it moves on to another agent.
+	TypeOfferDecline Type = "offer.decline"
+	// TypeOfferRevoked (hub→agent, [OfferRevoked]) withdraws an offer (timed out, customer left).
+	TypeOfferRevoked Type = "offer.revoked"
+
+	// TypeSupervisorSnapshot (hub→supervisor, [Snapshot]) lists the organisation's agents and
+	// open conversations; sent on connect and whenever they change.
+	TypeSupervisorSnapshot Type = "supervisor.snapshot"
+	// TypeSupervisorAssign (supervisor→hub, [Assign]) gives a conversation to an agent, even one at
+	// capacity.
+	TypeSupervisorAssign Type = "supervisor.assign"
+)
+
+// Envelope is one WebSocket frame.
+type Envelope struct {
+	// Type says what Data holds.
+	Type Type `json:"type"`
+	// RID is the request id a client chose; the hub echoes it in the Ack or Error that answers.
+	RID string `json:"rid,omitempty"`
+	// Data is the payload, one of the types in this package.
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// Hello authenticates a WebSocket connection.
+type Hello struct {
+	// Token is an agent's login token or a customer's conversation token.
+	Token string `json:"token"`
+	// Resume maps conversations to the last sequence number this client has; the hub replays
+	// what came after, so a reconnect loses nothing and doubles nothing.
+	Resume map[ConversationID]int64 `json:"resume,omitempty"`
+}
+
+// Welcome accepts a connection.
+type Welcome struct {
+	Role Role `json:"role"`
+	// User is the signed-in agent, supervisor or admin; nil for customers.
+	User *User `json:"user,omitempty"`
+	// Conversations are the connection's open conversations: the customer's one, or the agent's
+	// active ones.
+	Conversations []Conversation `json:"conversations"`
+	// MaxTextBytes is the largest message text the hub accepts.
+	MaxTextBytes int `json:"max_text_bytes"`
+	// ServerTime is the hub's clock, Unix milliseconds, so clients can show countdowns.
+	ServerTime int64 `json:"server_time"`
+}
+
+// User is an organisation member.
+type User struct {
+	ID          UserID `json:"id"`
+	Org         OrgID  `json:"org"`
+	Username    string `json:"username"`
+	DisplayName string `json:"display_name"`
+	Role        Role   `json:"role"`
+}
+
+// Ack answers a successful request.
+type Ack struct {
+	// Conv and Seq are set when the request stored a message.
+	Conv ConversationID `json:"conv,omitempty"`
+	Seq  int64          `json:"seq,omitempty"`
+}
+
+// Error is the one error type of Parley's edges: a code a UI maps to a translated sentence, and a
+// message for logs and developers. It travels as the payload of [TypeError] and as the body of a
+// failed HTTP request.
+type Error struct {
+	Code    Code   `json:"code"`
+	Message string `json:"message"`
+}
+
+// Code classifies an [Error].
+type Code string
+
+// Error codes.
+const (
+	EINVALID      Code = "EINVALID"      // malformed or unacceptable input
+	ETOOLARGE     Code = "ETOOLARGE"     // a message or frame over the limit
+	EUNAUTHORIZED Code = "EUNAUTHORIZED" // missing, wrong or expired credentials
+	EFORBIDDEN    Code = "EFORBIDDEN"    // authenticated, but not allowed to do this
+	ENOTFOUND     Code = "ENOTFOUND"     // no such conversation, offer, user or organisation
+	ECONFLICT     Code = "ECONFLICT"     // not possible in the current state (e.g. ended conversation)
+	EUNKNOWNTYPE  Code = "EUNKNOWNTYPE"  // a message type the hub does not know
+	EINTERNAL     Code = "EINTERNAL"     // the hub failed; nothing the client did
+	EUNAVAILABLE  Code = "EUNAVAILABLE"  // the hub or a dependency cannot serve now; try again
+)
+
+// ChatSend posts a chat message.
+type ChatSend struct {
+	Conv ConversationID `json:"conv"`
+	Text string         `json:"text"`
+	// ClientID is unique per message from this client; a resend after a reconnect with the same
+	// ClientID is acknowledged with the original sequence number instead of being stored twice.
+	ClientID string `json:"client_id"`
+}
+
+// Message is a stored chat message.
+type Message struct {
+	Conv       ConversationID `json:"conv"`
+	Seq        int64          `json:"seq"`
+	Author     Author         `json:"author"`
+	AuthorName string         `json:"author_name"`
+	Text       string         `json:"text"`
+	ClientID   string         `json:"client_id,omitempty"`
+	// At is when the hub stored it, Unix milliseconds.
+	At int64 `json:"at"`
+}
+
+// Typing says whether someone is typing in a conversation. The hub fills Author.
+type Typing struct {
+	Conv   ConversationID `json:"conv"`
+	Typing bool           `json:"typing"`
+	Author Author         `json:"author,omitempty"`
+}
+
+// Receipt marks every message up to and including Seq as delivered or read by the other party.
+// The hub fills By.
+type Receipt struct {
+	Conv ConversationID `json:"conv"`
+	Seq  int64          `json:"seq"`
+	Kind ReceiptKind    `json:"kind"`
+	By   Author         `json:"by,omitempty"`
+}
+
+// Sync asks for the messages of Conv after sequence number After.
+type Sync struct {
+	Conv  ConversationID `json:"conv"`
+	After int64          `json:"after"`
+}
+
+// ConvRef names a conversation.
+type ConvRef struct {
+	Conv ConversationID `json:"conv"`
+}
+
+// Conversation is the state of one conversation.
+type Conversation struct {
+	ID           ConversationID `json:"id"`
+	Org          OrgID          `json:"org"`
+	State        ConvState      `json:"state"`
+	CustomerName string         `json:"customer_name"`
+	AgentID      UserID         `json:"agent_id,omitempty"`
+	AgentName    string         `json:"agent_name,omitempty"`
+	// LastSeq is the sequence number of the newest message.
+	LastSeq int64 `json:"last_seq"`
+	// QueuePosition is 1 for the next conversation to be offered; 0 when not waiting.
+	QueuePosition int `json:"queue_position,omitempty"`
+	// Times are Unix milliseconds; zero when not yet.
+	CreatedAt  int64 `json:"created_at"`
+	AcceptedAt int64 `json:"accepted_at,omitempty"`
+	EndedAt    int64 `json:"ended_at,omitempty"`
+	// EndedBy says who ended it: the agent (End) or the customer (left).
+	EndedBy Author `json:"ended_by,omitempty"`
+}
+
+// QueuePosition reports a waiting customer's place in the queue (1 = next).
+type QueuePosition struct {
+	Conv     ConversationID `json:"conv"`
+	Position int            `json:"position"`
+}
+
+// PresenceSet changes the agent's presence.
+type PresenceSet struct {
+	Presence Presence `json:"presence"`
+}
+
+// AgentState is an agent's presence and load.
+type AgentState struct {
+	Presence Presence `json:"presence"`
+	// Load is the capacity units in use (a chat is 1); Capacity is the agent's total.
+	Load     int `json:"load"`
+	Capacity int `json:"capacity"`
+}
+
+// Offer offers a waiting conversation to an agent.
+type Offer struct {
+	ID           OfferID        `json:"id"`
+	Conv         ConversationID `json:"conv"`
+	CustomerName string         `json:"customer_name"`
+	// Preview is the customer's first message, if any.
+	Preview string `json:"preview,omitempty"`
+	// ExpiresAt is when the offer moves on to another agent, Unix milliseconds.
+	ExpiresAt int64 `json:"expires_at"`
+}
+
+// OfferRef names an offer.
+type OfferRef struct {
+	Offer OfferID `json:"offer"`
+}
+
+// OfferRevoked withdraws an offer.
+type OfferRevoked struct {
+	Offer OfferID `json:"offer"`
+	// Reason is "timeout", "declined", "assigned" or "left".
+	Reason string `json:"reason"`
+}
+
+// Snapshot is the supervisor's view of an organisation.
+type Snapshot struct {
+	Agents        []AgentSummary `json:"agents"`
+	Conversations []Conversation `json:"conversations"`
+}
+
+// AgentSummary is one agent's line in the supervisor view.
+type AgentSummary struct {
+	ID          UserID   `json:"id"`
+	DisplayName string   `json:"display_name"`
+	Presence    Presence `json:"presence"`
+	Load        int      `json:"load"`
+	Capacity    int      `json:"capacity"`
+	Online      bool     `json:"online"`
+}
+
+// Assign gives a conversation to an agent.
+type Assign struct {
+	Conv  ConversationID `json:"conv"`
+	Agent UserID         `json:"agent"`
+}
+
+// HTTP API, under /api/v1. Failures answer with an [Error] body and a matching status.
+
+// LoginRequest is the body of POST /api/v1/login.
+type LoginRequest struct {
+	Org      OrgID  `json:"org"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// LoginResponse answers a successful login.
+type LoginResponse struct {
+	Token string `json:"token"`
+	// ExpiresAt is Unix milliseconds.
+	ExpiresAt int64 `json:"expires_at"`
+	User      User  `json:"user"`
+}
+
+// StartConversation is the body of POST /api/v1/orgs/{org}/conversations, sent by the portal.
+type StartConversation struct {
+	// Name is the customer's optional display name from the pre-chat form.
+	Name string `json:"name,omitempty"`
+}
+
+// StartedConversation answers StartConversation. The customer keeps Token to resume the
+// conversation after a reload or a dropped connection.
+type StartedConversation struct {
+	Conversation Conversation `json:"conversation"`
+	Token        string       `json:"token"`
+}
+
+// WidgetConfig is what GET /api/v1/orgs/{org}/widget tells the portal about an organisation.
+type WidgetConfig struct {
+	Org  OrgID  `json:"org"`
+	Name string `json:"name"`
+	// MaxTextBytes is the largest message text the hub accepts.
+	MaxTextBytes int `json:"max_text_bytes"`
+}
