@@ -1,0 +1,558 @@
+// Package app holds the agent app's services: session, presence, offers, conversations and the
+// supervisor view. They are bound to the Wails UI by main.go, and run without a window in
+// cmd/parley-agent and in tests: they reach the UI only through an [Emitter].
+package app
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parleyhq/parley/hub/client"
+	"github.com/parleyhq/parley/wire"
+)
+
+// Config holds the services' dependencies.
+type Config struct {
+	// Emitter receives the events for the UI; nil drops them.
+	Emitter Emitter
+	// Logger receives the services' logs; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Prefill is what the sign-in form starts with.
+	Prefill Prefill
+}
+
+// Services are the services bound to the UI. They share one hub connection.
+type Services struct {
+	Session       *Session
+	Presence      *Presence
+	Offers        *Offers
+	Conversations *Conversations
+	Supervisor    *Supervisor
+
+	core *core
+}
+
+// New builds the services, signed out.
+func New(cfg Config) *Services {
+	if cfg.Emitter == nil {
+		cfg.Emitter = EmitterFunc(func(string, any) {})
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	c := &core{
+		emitter: cfg.Emitter,
+		log:     cfg.Logger,
+		now:     cfg.Now,
+		prefill: cfg.Prefill,
+	}
+	c.reset()
+	return &Services{
+		Session:       &Session{c: c},
+		Presence:      &Presence{c: c},
+		Offers:        &Offers{c: c},
+		Conversations: &Conversations{c: c},
+		Supervisor:    &Supervisor{c: c},
+		core:          c,
+	}
+}
+
+// Close signs out and releases the connection.
+func (s *Services) Close() error { return s.Session.SignOut() }
+
+// Bindings lists the services for wails.Run's Bind option.
+func (s *Services) Bindings() []any {
+	return []any{s.Session, s.Presence, s.Offers, s.Conversations, s.Supervisor}
+}
+
+// requestTimeout bounds every request to the hub.
+const requestTimeout = 10 * time.Second
+
+// emission is one event waiting to be emitted once the lock is released.
+type emission struct {
+	event string
+	data  any
+}
+
+// conv is what the app knows about one conversation.
+type conv struct {
+	wire.Conversation
+	// msgs are the messages in sequence order, without gaps the app knows of.
+	msgs []MessageView
+	// unread counts customer messages that arrived while the conversation was not active.
+	unread int
+	// customerTyping is true between the customer's typing on and off.
+	customerTyping bool
+	// delivered and read are the customer's receipts for the agent's messages.
+	delivered, read int64
+}
+
+// core is the state the services share. One goroutine (run) reads the hub connection; the
+// bound methods run on the UI's goroutines; mu guards everything below it.
+type core struct {
+	emitter Emitter      // the UI
+	log     *slog.Logger // the services' log
+	now     func() time.Time
+	prefill Prefill
+
+	// signMu serialises sign-in and sign-out, which block on the network.
+	signMu sync.Mutex
+
+	mu       sync.Mutex
+	link     *client.Conn       // the hub connection; nil when signed out
+	stop     context.CancelFunc // stops run
+	done     chan struct{}      // closed when run returns
+	session  SessionView
+	offset   int64 // hub clock minus local clock, ms
+	agent    wire.AgentState
+	offers   []OfferView
+	convs    map[wire.ConversationID]*conv
+	active   wire.ConversationID
+	snapshot *wire.Snapshot
+	snapAt   int64
+}
+
+// reset forgets everything about the last session. Callers hold mu (or own c exclusively).
+func (c *core) reset() {
+	c.link = nil
+	c.stop = nil
+	c.done = nil
+	c.session = SessionView{Connection: ConnOffline, MaxTextBytes: wire.MaxTextBytes}
+	c.offset = 0
+	c.agent = wire.AgentState{Presence: wire.PresenceOffline}
+	c.offers = nil
+	c.convs = map[wire.ConversationID]*conv{}
+	c.active = ""
+	c.snapshot = nil
+	c.snapAt = 0
+}
+
+// nowMs is the local clock in Unix milliseconds.
+func (c *core) nowMs() int64 { return c.now().UnixMilli() }
+
+// flush emits what a locked section collected. Callers must not hold mu.
+func (c *core) flush(out []emission) {
+	for _, e := range out {
+		c.emitter.Emit(e.event, e.data)
+	}
+}
+
+// currentLink returns the hub connection, or ErrNotSignedIn.
+func (c *core) currentLink() (*client.Conn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.link == nil {
+		return nil, ErrNotSignedIn
+	}
+	return c.link, nil
+}
+
+// request sends one request to the hub and waits for its answer.
+func (c *core) request(t wire.Type, payload any) (wire.Ack, error) {
+	l, err := c.currentLink()
+	if err != nil {
+		return wire.Ack{}, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	ack, err := l.Request(ctx, t, payload)
+	if err != nil {
+		c.log.Debug("request failed", "type", t, "code", wire.ErrorCode(err), "err", wire.ErrorMessage(err))
+		return wire.Ack{}, asWireError(err)
+	}
+	return ack, nil
+}
+
+// run applies the hub's events until the connection closes or stop is called.
+func (c *core) run(ctx context.Context, l *client.Conn, done chan struct{}) {
+	defer close(done)
+	events := l.Events()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-events:
+			if !ok {
+				c.lost(l, "")
+				return
+			}
+			if st, isState := client.ParseState(ev); isState && st.State == client.StateClosed {
+				c.lost(l, st.Err)
+				return
+			}
+			c.mu.Lock()
+			if c.link != l {
+				c.mu.Unlock()
+				return
+			}
+			out, followUp := c.apply(ev)
+			c.mu.Unlock()
+			c.flush(out)
+			for _, f := range followUp {
+				f()
+			}
+		}
+	}
+}
+
+// lost handles a connection that closed for good (the client gave up reconnecting, or the hub
+// refused the token): the agent is signed out and told why.
+func (c *core) lost(l *client.Conn, why string) {
+	c.mu.Lock()
+	if c.link != l {
+		c.mu.Unlock()
+		return
+	}
+	c.log.Warn("hub connection closed", "err", why)
+	c.reset()
+	code := wire.EUNAVAILABLE
+	if strings.HasPrefix(why, string(wire.EUNAUTHORIZED)) {
+		code = wire.EUNAUTHORIZED
+	}
+	out := []emission{
+		{EventSession, c.session},
+		{EventNotice, Notice{Kind: "connection_lost", Code: code}},
+		{EventAgent, c.agent},
+		{EventOffers, []OfferView{}},
+		{EventConversations, []ConversationView{}},
+	}
+	c.mu.Unlock()
+	go l.Close() // from the run goroutine, which the client's Close waits on indirectly
+	c.flush(out)
+}
+
+// apply changes the state for one event from the hub, under mu. It returns the events for the
+// UI and the requests to send once mu is released (receipts, syncs).
+func (c *core) apply(ev wire.Envelope) (out []emission, followUp []func()) {
+	st, ok := client.ParseState(ev)
+	if !ok {
+		return c.event(ev)
+	}
+	switch {
+	case st.State == client.StateReconnecting && c.session.Connection != ConnReconnecting:
+		c.log.Info("reconnecting to the hub", "err", st.Err)
+		c.session.Connection = ConnReconnecting
+		out = append(out, emission{EventSession, c.session})
+	case st.State == client.StateConnected && st.Welcome != nil:
+		return c.welcome(*st.Welcome)
+	}
+	return out, followUp
+}
+
+// welcome applies the hub's Welcome, at sign-in and after every reconnect.
+func (c *core) welcome(w wire.Welcome) (out []emission, followUp []func()) {
+	c.offset = w.ServerTime - c.nowMs()
+	c.session.Connection = ConnOnline
+	if w.User != nil {
+		c.session.User = w.User
+	}
+	if w.MaxTextBytes > 0 {
+		c.session.MaxTextBytes = w.MaxTextBytes
+	}
+	for _, wc := range w.Conversations {
+		followUp = append(followUp, c.upsertConv(wc)...)
+	}
+	out = append(out, emission{EventSession, c.session}, emission{EventConversations, c.convViews()})
+	return out, followUp
+}
+
+// event applies one event the hub sent.
+func (c *core) event(ev wire.Envelope) (out []emission, followUp []func()) {
+	switch ev.Type {
+	case wire.TypeAgentState:
+		var st wire.AgentState
+		if ev.Unmarshal(&st) != nil {
+			break
+		}
+		c.agent = st
+		out = append(out, emission{EventAgent, st})
+
+	case wire.TypeOffer:
+		var o wire.Offer
+		if ev.Unmarshal(&o) != nil {
+			break
+		}
+		c.removeOffer(o.ID)
+		c.offers = append(c.offers, OfferView{
+			ID: o.ID, Conv: o.Conv, CustomerName: o.CustomerName, Preview: o.Preview,
+			ReceivedAt: c.nowMs(), ExpiresAt: o.ExpiresAt - c.offset,
+		})
+		c.log.Info("offer", "offer", o.ID, "conv", o.Conv)
+		out = append(out, emission{EventOffers, c.offerViews()})
+
+	case wire.TypeOfferRevoked:
+		var r wire.OfferRevoked
+		if ev.Unmarshal(&r) != nil {
+			break
+		}
+		if c.removeOffer(r.Offer) {
+			c.log.Info("offer revoked", "offer", r.Offer, "reason", r.Reason)
+			out = append(out, emission{EventOffers, c.offerViews()},
+				emission{EventNotice, Notice{Kind: "offer_revoked", Reason: r.Reason}})
+		}
+
+	case wire.TypeConvState:
+		var wc wire.Conversation
+		if ev.Unmarshal(&wc) != nil {
+			break
+		}
+		followUp = append(followUp, c.upsertConv(wc)...)
+		// An offer for a conversation that someone else took, or that ended, is void.
+		if wc.State != wire.ConvWaiting {
+			for _, o := range c.offers {
+				if o.Conv == wc.ID {
+					c.removeOffer(o.ID)
+					out = append(out, emission{EventOffers, c.offerViews()})
+					break
+				}
+			}
+		}
+		out = append(out, emission{EventConversations, c.convViews()})
+
+	case wire.TypeChatMessage:
+		var m wire.Message
+		if ev.Unmarshal(&m) != nil {
+			break
+		}
+		mv, isNew, f := c.addMessage(m)
+		followUp = append(followUp, f...)
+		if isNew {
+			out = append(out, emission{EventMessage, mv}, emission{EventConversations, c.convViews()})
+		}
+
+	case wire.TypeChatTyping:
+		var t wire.Typing
+		if ev.Unmarshal(&t) != nil || t.Author != wire.AuthorCustomer {
+			break
+		}
+		if cv, ok := c.convs[t.Conv]; ok && cv.customerTyping != t.Typing {
+			cv.customerTyping = t.Typing
+			out = append(out, emission{EventConversations, c.convViews()})
+		}
+
+	case wire.TypeChatReceipt:
+		var r wire.Receipt
+		if ev.Unmarshal(&r) != nil || r.By != wire.AuthorCustomer {
+			break
+		}
+		cv, ok := c.convs[r.Conv]
+		if !ok {
+			break
+		}
+		changed := false
+		if r.Seq > cv.delivered {
+			cv.delivered, changed = r.Seq, true
+		}
+		if r.Kind == wire.ReceiptRead && r.Seq > cv.read {
+			cv.read, changed = r.Seq, true
+		}
+		if changed {
+			out = append(out, emission{EventConversations, c.convViews()})
+		}
+
+	case wire.TypeSupervisorSnapshot:
+		var s wire.Snapshot
+		if ev.Unmarshal(&s) != nil {
+			break
+		}
+		c.snapshot, c.snapAt = &s, c.nowMs()
+		out = append(out, emission{EventSupervisor, c.supervisorView()})
+
+	case wire.TypeError:
+		var e wire.Error
+		if ev.Unmarshal(&e) == nil {
+			c.log.Warn("hub error", "code", e.Code, "message", e.Message)
+		}
+	}
+	return out, followUp
+}
+
+// upsertConv records a conversation's new state. When it is the agent's and the app lacks
+// messages, it returns a sync request to send.
+func (c *core) upsertConv(wc wire.Conversation) (followUp []func()) {
+	cv, ok := c.convs[wc.ID]
+	if !ok {
+		cv = &conv{}
+		c.convs[wc.ID] = cv
+	}
+	cv.Conversation = wc
+	if wc.State == wire.ConvEnded {
+		cv.customerTyping = false
+	}
+	if have := cv.lastSeq(); wc.LastSeq > have {
+		id, after := wc.ID, have
+		followUp = append(followUp, func() { c.history(id, after) })
+	}
+	return followUp
+}
+
+// history fetches the messages of a conversation after seq that the app lacks (those from
+// before the agent took it, or from before sign-in), and adds them.
+func (c *core) history(id wire.ConversationID, after int64) {
+	l, err := c.currentLink()
+	if err != nil {
+		return
+	}
+	for range 100 { // pages; bounded
+		ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+		msgs, err := l.History(ctx, id, after)
+		cancel()
+		if err != nil {
+			c.log.Warn("history failed", "conv", id, "code", wire.ErrorCode(err))
+			return
+		}
+		if len(msgs) == 0 {
+			return
+		}
+		var out []emission
+		var followUp []func()
+		c.mu.Lock()
+		if c.link != l {
+			c.mu.Unlock()
+			return
+		}
+		for _, m := range msgs {
+			mv, isNew, f := c.addMessage(m)
+			followUp = append(followUp, f...)
+			if isNew {
+				out = append(out, emission{EventMessage, mv})
+			}
+			after = max(after, m.Seq)
+		}
+		out = append(out, emission{EventConversations, c.convViews()})
+		c.mu.Unlock()
+		c.flush(out)
+		for _, f := range followUp {
+			f()
+		}
+	}
+}
+
+// lastSeq is the newest sequence number the app holds.
+func (cv *conv) lastSeq() int64 {
+	if len(cv.msgs) == 0 {
+		return 0
+	}
+	return cv.msgs[len(cv.msgs)-1].Seq
+}
+
+// addMessage stores a message once. A customer message gets a delivered receipt, or a read one
+// when its conversation is open.
+func (c *core) addMessage(m wire.Message) (mv MessageView, isNew bool, followUp []func()) {
+	cv, ok := c.convs[m.Conv]
+	if !ok {
+		cv = &conv{Conversation: wire.Conversation{ID: m.Conv, State: wire.ConvActive}}
+		c.convs[m.Conv] = cv
+	}
+	mv = MessageView{Conv: m.Conv, Seq: m.Seq, Author: m.Author, AuthorName: m.AuthorName, Text: m.Text, At: m.At - c.offset}
+	i := sort.Search(len(cv.msgs), func(i int) bool { return cv.msgs[i].Seq >= m.Seq })
+	if i < len(cv.msgs) && cv.msgs[i].Seq == m.Seq {
+		return mv, false, nil
+	}
+	cv.msgs = append(cv.msgs, MessageView{})
+	copy(cv.msgs[i+1:], cv.msgs[i:])
+	cv.msgs[i] = mv
+	if m.Seq > cv.LastSeq {
+		cv.LastSeq = m.Seq
+	}
+	if m.Author == wire.AuthorCustomer {
+		cv.customerTyping = false
+		kind := wire.ReceiptDelivered
+		if c.active == m.Conv {
+			kind = wire.ReceiptRead
+		} else {
+			cv.unread++
+		}
+		followUp = append(followUp, c.receipt(m.Conv, m.Seq, kind))
+	}
+	return mv, true, followUp
+}
+
+// receipt returns a request that marks the customer's messages up to seq.
+func (c *core) receipt(id wire.ConversationID, seq int64, kind wire.ReceiptKind) func() {
+	return func() {
+		if _, err := c.request(wire.TypeChatReceipt, wire.Receipt{Conv: id, Seq: seq, Kind: kind}); err != nil {
+			c.log.Debug("receipt failed", "conv", id, "code", wire.ErrorCode(err))
+		}
+	}
+}
+
+// removeOffer drops a pending offer, reporting whether it was there.
+func (c *core) removeOffer(id wire.OfferID) bool {
+	for i, o := range c.offers {
+		if o.ID == id {
+			c.offers = append(c.offers[:i:i], c.offers[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// offerViews copies the pending offers, oldest first.
+func (c *core) offerViews() []OfferView {
+	return append([]OfferView{}, c.offers...)
+}
+
+// view builds a conversation's line for the UI.
+func (c *core) view(cv *conv) ConversationView {
+	v := ConversationView{
+		ID: cv.ID, State: cv.State, CustomerName: cv.CustomerName, AgentName: cv.AgentName,
+		LastSeq: cv.LastSeq, CreatedAt: c.local(cv.CreatedAt), AcceptedAt: c.local(cv.AcceptedAt),
+		EndedAt: c.local(cv.EndedAt), EndedBy: cv.EndedBy, Unread: cv.unread,
+		CustomerTyping: cv.customerTyping, DeliveredSeq: cv.delivered, ReadSeq: cv.read,
+	}
+	if n := len(cv.msgs); n > 0 {
+		v.LastText, v.LastAt = cv.msgs[n-1].Text, cv.msgs[n-1].At
+	}
+	return v
+}
+
+// local converts a hub time to the local clock, keeping zero as "not yet".
+func (c *core) local(ms int64) int64 {
+	if ms == 0 {
+		return 0
+	}
+	return ms - c.offset
+}
+
+// convViews lists the conversations: open ones first, then by newest activity.
+func (c *core) convViews() []ConversationView {
+	vs := make([]ConversationView, 0, len(c.convs))
+	for _, cv := range c.convs {
+		vs = append(vs, c.view(cv))
+	}
+	sort.Slice(vs, func(i, j int) bool {
+		ei, ej := vs[i].State == wire.ConvEnded, vs[j].State == wire.ConvEnded
+		if ei != ej {
+			return !ei
+		}
+		ti, tj := max(vs[i].LastAt, vs[i].AcceptedAt, vs[i].CreatedAt), max(vs[j].LastAt, vs[j].AcceptedAt, vs[j].CreatedAt)
+		if ti != tj {
+			return ti > tj
+		}
+		return vs[i].ID < vs[j].ID
+	})
+	return vs
+}
+
+// supervisorView converts the last snapshot for the UI.
+func (c *core) supervisorView() SupervisorView {
+	v := SupervisorView{Agents: []wire.AgentSummary{}, Conversations: []ConversationView{}, UpdatedAt: c.snapAt}
+	if c.snapshot == nil {
+		return v
+	}
+	v.Agents = append(v.Agents, c.snapshot.Agents...)
+	for _, wc := range c.snapshot.Conversations {
+		v.Conversations = append(v.Conversations, c.view(&conv{Conversation: wc}))
+	}
+	return v
+}

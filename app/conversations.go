@@ -1,0 +1,143 @@
+package app
+
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/parleyhq/parley/wire"
+)
+
+// Conversations lists the agent's conversations, opens one, and carries its chat.
+type Conversations struct {
+	c *core
+}
+
+// List returns the conversations: open ones first, newest activity first.
+func (cs *Conversations) List() ([]ConversationView, error) {
+	cs.c.mu.Lock()
+	defer cs.c.mu.Unlock()
+	return cs.c.convViews(), nil
+}
+
+// Active returns the id of the open conversation, "" for none.
+func (cs *Conversations) Active() (wire.ConversationID, error) {
+	cs.c.mu.Lock()
+	defer cs.c.mu.Unlock()
+	return cs.c.active, nil
+}
+
+// Open makes a conversation the active one and marks its customer messages read.
+func (cs *Conversations) Open(id wire.ConversationID) (ConversationView, error) {
+	c := cs.c
+	c.mu.Lock()
+	cv, ok := c.convs[id]
+	if !ok {
+		c.mu.Unlock()
+		return ConversationView{}, ErrNoConversation
+	}
+	c.active = id
+	cv.unread = 0
+	var lastCustomer int64
+	for _, m := range cv.msgs {
+		if m.Author == wire.AuthorCustomer {
+			lastCustomer = m.Seq
+		}
+	}
+	view := c.view(cv)
+	out := []emission{{EventConversations, c.convViews()}}
+	live := cv.State != wire.ConvEnded
+	c.mu.Unlock()
+	c.flush(out)
+	if lastCustomer > 0 && live {
+		c.receipt(id, lastCustomer, wire.ReceiptRead)()
+	}
+	return view, nil
+}
+
+// Close leaves the active conversation (the agent looks at something else).
+func (cs *Conversations) Close() error {
+	cs.c.mu.Lock()
+	defer cs.c.mu.Unlock()
+	cs.c.active = ""
+	return nil
+}
+
+// Messages returns a conversation's transcript as the app holds it.
+func (cs *Conversations) Messages(id wire.ConversationID) ([]MessageView, error) {
+	cs.c.mu.Lock()
+	defer cs.c.mu.Unlock()
+	cv, ok := cs.c.convs[id]
+	if !ok {
+		return nil, ErrNoConversation
+	}
+	return append([]MessageView{}, cv.msgs...), nil
+}
+
+// Send posts a message to a conversation. It returns once the hub has stored it.
+func (cs *Conversations) Send(id wire.ConversationID, text string) (MessageView, error) {
+	c := cs.c
+	if strings.TrimSpace(text) == "" {
+		return MessageView{}, ErrEmptyMessage
+	}
+	c.mu.Lock()
+	cv, ok := c.convs[id]
+	var state wire.ConvState
+	if ok {
+		state = cv.State
+	}
+	limit := c.session.MaxTextBytes
+	name := ""
+	if c.session.User != nil {
+		name = c.session.User.DisplayName
+	}
+	c.mu.Unlock()
+	if !ok {
+		return MessageView{}, ErrNoConversation
+	}
+	if len(text) > limit || !utf8.ValidString(text) {
+		return MessageView{}, wire.Errorf(wire.ETOOLARGE, "message of %d bytes is over the %d-byte limit", len(text), limit)
+	}
+	if state == wire.ConvEnded {
+		return MessageView{}, wire.Errorf(wire.ECONFLICT, "the conversation has ended")
+	}
+	l, err := c.currentLink()
+	if err != nil {
+		return MessageView{}, err
+	}
+	// Send survives a dropped link: it resends with the same client id once reconnected.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*requestTimeout)
+	defer cancel()
+	ack, err := l.Send(ctx, id, text)
+	if err != nil {
+		return MessageView{}, asWireError(err)
+	}
+	// The hub echoes the stored message as an event too; whichever comes first is kept.
+	c.mu.Lock()
+	mv, isNew, _ := c.addMessage(wire.Message{
+		Conv: id, Seq: ack.Seq, Author: wire.AuthorAgent, AuthorName: name, Text: text,
+		At: c.nowMs() + c.offset,
+	})
+	var out []emission
+	if isNew {
+		out = append(out, emission{EventMessage, mv}, emission{EventConversations, c.convViews()})
+	}
+	c.mu.Unlock()
+	c.flush(out)
+	return mv, nil
+}
+
+// Typing tells the customer whether the agent is typing.
+func (cs *Conversations) Typing(id wire.ConversationID, typing bool) error {
+	_, err := cs.c.request(wire.TypeChatTyping, wire.Typing{Conv: id, Typing: typing})
+	return err
+}
+
+// End ends a conversation: the End button. The transcript is kept.
+func (cs *Conversations) End(id wire.ConversationID) error {
+	_, err := cs.c.request(wire.TypeConvEnd, wire.ConvRef{Conv: id})
+	if err == nil {
+		cs.c.log.Info("conversation ended", "conv", id)
+	}
+	return err
+}

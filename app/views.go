@@ -1,0 +1,95 @@
+package app
+
+import "github.com/parleyhq/parley/wire"
+
+// The types below are what the services hand the UI. Times are Unix milliseconds on the local
+// clock (the hub's clock is corrected by the offset measured at sign-in), because time.Time has
+// no TypeScript model.
+
+// Connection says whether the app is talking to the hub.
+type Connection string
+
+// Connection states.
+const (
+	ConnOffline      Connection = "offline"
+	ConnOnline       Connection = "online"
+	ConnReconnecting Connection = "reconnecting"
+)
+
+// SessionView is the sign-in state.
+type SessionView struct {
+	SignedIn   bool       `json:"signed_in"`
+	HubURL     string     `json:"hub_url"`
+	User       *wire.User `json:"user,omitempty"`
+	Connection Connection `json:"connection"`
+	// MaxTextBytes is the largest message the hub accepts, from its Welcome.
+	MaxTextBytes int `json:"max_text_bytes"`
+}
+
+// Prefill is what the sign-in form starts with (from flags or the last sign-in).
+type Prefill struct {
+	HubURL   string `json:"hub_url"`
+	Org      string `json:"org"`
+	Username string `json:"username"`
+}
+
+// OfferView is an offer with its deadline on the local clock.
+type OfferView struct {
+	ID           wire.OfferID        `json:"id"`
+	Conv         wire.ConversationID `json:"conv"`
+	CustomerName string              `json:"customer_name"`
+	Preview      string              `json:"preview,omitempty"`
+	// ReceivedAt and ExpiresAt bound the countdown, local Unix milliseconds.
+	ReceivedAt int64 `json:"received_at"`
+	ExpiresAt  int64 `json:"expires_at"`
+}
+
+// ConversationView is one line of the conversation list and the header of the panel.
+type ConversationView struct {
+	ID           wire.ConversationID `json:"id"`
+	State        wire.ConvState      `json:"state"`
+	CustomerName string              `json:"customer_name"`
+	AgentName    string              `json:"agent_name,omitempty"`
+	LastSeq      int64               `json:"last_seq"`
+	CreatedAt    int64               `json:"created_at"`
+	AcceptedAt   int64               `json:"accepted_at,omitempty"`
+	EndedAt      int64               `json:"ended_at,omitempty"`
+	EndedBy      wire.Author         `json:"ended_by,omitempty"`
+	// Unread counts customer messages the agent has not seen.
+	Unread int `json:"unread"`
+	// LastText and LastAt preview the newest message.
+	LastText string `json:"last_text,omitempty"`
+	LastAt   int64  `json:"last_at,omitempty"`
+	// CustomerTyping is true while the customer types.
+	CustomerTyping bool `json:"customer_typing"`
+	// DeliveredSeq and ReadSeq: the customer has received / read the agent's messages up to these.
+	DeliveredSeq int64 `json:"delivered_seq"`
+	ReadSeq      int64 `json:"read_seq"`
+}
+
+// MessageView is one chat message.
+type MessageView struct {
+	Conv       wire.ConversationID `json:"conv"`
+	Seq        int64               `json:"seq"`
+	Author     wire.Author         `json:"author"`
+	AuthorName string              `json:"author_name"`
+	Text       string              `json:"text"`
+	At         int64               `json:"at"`
+}
+
+// SupervisorView is the supervisor's picture of the organisation.
+type SupervisorView struct {
+	Agents        []wire.AgentSummary `json:"agents"`
+	Conversations []ConversationView  `json:"conversations"`
+	// UpdatedAt is when the hub last sent it, local Unix milliseconds.
+	UpdatedAt int64 `json:"updated_at"`
+}
+
+// Notice tells the UI about something no request caused, e.g. an offer that timed out.
+type Notice struct {
+	// Kind is "offer_revoked", "connection_lost" or "signed_out".
+	Kind   string `json:"kind"`
+	Reason string `json:"reason,omitempty"`
+	// Code is set when an error caused the notice.
+	Code wire.Code `json:"code,omitempty"`
+}
