@@ -505,7 +505,7 @@ func (c *core) offerViews() []OfferView {
 // view builds a conversation's line for the UI.
 func (c *core) view(cv *conv) ConversationView {
 	v := ConversationView{
-		ID: cv.ID, State: cv.State, CustomerName: cv.CustomerName, AgentName: cv.AgentName,
+		ID: cv.ID, State: cv.State, CustomerName: cv.CustomerName, AgentID: cv.AgentID, AgentName: cv.AgentName,
 		LastSeq: cv.LastSeq, CreatedAt: c.local(cv.CreatedAt), AcceptedAt: c.local(cv.AcceptedAt),
 		EndedAt: c.local(cv.EndedAt), EndedBy: cv.EndedBy, Unread: cv.unread,
 		CustomerTyping: cv.customerTyping, DeliveredSeq: cv.delivered, ReadSeq: cv.read,

@@ -49,6 +49,7 @@ type ConversationView struct {
 	ID           wire.ConversationID `json:"id"`
 	State        wire.ConvState      `json:"state"`
 	CustomerName string              `json:"customer_name"`
+	AgentID      wire.UserID         `json:"agent_id,omitempty"`
 	AgentName    string              `json:"agent_name,omitempty"`
 	LastSeq      int64               `json:"last_seq"`
 	CreatedAt    int64               `json:"created_at"`

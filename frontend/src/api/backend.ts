@@ -1,0 +1,98 @@
+// The only module that talks to the Go side: the services bound by main.go (window.go.app.*) and
+// the Wails runtime's events (window.runtime.EventsOn). Everything else imports from here, so the
+// UI runs in unit tests with a fake backend and in a plain browser against a Wails dev server.
+import type * as v from './types';
+
+/** UIError is a failed call: a wire code the UI translates, and a message for the console. */
+export interface UIError {
+  code: v.Code | 'NETWORK';
+  message: string;
+}
+
+type Fn = (...args: unknown[]) => Promise<unknown>;
+type Service = Record<string, Fn>;
+
+interface WailsWindow {
+  go?: { app?: Record<string, Service> };
+  runtime?: { EventsOn(name: string, cb: (data: unknown) => void): () => void };
+}
+
+const w = (): WailsWindow => globalThis as unknown as WailsWindow;
+
+/** toUIError normalises whatever a rejected call carries: the {code, message} main.go's error formatter sends, or a string. */
+export function toUIError(e: unknown): UIError {
+  if (e && typeof e === 'object' && 'code' in e && typeof (e as UIError).code === 'string') {
+    return { code: (e as UIError).code, message: String((e as UIError).message ?? '') };
+  }
+  const text = e instanceof Error ? e.message : String(e ?? '');
+  const m = /^([A-Z]{4,}): (.*)$/s.exec(text);
+  if (m) return { code: m[1] as v.Code, message: m[2] };
+  return { code: 'EINTERNAL', message: text };
+}
+
+async function call<T>(service: string, method: string, ...args: unknown[]): Promise<T> {
+  await ready();
+  const fn = w().go?.app?.[service]?.[method];
+  if (!fn) throw { code: 'EINTERNAL', message: `no binding ${service}.${method}` } satisfies UIError;
+  try {
+    return (await fn(...args)) as T;
+  } catch (e) {
+    throw toUIError(e);
+  }
+}
+
+let readyPromise: Promise<void> | undefined;
+
+/** ready resolves once the Wails bindings exist (at once in the app; a moment later over a dev server). */
+export function ready(timeoutMs = 10000): Promise<void> {
+  readyPromise ??= new Promise((resolve, reject) => {
+    const start = Date.now();
+    const check = () => {
+      if (w().go?.app && w().runtime) return resolve();
+      if (Date.now() - start > timeoutMs) return reject({ code: 'EUNAVAILABLE', message: 'Wails bindings missing' });
+      setTimeout(check, 25);
+    };
+    check();
+  });
+  return readyPromise;
+}
+
+/** on subscribes to an event the services emit (app/emitter.go) and returns the unsubscribe function. */
+export async function on<T>(event: string, cb: (data: T) => void): Promise<() => void> {
+  await ready();
+  return w().runtime!.EventsOn(event, (data) => cb(data as T));
+}
+
+export const session = {
+  prefill: () => call<v.Prefill>('Session', 'Prefill'),
+  current: () => call<v.SessionView>('Session', 'Current'),
+  signIn: (hub: string, org: string, user: string, password: string) =>
+    call<v.SessionView>('Session', 'SignIn', hub, org, user, password),
+  signOut: () => call<void>('Session', 'SignOut'),
+};
+
+export const presence = {
+  current: () => call<v.AgentState>('Presence', 'Current'),
+  set: (p: v.Presence) => call<void>('Presence', 'Set', p),
+};
+
+export const offers = {
+  list: () => call<v.OfferView[]>('Offers', 'List'),
+  accept: (id: v.OfferID) => call<v.ConversationView>('Offers', 'Accept', id),
+  decline: (id: v.OfferID) => call<void>('Offers', 'Decline', id),
+};
+
+export const conversations = {
+  list: () => call<v.ConversationView[]>('Conversations', 'List'),
+  open: (id: v.ConversationID) => call<v.ConversationView>('Conversations', 'Open', id),
+  close: () => call<void>('Conversations', 'Close'),
+  messages: (id: v.ConversationID) => call<v.MessageView[]>('Conversations', 'Messages', id),
+  send: (id: v.ConversationID, text: string) => call<v.MessageView>('Conversations', 'Send', id, text),
+  typing: (id: v.ConversationID, typing: boolean) => call<void>('Conversations', 'Typing', id, typing),
+  end: (id: v.ConversationID) => call<void>('Conversations', 'End', id),
+};
+
+export const supervisor = {
+  snapshot: () => call<v.SupervisorView>('Supervisor', 'Snapshot'),
+  assign: (conv: v.ConversationID, agent: v.UserID) => call<void>('Supervisor', 'Assign', conv, agent),
+};

@@ -1,0 +1,69 @@
+// The shapes the Go services (app/views.go) hand the UI. Keep in step with app/views.go.
+import type * as wire from '../../../web/wire.gen';
+
+export type Connection = 'offline' | 'online' | 'reconnecting';
+
+export interface SessionView {
+  signed_in: boolean;
+  hub_url: string;
+  user?: wire.User;
+  connection: Connection;
+  max_text_bytes: number;
+}
+
+export interface Prefill {
+  hub_url: string;
+  org: string;
+  username: string;
+}
+
+export interface OfferView {
+  id: wire.OfferID;
+  conv: wire.ConversationID;
+  customer_name: string;
+  preview?: string;
+  received_at: number;
+  expires_at: number;
+}
+
+export interface ConversationView {
+  id: wire.ConversationID;
+  state: wire.ConvState;
+  customer_name: string;
+  agent_id?: string;
+  agent_name?: string;
+  last_seq: number;
+  created_at: number;
+  accepted_at?: number;
+  ended_at?: number;
+  ended_by?: wire.Author;
+  unread: number;
+  last_text?: string;
+  last_at?: number;
+  customer_typing: boolean;
+  delivered_seq: number;
+  read_seq: number;
+}
+
+export interface MessageView {
+  conv: wire.ConversationID;
+  seq: number;
+  author: wire.Author;
+  author_name: string;
+  text: string;
+  at: number;
+}
+
+export interface SupervisorView {
+  agents: wire.AgentSummary[];
+  conversations: ConversationView[];
+  updated_at: number;
+}
+
+export interface Notice {
+  kind: 'offer_revoked' | 'connection_lost' | 'signed_out';
+  reason?: string;
+  code?: wire.Code;
+}
+
+export type { AgentState, Presence, AgentSummary, ConversationID, OfferID, UserID, Code } from '../../../web/wire.gen';

@@ -1,0 +1,41 @@
+// Wires the stores to the services' events and loads the current state (after a reload, or when
+// the app started signed in, as with -demo).
+import * as api from '../api/backend';
+import type { AgentState, ConversationView, MessageView, Notice, OfferView, SessionView, SupervisorView } from '../api/types';
+import { i18n } from '../lib/i18n';
+import { addMessage, loadConversations, resetConversations, setConversations } from './conversations.svelte';
+import { notify } from './notices.svelte';
+import { loadOffers, setOffers } from './offers.svelte';
+import { loadAgent, setAgent } from './presence.svelte';
+import { loadSession, session, setSession } from './session.svelte';
+import { loadTeam, setTeam } from './supervisor.svelte';
+
+export async function init(): Promise<void> {
+  await Promise.all([
+    api.on<SessionView>('session', (v) => {
+      if (!v.signed_in) resetConversations();
+      setSession(v);
+    }),
+    api.on<AgentState>('agent', setAgent),
+    api.on<OfferView[]>('offers', setOffers),
+    api.on<ConversationView[]>('conversations', setConversations),
+    api.on<MessageView>('message', addMessage),
+    api.on<SupervisorView>('supervisor', setTeam),
+    api.on<Notice>('notice', (n) => {
+      if (n.kind === 'offer_revoked') {
+        const key = `offer.revoked.${n.reason ?? 'other'}`;
+        const text = i18n.t(key);
+        notify(text === key ? i18n.t('offer.revoked.other') : text);
+      } else if (n.kind === 'connection_lost') {
+        notify(i18n.t(n.code === 'EUNAUTHORIZED' ? 'notice.sessionExpired' : 'notice.connectionLost'), 'error', 10000);
+      }
+    }),
+  ]);
+  await loadSession();
+  if (session.view.signed_in) await refresh();
+}
+
+/** refresh loads every domain's current state (after sign-in). */
+export async function refresh(): Promise<void> {
+  await Promise.all([loadAgent(), loadOffers(), loadConversations(), loadTeam()]);
+}

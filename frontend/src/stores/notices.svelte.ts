@@ -1,0 +1,22 @@
+// Short messages for the agent (a toast): offers withdrawn, the connection lost, a failed action.
+export interface Toast {
+  id: number;
+  text: string;
+  tone: 'info' | 'error';
+}
+
+export const notices = $state({ items: [] as Toast[] });
+
+let next = 1;
+
+/** notify shows text for a few seconds. */
+export function notify(text: string, tone: Toast['tone'] = 'info', ms = 5000): void {
+  const id = next++;
+  notices.items.push({ id, text, tone });
+  setTimeout(() => dismiss(id), ms);
+}
+
+/** dismiss hides a toast. */
+export function dismiss(id: number): void {
+  notices.items = notices.items.filter((n) => n.id !== id);
+}

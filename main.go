@@ -1,0 +1,132 @@
+// Command parley is the Parley agent desktop app: a Wails window over the services in app/.
+//
+// Usage:
+//
+//	parley [-hub URL] [-demo [-demo-addr 127.0.0.1:8080]] [--version]
+//
+// With -demo the app starts a hub in-process on SQLite with the demo organisation, signs in as
+// agent1 and prints the portal URL a customer can chat from. Linux builds need -tags webkit2_41.
+package main
+
+import (
+	"context"
+	"embed"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"sync/atomic"
+
+	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/internal/version"
+	"github.com/parleyhq/parley/wire"
+	"github.com/wailsapp/wails/v2"
+	"github.com/wailsapp/wails/v2/pkg/options"
+	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
+	"github.com/wailsapp/wails/v2/pkg/options/linux"
+	"github.com/wailsapp/wails/v2/pkg/runtime"
+)
+
+//go:embed all:frontend/dist
+var assets embed.FS
+
+//go:embed build/appicon.png
+var icon []byte
+
+// wailsEmitter hands the services' events to the window once it exists; before that they are
+// dropped (the UI asks for the current state when it loads).
+type wailsEmitter struct {
+	ctx atomic.Pointer[context.Context]
+}
+
+// Emit forwards to runtime.EventsEmit.
+func (e *wailsEmitter) Emit(event string, data any) {
+	if ctx := e.ctx.Load(); ctx != nil {
+		runtime.EventsEmit(*ctx, event, data)
+	}
+}
+
+// formatError is what a rejected promise carries to the UI: the code it translates, and the
+// message for the console. Anything that is not a *wire.Error is internal.
+func formatError(err error) any {
+	return wire.Error{Code: wire.ErrorCode(err), Message: wire.ErrorMessage(err)}
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "parley:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	fl := flag.NewFlagSet("parley", flag.ContinueOnError)
+	hubURL := fl.String("hub", os.Getenv("PARLEY_HUB"), "hub URL to pre-fill in the sign-in form (env PARLEY_HUB)")
+	demo := fl.Bool("demo", false, "start a demo hub in-process and sign in as agent1")
+	demoAddr := fl.String("demo-addr", "127.0.0.1:8080", "address of the demo hub")
+	showVersion := fl.Bool("version", false, "print the version and exit")
+	verbose := fl.Bool("v", false, "debug logs")
+	devFlags(fl)
+	if err := fl.Parse(os.Args[1:]); err != nil {
+		return err
+	}
+	if *showVersion {
+		fmt.Println("parley", version.Version)
+		return nil
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx := context.Background()
+	prefill := app.Prefill{HubURL: *hubURL, Org: "demo"}
+	var stopDemo func()
+	if *demo {
+		url, stop, err := startDemo(ctx, *demoAddr, log)
+		if err != nil {
+			return fmt.Errorf("demo hub: %w", err)
+		}
+		stopDemo = stop
+		defer stopDemo()
+		prefill.HubURL = url
+		fmt.Printf("portal: %s/chat/demo\n", url)
+	}
+
+	emitter := &wailsEmitter{}
+	svc := app.New(app.Config{Emitter: emitter, Logger: log, Prefill: prefill})
+	if *demo {
+		if _, err := svc.Session.SignIn(prefill.HubURL, "demo", "agent1", "demo"); err != nil {
+			return fmt.Errorf("demo sign-in: %w", err)
+		}
+	}
+
+	dist, err := fs.Sub(assets, "frontend/dist")
+	if err != nil {
+		return err
+	}
+	return wails.Run(&options.App{
+		Title:            "Parley",
+		Width:            1280,
+		Height:           800,
+		MinWidth:         900,
+		MinHeight:        560,
+		BackgroundColour: &options.RGBA{R: 246, G: 247, B: 249, A: 255},
+		AssetServer:      &assetserver.Options{Assets: dist},
+		OnStartup: func(ctx context.Context) {
+			emitter.ctx.Store(&ctx)
+		},
+		OnShutdown: func(context.Context) {
+			_ = svc.Close()
+		},
+		Bind:           svc.Bindings(),
+		ErrorFormatter: formatError,
+		Linux: &linux.Options{
+			Icon:             icon,
+			ProgramName:      "parley",
+			WebviewGpuPolicy: linux.WebviewGpuPolicyNever,
+		},
+	})
+}
