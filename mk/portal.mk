@@ -1,0 +1,17 @@
+# The customer portal (chat widget): built by `make web` (npm run build:portal) into portal/dist,
+# which the hub embeds. Its end-to-end test drives real headless Chromium against a real hub and a
+# real headless agent.
+APT_PACKAGES += chromium fonts-dejavu-core fonts-noto-color-emoji
+E2E_TARGETS += test-portal-e2e
+
+.PHONY: test-portal-e2e portal-size
+
+# test-portal-e2e: customer in Chromium ↔ hub ↔ parley-agent: send/echo, dropped link resumes with
+# nothing lost or doubled, markup shown as text, the widget loader on a host page. Screenshots go to
+# test-results/.
+test-portal-e2e: deps out/parley-hub out/parley-agent
+	PARLEY_HUB=$(OUT)/parley-hub PARLEY_AGENT=$(OUT)/parley-agent node --test --test-timeout=240000 e2e/portal.test.mjs
+
+# portal-size: print the gzipped weight of the widget loader and of the chat's first load.
+portal-size: deps
+	npm run --silent build:portal | grep budget

@@ -1,0 +1,143 @@
+// The embed loader. A host page includes
+//   <script src="https://HUB/widget.js" data-org="demo" async></script>
+// and gets a launcher button that opens the chat in an iframe served by the hub (/chat/{org}?embed=1).
+// The button lives in a closed shadow root and the chat in the iframe, so the host page's CSS and
+// scripts cannot reach the chat and the chat cannot break the host page. No framework: this file must
+// stay under 5 KB gzipped.
+
+interface ParleyAPI {
+  open(): void;
+  close(): void;
+  toggle(): void;
+}
+
+declare global {
+  interface Window {
+    Parley?: ParleyAPI;
+  }
+}
+
+const CSS = `
+:host{all:initial}
+.launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:60px;height:60px;border-radius:50%;border:0;padding:0;margin:0;
+ background:#3b5bdb;color:#fff;cursor:pointer;display:grid;place-items:center;box-shadow:0 6px 20px rgba(28,36,48,.28);transition:transform .15s ease,background .15s ease}
+.launcher:hover{background:#2f4ac0;transform:scale(1.05)}
+.launcher:focus-visible{outline:3px solid #748ffc;outline-offset:3px}
+.launcher svg{width:28px;height:28px;pointer-events:none}
+.panel{position:fixed;right:20px;bottom:92px;z-index:2147483000;width:380px;height:min(640px,calc(100vh - 112px));max-height:calc(100vh - 112px);
+ border-radius:16px;overflow:hidden;background:#fff;box-shadow:0 16px 48px rgba(28,36,48,.28)}
+.panel[hidden]{display:none}
+iframe{display:block;width:100%;height:100%;border:0;background:#fff;color-scheme:light}
+@media (max-width:480px){
+ .panel{inset:0;width:100%;height:100%;max-height:none;border-radius:0}
+ .open .launcher{display:none}
+}
+@media (prefers-reduced-motion:reduce){.launcher{transition:none}}
+`;
+
+const CHAT_ICON =
+  '<svg viewBox="0 0 24 24" aria-hidden="true"><path fill="currentColor" d="M12 3C6.5 3 2 6.6 2 11c0 2.3 1.2 4.4 3.2 5.9L4.5 21l4.3-2.3c1 .3 2.1.4 3.2.4 5.5 0 10-3.6 10-8s-4.5-8-10-8z"/></svg>';
+const CLOSE_ICON =
+  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18" stroke="currentColor" stroke-width="2.4" stroke-linecap="round" fill="none"/></svg>';
+
+const TEXT: Record<string, { open: string; close: string; title: string }> = {
+  en: { open: 'Open chat', close: 'Close chat', title: 'Chat with us' },
+  es: { open: 'Abrir el chat', close: 'Cerrar el chat', title: 'Chatea con nosotros' },
+};
+
+function init(): void {
+  const script = document.currentScript as HTMLScriptElement | null;
+  if (!script || window.Parley) return;
+  const org = script.dataset.org;
+  if (!org) {
+    console.warn('parley widget: add data-org="your-org" to the script tag');
+    return;
+  }
+  const hub = new URL(script.src, location.href).origin;
+  const lang = (navigator.languages?.[0] || navigator.language || 'en').toLowerCase().slice(0, 2);
+  const text = TEXT[lang] || TEXT.en;
+
+  const host = document.createElement('div');
+  host.setAttribute('data-parley-widget', org);
+  const root = host.attachShadow({ mode: 'closed' });
+  // A constructed sheet works on pages whose CSP forbids inline <style>.
+  try {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    root.adoptedStyleSheets = [sheet];
+  } catch {
+    const style = document.createElement('style');
+    style.textContent = CSS;
+    root.appendChild(style);
+  }
+
+  const wrap = document.createElement('div');
+  const panel = document.createElement('div');
+  panel.className = 'panel';
+  panel.id = 'parley-panel';
+  panel.hidden = true;
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'launcher';
+  button.setAttribute('aria-controls', panel.id);
+  wrap.append(panel, button);
+  root.appendChild(wrap);
+
+  let frame: HTMLIFrameElement | null = null;
+  let ready = false;
+
+  function label(open: boolean): void {
+    button.setAttribute('aria-expanded', String(open));
+    button.setAttribute('aria-label', open ? text.close : text.open);
+    button.title = open ? text.close : text.open;
+    button.innerHTML = open ? CLOSE_ICON : CHAT_ICON;
+  }
+
+  function tell(): void {
+    if (ready && frame?.contentWindow) frame.contentWindow.postMessage({ parley: 'open' }, hub);
+  }
+
+  function open(): void {
+    if (!frame) {
+      // The chat loads on first open, so a page that never opens it pays only for this file.
+      frame = document.createElement('iframe');
+      frame.title = text.title;
+      frame.src = `${hub}/chat/${encodeURIComponent(org!)}?embed=1`;
+      frame.addEventListener('load', () => {
+        ready = true;
+        tell();
+      });
+      panel.appendChild(frame);
+    }
+    panel.hidden = false;
+    wrap.className = 'open';
+    label(true);
+    frame.focus();
+    tell();
+  }
+
+  function close(): void {
+    if (panel.hidden) return;
+    panel.hidden = true;
+    wrap.className = '';
+    label(false);
+    button.focus();
+  }
+
+  button.addEventListener('click', () => (panel.hidden ? open() : close()));
+  window.addEventListener('message', (e) => {
+    if (frame && e.origin === hub && e.source === frame.contentWindow && e.data && e.data.parley === 'close') close();
+  });
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') close();
+  });
+
+  label(false);
+  window.Parley = { open, close, toggle: () => (panel.hidden ? open() : close()) };
+  if (document.body) document.body.appendChild(host);
+  else document.addEventListener('DOMContentLoaded', () => document.body.appendChild(host));
+}
+
+init();
+
+export {};
