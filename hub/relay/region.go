@@ -168,8 +168,8 @@ const DefaultTTL = 4 * time.Hour
 
 // Directory holds the declared relays and issues per-call plans from them.
 type Directory struct {
-	relays []Relay           // declared relays, in configuration order (first preferred)
-	ttl    time.Duration     // lifetime of issued credentials
+	relays []Relay          // declared relays, in configuration order (first preferred)
+	ttl    time.Duration    // lifetime of issued credentials
 	now    func() time.Time // clock, injected for tests
 }
 

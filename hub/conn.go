@@ -1,0 +1,456 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/wire"
+)
+
+// Connection limits.
+const (
+	// hardFrameLimit is the frame size past which the hub drops the connection; frames between
+	// wire.MaxFrameBytes and this get an ETOOLARGE error and the connection survives.
+	hardFrameLimit = 1 << 20
+	// sendQueue is how many frames may wait for a slow client before the hub drops it (it
+	// reconnects and resumes).
+	sendQueue = 128
+	// helloTimeout is how long a new connection has to say Hello.
+	helloTimeout = 10 * time.Second
+	// writeTimeout bounds one frame write.
+	writeTimeout = 10 * time.Second
+	// historyPage is the most messages one sync answer or replay read carries.
+	historyPage = 200
+)
+
+// out is one item of a connection's send queue: a frame, or work for the writer that reads the
+// store (a replay after Hello, or a sync answer).
+type out struct {
+	frame  []byte
+	replay []replay
+	sync   *syncReq
+}
+
+// replay asks the writer for conv's messages after After up to and including UpTo.
+type replay struct {
+	conv  wire.ConversationID
+	after int64
+	upTo  int64
+}
+
+// syncReq asks the writer to answer a sync request.
+type syncReq struct {
+	rid   string
+	conv  wire.ConversationID
+	after int64
+}
+
+// conn is one WebSocket client: a customer, agent, supervisor or admin.
+type conn struct {
+	s   *Server
+	ws  *websocket.Conn
+	log *slog.Logger
+	// role, org, user and conv say who is connected; conv is set for customers.
+	role wire.Role
+	org  wire.OrgID
+	user store.User
+	conv wire.ConversationID
+	// send is the frames queued for the writer goroutine.
+	send chan out
+	// gone is closed when the connection is finished, which stops the writer.
+	gone     chan struct{}
+	goneOnce sync.Once
+}
+
+// push queues o for the writer without blocking; a client too slow to keep up is dropped.
+func (c *conn) push(o out) {
+	select {
+	case c.send <- o:
+	case <-c.gone:
+	default:
+		c.log.Warn("client too slow; dropping its connection")
+		c.kill()
+	}
+}
+
+// pushFrame encodes and queues one frame.
+func (c *conn) pushFrame(t wire.Type, rid string, payload any) {
+	frame, err := wire.Encode(t, rid, payload)
+	if err != nil {
+		c.log.Error("encoding a frame", "type", t, "err", err)
+		return
+	}
+	c.push(out{frame: frame})
+}
+
+// pushError reports err to the client; internal errors are logged and read "internal error".
+func (c *conn) pushError(rid string, err error) {
+	code := wire.ErrorCode(err)
+	if code == wire.EINTERNAL {
+		c.log.Error("request failed", "err", err)
+	}
+	c.s.metrics.frameErrors.WithLabelValues(string(code)).Inc()
+	c.pushFrame(wire.TypeError, rid, wire.Error{Code: code, Message: wire.ErrorMessage(err)})
+}
+
+// kill ends the connection abruptly.
+func (c *conn) kill() {
+	c.goneOnce.Do(func() {
+		close(c.gone)
+		_ = c.ws.CloseNow()
+	})
+}
+
+// handleWS upgrades to WebSocket, authenticates the Hello, then reads requests until the client
+// goes.
+func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		writeError(w, ErrClosed)
+		return
+	}
+	s.conns.Add(1)
+	s.mu.Unlock()
+	defer s.conns.Done()
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
+	if err != nil {
+		return
+	}
+	ws.SetReadLimit(hardFrameLimit)
+	c := &conn{s: s, ws: ws, log: s.log, send: make(chan out, sendQueue), gone: make(chan struct{})}
+	defer c.kill()
+	if err := c.hello(); err != nil {
+		return
+	}
+	s.metrics.connections.WithLabelValues(string(c.role)).Inc()
+	defer s.metrics.connections.WithLabelValues(string(c.role)).Dec()
+	go c.writer()
+	c.readLoop()
+	s.router.unregister(c)
+}
+
+// hello reads and checks the first frame, registers the connection, and queues the Welcome.
+func (c *conn) hello() error {
+	ctx, cancel := context.WithTimeout(c.s.ctx, helloTimeout)
+	defer cancel()
+	fail := func(err error) error {
+		c.s.metrics.frameErrors.WithLabelValues(string(wire.ErrorCode(err))).Inc()
+		frame, _ := wire.Encode(wire.TypeError, "", wire.Error{Code: wire.ErrorCode(err), Message: wire.ErrorMessage(err)})
+		_ = c.ws.Write(ctx, websocket.MessageText, frame)
+		_ = c.ws.Close(websocket.StatusPolicyViolation, string(wire.ErrorCode(err)))
+		return err
+	}
+	data, err := c.readFrame(ctx)
+	if err != nil {
+		if wire.ErrorCode(err) != wire.EINTERNAL {
+			return fail(err)
+		}
+		return err
+	}
+	env, err := wire.Decode(data)
+	if err != nil {
+		return fail(err)
+	}
+	if env.Type != wire.TypeHello {
+		return fail(wire.Errorf(wire.EINVALID, "the first frame must be hello"))
+	}
+	var h wire.Hello
+	if err := env.Unmarshal(&h); err != nil {
+		return fail(err)
+	}
+	tok, err := c.s.authenticate(ctx, h.Token)
+	if err != nil {
+		return fail(err)
+	}
+	c.role, c.org, c.conv = tok.Role, tok.Org, tok.Conv
+	if tok.Role == wire.RoleCustomer {
+		c.log = c.s.log.With("org", tok.Org, "conv", tok.Conv, "role", tok.Role)
+	} else {
+		u, err := c.s.store.User(ctx, tok.User)
+		if err != nil {
+			return fail(ErrTokenInvalid)
+		}
+		c.user = u
+		c.log = c.s.log.With("org", tok.Org, "user", u.ID, "role", tok.Role)
+	}
+	if err := c.s.router.register(c, h.Resume); err != nil {
+		return fail(err)
+	}
+	c.log.Debug("connected")
+	return nil
+}
+
+// readFrame reads one text frame of at most wire.MaxFrameBytes. A larger frame is read to its end
+// and reported as ETOOLARGE, so the connection survives it; a binary frame is EINVALID. Other
+// errors mean the connection is gone.
+func (c *conn) readFrame(ctx context.Context) ([]byte, error) {
+	typ, r, err := c.ws.Reader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 0, 512)
+	buf, err = readAtMost(r, buf, wire.MaxFrameBytes+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(buf) > wire.MaxFrameBytes {
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return nil, err
+		}
+		return nil, wire.Errorf(wire.ETOOLARGE, "frame is over the %d-byte limit", wire.MaxFrameBytes)
+	}
+	if typ != websocket.MessageText {
+		return nil, wire.Errorf(wire.EINVALID, "binary frames are not accepted")
+	}
+	return buf, nil
+}
+
+// readAtMost appends from r to buf until EOF or until buf holds n bytes.
+func readAtMost(r io.Reader, buf []byte, n int) ([]byte, error) {
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		m, err := r.Read(buf[len(buf):min(cap(buf), n)])
+		buf = buf[:len(buf)+m]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
+// readLoop reads and dispatches requests until the connection fails.
+func (c *conn) readLoop() {
+	for {
+		data, err := c.readFrame(c.s.ctx)
+		if err != nil {
+			if wire.ErrorCode(err) == wire.EINTERNAL { // not one of ours: the link is gone
+				return
+			}
+			c.pushError("", err)
+			continue
+		}
+		env, err := wire.Decode(data)
+		if err != nil {
+			c.pushError("", err)
+			continue
+		}
+		if err := c.dispatch(env); err != nil {
+			c.pushError(env.RID, err)
+		}
+	}
+}
+
+// dispatch checks one request's payload and hands it to the router. The router answers
+// successful requests; dispatch returns the error of a refused one.
+func (c *conn) dispatch(env wire.Envelope) error {
+	switch env.Type {
+	case wire.TypePing:
+		c.pushFrame(wire.TypeAck, env.RID, nil)
+		return nil
+	case wire.TypeHello:
+		return wire.Errorf(wire.EINVALID, "already said hello")
+	case wire.TypeChatSend:
+		var m wire.ChatSend
+		if err := env.Unmarshal(&m); err != nil {
+			return err
+		}
+		if len(m.Text) > wire.MaxTextBytes {
+			return wire.Errorf(wire.ETOOLARGE, "message is over %d bytes", wire.MaxTextBytes)
+		}
+		if strings.TrimSpace(m.Text) == "" {
+			return wire.Errorf(wire.EINVALID, "message is empty")
+		}
+		if !utf8.ValidString(m.Text) {
+			return wire.Errorf(wire.EINVALID, "message is not UTF-8")
+		}
+		if len(m.ClientID) > 64 {
+			return wire.Errorf(wire.EINVALID, "client_id is longer than 64 bytes")
+		}
+		return c.s.router.chatSend(c, env.RID, m)
+	case wire.TypeChatTyping:
+		var t wire.Typing
+		if err := env.Unmarshal(&t); err != nil {
+			return err
+		}
+		return c.s.router.typing(c, env.RID, t)
+	case wire.TypeChatReceipt:
+		var rc wire.Receipt
+		if err := env.Unmarshal(&rc); err != nil {
+			return err
+		}
+		if rc.Kind != wire.ReceiptDelivered && rc.Kind != wire.ReceiptRead {
+			return wire.Errorf(wire.EINVALID, "receipt kind must be delivered or read")
+		}
+		if rc.Seq < 0 {
+			return wire.Errorf(wire.EINVALID, "receipt seq is negative")
+		}
+		return c.s.router.receipt(c, env.RID, rc)
+	case wire.TypeSync:
+		var sy wire.Sync
+		if err := env.Unmarshal(&sy); err != nil {
+			return err
+		}
+		if err := c.canRead(sy.Conv); err != nil {
+			return err
+		}
+		c.push(out{sync: &syncReq{rid: env.RID, conv: sy.Conv, after: max(sy.After, 0)}})
+		return nil
+	case wire.TypeConvEnd, wire.TypeConvLeave:
+		var ref wire.ConvRef
+		if err := env.Unmarshal(&ref); err != nil {
+			return err
+		}
+		return c.s.router.end(c, env.RID, env.Type, ref.Conv)
+	case wire.TypePresenceSet:
+		var p wire.PresenceSet
+		if err := env.Unmarshal(&p); err != nil {
+			return err
+		}
+		switch p.Presence {
+		case wire.PresenceAvailable, wire.PresenceBusy, wire.PresenceAway:
+		default:
+			return wire.Errorf(wire.EINVALID, "presence must be available, busy or away")
+		}
+		return c.s.router.setPresence(c, env.RID, p.Presence)
+	case wire.TypeOfferAccept, wire.TypeOfferDecline:
+		var ref wire.OfferRef
+		if err := env.Unmarshal(&ref); err != nil {
+			return err
+		}
+		return c.s.router.answerOffer(c, env.RID, ref.Offer, env.Type == wire.TypeOfferAccept)
+	case wire.TypeSupervisorAssign:
+		var a wire.Assign
+		if err := env.Unmarshal(&a); err != nil {
+			return err
+		}
+		return c.s.router.assign(c, env.RID, a)
+	default:
+		return wire.Errorf(wire.EUNKNOWNTYPE, "unknown message type %.40q", env.Type)
+	}
+}
+
+// canRead checks that the connection may read conv's transcript: a customer their own
+// conversation, an agent the ones assigned to them, a supervisor or admin any of their
+// organisation.
+func (c *conn) canRead(id wire.ConversationID) error {
+	if id == "" {
+		return wire.Errorf(wire.EINVALID, "conv is missing")
+	}
+	if c.role == wire.RoleCustomer && id != c.conv {
+		return ErrConvNotFound
+	}
+	conv, err := c.s.store.Conversation(c.s.ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && conv.Org != c.org) {
+		return ErrConvNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if c.role == wire.RoleAgent && conv.AgentID != c.user.ID {
+		return ErrConvNotFound
+	}
+	return nil
+}
+
+// writer writes queued frames, and reads the store for replays and sync answers, until the
+// connection is gone. It is the connection's only writer.
+func (c *conn) writer() {
+	for {
+		select {
+		case <-c.gone:
+			return
+		case o := <-c.send:
+			var err error
+			switch {
+			case o.frame != nil:
+				err = c.write(o.frame)
+			case o.replay != nil:
+				err = c.writeReplay(o.replay)
+			case o.sync != nil:
+				err = c.writeSync(o.sync)
+			}
+			if err != nil {
+				c.kill()
+				return
+			}
+		}
+	}
+}
+
+func (c *conn) write(frame []byte) error {
+	ctx, cancel := context.WithTimeout(c.s.ctx, writeTimeout)
+	defer cancel()
+	return c.ws.Write(ctx, websocket.MessageText, frame)
+}
+
+// writeReplay sends the messages a reconnecting client missed.
+func (c *conn) writeReplay(rs []replay) error {
+	for _, r := range rs {
+		after := r.after
+		for after < r.upTo {
+			msgs, err := c.s.store.Messages(c.s.ctx, r.conv, after, historyPage)
+			if err != nil {
+				return err
+			}
+			if len(msgs) == 0 {
+				break
+			}
+			for _, m := range msgs {
+				if m.Seq > r.upTo {
+					return nil
+				}
+				frame, err := wire.Encode(wire.TypeChatMessage, "", m)
+				if err != nil {
+					return err
+				}
+				if err := c.write(frame); err != nil {
+					return err
+				}
+				after = m.Seq
+			}
+		}
+	}
+	return nil
+}
+
+// writeSync answers a sync request: up to historyPage messages tagged with its RID, then the Ack
+// with the last sequence number sent.
+func (c *conn) writeSync(r *syncReq) error {
+	msgs, err := c.s.store.Messages(c.s.ctx, r.conv, r.after, historyPage)
+	if err != nil {
+		frame, _ := wire.Encode(wire.TypeError, r.rid, wire.Error{Code: wire.EINTERNAL, Message: "internal error"})
+		c.log.Error("sync failed", "err", err)
+		return c.write(frame)
+	}
+	ack := wire.Ack{Conv: r.conv, Seq: r.after}
+	for _, m := range msgs {
+		frame, err := wire.Encode(wire.TypeChatMessage, r.rid, m)
+		if err != nil {
+			return err
+		}
+		if err := c.write(frame); err != nil {
+			return err
+		}
+		ack.Seq = m.Seq
+	}
+	frame, err := wire.Encode(wire.TypeAck, r.rid, ack)
+	if err != nil {
+		return err
+	}
+	return c.write(frame)
+}

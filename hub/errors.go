@@ -1,0 +1,23 @@
+package hub
+
+import "github.com/parleyhq/parley/wire"
+
+// ErrBadLogin indicates a wrong organisation, username or password. It does not say which, so a
+// caller cannot probe for usernames.
+var ErrBadLogin = &wire.Error{Code: wire.EUNAUTHORIZED, Message: "wrong organisation, username or password"}
+
+// ErrTokenInvalid indicates a token the hub never issued, or one that expired.
+var ErrTokenInvalid = &wire.Error{Code: wire.EUNAUTHORIZED, Message: "token is unknown or expired"}
+
+// ErrConvNotFound indicates a conversation that does not exist or that the caller may not see.
+// Both read the same, so ids of other organisations reveal nothing.
+var ErrConvNotFound = &wire.Error{Code: wire.ENOTFOUND, Message: "no such conversation"}
+
+// ErrOrgNotFound indicates an organisation that does not exist.
+var ErrOrgNotFound = &wire.Error{Code: wire.ENOTFOUND, Message: "no such organisation"}
+
+// ErrConvEnded indicates a request on a conversation that has ended.
+var ErrConvEnded = &wire.Error{Code: wire.ECONFLICT, Message: "the conversation has ended"}
+
+// ErrClosed indicates an operation on a Server after Close.
+var ErrClosed = &wire.Error{Code: wire.EUNAVAILABLE, Message: "the hub is shutting down"}

@@ -1,0 +1,409 @@
+// Package hub is Parley's server library: it routes customer conversations to agents by presence
+// and capacity, carries chat over WebSocket, and serves the HTTP API and the customer portal.
+// cmd/parley-hub and the desktop app's demo mode both run it through [Open].
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parleyhq/parley/hub/sqlite"
+	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/wire"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config configures a Server. Zero fields take the documented defaults.
+type Config struct {
+	// Addr is the TCP address to listen on, e.g. "127.0.0.1:8080"; ":0" picks a free port.
+	Addr string
+	// DB is the SQLite database file; it is created if missing.
+	DB string
+	// Store, when set, is used instead of opening DB (the Server does not close it).
+	Store store.Store
+	// Demo seeds the demo organisation (see [DemoOrg]) when it is missing.
+	Demo bool
+	// Logger receives the hub's logs; nil discards them.
+	Logger *slog.Logger
+	// OfferTimeout is how long an agent has to accept an offer before it moves on (default 30 s).
+	OfferTimeout time.Duration
+	// OfflineGrace is how long an agent with no connection left stays online, so a reconnect does
+	// not bounce their presence (default 10 s).
+	OfflineGrace time.Duration
+	// TokenTTL is how long a member's login lasts (default 12 h).
+	TokenTTL time.Duration
+	// CustomerTokenTTL is how long a customer can resume a conversation (default 7 days).
+	CustomerTokenTTL time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Portal serves everything no hub route claims (the customer portal and widget); nil answers 404.
+	Portal http.Handler
+	// BcryptCost is the cost of password hashes made by CreateMember (default bcrypt.DefaultCost).
+	BcryptCost int
+}
+
+// Server is a running hub.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	now   func() time.Time
+	store store.Store
+	// ownStore says whether Close closes store.
+	ownStore bool
+	metrics  *metrics
+	router   *router
+	mux      *http.ServeMux
+	http     *http.Server
+
+	mu sync.Mutex // guards ln and closed
+	ln net.Listener
+	// closed is set by Close.
+	closed bool
+	// ctx ends when the server closes; WebSocket reads use it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// conns counts running WebSocket handlers, so Close can wait for them.
+	conns sync.WaitGroup
+}
+
+// Open opens the store, seeds the demo organisation if asked, and loads the open conversations.
+// It does not listen yet: call Start.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.OfferTimeout <= 0 {
+		cfg.OfferTimeout = 30 * time.Second
+	}
+	if cfg.OfflineGrace <= 0 {
+		cfg.OfflineGrace = 10 * time.Second
+	}
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = 12 * time.Hour
+	}
+	if cfg.CustomerTokenTTL <= 0 {
+		cfg.CustomerTokenTTL = 7 * 24 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, store: cfg.Store}
+	if s.store == nil {
+		if cfg.DB == "" {
+			return nil, errors.New("hub: Config.DB or Config.Store is required")
+		}
+		db, err := sqlite.Open(ctx, cfg.DB, cfg.Now)
+		if err != nil {
+			return nil, err
+		}
+		s.store, s.ownStore = db, true
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if cfg.Demo {
+		if err := s.seedDemo(ctx); err != nil {
+			s.closeStore()
+			return nil, err
+		}
+	}
+	s.metrics = newMetrics()
+	s.router = newRouter(s)
+	if err := s.router.load(ctx); err != nil {
+		s.closeStore()
+		return nil, err
+	}
+	go s.router.run()
+	s.mux = s.routes()
+	s.http = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	return s, nil
+}
+
+// Handler returns the hub's HTTP handler, for embedding it in another server or a test.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Store returns the hub's store, for tools that seed data.
+func (s *Server) Store() store.Store { return s.store }
+
+// Start listens on Config.Addr and serves in the background.
+func (s *Server) Start() error {
+	addr := s.cfg.Addr
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.ln = ln
+	s.mu.Unlock()
+	s.log.Info("hub listening", "addr", ln.Addr().String())
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("hub stopped serving", "err", err)
+		}
+	}()
+	return nil
+}
+
+// URL returns the base URL the hub serves on, e.g. http://127.0.0.1:43123 ("" before Start).
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return "http://" + s.ln.Addr().String()
+}
+
+// Close stops the hub gracefully: it stops accepting, tells every WebSocket client the hub is
+// going away, waits for them (until ctx ends), and closes the store.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	err := s.http.Shutdown(ctx)
+	s.router.closeAll()
+	waited := make(chan struct{})
+	go func() { s.conns.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+	}
+	s.cancel()
+	<-waited
+	s.router.stop()
+	s.closeStore()
+	return err
+}
+
+func (s *Server) closeStore() {
+	if s.ownStore {
+		if err := s.store.Close(); err != nil {
+			s.log.Warn("closing the store", "err", err)
+		}
+	}
+}
+
+// CreateOrg adds an organisation.
+func (s *Server) CreateOrg(ctx context.Context, id wire.OrgID, name string) error {
+	return s.store.CreateOrg(ctx, store.Org{ID: id, Name: name})
+}
+
+// CreateMember adds an agent, supervisor or admin to org with a bcrypt-hashed password.
+func (s *Server) CreateMember(ctx context.Context, org wire.OrgID, username, displayName, password string, role wire.Role, capacity int) (store.User, error) {
+	hash, err := HashPassword(password, s.cfg.BcryptCost)
+	if err != nil {
+		return store.User{}, err
+	}
+	u := store.User{ID: wire.UserID(newID("u")), Org: org, Username: username, DisplayName: displayName, Role: role, PasswordHash: hash, Capacity: capacity}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		return store.User{}, err
+	}
+	if s.router != nil {
+		s.router.memberAdded(u)
+	}
+	return u, nil
+}
+
+// routes builds the HTTP routes; the portal takes whatever is left.
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/login", s.handleLogin)
+	mux.HandleFunc("POST /api/v1/orgs/{org}/conversations", s.handleStartConversation)
+	mux.HandleFunc("GET /api/v1/orgs/{org}/widget", s.handleWidget)
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, wire.Errorf(wire.ENOTFOUND, "no such API route"))
+	})
+	mux.HandleFunc("GET /ws", s.handleWS)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", s.handleReady)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Portal != nil {
+			s.cfg.Portal.ServeHTTP(w, r)
+			return
+		}
+		http.NotFound(w, r)
+	})
+	return mux
+}
+
+// readJSON decodes a small JSON body into v.
+func readJSON(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10+1))
+	if err != nil {
+		return wire.Errorf(wire.EINVALID, "unreadable body")
+	}
+	if len(body) > 64<<10 {
+		return wire.Errorf(wire.ETOOLARGE, "body over 64 KiB")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return wire.Errorf(wire.EINVALID, "body is not the expected JSON")
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError answers with the error's code and message; other errors read "internal error".
+func writeError(w http.ResponseWriter, err error) {
+	code := wire.ErrorCode(err)
+	writeJSON(w, code.HTTPStatus(), wire.Error{Code: code, Message: wire.ErrorMessage(err)})
+}
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var req wire.LoginRequest
+	if err := readJSON(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	resp, err := s.login(r.Context(), req)
+	if err != nil {
+		if wire.ErrorCode(err) == wire.EINTERNAL {
+			s.log.Error("login failed", "err", err)
+		}
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) handleStartConversation(w http.ResponseWriter, r *http.Request) {
+	var req wire.StartConversation
+	if r.ContentLength != 0 {
+		if err := readJSON(r, &req); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	resp, err := s.startConversation(r.Context(), wire.OrgID(r.PathValue("org")), req)
+	if err != nil {
+		if wire.ErrorCode(err) == wire.EINTERNAL {
+			s.log.Error("start conversation failed", "err", err)
+		}
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+// startConversation opens a conversation for an anonymous customer and queues it.
+func (s *Server) startConversation(ctx context.Context, org wire.OrgID, req wire.StartConversation) (wire.StartedConversation, error) {
+	var resp wire.StartedConversation
+	name := strings.TrimSpace(req.Name)
+	if len(name) > wire.MaxNameBytes {
+		return resp, wire.Errorf(wire.ETOOLARGE, "name is over %d bytes", wire.MaxNameBytes)
+	}
+	if !utf8.ValidString(name) || strings.ContainsFunc(name, isControl) {
+		return resp, wire.Errorf(wire.EINVALID, "name has characters that are not allowed")
+	}
+	if _, err := s.store.Org(ctx, org); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return resp, ErrOrgNotFound
+		}
+		return resp, err
+	}
+	conv := wire.Conversation{ID: wire.ConversationID(newID("c")), Org: org, State: wire.ConvWaiting, CustomerName: name, CreatedAt: s.now().UnixMilli()}
+	if err := s.store.CreateConversation(ctx, conv); err != nil {
+		return resp, err
+	}
+	token, hash := newToken()
+	if err := s.store.CreateToken(ctx, store.Token{Hash: hash, Org: org, Role: wire.RoleCustomer, Conv: conv.ID, ExpiresAt: s.now().Add(s.cfg.CustomerTokenTTL)}); err != nil {
+		return resp, err
+	}
+	pos, err := s.router.enqueue(conv)
+	if err != nil {
+		return resp, err
+	}
+	conv.QueuePosition = pos
+	s.log.Info("conversation started", "org", org, "conv", conv.ID)
+	return wire.StartedConversation{Conversation: conv, Token: token}, nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+func (s *Server) handleWidget(w http.ResponseWriter, r *http.Request) {
+	o, err := s.store.Org(r.Context(), wire.OrgID(r.PathValue("org")))
+	if errors.Is(err, store.ErrNotFound) {
+		err = ErrOrgNotFound
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.WidgetConfig{Org: o.ID, Name: o.Name, MaxTextBytes: wire.MaxTextBytes})
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		writeError(w, ErrClosed)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.store.Org(ctx, "readyz-probe"); err != nil && !errors.Is(err, store.ErrNotFound) {
+		writeError(w, wire.Errorf(wire.EUNAVAILABLE, "store not ready"))
+		return
+	}
+	if !s.router.alive(ctx) {
+		writeError(w, wire.Errorf(wire.EUNAVAILABLE, "router not ready"))
+		return
+	}
+	io.WriteString(w, "ready\n")
+}
+
+// metrics are the hub's Prometheus metrics, on a registry of its own so several hubs can run in
+// one process (tests, the desktop app's demo mode).
+type metrics struct {
+	reg *prometheus.Registry
+	// connections counts live WebSocket connections by role.
+	connections *prometheus.GaugeVec
+	// messages counts stored chat messages by author.
+	messages *prometheus.CounterVec
+	// queue is the number of waiting conversations by organisation.
+	queue *prometheus.GaugeVec
+	// offers counts offers by outcome: offered, accepted, declined, timeout, revoked.
+	offers *prometheus.CounterVec
+	// frameErrors counts rejected client frames by error code.
+	frameErrors *prometheus.CounterVec
+	// conversations counts conversations by how they moved: started, assigned, ended.
+	conversations *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg:           prometheus.NewRegistry(),
+		connections:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "parley_hub_connections", Help: "Live WebSocket connections by role."}, []string{"role"}),
+		messages:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_messages_total", Help: "Chat messages stored, by author."}, []string{"author"}),
+		queue:         prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "parley_hub_queue_length", Help: "Conversations waiting for an agent, by organisation."}, []string{"org"}),
+		offers:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_offers_total", Help: "Offers by outcome."}, []string{"outcome"}),
+		frameErrors:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_frame_errors_total", Help: "Client frames rejected, by error code."}, []string{"code"}),
+		conversations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_conversations_total", Help: "Conversation transitions: started, assigned, ended."}, []string{"event"}),
+	}
+	m.reg.MustRegister(m.connections, m.messages, m.queue, m.offers, m.frameErrors, m.conversations,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

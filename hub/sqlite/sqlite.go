@@ -1,0 +1,402 @@
+// Package sqlite implements the hub's store.Store on SQLite through the pure-Go modernc.org/sqlite
+// driver, in WAL mode with a busy timeout and numbered migrations.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/wire"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// migrations are applied in order, once each; the index + 1 is the schema version. Never edit one
+// that has shipped: add a new one.
+var migrations = []string{
+	// 1: the foundation.
+	`CREATE TABLE orgs (
+		id         TEXT PRIMARY KEY,
+		name       TEXT NOT NULL,
+		created_at INTEGER NOT NULL
+	);
+	CREATE TABLE users (
+		id            TEXT PRIMARY KEY,
+		org           TEXT NOT NULL REFERENCES orgs(id),
+		username      TEXT NOT NULL,
+		display_name  TEXT NOT NULL,
+		role          TEXT NOT NULL,
+		password_hash TEXT NOT NULL,
+		capacity      INTEGER NOT NULL,
+		created_at    INTEGER NOT NULL,
+		UNIQUE (org, username)
+	);
+	CREATE TABLE tokens (
+		hash       TEXT PRIMARY KEY,
+		org        TEXT NOT NULL REFERENCES orgs(id),
+		role       TEXT NOT NULL,
+		user_id    TEXT NOT NULL DEFAULT '',
+		conv       TEXT NOT NULL DEFAULT '',
+		expires_at INTEGER NOT NULL
+	);
+	CREATE INDEX tokens_expires ON tokens(expires_at);
+	CREATE TABLE conversations (
+		id            TEXT PRIMARY KEY,
+		org           TEXT NOT NULL REFERENCES orgs(id),
+		state         TEXT NOT NULL,
+		customer_name TEXT NOT NULL,
+		agent_id      TEXT NOT NULL DEFAULT '',
+		agent_name    TEXT NOT NULL DEFAULT '',
+		last_seq      INTEGER NOT NULL DEFAULT 0,
+		created_at    INTEGER NOT NULL,
+		accepted_at   INTEGER NOT NULL DEFAULT 0,
+		ended_at      INTEGER NOT NULL DEFAULT 0,
+		ended_by      TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX conversations_open ON conversations(state, created_at);
+	CREATE TABLE messages (
+		conv        TEXT NOT NULL REFERENCES conversations(id),
+		seq         INTEGER NOT NULL,
+		author      TEXT NOT NULL,
+		author_name TEXT NOT NULL,
+		text        TEXT NOT NULL,
+		client_id   TEXT,
+		at          INTEGER NOT NULL,
+		PRIMARY KEY (conv, seq)
+	);
+	CREATE UNIQUE INDEX messages_client_id ON messages(conv, client_id) WHERE client_id IS NOT NULL;
+	CREATE TABLE receipts (
+		conv TEXT NOT NULL REFERENCES conversations(id),
+		by   TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		seq  INTEGER NOT NULL,
+		PRIMARY KEY (conv, by, kind)
+	);`,
+}
+
+// DB is a store.Store on one SQLite file.
+type DB struct {
+	db *sql.DB
+	// now stamps rows; injected for tests.
+	now func() time.Time
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the SQLite database at path and brings its schema up to date.
+// now stamps stored rows; nil means time.Now.
+func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
+	if now == nil {
+		now = time.Now
+	}
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	// SQLite has one writer at a time; one connection keeps writes in order without SQLITE_BUSY.
+	db.SetMaxOpenConns(1)
+	d := &DB{db: db, now: now}
+	if err := d.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+	}
+	return d, nil
+}
+
+// migrate applies the migrations the database has not seen.
+func (d *DB) migrate(ctx context.Context) error {
+	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	var have int
+	if err := d.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return err
+	}
+	if have > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this hub (%d)", have, len(migrations))
+	}
+	for v := have + 1; v <= len(migrations); v++ {
+		tx, err := d.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, d.now().UnixMilli()); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.db.Close() }
+
+// isUnique reports whether err is a unique-constraint violation.
+func isUnique(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint failed") || strings.Contains(err.Error(), "PRIMARY KEY"))
+}
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// CreateOrg implements store.Store.
+func (d *DB) CreateOrg(ctx context.Context, o store.Org) error {
+	if o.CreatedAt.IsZero() {
+		o.CreatedAt = d.now()
+	}
+	_, err := d.db.ExecContext(ctx, `INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?)`, o.ID, o.Name, o.CreatedAt.UnixMilli())
+	if isUnique(err) {
+		return store.ErrConflict
+	}
+	return err
+}
+
+// Org implements store.Store.
+func (d *DB) Org(ctx context.Context, id wire.OrgID) (store.Org, error) {
+	var o store.Org
+	var at int64
+	err := d.db.QueryRowContext(ctx, `SELECT id, name, created_at FROM orgs WHERE id = ?`, id).Scan(&o.ID, &o.Name, &at)
+	o.CreatedAt = time.UnixMilli(at)
+	return o, notFound(err)
+}
+
+// CreateUser implements store.Store.
+func (d *DB) CreateUser(ctx context.Context, u store.User) error {
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = d.now()
+	}
+	_, err := d.db.ExecContext(ctx, `INSERT INTO users (id, org, username, display_name, role, password_hash, capacity, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, u.Org, u.Username, u.DisplayName, u.Role, u.PasswordHash, u.Capacity, u.CreatedAt.UnixMilli())
+	if isUnique(err) {
+		return store.ErrConflict
+	}
+	return err
+}
+
+const userCols = `id, org, username, display_name, role, password_hash, capacity, created_at`
+
+func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
+	var u store.User
+	var at int64
+	err := row.Scan(&u.ID, &u.Org, &u.Username, &u.DisplayName, &u.Role, &u.PasswordHash, &u.Capacity, &at)
+	u.CreatedAt = time.UnixMilli(at)
+	return u, notFound(err)
+}
+
+// User implements store.Store.
+func (d *DB) User(ctx context.Context, id wire.UserID) (store.User, error) {
+	return scanUser(d.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+}
+
+// UserByName implements store.Store.
+func (d *DB) UserByName(ctx context.Context, org wire.OrgID, username string) (store.User, error) {
+	return scanUser(d.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE org = ? AND username = ?`, org, username))
+}
+
+// Users implements store.Store.
+func (d *DB) Users(ctx context.Context, org wire.OrgID) ([]store.User, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE org = ? ORDER BY username`, org)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var users []store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	return users, rows.Err()
+}
+
+// CreateToken implements store.Store.
+func (d *DB) CreateToken(ctx context.Context, t store.Token) error {
+	_, err := d.db.ExecContext(ctx, `INSERT INTO tokens (hash, org, role, user_id, conv, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		t.Hash, t.Org, t.Role, t.User, t.Conv, t.ExpiresAt.UnixMilli())
+	if isUnique(err) {
+		return store.ErrConflict
+	}
+	return err
+}
+
+// Token implements store.Store.
+func (d *DB) Token(ctx context.Context, hash string) (store.Token, error) {
+	var t store.Token
+	var exp int64
+	err := d.db.QueryRowContext(ctx, `SELECT hash, org, role, user_id, conv, expires_at FROM tokens WHERE hash = ?`, hash).
+		Scan(&t.Hash, &t.Org, &t.Role, &t.User, &t.Conv, &exp)
+	t.ExpiresAt = time.UnixMilli(exp)
+	return t, notFound(err)
+}
+
+// DeleteExpiredTokens implements store.Store.
+func (d *DB) DeleteExpiredTokens(ctx context.Context, now time.Time) error {
+	_, err := d.db.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < ?`, now.UnixMilli())
+	return err
+}
+
+const convCols = `id, org, state, customer_name, agent_id, agent_name, last_seq, created_at, accepted_at, ended_at, ended_by`
+
+func scanConv(row interface{ Scan(...any) error }) (wire.Conversation, error) {
+	var c wire.Conversation
+	err := row.Scan(&c.ID, &c.Org, &c.State, &c.CustomerName, &c.AgentID, &c.AgentName, &c.LastSeq, &c.CreatedAt, &c.AcceptedAt, &c.EndedAt, &c.EndedBy)
+	return c, notFound(err)
+}
+
+// CreateConversation implements store.Store.
+func (d *DB) CreateConversation(ctx context.Context, c wire.Conversation) error {
+	_, err := d.db.ExecContext(ctx, `INSERT INTO conversations (`+convCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.Org, c.State, c.CustomerName, c.AgentID, c.AgentName, c.LastSeq, c.CreatedAt, c.AcceptedAt, c.EndedAt, c.EndedBy)
+	if isUnique(err) {
+		return store.ErrConflict
+	}
+	return err
+}
+
+// Conversation implements store.Store.
+func (d *DB) Conversation(ctx context.Context, id wire.ConversationID) (wire.Conversation, error) {
+	return scanConv(d.db.QueryRowContext(ctx, `SELECT `+convCols+` FROM conversations WHERE id = ?`, id))
+}
+
+// UpdateConversation implements store.Store. It leaves last_seq to AppendMessage.
+func (d *DB) UpdateConversation(ctx context.Context, c wire.Conversation) error {
+	res, err := d.db.ExecContext(ctx, `UPDATE conversations SET state = ?, customer_name = ?, agent_id = ?, agent_name = ?,
+		accepted_at = ?, ended_at = ?, ended_by = ? WHERE id = ?`,
+		c.State, c.CustomerName, c.AgentID, c.AgentName, c.AcceptedAt, c.EndedAt, c.EndedBy, c.ID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// OpenConversations implements store.Store.
+func (d *DB) OpenConversations(ctx context.Context) ([]wire.Conversation, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT `+convCols+` FROM conversations WHERE state IN (?, ?) ORDER BY created_at, id`,
+		wire.ConvWaiting, wire.ConvActive)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var convs []wire.Conversation
+	for rows.Next() {
+		c, err := scanConv(rows)
+		if err != nil {
+			return nil, err
+		}
+		convs = append(convs, c)
+	}
+	return convs, rows.Err()
+}
+
+const msgCols = `conv, seq, author, author_name, text, COALESCE(client_id, ''), at`
+
+func scanMsg(row interface{ Scan(...any) error }) (wire.Message, error) {
+	var m wire.Message
+	err := row.Scan(&m.Conv, &m.Seq, &m.Author, &m.AuthorName, &m.Text, &m.ClientID, &m.At)
+	return m, notFound(err)
+}
+
+// AppendMessage implements store.Store.
+func (d *DB) AppendMessage(ctx context.Context, m wire.Message) (wire.Message, bool, error) {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return m, false, err
+	}
+	defer tx.Rollback()
+	if m.ClientID != "" {
+		old, err := scanMsg(tx.QueryRowContext(ctx, `SELECT `+msgCols+` FROM messages WHERE conv = ? AND client_id = ?`, m.Conv, m.ClientID))
+		if err == nil {
+			return old, true, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return m, false, err
+		}
+	}
+	if err := tx.QueryRowContext(ctx, `UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`, m.Conv).Scan(&m.Seq); err != nil {
+		return m, false, notFound(err)
+	}
+	m.At = d.now().UnixMilli()
+	var clientID any
+	if m.ClientID != "" {
+		clientID = m.ClientID
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO messages (conv, seq, author, author_name, text, client_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		m.Conv, m.Seq, m.Author, m.AuthorName, m.Text, clientID, m.At); err != nil {
+		return m, false, err
+	}
+	return m, false, tx.Commit()
+}
+
+// Messages implements store.Store.
+func (d *DB) Messages(ctx context.Context, conv wire.ConversationID, after int64, limit int) ([]wire.Message, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT `+msgCols+` FROM messages WHERE conv = ? AND seq > ? ORDER BY seq LIMIT ?`, conv, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var msgs []wire.Message
+	for rows.Next() {
+		m, err := scanMsg(rows)
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, rows.Err()
+}
+
+// FirstMessage implements store.Store.
+func (d *DB) FirstMessage(ctx context.Context, conv wire.ConversationID, author wire.Author) (wire.Message, error) {
+	return scanMsg(d.db.QueryRowContext(ctx, `SELECT `+msgCols+` FROM messages WHERE conv = ? AND author = ? ORDER BY seq LIMIT 1`, conv, author))
+}
+
+// SetReceipt implements store.Store.
+func (d *DB) SetReceipt(ctx context.Context, conv wire.ConversationID, r store.Receipt) error {
+	_, err := d.db.ExecContext(ctx, `INSERT INTO receipts (conv, by, kind, seq) VALUES (?, ?, ?, ?)
+		ON CONFLICT (conv, by, kind) DO UPDATE SET seq = MAX(seq, excluded.seq)`, conv, r.By, r.Kind, r.Seq)
+	return err
+}
+
+// Receipts implements store.Store.
+func (d *DB) Receipts(ctx context.Context, conv wire.ConversationID) ([]store.Receipt, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT by, kind, seq FROM receipts WHERE conv = ? ORDER BY by, kind`, conv)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var rs []store.Receipt
+	for rows.Next() {
+		var r store.Receipt
+		if err := rows.Scan(&r.By, &r.Kind, &r.Seq); err != nil {
+			return nil, err
+		}
+		rs = append(rs, r)
+	}
+	return rs, rows.Err()
+}

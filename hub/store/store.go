@@ -1,0 +1,109 @@
+// Package store defines what the hub keeps on disk, behind an interface with one implementation
+// per database engine (hub/sqlite today; Postgres can follow without touching the hub).
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/parleyhq/parley/wire"
+)
+
+// Org is an organisation.
+type Org struct {
+	ID wire.OrgID
+	// Name is the display name the portal shows, e.g. "Demo Company".
+	Name      string
+	CreatedAt time.Time
+}
+
+// User is an organisation member: an agent, supervisor or admin.
+type User struct {
+	ID          wire.UserID
+	Org         wire.OrgID
+	Username    string
+	DisplayName string
+	Role        wire.Role
+	// PasswordHash is a bcrypt hash; the password itself is never stored.
+	PasswordHash string
+	// Capacity is how many capacity units the member can carry at once (a chat costs 1).
+	Capacity  int
+	CreatedAt time.Time
+}
+
+// Wire returns the member as the protocol shows it (without the password hash).
+func (u User) Wire() wire.User {
+	return wire.User{ID: u.ID, Org: u.Org, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role}
+}
+
+// Token is a bearer credential. Only a hash of the token is stored.
+type Token struct {
+	// Hash is the SHA-256 of the token, hex.
+	Hash string
+	Org  wire.OrgID
+	// Role is the holder's role; a customer token has RoleCustomer and Conv set, a member token
+	// has User set.
+	Role      wire.Role
+	User      wire.UserID
+	Conv      wire.ConversationID
+	ExpiresAt time.Time
+}
+
+// Receipt is the furthest delivery marker one side has set in a conversation.
+type Receipt struct {
+	By   wire.Author
+	Kind wire.ReceiptKind
+	Seq  int64
+}
+
+// Store keeps organisations, members, tokens, conversations and messages. Implementations are safe
+// for concurrent use. Missing rows are reported with [ErrNotFound]; unique clashes with [ErrConflict].
+type Store interface {
+	// CreateOrg adds an organisation; ErrConflict when it exists.
+	CreateOrg(ctx context.Context, o Org) error
+	// Org returns an organisation.
+	Org(ctx context.Context, id wire.OrgID) (Org, error)
+
+	// CreateUser adds a member; ErrConflict when the username is taken in the organisation.
+	CreateUser(ctx context.Context, u User) error
+	// User returns a member by id.
+	User(ctx context.Context, id wire.UserID) (User, error)
+	// UserByName returns a member by organisation and username.
+	UserByName(ctx context.Context, org wire.OrgID, username string) (User, error)
+	// Users lists an organisation's members.
+	Users(ctx context.Context, org wire.OrgID) ([]User, error)
+
+	// CreateToken stores a token's hash.
+	CreateToken(ctx context.Context, t Token) error
+	// Token returns the token with this hash, expired or not.
+	Token(ctx context.Context, hash string) (Token, error)
+	// DeleteExpiredTokens removes tokens that expired before now.
+	DeleteExpiredTokens(ctx context.Context, now time.Time) error
+
+	// CreateConversation adds a conversation.
+	CreateConversation(ctx context.Context, c wire.Conversation) error
+	// Conversation returns a conversation (QueuePosition is not stored).
+	Conversation(ctx context.Context, id wire.ConversationID) (wire.Conversation, error)
+	// UpdateConversation saves a conversation's state, agent and times.
+	UpdateConversation(ctx context.Context, c wire.Conversation) error
+	// OpenConversations lists the waiting and active conversations of every organisation, oldest
+	// first, so a restarted hub picks them up again.
+	OpenConversations(ctx context.Context) ([]wire.Conversation, error)
+
+	// AppendMessage stores m with the conversation's next sequence number and returns it with Seq
+	// and At set. When m.ClientID was already stored in the conversation, it returns the stored
+	// message and dup = true, and stores nothing.
+	AppendMessage(ctx context.Context, m wire.Message) (stored wire.Message, dup bool, err error)
+	// Messages returns up to limit messages of conv with Seq > after, in order.
+	Messages(ctx context.Context, conv wire.ConversationID, after int64, limit int) ([]wire.Message, error)
+	// FirstMessage returns the first message of conv by author, or ErrNotFound.
+	FirstMessage(ctx context.Context, conv wire.ConversationID, author wire.Author) (wire.Message, error)
+
+	// SetReceipt records that r.By has r.Kind every message up to r.Seq; markers only move forward.
+	SetReceipt(ctx context.Context, conv wire.ConversationID, r Receipt) error
+	// Receipts returns a conversation's markers.
+	Receipts(ctx context.Context, conv wire.ConversationID) ([]Receipt, error)
+
+	// Close releases the database.
+	Close() error
+}
