@@ -1,0 +1,143 @@
+// Command parley-hub runs Parley's hub: the server that routes customer conversations to agents,
+// carries chat, and serves the customer portal.
+//
+//	parley-hub -addr 127.0.0.1:8080 -db parley.db -demo
+//
+// Every flag has an environment equivalent (PARLEY_ADDR, PARLEY_DB, PARLEY_DEMO); a flag wins over
+// its variable. The hub prints "listening on http://ADDR" to stdout when it is ready, logs to
+// stderr, and shuts down gracefully on SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/parleyhq/parley/hub"
+	"github.com/parleyhq/parley/internal/version"
+	"github.com/parleyhq/parley/portal"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := NewMain()
+	if err := m.ParseFlags(os.Args[1:]); errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	} else if err != nil {
+		fmt.Fprintln(os.Stderr, "parley-hub:", err)
+		os.Exit(2)
+	}
+	if m.ShowVersion {
+		fmt.Println("parley-hub", version.Version)
+		return
+	}
+	if err := m.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "parley-hub:", err)
+		os.Exit(1)
+	}
+	<-ctx.Done()
+	stop()
+	if err := m.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "parley-hub:", err)
+		os.Exit(1)
+	}
+}
+
+// Main is the program, so tests can start the hub the way a user does.
+type Main struct {
+	// Config is the hub's configuration, filled by ParseFlags.
+	Config hub.Config
+	// LogFormat is "text" or "json".
+	LogFormat string
+	// ShowVersion asks to print the version and exit.
+	ShowVersion bool
+	// Stdout receives the "listening on" line; Stderr the logs.
+	Stdout, Stderr io.Writer
+	// Server is the running hub, after Run.
+	Server *hub.Server
+}
+
+// NewMain returns a Main that writes to the process's stdout and stderr.
+func NewMain() *Main {
+	return &Main{Stdout: os.Stdout, Stderr: os.Stderr}
+}
+
+// ParseFlags reads args, with environment variables as defaults.
+func (m *Main) ParseFlags(args []string) error {
+	fs := flag.NewFlagSet("parley-hub", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	demo, _ := strconv.ParseBool(os.Getenv("PARLEY_DEMO"))
+	fs.StringVar(&m.Config.Addr, "addr", envOr("PARLEY_ADDR", "127.0.0.1:8080"), "listen address (PARLEY_ADDR)")
+	fs.StringVar(&m.Config.DB, "db", envOr("PARLEY_DB", "parley.db"), "SQLite database file (PARLEY_DB)")
+	fs.BoolVar(&m.Config.Demo, "demo", demo, "seed the demo organisation: agents agent1, agent2, supervisor super1, admin admin1, password demo (PARLEY_DEMO)")
+	fs.DurationVar(&m.Config.OfferTimeout, "offer-timeout", envDuration("PARLEY_OFFER_TIMEOUT", 30*time.Second), "how long an agent has to accept an offer (PARLEY_OFFER_TIMEOUT)")
+	fs.StringVar(&m.LogFormat, "log-format", envOr("PARLEY_LOG_FORMAT", "text"), "log format: text or json (PARLEY_LOG_FORMAT)")
+	fs.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if m.LogFormat != "text" && m.LogFormat != "json" {
+		return fmt.Errorf("-log-format must be text or json, not %q", m.LogFormat)
+	}
+	return nil
+}
+
+func envOr(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+func envDuration(key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(key)); err == nil {
+		return d
+	}
+	return def
+}
+
+// Run opens the hub and starts serving; it returns once the hub listens.
+func (m *Main) Run(ctx context.Context) error {
+	var h slog.Handler = slog.NewTextHandler(m.Stderr, nil)
+	if m.LogFormat == "json" {
+		h = slog.NewJSONHandler(m.Stderr, nil)
+	}
+	m.Config.Logger = slog.New(h).With("service", "parley-hub", "version", version.Version)
+	m.Config.Portal = portal.Handler()
+	s, err := hub.Open(ctx, m.Config)
+	if err != nil {
+		return err
+	}
+	if err := s.Start(); err != nil {
+		_ = s.Close(context.Background())
+		return err
+	}
+	m.Server = s
+	if m.Config.Demo {
+		m.Config.Logger.Info("demo organisation ready", "org", hub.DemoOrg, "portal", s.URL()+"/chat/"+string(hub.DemoOrg))
+	}
+	fmt.Fprintf(m.Stdout, "listening on %s\n", s.URL())
+	return nil
+}
+
+// Close shuts the hub down gracefully, giving clients up to 10 seconds.
+func (m *Main) Close() error {
+	if m.Server == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return m.Server.Close(ctx)
+}

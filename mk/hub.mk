@@ -1,0 +1,14 @@
+# The hub: its binary and its benchmark. The hub embeds the customer portal, so it builds after web.
+.PHONY: bench-hub $(OUT)/parley-hub $(OUT)/parley-bench
+
+$(OUT)/parley-hub: web
+	$(GO) build -ldflags "$(LDFLAGS)" -o $@ ./cmd/parley-hub
+
+$(OUT)/parley-bench: deps
+	$(GO) build -o $@ ./cmd/parley-bench
+
+# bench-hub drives concurrent customers and agents over the real protocol on loopback against the
+# real hub binary, and prints fan-out latency p50/p99 and hub memory per idle connection.
+BENCH_HUB_FLAGS ?= -convs 1000 -duration 20s
+bench-hub: $(OUT)/parley-hub $(OUT)/parley-bench
+	$(OUT)/parley-bench -hub $(OUT)/parley-hub $(BENCH_HUB_FLAGS)
