@@ -1,0 +1,210 @@
+package media
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Bridge is the render bridge: a loopback HTTP server that streams video frames Go decoded to
+// the UI as MJPEG (multipart/x-mixed-replace), which an <img> shows in WebKitGTK, WebView2 and
+// WKWebView alike. Each feed has its own random token in its URL; other processes on the
+// machine cannot guess it. Frames are JPEG-encoded only while someone watches, once per frame
+// whatever the number of viewers; a slow viewer skips to the newest frame.
+type Bridge struct {
+	log *slog.Logger
+	ln  net.Listener
+	srv *http.Server
+
+	mu    sync.Mutex
+	feeds map[string]*Feed // by token
+}
+
+// NewBridge starts a bridge on 127.0.0.1 at a free port.
+func NewBridge(log *slog.Logger) (*Bridge, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("media: bridge listen: %w", err)
+	}
+	b := &Bridge{log: log, ln: ln, feeds: map[string]*Feed{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /video/{file}", b.serve)
+	b.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = b.srv.Serve(ln) }()
+	return b, nil
+}
+
+// Close stops the server and ends every stream.
+func (b *Bridge) Close() error {
+	b.mu.Lock()
+	feeds := b.feeds
+	b.feeds = map[string]*Feed{}
+	b.mu.Unlock()
+	for _, f := range feeds {
+		f.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err := b.srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = b.srv.Close()
+	}
+	return err
+}
+
+// NewFeed returns a new feed with its own token.
+func (b *Bridge) NewFeed() *Feed {
+	f := &Feed{b: b, token: randomHex(16), notify: make(chan struct{})}
+	b.mu.Lock()
+	b.feeds[f.token] = f
+	b.mu.Unlock()
+	return f
+}
+
+func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) {
+	file := r.PathValue("file")
+	token, ext, _ := strings.Cut(file, ".")
+	b.mu.Lock()
+	f := b.feeds[token]
+	b.mu.Unlock()
+	if f == nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	switch ext {
+	case "jpg":
+		// One frame: the newest.
+		j, _, ok := f.jpegAfter(r.Context(), 0)
+		if !ok {
+			http.Error(w, "no frame", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		_, _ = w.Write(j)
+	case "mjpeg":
+		const boundary = "parleyframe"
+		w.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary="+boundary)
+		fl, _ := w.(http.Flusher)
+		f.viewers.Add(1)
+		defer f.viewers.Add(-1)
+		var seq uint64
+		for {
+			j, s, ok := f.jpegAfter(r.Context(), seq)
+			if !ok {
+				return
+			}
+			seq = s
+			if _, err := fmt.Fprintf(w, "--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", boundary, len(j)); err != nil {
+				return
+			}
+			if _, err := w.Write(j); err != nil {
+				return
+			}
+			if _, err := w.Write([]byte("\r\n")); err != nil {
+				return
+			}
+			if fl != nil {
+				fl.Flush()
+			}
+		}
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// Feed is one video picture in the bridge (a call's remote video or self-view).
+type Feed struct {
+	b       *Bridge
+	token   string
+	viewers atomic.Int32
+	onFrame atomic.Pointer[func(*image.YCbCr)]
+
+	mu      sync.Mutex
+	latest  *image.YCbCr
+	seq     uint64 // number of the latest frame
+	jpg     []byte // JPEG of frame jpgSeq
+	jpgSeq  uint64
+	notify  chan struct{} // closed and replaced on each new frame
+	closed  bool
+	pubTime time.Time
+}
+
+// URL is the MJPEG stream's address; URL with ".jpg" in place of ".mjpeg" gives one frame.
+func (f *Feed) URL() string {
+	return fmt.Sprintf("http://%s/video/%s.mjpeg", f.b.ln.Addr().String(), f.token)
+}
+
+// Publish hands the feed a new frame. The feed keeps img: the caller must not change it.
+func (f *Feed) Publish(img *image.YCbCr) {
+	if p := f.onFrame.Load(); p != nil && *p != nil {
+		(*p)(img)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return
+	}
+	f.latest = img
+	f.seq++
+	f.pubTime = time.Now()
+	close(f.notify)
+	f.notify = make(chan struct{})
+}
+
+// Close ends the feed's streams and removes it from the bridge.
+func (f *Feed) Close() {
+	f.mu.Lock()
+	if !f.closed {
+		f.closed = true
+		close(f.notify)
+	}
+	f.mu.Unlock()
+	f.b.mu.Lock()
+	delete(f.b.feeds, f.token)
+	f.b.mu.Unlock()
+}
+
+// jpegAfter waits for a frame newer than seq and returns its JPEG.
+func (f *Feed) jpegAfter(ctx context.Context, seq uint64) ([]byte, uint64, bool) {
+	for {
+		f.mu.Lock()
+		if f.closed {
+			f.mu.Unlock()
+			return nil, 0, false
+		}
+		if f.latest != nil && f.seq > seq {
+			if f.jpgSeq != f.seq {
+				var buf bytes.Buffer
+				if err := jpeg.Encode(&buf, f.latest, &jpeg.Options{Quality: 75}); err != nil {
+					f.mu.Unlock()
+					return nil, 0, false
+				}
+				f.jpg, f.jpgSeq = buf.Bytes(), f.seq
+			}
+			j, s := f.jpg, f.jpgSeq
+			f.mu.Unlock()
+			return j, s, true
+		}
+		ch := f.notify
+		f.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, 0, false
+		}
+	}
+}

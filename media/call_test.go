@@ -1,0 +1,211 @@
+package media
+
+import (
+	"image"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// pair is two calls in one process, signalled directly.
+type pair struct {
+	a, b   *Call
+	frames [2]*frameLog
+}
+
+// frameLog records the stamps of decoded remote frames.
+type frameLog struct {
+	mu     sync.Mutex
+	stamps []uint16
+}
+
+func (l *frameLog) add(img *image.YCbCr) {
+	if _, n, ok := ReadStamp(img); ok {
+		l.mu.Lock()
+		l.stamps = append(l.stamps, n)
+		l.mu.Unlock()
+	}
+}
+
+func (l *frameLog) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.stamps)
+}
+
+// moving reports whether the last decoded stamps differ (the picture moves).
+func (l *frameLog) moving() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(l.stamps)
+	return n >= 2 && l.stamps[n-1] != l.stamps[n-2]
+}
+
+func testOptions(video bool) Options {
+	return Options{Audio: true, Video: video, Camera: TestPatternID, Microphone: TestPatternID,
+		Speaker: "none", LoopbackOnly: true}
+}
+
+func newPair(t *testing.T, aOpts, bOpts Options) *pair {
+	t.Helper()
+	a, err := NewCall(aOpts)
+	if err != nil {
+		t.Fatalf("NewCall(a): %v", err)
+	}
+	b, err := NewCall(bOpts)
+	if err != nil {
+		_ = a.Close()
+		t.Fatalf("NewCall(b): %v", err)
+	}
+	p := &pair{a: a, b: b, frames: [2]*frameLog{{}, {}}}
+	a.OnRemoteFrame(p.frames[0].add)
+	b.OnRemoteFrame(p.frames[1].add)
+	// Trickle ICE straight across, as the hub would carry it.
+	a.OnLocalCandidate(func(c Candidate) { _ = b.AddRemoteCandidate(c) })
+	b.OnLocalCandidate(func(c Candidate) { _ = a.AddRemoteCandidate(c) })
+	t.Cleanup(func() { _ = a.Close(); _ = b.Close() })
+	p.negotiate(t, a, b)
+	return p
+}
+
+// negotiate runs one offer/answer from -> to.
+func (p *pair) negotiate(t *testing.T, from, to *Call) {
+	t.Helper()
+	offer, err := from.CreateOffer()
+	if err != nil {
+		t.Fatalf("CreateOffer: %v", err)
+	}
+	answer, err := to.HandleOffer(offer)
+	if err != nil {
+		t.Fatalf("HandleOffer: %v", err)
+	}
+	if err := from.HandleAnswer(answer); err != nil {
+		t.Fatalf("HandleAnswer: %v", err)
+	}
+}
+
+// eventually polls cond every 50 ms until it holds or d passes.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %v waiting for %s", d, what)
+}
+
+func TestPionToPion(t *testing.T) {
+	checkLeaks(t)
+	p := newPair(t, testOptions(true), testOptions(true))
+
+	for i, c := range []*Call{p.a, p.b} {
+		fl := p.frames[i]
+		eventually(t, 15*time.Second, "decoded frames that move", func() bool { return fl.count() >= 15 && fl.moving() })
+		eventually(t, 5*time.Second, "audio energy", func() bool { return c.Stats().AudioLevel > 0.05 })
+	}
+	if s := p.a.State(); s.Connection != "connected" || !s.HasVideo || !s.VideoEnabled || s.Muted || !s.RemoteVideo {
+		t.Errorf("a.State() = %+v; want connected, video on, not muted, remote video", s)
+	}
+
+	t.Run("mute", func(t *testing.T) {
+		p.a.SetMuted(true)
+		if !p.a.State().Muted {
+			t.Fatalf("State().Muted = false after SetMuted(true)")
+		}
+		eventually(t, 5*time.Second, "b hears silence", func() bool { return p.b.Stats().AudioLevel == 0 })
+		if p.a.Stats().AudioLevel < 0.05 {
+			t.Errorf("a stopped hearing b while a was muted")
+		}
+		p.a.SetMuted(false)
+		eventually(t, 5*time.Second, "b hears a again", func() bool { return p.b.Stats().AudioLevel > 0.05 })
+	})
+
+	t.Run("video off", func(t *testing.T) {
+		if err := p.b.SetVideoEnabled(false); err != nil {
+			t.Fatalf("SetVideoEnabled(false): %v", err)
+		}
+		time.Sleep(300 * time.Millisecond) // frames in flight
+		before := p.frames[0].count()
+		time.Sleep(700 * time.Millisecond)
+		if got := p.frames[0].count(); got != before {
+			t.Errorf("a decoded %d frames while b's video was off", got-before)
+		}
+		if err := p.b.SetVideoEnabled(true); err != nil {
+			t.Fatalf("SetVideoEnabled(true): %v", err)
+		}
+		eventually(t, 5*time.Second, "a sees b again", func() bool { return p.frames[0].count() >= before+10 })
+	})
+}
+
+func TestAddVideoMidCall(t *testing.T) {
+	checkLeaks(t)
+	p := newPair(t, testOptions(false), testOptions(false))
+	eventually(t, 10*time.Second, "voice", func() bool { return p.b.Stats().AudioLevel > 0.05 })
+	if p.frames[1].count() != 0 {
+		t.Fatalf("video arrived in a voice call")
+	}
+
+	// The agent turns the camera on: a renegotiation adds the video m-line.
+	offer, err := p.a.AddVideo()
+	if err != nil {
+		t.Fatalf("AddVideo: %v", err)
+	}
+	answer, err := p.b.HandleOffer(offer)
+	if err != nil {
+		t.Fatalf("HandleOffer: %v", err)
+	}
+	if err := p.a.HandleAnswer(answer); err != nil {
+		t.Fatalf("HandleAnswer: %v", err)
+	}
+	eventually(t, 10*time.Second, "b decodes a's video", func() bool { return p.frames[1].count() >= 10 && p.frames[1].moving() })
+
+	// Then the customer's camera, renegotiated from their side.
+	offer, err = p.b.AddVideo()
+	if err != nil {
+		t.Fatalf("b.AddVideo: %v", err)
+	}
+	if answer, err = p.a.HandleOffer(offer); err != nil {
+		t.Fatalf("a.HandleOffer: %v", err)
+	}
+	if err := p.b.HandleAnswer(answer); err != nil {
+		t.Fatalf("b.HandleAnswer: %v", err)
+	}
+	eventually(t, 10*time.Second, "a decodes b's video", func() bool { return p.frames[0].count() >= 10 })
+	if p.b.Stats().AudioLevel < 0.05 {
+		t.Errorf("audio stopped after renegotiation")
+	}
+}
+
+func TestRestartICE(t *testing.T) {
+	checkLeaks(t)
+	p := newPair(t, testOptions(true), testOptions(true))
+	eventually(t, 10*time.Second, "frames", func() bool { return p.frames[1].count() >= 5 })
+	offer, err := p.a.RestartICE()
+	if err != nil {
+		t.Fatalf("RestartICE: %v", err)
+	}
+	answer, err := p.b.HandleOffer(offer)
+	if err != nil {
+		t.Fatalf("HandleOffer: %v", err)
+	}
+	if err := p.a.HandleAnswer(answer); err != nil {
+		t.Fatalf("HandleAnswer: %v", err)
+	}
+	n := p.frames[1].count()
+	eventually(t, 10*time.Second, "frames after ICE restart", func() bool { return p.frames[1].count() >= n+15 })
+	if s := p.a.Stats(); s.RTT <= 0 {
+		t.Logf("no RTT yet: %+v", s)
+	}
+}
+
+// checkLeaks fails t if goroutines started during the test outlive it. It registers first, so
+// it runs after every later Cleanup (which close the calls).
+func checkLeaks(t *testing.T) {
+	opt := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
+}

@@ -1,0 +1,76 @@
+package media
+
+import (
+	"math"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Stats is a snapshot for the call-quality indicator. Rates are averaged since the previous
+// Stats call (or the call's start).
+type Stats struct {
+	RTT           time.Duration `json:"rttMs"`
+	Jitter        time.Duration `json:"jitterMs"`
+	PacketLoss    float64       `json:"packetLoss"` // fraction of received packets lost, 0..1
+	SendBitrate   int           `json:"sendBitrate"` // video, bit/s
+	RecvBitrate   int           `json:"recvBitrate"` // video, bit/s
+	TargetBitrate int           `json:"targetBitrate"` // what congestion control allows, bit/s
+	SendFPS       float64       `json:"sendFps"`
+	RecvFPS       float64       `json:"recvFps"`
+	FramesSent    int64         `json:"framesSent"`
+	FramesDecoded int64         `json:"framesDecoded"`
+	AudioLevel    float64       `json:"audioLevel"` // received audio RMS, 0..1
+	FirstFrameAt  time.Time     `json:"-"`          // when the first remote frame was decoded
+}
+
+// Stats returns the current call statistics.
+func (c *Call) Stats() Stats {
+	var s Stats
+	var lost, recv int64
+	for _, v := range c.pc.GetStats() {
+		switch st := v.(type) {
+		case webrtc.ICECandidatePairStats:
+			if st.Nominated && st.CurrentRoundTripTime > 0 {
+				s.RTT = time.Duration(st.CurrentRoundTripTime * float64(time.Second))
+			}
+		case webrtc.InboundRTPStreamStats:
+			lost += int64(st.PacketsLost)
+			recv += int64(st.PacketsReceived)
+			if j := time.Duration(st.Jitter * float64(time.Second)); j > s.Jitter {
+				s.Jitter = j
+			}
+		case webrtc.RemoteInboundRTPStreamStats:
+			if s.RTT == 0 && st.RoundTripTime > 0 {
+				s.RTT = time.Duration(st.RoundTripTime * float64(time.Second))
+			}
+		}
+	}
+	if lost+recv > 0 {
+		s.PacketLoss = float64(max(lost, 0)) / float64(lost+recv)
+	}
+	now := time.Now()
+	sent, got := c.st.bytesSentVideo.Load(), c.st.bytesRecvVideo.Load()
+	fs, fd := c.st.framesSent.Load(), c.st.framesDecoded.Load()
+	c.mu.Lock()
+	if !c.st.lastStatsAt.IsZero() {
+		if dt := now.Sub(c.st.lastStatsAt).Seconds(); dt > 0 {
+			s.SendBitrate = int(float64(sent-c.st.lastSent) * 8 / dt)
+			s.RecvBitrate = int(float64(got-c.st.lastRecv) * 8 / dt)
+			s.SendFPS = float64(fs-c.st.lastFramesSent) / dt
+			s.RecvFPS = float64(fd-c.st.lastFramesDecoded) / dt
+		}
+	}
+	c.st.lastStatsAt, c.st.lastSent, c.st.lastRecv, c.st.lastFramesSent, c.st.lastFramesDecoded = now, sent, got, fs, fd
+	c.mu.Unlock()
+	s.TargetBitrate = int(c.target.Load())
+	s.FramesSent, s.FramesDecoded = fs, fd
+	// No audio packet for a while (the other side muted): the level is silence.
+	if now.Sub(time.Unix(0, c.st.lastAudio.Load())) < 200*time.Millisecond {
+		s.AudioLevel = math.Float64frombits(c.st.audioLevel.Load())
+	}
+	if ns := c.st.firstFrame.Load(); ns > 0 {
+		s.FirstFrameAt = time.Unix(0, ns)
+	}
+	return s
+}
