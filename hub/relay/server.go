@@ -79,8 +79,8 @@ type Stats struct {
 type Allocation struct {
 	// ID is the id part of the credential's username, e.g. "<call>/<participant>".
 	ID string
-	// Protocol is how the client reaches the server: "UDP" or "TCP" (also for TLS).
-	Protocol string
+	// Transport is how the client reaches the server: "udp", "tcp" or "tls".
+	Transport string
 	// Client is the client's address as the server sees it.
 	Client net.Addr
 	// Relayed is the relayed transport address peers send to.
@@ -126,7 +126,7 @@ func NewServer(cfg Config) (*Server, error) {
 	return &Server{
 		cfg:    cfg,
 		log:    log.With("component", "turn"),
-		conns:  &connSet{conns: map[net.Conn]struct{}{}},
+		conns:  &connSet{conns: map[*trackedConn]struct{}{}},
 		allocs: map[string]Allocation{},
 	}, nil
 }
@@ -162,7 +162,7 @@ func (s *Server) Start() (err error) {
 		if err != nil {
 			return fmt.Errorf("relay: TURN TCP: %w", err)
 		}
-		s.tcp = &trackingListener{Listener: ln, set: s.conns}
+		s.tcp = &trackingListener{Listener: ln, set: s.conns, transport: "tcp"}
 		sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{
 			Listener:              s.tcp,
 			RelayAddressGenerator: s.generator(),
@@ -175,7 +175,7 @@ func (s *Server) Start() (err error) {
 		}
 		// TLS wraps the tracking listener: pion needs *tls.Conn to see the handshake, Close needs the
 		// raw connections.
-		s.tls = tls.NewListener(&trackingListener{Listener: ln, set: s.conns}, s.cfg.TLSConfig)
+		s.tls = tls.NewListener(&trackingListener{Listener: ln, set: s.conns, transport: "tls"}, s.cfg.TLSConfig)
 		sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{
 			Listener:              s.tls,
 			RelayAddressGenerator: s.generator(),
@@ -194,16 +194,17 @@ func (s *Server) Start() (err error) {
 		},
 		OnAllocationCreated: func(src, dst net.Addr, proto, id, _ string, relayed net.Addr, _ int) {
 			s.allocated.Add(1)
+			a := Allocation{ID: id, Transport: s.conns.transport(src), Client: src, Relayed: relayed}
 			s.mu.Lock()
-			s.allocs[tupleKey(src, dst, proto)] = Allocation{ID: id, Protocol: proto, Client: src, Relayed: relayed}
+			s.allocs[tupleKey(src, dst, proto)] = a
 			s.mu.Unlock()
-			s.log.Debug("TURN allocation", "id", id, "client", src, "protocol", proto, "relayed", relayed)
+			s.log.Debug("TURN allocation", "id", id, "client", src, "transport", a.Transport, "relayed", relayed)
 		},
 		OnAllocationDeleted: func(src, dst net.Addr, proto, id, _ string) {
 			s.mu.Lock()
 			delete(s.allocs, tupleKey(src, dst, proto))
 			s.mu.Unlock()
-			s.log.Debug("TURN allocation closed", "id", id, "client", src, "protocol", proto)
+			s.log.Debug("TURN allocation closed", "id", id, "client", src)
 		},
 	}
 	ts, err := turn.NewServer(sc)
@@ -373,14 +374,15 @@ func listenerAddr(ln net.Listener) any {
 	return ln.Addr().String()
 }
 
-// connSet remembers the accepted TCP connections so Close can end them.
+// connSet remembers the accepted TCP and TLS connections, so Close can end them and allocations
+// can say which transport their client used.
 type connSet struct {
 	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
+	conns  map[*trackedConn]struct{}
 	closed bool
 }
 
-func (cs *connSet) add(c net.Conn) bool {
+func (cs *connSet) add(c *trackedConn) bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.closed {
@@ -390,17 +392,29 @@ func (cs *connSet) add(c net.Conn) bool {
 	return true
 }
 
-func (cs *connSet) remove(c net.Conn) {
+func (cs *connSet) remove(c *trackedConn) {
 	cs.mu.Lock()
 	delete(cs.conns, c)
 	cs.mu.Unlock()
+}
+
+// transport returns "tcp" or "tls" for a connected client's address, "udp" for any other.
+func (cs *connSet) transport(client net.Addr) string {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for c := range cs.conns {
+		if c.RemoteAddr().String() == client.String() {
+			return c.transport
+		}
+	}
+	return "udp"
 }
 
 func (cs *connSet) closeAll() {
 	cs.mu.Lock()
 	cs.closed = true
 	conns := cs.conns
-	cs.conns = map[net.Conn]struct{}{}
+	cs.conns = map[*trackedConn]struct{}{}
 	cs.mu.Unlock()
 	for c := range conns {
 		_ = c.Close()
@@ -410,7 +424,8 @@ func (cs *connSet) closeAll() {
 // trackingListener adds each accepted connection to a connSet.
 type trackingListener struct {
 	net.Listener
-	set *connSet
+	set       *connSet
+	transport string // "tcp" or "tls"
 }
 
 func (l *trackingListener) Accept() (net.Conn, error) {
@@ -419,7 +434,7 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		tc := &trackedConn{Conn: c, set: l.set}
+		tc := &trackedConn{Conn: c, set: l.set, transport: l.transport}
 		if l.set.add(tc) {
 			return tc, nil
 		}
@@ -430,8 +445,9 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 // trackedConn leaves its connSet when closed.
 type trackedConn struct {
 	net.Conn
-	set  *connSet
-	once sync.Once
+	set       *connSet
+	transport string
+	once      sync.Once
 }
 
 func (c *trackedConn) Close() error {

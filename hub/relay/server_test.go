@@ -26,8 +26,8 @@ const testSecret = "test-secret"
 type clock struct{ t atomic.Int64 }
 
 func newClock(t time.Time) *clock { c := &clock{}; c.t.Store(t.UnixNano()); return c }
-func (c *clock) now() time.Time  { return time.Unix(0, c.t.Load()) }
-func (c *clock) set(t time.Time) { c.t.Store(t.UnixNano()) }
+func (c *clock) now() time.Time   { return time.Unix(0, c.t.Load()) }
+func (c *clock) set(t time.Time)  { c.t.Store(t.UnixNano()) }
 
 func testLog(t *testing.T) *slog.Logger {
 	if testing.Verbose() {
@@ -166,7 +166,7 @@ func TestAllocateAndRelay(t *testing.T) {
 
 			found := false
 			for _, a := range s.Allocations() {
-				if a.ID == "call-1/"+network && a.Relayed.String() == ra.String() {
+				if a.ID == "call-1/"+network && a.Relayed.String() == ra.String() && a.Transport == network {
 					found = true
 				}
 			}
