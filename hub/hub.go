@@ -405,5 +405,8 @@ func newMetrics() *metrics {
 	}
 	m.reg.MustRegister(m.connections, m.messages, m.queue, m.offers, m.frameErrors, m.conversations,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, role := range []wire.Role{wire.RoleCustomer, wire.RoleAgent, wire.RoleSupervisor, wire.RoleAdmin} {
+		m.connections.WithLabelValues(string(role))
+	}
 	return m
 }

@@ -29,7 +29,7 @@ func newClock(t time.Time) *clock { c := &clock{}; c.t.Store(t.UnixNano()); retu
 func (c *clock) now() time.Time   { return time.Unix(0, c.t.Load()) }
 func (c *clock) set(t time.Time)  { c.t.Store(t.UnixNano()) }
 
-func testLog(t *testing.T) *slog.Logger {
+func testLog(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: LevelTrace}))
 	}
@@ -37,7 +37,7 @@ func testLog(t *testing.T) *slog.Logger {
 }
 
 // startServer starts an embedded TURN server on loopback with UDP and TCP listeners.
-func startServer(t *testing.T, edit func(*Config)) *Server {
+func startServer(t testing.TB, edit func(*Config)) *Server {
 	t.Helper()
 	cfg := Config{
 		Secret:    testSecret,

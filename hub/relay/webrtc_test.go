@@ -23,13 +23,18 @@ func peerConfig(p Plan) webrtc.Configuration {
 }
 
 // newPeer returns a loopback-only pion PeerConnection (FACTS.md: loopback, UDP4, mDNS off).
-func newPeer(t *testing.T, cfg webrtc.Configuration) *webrtc.PeerConnection {
+func newPeer(t testing.TB, cfg webrtc.Configuration) *webrtc.PeerConnection {
 	t.Helper()
 	se := webrtc.SettingEngine{LoggerFactory: LoggerFactory{Log: testLog(t)}}
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if cfg.ICETransportPolicy == webrtc.ICETransportPolicyRelay {
+		// pion waits 2 s before accepting a relay pair in case a better one turns up; with a
+		// relay-only policy none can, so that wait would only delay the call.
+		se.SetRelayAcceptanceMinWait(0)
+	}
 	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +45,7 @@ func newPeer(t *testing.T, cfg webrtc.Configuration) *webrtc.PeerConnection {
 
 // call connects an agent and a customer peer configured from their plans, sends a DataChannel
 // message round trip and returns each side's selected candidate pair.
-func call(t *testing.T, agentPlan, customerPlan Plan) (agent, customer *webrtc.ICECandidatePair) {
+func call(t testing.TB, agentPlan, customerPlan Plan) (agent, customer *webrtc.ICECandidatePair) {
 	t.Helper()
 	a, c := newPeer(t, peerConfig(agentPlan)), newPeer(t, peerConfig(customerPlan))
 
@@ -99,7 +104,7 @@ func call(t *testing.T, agentPlan, customerPlan Plan) (agent, customer *webrtc.I
 	return selectedPair(t, a), selectedPair(t, c)
 }
 
-func selectedPair(t *testing.T, pc *webrtc.PeerConnection) *webrtc.ICECandidatePair {
+func selectedPair(t testing.TB, pc *webrtc.PeerConnection) *webrtc.ICECandidatePair {
 	t.Helper()
 	p, err := pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
 	if err != nil || p == nil {
@@ -225,5 +230,24 @@ func TestRelayOverTCP(t *testing.T) {
 	}
 	if relayedBy(s, ap.Local) != "call-3/agent" {
 		t.Errorf("agent's relayed address %s is not on the server (allocations %+v)", addr(ap.Local), s.Allocations())
+	}
+}
+
+// BenchmarkCallSetup measures a loopback call from creating the peers to the first DataChannel
+// round trip, direct and relay-only through the embedded server.
+func BenchmarkCallSetup(b *testing.B) {
+	s := startServer(b, nil)
+	dir, err := NewDirectory([]Relay{s.Relay("na-1", "na", "127.0.0.1")}, time.Hour, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, org := range []Region{"na", "gcc"} {
+		b.Run(string(org), func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				a, _ := dir.Plan(org, "na", fmt.Sprintf("call-%d/agent", i))
+				c, _ := dir.Plan(org, "na", fmt.Sprintf("call-%d/customer", i))
+				call(b, a, c)
+			}
+		})
 	}
 }

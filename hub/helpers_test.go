@@ -1,0 +1,208 @@
+package hub_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/hub"
+	"github.com/parleyhq/parley/hub/client"
+	"github.com/parleyhq/parley/wire"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// clock is a settable clock for token expiry.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
+// startHub runs a demo hub on loopback with a fresh database.
+func startHub(t *testing.T, tweak ...func(*hub.Config)) *hub.Server {
+	t.Helper()
+	cfg := hub.Config{
+		Addr:         "127.0.0.1:0",
+		DB:           t.TempDir() + "/hub.db",
+		Demo:         true,
+		OfferTimeout: 5 * time.Second,
+		OfflineGrace: 200 * time.Millisecond,
+		BcryptCost:   bcrypt.MinCost,
+	}
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	s, err := hub.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// peer is a connected client with its events collected in order.
+type peer struct {
+	t    *testing.T
+	name string
+	conn *client.Conn
+}
+
+func dial(t *testing.T, s *hub.Server, token, name string) *peer {
+	t.Helper()
+	c, err := client.Dial(ctx(t), s.URL(), token, client.Options{MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Dial %s: %v", name, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &peer{t: t, name: name, conn: c}
+}
+
+// member signs a demo member in and connects.
+func member(t *testing.T, s *hub.Server, username string) *peer {
+	t.Helper()
+	login, err := client.Login(ctx(t), s.URL(), hub.DemoOrg, username, hub.DemoPassword)
+	if err != nil {
+		t.Fatalf("Login %s: %v", username, err)
+	}
+	return dial(t, s, login.Token, username)
+}
+
+// customer starts a demo conversation and connects to it.
+func customer(t *testing.T, s *hub.Server, name string) (*peer, wire.Conversation) {
+	t.Helper()
+	started, err := client.StartConversation(ctx(t), s.URL(), hub.DemoOrg, name)
+	if err != nil {
+		t.Fatalf("StartConversation: %v", err)
+	}
+	return dial(t, s, started.Token, name), started.Conversation
+}
+
+// next returns the next event of type typ, skipping others, within 5 s.
+func (p *peer) next(typ wire.Type, v any) wire.Envelope {
+	p.t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case env, ok := <-p.conn.Events():
+			if !ok {
+				p.t.Fatalf("%s: events closed while waiting for %s", p.name, typ)
+			}
+			if env.Type != typ {
+				continue
+			}
+			if v != nil {
+				if err := json.Unmarshal(env.Data, v); err != nil {
+					p.t.Fatalf("%s: %s payload: %v", p.name, typ, err)
+				}
+			}
+			return env
+		case <-deadline:
+			p.t.Fatalf("%s: no %s within 5s", p.name, typ)
+		}
+	}
+}
+
+// until returns the first event of type typ for which match is true.
+func (p *peer) until(typ wire.Type, match func(wire.Envelope) bool) wire.Envelope {
+	p.t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case env, ok := <-p.conn.Events():
+			if !ok {
+				p.t.Fatalf("%s: events closed while waiting for %s", p.name, typ)
+			}
+			if env.Type == typ && match(env) {
+				return env
+			}
+		case <-deadline:
+			p.t.Fatalf("%s: no matching %s within 5s", p.name, typ)
+		}
+	}
+}
+
+// none checks that no event of type typ arrives within d.
+func (p *peer) none(typ wire.Type, d time.Duration) {
+	p.t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case env, ok := <-p.conn.Events():
+			if !ok {
+				return
+			}
+			if env.Type == typ {
+				p.t.Fatalf("%s: unexpected %s: %s", p.name, typ, env.Data)
+			}
+		case <-deadline:
+			return
+		}
+	}
+}
+
+// offer waits for an offer of conv.
+func (p *peer) offer(conv wire.ConversationID) wire.Offer {
+	p.t.Helper()
+	var o wire.Offer
+	p.until(wire.TypeOffer, func(env wire.Envelope) bool {
+		_ = json.Unmarshal(env.Data, &o)
+		return o.Conv == conv
+	})
+	return o
+}
+
+// accept waits for an offer of conv and accepts it.
+func (p *peer) accept(conv wire.ConversationID) {
+	p.t.Helper()
+	o := p.offer(conv)
+	if _, err := p.conn.Request(ctx(p.t), wire.TypeOfferAccept, wire.OfferRef{Offer: o.ID}); err != nil {
+		p.t.Fatalf("%s: accept %s: %v", p.name, conv, err)
+	}
+}
+
+// message waits for a chat message in conv with text.
+func (p *peer) message(conv wire.ConversationID, text string) wire.Message {
+	p.t.Helper()
+	var m wire.Message
+	p.until(wire.TypeChatMessage, func(env wire.Envelope) bool {
+		_ = json.Unmarshal(env.Data, &m)
+		return m.Conv == conv && m.Text == text
+	})
+	return m
+}
+
+// wantCode checks err is a *wire.Error with code.
+func wantCode(t *testing.T, what string, err error, code wire.Code) {
+	t.Helper()
+	if got := wire.ErrorCode(err); got != code {
+		t.Errorf("%s: error code = %q (%v); want %q", what, got, err, code)
+	}
+}
