@@ -14,10 +14,11 @@ func (p *Presence) Current() (wire.AgentState, error) {
 	return p.c.agent, nil
 }
 
-// Set changes the agent's presence. The hub confirms with an agent.state event.
+// Set changes the agent's presence to available, busy or away (offline is not a choice: it is
+// what an agent without a connection is). The hub confirms with an agent.state event.
 func (p *Presence) Set(presence wire.Presence) error {
 	switch presence {
-	case wire.PresenceAvailable, wire.PresenceBusy, wire.PresenceAway, wire.PresenceOffline:
+	case wire.PresenceAvailable, wire.PresenceBusy, wire.PresenceAway:
 	default:
 		return wire.Errorf(wire.EINVALID, "unknown presence %q", presence)
 	}

@@ -1,0 +1,223 @@
+// Command parley-agent is a headless agent: it signs in to a hub with the same services as the
+// desktop app (package app), logs what happens, and can accept every offer and echo every
+// customer message. Tests, demos and load generators use it as a stand-in for a person.
+//
+// Usage:
+//
+//	parley-agent -hub URL [-org demo] -user U -password P [-accept] [-reply-echo]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/internal/version"
+	"github.com/parleyhq/parley/wire"
+)
+
+func main() {
+	m := NewMain()
+	if err := m.ParseFlags(os.Args[1:]); errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	} else if err != nil {
+		fmt.Fprintln(os.Stderr, "parley-agent:", err)
+		os.Exit(2)
+	}
+	if m.ShowVersion {
+		fmt.Fprintln(m.Stdout, "parley-agent", version.Version)
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := m.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "parley-agent:", err)
+		os.Exit(1)
+	}
+}
+
+// Main is the program: flags, then Run until the context ends.
+type Main struct {
+	HubURL   string
+	Org      string
+	User     string
+	Password string
+	// Presence is set after sign-in ("available" by default, so offers come).
+	Presence wire.Presence
+	// Accept takes every offer; ReplyEcho answers each customer message with "echo: <text>".
+	Accept, ReplyEcho bool
+	ShowVersion       bool
+	Verbose           bool
+
+	Stdout io.Writer
+	Stderr io.Writer
+	// Ready, if set, is closed once signed in (tests wait on it).
+	Ready chan struct{}
+
+	log *slog.Logger
+	svc *app.Services
+}
+
+// NewMain returns a Main writing to the process's stdout and stderr.
+func NewMain() *Main {
+	return &Main{Org: "demo", Presence: wire.PresenceAvailable, Stdout: os.Stdout, Stderr: os.Stderr}
+}
+
+// ParseFlags reads the command line; the password may also come from PARLEY_PASSWORD.
+func (m *Main) ParseFlags(args []string) error {
+	fl := flag.NewFlagSet("parley-agent", flag.ContinueOnError)
+	fl.SetOutput(m.Stderr)
+	fl.StringVar(&m.HubURL, "hub", os.Getenv("PARLEY_HUB"), "hub URL, e.g. http://127.0.0.1:8080 (env PARLEY_HUB)")
+	fl.StringVar(&m.Org, "org", m.Org, "organisation")
+	fl.StringVar(&m.User, "user", "", "username")
+	fl.StringVar(&m.Password, "password", os.Getenv("PARLEY_PASSWORD"), "password (env PARLEY_PASSWORD)")
+	presence := fl.String("presence", string(m.Presence), "presence after sign-in: available, busy, away or offline")
+	fl.BoolVar(&m.Accept, "accept", false, "accept every offer")
+	fl.BoolVar(&m.ReplyEcho, "reply-echo", false, "answer each customer message with \"echo: <text>\"")
+	fl.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
+	fl.BoolVar(&m.Verbose, "v", false, "debug logs")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	m.Presence = wire.Presence(*presence)
+	if m.ShowVersion {
+		return nil
+	}
+	if fl.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(fl.Args(), " "))
+	}
+	if m.HubURL == "" || m.User == "" || m.Password == "" {
+		return errors.New("-hub, -user and -password are required")
+	}
+	return nil
+}
+
+// Run signs in, acts on the hub's events until ctx ends, then signs out.
+func (m *Main) Run(ctx context.Context) error {
+	level := slog.LevelInfo
+	if m.Verbose {
+		level = slog.LevelDebug
+	}
+	m.log = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level})).With("user", m.User)
+	q := newQueue()
+	m.svc = app.New(app.Config{Emitter: q, Logger: m.log})
+	defer m.svc.Close()
+
+	started := time.Now()
+	if _, err := m.svc.Session.SignIn(m.HubURL, m.Org, m.User, m.Password); err != nil {
+		return fmt.Errorf("sign in to %s as %s/%s: %w", m.HubURL, m.Org, m.User, err)
+	}
+	if m.Presence != "" {
+		if err := m.svc.Presence.Set(m.Presence); err != nil {
+			return fmt.Errorf("set presence %s: %w", m.Presence, err)
+		}
+	}
+	m.log.Info("ready", "hub", m.HubURL, "presence", m.Presence, "accept", m.Accept, "reply_echo", m.ReplyEcho)
+	if m.Ready != nil {
+		close(m.Ready)
+	}
+
+	tried := map[wire.OfferID]bool{}
+	states := map[wire.ConversationID]wire.ConvState{}
+	for {
+		ev, ok := q.next(ctx)
+		if !ok {
+			m.log.Info("stopping")
+			return nil
+		}
+		switch data := ev.data.(type) {
+		case []app.OfferView:
+			for _, o := range data {
+				if tried[o.ID] {
+					continue
+				}
+				tried[o.ID] = true
+				m.log.Info("offer", "offer", o.ID, "conv", o.Conv, "customer", o.CustomerName)
+				if m.Accept {
+					if _, err := m.svc.Offers.Accept(o.ID); err != nil {
+						m.log.Warn("accept failed", "offer", o.ID, "code", wire.ErrorCode(err))
+					}
+				}
+			}
+		case []app.ConversationView:
+			for _, c := range data {
+				if states[c.ID] != c.State {
+					states[c.ID] = c.State
+					m.log.Info("conversation", "conv", c.ID, "state", c.State, "customer", c.CustomerName, "ended_by", c.EndedBy)
+				}
+			}
+		case app.MessageView:
+			m.log.Info("message", "conv", data.Conv, "seq", data.Seq, "author", data.Author, "bytes", len(data.Text))
+			if m.ReplyEcho && data.Author == wire.AuthorCustomer && data.At >= started.UnixMilli()-1000 {
+				if _, err := m.svc.Conversations.Send(data.Conv, "echo: "+data.Text); err != nil {
+					m.log.Warn("echo failed", "conv", data.Conv, "code", wire.ErrorCode(err))
+				}
+			}
+		case app.SessionView:
+			m.log.Info("session", "connection", data.Connection, "signed_in", data.SignedIn)
+			if !data.SignedIn {
+				return errors.New("signed out by the hub")
+			}
+		case wire.AgentState:
+			m.log.Info("agent", "presence", data.Presence, "load", data.Load, "capacity", data.Capacity)
+		case app.Notice:
+			m.log.Info("notice", "kind", data.Kind, "reason", data.Reason, "code", data.Code)
+		}
+	}
+}
+
+// event is one emitted event.
+type event struct {
+	name string
+	data any
+}
+
+// queue is an unbounded Emitter: the services never wait on the agent's reactions, which may
+// themselves wait on the hub.
+type queue struct {
+	mu    sync.Mutex
+	items []event
+	more  chan struct{} // has a token when items is not empty
+}
+
+func newQueue() *queue { return &queue{more: make(chan struct{}, 1)} }
+
+// Emit queues the event.
+func (q *queue) Emit(name string, data any) {
+	q.mu.Lock()
+	q.items = append(q.items, event{name, data})
+	q.mu.Unlock()
+	select {
+	case q.more <- struct{}{}:
+	default:
+	}
+}
+
+// next returns the oldest event, waiting for one until ctx ends.
+func (q *queue) next(ctx context.Context) (event, bool) {
+	for {
+		q.mu.Lock()
+		if len(q.items) > 0 {
+			ev := q.items[0]
+			q.items = q.items[1:]
+			q.mu.Unlock()
+			return ev, true
+		}
+		q.mu.Unlock()
+		select {
+		case <-q.more:
+		case <-ctx.Done():
+			return event{}, false
+		}
+	}
+}
