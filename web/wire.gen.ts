@@ -2,6 +2,155 @@
 // Run `go generate ./wire` after changing wire/*.go.
 
 /**
+ * CallID identifies one call within a conversation.
+ */
+export type CallID = string;
+
+/**
+ * CallKind is what the agent asked for.
+ */
+export type CallKind = "voice" | "video";
+
+/**
+ * CallsAllowed is an organisation's (or queue's) setting for which calls agents may start.
+ */
+export type CallsAllowed = "voice_video" | "voice" | "none";
+
+/**
+ * CallState is where a call is in its life.
+ */
+export type CallState = "ringing" | "active" | "ended";
+
+/**
+ * CallOutcome is how a call went, for the supervisor's metrics.
+ */
+export type CallOutcome = "accepted_audio" | "accepted_video" | "declined" | "missed" | "cancelled" | "failed";
+
+/**
+ * CallInvite asks the hub to ring the customer of Conv.
+ */
+export interface CallInvite {
+  conv: ConversationID;
+  kind: CallKind;
+}
+
+/**
+ * CallRef names a call.
+ */
+export interface CallRef {
+  call: CallID;
+}
+
+/**
+ * CallAccept answers a ringing call.
+ */
+export interface CallAccept {
+  call: CallID;
+  /**
+   * Video is true when the customer accepted with video.
+   */
+  video: boolean;
+}
+
+/**
+ * Call is the state of one call, as each party sees it.
+ */
+export interface Call {
+  id: CallID;
+  conv: ConversationID;
+  kind: CallKind;
+  state: CallState;
+  /**
+   * Outcome is set once the customer answered or the call ended without an answer.
+   */
+  outcome?: CallOutcome;
+  /**
+   * EndedBy says who hung up, when State is ended.
+   */
+  ended_by?: Author;
+  /**
+   * Reason is a short code for why the call ended, e.g. "hangup", "declined", "ring_timeout",
+   * "disconnected", "failed".
+   */
+  reason?: string;
+  /**
+   * ICE holds the STUN/TURN servers and transport policy for the party receiving this message.
+   */
+  ice?: ICEConfig;
+  /**
+   * Times are Unix milliseconds; zero when not yet.
+   */
+  created_at: number;
+  answered_at?: number;
+  ended_at?: number;
+}
+
+/**
+ * ICEConfig is what a party's peer connection needs to reach the other: the servers, with
+ * short-lived TURN credentials, and whether only relayed candidates may be used.
+ */
+export interface ICEConfig {
+  servers: ICEServer[];
+  /**
+   * Policy is "all" or "relay" (the browser's RTCIceTransportPolicy).
+   */
+  policy: string;
+}
+
+/**
+ * ICEServer is one STUN or TURN server, in the browser's RTCIceServer shape.
+ */
+export interface ICEServer {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
+
+/**
+ * CallSignal carries one SDP description or one ICE candidate.
+ */
+export interface CallSignal {
+  call: CallID;
+  sdp?: SDP;
+  candidate?: ICECandidate;
+  /**
+   * From is filled by the hub.
+   */
+  from?: Author;
+}
+
+/**
+ * SDP is a session description, in the browser's RTCSessionDescriptionInit shape.
+ */
+export interface SDP {
+  /**
+   * Type is "offer" or "answer".
+   */
+  type: string;
+  sdp: string;
+}
+
+/**
+ * ICECandidate is one trickled candidate, in the browser's RTCIceCandidateInit shape. An empty
+ * Candidate marks the end of gathering.
+ */
+export interface ICECandidate {
+  candidate: string;
+  sdpMid?: string;
+  sdpMLineIndex?: number;
+}
+
+/**
+ * CallMedia is one party's mute and video state. The hub fills From.
+ */
+export interface CallMedia {
+  call: CallID;
+  muted: boolean;
+  video: boolean;
+  from?: Author;
+}
+
+/**
  * OrgID names an organisation, e.g. "demo". It appears in portal URLs.
  */
 export type OrgID = string;
@@ -49,7 +198,7 @@ export type ReceiptKind = "delivered" | "read";
 /**
  * Type names a message.
  */
-export type Type = "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign";
+export type Type = "call.invite" | "call.state" | "call.accept" | "call.decline" | "call.end" | "call.signal" | "call.media" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign";
 
 /**
  * Envelope is one WebSocket frame.
@@ -382,6 +531,28 @@ export interface WidgetConfig {
 }
 
 
+export const CallVoice: CallKind = "voice";
+export const CallVideo: CallKind = "video";
+export const CallsVoiceVideo: CallsAllowed = "voice_video";
+export const CallsVoiceOnly: CallsAllowed = "voice";
+export const CallsNone: CallsAllowed = "none";
+export const CallRinging: CallState = "ringing";
+export const CallActive: CallState = "active";
+export const CallEnded: CallState = "ended";
+export const OutcomeAcceptedAudio: CallOutcome = "accepted_audio";
+export const OutcomeAcceptedVideo: CallOutcome = "accepted_video";
+export const OutcomeDeclined: CallOutcome = "declined";
+export const OutcomeMissed: CallOutcome = "missed";
+export const OutcomeCancelled: CallOutcome = "cancelled";
+export const OutcomeFailed: CallOutcome = "failed";
+export const TypeCallInvite: Type = "call.invite";
+export const TypeCallState: Type = "call.state";
+export const TypeCallAccept: Type = "call.accept";
+export const TypeCallDecline: Type = "call.decline";
+export const TypeCallEnd: Type = "call.end";
+export const TypeCallSignal: Type = "call.signal";
+export const TypeCallMedia: Type = "call.media";
+export const MaxSDPBytes = 12 << 10;
 export const RoleCustomer: Role = "customer";
 export const RoleAgent: Role = "agent";
 export const RoleSupervisor: Role = "supervisor";

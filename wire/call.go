@@ -1,0 +1,170 @@
+package wire
+
+// Calls: while chatting, the agent escalates to a voice or video call. The hub carries the
+// signalling (invite, accept, SDP, trickle ICE, mute and video state) between the agent's Go media
+// engine and the customer's browser, and keeps the call's record for handle-time metrics.
+//
+// The flow: the agent sends TypeCallInvite and gets an Ack with the call id; both sides get
+// TypeCallState (ringing) with their own ICE servers; the agent's app sends its offer with
+// TypeCallSignal right away, which the hub relays and the portal holds until the customer answers.
+// The customer sends TypeCallAccept (with or without video) and then the answer; candidates trickle
+// both ways in TypeCallSignal. Either side ends with TypeCallEnd; a declined or unanswered
+// (ring timeout) invite ends with that outcome. Mute and video-off travel as TypeCallMedia, since a
+// replaced or stopped track fires no event the other side can rely on.
+
+// CallID identifies one call within a conversation.
+type CallID string
+
+// CallKind is what the agent asked for.
+type CallKind string
+
+// Call kinds.
+const (
+	CallVoice CallKind = "voice"
+	CallVideo CallKind = "video"
+)
+
+// CallsAllowed is an organisation's (or queue's) setting for which calls agents may start.
+type CallsAllowed string
+
+// Call settings.
+const (
+	CallsVoiceVideo CallsAllowed = "voice_video"
+	CallsVoiceOnly  CallsAllowed = "voice"
+	CallsNone       CallsAllowed = "none"
+)
+
+// CallState is where a call is in its life.
+type CallState string
+
+// Call states.
+const (
+	CallRinging CallState = "ringing"
+	CallActive  CallState = "active"
+	CallEnded   CallState = "ended"
+)
+
+// CallOutcome is how a call went, for the supervisor's metrics.
+type CallOutcome string
+
+// Call outcomes.
+const (
+	OutcomeAcceptedAudio CallOutcome = "accepted_audio"
+	OutcomeAcceptedVideo CallOutcome = "accepted_video"
+	OutcomeDeclined      CallOutcome = "declined"
+	OutcomeMissed        CallOutcome = "missed"
+	OutcomeCancelled     CallOutcome = "cancelled"
+	OutcomeFailed        CallOutcome = "failed"
+)
+
+// Call message types.
+const (
+	// TypeCallInvite (agent→hub, [CallInvite]) starts ringing the customer; the Ack carries the
+	// call id.
+	TypeCallInvite Type = "call.invite"
+	// TypeCallState (hub→agent and customer, [Call]) reports a call's new state.
+	TypeCallState Type = "call.state"
+	// TypeCallAccept (customer→hub, [CallAccept]) answers the call, with or without video.
+	TypeCallAccept Type = "call.accept"
+	// TypeCallDecline (customer→hub, [CallRef]) refuses the call.
+	TypeCallDecline Type = "call.decline"
+	// TypeCallEnd (agent or customer→hub, [CallRef]) hangs up, or cancels a ringing call.
+	TypeCallEnd Type = "call.end"
+	// TypeCallSignal (both ways, [CallSignal]) carries an SDP description or an ICE candidate to
+	// the other side.
+	TypeCallSignal Type = "call.signal"
+	// TypeCallMedia (both ways, [CallMedia]) tells the other side about mute and video state.
+	TypeCallMedia Type = "call.media"
+)
+
+// CallInvite asks the hub to ring the customer of Conv.
+type CallInvite struct {
+	Conv ConversationID `json:"conv"`
+	Kind CallKind       `json:"kind"`
+}
+
+// CallRef names a call.
+type CallRef struct {
+	Call CallID `json:"call"`
+}
+
+// CallAccept answers a ringing call.
+type CallAccept struct {
+	Call CallID `json:"call"`
+	// Video is true when the customer accepted with video.
+	Video bool `json:"video"`
+}
+
+// Call is the state of one call, as each party sees it.
+type Call struct {
+	ID    CallID         `json:"id"`
+	Conv  ConversationID `json:"conv"`
+	Kind  CallKind       `json:"kind"`
+	State CallState      `json:"state"`
+	// Outcome is set once the customer answered or the call ended without an answer.
+	Outcome CallOutcome `json:"outcome,omitempty"`
+	// EndedBy says who hung up, when State is ended.
+	EndedBy Author `json:"ended_by,omitempty"`
+	// Reason is a short code for why the call ended, e.g. "hangup", "declined", "ring_timeout",
+	// "disconnected", "failed".
+	Reason string `json:"reason,omitempty"`
+	// ICE holds the STUN/TURN servers and transport policy for the party receiving this message.
+	ICE *ICEConfig `json:"ice,omitempty"`
+	// Times are Unix milliseconds; zero when not yet.
+	CreatedAt  int64 `json:"created_at"`
+	AnsweredAt int64 `json:"answered_at,omitempty"`
+	EndedAt    int64 `json:"ended_at,omitempty"`
+}
+
+// ICEConfig is what a party's peer connection needs to reach the other: the servers, with
+// short-lived TURN credentials, and whether only relayed candidates may be used.
+type ICEConfig struct {
+	Servers []ICEServer `json:"servers"`
+	// Policy is "all" or "relay" (the browser's RTCIceTransportPolicy).
+	Policy string `json:"policy"`
+}
+
+// ICEServer is one STUN or TURN server, in the browser's RTCIceServer shape.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// CallSignal carries one SDP description or one ICE candidate.
+type CallSignal struct {
+	Call      CallID        `json:"call"`
+	SDP       *SDP          `json:"sdp,omitempty"`
+	Candidate *ICECandidate `json:"candidate,omitempty"`
+	// From is filled by the hub.
+	From Author `json:"from,omitempty"`
+}
+
+// SDP is a session description, in the browser's RTCSessionDescriptionInit shape.
+type SDP struct {
+	// Type is "offer" or "answer".
+	Type string `json:"type"`
+	SDP  string `json:"sdp"`
+}
+
+// ICECandidate is one trickled candidate, in the browser's RTCIceCandidateInit shape. An empty
+// Candidate marks the end of gathering.
+type ICECandidate struct {
+	Candidate     string  `json:"candidate"`
+	SDPMid        *string `json:"sdpMid,omitempty"`
+	SDPMLineIndex *int    `json:"sdpMLineIndex,omitempty"`
+}
+
+// CallMedia is one party's mute and video state. The hub fills From.
+type CallMedia struct {
+	Call  CallID `json:"call"`
+	Muted bool   `json:"muted"`
+	Video bool   `json:"video"`
+	From  Author `json:"from,omitempty"`
+}
+
+// Limits of call signalling.
+const (
+	// MaxSDPBytes is the largest SDP the hub relays.
+	MaxSDPBytes = 12 << 10
+)
