@@ -37,7 +37,8 @@ type Config struct {
 	// RelayIP is the address advertised to peers in relayed candidates: the server's public IP
 	// (loopback in tests). Required.
 	RelayIP net.IP
-	// RelayBind is the local address relay sockets bind to; "0.0.0.0" if empty.
+	// RelayBind is the local address relay sockets bind to; "0.0.0.0" (or "::" for an IPv6
+	// RelayIP) if empty.
 	RelayBind string
 	// MinPort and MaxPort bound the relay ports (inclusive); both zero lets the system choose.
 	MinPort, MaxPort uint16
@@ -115,6 +116,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.RelayBind == "" {
 		cfg.RelayBind = "0.0.0.0"
+		if cfg.RelayIP.To4() == nil {
+			cfg.RelayBind = "::"
+		}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -220,8 +224,8 @@ func (s *Server) Start() (err error) {
 // Close stops the server: listeners, client connections and allocations.
 func (s *Server) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
@@ -236,7 +240,6 @@ func (s *Server) Close() error {
 	}
 	// pion does not close accepted TCP connections: their read loops would outlive the server.
 	s.conns.closeAll()
-	s.mu.Lock()
 	return err
 }
 
