@@ -43,10 +43,10 @@ type Options struct {
 	// Camera, Microphone and Speaker are device ids from ListDevices; "" picks the default
 	// device, TestPatternID the test sources. Speaker "none" plays nothing.
 	Camera, Microphone, Speaker string
-	Width, Height, FPS         int // default 640x480@30; 1280x720 is the other supported size
-	ICEServers                 []ICEServer
-	RelayOnly                  bool // ICE transport policy "relay": only TURN candidates
-	LoopbackOnly               bool // gather only loopback candidates (tests, benchmarks)
+	Width, Height, FPS          int // default 640x480@30; 1280x720 is the other supported size
+	ICEServers                  []ICEServer
+	RelayOnly                   bool // ICE transport policy "relay": only TURN candidates
+	LoopbackOnly                bool // gather only loopback candidates (tests, benchmarks)
 	// MaxBitrate caps the video target in bit/s (default 2.5 Mbit/s); congestion control
 	// (transport-cc + GCC) moves the target below it.
 	MaxBitrate int

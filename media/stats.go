@@ -12,9 +12,9 @@ import (
 type Stats struct {
 	RTT           time.Duration `json:"rttMs"`
 	Jitter        time.Duration `json:"jitterMs"`
-	PacketLoss    float64       `json:"packetLoss"` // fraction of received packets lost, 0..1
-	SendBitrate   int           `json:"sendBitrate"` // video, bit/s
-	RecvBitrate   int           `json:"recvBitrate"` // video, bit/s
+	PacketLoss    float64       `json:"packetLoss"`    // fraction of received packets lost, 0..1
+	SendBitrate   int           `json:"sendBitrate"`   // video, bit/s
+	RecvBitrate   int           `json:"recvBitrate"`   // video, bit/s
 	TargetBitrate int           `json:"targetBitrate"` // what congestion control allows, bit/s
 	SendFPS       float64       `json:"sendFps"`
 	RecvFPS       float64       `json:"recvFps"`

@@ -72,10 +72,10 @@ func (t *outTrack) Unbind(webrtc.TrackLocalContext) error {
 	return nil
 }
 
-func (t *outTrack) ID() string                  { return t.id }
-func (t *outTrack) RID() string                 { return "" }
-func (t *outTrack) StreamID() string            { return t.streamID }
-func (t *outTrack) Kind() webrtc.RTPCodecType   { return t.kind }
+func (t *outTrack) ID() string                { return t.id }
+func (t *outTrack) RID() string               { return "" }
+func (t *outTrack) StreamID() string          { return t.streamID }
+func (t *outTrack) Kind() webrtc.RTPCodecType { return t.kind }
 func (t *outTrack) codec() (webrtc.RTPCodecParameters, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
