@@ -42,6 +42,8 @@ type Config struct {
 	RelayBind string
 	// MinPort and MaxPort bound the relay ports (inclusive); both zero lets the system choose.
 	MinPort, MaxPort uint16
+	// AllowPeer decides which peer addresses allocations may relay to; nil means DefaultAllowPeer.
+	AllowPeer func(peer net.IP) bool
 	// Log receives the server's logs and pion's; nil discards them.
 	Log *slog.Logger
 	// Now is the clock credentials are checked against; time.Now if nil.
@@ -64,6 +66,14 @@ func (c *Config) check() error {
 	return nil
 }
 
+// DefaultAllowPeer lets allocations relay to any unicast address except loopback, link-local
+// (which holds cloud metadata services) and unspecified ones: a TURN server must not become a way
+// into the host it runs on. Private ranges stay allowed for on-premises deployments.
+func DefaultAllowPeer(peer net.IP) bool {
+	return !peer.IsLoopback() && !peer.IsLinkLocalUnicast() && !peer.IsLinkLocalMulticast() &&
+		!peer.IsMulticast() && !peer.IsUnspecified()
+}
+
 // Stats are the server's counters, for metrics.
 type Stats struct {
 	// Allocations is the number of allocations open now.
@@ -72,6 +82,8 @@ type Stats struct {
 	AllocationsTotal uint64
 	// AuthRefused counts requests refused for expired, malformed or forged credentials.
 	AuthRefused uint64
+	// PeersRefused counts permissions refused because AllowPeer denied the peer address.
+	PeersRefused uint64
 	// BytesFromPeers and BytesToPeers count UDP payload relayed since Start.
 	BytesFromPeers, BytesToPeers uint64
 }
@@ -93,17 +105,18 @@ type Server struct {
 	cfg Config
 	log *slog.Logger
 
-	mu        sync.Mutex
-	turn      *turn.Server          // running server; nil before Start and after Close
-	closed    bool                  // Close was called
-	udp       net.PacketConn        // TURN-over-UDP socket, if any
-	tcp, tls  net.Listener          // TURN-over-TCP/TLS listeners, if any
-	conns     *connSet              // accepted TCP/TLS connections, closed by Close
-	allocs    map[string]Allocation // open allocations by five-tuple key
-	allocated atomic.Uint64         // allocations created
-	refused   atomic.Uint64         // credentials refused
-	fromPeers atomic.Uint64         // bytes received on relay sockets
-	toPeers   atomic.Uint64         // bytes sent from relay sockets
+	mu           sync.Mutex
+	turn         *turn.Server          // running server; nil before Start and after Close
+	closed       bool                  // Close was called
+	udp          net.PacketConn        // TURN-over-UDP socket, if any
+	tcp, tls     net.Listener          // TURN-over-TCP/TLS listeners, if any
+	conns        *connSet              // accepted TCP/TLS connections, closed by Close
+	allocs       map[string]Allocation // open allocations by five-tuple key
+	allocated    atomic.Uint64         // allocations created
+	refused      atomic.Uint64         // credentials refused
+	fromPeers    atomic.Uint64         // bytes received on relay sockets
+	toPeers      atomic.Uint64         // bytes sent from relay sockets
+	refusedPeers atomic.Uint64         // permissions refused by AllowPeer
 }
 
 // NewServer checks cfg and returns a server that is not listening yet.
@@ -122,6 +135,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.AllowPeer == nil {
+		cfg.AllowPeer = DefaultAllowPeer
 	}
 	log := cfg.Log
 	if log == nil {
@@ -159,6 +175,7 @@ func (s *Server) Start() (err error) {
 		sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{
 			PacketConn:            s.udp,
 			RelayAddressGenerator: s.generator(),
+			PermissionHandler:     s.permit,
 		})
 	}
 	if s.cfg.TCP != "" {
@@ -170,6 +187,7 @@ func (s *Server) Start() (err error) {
 		sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{
 			Listener:              s.tcp,
 			RelayAddressGenerator: s.generator(),
+			PermissionHandler:     s.permit,
 		})
 	}
 	if s.cfg.TLS != "" {
@@ -183,6 +201,7 @@ func (s *Server) Start() (err error) {
 		sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{
 			Listener:              s.tls,
 			RelayAddressGenerator: s.generator(),
+			PermissionHandler:     s.permit,
 		})
 	}
 	sc.Realm = s.cfg.Realm
@@ -265,6 +284,16 @@ func (s *Server) authenticate(ra *turn.RequestAttributes) (string, []byte, bool)
 	return id, turn.GenerateAuthKey(ra.Username, ra.Realm, Password(s.cfg.Secret, ra.Username)), true
 }
 
+// permit is pion's PermissionHandler: may this client's allocation talk to peer?
+func (s *Server) permit(client net.Addr, peer net.IP) bool {
+	if s.cfg.AllowPeer(peer) {
+		return true
+	}
+	s.refusedPeers.Add(1)
+	s.log.Info("TURN peer refused", "client", client, "peer", peer)
+	return false
+}
+
 // generator returns a relay address generator for one listener: each allocation gets a socket in
 // the port range (or any port), advertised at RelayIP, with its bytes counted.
 func (s *Server) generator() turn.RelayAddressGenerator {
@@ -289,6 +318,7 @@ func (s *Server) Stats() Stats {
 		Allocations:      n,
 		AllocationsTotal: s.allocated.Load(),
 		AuthRefused:      s.refused.Load(),
+		PeersRefused:     s.refusedPeers.Load(),
 		BytesFromPeers:   s.fromPeers.Load(),
 		BytesToPeers:     s.toPeers.Load(),
 	}
