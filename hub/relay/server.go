@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -518,4 +519,18 @@ func (c *countingConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	n, err := c.PacketConn.WriteTo(p, addr)
 	c.to.Add(uint64(n)) //nolint:gosec // n >= 0
 	return n, err
+}
+
+// ParsePortRange parses a relay port range flag such as "49152-65535"; "" means any port (0, 0).
+func ParsePortRange(s string) (minPort, maxPort uint16, err error) {
+	if s == "" {
+		return 0, 0, nil
+	}
+	lo, hi, ok := strings.Cut(s, "-")
+	a, errA := strconv.ParseUint(lo, 10, 16)
+	b, errB := strconv.ParseUint(hi, 10, 16)
+	if !ok || errA != nil || errB != nil || a == 0 || a > b {
+		return 0, 0, fmt.Errorf("%w: port range %q is not MIN-MAX", ErrInvalidConfig, s)
+	}
+	return uint16(a), uint16(b), nil
 }

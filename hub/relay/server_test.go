@@ -363,3 +363,26 @@ func selfSigned(t *testing.T) tls.Certificate {
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
+
+func TestParsePortRange(t *testing.T) {
+	tests := []struct {
+		in       string
+		min, max uint16
+		ok       bool
+	}{
+		{"", 0, 0, true},
+		{"49152-65535", 49152, 65535, true},
+		{"3478-3478", 3478, 3478, true},
+		{"6000-5000", 0, 0, false},
+		{"0-100", 0, 0, false},
+		{"5000", 0, 0, false},
+		{"5000-70000", 0, 0, false},
+		{"a-b", 0, 0, false},
+	}
+	for _, tt := range tests {
+		lo, hi, err := ParsePortRange(tt.in)
+		if lo != tt.min || hi != tt.max || (err == nil) != tt.ok {
+			t.Errorf("ParsePortRange(%q) = %d, %d, %v; want %d, %d, ok=%v", tt.in, lo, hi, err, tt.min, tt.max, tt.ok)
+		}
+	}
+}
