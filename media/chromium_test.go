@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleyhq/parley/media/internal/browser"
+	browser "github.com/parleyhq/parley/media/browsertest"
 )
 
 const chromiumPath = "/usr/bin/chromium"

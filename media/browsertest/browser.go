@@ -1,7 +1,7 @@
-// Package browser runs headless Chromium peers (fake camera and microphone) for the media
+// Package browsertest runs headless Chromium peers (fake camera and microphone) for the media
 // tests and benchmarks: a small page on loopback with plain RTCPeerConnection code that Go
 // drives through chromedp and signals itself.
-package browser
+package browsertest
 
 import (
 	"context"
