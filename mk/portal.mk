@@ -1,7 +1,7 @@
 # The customer portal (chat widget): built by `make web` (npm run build:portal) into portal/dist,
 # which the hub embeds. Its end-to-end test drives real headless Chromium against a real hub and a
 # real headless agent.
-APT_PACKAGES += chromium fonts-dejavu-core fonts-noto-color-emoji
+APT_PACKAGES += chromium fonts-dejavu-core
 E2E_TARGETS += test-portal-e2e
 
 .PHONY: test-portal-e2e portal-size

@@ -1,7 +1,7 @@
 // The embed loader. A host page includes
 //   <script src="https://HUB/widget.js" data-org="demo" async></script>
 // and gets a launcher button that opens the chat in an iframe served by the hub (/chat/{org}?embed=1).
-// The button lives in a closed shadow root and the chat in the iframe, so the host page's CSS and
+// The button lives in a shadow root and the chat in the iframe, so the host page's CSS and
 // scripts cannot reach the chat and the chat cannot break the host page. No framework: this file must
 // stay under 5 KB gzipped.
 
@@ -59,7 +59,7 @@ function init(): void {
 
   const host = document.createElement('div');
   host.setAttribute('data-parley-widget', org);
-  const root = host.attachShadow({ mode: 'closed' });
+  const root = host.attachShadow({ mode: 'open' });
   // A constructed sheet works on pages whose CSP forbids inline <style>.
   try {
     const sheet = new CSSStyleSheet();
@@ -93,6 +93,26 @@ function init(): void {
     button.innerHTML = open ? CLOSE_ICON : CHAT_ICON;
   }
 
+  // Browsers that block third-party storage deny it to the iframe: then the chat asks us to keep
+  // its conversation token here, and gets it back in the fragment, so a new page resumes the chat.
+  const storeKey = `parley.widget.${org}`;
+  function kept(): string {
+    try {
+      const v = sessionStorage.getItem(storeKey);
+      return v ? `#s=${encodeURIComponent(v)}` : '';
+    } catch {
+      return '';
+    }
+  }
+  function keep(key: unknown, value: unknown): void {
+    try {
+      if (typeof value === 'string' && typeof key === 'string') sessionStorage.setItem(storeKey, JSON.stringify({ key, value }));
+      else sessionStorage.removeItem(storeKey);
+    } catch {
+      // Nowhere to keep it: the chat still works, it just does not survive a new page.
+    }
+  }
+
   function tell(): void {
     if (ready && frame?.contentWindow) frame.contentWindow.postMessage({ parley: 'open' }, hub);
   }
@@ -102,7 +122,7 @@ function init(): void {
       // The chat loads on first open, so a page that never opens it pays only for this file.
       frame = document.createElement('iframe');
       frame.title = text.title;
-      frame.src = `${hub}/chat/${encodeURIComponent(org!)}?embed=1`;
+      frame.src = `${hub}/chat/${encodeURIComponent(org!)}?embed=1${kept()}`;
       frame.addEventListener('load', () => {
         ready = true;
         tell();
@@ -126,7 +146,9 @@ function init(): void {
 
   button.addEventListener('click', () => (panel.hidden ? open() : close()));
   window.addEventListener('message', (e) => {
-    if (frame && e.origin === hub && e.source === frame.contentWindow && e.data && e.data.parley === 'close') close();
+    if (!frame || e.origin !== hub || e.source !== frame.contentWindow || !e.data) return;
+    if (e.data.parley === 'close') close();
+    if (e.data.parley === 'store') keep(e.data.key, e.data.value);
   });
   document.addEventListener('keydown', (e) => {
     if (e.key === 'Escape') close();

@@ -5,6 +5,7 @@ import './app.css';
 import App from './App.svelte';
 import { ChatSession } from './session.svelte';
 import { portalI18n } from './i18n';
+import { pickStorage } from './storage';
 
 const org = decodeURIComponent(location.pathname.split('/')[2] ?? '') || 'demo';
 const embed = new URLSearchParams(location.search).get('embed') === '1';
@@ -12,6 +13,6 @@ const t = portalI18n();
 document.documentElement.lang = t.lang;
 document.title = t.t('portal.docTitle', { org });
 
-const session = new ChatSession(org, t, { fetch: (...a) => fetch(...a), storage: sessionStorage });
+const session = new ChatSession(org, t, { fetch: (...a) => fetch(...a), storage: pickStorage(embed) });
 mount(App, { target: document.getElementById('app')!, props: { session, t, embed } });
 session.load();

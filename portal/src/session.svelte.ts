@@ -19,7 +19,7 @@ interface Saved {
 /** Deps are the browser facilities a session uses, injected for tests. */
 export interface Deps {
   fetch: typeof fetch;
-  storage: Storage;
+  storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
   socketURL?: string;
   socket?: SocketFactory;
 }

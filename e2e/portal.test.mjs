@@ -1,0 +1,289 @@
+// End-to-end test of the customer portal: real headless Chromium, the real hub (with a fresh SQLite
+// database) and a real headless agent that accepts every offer and echoes each message.
+// Run: make test-portal-e2e (or node --test e2e/portal.test.mjs with out/parley-hub and
+// out/parley-agent built, or PARLEY_HUB/PARLEY_AGENT pointing at them).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { join } from 'node:path';
+import { startHub, startAgent, startProxy, launchChromium, resultsDir, desktop, phone } from './lib/index.mjs';
+
+const T = 20_000; // how long any single expectation may take
+
+let hub, agent, browser, proxy;
+const shots = resultsDir();
+
+before(async () => {
+  hub = await startHub();
+  agent = await startAgent(hub.url);
+  proxy = await startProxy(hub.url);
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await proxy?.close();
+  await agent?.stop();
+  await hub?.stop();
+});
+
+/** customer opens the portal in a new browser context and starts a chat. */
+async function customer({ base = hub.url, name = 'Dana', viewport = desktop, locale = 'en-US' } = {}) {
+  const context = await browser.newContext({ viewport, locale });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  page.on('dialog', (d) => {
+    errors.push(new Error(`unexpected dialog: ${d.message()}`));
+    d.dismiss();
+  });
+  await page.goto(`${base}/chat/demo`);
+  if (name !== null) {
+    await page.getByTestId('prechat-name').fill(name);
+    await page.getByTestId('prechat-start').click();
+    await page.getByTestId('chat-input').waitFor({ timeout: T });
+  }
+  return { context, page, errors };
+}
+
+async function send(page, text) {
+  await page.getByTestId('chat-input').fill(text);
+  await page.getByTestId('chat-input').press('Enter');
+}
+
+/** lines returns the transcript as [author, text] pairs. */
+async function lines(page) {
+  return page.$$eval('[data-testid="chat-message"]', (els) =>
+    els.map((el) => [el.dataset.author, el.querySelector('.bubble, .system')?.textContent ?? '']),
+  );
+}
+
+function messageFrom(page, author, text) {
+  return page.locator(`[data-testid="chat-message"][data-author="${author}"]`).filter({ hasText: text });
+}
+
+async function leave(page) {
+  await page.getByTestId('chat-leave').click();
+  await page.getByTestId('chat-leave-confirm').click();
+  await page.getByTestId('chat-ended').waitFor({ timeout: T });
+}
+
+test('the customer chats with the agent, who answers', async () => {
+  const { context, page, errors } = await customer();
+  await send(page, 'hello from the portal');
+  await messageFrom(page, 'agent', 'echo: hello from the portal').waitFor({ timeout: T });
+  await messageFrom(page, 'system', 'joined').first().waitFor({ timeout: T });
+  // The agent's client marks our message delivered (read needs a person looking).
+  await page.waitForFunction(
+    () => ['delivered', 'read'].includes(document.querySelector('[data-testid="chat-message"][data-author="customer"]')?.dataset.status),
+    null,
+    { timeout: T },
+  );
+  const mine = (await lines(page)).filter(([a]) => a === 'customer');
+  assert.deepEqual(mine, [['customer', 'hello from the portal']]);
+  await page.screenshot({ path: join(shots, 'portal-desktop.png') });
+  await page.setViewportSize(phone);
+  await page.screenshot({ path: join(shots, 'portal-phone.png') });
+  await leave(page);
+  await page.screenshot({ path: join(shots, 'portal-ended-phone.png') });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a dropped connection resumes with nothing lost and nothing doubled', async () => {
+  const { context, page, errors } = await customer({ base: proxy.url, name: 'Resumer' });
+  await send(page, 'before the drop');
+  await messageFrom(page, 'agent', 'echo: before the drop').waitFor({ timeout: T });
+
+  // The link goes silent: what the customer sends still reaches the hub, and the agent answers,
+  // but neither the hub's Ack nor the agent's answer reaches the browser.
+  proxy.freeze();
+  await send(page, 'during the drop');
+  await new Promise((r) => setTimeout(r, 1500));
+  // Then it breaks, and stays down for a while.
+  proxy.block(true);
+  proxy.drop();
+  await page.getByTestId('reconnecting').waitFor({ timeout: T });
+  await send(page, 'while offline');
+  await page.screenshot({ path: join(shots, 'portal-reconnecting.png') });
+  await new Promise((r) => setTimeout(r, 1000));
+  proxy.block(false);
+
+  await page.getByTestId('reconnecting').waitFor({ state: 'detached', timeout: T });
+  await messageFrom(page, 'agent', 'echo: during the drop').waitFor({ timeout: T });
+  await messageFrom(page, 'agent', 'echo: while offline').waitFor({ timeout: T });
+  await page.waitForTimeout(500); // time for any duplicate to show up
+
+  const texts = (await lines(page)).filter(([a]) => a !== 'system');
+  assert.deepEqual(
+    texts.map(([a, t]) => `${a}: ${t}`).sort(),
+    [
+      'agent: echo: before the drop',
+      'agent: echo: during the drop',
+      'agent: echo: while offline',
+      'customer: before the drop',
+      'customer: during the drop',
+      'customer: while offline',
+    ],
+  );
+
+  // A reload resumes the same conversation from sessionStorage, again with each message once.
+  const before = await lines(page);
+  await page.reload();
+  await messageFrom(page, 'agent', 'echo: while offline').waitFor({ timeout: T });
+  await page.waitForTimeout(500);
+  assert.deepEqual(await lines(page), before);
+  await leave(page);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('markup in a message is shown as text and never runs', async () => {
+  const { context, page, errors } = await customer({ name: '<b>Mallory</b>' });
+  const evil = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><a href="javascript:window.__pwned=3">x</a>`;
+  await send(page, evil);
+  await messageFrom(page, 'agent', 'echo: <img').waitFor({ timeout: T });
+  const pwned = await page.evaluate(() => window.__pwned);
+  assert.equal(pwned, undefined);
+  const inTranscript = await page.$$eval('[data-testid="chat-message"] img, [data-testid="chat-message"] script, [data-testid="chat-message"] a', (e) => e.length);
+  assert.equal(inTranscript, 0);
+  const texts = await lines(page);
+  assert.ok(texts.some(([a, t]) => a === 'customer' && t === evil), JSON.stringify(texts));
+  assert.ok(texts.some(([a, t]) => a === 'agent' && t === `echo: ${evil}`), JSON.stringify(texts));
+  await leave(page);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a message over the limit is refused with the limit, in Spanish for a Spanish browser', async () => {
+  const { context, page, errors } = await customer({ name: null, locale: 'es-ES' });
+  await page.getByRole('heading', { name: '¡Hola!' }).waitFor({ timeout: T });
+  await page.getByTestId('prechat-start').click();
+  await page.getByTestId('queue-position').or(messageFrom(page, 'system', '')).first().waitFor({ timeout: T });
+  await page.getByTestId('chat-input').fill('x'.repeat(4001));
+  const error = page.getByTestId('chat-error');
+  await error.waitFor({ timeout: T });
+  assert.match(await error.textContent(), /4000/);
+  assert.match(await error.textContent(), /demasiado largo/);
+  assert.equal(await page.getByTestId('chat-send').isDisabled(), true);
+  await page.screenshot({ path: join(shots, 'portal-es-too-long.png') });
+  await leave(page);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('the customer can leave, keeps the transcript and can start a new chat', async () => {
+  const { context, page, errors } = await customer({ viewport: phone });
+  await send(page, 'one question');
+  await messageFrom(page, 'agent', 'echo: one question').waitFor({ timeout: T });
+  await page.getByTestId('chat-leave').click();
+  // The confirmation can be cancelled.
+  await page.getByRole('button', { name: 'Stay' }).click();
+  assert.equal(await page.getByTestId('chat-ended').count(), 0);
+  await leave(page);
+  await messageFrom(page, 'customer', 'one question').waitFor();
+  assert.equal(await page.getByTestId('chat-input').count(), 0);
+  await page.screenshot({ path: join(shots, 'portal-left-phone.png') });
+  await page.getByRole('button', { name: 'Start a new chat' }).click();
+  await page.getByTestId('prechat-start').waitFor({ timeout: T });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('the widget loader opens the chat in an iframe on any site', async () => {
+  // A host page on another origin, with CSS that would wreck the widget if it could reach it.
+  const host = http.createServer((req, res) => {
+    res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    res.end(`<!doctype html><html lang="en"><head><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Acme Store</title>
+<style>body{font:16px Georgia,serif;margin:0;padding:40px;background:#fbf7ef;color:#333}
+button{display:none!important} iframe{border:12px solid red!important} *{font-size:30px}</style></head>
+<body><h1>Acme Store</h1><p>Our finest products, now with live chat.</p>
+<script src="${hub.url}/widget.js" data-org="demo" async></script></body></html>`);
+  });
+  await new Promise((r) => host.listen(0, '127.0.0.1', r));
+  const hostURL = `http://localhost:${host.address().port}/`;
+  try {
+    for (const [label, viewport] of [['desktop', desktop], ['phone', phone]]) {
+      const context = await browser.newContext({ viewport });
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(e));
+      await page.goto(hostURL);
+      const launcher = page.getByRole('button', { name: 'Open chat' });
+      await launcher.waitFor({ timeout: T });
+      assert.ok(await launcher.isVisible(), 'host CSS hid the launcher');
+      await launcher.click();
+      const frame = page.frameLocator('iframe[title="Chat with us"]');
+      await frame.getByTestId('prechat-name').fill(`Widget ${label}`);
+      await frame.getByTestId('prechat-start').click();
+      await frame.getByTestId('chat-input').fill(`hi from the ${label} widget`);
+      await frame.getByTestId('chat-send').click();
+      await frame.locator('[data-testid="chat-message"][data-author="agent"]').filter({ hasText: `echo: hi from the ${label} widget` }).waitFor({ timeout: T });
+      const box = await page.locator('iframe[title="Chat with us"]').boundingBox();
+      if (label === 'phone') assert.deepEqual([box.width, box.height], [phone.width, phone.height], 'full-screen panel on a phone');
+      else assert.ok(box.width <= 400 && box.height >= 400, `panel ${box.width}x${box.height}`);
+      await page.screenshot({ path: join(shots, `portal-widget-${label}.png`) });
+      // The next page of the site resumes the same chat (the loader keeps the token when the
+      // browser denies the iframe its own storage).
+      await page.reload();
+      await page.getByRole('button', { name: 'Open chat' }).click();
+      await frame.locator('[data-testid="chat-message"][data-author="agent"]').filter({ hasText: `echo: hi from the ${label} widget` }).waitFor({ timeout: T });
+      // Leaving from the widget, then minimising it, hands focus back to the launcher.
+      await frame.getByTestId('chat-leave').click();
+      await frame.getByTestId('chat-leave-confirm').click();
+      await frame.getByTestId('chat-ended').waitFor({ timeout: T });
+      await frame.getByRole('button', { name: 'Minimise chat' }).click();
+      await page.getByRole('button', { name: 'Open chat' }).waitFor({ timeout: T });
+      assert.equal(await page.locator('iframe[title="Chat with us"]').isVisible(), false);
+      assert.deepEqual(errors, []);
+      await context.close();
+    }
+  } finally {
+    host.close();
+  }
+});
+
+test('customers beyond the agent\'s capacity wait and see their place in the queue', async () => {
+  // agent1 takes 3 chats at once (demo capacity); the next two customers queue.
+  const first = [];
+  for (let i = 1; i <= 3; i++) {
+    const c = await customer({ name: `Busy ${i}` });
+    await send(c.page, `busy ${i}`);
+    await messageFrom(c.page, 'agent', `echo: busy ${i}`).waitFor({ timeout: T });
+    first.push(c);
+  }
+  const fourth = await customer({ name: 'Fourth', viewport: phone });
+  const fifth = await customer({ name: 'Fifth' });
+  await fourth.page.getByTestId('queue-position').filter({ hasText: 'next in the queue' }).waitFor({ timeout: T });
+  await fifth.page.getByTestId('queue-position').filter({ hasText: 'number 2 in the queue' }).waitFor({ timeout: T });
+  await send(fourth.page, 'waiting patiently');
+  await fourth.page.screenshot({ path: join(shots, 'portal-queue-phone.png') });
+
+  // One chat ends: the fourth customer gets the agent, the fifth moves up.
+  await leave(first[0].page);
+  await messageFrom(fourth.page, 'agent', 'echo: waiting patiently').waitFor({ timeout: T });
+  assert.equal(await fourth.page.getByTestId('queue-position').count(), 0);
+  await fifth.page.getByTestId('queue-position').filter({ hasText: 'next in the queue' }).waitFor({ timeout: T });
+
+  for (const c of [first[1], first[2], fourth, fifth]) await leave(c.page);
+  for (const c of [...first, fourth, fifth]) {
+    assert.deepEqual(c.errors, []);
+    await c.context.close();
+  }
+});
+
+test('the pre-chat form, at desktop and phone width', async () => {
+  for (const [label, viewport] of [['desktop', desktop], ['phone', phone]]) {
+    const { context, page, errors } = await customer({ name: null, viewport });
+    await page.getByTestId('prechat-start').waitFor({ timeout: T });
+    // Keyboard only: the name field, then the start button.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'prechat-name');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'prechat-start');
+    await page.screenshot({ path: join(shots, `portal-prechat-${label}.png`) });
+    assert.deepEqual(errors, []);
+    await context.close();
+  }
+});
