@@ -43,8 +43,21 @@ func NewBridge(log *slog.Logger) (*Bridge, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /video/{file}", b.serve)
 	b.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = b.srv.Serve(ln) }()
+	go func() { _ = b.srv.Serve(smallBufListener{ln}) }()
 	return b, nil
+}
+
+// smallBufListener gives each viewer connection a small send buffer. Loopback sockets buffer
+// megabytes: a viewer slower than the frame rate would otherwise see frames seconds old. With
+// a small buffer the writer blocks instead, and the next write sends the newest frame.
+type smallBufListener struct{ net.Listener }
+
+func (l smallBufListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(64 << 10)
+	}
+	return c, err
 }
 
 // Close stops the server and ends every stream.

@@ -37,6 +37,7 @@ import (
 func main() {
 	secs := flag.Int("seconds", 10, "length of each CPU measurement window")
 	chromium := flag.String("chromium", "/usr/bin/chromium", "Chromium binary")
+	flag.StringVar(&only, "only", "", "run only this part (go)")
 	flag.Parse()
 	if err := run(time.Duration(*secs)*time.Second, *chromium); err != nil {
 		fmt.Fprintln(os.Stderr, "parley-mediabench:", err)
@@ -44,7 +45,14 @@ func main() {
 	}
 }
 
+var only string
+
 func run(window time.Duration, chromium string) error {
+	if only == "go" {
+		gg, err := goCall(window)
+		fmt.Printf("%+v %v\n", gg, err)
+		return err
+	}
 	fmt.Println("== VP8 encoder, 640x480 test pattern, 1 Mbit/s, % of one core at 30 fps")
 	if err := benchEncoders(); err != nil {
 		return err
@@ -338,6 +346,12 @@ func goCall(window time.Duration) (goResult, error) {
 
 	// Watch b's remote video through the bridge as the UI would, decoding the JPEGs here to
 	// read the stamp (this client's decoding is part of the measurement, as a webview's is).
+	// Latency is measured in steady state: the first seconds carry the key frame and the
+	// congestion controller's ramp-up.
+	time.Sleep(3 * time.Second)
+	mu.Lock()
+	decodeLat = nil
+	mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var bridgeLat []float64
@@ -357,9 +371,13 @@ func goCall(window time.Duration) (goResult, error) {
 			}
 		})
 	}()
-	time.Sleep(2 * time.Second)
+	time.Sleep(3 * time.Second)
 	cancel()
 	wg.Wait()
+	mu.Lock()
+	dm, dp := quantiles(decodeLat)
+	bm, bp := quantiles(bridgeLat)
+	mu.Unlock()
 
 	// CPU with a viewer that only reads the stream (a webview decodes in its own process).
 	ctx2, cancel2 := context.WithCancel(context.Background())
@@ -375,10 +393,6 @@ func goCall(window time.Duration) (goResult, error) {
 	rss := selfRSSMiB()
 	cancel2()
 	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	dm, dp := quantiles(decodeLat)
-	bm, bp := quantiles(bridgeLat)
 	return goResult{setupMs: float64(setup.Microseconds()) / 1000, cpu: cpu, rssMiB: rss,
 		decodeMed: dm, decodeP95: dp, bridgeMed: bm, bridgeP95: bp}, nil
 }
