@@ -184,6 +184,10 @@ test('the customer can leave, keeps the transcript and can start a new chat', as
   await messageFrom(page, 'customer', 'one question').waitFor();
   assert.equal(await page.getByTestId('chat-input').count(), 0);
   await page.screenshot({ path: join(shots, 'portal-left-phone.png') });
+  // A reload still shows the ended chat and its transcript.
+  await page.reload();
+  await page.getByTestId('chat-ended').waitFor({ timeout: T });
+  await messageFrom(page, 'agent', 'echo: one question').waitFor({ timeout: T });
   await page.getByRole('button', { name: 'Start a new chat' }).click();
   await page.getByTestId('prechat-start').waitFor({ timeout: T });
   assert.deepEqual(errors, []);
@@ -286,4 +290,29 @@ test('the pre-chat form, at desktop and phone width', async () => {
     assert.deepEqual(errors, []);
     await context.close();
   }
+});
+
+test('an unreachable hub gives a clear, translated error and a way to retry', async () => {
+  const context = await browser.newContext({ viewport: phone, locale: 'en-GB' });
+  const page = await context.newPage();
+  await page.route('**/api/v1/orgs/demo/widget', (route) => route.abort('connectionrefused'));
+  await page.goto(`${hub.url}/chat/demo`);
+  const alert = page.getByRole('alert');
+  await alert.waitFor({ timeout: T });
+  assert.match(await alert.textContent(), /cannot reach the chat service/);
+  await page.screenshot({ path: join(shots, 'portal-unreachable-phone.png') });
+  await page.unroute('**/api/v1/orgs/demo/widget');
+  await page.getByRole('button', { name: 'Try again' }).click();
+  await page.getByTestId('prechat-start').waitFor({ timeout: T });
+  await context.close();
+});
+
+test('an unknown organisation is reported as such', async () => {
+  const context = await browser.newContext({ locale: 'es' });
+  const page = await context.newPage();
+  await page.goto(`${hub.url}/chat/no-such-org`);
+  const alert = page.getByRole('alert');
+  await alert.waitFor({ timeout: T });
+  assert.match(await alert.textContent(), /El chat no está disponible/);
+  await context.close();
 });
