@@ -1,0 +1,164 @@
+import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest';
+import { flushSync } from 'svelte';
+import { ChatSession, utf8Length } from './session.svelte';
+import { portalI18n } from './i18n';
+import type { SocketLike } from '../../web/client';
+import type * as wire from '../../web/wire.gen';
+
+// These unit tests cover the portal's own state logic with a fake socket and a fake fetch; the
+// end-to-end test (e2e/portal.test.mjs) runs the same code against the real hub.
+class FakeSocket implements SocketLike {
+  readyState = 0;
+  sent: wire.Envelope[] = [];
+  onopen: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onclose: ((ev: unknown) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+  send(data: string) {
+    this.sent.push(JSON.parse(data));
+  }
+  close() {
+    this.readyState = 3;
+    this.onclose?.({});
+  }
+  accept() {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+  deliver(env: wire.Envelope) {
+    this.onmessage?.({ data: JSON.stringify(env) });
+  }
+}
+
+class MemStorage {
+  m = new Map<string, string>();
+  getItem(k: string) {
+    return this.m.get(k) ?? null;
+  }
+  setItem(k: string, v: string) {
+    this.m.set(k, v);
+  }
+  removeItem(k: string) {
+    this.m.delete(k);
+  }
+}
+
+const conv = (state: wire.ConvState, extra: Partial<wire.Conversation> = {}): wire.Conversation => ({
+  id: 'c1',
+  org: 'demo',
+  state,
+  customer_name: 'Dana',
+  last_seq: 0,
+  created_at: 1,
+  ...extra,
+});
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+}
+
+describe('ChatSession', () => {
+  let sockets: FakeSocket[];
+  let storage: MemStorage;
+  let fetchMock: ReturnType<typeof vi.fn>;
+  let s: ChatSession;
+  const ws = () => sockets[sockets.length - 1];
+
+  beforeEach(() => {
+    sockets = [];
+    storage = new MemStorage();
+    fetchMock = vi.fn(async (path: string) => {
+      if (path.endsWith('/widget')) return json(200, { org: 'demo', name: 'Demo Company', max_text_bytes: 10 });
+      if (path.endsWith('/conversations')) return json(200, { conversation: conv('waiting', { queue_position: 2 }), token: 'tok' });
+      return json(404, { code: 'ENOTFOUND', message: 'no' });
+    });
+    s = new ChatSession('demo', portalI18n(['en']), {
+      fetch: fetchMock as unknown as typeof fetch,
+      storage,
+      socketURL: 'ws://hub/ws',
+      socket: () => {
+        const f = new FakeSocket();
+        sockets.push(f);
+        return f;
+      },
+    });
+  });
+  afterEach(() => s.dispose());
+
+  it('starts a conversation, keeps its token per organisation and shows the queue position', async () => {
+    await s.load();
+    expect(s.phase).toBe('prechat');
+    await s.start('  Dana ');
+    expect(fetchMock).toHaveBeenLastCalledWith('/api/v1/orgs/demo/conversations', expect.objectContaining({ method: 'POST', body: '{"name":"Dana"}' }));
+    expect(JSON.parse(storage.getItem('parley.chat.demo')!)).toMatchObject({ token: 'tok', conv: 'c1' });
+    ws().accept();
+    expect(ws().sent[0]).toMatchObject({ type: 'hello', data: { token: 'tok' } });
+    ws().deliver({ type: 'welcome', data: { role: 'customer', conversations: [conv('waiting', { queue_position: 2 })], max_text_bytes: 10, server_time: 0 } });
+    ws().deliver({ type: 'queue.position', data: { conv: 'c1', position: 1 } });
+    flushSync();
+    expect(s.phase).toBe('chat');
+    expect(s.queuePosition).toBe(1);
+  });
+
+  it('refuses a message over the limit before sending and explains a refusal by the hub', async () => {
+    await s.load();
+    await s.start('');
+    ws().accept();
+    ws().deliver({ type: 'welcome', data: { role: 'customer', conversations: [conv('active')], max_text_bytes: 10, server_time: 0 } });
+    expect(s.tooLong('ñññññ')).toBe(false); // 10 bytes
+    expect(s.tooLong('ñññññx')).toBe(true);
+    expect(utf8Length('ñ')).toBe(2);
+    expect(s.send('12345678901')).toBe(false);
+    expect(ws().sent.filter((e) => e.type === 'chat.send')).toHaveLength(0);
+
+    expect(s.send('hello')).toBe(true);
+    const env = ws().sent.find((e) => e.type === 'chat.send')!;
+    ws().deliver({ type: 'error', rid: env.rid, data: { code: 'ETOOLARGE', message: 'text over 10 bytes' } });
+    await vi.waitFor(() => expect(s.items[0].status).toBe('failed'));
+    expect(s.items[0].error).toBe('That message is too long: the limit is 10 characters.');
+  });
+
+  it('shows the agent typing and marks our messages delivered and read', async () => {
+    await s.load();
+    await s.start('Dana');
+    ws().accept();
+    ws().deliver({ type: 'welcome', data: { role: 'customer', conversations: [conv('active', { agent_name: 'Ana' })], max_text_bytes: 100, server_time: 0 } });
+    s.send('hi');
+    const env = ws().sent.find((e) => e.type === 'chat.send')!;
+    ws().deliver({ type: 'ack', rid: env.rid, data: { conv: 'c1', seq: 2 } });
+    await vi.waitFor(() => expect(s.items[0].status).toBe('sent'));
+    ws().deliver({ type: 'chat.typing', data: { conv: 'c1', typing: true, author: 'agent' } });
+    expect(s.agentTyping).toBe(true);
+    ws().deliver({ type: 'chat.receipt', data: { conv: 'c1', seq: 2, kind: 'delivered', by: 'agent' } });
+    expect(s.items[0].status).toBe('delivered');
+    ws().deliver({ type: 'chat.receipt', data: { conv: 'c1', seq: 2, kind: 'read', by: 'agent' } });
+    expect(s.items[0].status).toBe('read');
+    // The agent's answer stops their typing and is acknowledged as delivered.
+    ws().deliver({ type: 'chat.message', data: { conv: 'c1', seq: 3, author: 'agent', author_name: 'Ana', text: 'hello', at: 1 } });
+    expect(s.agentTyping).toBe(false);
+    expect(ws().sent.filter((e) => e.type === 'chat.receipt').map((e) => e.data)).toContainEqual({ conv: 'c1', seq: 3, kind: 'delivered' });
+  });
+
+  it('starts over when the hub no longer accepts the saved token', async () => {
+    storage.setItem('parley.chat.demo', JSON.stringify({ token: 'old', conv: 'c0' }));
+    await s.load();
+    expect(s.phase).toBe('chat');
+    ws().accept();
+    ws().deliver({ type: 'error', data: { code: 'EUNAUTHORIZED', message: 'token expired' } });
+    expect(s.phase).toBe('prechat');
+    expect(storage.getItem('parley.chat.demo')).toBeNull();
+    expect(s.problem).toBe('Your session has expired. Please start again.');
+  });
+
+  it('says the chat is unavailable for an unknown organisation, in the customer\'s words', async () => {
+    fetchMock.mockImplementation(async () => json(404, { code: 'ENOTFOUND', message: 'no such organisation' }));
+    await s.load();
+    expect(s.phase).toBe('unavailable');
+    expect(s.problem).not.toContain('no such organisation');
+    fetchMock.mockImplementation(async () => {
+      throw new TypeError('Failed to fetch');
+    });
+    await s.load();
+    expect(s.problem).toMatch(/cannot reach the chat service/);
+  });
+});
