@@ -1,12 +1,10 @@
 package media
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"image"
-	"image/jpeg"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/parleyhq/parley/media/codec/jpeg"
 )
 
 // Bridge is the render bridge: a loopback HTTP server that streams video frames Go decoded to
@@ -154,6 +154,7 @@ type Feed struct {
 	notify  chan struct{} // closed and replaced on each new frame
 	closed  bool
 	pubTime time.Time
+	enc     *jpeg.Encoder // made when the first viewer comes
 }
 
 // URL is the MJPEG stream's address; URL with ".jpg" in place of ".mjpeg" gives one frame.
@@ -184,6 +185,10 @@ func (f *Feed) Close() {
 	if !f.closed {
 		f.closed = true
 		close(f.notify)
+		if f.enc != nil {
+			_ = f.enc.Close()
+			f.enc = nil
+		}
 	}
 	f.mu.Unlock()
 	f.b.mu.Lock()
@@ -201,12 +206,21 @@ func (f *Feed) jpegAfter(ctx context.Context, seq uint64) ([]byte, uint64, bool)
 		}
 		if f.latest != nil && f.seq > seq {
 			if f.jpgSeq != f.seq {
-				var buf bytes.Buffer
-				if err := jpeg.Encode(&buf, f.latest, &jpeg.Options{Quality: 75}); err != nil {
+				if f.enc == nil {
+					enc, err := jpeg.NewEncoder()
+					if err != nil {
+						f.mu.Unlock()
+						return nil, 0, false
+					}
+					f.enc = enc
+				}
+				// A new slice each time: viewers may still be writing the previous one.
+				j, err := f.enc.Encode(make([]byte, 0, len(f.jpg)+4096), f.latest, 75)
+				if err != nil {
 					f.mu.Unlock()
 					return nil, 0, false
 				}
-				f.jpg, f.jpgSeq = buf.Bytes(), f.seq
+				f.jpg, f.jpgSeq = j, f.seq
 			}
 			j, s := f.jpg, f.jpgSeq
 			f.mu.Unlock()

@@ -47,7 +47,8 @@ type Options struct {
 	ICEServers                  []ICEServer
 	RelayOnly                   bool // ICE transport policy "relay": only TURN candidates
 	LoopbackOnly                bool // gather only loopback candidates (tests, benchmarks)
-	// MaxBitrate caps the video target in bit/s (default 2.5 Mbit/s); congestion control
+	// MaxBitrate caps the video target in bit/s (default 1.7 Mbit/s up to 640x480, 2.5 above);
+	// congestion control
 	// (transport-cc + GCC) moves the target below it.
 	MaxBitrate int
 	Bridge     *Bridge // where video frames go to the UI; nil makes one owned by the call
@@ -115,7 +116,11 @@ func NewCall(opts Options) (*Call, error) {
 		opts.FPS = 30
 	}
 	if opts.MaxBitrate == 0 {
-		opts.MaxBitrate = 2_500_000
+		// What Chromium allows by default: 1.7 Mbit/s up to VGA, 2.5 Mbit/s above.
+		opts.MaxBitrate = 1_700_000
+		if opts.Width*opts.Height > 640*480 {
+			opts.MaxBitrate = 2_500_000
+		}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

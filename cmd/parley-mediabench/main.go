@@ -17,6 +17,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,9 +39,18 @@ func main() {
 	secs := flag.Int("seconds", 10, "length of each CPU measurement window")
 	chromium := flag.String("chromium", "/usr/bin/chromium", "Chromium binary")
 	flag.StringVar(&only, "only", "", "run only this part (go)")
+	prof := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if err := run(time.Duration(*secs)*time.Second, *chromium); err != nil {
 		fmt.Fprintln(os.Stderr, "parley-mediabench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
