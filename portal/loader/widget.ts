@@ -20,10 +20,11 @@ declare global {
 const CSS = `
 :host{all:initial}
 .launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:60px;height:60px;border-radius:50%;border:0;padding:0;margin:0;
- background:#3b5bdb;color:#fff;cursor:pointer;display:grid;place-items:center;box-shadow:0 6px 20px rgba(28,36,48,.28);transition:transform .15s ease,background .15s ease}
+ background:#3b5bdb;color:#fff;cursor:pointer;display:grid;box-sizing:border-box;place-items:center;box-shadow:0 6px 20px rgba(28,36,48,.28);transition:transform .15s ease,background .15s ease}
 .launcher:hover{background:#2f4ac0;transform:scale(1.05)}
 .launcher:focus-visible{outline:3px solid #748ffc;outline-offset:3px}
 .launcher svg{width:28px;height:28px;pointer-events:none}
+.launcher.unread::after{content:"";position:absolute;top:3px;right:3px;width:14px;height:14px;border-radius:50%;background:#f03e3e;border:2px solid #fff}
 .panel{position:fixed;right:20px;bottom:92px;z-index:2147483000;width:380px;height:min(640px,calc(100vh - 112px));max-height:calc(100vh - 112px);
  border-radius:16px;overflow:hidden;background:#fff;box-shadow:0 16px 48px rgba(28,36,48,.28)}
 .panel[hidden]{display:none}
@@ -40,9 +41,9 @@ const CHAT_ICON =
 const CLOSE_ICON =
   '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18" stroke="currentColor" stroke-width="2.4" stroke-linecap="round" fill="none"/></svg>';
 
-const TEXT: Record<string, { open: string; close: string; title: string }> = {
-  en: { open: 'Open chat', close: 'Close chat', title: 'Chat with us' },
-  es: { open: 'Abrir el chat', close: 'Cerrar el chat', title: 'Chatea con nosotros' },
+const TEXT: Record<string, { open: string; close: string; title: string; unread: string }> = {
+  en: { open: 'Open chat', close: 'Close chat', title: 'Chat with us', unread: 'Open chat (new message)' },
+  es: { open: 'Abrir el chat', close: 'Cerrar el chat', title: 'Chatea con nosotros', unread: 'Abrir el chat (mensaje nuevo)' },
 };
 
 function init(): void {
@@ -76,6 +77,8 @@ function init(): void {
   panel.className = 'panel';
   panel.id = 'parley-panel';
   panel.hidden = true;
+  panel.setAttribute('role', 'region');
+  panel.setAttribute('aria-label', text.title);
   const button = document.createElement('button');
   button.type = 'button';
   button.className = 'launcher';
@@ -86,10 +89,12 @@ function init(): void {
   let frame: HTMLIFrameElement | null = null;
   let ready = false;
 
-  function label(open: boolean): void {
+  function label(open: boolean, unread = false): void {
+    const name = open ? text.close : unread ? text.unread : text.open;
     button.setAttribute('aria-expanded', String(open));
-    button.setAttribute('aria-label', open ? text.close : text.open);
-    button.title = open ? text.close : text.open;
+    button.setAttribute('aria-label', name);
+    button.title = name;
+    button.classList.toggle('unread', unread);
     button.innerHTML = open ? CLOSE_ICON : CHAT_ICON;
   }
 
@@ -113,8 +118,8 @@ function init(): void {
     }
   }
 
-  function tell(): void {
-    if (ready && frame?.contentWindow) frame.contentWindow.postMessage({ parley: 'open' }, hub);
+  function tell(what = 'open'): void {
+    if (ready && frame?.contentWindow) frame.contentWindow.postMessage({ parley: what }, hub);
   }
 
   function open(): void {
@@ -141,6 +146,7 @@ function init(): void {
     panel.hidden = true;
     wrap.className = '';
     label(false);
+    tell('closed');
     button.focus();
   }
 
@@ -148,6 +154,8 @@ function init(): void {
   window.addEventListener('message', (e) => {
     if (!frame || e.origin !== hub || e.source !== frame.contentWindow || !e.data) return;
     if (e.data.parley === 'close') close();
+    // A new message while the panel is closed: a dot on the launcher.
+    if (e.data.parley === 'unread' && panel.hidden) label(false, true);
     if (e.data.parley === 'store') keep(e.data.key, e.data.value);
   });
   document.addEventListener('keydown', (e) => {

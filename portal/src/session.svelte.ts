@@ -47,6 +47,8 @@ export class ChatSession {
   /** starting is true while the pre-chat form's request is out. */
   starting = $state(false);
   name = $state('');
+  /** shown is false while the widget's panel is closed on the host page (only in the iframe). */
+  shown = true;
 
   private client: Client | null = null;
   private saved: Saved | null = null;
@@ -207,7 +209,7 @@ export class ChatSession {
 
   /** markRead tells the agent the customer has seen their messages (the page has focus). */
   markRead(): void {
-    if (!this.client || !this.conv || this.lastTheirSeq <= this.readSeq) return;
+    if (!this.shown || !this.client || !this.conv || this.lastTheirSeq <= this.readSeq) return;
     if (typeof document !== 'undefined' && (document.visibilityState === 'hidden' || !document.hasFocus())) return;
     const r: wire.Receipt = { conv: this.conv.id, seq: this.lastTheirSeq, kind: 'read' };
     if (this.client.notify(wire.TypeChatReceipt, r)) this.readSeq = this.lastTheirSeq;
@@ -270,7 +272,8 @@ export class ChatSession {
       this.lastTheirSeq = m.seq;
       if (m.author === 'agent') this.agentTyping = false;
       this.client?.notify(wire.TypeChatReceipt, { conv: m.conv, seq: m.seq, kind: 'delivered' } satisfies wire.Receipt);
-      this.markRead();
+      if (this.shown) this.markRead();
+      else if (m.author === 'agent' && typeof window !== 'undefined') window.parent.postMessage({ parley: 'unread' }, '*');
     }
   }
 

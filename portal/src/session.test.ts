@@ -139,6 +139,25 @@ describe('ChatSession', () => {
     expect(ws().sent.filter((e) => e.type === 'chat.receipt').map((e) => e.data)).toContainEqual({ conv: 'c1', seq: 3, kind: 'delivered' });
   });
 
+  it('while the widget is closed, reports unread messages to the host page and does not mark them read', async () => {
+    const posted: unknown[] = [];
+    const spy = vi.spyOn(window.parent, 'postMessage').mockImplementation((m: unknown) => void posted.push(m));
+    vi.spyOn(document, 'hasFocus').mockReturnValue(true);
+    await s.load();
+    await s.start('Dana');
+    ws().accept();
+    ws().deliver({ type: 'welcome', data: { role: 'customer', conversations: [conv('active')], max_text_bytes: 100, server_time: 0 } });
+    s.shown = false;
+    ws().deliver({ type: 'chat.message', data: { conv: 'c1', seq: 1, author: 'agent', author_name: 'Ana', text: 'hello?', at: 1 } });
+    expect(posted).toEqual([{ parley: 'unread' }]);
+    const kinds = () => ws().sent.filter((e) => e.type === 'chat.receipt').map((e) => (e.data as wire.Receipt).kind);
+    expect(kinds()).toEqual(['delivered']);
+    s.shown = true;
+    s.markRead();
+    expect(kinds()).toEqual(['delivered', 'read']);
+    spy.mockRestore();
+  });
+
   it('starts over when the hub no longer accepts the saved token', async () => {
     storage.setItem('parley.chat.demo', JSON.stringify({ token: 'old', conv: 'c0' }));
     await s.load();
