@@ -45,7 +45,7 @@ func (cs *Conversations) Open(id wire.ConversationID) (ConversationView, error) 
 		}
 	}
 	view := c.view(cv)
-	out := []emission{{EventConversations, c.convViews()}}
+	out := []emission{{EventConversations, c.convViews()}, {EventActive, id}}
 	live := cv.State != wire.ConvEnded
 	c.mu.Unlock()
 	c.flush(out)

@@ -20,6 +20,9 @@ const (
 	EventOffers = "offers"
 	// EventConversations carries the []ConversationView, newest first.
 	EventConversations = "conversations"
+	// EventActive carries the id of the conversation just opened, so every view of the app shows
+	// the same one (the headless agent opens what it accepts).
+	EventActive = "active"
 	// EventMessage carries one new MessageView, live or replayed, never twice.
 	EventMessage = "message"
 	// EventSupervisor carries the supervisor's SupervisorView.

@@ -30,6 +30,6 @@ demo: $(APP_BIN)
 
 # test-app-e2e: the real Wails app (dev build, so Chromium can drive its UI through the Wails dev
 # server) under Xvfb, against a real hub, with a customer in Chromium. Screenshots in test-results/.
-test-app-e2e: deps web $(OUT)/parley-hub
+test-app-e2e: deps web $(OUT)/parley-hub $(OUT)/parley-agent
 	$(GO) build -tags dev,$(APP_TAGS) -ldflags "$(LDFLAGS)" -o $(OUT)/parley-dev .
-	PARLEY_HUB=$(OUT)/parley-hub PARLEY_APP=$(OUT)/parley-dev node --test --test-timeout=300000 e2e/app.test.mjs
+	PARLEY_HUB=$(OUT)/parley-hub PARLEY_AGENT=$(OUT)/parley-agent PARLEY_APP=$(OUT)/parley-dev node --test --test-timeout=300000 e2e/app.test.mjs

@@ -36,6 +36,14 @@ export async function openConversation(id: string): Promise<void> {
   for (const m of msgs) addMessage(m);
 }
 
+/** followActive shows the conversation the services opened (from this view or another). */
+export async function followActive(id: string): Promise<void> {
+  if (convs.activeId === id) return;
+  convs.activeId = id;
+  const msgs = await api.conversations.messages(id);
+  for (const m of msgs) addMessage(m);
+}
+
 export function active(): ConversationView | undefined {
   return convs.list.find((c) => c.id === convs.activeId);
 }

@@ -3,7 +3,7 @@
 import * as api from '../api/backend';
 import type { AgentState, ConversationView, MessageView, Notice, OfferView, SessionView, SupervisorView } from '../api/types';
 import { i18n } from '../lib/i18n';
-import { addMessage, loadConversations, resetConversations, setConversations } from './conversations.svelte';
+import { addMessage, followActive, loadConversations, resetConversations, setConversations } from './conversations.svelte';
 import { notify } from './notices.svelte';
 import { loadOffers, setOffers } from './offers.svelte';
 import { loadAgent, setAgent } from './presence.svelte';
@@ -13,13 +13,17 @@ import { loadTeam, setTeam } from './supervisor.svelte';
 export async function init(): Promise<void> {
   await Promise.all([
     api.on<SessionView>('session', (v) => {
+      const was = session.view.signed_in;
       if (!v.signed_in) resetConversations();
       setSession(v);
+      // Signed in elsewhere (another view of the app, or -demo): load what this view lacks.
+      if (v.signed_in && !was) refresh().catch(() => {});
     }),
     api.on<AgentState>('agent', setAgent),
     api.on<OfferView[]>('offers', setOffers),
     api.on<ConversationView[]>('conversations', setConversations),
     api.on<MessageView>('message', addMessage),
+    api.on<string>('active', followActive),
     api.on<SupervisorView>('supervisor', setTeam),
     api.on<Notice>('notice', (n) => {
       if (n.kind === 'offer_revoked') {

@@ -1,0 +1,323 @@
+// End-to-end test of the agent desktop app: the REAL Wails app (a dev build, so its UI is also
+// served to browsers by the Wails dev server with working Go bindings) runs under Xvfb against a
+// real hub; headless Chromium drives its UI and plays the customer in the portal. Screenshots of
+// the Wails window (an X screenshot of the Xvfb display) and of the UI go to test-results/.
+//
+// Run: make test-app-e2e (or node --test e2e/app.test.mjs with PARLEY_APP pointing at a binary
+// built with `go build -tags dev,webkit2_41`, and out/parley-hub, out/parley-agent built).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { desktop, launchChromium, resultsDir, root, startAgent, startHub } from './lib/index.mjs';
+
+const T = 20_000; // how long any single expectation may take
+const run = promisify(execFile);
+const shots = resultsDir();
+
+let hub, app, browser, agentPage, x;
+
+/** freePort returns a loopback port nobody listens on now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** waitHTTP polls url until it answers 200 (bounded). */
+async function waitHTTP(url, timeoutMs = 60_000) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+/**
+ * startApp runs the Wails app under xvfb-run and resolves once its dev server answers. xvfb-run,
+ * Xvfb and the app form their own process group, so stop() ends all three.
+ */
+async function startApp(hubURL) {
+  const bin = process.env.PARLEY_APP || join(root, 'out', 'parley-dev');
+  if (!existsSync(bin)) throw new Error(`${bin} missing: go build -tags dev,webkit2_41 -o out/parley-dev .`);
+  const port = await freePort();
+  // xvfb-run picks a free display; the shell prints it (and its auth file) so the test can take X
+  // screenshots of the same display.
+  const proc = spawn(
+    'xvfb-run',
+    ['-a', '-s', '-screen 0 1280x800x24 -nolisten tcp', 'sh', '-c', 'echo "xdisplay $DISPLAY $XAUTHORITY"; exec "$0" "$@"', bin, '-hub', hubURL],
+    {
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Read by Wails dev builds: serve the built UI and expose it (with the bindings) on a port.
+      env: { ...process.env, assetdir: join(root, 'frontend', 'dist'), devserver: `127.0.0.1:${port}`, loglevel: 'Info', GDK_BACKEND: 'x11' },
+    },
+  );
+  const logs = [];
+  let display;
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  for (const stream of [proc.stdout, proc.stderr]) {
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk) => {
+      for (const line of chunk.split('\n').filter(Boolean)) {
+        logs.push(line);
+        if (process.env.E2E_VERBOSE) console.error(`[app] ${line}`);
+        display ??= line.match(/xdisplay (\S+) (\S+)/);
+      }
+    });
+  }
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    try {
+      process.kill(-proc.pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    const t = setTimeout(() => {
+      try {
+        process.kill(-proc.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }, 5_000);
+    await exited;
+    clearTimeout(t);
+  };
+  process.on('exit', () => {
+    try {
+      process.kill(-proc.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  });
+  const url = `http://127.0.0.1:${port}/`;
+  try {
+    await Promise.race([waitHTTP(url), exited.then(() => Promise.reject(new Error('app exited')))]);
+    if (!display) throw new Error('no display reported');
+  } catch (e) {
+    await stop();
+    throw new Error(`the app did not start: ${e.message}; output:\n${logs.join('\n')}`);
+  }
+  return { url, stop, logs, display: display[1], xauthority: display[2] };
+}
+
+/** xshot saves a screenshot of the whole Xvfb display: the real Wails window. */
+async function xshot(name) {
+  const file = join(shots, name);
+  await run('import', ['-window', 'root', file], { env: { ...process.env, DISPLAY: x.display, XAUTHORITY: x.xauthority }, timeout: 20_000 });
+  assert.ok(statSync(file).size > 10_000, `${name} looks empty`);
+  return file;
+}
+
+/** watch fails the test on page errors and dialogs (a script from a chat message would raise one). */
+function watch(page) {
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  page.on('dialog', (d) => {
+    errors.push(new Error(`unexpected dialog: ${d.message()}`));
+    d.dismiss();
+  });
+  return errors;
+}
+
+before(async () => {
+  hub = await startHub();
+  browser = await launchChromium();
+  app = await startApp(hub.url);
+  x = app;
+});
+
+after(async () => {
+  await browser?.close();
+  await app?.stop();
+  await hub?.stop();
+});
+
+/** openAgentUI opens the app's UI (through the Wails dev server) in Chromium. */
+async function openAgentUI(locale = 'en-US') {
+  const context = await browser.newContext({ viewport: desktop, locale });
+  const page = await context.newPage();
+  const errors = watch(page);
+  await page.goto(app.url);
+  return { context, page, errors };
+}
+
+async function signIn(page, user) {
+  await page.getByTestId('signin-username').waitFor({ timeout: T });
+  await page.getByTestId('signin-hub').fill(hub.url);
+  await page.getByTestId('signin-org').fill('demo');
+  await page.getByTestId('signin-username').fill(user);
+  await page.getByTestId('signin-password').fill('demo');
+  await page.getByTestId('signin-submit').click();
+}
+
+/** customer opens the portal in a new context and starts a chat. */
+async function customer(name) {
+  const context = await browser.newContext({ viewport: desktop, locale: 'en-US' });
+  const page = await context.newPage();
+  const errors = watch(page);
+  await page.goto(`${hub.url}/chat/demo`);
+  await page.getByTestId('prechat-name').fill(name);
+  await page.getByTestId('prechat-start').click();
+  await page.getByTestId('chat-input').waitFor({ timeout: T });
+  return { context, page, errors };
+}
+
+function message(page, author, text) {
+  return page.locator(`[data-testid="chat-message"][data-author="${author}"]`).filter({ hasText: text });
+}
+
+test('a wrong password gets a translated sentence, not an error string', async () => {
+  const { context, page, errors } = await openAgentUI();
+  await page.getByTestId('signin-username').waitFor({ timeout: T });
+  await page.getByTestId('signin-hub').fill(hub.url);
+  await page.getByTestId('signin-username').fill('agent1');
+  await page.getByTestId('signin-password').fill('wrong');
+  await page.getByTestId('signin-submit').click();
+  const err = page.getByTestId('signin-error');
+  await err.waitFor({ timeout: T });
+  assert.equal(await err.textContent(), 'The organisation, username or password is not right.');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('agent1 accepts a portal customer, chats both ways and ends the chat', async () => {
+  const { context, page, errors } = (agentPage = await openAgentUI());
+  await signIn(page, 'agent1');
+  const presence = page.getByTestId('presence');
+  await presence.waitFor({ timeout: T });
+  assert.equal(await presence.inputValue(), 'available');
+
+  // Busy, then available again: the switch goes through the hub and back.
+  await presence.selectOption('busy');
+  await page.waitForFunction(() => document.querySelector('[data-testid="presence"]')?.value === 'busy', null, { timeout: T });
+  await presence.selectOption('available');
+  await page.waitForFunction(() => document.querySelector('[data-testid="presence"]')?.value === 'available', null, { timeout: T });
+
+  const cust = await customer('Dana');
+  await cust.page.getByTestId('chat-input').fill('Hello, my parcel has not arrived');
+  await cust.page.getByTestId('chat-input').press('Enter');
+
+  // The offer, with its countdown.
+  const accept = page.getByTestId('offer-accept');
+  await accept.waitFor({ timeout: T });
+  await page.getByTestId('offer-decline').waitFor();
+  const secs = Number(await page.getByTestId('offer-countdown').textContent());
+  assert.ok(secs > 0 && secs <= 60, `countdown shows ${secs}`);
+  await page.screenshot({ path: join(shots, 'app-ui-offer.png') });
+  await xshot('app-window-offer.png');
+  await accept.click();
+
+  // The conversation opens with the customer's first message.
+  await message(page, 'customer', 'Hello, my parcel has not arrived').waitFor({ timeout: T });
+  await page.getByTestId('conversation-item').first().waitFor();
+  assert.equal(await page.getByTestId('conversation-item').count(), 1);
+  await message(cust.page, 'system', 'joined').first().waitFor({ timeout: T });
+
+  // Agent → customer, with the Enter key.
+  await page.getByTestId('chat-input').fill('Hi Dana, let me look into that.');
+  await page.getByTestId('chat-input').press('Enter');
+  await message(cust.page, 'agent', 'Hi Dana, let me look into that.').waitFor({ timeout: T });
+  // The customer's portal has it open: the agent sees it read.
+  await page.locator('[data-testid="receipt"][data-receipt="read"]').first().waitFor({ timeout: T });
+
+  // Customer → agent: markup stays text, scripts never run.
+  const nasty = '<img src=x onerror="alert(1)"><b>bold?</b>';
+  await cust.page.getByTestId('chat-input').fill(nasty);
+  await cust.page.getByTestId('chat-input').press('Enter');
+  const shown = message(page, 'customer', 'bold?');
+  await shown.waitFor({ timeout: T });
+  assert.equal(await shown.locator('.bubble').textContent(), nasty);
+  assert.equal(await page.locator('[data-testid="chat-message"] img').count(), 0);
+
+  // The send button works too.
+  await page.getByTestId('chat-input').fill('Your parcel arrives tomorrow.');
+  await page.getByTestId('chat-send').click();
+  await message(cust.page, 'agent', 'Your parcel arrives tomorrow.').waitFor({ timeout: T });
+
+  // More commands (…) opens its menu next to End.
+  await page.getByTestId('more-commands').click();
+  await page.getByTestId('more-commands-menu').waitFor({ timeout: T });
+  await page.screenshot({ path: join(shots, 'app-ui-chat-menu.png') });
+  await page.keyboard.press('Escape');
+  await page.getByTestId('more-commands-menu').waitFor({ state: 'detached', timeout: T });
+
+  await page.screenshot({ path: join(shots, 'app-ui-chat.png') });
+  await xshot('app-window-chat.png');
+
+  // End: the customer sees the chat ended, the panel says so, the load drops.
+  await page.getByTestId('end-conversation').click();
+  await cust.page.getByTestId('chat-ended').waitFor({ timeout: T });
+  await page.getByTestId('conversation-ended').waitFor({ timeout: T });
+  await page.locator('[data-testid="conversation-item"][data-state="ended"]').waitFor({ timeout: T });
+  assert.equal(await page.getByTestId('chat-input').count(), 0, 'composer gone after End');
+  await page.screenshot({ path: join(shots, 'app-ui-ended.png') });
+
+  assert.deepEqual(errors, []);
+  assert.deepEqual(cust.errors, []);
+  await cust.context.close();
+  await page.getByTestId('sign-out').click();
+  await page.getByTestId('signin-username').waitFor({ timeout: T });
+  await context.close();
+});
+
+test('super1 sees the agents and assigns a waiting conversation', async () => {
+  // agent2 is a headless agent set to busy: never offered, but a supervisor can still assign.
+  const agent2 = await startAgent(hub.url, { user: 'agent2', args: ['-presence', 'busy', '-reply-echo'] });
+  try {
+    const { context, page, errors } = await openAgentUI();
+    await signIn(page, 'super1');
+    await page.locator('[data-testid="team-agent"]').first().waitFor({ timeout: T });
+    const agents = await page.$$eval('[data-testid="team-agent"]', (rows) => rows.map((r) => [r.textContent, r.dataset.presence]));
+    assert.ok(agents.some(([text, p]) => text.includes('Agent Two') && p === 'busy'), JSON.stringify(agents));
+    assert.ok(agents.some(([text]) => text.includes('Agent One')), JSON.stringify(agents));
+
+    const cust = await customer('Wanda');
+    const row = page.locator('[data-testid="team-conversation"][data-state="waiting"]').filter({ hasText: 'Wanda' });
+    await row.waitFor({ timeout: T });
+    const agent2Id = await page.$$eval('[data-testid="team-agent"]', (rows) => rows.find((r) => r.textContent.includes('Agent Two'))?.dataset.agent);
+    await row.getByTestId('assign-agent').selectOption(agent2Id);
+    await page.screenshot({ path: join(shots, 'app-ui-team.png') });
+    await xshot('app-window-team.png');
+    await row.getByTestId('assign').click();
+
+    await page.locator('[data-testid="team-conversation"][data-state="active"]').filter({ hasText: 'Wanda' }).waitFor({ timeout: T });
+    await cust.page.getByTestId('chat-input').fill('anyone there?');
+    await cust.page.getByTestId('chat-input').press('Enter');
+    await message(cust.page, 'agent', 'echo: anyone there?').waitFor({ timeout: T });
+    await page.screenshot({ path: join(shots, 'app-ui-team-assigned.png') });
+
+    assert.deepEqual(errors, []);
+    await cust.context.close();
+    await context.close();
+  } finally {
+    await agent2.stop();
+  }
+});
+
+test('the UI speaks Spanish to a Spanish system', async () => {
+  const { context, page, errors } = await openAgentUI('es-ES');
+  // Still signed in as super1 from the previous test in the app itself.
+  await page.getByTestId('sign-out').waitFor({ timeout: T });
+  await page.getByTestId('sign-out').click();
+  await page.getByTestId('signin-submit').waitFor({ timeout: T });
+  assert.equal((await page.getByTestId('signin-submit').textContent()).trim(), 'Iniciar sesión');
+  await page.screenshot({ path: join(shots, 'app-ui-signin-es.png') });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
