@@ -33,6 +33,10 @@ async function customer({ base = hub.url, name = 'Dana', viewport = desktop, loc
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
+  page.on('console', (m) => {
+    // The page's CSP (self only, no inline code) must never have to block anything of ours.
+    if (/Content Security Policy|Refused to/i.test(m.text())) errors.push(new Error(m.text()));
+  });
   page.on('dialog', (d) => {
     errors.push(new Error(`unexpected dialog: ${d.message()}`));
     d.dismiss();

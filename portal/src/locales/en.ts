@@ -55,6 +55,7 @@ const en: Messages = {
       title: 'Chat is not available',
       retry: 'Try again',
     },
+    transcript: 'Conversation',
     empty: 'Say hello — an agent will reply here.',
   },
 };

@@ -55,6 +55,7 @@ const es: Messages = {
       title: 'El chat no está disponible',
       retry: 'Reintentar',
     },
+    transcript: 'Conversación',
     empty: 'Saluda: un agente te responderá aquí.',
   },
 };
