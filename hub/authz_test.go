@@ -124,11 +124,11 @@ func TestAuthorization(t *testing.T) {
 // rawConn is a WebSocket without the client library, to send what a well-behaved client never
 // would.
 type rawConn struct {
-	t  *testing.T
+	t  testing.TB
 	ws *websocket.Conn
 }
 
-func rawDial(t *testing.T, s *hub.Server, token string) *rawConn {
+func rawDial(t testing.TB, s *hub.Server, token string) *rawConn {
 	t.Helper()
 	ws, _, err := websocket.Dial(ctx(t), strings.Replace(s.URL(), "http", "ws", 1)+"/ws", nil)
 	if err != nil {

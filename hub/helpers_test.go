@@ -32,7 +32,7 @@ func (c *clock) advance(d time.Duration) {
 }
 
 // startHub runs a demo hub on loopback with a fresh database.
-func startHub(t *testing.T, tweak ...func(*hub.Config)) *hub.Server {
+func startHub(t testing.TB, tweak ...func(*hub.Config)) *hub.Server {
 	t.Helper()
 	cfg := hub.Config{
 		Addr:         "127.0.0.1:0",
@@ -62,7 +62,7 @@ func startHub(t *testing.T, tweak ...func(*hub.Config)) *hub.Server {
 	return s
 }
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return c

@@ -123,6 +123,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	go s.router.run()
+	go s.sweepTokens()
 	s.mux = s.routes()
 	s.http = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	return s, nil
@@ -189,6 +190,22 @@ func (s *Server) Close(ctx context.Context) error {
 	s.router.stop()
 	s.closeStore()
 	return err
+}
+
+// sweepTokens deletes expired tokens every hour until the server closes.
+func (s *Server) sweepTokens() {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := s.store.DeleteExpiredTokens(s.ctx, s.now()); err != nil && s.ctx.Err() == nil {
+			s.log.Warn("deleting expired tokens", "err", err)
+		}
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func (s *Server) closeStore() {

@@ -1,0 +1,374 @@
+// Command parley-bench measures the hub over its real protocol on loopback: it starts the
+// parley-hub binary on a fresh database, connects agents and customers through hub/client until
+// the asked number of conversations are live, measures the hub's memory per idle connection, then
+// has customers and agents exchange messages and prints the fan-out latency (send → delivery to
+// the other party) at p50 and p99.
+//
+//	parley-bench -hub out/parley-hub -convs 1000 -duration 20s
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/parleyhq/parley/hub"
+	"github.com/parleyhq/parley/hub/client"
+	"github.com/parleyhq/parley/hub/sqlite"
+	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/wire"
+	"golang.org/x/crypto/bcrypt"
+)
+
+func main() {
+	var cfg config
+	flag.StringVar(&cfg.hubBin, "hub", "out/parley-hub", "the parley-hub binary to measure")
+	flag.IntVar(&cfg.convs, "convs", 1000, "live conversations")
+	flag.IntVar(&cfg.capacity, "capacity", 10, "chat capacity of each agent (agents = convs / capacity)")
+	flag.DurationVar(&cfg.duration, "duration", 20*time.Second, "how long customers and agents exchange messages")
+	flag.IntVar(&cfg.rate, "rate", 200, "customer messages per second, all conversations together (each is answered by the agent)")
+	flag.IntVar(&cfg.gogc, "gogc", 25, "GOGC of the hub process, so its heap figures are close to live data")
+	flag.Parse()
+	if err := run(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "parley-bench:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	hubBin   string
+	convs    int
+	capacity int
+	duration time.Duration
+	rate     int
+	gogc     int
+}
+
+const org wire.OrgID = "bench"
+
+func run(cfg config) error {
+	if cfg.convs < 1 || cfg.capacity < 1 || cfg.rate < 1 {
+		return errors.New("-convs, -capacity and -rate must be positive")
+	}
+	nAgents := (cfg.convs + cfg.capacity - 1) / cfg.capacity
+	dir, err := os.MkdirTemp("", "parley-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	db := filepath.Join(dir, "bench.db")
+	if err := seed(db, nAgents, cfg.capacity); err != nil {
+		return err
+	}
+
+	// The hub runs as its own process, as in production, so its memory is its own.
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.duration+5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, cfg.hubBin, "-addr", "127.0.0.1:0", "-db", db, "-log-format", "json")
+	cmd.Env = append(os.Environ(), "GOGC="+strconv.Itoa(cfg.gogc))
+	cmd.Stderr = io.Discard
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", cfg.hubBin, err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("hub did not start: %w", err)
+	}
+	url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+	if !ok {
+		return fmt.Errorf("hub printed %q", line)
+	}
+	go io.Copy(io.Discard, stdout)
+
+	time.Sleep(500 * time.Millisecond)
+	base, err := memory(url)
+	if err != nil {
+		return err
+	}
+
+	b := &bench{url: url, convs: cfg.convs, active: make(chan struct{}, cfg.convs)}
+	if err := b.connectAgents(ctx, nAgents); err != nil {
+		return err
+	}
+	if err := b.startCustomers(ctx); err != nil {
+		return err
+	}
+	for range cfg.convs {
+		select {
+		case <-b.active:
+		case <-time.After(60 * time.Second):
+			return errors.New("conversations did not all become active within 60 s")
+		}
+	}
+	conns := nAgents + cfg.convs
+	time.Sleep(2 * time.Second) // let the hub settle: every connection idle
+	idle, err := memory(url)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("parley-bench: %d live conversations, %d agents (capacity %d), %d idle connections to %s\n", cfg.convs, nAgents, cfg.capacity, conns, cfg.hubBin)
+	perConn := float64(idle.heapStack-base.heapStack) / float64(conns) / 1024
+	fmt.Printf("hub memory per idle connection: %.1f KB heap+stacks (GOGC=%d), %.1f KB RSS\n",
+		perConn, cfg.gogc, float64(idle.rss-base.rss)/float64(conns)/1024)
+
+	// Traffic: each customer sends at random times; its agent answers every message.
+	b.measuring.Store(true)
+	deadline := time.Now().Add(cfg.duration)
+	perConv := float64(cfg.rate) / float64(cfg.convs) // messages per second per conversation
+	var wg sync.WaitGroup
+	var sendErrs atomic.Int64
+	for _, cu := range b.customers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				wait := time.Duration(rand.ExpFloat64() / perConv * float64(time.Second))
+				if time.Now().Add(wait).After(deadline) {
+					return
+				}
+				time.Sleep(wait)
+				text := "t=" + strconv.FormatInt(time.Now().UnixNano(), 10)
+				if _, err := cu.conn.Send(ctx, cu.conv, text); err != nil {
+					sendErrs.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	time.Sleep(500 * time.Millisecond) // the last answers arrive
+	b.measuring.Store(false)
+	lat := b.latencies()
+	if len(lat) == 0 {
+		return errors.New("no message was delivered")
+	}
+	pct := func(p float64) float64 {
+		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+	}
+	fmt.Printf("fan-out latency over %s, %d deliveries (customer→agent and agent→customer): p50 %.2f ms, p99 %.2f ms, max %.2f ms; send errors %d\n",
+		cfg.duration, len(lat), pct(0.50), pct(0.99), float64(lat[len(lat)-1].Microseconds())/1000, sendErrs.Load())
+	verdict := "PASS"
+	if pct(0.50) > 2 || pct(0.99) > 20 || perConn > 32 {
+		verdict = "FAIL"
+	}
+	fmt.Printf("targets p50 <= 2 ms, p99 <= 20 ms, <= 32 KB per idle connection: %s\n", verdict)
+	for _, c := range b.all {
+		c.Close()
+	}
+	return nil
+}
+
+// seed creates the bench organisation and its agents in a fresh database.
+func seed(path string, agents, capacity int) error {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, path, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.CreateOrg(ctx, store.Org{ID: org, Name: "Bench"}); err != nil {
+		return err
+	}
+	hash, err := hub.HashPassword("bench", bcrypt.MinCost)
+	if err != nil {
+		return err
+	}
+	for i := range agents {
+		name := fmt.Sprintf("agent%03d", i)
+		if err := db.CreateUser(ctx, store.User{ID: wire.UserID("u_" + name), Org: org, Username: name, DisplayName: name,
+			Role: wire.RoleAgent, PasswordHash: hash, Capacity: capacity}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mem is the hub's memory, from its /metrics.
+type mem struct {
+	heapStack int64 // heap in use plus goroutine stacks
+	rss       int64
+}
+
+func memory(url string) (mem, error) {
+	res, err := http.Get(url + "/metrics")
+	if err != nil {
+		return mem{}, err
+	}
+	defer res.Body.Close()
+	var m mem
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		name, val, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		f, err := strconv.ParseFloat(val, 64)
+		if err != nil {
+			continue
+		}
+		switch name {
+		case "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes":
+			m.heapStack += int64(f)
+		case "process_resident_memory_bytes":
+			m.rss = int64(f)
+		}
+	}
+	return m, sc.Err()
+}
+
+// bench holds the clients and the measured latencies.
+type bench struct {
+	url   string
+	convs int
+	// active receives one value per conversation that became active.
+	active    chan struct{}
+	customers []*customer
+	all       []*client.Conn
+	measuring atomic.Bool
+
+	mu  sync.Mutex
+	lat []time.Duration
+}
+
+type customer struct {
+	conn *client.Conn
+	conv wire.ConversationID
+}
+
+func (b *bench) record(text string) {
+	if !b.measuring.Load() {
+		return
+	}
+	ns, err := strconv.ParseInt(strings.TrimPrefix(text, "t="), 10, 64)
+	if err != nil {
+		return
+	}
+	d := time.Since(time.Unix(0, ns))
+	b.mu.Lock()
+	b.lat = append(b.lat, d)
+	b.mu.Unlock()
+}
+
+func (b *bench) latencies() []time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	lat := slices.Clone(b.lat)
+	slices.Sort(lat)
+	return lat
+}
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// connectAgents signs the agents in; each accepts every offer and answers every customer message
+// with a fresh timestamp.
+func (b *bench) connectAgents(ctx context.Context, n int) error {
+	for i := range n {
+		login, err := client.Login(ctx, b.url, org, fmt.Sprintf("agent%03d", i), "bench")
+		if err != nil {
+			return fmt.Errorf("login agent%03d: %w", i, err)
+		}
+		c, err := client.Dial(ctx, b.url, login.Token, client.Options{Logger: quiet})
+		if err != nil {
+			return err
+		}
+		b.all = append(b.all, c)
+		go func() {
+			for env := range c.Events() {
+				switch env.Type {
+				case wire.TypeOffer:
+					var o wire.Offer
+					if env.Unmarshal(&o) == nil {
+						go c.Request(ctx, wire.TypeOfferAccept, wire.OfferRef{Offer: o.ID})
+					}
+				case wire.TypeChatMessage:
+					var m wire.Message
+					if env.Unmarshal(&m) == nil && m.Author == wire.AuthorCustomer {
+						b.record(m.Text)
+						go c.Send(ctx, m.Conv, "t="+strconv.FormatInt(time.Now().UnixNano(), 10))
+					}
+				}
+			}
+		}()
+	}
+	return nil
+}
+
+// startCustomers opens the conversations, 50 at a time.
+func (b *bench) startCustomers(ctx context.Context) error {
+	var mu sync.Mutex
+	var firstErr error
+	sem := make(chan struct{}, 50)
+	var wg sync.WaitGroup
+	for i := range b.convs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			started, err := client.StartConversation(ctx, b.url, org, fmt.Sprintf("customer%04d", i))
+			var c *client.Conn
+			if err == nil {
+				c, err = client.Dial(ctx, b.url, started.Token, client.Options{Logger: quiet})
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
+			}
+			b.all = append(b.all, c)
+			b.customers = append(b.customers, &customer{conn: c, conv: started.Conversation.ID})
+			go func() {
+				counted := false // the conversation may be active before the customer connects
+				for env := range c.Events() {
+					switch env.Type {
+					case client.TypeState:
+						ev, _ := client.ParseState(env)
+						if ev.Welcome != nil && len(ev.Welcome.Conversations) == 1 && ev.Welcome.Conversations[0].State == wire.ConvActive && !counted {
+							counted = true
+							b.active <- struct{}{}
+						}
+					case wire.TypeConvState:
+						var cs wire.Conversation
+						if env.Unmarshal(&cs) == nil && cs.State == wire.ConvActive && !counted {
+							counted = true
+							b.active <- struct{}{}
+						}
+					case wire.TypeChatMessage:
+						var m wire.Message
+						if env.Unmarshal(&m) == nil && m.Author == wire.AuthorAgent {
+							b.record(m.Text)
+						}
+					}
+				}
+			}()
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}

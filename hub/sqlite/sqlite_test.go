@@ -1,0 +1,107 @@
+package sqlite_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/hub/sqlite"
+	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/wire"
+)
+
+func open(t *testing.T, path string) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestMessagesAndIdempotentResend(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir() + "/s.db"
+	db := open(t, path)
+	if err := db.CreateOrg(ctx, store.Org{ID: "o", Name: "O"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateOrg(ctx, store.Org{ID: "o", Name: "O"}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("second CreateOrg = %v; want ErrConflict", err)
+	}
+	if err := db.CreateConversation(ctx, wire.Conversation{ID: "c", Org: "o", State: wire.ConvWaiting}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		text, clientID string
+		seq            int64
+		dup            bool
+	}{
+		{"one", "a", 1, false},
+		{"two", "b", 2, false},
+		{"one again", "a", 1, true}, // a resend keeps its first sequence number and text
+		{"system", "", 3, false},
+		{"system", "", 4, false},
+	}
+	for _, tt := range tests {
+		m, dup, err := db.AppendMessage(ctx, wire.Message{Conv: "c", Author: wire.AuthorCustomer, Text: tt.text, ClientID: tt.clientID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Seq != tt.seq || dup != tt.dup {
+			t.Errorf("AppendMessage(%q, %q) = seq %d dup %v; want %d %v", tt.text, tt.clientID, m.Seq, dup, tt.seq, tt.dup)
+		}
+	}
+	if _, _, err := db.AppendMessage(ctx, wire.Message{Conv: "nope", Text: "x"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("AppendMessage to a missing conversation = %v; want ErrNotFound", err)
+	}
+	msgs, err := db.Messages(ctx, "c", 1, 10)
+	if err != nil || len(msgs) != 3 || msgs[0].Text != "two" {
+		t.Errorf("Messages after 1 = %+v, %v", msgs, err)
+	}
+	c, err := db.Conversation(ctx, "c")
+	if err != nil || c.LastSeq != 4 {
+		t.Errorf("Conversation = %+v, %v; want last_seq 4", c, err)
+	}
+	// Receipts only move forward.
+	for _, seq := range []int64{3, 2} {
+		if err := db.SetReceipt(ctx, "c", store.Receipt{By: wire.AuthorAgent, Kind: wire.ReceiptRead, Seq: seq}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rs, _ := db.Receipts(ctx, "c"); len(rs) != 1 || rs[0].Seq != 3 {
+		t.Errorf("Receipts = %+v; want read up to 3", rs)
+	}
+	// Reopening runs no migration twice and keeps the data.
+	db.Close()
+	db2 := open(t, path)
+	if c, err := db2.Conversation(ctx, "c"); err != nil || c.LastSeq != 4 {
+		t.Errorf("after reopen: %+v, %v", c, err)
+	}
+}
+
+func TestTokens(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, t.TempDir()+"/t.db")
+	db.CreateOrg(ctx, store.Org{ID: "o", Name: "O"})
+	now := time.Now()
+	for _, tok := range []store.Token{
+		{Hash: "old", Org: "o", Role: wire.RoleAgent, User: "u", ExpiresAt: now.Add(-time.Hour)},
+		{Hash: "new", Org: "o", Role: wire.RoleCustomer, Conv: "c", ExpiresAt: now.Add(time.Hour)},
+	} {
+		if err := db.CreateToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.DeleteExpiredTokens(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Token(ctx, "old"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("expired token still there: %v", err)
+	}
+	if tok, err := db.Token(ctx, "new"); err != nil || tok.Conv != "c" || tok.Role != wire.RoleCustomer {
+		t.Errorf("Token(new) = %+v, %v", tok, err)
+	}
+}
