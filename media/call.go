@@ -175,6 +175,10 @@ func NewCall(opts Options) (*Call, error) {
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	}
 	se.SetICEMulticastDNSMode(0x01) // ice.MulticastDNSModeDisabled
+	// Browsers often show up first as peer-reflexive (their host candidates trickle in later or
+	// are mDNS names): pion would wait a second before using such a pair. A 1:1 call gains
+	// nothing by waiting.
+	se.SetPrflxAcceptanceMinWait(0)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 	cfg := webrtc.Configuration{SDPSemantics: webrtc.SDPSemanticsUnifiedPlan, BundlePolicy: webrtc.BundlePolicyMaxBundle}
 	for _, s := range opts.ICEServers {

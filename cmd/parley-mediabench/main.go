@@ -40,7 +40,15 @@ func main() {
 	chromium := flag.String("chromium", "/usr/bin/chromium", "Chromium binary")
 	flag.StringVar(&only, "only", "", "run only this part (go)")
 	prof := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	peerMode := flag.Bool("peer", false, "run as the benchmark's Go peer process (internal)")
 	flag.Parse()
+	if *peerMode {
+		if err := runPeer(); err != nil {
+			fmt.Fprintln(os.Stderr, "parley-mediabench peer:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *prof != "" {
 		f, err := os.Create(*prof)
 		if err == nil {
@@ -58,6 +66,11 @@ func main() {
 var only string
 
 func run(window time.Duration, chromium string) error {
+	if only == "gochromium" {
+		gc, err := goChromiumCall(chromium, window)
+		fmt.Printf("%+v %v\n", gc, err)
+		return err
+	}
 	if only == "go" {
 		gg, err := goCall(window)
 		fmt.Printf("%+v %v\n", gg, err)
@@ -89,13 +102,13 @@ func run(window time.Duration, chromium string) error {
 		gg.bridgeMed, gg.bridgeP95, gg.bridgeMed-gg.decodeMed)
 	fmt.Println("glass-to-glass for Chromium<->Chromium: not measured (no stamp reader in the page yet)")
 
-	fmt.Println("== Go agent <-> Chromium customer (the real call shape)")
+	fmt.Println("== Go agent (its own process) <-> Chromium customer: the real call shape")
 	gc, err := goChromiumCall(chromium, window)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("setup offer->first decoded frame in Go: %.0f ms (%.2fx Chromium<->Chromium)\n", gc.setupMs, gc.setupMs/cc.setupMs)
-	fmt.Printf("CPU of the Go process: %.1f%% of one core (%.2fx one browser of the Chromium call)\n", gc.cpu, gc.cpu/(cc.cpuBoth/2))
+	fmt.Printf("CPU of the Go process (decoding, encoding, bridge with one MJPEG viewer): %.1f%% of one core (%.2fx one browser of the Chromium call)\n", gc.cpu, gc.cpu/(cc.cpuBoth/2))
 	fmt.Printf("RSS of the Go process during the call: %.1f MiB\n", gc.rssMiB)
 	return nil
 }
@@ -453,22 +466,21 @@ func goChromiumCall(path string, window time.Duration) (goResult, error) {
 		return goResult{}, err
 	}
 	defer srv.Close()
-	peer, err := browser.Launch(path, srv.URL())
+	pg, err := browser.Launch(path, srv.URL())
 	if err != nil {
 		return goResult{}, err
 	}
-	defer peer.Close()
-	if err := peer.Call(nil, "setup", map[string]bool{"video": true}); err != nil {
+	defer pg.Close()
+	if err := pg.Call(nil, "setup", map[string]bool{"video": true}); err != nil {
 		return goResult{}, err
 	}
-	call, err := media.NewCall(goOptions(true))
+	peer, err := startPeer()
 	if err != nil {
 		return goResult{}, err
 	}
-	defer call.Close()
-	var mu sync.Mutex
-	var local []media.Candidate
-	call.OnLocalCandidate(func(c media.Candidate) { mu.Lock(); local = append(local, c); mu.Unlock() })
+	defer peer.close()
+	toPage := func(c media.Candidate) { _ = pg.Call(nil, "addCandidate", c) }
+	// Carry the page's candidates to the peer process until the call is up.
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -480,50 +492,55 @@ func goChromiumCall(path string, window time.Duration) (goResult, error) {
 				return
 			case <-time.After(20 * time.Millisecond):
 			}
-			mu.Lock()
-			out := local
-			local = nil
-			mu.Unlock()
-			for _, c := range out {
-				_ = peer.Call(nil, "addCandidate", c)
-			}
 			var cs []media.Candidate
-			if err := peer.Call(&cs, "takeCandidates"); err == nil {
+			if err := pg.Call(&cs, "takeCandidates"); err == nil {
 				for _, c := range cs {
-					_ = call.AddRemoteCandidate(c)
+					_ = peer.send(msg{T: "cand", Cand: &c})
 				}
 			}
 		}
 	}()
-	start := time.Now()
-	offer, err := call.CreateOffer()
+	defer func() {
+		select {
+		case <-done:
+		default:
+			close(done)
+		}
+		wg.Wait()
+	}()
+	if err := peer.send(msg{T: "offer"}); err != nil {
+		return goResult{}, err
+	}
+	off, err := peer.wait("offer", 10*time.Second, toPage)
 	if err != nil {
 		return goResult{}, err
 	}
 	var answer string
-	if err := peer.Call(&answer, "handleOffer", offer); err != nil {
+	if err := pg.Call(&answer, "handleOffer", off.SDP); err != nil {
 		return goResult{}, err
 	}
-	if err := call.HandleAnswer(answer); err != nil {
+	if err := peer.send(msg{T: "answer", SDP: answer}); err != nil {
 		return goResult{}, err
 	}
-	if err := waitFor(20*time.Second, func() bool { return !call.Stats().FirstFrameAt.IsZero() }); err != nil {
-		return goResult{}, fmt.Errorf("go-chromium call: no frame: %w", err)
+	if err := peer.send(msg{T: "setup"}); err != nil {
+		return goResult{}, err
 	}
-	setup := call.Stats().FirstFrameAt.Sub(start)
+	su, err := peer.wait("setup", 25*time.Second, toPage)
+	if err != nil {
+		return goResult{}, err
+	}
 	time.Sleep(2 * time.Second)
 	close(done)
 	wg.Wait()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = readMJPEG(ctx, call.RemoteVideoURL(), func([]byte) {}) }()
-	time.Sleep(time.Second)
-	c0 := selfCPU()
-	time.Sleep(window)
-	cpu := (selfCPU() - c0).Seconds() / window.Seconds() * 100
-	rss := selfRSSMiB()
-	cancel()
-	wg.Wait()
-	return goResult{setupMs: float64(setup.Microseconds()) / 1000, cpu: cpu, rssMiB: rss}, nil
+	if err := peer.send(msg{T: "measure", Secs: int(window / time.Second)}); err != nil {
+		return goResult{}, err
+	}
+	res, err := peer.wait("result", window+15*time.Second, toPage)
+	if err != nil {
+		return goResult{}, err
+	}
+	if res.Frames == 0 {
+		return goResult{}, errors.New("go-chromium call: no frames decoded while measuring")
+	}
+	return goResult{setupMs: su.SetupMs, cpu: res.CPU, rssMiB: res.RSS}, nil
 }
