@@ -131,6 +131,10 @@ test('a dropped connection resumes with nothing lost and nothing doubled', async
     ],
   );
 
+  // Nothing is left hanging: every message of ours was acknowledged.
+  const statuses = await page.$$eval('[data-testid="chat-message"][data-author="customer"]', (els) => els.map((e) => e.dataset.status));
+  assert.ok(statuses.every((st) => ['sent', 'delivered', 'read'].includes(st)), `statuses ${statuses}`);
+
   // A reload resumes the same conversation from sessionStorage, again with each message once.
   const before = await lines(page);
   await page.reload();
