@@ -309,8 +309,14 @@ test('an unreachable hub gives a clear, translated error and a way to retry', as
   await alert.waitFor({ timeout: T });
   assert.match(await alert.textContent(), /cannot reach the chat service/);
   await page.screenshot({ path: join(shots, 'portal-unreachable-phone.png') });
-  await page.unroute('**/api/v1/orgs/demo/widget');
+  // "Try again" tries again (and fails again, still unreachable)...
+  let tries = 0;
+  await page.route('**/api/v1/orgs/demo/widget', (route) => (tries++, route.abort('connectionrefused')));
   await page.getByRole('button', { name: 'Try again' }).click();
+  await alert.waitFor({ timeout: T });
+  assert.ok(tries >= 1);
+  // ...and once the hub is back the page gets there by itself.
+  await page.unroute('**/api/v1/orgs/demo/widget');
   await page.getByTestId('prechat-start').waitFor({ timeout: T });
   await context.close();
 });

@@ -58,6 +58,8 @@ export class ChatSession {
   private lastTheirSeq = 0;
   private readSeq = 0;
   private maxText = wire.MaxTextBytes;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private loadAttempts = 0;
 
   constructor(
     readonly org: wire.OrgID,
@@ -74,10 +76,17 @@ export class ChatSession {
     return `parley.chat.${this.org}`;
   }
 
-  /** load fetches the widget settings and resumes a saved conversation, if any. */
-  async load(): Promise<void> {
-    this.phase = 'loading';
-    this.problem = '';
+  /**
+   * load fetches the widget settings and resumes a saved conversation, if any. When the hub cannot be
+   * reached it says so and tries again by itself, less and less often.
+   */
+  async load(quiet = false): Promise<void> {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (!quiet) {
+      this.phase = 'loading';
+      this.problem = '';
+    }
     try {
       const cfg = await this.api<wire.WidgetConfig>('GET', `/api/v1/orgs/${encodeURIComponent(this.org)}/widget`);
       this.config = cfg;
@@ -85,8 +94,15 @@ export class ChatSession {
     } catch (e) {
       this.phase = 'unavailable';
       this.problem = this.sentence(e);
+      const code = e instanceof WireError ? e.code : 'NETWORK';
+      if (code === 'NETWORK' || code === 'EUNAVAILABLE') {
+        const delay = Math.min(30_000, 2_000 * 2 ** this.loadAttempts++);
+        this.retryTimer = setTimeout(() => this.load(true), delay);
+      }
       return;
     }
+    this.loadAttempts = 0;
+    this.problem = '';
     this.saved = this.readSaved();
     if (this.saved) {
       this.name = this.saved.name ?? '';
@@ -222,6 +238,7 @@ export class ChatSession {
 
   /** dispose closes the connection. */
   dispose(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.client?.close();
     this.client = null;
   }
