@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds the signed Windows installers of the agent app into dist/:
+#   parley-<version>-windows-amd64-setup.exe   NSIS, per-machine (build/windows/installer/parley.nsi)
+#   parley-<version>-windows-amd64.msi         wixl, per-machine (build/windows/msi/parley.wxs)
+# The app is cross-compiled with cgo by mingw-w64 through the Wails CLI (out/tools/wails), so it
+# carries whatever media engine the app links (pion/mediadevices' openh264 and opus come as static
+# libraries for windows/amd64; Debian has no mingw libvpx, so no VP8 on Windows). Every exe, the
+# uninstaller included, and both installers are Authenticode-signed by scripts/dist/sign.sh.
+# Needs frontend/dist built first; VERSION and LDFLAGS come from the Makefile.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+: "${VERSION:?VERSION not set (run through make)}" "${LDFLAGS:?LDFLAGS not set (run through make)}"
+semver=$(scripts/dist/version.sh semver)
+stage=out/dist/windows
+rm -rf "$stage"; mkdir -p "$stage" dist
+rm -f dist/parley-*-windows-amd64-setup.exe dist/parley-*-windows-amd64.msi
+
+echo "dist: cross-compiling parley.exe (windows/amd64, cgo with mingw-w64)"
+CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++ \
+  out/tools/wails build -platform windows/amd64 -s -m -skipbindings -nosyncgomod -trimpath \
+    -ldflags "$LDFLAGS" -o parley-dist.exe -nocolour -v 1 >"$stage/wails.log" 2>&1 \
+  || { tail -40 "$stage/wails.log" >&2; exit 1; }
+mv build/bin/parley-dist.exe "$stage/parley.exe"
+GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $LDFLAGS" \
+  -o "$stage/parley-policy.exe" ./cmd/parley-policy
+scripts/dist/sign.sh "$stage/parley.exe" "$stage/parley-policy.exe"
+
+webview2=$(go env GOMODCACHE)/github.com/wailsapp/wails/v2@$(go list -m -f '{{.Version}}' github.com/wailsapp/wails/v2)/internal/webview2runtime/MicrosoftEdgeWebview2Setup.exe
+[ -f "$webview2" ] || { echo "windows.sh: no WebView2 bootstrapper at $webview2" >&2; exit 1; }
+cp build/windows/icon.ico "$stage/icon.ico"
+
+# NSIS: makensis signs the uninstaller it writes through !uninstfinalize.
+setup=dist/parley-$semver-windows-amd64-setup.exe
+makensis -V2 -INPUTCHARSET UTF8 \
+  -DVERSION="$semver" -DNUMVER="$(scripts/dist/version.sh win)" \
+  -DAGENT_EXE="$root/$stage/parley.exe" -DPOLICY_EXE="$root/$stage/parley-policy.exe" \
+  -DWEBVIEW2_SETUP="$webview2" -DICON="$root/$stage/icon.ico" -DOUTFILE="$root/$setup" \
+  -DSIGN="$root/scripts/dist/sign.sh" \
+  build/windows/installer/parley.nsi
+scripts/dist/sign.sh "$setup"
+
+# MSI: wixl wants source paths relative to the working directory.
+msi=dist/parley-$semver-windows-amd64.msi
+(cd "$stage" && wixl -a x64 -D Version="$(../../../scripts/dist/version.sh msi)" -D DisplayVersion="$semver" \
+  -D AgentExe=parley.exe -D PolicyExe=parley-policy.exe -D Icon=icon.ico \
+  -o "$root/$msi" "$root/build/windows/msi/parley.wxs" 2> >(grep -v -e '^$' -e GLib-GObject-WARNING >&2))
+scripts/dist/sign.sh "$msi"
+for f in "$setup" "$msi"; do echo "dist: $f ($(du -k "$f" | cut -f1) KiB)"; done
