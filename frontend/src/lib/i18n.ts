@@ -26,7 +26,7 @@ export function duration(ms: number, tr: Translator = i18n): string {
   return tr.t('time.hour', { n: Math.floor(m / 60), m: m % 60 });
 }
 
-const clock = new Intl.DateTimeFormat(i18n.lang, { hour: '2-digit', minute: '2-digit' });
+const clock = new Intl.DateTimeFormat(i18n.lang, { hour: 'numeric', minute: '2-digit' });
 
 /** clockTime formats a Unix-ms time as the local "14:05". */
 export function clockTime(ms: number): string {
