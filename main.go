@@ -119,6 +119,7 @@ func run() error {
 			emitter.ctx.Store(&ctx)
 		},
 		OnShutdown: func(context.Context) {
+			emitter.ctx.Store(nil) // the window is gone: sign out quietly
 			_ = svc.Close()
 		},
 		Bind:           svc.Bindings(),
