@@ -123,7 +123,11 @@ describe('ChatSession', () => {
     await s.start('Dana');
     ws().accept();
     ws().deliver({ type: 'welcome', data: { role: 'customer', conversations: [conv('active', { agent_name: 'Ana' })], max_text_bytes: 100, server_time: 0 } });
+    // Our typing reaches the agent, and stops with the message.
+    s.typed('h');
+    s.typed('hi');
     s.send('hi');
+    expect(ws().sent.filter((e) => e.type === 'chat.typing').map((e) => (e.data as wire.Typing).typing)).toEqual([true, false]);
     const env = ws().sent.find((e) => e.type === 'chat.send')!;
     ws().deliver({ type: 'ack', rid: env.rid, data: { conv: 'c1', seq: 2 } });
     await vi.waitFor(() => expect(s.items[0].status).toBe('sent'));
