@@ -65,14 +65,14 @@ type conn struct {
 	user store.User
 	conv wire.ConversationID
 	// send is the frames queued for the writer goroutine.
-	send chan out
+	send chan *out
 	// gone is closed when the connection is finished, which stops the writer.
 	gone     chan struct{}
 	goneOnce sync.Once
 }
 
 // push queues o for the writer without blocking; a client too slow to keep up is dropped.
-func (c *conn) push(o out) {
+func (c *conn) push(o *out) {
 	select {
 	case c.send <- o:
 	case <-c.gone:
@@ -89,7 +89,7 @@ func (c *conn) pushFrame(t wire.Type, rid string, payload any) {
 		c.log.Error("encoding a frame", "type", t, "err", err)
 		return
 	}
-	c.push(out{frame: frame})
+	c.push(&out{frame: frame})
 }
 
 // pushError reports err to the client; internal errors are logged and read "internal error".
@@ -127,16 +127,24 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(hardFrameLimit)
-	c := &conn{s: s, ws: ws, log: s.log, send: make(chan out, sendQueue), gone: make(chan struct{})}
-	defer c.kill()
+	c := &conn{s: s, ws: ws, log: s.log, send: make(chan *out, sendQueue), gone: make(chan struct{})}
 	if err := c.hello(); err != nil {
+		c.kill()
 		return
 	}
-	s.metrics.connections.WithLabelValues(string(c.role)).Inc()
-	defer s.metrics.connections.WithLabelValues(string(c.role)).Dec()
+	// The connection is hijacked: the handler returns, so net/http's per-request memory (the
+	// request, its headers, the serving goroutine's stack) is freed, and a fresh goroutine reads.
+	// An idle connection then costs two small goroutines and the WebSocket's buffers.
+	s.conns.Add(1)
+	go func() {
+		defer s.conns.Done()
+		defer c.kill()
+		s.metrics.connections.WithLabelValues(string(c.role)).Inc()
+		defer s.metrics.connections.WithLabelValues(string(c.role)).Dec()
+		c.readLoop()
+		s.router.unregister(c)
+	}()
 	go c.writer()
-	c.readLoop()
-	s.router.unregister(c)
 }
 
 // hello reads and checks the first frame, registers the connection, and queues the Welcome.
@@ -308,7 +316,7 @@ func (c *conn) dispatch(env wire.Envelope) error {
 		if err := c.canRead(sy.Conv); err != nil {
 			return err
 		}
-		c.push(out{sync: &syncReq{rid: env.RID, conv: sy.Conv, after: max(sy.After, 0)}})
+		c.push(&out{sync: &syncReq{rid: env.RID, conv: sy.Conv, after: max(sy.After, 0)}})
 		return nil
 	case wire.TypeConvEnd, wire.TypeConvLeave:
 		var ref wire.ConvRef

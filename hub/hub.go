@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +50,8 @@ type Config struct {
 	Now func() time.Time
 	// Portal serves everything no hub route claims (the customer portal and widget); nil answers 404.
 	Portal http.Handler
+	// Debug serves Go's profiler at /debug/pprof/ (never on a public address).
+	Debug bool
 	// BcryptCost is the cost of password hashes made by CreateMember (default bcrypt.DefaultCost).
 	BcryptCost int
 }
@@ -250,6 +253,11 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	if s.cfg.Debug {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.Portal != nil {
 			s.cfg.Portal.ServeHTTP(w, r)

@@ -93,12 +93,21 @@ type convState struct {
 	customers map[*conn]struct{}
 	// offer is the pending offer, if any.
 	offer *offerState
-	// skip holds agents who declined or let an offer lapse, until when they are passed over.
+	// skip holds agents who declined or let an offer lapse, until when they are passed over
+	// (nil until one does).
 	skip map[wire.UserID]time.Time
 	// preview is the customer's first message, shown in offers.
 	preview string
 	// sentPos is the queue position last sent to the customer.
 	sentPos int
+}
+
+// passOver skips a for this conversation until until.
+func (cs *convState) passOver(a *agentState, until time.Time) {
+	if cs.skip == nil {
+		cs.skip = map[wire.UserID]time.Time{}
+	}
+	cs.skip[a.user.ID] = until
 }
 
 // offerState is an offer awaiting an answer.
@@ -135,7 +144,7 @@ func (r *router) load(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		cs := &convState{conv: c, org: org, customers: map[*conn]struct{}{}, skip: map[wire.UserID]time.Time{}}
+		cs := &convState{conv: c, org: org, customers: map[*conn]struct{}{}}
 		r.convs[c.ID] = cs
 		if a := org.agents[c.AgentID]; c.State == wire.ConvActive && a != nil {
 			a.convs[c.ID] = cs
@@ -283,7 +292,7 @@ func (r *router) enqueue(c wire.Conversation) (int, error) {
 		if err != nil {
 			return err
 		}
-		cs := &convState{conv: c, org: org, customers: map[*conn]struct{}{}, skip: map[wire.UserID]time.Time{}}
+		cs := &convState{conv: c, org: org, customers: map[*conn]struct{}{}}
 		r.convs[c.ID] = cs
 		org.queue = append(org.queue, cs)
 		r.s.metrics.conversations.WithLabelValues("started").Inc()
@@ -356,7 +365,7 @@ func (r *router) register(c *conn, resume map[wire.ConversationID]int64) error {
 		r.conns[c] = struct{}{}
 		c.pushFrame(wire.TypeWelcome, "", welcome)
 		if len(replays) > 0 {
-			c.push(out{replay: replays})
+			c.push(&out{replay: replays})
 		}
 		r.pushReceipts(c, welcome.Conversations)
 		switch {
@@ -505,13 +514,13 @@ func (r *router) participant(c *conn, id wire.ConversationID) (*convState, error
 func (r *router) broadcast(cs *convState, frame []byte, except *conn) {
 	for c := range cs.customers {
 		if c != except {
-			c.push(out{frame: frame})
+			c.push(&out{frame: frame})
 		}
 	}
 	if a := cs.org.agents[cs.conv.AgentID]; a != nil {
 		for c := range a.conns {
 			if c != except {
-				c.push(out{frame: frame})
+				c.push(&out{frame: frame})
 			}
 		}
 	}
@@ -521,13 +530,13 @@ func (r *router) broadcast(cs *convState, frame []byte, except *conn) {
 func (r *router) toParty(cs *convState, side wire.Author, frame []byte) {
 	if side == wire.AuthorCustomer {
 		for c := range cs.customers {
-			c.push(out{frame: frame})
+			c.push(&out{frame: frame})
 		}
 		return
 	}
 	if a := cs.org.agents[cs.conv.AgentID]; a != nil {
 		for c := range a.conns {
-			c.push(out{frame: frame})
+			c.push(&out{frame: frame})
 		}
 	}
 }
@@ -744,7 +753,7 @@ func (r *router) answerOffer(c *conn, rid string, id wire.OfferID, accept bool) 
 		if !accept {
 			r.revoke(o, "declined")
 			r.s.metrics.offers.WithLabelValues("declined").Inc()
-			cs.skip[a.user.ID] = r.s.now().Add(r.s.cfg.OfferTimeout)
+			cs.passOver(a, r.s.now().Add(r.s.cfg.OfferTimeout))
 			r.retryLater(cs.org)
 			r.route(cs.org)
 			r.dirty[cs.org] = struct{}{}
@@ -808,7 +817,7 @@ func (r *router) assignTo(cs *convState, a *agentState) error {
 		// The previous agent learns the conversation is no longer theirs.
 		frame := encode(wire.TypeConvState, cs.conv)
 		for c := range old.conns {
-			c.push(out{frame: frame})
+			c.push(&out{frame: frame})
 		}
 		delete(old.convs, cs.conv.ID)
 		old.idleSince = r.s.now()
@@ -873,7 +882,7 @@ func (r *router) offer(cs *convState, a *agentState) {
 	r.offers[id], cs.offer, a.offer = o, o, o
 	frame := encode(wire.TypeOffer, r.offerFrame(o))
 	for c := range a.conns {
-		c.push(out{frame: frame})
+		c.push(&out{frame: frame})
 	}
 	r.s.metrics.offers.WithLabelValues("offered").Inc()
 	r.s.log.Debug("offer made", "org", cs.org.id, "conv", cs.conv.ID, "agent", a.user.ID, "offer", id)
@@ -891,7 +900,7 @@ func (r *router) expire(id wire.OfferID) {
 	}
 	r.revoke(o, "timeout")
 	r.s.metrics.offers.WithLabelValues("timeout").Inc()
-	o.conv.skip[o.agent.user.ID] = r.s.now().Add(r.s.cfg.OfferTimeout)
+	o.conv.passOver(o.agent, r.s.now().Add(r.s.cfg.OfferTimeout))
 	r.retryLater(o.conv.org)
 	r.route(o.conv.org)
 	r.dirty[o.conv.org] = struct{}{}
@@ -907,7 +916,7 @@ func (r *router) revoke(o *offerState, reason string) {
 	r.clearOffer(o)
 	frame := encode(wire.TypeOfferRevoked, wire.OfferRevoked{Offer: o.id, Reason: reason})
 	for c := range o.agent.conns {
-		c.push(out{frame: frame})
+		c.push(&out{frame: frame})
 	}
 	if reason == "assigned" || reason == "left" {
 		r.s.metrics.offers.WithLabelValues("revoked").Inc()
@@ -932,7 +941,7 @@ func (r *router) agentState(a *agentState) wire.AgentState {
 func (r *router) pushAgentState(a *agentState) {
 	frame := encode(wire.TypeAgentState, r.agentState(a))
 	for c := range a.conns {
-		c.push(out{frame: frame})
+		c.push(&out{frame: frame})
 	}
 }
 
@@ -949,7 +958,7 @@ func (r *router) flush() {
 				cs.sentPos = pos
 				frame := encode(wire.TypeQueuePosition, wire.QueuePosition{Conv: cs.conv.ID, Position: pos})
 				for c := range cs.customers {
-					c.push(out{frame: frame})
+					c.push(&out{frame: frame})
 				}
 			}
 		}
@@ -957,7 +966,7 @@ func (r *router) flush() {
 		if len(org.watchers) > 0 {
 			frame := encode(wire.TypeSupervisorSnapshot, r.snapshot(org))
 			for c := range org.watchers {
-				c.push(out{frame: frame})
+				c.push(&out{frame: frame})
 			}
 		}
 		delete(r.dirty, org)

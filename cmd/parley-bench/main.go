@@ -43,7 +43,7 @@ func main() {
 	flag.IntVar(&cfg.capacity, "capacity", 10, "chat capacity of each agent (agents = convs / capacity)")
 	flag.DurationVar(&cfg.duration, "duration", 20*time.Second, "how long customers and agents exchange messages")
 	flag.IntVar(&cfg.rate, "rate", 200, "customer messages per second, all conversations together (each is answered by the agent)")
-	flag.IntVar(&cfg.gogc, "gogc", 25, "GOGC of the hub process, so its heap figures are close to live data")
+	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the hub's CPU profile during the traffic phase to this file")
 	flag.Parse()
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "parley-bench:", err)
@@ -52,12 +52,13 @@ func main() {
 }
 
 type config struct {
-	hubBin   string
-	convs    int
-	capacity int
-	duration time.Duration
-	rate     int
-	gogc     int
+	hubBin     string
+	convs      int
+	capacity   int
+	duration   time.Duration
+	rate       int
+	cpuProfile string
+	gogc       int
 }
 
 const org wire.OrgID = "bench"
@@ -80,8 +81,7 @@ func run(cfg config) error {
 	// The hub runs as its own process, as in production, so its memory is its own.
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.duration+5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, cfg.hubBin, "-addr", "127.0.0.1:0", "-db", db, "-log-format", "json")
-	cmd.Env = append(os.Environ(), "GOGC="+strconv.Itoa(cfg.gogc))
+	cmd := exec.CommandContext(ctx, cfg.hubBin, "-addr", "127.0.0.1:0", "-db", db, "-log-format", "json", "-debug")
 	cmd.Stderr = io.Discard
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -132,11 +132,14 @@ func run(cfg config) error {
 	}
 	fmt.Printf("parley-bench: %d live conversations, %d agents (capacity %d), %d idle connections to %s\n", cfg.convs, nAgents, cfg.capacity, conns, cfg.hubBin)
 	perConn := float64(idle.heapStack-base.heapStack) / float64(conns) / 1024
-	fmt.Printf("hub memory per idle connection: %.1f KB heap+stacks (GOGC=%d), %.1f KB RSS\n",
-		perConn, cfg.gogc, float64(idle.rss-base.rss)/float64(conns)/1024)
+	fmt.Printf("hub memory per idle connection: %.1f KB live heap+stacks after GC, %.1f KB RSS\n",
+		perConn, float64(idle.rss-base.rss)/float64(conns)/1024)
 
 	// Traffic: each customer sends at random times; its agent answers every message.
 	b.measuring.Store(true)
+	if cfg.cpuProfile != "" {
+		go profile(url, cfg.cpuProfile, cfg.duration)
+	}
 	deadline := time.Now().Add(cfg.duration)
 	perConv := float64(cfg.rate) / float64(cfg.convs) // messages per second per conversation
 	var wg sync.WaitGroup
@@ -206,6 +209,21 @@ func seed(path string, agents, capacity int) error {
 	return nil
 }
 
+// profile saves the hub's CPU profile over d.
+func profile(url, name string, d time.Duration) {
+	res, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", url, max(1, int(d.Seconds())-1)))
+	if err != nil {
+		return
+	}
+	defer res.Body.Close()
+	f, err := os.Create(name)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	io.Copy(f, res.Body)
+}
+
 // mem is the hub's memory, from its /metrics.
 type mem struct {
 	heapStack int64 // heap in use plus goroutine stacks
@@ -213,6 +231,15 @@ type mem struct {
 }
 
 func memory(url string) (mem, error) {
+	// The heap profile with gc=1 collects garbage first, so the figures are live memory.
+	if res, err := http.Get(url + "/debug/pprof/heap?gc=1"); err == nil {
+		if name := os.Getenv("PARLEY_BENCH_HEAP"); name != "" {
+			f, _ := os.Create(name)
+			io.Copy(f, res.Body)
+			f.Close()
+		}
+		res.Body.Close()
+	}
 	res, err := http.Get(url + "/metrics")
 	if err != nil {
 		return mem{}, err

@@ -80,6 +80,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.Config.DB, "db", envOr("PARLEY_DB", "parley.db"), "SQLite database file (PARLEY_DB)")
 	fs.BoolVar(&m.Config.Demo, "demo", demo, "seed the demo organisation: agents agent1, agent2, supervisor super1, admin admin1, password demo (PARLEY_DEMO)")
 	fs.DurationVar(&m.Config.OfferTimeout, "offer-timeout", envDuration("PARLEY_OFFER_TIMEOUT", 30*time.Second), "how long an agent has to accept an offer (PARLEY_OFFER_TIMEOUT)")
+	debug, _ := strconv.ParseBool(os.Getenv("PARLEY_DEBUG"))
+	fs.BoolVar(&m.Config.Debug, "debug", debug, "serve Go's profiler at /debug/pprof/; keep such a hub off public networks (PARLEY_DEBUG)")
 	fs.StringVar(&m.LogFormat, "log-format", envOr("PARLEY_LOG_FORMAT", "text"), "log format: text or json (PARLEY_LOG_FORMAT)")
 	fs.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {

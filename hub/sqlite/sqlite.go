@@ -82,9 +82,19 @@ var migrations = []string{
 // DB is a store.Store on one SQLite file.
 type DB struct {
 	db *sql.DB
+	// ckpt is a second connection that checkpoints the WAL in the background, so the fsyncs of a
+	// checkpoint never stall a write on db.
+	ckpt *sql.DB
+	// stop ends the checkpointer; done is closed when it has.
+	stop, done chan struct{}
+	// Prepared statements of the chat path, the hottest.
+	findClientID, bumpSeq, insertMsg *sql.Stmt
 	// now stamps rows; injected for tests.
 	now func() time.Time
 }
+
+// checkpointEvery is how often the background checkpointer runs.
+const checkpointEvery = time.Second
 
 var _ store.Store = (*DB)(nil)
 
@@ -94,23 +104,70 @@ func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
 	if now == nil {
 		now = time.Now
 	}
-	q := url.Values{}
-	for _, p := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)"} {
-		q.Add("_pragma", p)
+	dsn := func(pragmas ...string) string {
+		q := url.Values{}
+		for _, p := range append([]string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)"}, pragmas...) {
+			q.Add("_pragma", p)
+		}
+		q.Set("_txlock", "immediate")
+		return "file:" + path + "?" + q.Encode()
 	}
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	// Writes go through one connection that never checkpoints itself: SQLite has one writer at
+	// a time, and one connection keeps writes in order without SQLITE_BUSY.
+	db, err := sql.Open("sqlite", dsn("wal_autocheckpoint(0)"))
 	if err != nil {
 		return nil, err
 	}
-	// SQLite has one writer at a time; one connection keeps writes in order without SQLITE_BUSY.
 	db.SetMaxOpenConns(1)
-	d := &DB{db: db, now: now}
-	if err := d.migrate(ctx); err != nil {
+	ckpt, err := sql.Open("sqlite", dsn())
+	if err != nil {
 		db.Close()
+		return nil, err
+	}
+	ckpt.SetMaxOpenConns(1)
+	d := &DB{db: db, ckpt: ckpt, now: now, stop: make(chan struct{}), done: make(chan struct{})}
+	if err := d.migrate(ctx); err != nil {
+		d.closeDBs()
 		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
 	}
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&d.findClientID, `SELECT ` + msgCols + ` FROM messages WHERE conv = ? AND client_id = ?`},
+		{&d.bumpSeq, `UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`},
+		{&d.insertMsg, `INSERT INTO messages (conv, seq, author, author_name, text, client_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)`},
+	} {
+		if *p.stmt, err = db.PrepareContext(ctx, p.sql); err != nil {
+			d.closeDBs()
+			return nil, fmt.Errorf("sqlite: prepare: %w", err)
+		}
+	}
+	go d.checkpointer()
 	return d, nil
+}
+
+// checkpointer copies the WAL into the database every second without blocking writers
+// (PASSIVE), so the WAL stays small and the chat path never waits for a checkpoint's fsync.
+func (d *DB) checkpointer() {
+	defer close(d.done)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+			if _, err := d.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+				continue // busy or closing: the next tick tries again
+			}
+		}
+	}
+}
+
+func (d *DB) closeDBs() {
+	d.ckpt.Close()
+	d.db.Close()
 }
 
 // migrate applies the migrations the database has not seen.
@@ -145,8 +202,19 @@ func (d *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
+// Close stops the checkpointer, checkpoints what is left, and closes the database.
+func (d *DB) Close() error {
+	select {
+	case <-d.stop:
+		return nil
+	default:
+	}
+	close(d.stop)
+	<-d.done
+	_, _ = d.ckpt.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	d.ckpt.Close()
+	return d.db.Close()
+}
 
 // isUnique reports whether err is a unique-constraint violation.
 func isUnique(err error) bool {
@@ -330,7 +398,7 @@ func (d *DB) AppendMessage(ctx context.Context, m wire.Message) (wire.Message, b
 	}
 	defer tx.Rollback()
 	if m.ClientID != "" {
-		old, err := scanMsg(tx.QueryRowContext(ctx, `SELECT `+msgCols+` FROM messages WHERE conv = ? AND client_id = ?`, m.Conv, m.ClientID))
+		old, err := scanMsg(tx.StmtContext(ctx, d.findClientID).QueryRowContext(ctx, m.Conv, m.ClientID))
 		if err == nil {
 			return old, true, nil
 		}
@@ -338,7 +406,7 @@ func (d *DB) AppendMessage(ctx context.Context, m wire.Message) (wire.Message, b
 			return m, false, err
 		}
 	}
-	if err := tx.QueryRowContext(ctx, `UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`, m.Conv).Scan(&m.Seq); err != nil {
+	if err := tx.StmtContext(ctx, d.bumpSeq).QueryRowContext(ctx, m.Conv).Scan(&m.Seq); err != nil {
 		return m, false, notFound(err)
 	}
 	m.At = d.now().UnixMilli()
@@ -346,8 +414,7 @@ func (d *DB) AppendMessage(ctx context.Context, m wire.Message) (wire.Message, b
 	if m.ClientID != "" {
 		clientID = m.ClientID
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO messages (conv, seq, author, author_name, text, client_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		m.Conv, m.Seq, m.Author, m.AuthorName, m.Text, clientID, m.At); err != nil {
+	if _, err := tx.StmtContext(ctx, d.insertMsg).ExecContext(ctx, m.Conv, m.Seq, m.Author, m.AuthorName, m.Text, clientID, m.At); err != nil {
 		return m, false, err
 	}
 	return m, false, tx.Commit()
