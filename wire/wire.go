@@ -111,7 +111,9 @@ const (
 	TypeChatTyping Type = "chat.typing"
 	// TypeChatReceipt (both ways, [Receipt]) marks messages up to Seq delivered or read.
 	TypeChatReceipt Type = "chat.receipt"
-	// TypeSync (client→hub, [Sync]) asks for the messages after a sequence number.
+	// TypeSync (client→hub, [Sync]) asks for the messages after a sequence number. The hub answers
+	// with up to 200 [TypeChatMessage] frames carrying the request's RID (so they are told apart
+	// from live messages), then an [Ack] whose Seq is the last one sent (After when none).
 	TypeSync Type = "sync"
 
 	// TypeConvState (hub→client, [Conversation]) reports a conversation's new state.
