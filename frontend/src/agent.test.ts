@@ -1,0 +1,122 @@
+import { describe, it, expect, afterEach, vi } from 'vitest';
+import { render, cleanup, fireEvent } from '@testing-library/svelte';
+import { tick } from 'svelte';
+import { toUIError } from './api/backend';
+import { duration, locales } from './lib/i18n';
+import { createI18n, type Messages } from '../../web/i18n';
+import { addMessage, convs, resetConversations } from './stores/conversations.svelte';
+import { moreCommands, registerCommand } from './lib/commands';
+import type { ConversationView, MessageView } from './api/types';
+import ChatPanel from './components/ChatPanel.svelte';
+import MoreMenu from './components/MoreMenu.svelte';
+
+function keys(m: Messages, prefix = ''): string[] {
+  return Object.entries(m).flatMap(([k, v]) => (typeof v === 'string' ? [prefix + k] : keys(v, `${prefix}${k}.`)));
+}
+
+function conv(over: Partial<ConversationView> = {}): ConversationView {
+  return {
+    id: 'c1', state: 'active', customer_name: 'Dana', last_seq: 0, created_at: 1, accepted_at: 2, unread: 0,
+    customer_typing: false, delivered_seq: 0, read_seq: 0, ...over,
+  };
+}
+
+function msg(seq: number, text: string, author: MessageView['author'] = 'customer'): MessageView {
+  return { conv: 'c1', seq, author, author_name: 'Dana', text, at: 1_700_000_000_000 };
+}
+
+describe('locales', () => {
+  it('Spanish has every key English has', () => {
+    const es = new Set(keys(locales.es));
+    expect(keys(locales.en).filter((k) => !es.has(k))).toEqual([]);
+  });
+
+  it('formats durations', () => {
+    const t = createI18n(locales, ['en']);
+    expect([duration(4_500, t), duration(125_000, t), duration(3_900_000, t)]).toEqual(['4s', '2m', '1h 5m']);
+  });
+});
+
+describe('toUIError', () => {
+  it.each([
+    [{ code: 'EUNAUTHORIZED', message: 'bad password' }, 'EUNAUTHORIZED'],
+    ['ETOOLARGE: message of 5000 bytes', 'ETOOLARGE'],
+    [new Error('boom'), 'EINTERNAL'],
+    [undefined, 'EINTERNAL'],
+  ])('%j has code %s', (input, code) => {
+    expect(toUIError(input).code).toBe(code);
+  });
+});
+
+describe('conversation store', () => {
+  afterEach(resetConversations);
+
+  it('keeps messages once each, in sequence order', () => {
+    for (const seq of [2, 1, 3, 2]) addMessage(msg(seq, `m${seq}`));
+    expect(convs.messages.c1.map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('communication panel', () => {
+  afterEach(() => {
+    cleanup();
+    resetConversations();
+  });
+
+  it('renders customer text as text and has End and More commands next to each other', async () => {
+    const evil = '<img src=x onerror="window.__pwned=1"><b>hi</b>';
+    convs.list = [conv({ read_seq: 2 })];
+    convs.activeId = 'c1';
+    addMessage(msg(1, evil));
+    addMessage(msg(2, 'ok', 'agent'));
+    addMessage(msg(3, 'Agent One joined.', 'system'));
+    const { container, getByTestId } = render(ChatPanel);
+    await tick();
+    expect(container.querySelector('.bubble img, .bubble b')).toBeNull();
+    const lines = [...container.querySelectorAll('[data-testid="chat-message"]')];
+    expect(lines.map((l) => l.getAttribute('data-author'))).toEqual(['customer', 'agent', 'system']);
+    expect(lines[0].textContent).toContain(evil);
+    expect(getByTestId('receipt').getAttribute('data-receipt')).toBe('read');
+    const end = getByTestId('end-conversation');
+    expect(end.parentElement?.contains(getByTestId('more-commands'))).toBe(true);
+    expect(getByTestId('chat-input')).toBeTruthy();
+    expect((window as unknown as { __pwned?: number }).__pwned).toBeUndefined();
+  });
+
+  it('has no composer and a disabled End once ended', async () => {
+    convs.list = [conv({ state: 'ended', ended_by: 'customer', ended_at: 3 })];
+    convs.activeId = 'c1';
+    const { queryByTestId, getByTestId } = render(ChatPanel);
+    await tick();
+    expect(queryByTestId('chat-input')).toBeNull();
+    expect((getByTestId('end-conversation') as HTMLButtonElement).disabled).toBe(true);
+    expect(getByTestId('conversation-ended').textContent).toBe('The customer left the conversation.');
+  });
+});
+
+describe('More commands menu', () => {
+  afterEach(() => {
+    cleanup();
+    moreCommands.length = 0;
+  });
+
+  it('says so when there are no commands, and closes with Escape', async () => {
+    const { getByTestId, queryByTestId } = render(MoreMenu, { conv: conv() });
+    await fireEvent.click(getByTestId('more-commands'));
+    expect(getByTestId('more-commands-menu').textContent).toContain('No more commands');
+    expect(getByTestId('more-commands').getAttribute('aria-expanded')).toBe('true');
+    await fireEvent.keyDown(getByTestId('more-commands-menu'), { key: 'Escape' });
+    expect(queryByTestId('more-commands-menu')).toBeNull();
+  });
+
+  it('lists registered commands and runs the chosen one', async () => {
+    const run = vi.fn();
+    registerCommand({ id: 'voice', labelKey: 'panel.send', icon: 'M0 0', available: () => true, run });
+    registerCommand({ id: 'video', labelKey: 'panel.end', icon: 'M0 0', available: () => false, run });
+    const { getByTestId } = render(MoreMenu, { conv: conv() });
+    await fireEvent.click(getByTestId('more-commands'));
+    expect((getByTestId('command-video') as HTMLButtonElement).disabled).toBe(true);
+    await fireEvent.click(getByTestId('command-voice'));
+    expect(run).toHaveBeenCalledWith(expect.objectContaining({ id: 'c1' }));
+  });
+});
