@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"net"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -464,4 +465,66 @@ func TestNormalizeHubURL(t *testing.T) {
 			t.Errorf("SignIn(%q) = %v; want EINVALID", raw, err)
 		}
 	}
+}
+
+// TestReconnect: the hub goes away and comes back on the same address; the session shows
+// reconnecting, then online, and the conversation carries on with nothing lost.
+func TestReconnect(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts a hub")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	db := filepath.Join(t.TempDir(), "hub.db")
+	open := func() *hub.Server {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		s, err := hub.Open(ctx, hub.Config{Addr: addr, DB: db, Demo: true, BcryptCost: bcrypt.MinCost})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open()
+	hubURL := s.URL()
+	svc, rec := signIn(t, hubURL, "agent1")
+	cust := newCustomer(t, hubURL, "Flo")
+	offers := waitFor(t, rec, app.EventOffers, func(o []app.OfferView) bool { return len(o) == 1 })
+	if _, err := svc.Offers.Accept(offers[0].ID); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, rec, app.EventSession, func(v app.SessionView) bool { return v.Connection == app.ConnReconnecting })
+
+	s = open()
+	defer s.Close(context.Background())
+	deadline := time.Now().Add(wait)
+	for {
+		v, _ := svc.Session.Current()
+		if v.Connection == app.ConnOnline {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Current().Connection = %s; want online", v.Connection)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cust.send(t, "still there?")
+	waitFor(t, rec, app.EventMessage, func(m app.MessageView) bool { return m.Text == "still there?" })
+	if _, err := svc.Conversations.Send(cust.conv, "yes"); err != nil {
+		t.Fatalf("Send after reconnect: %v", err)
+	}
+	waitCustomer(t, cust, wire.TypeChatMessage, func(m wire.Message) bool { return m.Text == "yes" })
 }
