@@ -78,6 +78,12 @@ export interface Call {
    */
   ice?: ICEConfig;
   /**
+   * Allowed is the conversation's call setting (organisation, or queue override), so the
+   * customer is offered only what it permits: no "accept with video" when it is voice only.
+   * Empty means not stated.
+   */
+  allowed?: CallsAllowed;
+  /**
    * Times are Unix milliseconds; zero when not yet.
    */
   created_at: number;

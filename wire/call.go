@@ -110,6 +110,10 @@ type Call struct {
 	Reason string `json:"reason,omitempty"`
 	// ICE holds the STUN/TURN servers and transport policy for the party receiving this message.
 	ICE *ICEConfig `json:"ice,omitempty"`
+	// Allowed is the conversation's call setting (organisation, or queue override), so the
+	// customer is offered only what it permits: no "accept with video" when it is voice only.
+	// Empty means not stated.
+	Allowed CallsAllowed `json:"allowed,omitempty"`
 	// Times are Unix milliseconds; zero when not yet.
 	CreatedAt  int64 `json:"created_at"`
 	AnsweredAt int64 `json:"answered_at,omitempty"`
