@@ -528,3 +528,49 @@ func TestReconnect(t *testing.T) {
 	}
 	waitCustomer(t, cust, wire.TypeChatMessage, func(m wire.Message) bool { return m.Text == "yes" })
 }
+
+// TestUnread: messages to a conversation the agent is not looking at count as unread and are
+// only marked delivered; opening it clears the count and marks them read.
+func TestUnread(t *testing.T) {
+	hubURL := startHub(t, hub.Config{})
+	svc, rec := signIn(t, hubURL, "agent1")
+	var custs []*customer
+	for _, name := range []string{"Gil", "Hal"} {
+		c := newCustomer(t, hubURL, name)
+		custs = append(custs, c)
+		offers := waitFor(t, rec, app.EventOffers, func(o []app.OfferView) bool { return len(o) == 1 && o[0].Conv == c.conv })
+		if _, err := svc.Offers.Accept(offers[0].ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if active, _ := svc.Conversations.Active(); active != custs[1].conv {
+		t.Fatalf("Active() = %s; want the last accepted, %s", active, custs[1].conv)
+	}
+	gil := custs[0]
+	gil.send(t, "hello?")
+	gil.send(t, "anyone?")
+	lines := waitFor(t, rec, app.EventConversations, func(cs []app.ConversationView) bool {
+		for _, c := range cs {
+			if c.ID == gil.conv && c.Unread == 2 {
+				return true
+			}
+		}
+		return false
+	})
+	if lines[0].ID != gil.conv || lines[0].LastText != "anyone?" {
+		t.Errorf("first line = %+v; want Gil's conversation, newest activity first, previewing the last message", lines[0])
+	}
+	r := waitCustomer(t, gil, wire.TypeChatReceipt, func(r wire.Receipt) bool { return r.Kind == wire.ReceiptDelivered && r.By == wire.AuthorAgent })
+	if r.Seq == 0 {
+		t.Errorf("delivered receipt = %+v", r)
+	}
+
+	v, err := svc.Conversations.Open(gil.conv)
+	if err != nil || v.Unread != 0 {
+		t.Fatalf("Open = %+v, %v; want unread 0", v, err)
+	}
+	waitCustomer(t, gil, wire.TypeChatReceipt, func(r wire.Receipt) bool { return r.Kind == wire.ReceiptRead && r.By == wire.AuthorAgent })
+	if _, err := svc.Conversations.Open("nope"); wire.ErrorCode(err) != wire.ENOTFOUND {
+		t.Errorf("Open(unknown) = %v; want ENOTFOUND", err)
+	}
+}

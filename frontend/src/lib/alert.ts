@@ -10,6 +10,8 @@ export function chime(): void {
     const AC = globalThis.AudioContext ?? (globalThis as unknown as { webkitAudioContext?: typeof AudioContext }).webkitAudioContext;
     if (!AC) return;
     ctx ??= new AC();
+    // A context made before any click starts suspended in some webviews.
+    if (ctx.state === 'suspended') void ctx.resume().catch(() => {});
     const t0 = ctx.currentTime;
     for (const [i, freq] of [880, 1320].entries()) {
       const osc = ctx.createOscillator();
