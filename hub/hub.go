@@ -416,6 +416,8 @@ type metrics struct {
 	frameErrors *prometheus.CounterVec
 	// conversations counts conversations by how they moved: started, assigned, ended.
 	conversations *prometheus.CounterVec
+	// storeSeconds is how long storing one chat message takes (the router waits for it).
+	storeSeconds prometheus.Histogram
 }
 
 func newMetrics() *metrics {
@@ -427,8 +429,10 @@ func newMetrics() *metrics {
 		offers:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_offers_total", Help: "Offers by outcome."}, []string{"outcome"}),
 		frameErrors:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_frame_errors_total", Help: "Client frames rejected, by error code."}, []string{"code"}),
 		conversations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_conversations_total", Help: "Conversation transitions: started, assigned, ended."}, []string{"event"}),
+		storeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "parley_hub_message_store_seconds", Help: "Time to store one chat message.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .02, .025, .05, .1, .25, .5, 1}}),
 	}
-	m.reg.MustRegister(m.connections, m.messages, m.queue, m.offers, m.frameErrors, m.conversations,
+	m.reg.MustRegister(m.connections, m.messages, m.queue, m.offers, m.frameErrors, m.conversations, m.storeSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, role := range []wire.Role{wire.RoleCustomer, wire.RoleAgent, wire.RoleSupervisor, wire.RoleAdmin} {
 		m.connections.WithLabelValues(string(role))

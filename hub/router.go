@@ -562,7 +562,9 @@ func ack(c *conn, rid string, a wire.Ack) {
 // appendMessage stores a message and sends it to the conversation.
 func (r *router) appendMessage(cs *convState, m wire.Message) (wire.Message, bool, error) {
 	ctx, cancel := dbctx()
+	start := time.Now()
 	stored, dup, err := r.s.store.AppendMessage(ctx, m)
+	r.s.metrics.storeSeconds.Observe(time.Since(start).Seconds())
 	cancel()
 	if err != nil || dup {
 		return stored, dup, err
