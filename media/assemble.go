@@ -62,6 +62,9 @@ func (a *assembler) collect(m uint16) ([]byte, uint16, bool) {
 	ts := end.Timestamp
 	first := m
 	for n := 0; n < 500; n++ {
+		if a.started && first-1 == a.lastOut {
+			break // the previous packet ended the frame handed on last
+		}
 		prev := a.buf[(first-1)%512]
 		if prev == nil || prev.SequenceNumber != first-1 {
 			// Missing packet: complete only if first starts the frame (a VP8 partition head).

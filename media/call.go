@@ -51,9 +51,12 @@ type Options struct {
 	// congestion control
 	// (transport-cc + GCC) moves the target below it.
 	MaxBitrate int
-	Bridge     *Bridge // where video frames go to the UI; nil makes one owned by the call
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// VideoCodecs limits the video codecs offered and accepted (mime types from VideoCodecs());
+	// empty means all this build has, VP8 first.
+	VideoCodecs []string
+	Bridge      *Bridge // where video frames go to the UI; nil makes one owned by the call
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // State is what the signalling layer tells the other side and the UI shows. Chromium fires no
@@ -132,7 +135,7 @@ func NewCall(opts Options) (*Call, error) {
 	c.state.Connection = "new"
 
 	m := &webrtc.MediaEngine{}
-	if err := registerCodecs(m); err != nil {
+	if err := registerCodecs(m, opts.VideoCodecs); err != nil {
 		return nil, err
 	}
 	reg := &interceptor.Registry{}

@@ -52,7 +52,7 @@ func (l *hashLog) moving() bool {
 	return l.n >= 2 && l.hashes[0] != l.hashes[1]
 }
 
-func startBrowserCall(t *testing.T, video bool) *browserCall {
+func startBrowserCall(t *testing.T, video bool, codecs ...string) *browserCall {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("Chromium missing (make deps installs it): %v", err)
@@ -70,7 +70,9 @@ func startBrowserCall(t *testing.T, video bool) *browserCall {
 	if err := peer.Call(nil, "setup", map[string]bool{"video": video}); err != nil {
 		t.Fatal(err)
 	}
-	call, err := NewCall(testOptions(video))
+	opts := testOptions(video)
+	opts.VideoCodecs = codecs
+	call, err := NewCall(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,4 +246,15 @@ func TestChromiumAddVideo(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 15*time.Second, "Go decodes the customer's added video", func() bool { return bc.frames.count() >= 10 && bc.frames.moving() })
+}
+
+func TestChromiumH264(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chromium")
+	}
+	checkLeaks(t)
+	// What a Windows build without libvpx negotiates with a browser.
+	bc := startBrowserCall(t, true, "video/H264")
+	eventually(t, 15*time.Second, "Go decodes Chromium's H.264", func() bool { return bc.frames.count() >= 15 && bc.frames.moving() })
+	bc.browserFramesMove(t, "Chromium shows Go's H.264")
 }

@@ -2,6 +2,7 @@ package media
 
 import (
 	"image"
+	"slices"
 	"strings"
 
 	"github.com/pion/rtp"
@@ -25,6 +26,7 @@ type videoDecoder interface {
 // videoCodec is one video codec this build can send and receive. Files with build tags add
 // theirs to videoCodecs in init, in order of preference (see README.md for each OS's set).
 type videoCodec struct {
+	rank         int // preference: lower first
 	params       webrtc.RTPCodecParameters
 	newEncoder   func(w, h, bps int) (videoEncoder, error)
 	newDecoder   func() (videoDecoder, error)
@@ -34,6 +36,12 @@ type videoCodec struct {
 }
 
 var videoCodecs []videoCodec
+
+// addVideoCodec registers a codec in preference order (init order follows file names).
+func addVideoCodec(c videoCodec) {
+	videoCodecs = append(videoCodecs, c)
+	slices.SortStableFunc(videoCodecs, func(a, b videoCodec) int { return a.rank - b.rank })
+}
 
 // videoFeedback is the RTCP feedback every video codec offers.
 var videoFeedback = []webrtc.RTCPFeedback{
@@ -55,8 +63,9 @@ func findVideoCodec(p webrtc.RTPCodecParameters) (videoCodec, bool) {
 	return videoCodec{}, false
 }
 
-// registerCodecs puts Opus and this build's video codecs into m.
-func registerCodecs(m *webrtc.MediaEngine) error {
+// registerCodecs puts Opus and this build's video codecs into m; only, when not empty,
+// limits video to those mime types.
+func registerCodecs(m *webrtc.MediaEngine, only []string) error {
 	opusParams := webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{
 			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
@@ -68,6 +77,9 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 		return err
 	}
 	for _, c := range videoCodecs {
+		if len(only) > 0 && !slices.ContainsFunc(only, func(s string) bool { return strings.EqualFold(s, c.params.MimeType) }) {
+			continue
+		}
 		p := c.params
 		p.RTCPFeedback = videoFeedback
 		if err := m.RegisterCodec(p, webrtc.RTPCodecTypeVideo); err != nil {
@@ -75,4 +87,14 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 		}
 	}
 	return nil
+}
+
+// VideoCodecs lists the video codecs this build supports, most preferred first (mime types
+// such as "video/VP8", "video/H264").
+func VideoCodecs() []string {
+	out := make([]string, 0, len(videoCodecs))
+	for _, c := range videoCodecs {
+		out = append(out, c.params.MimeType)
+	}
+	return out
 }

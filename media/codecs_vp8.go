@@ -11,7 +11,8 @@ import (
 )
 
 func init() {
-	videoCodecs = append(videoCodecs, videoCodec{
+	addVideoCodec(videoCodec{
+		rank: 0,
 		params: webrtc.RTPCodecParameters{
 			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
 			PayloadType:        96,

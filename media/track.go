@@ -1,6 +1,7 @@
 package media
 
 import (
+	"slices"
 	"strings"
 	"sync"
 
@@ -30,9 +31,11 @@ func newOutTrack(id, streamID string, kind webrtc.RTPCodecType, onBind func(webr
 	return &outTrack{id: id, streamID: streamID, kind: kind, onBind: onBind}
 }
 
-// Bind picks the first negotiated codec this build supports.
+// Bind picks, among the negotiated codecs, the one this build prefers.
 func (t *outTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
-	for _, p := range ctx.CodecParameters() {
+	offered := slices.Clone(ctx.CodecParameters())
+	slices.SortStableFunc(offered, func(a, b webrtc.RTPCodecParameters) int { return codecRank(a) - codecRank(b) })
+	for _, p := range offered {
 		var payloader rtp.Payloader
 		var clock uint32
 		if t.kind == webrtc.RTPCodecTypeAudio {
@@ -109,4 +112,12 @@ func (opusPayloader) Payload(_ uint16, payload []byte) [][]byte {
 		return nil
 	}
 	return [][]byte{append([]byte(nil), payload...)}
+}
+
+// codecRank orders negotiated codecs by this build's preference; unknown ones last.
+func codecRank(p webrtc.RTPCodecParameters) int {
+	if c, ok := findVideoCodec(p); ok {
+		return c.rank
+	}
+	return 1 << 20
 }
