@@ -180,6 +180,9 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	start := time.Now()
+	s.log.Info("hub shutting down")
+	defer func() { s.log.Info("hub stopped", "took", time.Since(start).Round(time.Millisecond)) }()
 	err := s.http.Shutdown(ctx)
 	s.router.closeAll()
 	waited := make(chan struct{})
