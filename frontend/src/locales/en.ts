@@ -94,6 +94,7 @@ const en: Messages = {
     activeFor: 'with {agent} · {duration}',
     assignTo: 'Assign to',
     assign: 'Assign',
+    reassign: 'Reassign',
     assigned: 'Assigned.',
     full: 'at capacity',
     customer: 'Customer',

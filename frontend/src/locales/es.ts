@@ -94,6 +94,7 @@ const es: Messages = {
     activeFor: 'con {agent} · {duration}',
     assignTo: 'Asignar a',
     assign: 'Asignar',
+    reassign: 'Reasignar',
     assigned: 'Asignada.',
     full: 'al límite',
     customer: 'Cliente',
