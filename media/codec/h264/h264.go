@@ -1,12 +1,12 @@
 //go:build !noh264
 
 // Package h264 is a small OpenH264 encoder (constrained baseline, real-time camera settings)
-// and decoder. It links the system libopenh264 (Debian libopenh264-dev); on Windows and macOS
-// ship Cisco's OpenH264 binary, as its licence expects.
+// and decoder. It links the system libopenh264 (Debian libopenh264-dev); the Windows
+// cross-build (make build-media-windows) links the static library mediadevices ships.
 package h264
 
 // #cgo linux pkg-config: openh264
-// #cgo !linux LDFLAGS: -lopenh264
+// #cgo darwin LDFLAGS: -lopenh264
 // #include <stdlib.h>
 // #include <string.h>
 // #include <wels/codec_api.h>

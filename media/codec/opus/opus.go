@@ -1,7 +1,7 @@
 // Package opus is a small libopus encoder and decoder for 48 kHz mono voice.
 package opus
 
-// #cgo pkg-config: opus
+// #cgo linux darwin pkg-config: opus
 // #include <opus.h>
 // static int parley_set_int(OpusEncoder *e, int req, int v) { return opus_encoder_ctl(e, req, v); }
 // static int parley_set_bitrate(OpusEncoder *e, int v) { return opus_encoder_ctl(e, OPUS_SET_BITRATE(v)); }
