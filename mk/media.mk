@@ -1,6 +1,6 @@
 # media/: the call engine (cgo: libvpx, libopus, openh264), its Chromium interop tests and
 # `make bench-media`.
-APT_PACKAGES += libvpx-dev libopus-dev libopenh264-dev libturbojpeg0-dev gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 chromium pulseaudio pulseaudio-utils fonts-liberation
+APT_PACKAGES += libvpx-dev libopus-dev libopenh264-dev libturbojpeg0-dev chromium pulseaudio pulseaudio-utils fonts-liberation
 
 .PHONY: bench-media
 
