@@ -22,6 +22,7 @@ import (
 	"github.com/parleyhq/parley/internal/version"
 	"github.com/parleyhq/parley/wire"
 	"github.com/wailsapp/wails/v2"
+	"github.com/wailsapp/wails/v2/pkg/logger"
 	"github.com/wailsapp/wails/v2/pkg/options"
 	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
 	"github.com/wailsapp/wails/v2/pkg/options/linux"
@@ -122,8 +123,11 @@ func run() error {
 			emitter.ctx.Store(nil) // the window is gone: sign out quietly
 			_ = svc.Close()
 		},
-		Bind:           svc.Bindings(),
-		ErrorFormatter: formatError,
+		// Wails' trace level logs every call's result, chat text included: keep it at info.
+		LogLevel:           logger.INFO,
+		LogLevelProduction: logger.ERROR,
+		Bind:               svc.Bindings(),
+		ErrorFormatter:     formatError,
 		Linux: &linux.Options{
 			Icon:             icon,
 			ProgramName:      "parley",
