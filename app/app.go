@@ -197,11 +197,22 @@ func (c *core) run(ctx context.Context, l *client.Conn, done chan struct{}) {
 			out, followUp := c.apply(ev)
 			c.mu.Unlock()
 			c.flush(out)
-			for _, f := range followUp {
-				f()
-			}
+			c.async(followUp)
 		}
 	}
+}
+
+// async sends follow-up requests (receipts, history) in order, off the goroutine that reads
+// the connection: waiting for their answers there could stall the very reader that delivers them.
+func (c *core) async(followUp []func()) {
+	if len(followUp) == 0 {
+		return
+	}
+	go func() {
+		for _, f := range followUp {
+			f()
+		}
+	}()
 }
 
 // lost handles a connection that closed for good (the client gave up reconnecting, or the hub
@@ -431,8 +442,9 @@ func (c *core) history(id wire.ConversationID, after int64) {
 		out = append(out, emission{EventConversations, c.convViews()})
 		c.mu.Unlock()
 		c.flush(out)
-		for _, f := range followUp {
-			f()
+		// The follow-ups are receipts, each covering everything before it: the last one will do.
+		if n := len(followUp); n > 0 {
+			followUp[n-1]()
 		}
 	}
 }

@@ -81,9 +81,7 @@ func (s *Session) SignIn(hubURL, org, username, password string) (SessionView, e
 	log.Info("signed in", "role", login.User.Role)
 	go c.run(runCtx, l, done)
 	c.flush(out)
-	for _, f := range followUp {
-		f()
-	}
+	c.async(followUp)
 	return view, nil
 }
 
