@@ -42,6 +42,9 @@ type Config struct {
 	// OfflineGrace is how long an agent with no connection left stays online, so a reconnect does
 	// not bounce their presence (default 10 s).
 	OfflineGrace time.Duration
+	// AbandonAfter is how long a waiting conversation stays queued once its customer has no
+	// connection left (or never connected); then it ends as if the customer left (default 5 min).
+	AbandonAfter time.Duration
 	// TokenTTL is how long a member's login lasts (default 12 h).
 	TokenTTL time.Duration
 	// CustomerTokenTTL is how long a customer can resume a conversation (default 7 days).
@@ -88,6 +91,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.OfflineGrace <= 0 {
 		cfg.OfflineGrace = 10 * time.Second
+	}
+	if cfg.AbandonAfter <= 0 {
+		cfg.AbandonAfter = 5 * time.Minute
 	}
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = 12 * time.Hour

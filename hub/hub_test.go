@@ -541,3 +541,36 @@ func TestEndAndLeave(t *testing.T) {
 		t.Errorf("welcome to ended conversation = %+v", w)
 	}
 }
+
+func TestAbandonedWaitingConversationEnds(t *testing.T) {
+	s := startHub(t, func(c *hub.Config) { c.AbandonAfter = time.Second })
+	agent := member(t, s, "agent1")
+	if _, err := agent.conn.Request(ctx(t), wire.TypePresenceSet, wire.PresenceSet{Presence: wire.PresenceAway}); err != nil {
+		t.Fatal(err)
+	}
+	gone, goneConv := customer(t, s, "Gone")
+	stays, staysConv := customer(t, s, "Stays")
+	gone.conn.Close()
+	// A reload: the customer is back within the grace, so the conversation keeps waiting.
+	stays.conn.Interrupt()
+	stays.next(wire.TypeQueuePosition, nil)
+
+	sup := member(t, s, "super1")
+	var snap wire.Snapshot
+	sup.until(wire.TypeSupervisorSnapshot, func(env wire.Envelope) bool {
+		json.Unmarshal(env.Data, &snap)
+		return len(snap.Conversations) == 1
+	})
+	if snap.Conversations[0].ID != staysConv.ID {
+		t.Errorf("still waiting: %+v; want only %s", snap.Conversations, staysConv.ID)
+	}
+	hist, err := sup.conn.History(ctx(t), goneConv.ID, 0)
+	if err != nil || len(hist) != 1 || hist[0].Text != "The customer left the conversation." {
+		t.Errorf("abandoned transcript = %+v, %v", hist, err)
+	}
+	// The one still waiting is offered once the agent is back.
+	if _, err := agent.conn.Request(ctx(t), wire.TypePresenceSet, wire.PresenceSet{Presence: wire.PresenceAvailable}); err != nil {
+		t.Fatal(err)
+	}
+	agent.accept(staysConv.ID)
+}

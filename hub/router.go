@@ -100,6 +100,9 @@ type convState struct {
 	preview string
 	// sentPos is the queue position last sent to the customer.
 	sentPos int
+	// abandon fires AbandonAfter after a waiting conversation lost its last customer connection
+	// (or never had one); nil while the customer is connected.
+	abandon *time.Timer
 }
 
 // passOver skips a for this conversation until until.
@@ -153,6 +156,7 @@ func (r *router) load(ctx context.Context) error {
 		// Waiting, or active with an agent who no longer exists: back to the queue.
 		cs.conv.State, cs.conv.AgentID, cs.conv.AgentName = wire.ConvWaiting, "", ""
 		org.queue = append(org.queue, cs)
+		r.watchAbandon(cs)
 	}
 	return nil
 }
@@ -168,6 +172,11 @@ func (r *router) run() {
 		case <-r.quit:
 			for _, o := range r.offers {
 				o.timer.Stop()
+			}
+			for _, cs := range r.convs {
+				if cs.abandon != nil {
+					cs.abandon.Stop()
+				}
 			}
 			for _, org := range r.orgs {
 				for _, a := range org.agents {
@@ -295,6 +304,7 @@ func (r *router) enqueue(c wire.Conversation) (int, error) {
 		cs := &convState{conv: c, org: org, customers: map[*conn]struct{}{}}
 		r.convs[c.ID] = cs
 		org.queue = append(org.queue, cs)
+		r.watchAbandon(cs)
 		r.s.metrics.conversations.WithLabelValues("started").Inc()
 		r.route(org)
 		pos = slices.Index(org.queue, cs) + 1
@@ -326,6 +336,10 @@ func (r *router) register(c *conn, resume map[wire.ConversationID]int64) error {
 		case wire.RoleCustomer:
 			if cs := r.convs[c.conv]; cs != nil {
 				cs.customers[c] = struct{}{}
+				if cs.abandon != nil {
+					cs.abandon.Stop()
+					cs.abandon = nil
+				}
 				conv := cs.conv
 				conv.QueuePosition = r.position(cs)
 				follow(conv)
@@ -403,6 +417,28 @@ func (r *router) pushReceipts(c *conn, convs []wire.Conversation) {
 	}
 }
 
+// watchAbandon ends cs as left if it is still waiting with no customer connection after
+// AbandonAfter, so agents are not offered chats whose customer has gone.
+func (r *router) watchAbandon(cs *convState) {
+	if cs.conv.State != wire.ConvWaiting || len(cs.customers) > 0 || cs.abandon != nil {
+		return
+	}
+	var t *time.Timer
+	t = time.AfterFunc(r.s.cfg.AbandonAfter, func() {
+		r.post(func() {
+			if cs.abandon != t || r.convs[cs.conv.ID] != cs || len(cs.customers) > 0 || cs.conv.State != wire.ConvWaiting {
+				return
+			}
+			cs.abandon = nil
+			r.s.log.Info("waiting customer gone; ending the conversation", "org", cs.org.id, "conv", cs.conv.ID)
+			if err := r.finish(cs, wire.AuthorCustomer, "The customer left the conversation."); err != nil {
+				r.s.log.Error("ending an abandoned conversation", "conv", cs.conv.ID, "err", err)
+			}
+		})
+	})
+	cs.abandon = t
+}
+
 // unregister forgets a connection that has gone.
 func (r *router) unregister(c *conn) {
 	_ = r.call(func() error {
@@ -415,6 +451,7 @@ func (r *router) unregister(c *conn) {
 		case wire.RoleCustomer:
 			if cs := r.convs[c.conv]; cs != nil {
 				delete(cs.customers, c)
+				r.watchAbandon(cs)
 			}
 		case wire.RoleAgent:
 			a := org.agents[c.user.ID]
@@ -714,6 +751,10 @@ func (r *router) finish(cs *convState, by wire.Author, text string) error {
 		a.idleSince = r.s.now()
 		r.pushAgentState(a)
 	}
+	if cs.abandon != nil {
+		cs.abandon.Stop()
+		cs.abandon = nil
+	}
 	delete(r.convs, cs.conv.ID)
 	r.s.metrics.conversations.WithLabelValues("ended").Inc()
 	r.s.log.Info("conversation ended", "org", org.id, "conv", cs.conv.ID, "by", by)
@@ -829,6 +870,10 @@ func (r *router) assignTo(cs *convState, a *agentState) error {
 		org.queue = slices.Delete(org.queue, i, i+1)
 	}
 	a.convs[cs.conv.ID] = cs
+	if cs.abandon != nil { // an active conversation is the agent's to end
+		cs.abandon.Stop()
+		cs.abandon = nil
+	}
 	r.broadcast(cs, encode(wire.TypeConvState, cs.conv), nil)
 	r.systemMessage(cs, a.user.DisplayName+" joined the conversation.")
 	r.pushAgentState(a)
