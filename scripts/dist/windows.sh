@@ -4,7 +4,7 @@
 #   parley-<version>-windows-amd64.msi         wixl, per-machine (build/windows/msi/parley.wxs)
 # The app is cross-compiled with cgo by mingw-w64 through the Wails CLI (out/tools/wails), so it
 # carries whatever media engine the app links (pion/mediadevices' openh264 and opus come as static
-# libraries for windows/amd64; Debian has no mingw libvpx, so no VP8 on Windows). Every exe, the
+# libraries for windows/amd64; Debian has no mingw libvpx, so -tags novpx: no VP8 on Windows). Every exe, the
 # uninstaller included, and both installers are Authenticode-signed by scripts/dist/sign.sh.
 # Needs frontend/dist built first; VERSION and LDFLAGS come from the Makefile.
 set -euo pipefail
@@ -18,7 +18,7 @@ rm -f dist/parley-*-windows-amd64-setup.exe dist/parley-*-windows-amd64.msi
 
 echo "dist: cross-compiling parley.exe (windows/amd64, cgo with mingw-w64)"
 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++ \
-  out/tools/wails build -platform windows/amd64 -s -m -skipbindings -nosyncgomod -trimpath \
+  out/tools/wails build -platform windows/amd64 -tags novpx -s -m -skipbindings -nosyncgomod -trimpath \
     -ldflags "$LDFLAGS" -o parley-dist.exe -nocolour -v 1 >"$stage/wails.log" 2>&1 \
   || { tail -40 "$stage/wails.log" >&2; exit 1; }
 mv build/bin/parley-dist.exe "$stage/parley.exe"
