@@ -114,6 +114,11 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) {
 		fl, _ := w.(http.Flusher)
 		f.viewers.Add(1)
 		defer f.viewers.Add(-1)
+		// Each part ends with the next boundary line, so a viewer can show a frame as soon as
+		// it arrives instead of when the following frame's boundary comes (one frame later).
+		if _, err := fmt.Fprintf(w, "--%s\r\n", boundary); err != nil {
+			return
+		}
 		var seq uint64
 		for {
 			j, s, ok := f.jpegAfter(r.Context(), seq)
@@ -121,13 +126,13 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			seq = s
-			if _, err := fmt.Fprintf(w, "--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", boundary, len(j)); err != nil {
+			if _, err := fmt.Fprintf(w, "Content-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", len(j)); err != nil {
 				return
 			}
 			if _, err := w.Write(j); err != nil {
 				return
 			}
-			if _, err := w.Write([]byte("\r\n")); err != nil {
+			if _, err := fmt.Fprintf(w, "\r\n--%s\r\n", boundary); err != nil {
 				return
 			}
 			if fl != nil {

@@ -66,6 +66,11 @@ func main() {
 var only string
 
 func run(window time.Duration, chromium string) error {
+	if only == "chromium" {
+		cc, err := chromiumCall(chromium, window)
+		fmt.Printf("%+v %v\n", cc, err)
+		return err
+	}
 	if only == "gochromium" {
 		gc, err := goChromiumCall(chromium, window)
 		fmt.Printf("%+v %v\n", gc, err)
@@ -88,6 +93,7 @@ func run(window time.Duration, chromium string) error {
 	}
 	fmt.Printf("setup offer->first frame: %.0f ms\n", cc.setupMs)
 	fmt.Printf("CPU: both browsers %.1f%% of one core, one browser %.1f%%\n", cc.cpuBoth, cc.cpuBoth/2)
+	fmt.Printf("glass-to-glass (canvas stamp -> decoded frame drawn back to a canvas): median %.0f ms, p95 %.0f ms\n", cc.latMed, cc.latP95)
 
 	fmt.Println("== Go <-> Go (pion, both ends in this process, test pattern 640x480@30, remote video watched through the bridge)")
 	gg, err := goCall(window)
@@ -97,10 +103,9 @@ func run(window time.Duration, chromium string) error {
 	fmt.Printf("setup offer->first decoded frame: %.0f ms (%.2fx Chromium)\n", gg.setupMs, gg.setupMs/cc.setupMs)
 	fmt.Printf("CPU: both ends %.1f%% of one core (%.2fx both browsers); per end %.1f%%\n", gg.cpu, gg.cpu/cc.cpuBoth, gg.cpu/2)
 	fmt.Printf("RSS during the call (both ends): %.1f MiB\n", gg.rssMiB)
-	fmt.Printf("glass-to-glass (pattern stamp -> decoded): median %.0f ms, p95 %.0f ms\n", gg.decodeMed, gg.decodeP95)
-	fmt.Printf("glass-to-glass (pattern stamp -> bridge MJPEG -> JPEG decoded): median %.0f ms, p95 %.0f ms (bridge adds %.0f ms)\n",
-		gg.bridgeMed, gg.bridgeP95, gg.bridgeMed-gg.decodeMed)
-	fmt.Println("glass-to-glass for Chromium<->Chromium: not measured (no stamp reader in the page yet)")
+	fmt.Printf("glass-to-glass (pattern stamp -> decoded): median %.0f ms (%.2fx Chromium), p95 %.0f ms\n", gg.decodeMed, gg.decodeMed/cc.latMed, gg.decodeP95)
+	fmt.Printf("glass-to-glass (pattern stamp -> bridge MJPEG -> JPEG decoded): median %.0f ms (%.2fx Chromium), p95 %.0f ms; the bridge adds %.0f ms\n",
+		gg.bridgeMed, gg.bridgeMed/cc.latMed, gg.bridgeP95, gg.bridgeMed-gg.decodeMed)
 
 	fmt.Println("== Go agent (its own process) <-> Chromium customer: the real call shape")
 	gc, err := goChromiumCall(chromium, window)
@@ -229,7 +234,7 @@ func treeCPU(root int) time.Duration {
 
 // ---- Chromium <-> Chromium ----
 
-type ccResult struct{ setupMs, cpuBoth float64 }
+type ccResult struct{ setupMs, cpuBoth, latMed, latP95 float64 }
 
 func chromiumCall(path string, window time.Duration) (ccResult, error) {
 	srv, err := browser.NewServer()
@@ -248,7 +253,8 @@ func chromiumCall(path string, window time.Duration) (ccResult, error) {
 	}
 	defer b.Close()
 	for _, p := range []*browser.Peer{a, b} {
-		if err := p.Call(nil, "setup", map[string]bool{"video": true}); err != nil {
+		// The sender draws the same stamp as Go's pattern, so glass-to-glass is comparable.
+		if err := p.Call(nil, "setup", map[string]bool{"video": true, "stamp": true}); err != nil {
 			return ccResult{}, err
 		}
 	}
@@ -267,8 +273,14 @@ func chromiumCall(path string, window time.Duration) (ccResult, error) {
 	if err := waitFor(20*time.Second, func() bool { st, _ = a.Status(); return st.SetupMs > 0 }); err != nil {
 		return ccResult{}, fmt.Errorf("chromium call: no frame: %w", err)
 	}
-	time.Sleep(2 * time.Second)
+	time.Sleep(3 * time.Second)
 	stop()
+	var lat struct{ N, Median, P95 float64 }
+	_ = b.Call(nil, "latency")
+	time.Sleep(3 * time.Second)
+	if err := b.Call(&lat, "latency"); err != nil {
+		return ccResult{}, err
+	}
 	c0 := treeCPU(a.PID) + treeCPU(b.PID)
 	time.Sleep(window)
 	c1 := treeCPU(a.PID) + treeCPU(b.PID)
@@ -276,7 +288,8 @@ func chromiumCall(path string, window time.Duration) (ccResult, error) {
 	if sb.Frames == 0 {
 		return ccResult{}, errors.New("chromium call: B got no frames")
 	}
-	return ccResult{setupMs: st.SetupMs, cpuBoth: (c1 - c0).Seconds() / window.Seconds() * 100}, nil
+	return ccResult{setupMs: st.SetupMs, cpuBoth: (c1 - c0).Seconds() / window.Seconds() * 100,
+		latMed: lat.Median, latP95: lat.P95}, nil
 }
 
 // pumpBrowsers carries ICE candidates between two pages until stop is called.
