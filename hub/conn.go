@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -66,6 +67,9 @@ type conn struct {
 	conv wire.ConversationID
 	// send is the frames queued for the writer goroutine.
 	send chan *out
+	// writing is true while a writer goroutine runs. The writer is started by push and ends when
+	// the queue is empty, so an idle connection has no writer goroutine (and its stack) at all.
+	writing atomic.Bool
 	// gone is closed when the connection is finished, which stops the writer.
 	gone     chan struct{}
 	goneOnce sync.Once
@@ -76,9 +80,14 @@ func (c *conn) push(o *out) {
 	select {
 	case c.send <- o:
 	case <-c.gone:
+		return
 	default:
 		c.log.Warn("client too slow; dropping its connection")
 		c.kill()
+		return
+	}
+	if c.writing.CompareAndSwap(false, true) {
+		go c.writer()
 	}
 }
 
@@ -144,7 +153,6 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		c.readLoop()
 		s.router.unregister(c)
 	}()
-	go c.writer()
 }
 
 // hello reads and checks the first frame, registers the connection, and queues the Welcome.
@@ -375,27 +383,36 @@ func (c *conn) canRead(id wire.ConversationID) error {
 	return nil
 }
 
-// writer writes queued frames, and reads the store for replays and sync answers, until the
-// connection is gone. It is the connection's only writer.
+// writer writes queued frames, and reads the store for replays and sync answers, until the queue
+// is empty or the connection is gone. At most one runs per connection (see writing).
 func (c *conn) writer() {
 	for {
+		var o *out
 		select {
 		case <-c.gone:
 			return
-		case o := <-c.send:
-			var err error
-			switch {
-			case o.frame != nil:
-				err = c.write(o.frame)
-			case o.replay != nil:
-				err = c.writeReplay(o.replay)
-			case o.sync != nil:
-				err = c.writeSync(o.sync)
-			}
-			if err != nil {
-				c.kill()
+		case o = <-c.send:
+		default:
+			// Queue empty: stop, unless a push slipped in after the check (it saw writing
+			// still true and started no writer).
+			c.writing.Store(false)
+			if len(c.send) == 0 || !c.writing.CompareAndSwap(false, true) {
 				return
 			}
+			continue
+		}
+		var err error
+		switch {
+		case o.frame != nil:
+			err = c.write(o.frame)
+		case o.replay != nil:
+			err = c.writeReplay(o.replay)
+		case o.sync != nil:
+			err = c.writeSync(o.sync)
+		}
+		if err != nil {
+			c.kill()
+			return
 		}
 	}
 }

@@ -132,8 +132,8 @@ func run(cfg config) error {
 	}
 	fmt.Printf("parley-bench: %d live conversations, %d agents (capacity %d), %d idle connections to %s\n", cfg.convs, nAgents, cfg.capacity, conns, cfg.hubBin)
 	perConn := float64(idle.heapStack-base.heapStack) / float64(conns) / 1024
-	fmt.Printf("hub memory per idle connection: %.1f KB live heap+stacks after GC, %.1f KB RSS\n",
-		perConn, float64(idle.rss-base.rss)/float64(conns)/1024)
+	fmt.Printf("hub memory per idle connection: %.1f KB live heap+stacks after GC (of which stacks %.1f KB), %.1f KB RSS\n",
+		perConn, float64(idle.stack-base.stack)/float64(conns)/1024, float64(idle.rss-base.rss)/float64(conns)/1024)
 
 	// Traffic: each customer sends at random times; its agent answers every message.
 	b.measuring.Store(true)
@@ -261,6 +261,7 @@ func storeHistogram(url string) (string, error) {
 // mem is the hub's memory, from its /metrics.
 type mem struct {
 	heapStack int64 // heap in use plus goroutine stacks
+	stack     int64
 	rss       int64
 }
 
@@ -291,8 +292,11 @@ func memory(url string) (mem, error) {
 			continue
 		}
 		switch name {
-		case "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes":
+		case "go_memstats_heap_inuse_bytes":
 			m.heapStack += int64(f)
+		case "go_memstats_stack_inuse_bytes":
+			m.heapStack += int64(f)
+			m.stack = int64(f)
 		case "process_resident_memory_bytes":
 			m.rss = int64(f)
 		}
