@@ -56,12 +56,12 @@ func (s *Session) SignIn(hubURL, org, username, password string) (SessionView, e
 	defer cancel()
 	login, err := client.Login(ctx, hubURL, wire.OrgID(org), username, password)
 	if err != nil {
-		log.Info("sign-in refused", "code", wire.ErrorCode(err), "err", wire.ErrorMessage(err))
+		log.Info("sign-in refused", "code", wire.ErrorCode(err), "err", err)
 		return SessionView{}, signInError(err)
 	}
 	l, err := client.Dial(ctx, hubURL, login.Token, client.Options{Logger: c.log.With("component", "hub-client")})
 	if err != nil {
-		log.Info("connection refused", "code", wire.ErrorCode(err), "err", wire.ErrorMessage(err))
+		log.Info("connection refused", "code", wire.ErrorCode(err), "err", err)
 		return SessionView{}, signInError(err)
 	}
 

@@ -108,7 +108,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Verbose {
 		level = slog.LevelDebug
 	}
-	m.log = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level})).With("user", m.User)
+	m.log = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level})).With("agent", m.User)
 	q := newQueue()
 	m.svc = app.New(app.Config{Emitter: q, Logger: m.log})
 	defer m.svc.Close()
