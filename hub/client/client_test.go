@@ -169,9 +169,14 @@ func TestCloseEndsEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.Dial(ctx, s.URL(), started.Token, client.Options{})
+	dialCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	c, err := client.Dial(dialCtx, s.URL(), started.Token, client.Options{})
+	cancel() // the session outlives the context it was dialled with
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := c.Request(ctx, wire.TypePing, nil); err != nil {
+		t.Errorf("ping after the dial context ended: %v", err)
 	}
 	if w := c.Welcome(); w.Role != wire.RoleCustomer || len(w.Conversations) != 1 || w.Conversations[0].QueuePosition != 1 {
 		t.Errorf("Welcome = %+v", w)
