@@ -127,6 +127,9 @@ function init(): void {
       // The chat loads on first open, so a page that never opens it pays only for this file.
       frame = document.createElement('iframe');
       frame.title = text.title;
+      // Calls: the chat asks for the camera and microphone (only when the customer accepts a call)
+      // and plays the agent's sound and the ring.
+      frame.allow = 'camera; microphone; autoplay';
       frame.src = `${hub}/chat/${encodeURIComponent(org!)}?embed=1${kept()}`;
       frame.addEventListener('load', () => {
         ready = true;

@@ -5,6 +5,8 @@ import * as wire from '../../web/wire.gen';
 import { Client, WireError, hubSocketURL, type ConnState, type SocketFactory } from '../../web/client';
 import type { Translator } from '../../web/i18n';
 import { upsertMessage, applyReceipt, type Item } from '../../web/transcript';
+import type { Component } from 'svelte';
+import type { CallSession } from './call/call.svelte';
 
 /** Phase is which screen the portal shows. */
 export type Phase = 'loading' | 'unavailable' | 'prechat' | 'chat';
@@ -49,6 +51,13 @@ export class ChatSession {
   name = $state('');
   /** shown is false while the widget's panel is closed on the host page (only in the iframe). */
   shown = true;
+  /** call is the current call; the call module (call/) loads on the first call event. */
+  call = $state.raw<CallSession | null>(null);
+  /** callView renders the call, from the same lazily loaded module. */
+  callView = $state.raw<Component<{ call: CallSession; t: Translator; agent: string }> | null>(null);
+  private callLoad: Promise<void> | null = null;
+  /** callQueue keeps call events that arrive while the call module loads (the agent's offer). */
+  private callQueue: wire.Envelope[] = [];
 
   private client: Client | null = null;
   private saved: Saved | null = null;
@@ -318,7 +327,50 @@ export class ChatSession {
         this.items = applyReceipt(this.items, r.seq, r.kind, 'customer');
         return;
       }
+      case wire.TypeCallState:
+      case wire.TypeCallSignal:
+      case wire.TypeCallMedia:
+        this.callEvent(env);
+        return;
     }
+  }
+
+  /** callEvent hands a call event to the call module, loading it when a call starts ringing. */
+  private callEvent(env: wire.Envelope): void {
+    if (env.type === wire.TypeCallState) {
+      const c = env.data as wire.Call;
+      if (this.conv && c.conv !== this.conv.id) return;
+      // A call ringing while the widget is closed lights the launcher.
+      if (c.state === 'ringing' && !this.shown && typeof window !== 'undefined') window.parent.postMessage({ parley: 'unread' }, '*');
+      if (!this.callLoad && c.state !== 'ringing') return;
+    } else if (!this.callLoad) {
+      return;
+    }
+    if (this.call) {
+      this.call.handle(env);
+      return;
+    }
+    this.callQueue.push(env);
+    if (this.callLoad) return;
+    this.callLoad = import('./call/index').then(
+      (m) => {
+        const call = m.createCall(
+          {
+            request: (type, data) => (this.client ? this.client.request(type, data) : Promise.reject(new WireError('NETWORK', 'offline'))),
+            notify: (type, data) => this.client?.notify(type, data) ?? false,
+          },
+          this.t,
+        );
+        for (const e of this.callQueue.splice(0)) call.handle(e);
+        this.callView = m.CallView;
+        this.call = call;
+      },
+      () => {
+        // The module could not load (offline): the next ringing call tries again.
+        this.callLoad = null;
+        this.callQueue = [];
+      },
+    );
   }
 
   private fatal(e: WireError): void {
