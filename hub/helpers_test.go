@@ -206,3 +206,50 @@ func wantCode(t *testing.T, what string, err error, code wire.Code) {
 		t.Errorf("%s: error code = %q (%v); want %q", what, got, err, code)
 	}
 }
+
+// fakeTimers schedules the hub's timers and fires them when the test says, so timeouts are
+// tested without waiting for them.
+type fakeTimers struct {
+	mu      sync.Mutex
+	pending []*fakeTimer
+}
+
+type fakeTimer struct {
+	ft      *fakeTimers
+	d       time.Duration
+	f       func()
+	stopped bool
+}
+
+func (ft *fakeTimers) AfterFunc(d time.Duration, f func()) hub.Timer {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	t := &fakeTimer{ft: ft, d: d, f: f}
+	ft.pending = append(ft.pending, t)
+	return t
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.ft.mu.Lock()
+	defer t.ft.mu.Unlock()
+	was := !t.stopped
+	t.stopped = true
+	return was
+}
+
+// fire runs every pending timer of duration d and returns how many ran.
+func (ft *fakeTimers) fire(d time.Duration) int {
+	ft.mu.Lock()
+	var due []*fakeTimer
+	for _, t := range ft.pending {
+		if t.d == d && !t.stopped {
+			t.stopped = true
+			due = append(due, t)
+		}
+	}
+	ft.mu.Unlock()
+	for _, t := range due {
+		t.f()
+	}
+	return len(due)
+}

@@ -51,12 +51,21 @@ type Config struct {
 	CustomerTokenTTL time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// AfterFunc schedules the hub's timers (offer timeouts, the offline grace, abandoned
+	// conversations); nil means time.AfterFunc. Tests inject one they fire by hand.
+	AfterFunc func(d time.Duration, f func()) Timer
 	// Portal serves everything no hub route claims (the customer portal and widget); nil answers 404.
 	Portal http.Handler
 	// Debug serves Go's profiler at /debug/pprof/ (never on a public address).
 	Debug bool
 	// BcryptCost is the cost of password hashes made by CreateMember (default bcrypt.DefaultCost).
 	BcryptCost int
+}
+
+// Timer is a scheduled call, as time.AfterFunc returns.
+type Timer interface {
+	// Stop cancels the call; it reports false if the call already ran or was stopped.
+	Stop() bool
 }
 
 // Server is a running hub.
@@ -103,6 +112,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.AfterFunc == nil {
+		cfg.AfterFunc = func(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -148,7 +148,9 @@ func TestQueueOfferAcceptChat(t *testing.T) {
 }
 
 func TestOfferTimeoutMovesOn(t *testing.T) {
-	s := startHub(t, func(c *hub.Config) { c.OfferTimeout = 300 * time.Millisecond })
+	timers := &fakeTimers{}
+	clk := &clock{}
+	s := startHub(t, func(c *hub.Config) { c.AfterFunc, c.Now, c.OfferTimeout = timers.AfterFunc, clk.now, 30*time.Second })
 	a1, a2 := member(t, s, "agent1"), member(t, s, "agent2")
 	a1.next(wire.TypeAgentState, nil)
 	a2.next(wire.TypeAgentState, nil)
@@ -171,6 +173,14 @@ func TestOfferTimeoutMovesOn(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no offer")
 	}
+	if want := clk.now().Add(30 * time.Second).UnixMilli(); o.ExpiresAt < want-2000 || o.ExpiresAt > want {
+		t.Errorf("offer expires at %d; want about %d (now + OfferTimeout)", o.ExpiresAt, want)
+	}
+	second.none(wire.TypeOffer, 200*time.Millisecond) // until the first offer lapses
+	clk.advance(30 * time.Second)
+	if n := timers.fire(30 * time.Second); n != 1 {
+		t.Fatalf("fired %d offer timers; want 1", n)
+	}
 	var rv wire.OfferRevoked
 	first.next(wire.TypeOfferRevoked, &rv)
 	if rv.Offer != o.ID || rv.Reason != "timeout" {
@@ -180,6 +190,26 @@ func TestOfferTimeoutMovesOn(t *testing.T) {
 	// The lapsed offer cannot be accepted any more.
 	_, err := first.conn.Request(ctx(t), wire.TypeOfferAccept, wire.OfferRef{Offer: o.ID})
 	wantCode(t, "accept lapsed offer", err, wire.ENOTFOUND)
+}
+
+// An agent alone lets an offer lapse: it comes back to them once the pass-over time is up.
+func TestOfferTimeoutSingleAgent(t *testing.T) {
+	timers := &fakeTimers{}
+	clk := &clock{}
+	s := startHub(t, func(c *hub.Config) { c.AfterFunc, c.Now, c.OfferTimeout = timers.AfterFunc, clk.now, 30*time.Second })
+	a1 := member(t, s, "agent1")
+	_, conv := customer(t, s, "Cat")
+	first := a1.offer(conv.ID)
+	clk.advance(30 * time.Second)
+	timers.fire(30 * time.Second) // the offer lapses
+	a1.next(wire.TypeOfferRevoked, nil)
+	a1.none(wire.TypeOffer, 200*time.Millisecond) // passed over for now
+	clk.advance(30 * time.Second)
+	timers.fire(30 * time.Second) // the retry
+	again := a1.offer(conv.ID)
+	if again.ID == first.ID {
+		t.Errorf("re-offer has the lapsed offer's id %s", again.ID)
+	}
 }
 
 func TestDeclineMovesOn(t *testing.T) {

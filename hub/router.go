@@ -64,7 +64,7 @@ type agentState struct {
 	// conns are the agent's connections (the app, a second window, the headless agent...).
 	conns map[*conn]struct{}
 	// grace fires OfflineGrace after the last connection went.
-	grace *time.Timer
+	grace Timer
 	// convs are the active conversations assigned to the agent.
 	convs map[wire.ConversationID]*convState
 	// offer is the offer the agent is considering; an agent gets one at a time.
@@ -102,7 +102,7 @@ type convState struct {
 	sentPos int
 	// abandon fires AbandonAfter after a waiting conversation lost its last customer connection
 	// (or never had one); nil while the customer is connected.
-	abandon *time.Timer
+	abandon Timer
 }
 
 // passOver skips a for this conversation until until.
@@ -119,7 +119,7 @@ type offerState struct {
 	conv    *convState
 	agent   *agentState
 	expires time.Time
-	timer   *time.Timer
+	timer   Timer
 }
 
 func newRouter(s *Server) *router {
@@ -423,8 +423,8 @@ func (r *router) watchAbandon(cs *convState) {
 	if cs.conv.State != wire.ConvWaiting || len(cs.customers) > 0 || cs.abandon != nil {
 		return
 	}
-	var t *time.Timer
-	t = time.AfterFunc(r.s.cfg.AbandonAfter, func() {
+	var t Timer
+	t = r.s.cfg.AfterFunc(r.s.cfg.AbandonAfter, func() {
 		r.post(func() {
 			if cs.abandon != t || r.convs[cs.conv.ID] != cs || len(cs.customers) > 0 || cs.conv.State != wire.ConvWaiting {
 				return
@@ -458,8 +458,8 @@ func (r *router) unregister(c *conn) {
 			delete(a.conns, c)
 			if len(a.conns) == 0 {
 				// Offline only after a grace period, so a reconnect does not bounce presence.
-				var t *time.Timer
-				t = time.AfterFunc(r.s.cfg.OfflineGrace, func() {
+				var t Timer
+				t = r.s.cfg.AfterFunc(r.s.cfg.OfflineGrace, func() {
 					r.post(func() {
 						if a.grace != t || len(a.conns) > 0 {
 							return
@@ -925,7 +925,7 @@ func better(a, b *agentState) bool {
 func (r *router) offer(cs *convState, a *agentState) {
 	id := wire.OfferID(newID("o"))
 	o := &offerState{id: id, conv: cs, agent: a, expires: r.s.now().Add(r.s.cfg.OfferTimeout)}
-	o.timer = time.AfterFunc(r.s.cfg.OfferTimeout, func() { r.post(func() { r.expire(id) }) })
+	o.timer = r.s.cfg.AfterFunc(r.s.cfg.OfferTimeout, func() { r.post(func() { r.expire(id) }) })
 	r.offers[id], cs.offer, a.offer = o, o, o
 	frame := encode(wire.TypeOffer, r.offerFrame(o))
 	for c := range a.conns {
@@ -955,7 +955,7 @@ func (r *router) expire(id wire.OfferID) {
 
 // retryLater routes org again once passed-over agents may be offered again.
 func (r *router) retryLater(org *orgState) {
-	time.AfterFunc(r.s.cfg.OfferTimeout, func() { r.post(func() { r.route(org) }) })
+	r.s.cfg.AfterFunc(r.s.cfg.OfferTimeout, func() { r.post(func() { r.route(org) }) })
 }
 
 // revoke withdraws an offer and tells the agent why.
