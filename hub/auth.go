@@ -23,10 +23,6 @@ func HashPassword(password string, cost int) (string, error) {
 	return string(h), err
 }
 
-// dummyHash is compared against when a username does not exist, so a login takes as long whether
-// or not the user exists.
-var dummyHash, _ = HashPassword("parley-dummy-password", bcrypt.MinCost)
-
 // newToken returns a fresh bearer token and the hash that is stored for it.
 func newToken() (token, hash string) {
 	var b [32]byte
@@ -56,7 +52,7 @@ func (s *Server) login(ctx context.Context, req wire.LoginRequest) (wire.LoginRe
 	}
 	u, err := s.store.UserByName(ctx, req.Org, strings.TrimSpace(req.Username))
 	if errors.Is(err, store.ErrNotFound) {
-		_ = bcrypt.CompareHashAndPassword([]byte(dummyHash), []byte(req.Password))
+		_ = bcrypt.CompareHashAndPassword([]byte(s.dummyHash), []byte(req.Password))
 		return resp, ErrBadLogin
 	}
 	if err != nil {

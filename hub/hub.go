@@ -76,6 +76,9 @@ type Server struct {
 	store store.Store
 	// ownStore says whether Close closes store.
 	ownStore bool
+	// dummyHash is compared against when a username does not exist, at the cost of real hashes,
+	// so a login takes as long whether or not the user exists.
+	dummyHash string
 	metrics  *metrics
 	router   *router
 	mux      *http.ServeMux
@@ -120,6 +123,10 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, store: cfg.Store}
+	var err error
+	if s.dummyHash, err = HashPassword("parley-dummy-password", cfg.BcryptCost); err != nil {
+		return nil, err
+	}
 	if s.store == nil {
 		if cfg.DB == "" {
 			return nil, errors.New("hub: Config.DB or Config.Store is required")
