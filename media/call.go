@@ -68,6 +68,10 @@ type State struct {
 	HasVideo     bool   `json:"hasVideo"`     // a video track is negotiated (maybe off)
 	RemoteVideo  bool   `json:"remoteVideo"`  // frames from the remote side arrived
 	SpeakerError string `json:"speakerError,omitempty"`
+	// CameraError and MicrophoneError say why a device stopped mid-call (unplugged, taken by
+	// another program); video is then off, or audio silent, until the app reacts.
+	CameraError     string `json:"cameraError,omitempty"`
+	MicrophoneError string `json:"microphoneError,omitempty"`
 }
 
 // Call is one peer connection carrying one audio and at most one video track each way.
@@ -391,7 +395,12 @@ func (c *Call) SetVideoEnabled(on bool) error {
 	if err := v.setEnabled(on); err != nil {
 		return err
 	}
-	c.update(func(s *State) { s.VideoEnabled = on })
+	c.update(func(s *State) {
+		s.VideoEnabled = on
+		if on {
+			s.CameraError = ""
+		}
+	})
 	return nil
 }
 
@@ -528,6 +537,7 @@ func (c *Call) addAudio() error {
 			if err := a.src.Read(pcm); err != nil {
 				if !errors.Is(err, io.EOF) {
 					c.log.Warn("microphone stopped", "err", err)
+					c.update(func(s *State) { s.MicrophoneError = err.Error() })
 				}
 				return
 			}
@@ -608,12 +618,16 @@ func (v *videoSend) run() {
 		img, err := src.Read()
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
+				// The camera went away (unplugged, or another program took it): video is off
+				// until SetVideoEnabled(true) opens a camera again.
 				v.c.log.Warn("camera stopped", "err", err)
 				v.mu.Lock()
 				if v.src == src {
-					v.src = nil
+					_ = src.Close()
+					v.src, v.enabled = nil, false
 				}
 				v.mu.Unlock()
+				v.c.update(func(s *State) { s.VideoEnabled, s.CameraError = false, err.Error() })
 			}
 			continue
 		}

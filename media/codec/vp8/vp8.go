@@ -68,7 +68,7 @@ type Params struct {
 	// BitRate is the initial target in bits per second (default 1 Mbit/s).
 	BitRate int
 	// CPUUsed trades quality for speed (libvpx VP8E_SET_CPUUSED); real-time callers use -6..-8
-	// or 6..8 (default -6, as WebRTC uses on desktop).
+	// or 6..8 (default -6, as WebRTC uses on desktop). 1<<30 leaves libvpx's default (0).
 	CPUUsed int
 	// Threads is the number of encoder threads (default 1).
 	Threads int
@@ -157,7 +157,9 @@ func NewEncoder(w, h int, p Params) (*Encoder, error) {
 		C.free(unsafe.Pointer(cfg))
 		return nil, fmt.Errorf("vp8: enc_init: %d", int(ec))
 	}
-	C.parley_ctl_int(ctx, C.VP8E_SET_CPUUSED, C.int(p.CPUUsed))
+	if p.CPUUsed != 1<<30 {
+		C.parley_ctl_int(ctx, C.VP8E_SET_CPUUSED, C.int(p.CPUUsed))
+	}
 	C.parley_ctl_int(ctx, C.VP8E_SET_STATIC_THRESHOLD, 1)
 	C.parley_ctl_int(ctx, C.VP8E_SET_NOISE_SENSITIVITY, 0)
 	C.parley_ctl_int(ctx, C.VP8E_SET_MAX_INTRA_BITRATE_PCT, 900)
