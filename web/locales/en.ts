@@ -71,8 +71,8 @@ const en: Messages = {
     mute: 'Mute',
     unmute: 'Unmute',
     video: 'Camera',
-    videoOn: 'Camera on',
-    videoOff: 'Camera off',
+    videoOn: 'Start video',
+    videoOff: 'Stop video',
     end: 'End call',
     dismiss: 'Close',
     ended: {

@@ -71,8 +71,8 @@ const es: Messages = {
     mute: 'Silenciar',
     unmute: 'Activar micrófono',
     video: 'Cámara',
-    videoOn: 'Encender cámara',
-    videoOff: 'Apagar cámara',
+    videoOn: 'Iniciar vídeo',
+    videoOff: 'Detener vídeo',
     end: 'Colgar',
     dismiss: 'Cerrar',
     ended: {

@@ -1,0 +1,260 @@
+// End-to-end test of the customer's side of calls: a customer in real headless Chromium (fake camera
+// and microphone) is called by the real headless agent (`parley-agent -call video|voice`, whose Go
+// media engine sends test-pattern video and a tone) through the real hub.
+// Run: make test-portal-calls-e2e (or node --test e2e/portal-calls.test.mjs with out/parley-hub and
+// out/parley-agent built, or PARLEY_HUB/PARLEY_AGENT pointing at them).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startHub, startAgent, launchChromium, resultsDir, desktop, phone } from './lib/index.mjs';
+
+const T = 20_000; // how long any single expectation may take
+
+let hub, videoAgent, voiceAgent, browser;
+const shots = resultsDir();
+
+before(async () => {
+  hub = await startHub();
+  browser = await launchChromium({ media: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await videoAgent?.stop();
+  await voiceAgent?.stop();
+  await hub?.stop();
+});
+
+/** agent starts a headless agent that accepts chats, echoes, and calls after the first message. */
+async function agent(kind) {
+  return startAgent(hub.url, { args: ['-accept', '-reply-echo', '-call', kind] });
+}
+
+/**
+ * customer opens the portal in a new context of b and sends a first message, which makes the agent
+ * call. The page must show no script error and nothing blocked by its CSP.
+ */
+async function customer(b = browser, { viewport = desktop, name = 'Dana', contextOptions = {} } = {}) {
+  const context = await b.newContext({ viewport, locale: 'en-US', ...contextOptions });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) errors.push(new Error(m.text()));
+  });
+  await page.goto(`${hub.url}/chat/demo`);
+  await page.getByTestId('prechat-name').fill(name);
+  await page.getByTestId('prechat-start').click();
+  await page.getByTestId('chat-input').fill('hello, can we talk?');
+  await page.getByTestId('chat-input').press('Enter');
+  return { context, page, errors };
+}
+
+/** videoFrame hashes what the remote <video> shows now (drawn onto a canvas), or null if nothing. */
+function videoFrame(page) {
+  return page.evaluate(() => {
+    const v = document.querySelector('[data-testid="remote-video"]');
+    if (!v || !v.videoWidth) return null;
+    const c = document.createElement('canvas');
+    c.width = 160;
+    c.height = 120;
+    const g = c.getContext('2d');
+    g.drawImage(v, 0, 0, c.width, c.height);
+    const px = g.getImageData(0, 0, c.width, c.height).data;
+    let h = 0;
+    for (let i = 0; i < px.length; i += 4) h = (h * 31 + px[i] + px[i + 1] * 3 + px[i + 2] * 7) >>> 0;
+    return h;
+  });
+}
+
+/** audioLevel measures the RMS of the agent's sound for a moment (WebAudio analyser). */
+function audioLevel(page) {
+  return page.evaluate(async () => {
+    const v = document.querySelector('[data-testid="remote-video"]');
+    const stream = v?.srcObject;
+    if (!stream || stream.getAudioTracks().length === 0) return 0;
+    const ctx = new AudioContext();
+    await ctx.resume();
+    const src = ctx.createMediaStreamSource(stream);
+    const an = ctx.createAnalyser();
+    an.fftSize = 2048;
+    src.connect(an);
+    const buf = new Float32Array(an.fftSize);
+    let peak = 0;
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      an.getFloatTimeDomainData(buf);
+      let sum = 0;
+      for (const x of buf) sum += x * x;
+      peak = Math.max(peak, Math.sqrt(sum / buf.length));
+    }
+    await ctx.close();
+    return peak;
+  });
+}
+
+/** done leaves the chat (so the agent's capacity is free for the next test) and closes the context. */
+async function done({ context, page, errors }) {
+  await page.getByTestId('chat-leave').click();
+  await page.getByTestId('chat-leave-confirm').click();
+  await page.getByTestId('chat-ended').waitFor({ timeout: T });
+  assert.deepEqual(errors, []);
+  await context.close();
+}
+
+/** waitPlaying waits until the agent's video plays. */
+async function waitPlaying(page) {
+  await page.waitForFunction(
+    () => {
+      const v = document.querySelector('[data-testid="remote-video"]');
+      return v && v.videoWidth > 0 && v.currentTime > 0;
+    },
+    null,
+    { timeout: T },
+  );
+}
+
+test('accept with video: the agent moving video and sound arrive; mute and video off; end', async () => {
+  videoAgent = await agent('video');
+  const { context, page, errors } = await customer();
+  const incoming = page.getByTestId('call-incoming');
+  await incoming.waitFor({ timeout: T });
+  assert.match(await incoming.textContent(), /Agent One.*video call/);
+  assert.equal(await page.getByTestId('accept-video').isVisible(), true);
+  await page.screenshot({ path: join(shots, 'portal-call-incoming.png') });
+
+  await page.getByTestId('accept-video').click();
+  await waitPlaying(page);
+  // The picture moves: two snapshots half a second apart differ.
+  const a = await videoFrame(page);
+  await page.waitForTimeout(600);
+  const b = await videoFrame(page);
+  assert.ok(a !== null && b !== null, 'remote video has frames');
+  assert.notEqual(a, b, 'remote video moves');
+  const level = await audioLevel(page);
+  assert.ok(level > 0.005, `agent audio arrives (rms ${level})`);
+  // The remote element is not muted: the agent is heard through it.
+  assert.equal(await page.getByTestId('remote-video').evaluate((v) => v.muted), false);
+  await page.getByTestId('call-timer').filter({ hasText: /^\s*0:0\d\s*$/ }).waitFor({ timeout: T });
+  await page.screenshot({ path: join(shots, 'portal-call-desktop.png') });
+  await page.setViewportSize(phone);
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(shots, 'portal-call-phone.png') });
+
+  // Mute: the button says so, the microphone track stops sending sound.
+  const mute = page.getByTestId('call-mute');
+  assert.equal(await mute.getAttribute('aria-pressed'), 'false');
+  await mute.click();
+  assert.equal(await mute.getAttribute('aria-pressed'), 'true');
+  // Video off: the self-view goes, the camera stops.
+  const cam = page.getByTestId('call-video');
+  assert.equal(await cam.getAttribute('aria-pressed'), 'true');
+  await cam.click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="call-video"]')?.getAttribute('aria-pressed') === 'false', null, { timeout: T });
+  assert.equal(await page.getByTestId('self-video').isVisible(), false);
+  // Turned on again, the agent's video keeps playing and ours is back.
+  await cam.click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="call-video"]')?.getAttribute('aria-pressed') === 'true', null, { timeout: T });
+  await page.getByTestId('self-video').waitFor({ state: 'visible', timeout: T });
+
+  await page.getByTestId('call-end').click();
+  const ended = page.getByTestId('call-ended');
+  await ended.waitFor({ timeout: T });
+  assert.match(await ended.textContent(), /Call ended · 0:\d\d/);
+  await page.screenshot({ path: join(shots, 'portal-call-ended-phone.png') });
+  // The chat goes on after the call.
+  await page.getByTestId('chat-input').fill('thanks for the call');
+  await page.getByTestId('chat-input').press('Enter');
+  await page.locator('[data-testid="chat-message"][data-author="agent"]').filter({ hasText: 'echo: thanks for the call' }).waitFor({ timeout: T });
+  await done({ context, page, errors });
+});
+
+test('decline: no device is asked for and the chat goes on', async () => {
+  const { context, page, errors } = await customer(browser, { name: 'Decliner' });
+  await page.getByTestId('call-incoming').waitFor({ timeout: T });
+  await page.getByTestId('decline').click();
+  const ended = page.getByTestId('call-ended');
+  await ended.waitFor({ timeout: T });
+  assert.match(await ended.textContent(), /declined/);
+  assert.equal(await page.getByTestId('remote-video').count(), 0);
+  await page.getByTestId('chat-input').fill('just text, please');
+  await page.getByTestId('chat-input').press('Enter');
+  await page.locator('[data-testid="chat-message"][data-author="agent"]').filter({ hasText: 'echo: just text, please' }).waitFor({ timeout: T });
+  await done({ context, page, errors });
+});
+
+test('accept with audio: the agent is heard, no camera is used', async () => {
+  const { context, page, errors } = await customer(browser, { name: 'Audio only', viewport: phone });
+  await page.getByTestId('call-incoming').waitFor({ timeout: T });
+  await page.getByTestId('accept-audio').click();
+  await page.getByTestId('call-timer').filter({ hasText: /\d:\d\d/ }).waitFor({ timeout: T });
+  const level = await audioLevel(page);
+  assert.ok(level > 0.005, `agent audio arrives (rms ${level})`);
+  assert.equal(await page.getByTestId('call-video').getAttribute('aria-pressed'), 'false');
+  assert.equal(await page.getByTestId('self-video').isVisible(), false);
+  // The customer turns the camera on mid-call: this renegotiates, and the call carries on.
+  await page.getByTestId('call-video').click();
+  await page.getByTestId('self-video').waitFor({ state: 'visible', timeout: T });
+  await page.waitForTimeout(1000);
+  assert.equal(await page.getByTestId('call-ended').count(), 0);
+  await page.screenshot({ path: join(shots, 'portal-call-audio-phone.png') });
+  await page.getByTestId('call-end').click();
+  await page.getByTestId('call-ended').waitFor({ timeout: T });
+  await done({ context, page, errors });
+});
+
+test('a refused camera says so and lets the customer go on with audio only', async () => {
+  // A browser without the fake permission prompt, which refuses what it is not granted: the
+  // microphone is allowed, the camera is not.
+  const strict = await launchChromium({ args: ['--use-fake-device-for-media-stream', '--allow-loopback-in-peer-connection', '--deny-permission-prompts'] });
+  try {
+    const { context, page, errors } = await customer(strict, {
+      name: 'No camera',
+      viewport: phone,
+      contextOptions: { permissions: ['microphone'] },
+    });
+    await page.getByTestId('call-incoming').waitFor({ timeout: T });
+    await page.getByTestId('accept-video').click();
+    const problem = page.getByTestId('call-permission-error');
+    await problem.waitFor({ timeout: T });
+    assert.equal(await problem.getAttribute('data-device'), 'camera');
+    assert.match(await problem.textContent(), /camera/);
+    await page.screenshot({ path: join(shots, 'portal-call-permission-phone.png') });
+    await page.getByTestId('call-audio-only').click();
+    await page.getByTestId('call-timer').filter({ hasText: /\d:\d\d/ }).waitFor({ timeout: T });
+    await page.getByTestId('call-end').click();
+    await page.getByTestId('call-ended').waitFor({ timeout: T });
+    await done({ context, page, errors });
+
+    // With the microphone refused too, the customer stays in the chat, which declines the call.
+    const second = await customer(strict, { name: 'No devices', viewport: phone, contextOptions: { permissions: [] } });
+    await second.page.getByTestId('call-incoming').waitFor({ timeout: T });
+    await second.page.getByTestId('accept-audio').click();
+    const p2 = second.page.getByTestId('call-permission-error');
+    await p2.waitFor({ timeout: T });
+    assert.equal(await p2.getAttribute('data-device'), 'microphone');
+    assert.equal(await second.page.getByTestId('call-audio-only').count(), 0);
+    await second.page.getByTestId('call-stay').click();
+    await second.page.getByTestId('call-ended').waitFor({ timeout: T });
+    await done(second);
+  } finally {
+    await strict.close();
+  }
+});
+
+test('a voice call: accept with audio, the agent is heard', async () => {
+  await videoAgent?.stop();
+  videoAgent = null;
+  voiceAgent = await agent('voice');
+  const { context, page, errors } = await customer(browser, { name: 'Voice' });
+  const incoming = page.getByTestId('call-incoming');
+  await incoming.waitFor({ timeout: T });
+  assert.equal(await incoming.getAttribute('data-kind'), 'voice');
+  await page.getByTestId('accept-audio').click();
+  await page.getByTestId('call-timer').filter({ hasText: /\d:\d\d/ }).waitFor({ timeout: T });
+  const level = await audioLevel(page);
+  assert.ok(level > 0.005, `agent audio arrives (rms ${level})`);
+  await page.getByTestId('call-end').click();
+  await page.getByTestId('call-ended').waitFor({ timeout: T });
+  await done({ context, page, errors });
+});
