@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -185,14 +186,20 @@ func (s *Server) Start() error {
 	return nil
 }
 
-// URL returns the base URL the hub serves on, e.g. http://127.0.0.1:43123 ("" before Start).
+// URL returns the base URL the hub serves on, e.g. http://127.0.0.1:43123 ("" before Start). A hub
+// listening on every interface (":8080") gives its loopback URL.
 func (s *Server) URL() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ln == nil {
 		return ""
 	}
-	return "http://" + s.ln.Addr().String()
+	addr := s.ln.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() { // listening on every interface: loopback is one of them
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
 }
 
 // Close stops the hub gracefully: it stops accepting, tells every WebSocket client the hub is

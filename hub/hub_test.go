@@ -604,3 +604,13 @@ func TestAbandonedWaitingConversationEnds(t *testing.T) {
 	}
 	agent.accept(staysConv.ID)
 }
+
+func TestURLOnEveryInterface(t *testing.T) {
+	s := startHub(t, func(c *hub.Config) { c.Addr = ":0" })
+	if !strings.HasPrefix(s.URL(), "http://127.0.0.1:") {
+		t.Fatalf("URL() = %q; want the loopback URL", s.URL())
+	}
+	if _, err := client.Login(ctx(t), s.URL(), hub.DemoOrg, "agent1", hub.DemoPassword); err != nil {
+		t.Fatal(err)
+	}
+}
