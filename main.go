@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	parley [-hub URL] [-demo [-demo-addr 127.0.0.1:8080]] [--version]
+//	parley [-hub URL] [-demo [-demo-addr 127.0.0.1:8080]] [-devices system|test-pattern] [--version]
 //
 // With -demo the app starts a hub in-process on SQLite with the demo organisation, signs in as
 // agent1 and prints the portal URL a customer can chat from. Linux builds need -tags webkit2_41.
@@ -68,9 +68,13 @@ func run() error {
 	demoAddr := fl.String("demo-addr", "127.0.0.1:8080", "address of the demo hub")
 	showVersion := fl.Bool("version", false, "print the version and exit")
 	verbose := fl.Bool("v", false, "debug logs")
+	devices := fl.String("devices", string(app.DevicesSystem), "call devices: system (camera, microphone, speakers; the test pattern stays in the pickers) or test-pattern")
 	devFlags(fl)
 	if err := fl.Parse(os.Args[1:]); err != nil {
 		return err
+	}
+	if d := app.DeviceMode(*devices); d != app.DevicesSystem && d != app.DevicesTestPattern {
+		return fmt.Errorf("-devices must be system or test-pattern, not %q", *devices)
 	}
 	if *showVersion {
 		fmt.Println("parley", version.Version)
@@ -97,7 +101,7 @@ func run() error {
 	}
 
 	emitter := &wailsEmitter{}
-	svc := app.New(app.Config{Emitter: emitter, Logger: log, Prefill: prefill})
+	svc := app.New(app.Config{Emitter: emitter, Logger: log, Prefill: prefill, Devices: app.DeviceMode(*devices)})
 	if *demo {
 		if _, err := svc.Session.SignIn(prefill.HubURL, "demo", "agent1", "demo"); err != nil {
 			return fmt.Errorf("demo sign-in: %w", err)

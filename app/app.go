@@ -25,6 +25,8 @@ type Config struct {
 	Now func() time.Time
 	// Prefill is what the sign-in form starts with.
 	Prefill Prefill
+	// Devices says where calls take their camera and microphone from; "" means DevicesSystem.
+	Devices DeviceMode
 }
 
 // Services are the services bound to the UI. They share one hub connection.
@@ -34,6 +36,7 @@ type Services struct {
 	Offers        *Offers
 	Conversations *Conversations
 	Supervisor    *Supervisor
+	Calls         *Calls
 
 	core *core
 }
@@ -55,6 +58,7 @@ func New(cfg Config) *Services {
 		now:     cfg.Now,
 		prefill: cfg.Prefill,
 	}
+	c.calls = newCallManager(c, cfg.Devices)
 	c.reset()
 	return &Services{
 		Session:       &Session{c: c},
@@ -62,16 +66,21 @@ func New(cfg Config) *Services {
 		Offers:        &Offers{c: c},
 		Conversations: &Conversations{c: c},
 		Supervisor:    &Supervisor{c: c},
+		Calls:         &Calls{m: c.calls},
 		core:          c,
 	}
 }
 
-// Close signs out and releases the connection.
-func (s *Services) Close() error { return s.Session.SignOut() }
+// Close signs out, ends any call and releases the connection.
+func (s *Services) Close() error {
+	err := s.Session.SignOut()
+	s.core.calls.close()
+	return err
+}
 
 // Bindings lists the services for wails.Run's Bind option.
 func (s *Services) Bindings() []any {
-	return []any{s.Session, s.Presence, s.Offers, s.Conversations, s.Supervisor}
+	return []any{s.Session, s.Presence, s.Offers, s.Conversations, s.Supervisor, s.Calls}
 }
 
 // requestTimeout bounds every request to the hub.
@@ -103,6 +112,7 @@ type core struct {
 	log     *slog.Logger // the services' log
 	now     func() time.Time
 	prefill Prefill
+	calls   *callManager // the agent's calls
 
 	// signMu serialises sign-in and sign-out, which block on the network.
 	signMu sync.Mutex
@@ -123,6 +133,7 @@ type core struct {
 
 // reset forgets everything about the last session. Callers hold mu (or own c exclusively).
 func (c *core) reset() {
+	c.calls.drop() // the hub ends a call whose agent went
 	c.link = nil
 	c.stop = nil
 	c.done = nil
@@ -377,6 +388,9 @@ func (c *core) event(ev wire.Envelope) (out []emission, followUp []func()) {
 		}
 		c.snapshot, c.snapAt = &s, c.nowMs()
 		out = append(out, emission{EventSupervisor, c.supervisorView()})
+
+	case wire.TypeCallState, wire.TypeCallSignal, wire.TypeCallMedia:
+		c.calls.onHub(ev)
 
 	case wire.TypeError:
 		var e wire.Error

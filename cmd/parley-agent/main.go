@@ -5,6 +5,11 @@
 // Usage:
 //
 //	parley-agent -hub URL [-org demo] -user U -password P [-accept] [-reply-echo]
+//	             [-call voice|video] [-devices test-pattern|system]
+//
+// With -call the agent calls the customer after the first customer message of each conversation
+// it holds (one call at a time), using the test pattern and tone unless -devices system; it logs
+// the call's state, the customer's mute and video changes and the first remote frame.
 package main
 
 import (
@@ -16,6 +21,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -56,8 +62,12 @@ type Main struct {
 	Presence wire.Presence
 	// Accept takes every offer; ReplyEcho answers each customer message with "echo: <text>".
 	Accept, ReplyEcho bool
-	ShowVersion       bool
-	Verbose           bool
+	// Call is the kind of call to start after a conversation's first customer message; "" for none.
+	Call wire.CallKind
+	// Devices is where calls take camera and microphone from (test-pattern by default).
+	Devices     app.DeviceMode
+	ShowVersion bool
+	Verbose     bool
 
 	Stdout io.Writer
 	Stderr io.Writer
@@ -70,7 +80,7 @@ type Main struct {
 
 // NewMain returns a Main writing to the process's stdout and stderr.
 func NewMain() *Main {
-	return &Main{Org: "demo", Presence: wire.PresenceAvailable, Stdout: os.Stdout, Stderr: os.Stderr}
+	return &Main{Org: "demo", Presence: wire.PresenceAvailable, Devices: app.DevicesTestPattern, Stdout: os.Stdout, Stderr: os.Stderr}
 }
 
 // ParseFlags reads the command line; the password may also come from PARLEY_PASSWORD.
@@ -84,12 +94,25 @@ func (m *Main) ParseFlags(args []string) error {
 	presence := fl.String("presence", string(m.Presence), "presence after sign-in: available, busy, away or offline")
 	fl.BoolVar(&m.Accept, "accept", false, "accept every offer")
 	fl.BoolVar(&m.ReplyEcho, "reply-echo", false, "answer each customer message with \"echo: <text>\"")
+	call := fl.String("call", "", "call the customer after their first message: voice or video")
+	devices := fl.String("devices", string(m.Devices), "call devices: test-pattern or system")
 	fl.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
 	fl.BoolVar(&m.Verbose, "v", false, "debug logs")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
 	m.Presence = wire.Presence(*presence)
+	m.Call, m.Devices = wire.CallKind(*call), app.DeviceMode(*devices)
+	switch m.Call {
+	case "", wire.CallVoice, wire.CallVideo:
+	default:
+		return fmt.Errorf("-call must be voice or video, not %q", *call)
+	}
+	switch m.Devices {
+	case app.DevicesTestPattern, app.DevicesSystem:
+	default:
+		return fmt.Errorf("-devices must be test-pattern or system, not %q", *devices)
+	}
 	if m.ShowVersion {
 		return nil
 	}
@@ -110,7 +133,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.log = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level})).With("agent", m.User)
 	q := newQueue()
-	m.svc = app.New(app.Config{Emitter: q, Logger: m.log})
+	m.svc = app.New(app.Config{Emitter: q, Logger: m.log, Devices: m.Devices})
 	defer m.svc.Close()
 
 	started := time.Now()
@@ -122,13 +145,15 @@ func (m *Main) Run(ctx context.Context) error {
 			return fmt.Errorf("set presence %s: %w", m.Presence, err)
 		}
 	}
-	m.log.Info("ready", "hub", m.HubURL, "presence", m.Presence, "accept", m.Accept, "reply_echo", m.ReplyEcho)
+	m.log.Info("ready", "hub", m.HubURL, "presence", m.Presence, "accept", m.Accept, "reply_echo", m.ReplyEcho, "call", m.Call)
 	if m.Ready != nil {
 		close(m.Ready)
 	}
 
 	tried := map[wire.OfferID]bool{}
 	states := map[wire.ConversationID]wire.ConvState{}
+	called := map[wire.ConversationID]bool{} // conversations whose customer was called
+	var lastCall app.CallView                // what was last logged about the call
 	for {
 		ev, ok := q.next(ctx)
 		if !ok {
@@ -163,6 +188,16 @@ func (m *Main) Run(ctx context.Context) error {
 					m.log.Warn("echo failed", "conv", data.Conv, "code", wire.ErrorCode(err))
 				}
 			}
+			if m.Call != "" && data.Author == wire.AuthorCustomer && !called[data.Conv] && states[data.Conv] == wire.ConvActive {
+				called[data.Conv] = true
+				if _, err := m.svc.Calls.Start(data.Conv, m.Call); err != nil {
+					m.log.Warn("call failed", "conv", data.Conv, "kind", m.Call, "code", wire.ErrorCode(err))
+				}
+			}
+		case *app.CallView:
+			m.logCall(&lastCall, data)
+		case app.QualityView:
+			m.log.Debug("call quality", "call", data.Call, "level", data.Level, "rtt_ms", data.RTTMs, "loss_pct", data.LossPct, "recv_kbps", data.RecvKbps, "recv_fps", data.RecvFPS)
 		case app.SessionView:
 			m.log.Info("session", "connection", data.Connection, "signed_in", data.SignedIn)
 			if !data.SignedIn {
@@ -174,6 +209,36 @@ func (m *Main) Run(ctx context.Context) error {
 			m.log.Info("notice", "kind", data.Kind, "reason", data.Reason, "code", data.Code)
 		}
 	}
+}
+
+// logCall logs what changed in the call since last: its state, the customer's mute and
+// video, the first remote frame. E2E tests wait for these lines.
+func (m *Main) logCall(last *app.CallView, v *app.CallView) {
+	if v == nil {
+		if last.ID != "" || last.State != "" {
+			m.log.Info("call gone", "call", last.ID)
+		}
+		*last = app.CallView{}
+		return
+	}
+	if v.State != last.State || v.ID != last.ID {
+		m.log.Info("call", "call", v.ID, "conv", v.Conv, "kind", v.Kind, "state", v.State, "outcome", v.Outcome, "reason", v.Reason, "ended_by", v.EndedBy)
+	}
+	if v.Connection != last.Connection {
+		m.log.Info("call connection", "call", v.ID, "connection", v.Connection)
+	}
+	if v.RemoteMuted != last.RemoteMuted || v.RemoteVideo != last.RemoteVideo {
+		m.log.Info("call remote media", "call", v.ID, "remote_muted", v.RemoteMuted, "remote_video", v.RemoteVideo)
+	}
+	if v.RemoteFrames && !last.RemoteFrames {
+		m.log.Info("call first remote frame", "call", v.ID)
+	}
+	for _, w := range v.Warnings {
+		if !slices.Contains(last.Warnings, w) {
+			m.log.Warn("call warning", "call", v.ID, "code", w)
+		}
+	}
+	*last = *v
 }
 
 // event is one emitted event.
