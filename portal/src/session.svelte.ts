@@ -209,6 +209,7 @@ export class ChatSession {
     const conv = this.conv;
     if (!this.client || !conv) return '';
     try {
+      if (this.call?.live) await this.call.hangup();
       await this.client.request(wire.TypeConvLeave, { conv: conv.id } satisfies wire.ConvRef);
       this.conv = { ...conv, state: 'ended', ended_by: 'customer', ended_at: Date.now() };
       return '';
@@ -289,6 +290,8 @@ export class ChatSession {
     this.conv = c;
     this.queuePosition = c.state === 'waiting' ? (c.queue_position ?? this.queuePosition) : 0;
     if (c.state !== 'active') this.agentTyping = false;
+    // A chat that ends ends its call too (the hub does the same; this frees the devices at once).
+    if (c.state === 'ended' && this.call?.live) void this.call.hangup();
   }
 
   private message(m: wire.Message): void {

@@ -90,3 +90,15 @@ describe('call events in the chat', () => {
     post.mockRestore();
   });
 });
+
+describe('the chat ending', () => {
+  it('hangs up a live call', async () => {
+    const { s, ws } = await chatting();
+    ws.deliver(ringing('k1'));
+    await vi.waitFor(() => expect(s.call).not.toBeNull(), { timeout: 5000 });
+    ws.deliver({ type: 'conv.state', data: { ...conv, state: 'ended', ended_by: 'agent' } });
+    expect(s.call!.phase).toBe('ended');
+    expect(ws.sent.find((e) => e.type === 'call.decline')?.data).toEqual({ call: 'k1' });
+    s.dispose();
+  });
+});
