@@ -52,7 +52,10 @@ check "parley.exe in the MSI is signed" verify "$agent_exe"
 check "parley-policy.exe in the MSI is signed" verify "$policy_exe"
 check "parley.exe is a 64-bit Windows GUI program" sh -c "file '$agent_exe' | grep -q 'PE32+ executable (GUI) x86-64'"
 if go version -m "$agent_exe" 2>/dev/null | grep -q 'github.com/pion/mediadevices'; then
-  echo "  info  parley.exe links the media engine: $(go version -m "$agent_exe" | grep -o 'mediadevices/pkg/codec/[a-z0-9]*' | sort -u | tr '\n' ' ')"
+  echo "  info  parley.exe links the media engine"
+  strings "$agent_exe" >"$work/strings"
+  check "parley.exe carries the OpenH264 codec" grep -q 'openh264 codec version' "$work/strings"
+  check "parley.exe carries the Opus codec" grep -q '_Cfunc_opus_encoder_create' "$work/strings"
 else
   echo "  info  parley.exe does not link pion/mediadevices (the app does not import the media engine yet)"
 fi
