@@ -37,6 +37,9 @@ export interface CallDeps {
   now(): number;
 }
 
+/** FAIL_GRACE_MS is how long a failed media connection may take to come back (ICE restart). */
+export const FAIL_GRACE_MS = 8000;
+
 /** videoConstraints ask for a modest camera picture: enough for a support call, light on a phone. */
 export const videoConstraints: MediaTrackConstraints = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 24 } };
 
@@ -91,6 +94,8 @@ export class CallSession {
   error = $state('');
   /** silenced is true once the customer stopped the ring. */
   silenced = $state(false);
+  /** unstable is true while the media connection is lost and may come back. */
+  unstable = $state(false);
 
   private pc: RTCPeerConnection | null = null;
   private ice: wire.ICEConfig | null = null;
@@ -106,6 +111,7 @@ export class CallSession {
   private redirected = false;
   /** spare is the microphone stream kept after the camera failed, for "continue with audio only". */
   private spare: MediaStream | null = null;
+  private failTimer: ReturnType<typeof setTimeout> | null = null;
   private stream: MediaStream | null = null;
 
   constructor(
@@ -409,12 +415,25 @@ export class CallSession {
   private onConnState(pc: RTCPeerConnection): void {
     if (pc !== this.pc) return;
     const st = pc.connectionState;
-    if (st === 'connected' && this.phase === 'connecting') {
-      this.phase = 'active';
-      if (!this.startedAt) this.startedAt = this.deps.now();
-    } else if (st === 'failed') {
-      void this.hangup('call.ended.failed');
+    this.unstable = st === 'disconnected' || st === 'failed';
+    if (st === 'connected') {
+      this.clearFailTimer();
+      if (this.phase === 'connecting') {
+        this.phase = 'active';
+        if (!this.startedAt) this.startedAt = this.deps.now();
+      }
+    } else if (st === 'failed' && !this.failTimer) {
+      // The agent restarts ICE when the connection fails; give that a moment before giving up.
+      this.failTimer = setTimeout(() => {
+        this.failTimer = null;
+        if (this.pc === pc && pc.connectionState !== 'connected') void this.hangup('call.ended.failed');
+      }, FAIL_GRACE_MS);
     }
+  }
+
+  private clearFailTimer(): void {
+    if (this.failTimer) clearTimeout(this.failTimer);
+    this.failTimer = null;
   }
 
   /** apply handles one signal from the agent (perfect negotiation, polite side). */
@@ -508,6 +527,8 @@ export class CallSession {
   }
 
   private teardown(): void {
+    this.clearFailTimer();
+    this.unstable = false;
     const pc = this.pc;
     this.pc = null;
     if (pc) {

@@ -1,5 +1,5 @@
 import { describe, it, expect, vi, beforeEach } from 'vitest';
-import { CallSession, formatDuration, problemOf, endKeyOf, permissionKey, type CallDeps } from './call.svelte';
+import { CallSession, FAIL_GRACE_MS, formatDuration, problemOf, endKeyOf, permissionKey, type CallDeps } from './call.svelte';
 import { portalI18n } from '../i18n';
 import { WireError } from '../../../web/client';
 import type * as wire from '../../../web/wire.gen';
@@ -502,12 +502,27 @@ describe('CallSession', () => {
     expect(g.call.phase).toBe('ended');
   });
 
-  it('a failed connection ends the call with a clear line', async () => {
+  it('a failed connection gets a moment to come back, then ends the call with a clear line', async () => {
     h.call.handle(ringing());
     h.call.handle(offer('m=audio'));
     await h.call.accept(false);
     await flush();
-    h.pcs[0].connect('failed');
+    vi.useFakeTimers();
+    try {
+      h.pcs[0].connect('connected');
+      h.pcs[0].connect('failed');
+      expect(h.call.unstable).toBe(true);
+      vi.advanceTimersByTime(FAIL_GRACE_MS - 100);
+      // The agent's ICE restart brings it back.
+      h.pcs[0].connect('connected');
+      expect(h.call.unstable).toBe(false);
+      vi.advanceTimersByTime(FAIL_GRACE_MS);
+      expect(h.call.phase).toBe('active');
+      h.pcs[0].connect('failed');
+      vi.advanceTimersByTime(FAIL_GRACE_MS);
+    } finally {
+      vi.useRealTimers();
+    }
     await flush();
     expect(h.call.phase).toBe('ended');
     expect(h.call.endKey).toBe('call.ended.failed');
