@@ -93,6 +93,19 @@ function audioLevel(page) {
   });
 }
 
+/**
+ * logged waits until the agent has logged a line matching re since line `from` of its output
+ * (the agent logs the customer's mute and video changes and the first frame it receives).
+ */
+async function logged(proc, re, from = 0) {
+  const deadline = Date.now() + T;
+  while (Date.now() < deadline) {
+    if (proc.logs.slice(from).some((l) => re.test(l))) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`the agent never logged ${re}; its last lines:\n${proc.logs.slice(-15).join('\n')}`);
+}
+
 /** done leaves the chat (so the agent's capacity is free for the next test) and closes the context. */
 async function done({ context, page, errors }) {
   await page.getByTestId('chat-leave').click();
@@ -123,8 +136,11 @@ test('accept with video: the agent moving video and sound arrive; mute and video
   assert.equal(await page.getByTestId('accept-video').isVisible(), true);
   await page.screenshot({ path: join(shots, 'portal-call-incoming.png') });
 
+  const mark = videoAgent.logs.length;
   await page.getByTestId('accept-video').click();
   await waitPlaying(page);
+  // Our camera reaches the agent too.
+  await logged(videoAgent, /first remote frame/, mark);
   // The picture moves: two snapshots half a second apart differ.
   const a = await videoFrame(page);
   await page.waitForTimeout(600);
@@ -144,23 +160,31 @@ test('accept with video: the agent moving video and sound arrive; mute and video
   // Mute: the button says so, the microphone track stops sending sound.
   const mute = page.getByTestId('call-mute');
   assert.equal(await mute.getAttribute('aria-pressed'), 'false');
+  let from = videoAgent.logs.length;
   await mute.click();
   assert.equal(await mute.getAttribute('aria-pressed'), 'true');
+  await logged(videoAgent, /customer media.* muted=true video=true/, from);
   // Video off: the self-view goes, the camera stops.
   const cam = page.getByTestId('call-video');
   assert.equal(await cam.getAttribute('aria-pressed'), 'true');
+  from = videoAgent.logs.length;
   await cam.click();
   await page.waitForFunction(() => document.querySelector('[data-testid="call-video"]')?.getAttribute('aria-pressed') === 'false', null, { timeout: T });
+  await logged(videoAgent, /customer media.* muted=true video=false/, from);
   assert.equal(await page.getByTestId('self-video').isVisible(), false);
   // Turned on again, the agent's video keeps playing and ours is back.
+  from = videoAgent.logs.length;
   await cam.click();
+  await logged(videoAgent, /customer media.* muted=true video=true/, from);
   await page.waitForFunction(() => document.querySelector('[data-testid="call-video"]')?.getAttribute('aria-pressed') === 'true', null, { timeout: T });
   await page.getByTestId('self-video').waitFor({ state: 'visible', timeout: T });
 
+  from = videoAgent.logs.length;
   await page.getByTestId('call-end').click();
   const ended = page.getByTestId('call-ended');
   await ended.waitFor({ timeout: T });
   assert.match(await ended.textContent(), /Call ended · 0:\d\d/);
+  await logged(videoAgent, /call ended.*by=customer/, from);
   await page.screenshot({ path: join(shots, 'portal-call-ended-phone.png') });
   // The chat goes on after the call.
   await page.getByTestId('chat-input').fill('thanks for the call');
@@ -172,10 +196,12 @@ test('accept with video: the agent moving video and sound arrive; mute and video
 test('decline: no device is asked for and the chat goes on', async () => {
   const { context, page, errors } = await customer(browser, { name: 'Decliner' });
   await page.getByTestId('call-incoming').waitFor({ timeout: T });
+  const from = videoAgent.logs.length;
   await page.getByTestId('decline').click();
   const ended = page.getByTestId('call-ended');
   await ended.waitFor({ timeout: T });
   assert.match(await ended.textContent(), /declined/);
+  await logged(videoAgent, /call ended.*outcome=declined/, from);
   assert.equal(await page.getByTestId('remote-video').count(), 0);
   await page.getByTestId('chat-input').fill('just text, please');
   await page.getByTestId('chat-input').press('Enter');
