@@ -69,8 +69,9 @@ export interface Call {
    */
   ended_by?: Author;
   /**
-   * Reason is a short code for why the call ended, e.g. "hangup", "declined", "ring_timeout",
-   * "disconnected", "failed".
+   * Reason is a short code for why the call ended: "hangup" (answered, then ended),
+   * "cancelled" (the agent hung up while it rang), "declined", "ring_timeout", "disconnected"
+   * (a party's connection stayed gone past the grace period), "conversation_ended".
    */
   reason?: string;
   /**
@@ -157,6 +158,262 @@ export interface CallMedia {
 }
 
 /**
+ * VisualID identifies one visual engagement within a conversation.
+ */
+export type VisualID = string;
+
+/**
+ * VisualKind is what the agent asked to see.
+ */
+export type VisualKind = "cobrowse" | "screenshare";
+
+/**
+ * ProviderKind names the kind of provider behind a visual engagement.
+ */
+export type ProviderKind = "" | "builtin-cobrowse" | "builtin-screenshare" | "external";
+
+/**
+ * VisualState is where a visual engagement is in its life.
+ */
+export type VisualState = "invited" | "active" | "ended";
+
+/**
+ * VisualInvite asks the hub to invite the customer of Conv.
+ */
+export interface VisualInvite {
+  conv: ConversationID;
+  kind: VisualKind;
+  /**
+   * PIN is the PIN or password an external provider gave the agent's session, when it has one;
+   * the hub then checks the customer types the same. Ignored for built-in providers (the hub
+   * makes their PIN).
+   */
+  pin?: string;
+  /**
+   * Session is the external provider's session id, substituted for {session} in its join URL.
+   */
+  session?: string;
+}
+
+/**
+ * VisualRef names a visual engagement.
+ */
+export interface VisualRef {
+  visual: VisualID;
+}
+
+/**
+ * VisualAccept accepts an invitation.
+ */
+export interface VisualAccept {
+  visual: VisualID;
+  /**
+   * PIN is what the customer typed; required when the engagement's PINRequired is true.
+   */
+  pin?: string;
+}
+
+/**
+ * VisualControl grants (true) or takes back (false) the agent's control of a co-browsed page.
+ */
+export interface VisualControl {
+  visual: VisualID;
+  granted: boolean;
+}
+
+/**
+ * Visual is the state of one visual engagement, as each party sees it.
+ */
+export interface Visual {
+  id: VisualID;
+  conv: ConversationID;
+  kind: VisualKind;
+  provider: ProviderKind;
+  /**
+   * ProviderName is what the customer is told they share with, e.g. "Parley" or "AcmeView".
+   */
+  provider_name?: string;
+  state: VisualState;
+  /**
+   * PINRequired says the customer must type a PIN to accept.
+   */
+  pin_required: boolean;
+  /**
+   * PIN is the PIN to share in the chat. Only the agent's copy carries it.
+   */
+  pin?: string;
+  /**
+   * PINExpiresAt is when the PIN stops being accepted, Unix milliseconds; zero when it does not
+   * expire.
+   */
+  pin_expires_at?: number;
+  /**
+   * JoinURL is, for an external provider, the page the customer's browser opens once accepted,
+   * with {session} filled in; the portal fills {pin} (URL-escaped) with what the customer typed.
+   */
+  join_url?: string;
+  /**
+   * Control is true while the customer lets the agent drive a co-browsed page.
+   */
+  control: boolean;
+  /**
+   * EndedBy says who ended it; Reason is a short code: "stopped", "declined", "pin_expired",
+   * "pin_attempts", "conversation_ended", "reassigned".
+   */
+  ended_by?: Author;
+  reason?: string;
+  /**
+   * ICE holds the STUN/TURN servers for the built-in screen share, for the party receiving it.
+   */
+  ice?: ICEConfig;
+  /**
+   * Times are Unix milliseconds; zero when not yet.
+   */
+  created_at: number;
+  accepted_at?: number;
+  ended_at?: number;
+}
+
+/**
+ * VisualEvent is one frame of a co-browse recording. A batch of recorded events is the JSON array
+ * text made by concatenating the Data of parts 0..Parts-1 of one Seq, in order; small batches
+ * have one part. Senders split on UTF-8 boundaries so each frame stays under MaxFrameBytes.
+ */
+export interface VisualEvent {
+  visual: VisualID;
+  /**
+   * Seq numbers the batches of one engagement from 1.
+   */
+  seq: number;
+  part: number;
+  parts: number;
+  /**
+   * Data is at most MaxVisualEventBytes bytes of the batch's JSON text.
+   */
+  data: string;
+}
+
+/**
+ * VisualPointer places the agent's laser pointer. X and Y are fractions (0..1) of the shared view:
+ * the customer's viewport in co-browse, the captured surface in screen share.
+ */
+export interface VisualPointer {
+  visual: VisualID;
+  x: number;
+  y: number;
+  /**
+   * Visible is false to hide the pointer.
+   */
+  visible: boolean;
+}
+
+/**
+ * VisualAction is what a [VisualCommand] does.
+ */
+export type VisualAction = "click" | "type" | "scroll" | "navigate";
+
+/**
+ * VisualCommand is the agent acting in the customer's co-browsed page. The customer's browser
+ * executes it only while control is granted, and never into a masked field.
+ */
+export interface VisualCommand {
+  visual: VisualID;
+  action: VisualAction;
+  /**
+   * Node is the recorder's id of the target element (click, type; scroll when not the page).
+   */
+  node?: number;
+  /**
+   * Text is what to type (at most MaxVisualTextBytes).
+   */
+  text?: string;
+  /**
+   * X and Y are the scroll position in CSS pixels.
+   */
+  x?: number;
+  y?: number;
+  /**
+   * URL is where to navigate: an http or https URL of at most MaxVisualURLBytes.
+   */
+  url?: string;
+}
+
+/**
+ * VisualSignal carries one SDP description or one ICE candidate of the built-in screen share.
+ */
+export interface VisualSignal {
+  visual: VisualID;
+  sdp?: SDP;
+  candidate?: ICECandidate;
+  /**
+   * From is filled by the hub.
+   */
+  from?: Author;
+}
+
+/**
+ * VisualSettings is an organisation's choice of providers: the body of GET and PUT
+ * /api/v1/orgs/{org}/settings/visual (PUT is for admins; members may read it, since the agent's
+ * app needs the provider's URLs).
+ */
+export interface VisualSettings {
+  cobrowse: ProviderConfig;
+  screenshare: ProviderConfig;
+}
+
+/**
+ * ProviderConfig is the provider of one kind of engagement.
+ */
+export interface ProviderConfig {
+  /**
+   * Provider is ProviderNone, the built-in provider of the kind, or ProviderExternal.
+   */
+  provider: ProviderKind;
+  /**
+   * External describes the external provider; required when Provider is ProviderExternal.
+   */
+  external?: ExternalProvider;
+}
+
+/**
+ * ExternalProvider is a third-party co-browse or screen-share service described by URL templates,
+ * so a real service can be wired in by configuration. Every URL is http or https.
+ */
+export interface ExternalProvider {
+  /**
+   * Name is shown to the agent and the customer, e.g. "AcmeView".
+   */
+  name: string;
+  /**
+   * SignInURL is the provider's page the agent's provider tab shows (sandboxed) to sign in to
+   * its own console.
+   */
+  sign_in_url: string;
+  /**
+   * VerifyURL, when set, checks the credentials the agent gives Parley: a GET with them as HTTP
+   * basic auth answers 2xx when they are right.
+   */
+  verify_url?: string;
+  /**
+   * SessionURL, when set, creates a session: the agent's app POSTs to it (with the stored
+   * credentials as HTTP basic auth) and reads the session id and PIN from the JSON answer at
+   * SessionIDPointer and PINPointer (RFC 6901 JSON pointers, e.g. "/session/pin").
+   */
+  session_url?: string;
+  session_id_pointer?: string;
+  pin_pointer?: string;
+  /**
+   * SessionPageURL, used when SessionURL is empty, is a page in the provider tab where the agent
+   * creates a session and reads its PIN, then types it into Parley.
+   */
+  session_page_url?: string;
+  /**
+   * JoinURL is the customer's join page, with {pin} and {session} placeholders.
+   */
+  join_url: string;
+}
+
+/**
  * OrgID names an organisation, e.g. "demo". It appears in portal URLs.
  */
 export type OrgID = string;
@@ -204,7 +461,7 @@ export type ReceiptKind = "delivered" | "read";
 /**
  * Type names a message.
  */
-export type Type = "call.invite" | "call.state" | "call.accept" | "call.decline" | "call.end" | "call.signal" | "call.media" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign";
+export type Type = "call.invite" | "call.state" | "call.accept" | "call.decline" | "call.end" | "call.signal" | "call.media" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.signal" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign";
 
 /**
  * Envelope is one WebSocket frame.
@@ -283,6 +540,10 @@ export interface Ack {
    */
   conv?: ConversationID;
   seq?: number;
+  /**
+   * Call is set when the request started a call (call.invite).
+   */
+  call?: CallID;
 }
 
 /**
@@ -327,6 +588,36 @@ export interface Message {
    * At is when the hub stored it, Unix milliseconds.
    */
   at: number;
+  /**
+   * Event is the machine-readable form of a system line (Author system), so a UI can show it
+   * in the reader's language; Text stays the English fallback. Nil for chat messages and for
+   * system lines stored before events existed.
+   */
+  event?: Event;
+}
+
+/**
+ * EventKind says what a system line reports.
+ */
+export type EventKind = "joined" | "left" | "ended" | "call_started" | "call_ended" | "call_declined" | "call_missed" | "call_cancelled" | "call_failed";
+
+/**
+ * Event is what a system line reports, with the values a translation needs.
+ */
+export interface Event {
+  kind: EventKind;
+  /**
+   * Name is the agent's display name, for joined and ended.
+   */
+  name?: string;
+  /**
+   * CallKind is the call's kind, for call events.
+   */
+  call_kind?: CallKind;
+  /**
+   * DurationMS is how long the call lasted from its answer, for call_ended.
+   */
+  duration_ms?: number;
 }
 
 /**
@@ -392,6 +683,11 @@ export interface Conversation {
    * EndedBy says who ended it: the agent (End) or the customer (left).
    */
   ended_by?: Author;
+  /**
+   * Calls is which calls the agent may start in this conversation: the organisation's setting,
+   * or its queue's override. Empty when not stated (to customers, and by older hubs).
+   */
+  calls?: CallsAllowed;
 }
 
 /**
@@ -419,6 +715,11 @@ export interface AgentState {
    */
   load: number;
   capacity: number;
+  /**
+   * OnCall is true while the agent has a call (from invite to end); the call takes all their
+   * remaining capacity, so Load equals Capacity then (or exceeds it, after a supervisor assigns).
+   */
+  on_call?: boolean;
 }
 
 /**
@@ -462,6 +763,40 @@ export interface OfferRevoked {
 export interface Snapshot {
   agents: AgentSummary[];
   conversations: Conversation[];
+  /**
+   * Stats are the handle-time figures of the conversations that ended lately.
+   */
+  stats: Stats;
+}
+
+/**
+ * Stats sum up the conversations of an organisation that ended since SinceMS (the last 24 hours)
+ * after an agent accepted them. Handle time runs from the agent's accept to the end.
+ */
+export interface Stats {
+  /**
+   * SinceMS is the start of the window, Unix milliseconds.
+   */
+  since_ms: number;
+  /**
+   * WithCall counts the conversations with at least one answered call; WithoutCall the others.
+   */
+  with_call: number;
+  without_call: number;
+  /**
+   * AHTWithCallMS and AHTWithoutCallMS are the average handle times, in milliseconds, of each
+   * group; 0 when the group is empty.
+   */
+  aht_with_call_ms: number;
+  aht_without_call_ms: number;
+  /**
+   * Calls counts the calls that ended in the window, by outcome.
+   */
+  calls: Partial<Record<CallOutcome, number>>;
+  /**
+   * AvgCallMS is the average duration of the answered calls among them (answer to end).
+   */
+  avg_call_ms: number;
 }
 
 /**
@@ -474,6 +809,10 @@ export interface AgentSummary {
   load: number;
   capacity: number;
   online: boolean;
+  /**
+   * OnCall is true while the agent has a call.
+   */
+  on_call: boolean;
 }
 
 /**
@@ -559,6 +898,35 @@ export const TypeCallEnd: Type = "call.end";
 export const TypeCallSignal: Type = "call.signal";
 export const TypeCallMedia: Type = "call.media";
 export const MaxSDPBytes = 12 << 10;
+export const VisualCobrowse: VisualKind = "cobrowse";
+export const VisualScreenShare: VisualKind = "screenshare";
+export const ProviderNone: ProviderKind = "";
+export const ProviderBuiltinCobrowse: ProviderKind = "builtin-cobrowse";
+export const ProviderBuiltinScreenShare: ProviderKind = "builtin-screenshare";
+export const ProviderExternal: ProviderKind = "external";
+export const VisualInvited: VisualState = "invited";
+export const VisualActive: VisualState = "active";
+export const VisualEnded: VisualState = "ended";
+export const TypeVisualInvite: Type = "visual.invite";
+export const TypeVisualState: Type = "visual.state";
+export const TypeVisualAccept: Type = "visual.accept";
+export const TypeVisualDecline: Type = "visual.decline";
+export const TypeVisualStop: Type = "visual.stop";
+export const TypeVisualControl: Type = "visual.control";
+export const TypeVisualEvent: Type = "visual.event";
+export const TypeVisualPointer: Type = "visual.pointer";
+export const TypeVisualCommand: Type = "visual.command";
+export const TypeVisualSignal: Type = "visual.signal";
+export const ActionClick: VisualAction = "click";
+export const ActionType: VisualAction = "type";
+export const ActionScroll: VisualAction = "scroll";
+export const ActionNavigate: VisualAction = "navigate";
+export const MaxVisualEventBytes = 12 << 10;
+export const MaxVisualParts = 512;
+export const MaxVisualTextBytes = 1000;
+export const MaxVisualURLBytes = 2048;
+export const MaxPINAttempts = 5;
+export const PINTTLSeconds = 600;
 export const RoleCustomer: Role = "customer";
 export const RoleAgent: Role = "agent";
 export const RoleSupervisor: Role = "supervisor";
@@ -609,3 +977,12 @@ export const ECONFLICT: Code = "ECONFLICT";
 export const EUNKNOWNTYPE: Code = "EUNKNOWNTYPE";
 export const EINTERNAL: Code = "EINTERNAL";
 export const EUNAVAILABLE: Code = "EUNAVAILABLE";
+export const EventJoined: EventKind = "joined";
+export const EventLeft: EventKind = "left";
+export const EventEnded: EventKind = "ended";
+export const EventCallStarted: EventKind = "call_started";
+export const EventCallEnded: EventKind = "call_ended";
+export const EventCallDeclined: EventKind = "call_declined";
+export const EventCallMissed: EventKind = "call_missed";
+export const EventCallCancelled: EventKind = "call_cancelled";
+export const EventCallFailed: EventKind = "call_failed";

@@ -11,6 +11,18 @@ package wire
 // both ways in TypeCallSignal. Either side ends with TypeCallEnd; a declined or unanswered
 // (ring timeout) invite ends with that outcome. Mute and video-off travel as TypeCallMedia, since a
 // replaced or stopped track fires no event the other side can rely on.
+//
+// The hub refuses, with these codes: an invite from anyone but the agent who has the active
+// conversation, or any call message about a call of another conversation (ENOTFOUND); a second
+// call in the conversation while one rings or runs, also a glare invite (ECONFLICT); a kind the
+// conversation's setting does not allow, e.g. video when it is voice only (EFORBIDDEN); an accept
+// or decline by anyone but the customer, or of a call no longer ringing (EFORBIDDEN, ECONFLICT);
+// an SDP over MaxSDPBytes (ETOOLARGE); an SDP that is not one ("v=0" first) or a malformed
+// candidate (EINVALID). While a call rings or runs it takes all the agent's remaining capacity.
+// A party whose connections are all gone for longer than a grace period (15 s by default), or
+// the conversation ending, ends the call with Reason "disconnected" or "conversation_ended".
+// The transcript gets system lines with an [Event]: call_started, call_ended, call_declined,
+// call_missed, call_cancelled, call_failed.
 
 // CallID identifies one call within a conversation.
 type CallID string
@@ -105,8 +117,9 @@ type Call struct {
 	Outcome CallOutcome `json:"outcome,omitempty"`
 	// EndedBy says who hung up, when State is ended.
 	EndedBy Author `json:"ended_by,omitempty"`
-	// Reason is a short code for why the call ended, e.g. "hangup", "declined", "ring_timeout",
-	// "disconnected", "failed".
+	// Reason is a short code for why the call ended: "hangup" (answered, then ended),
+	// "cancelled" (the agent hung up while it rang), "declined", "ring_timeout", "disconnected"
+	// (a party's connection stayed gone past the grace period), "conversation_ended".
 	Reason string `json:"reason,omitempty"`
 	// ICE holds the STUN/TURN servers and transport policy for the party receiving this message.
 	ICE *ICEConfig `json:"ice,omitempty"`

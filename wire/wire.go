@@ -193,6 +193,8 @@ type Ack struct {
 	// Conv and Seq are set when the request stored a message.
 	Conv ConversationID `json:"conv,omitempty"`
 	Seq  int64          `json:"seq,omitempty"`
+	// Call is set when the request started a call (call.invite).
+	Call CallID `json:"call,omitempty"`
 }
 
 // Error is the one error type of Parley's edges: a code a UI maps to a translated sentence, and a
@@ -238,6 +240,47 @@ type Message struct {
 	ClientID   string         `json:"client_id,omitempty"`
 	// At is when the hub stored it, Unix milliseconds.
 	At int64 `json:"at"`
+	// Event is the machine-readable form of a system line (Author system), so a UI can show it
+	// in the reader's language; Text stays the English fallback. Nil for chat messages and for
+	// system lines stored before events existed.
+	Event *Event `json:"event,omitempty"`
+}
+
+// EventKind says what a system line reports.
+type EventKind string
+
+// System line events. The comment gives the English Text the hub stores with each.
+const (
+	// EventJoined: "Agent One joined the conversation." (Name is the agent's).
+	EventJoined EventKind = "joined"
+	// EventLeft: "The customer left the conversation."
+	EventLeft EventKind = "left"
+	// EventEnded: "Agent One ended the conversation." (Name is the agent's).
+	EventEnded EventKind = "ended"
+	// EventCallStarted: "Voice call started" or "Video call started" (CallKind is what the
+	// customer accepted: video only when they accepted with video).
+	EventCallStarted EventKind = "call_started"
+	// EventCallEnded: "Call ended · 4:12" (DurationMS from answer to end).
+	EventCallEnded EventKind = "call_ended"
+	// EventCallDeclined: "Call declined".
+	EventCallDeclined EventKind = "call_declined"
+	// EventCallMissed: "Missed call" (the customer did not answer in time).
+	EventCallMissed EventKind = "call_missed"
+	// EventCallCancelled: "Call cancelled" (hung up before the customer answered).
+	EventCallCancelled EventKind = "call_cancelled"
+	// EventCallFailed: "Call failed" (a party dropped before it was answered).
+	EventCallFailed EventKind = "call_failed"
+)
+
+// Event is what a system line reports, with the values a translation needs.
+type Event struct {
+	Kind EventKind `json:"kind"`
+	// Name is the agent's display name, for joined and ended.
+	Name string `json:"name,omitempty"`
+	// CallKind is the call's kind, for call events.
+	CallKind CallKind `json:"call_kind,omitempty"`
+	// DurationMS is how long the call lasted from its answer, for call_ended.
+	DurationMS int64 `json:"duration_ms,omitempty"`
 }
 
 // Typing says whether someone is typing in a conversation. The hub fills Author.
@@ -285,6 +328,9 @@ type Conversation struct {
 	EndedAt    int64 `json:"ended_at,omitempty"`
 	// EndedBy says who ended it: the agent (End) or the customer (left).
 	EndedBy Author `json:"ended_by,omitempty"`
+	// Calls is which calls the agent may start in this conversation: the organisation's setting,
+	// or its queue's override. Empty when not stated (to customers, and by older hubs).
+	Calls CallsAllowed `json:"calls,omitempty"`
 }
 
 // QueuePosition reports a waiting customer's place in the queue (1 = next).
@@ -304,6 +350,9 @@ type AgentState struct {
 	// Load is the capacity units in use (a chat is 1); Capacity is the agent's total.
 	Load     int `json:"load"`
 	Capacity int `json:"capacity"`
+	// OnCall is true while the agent has a call (from invite to end); the call takes all their
+	// remaining capacity, so Load equals Capacity then (or exceeds it, after a supervisor assigns).
+	OnCall bool `json:"on_call,omitempty"`
 }
 
 // Offer offers a waiting conversation to an agent.
@@ -333,6 +382,26 @@ type OfferRevoked struct {
 type Snapshot struct {
 	Agents        []AgentSummary `json:"agents"`
 	Conversations []Conversation `json:"conversations"`
+	// Stats are the handle-time figures of the conversations that ended lately.
+	Stats Stats `json:"stats"`
+}
+
+// Stats sum up the conversations of an organisation that ended since SinceMS (the last 24 hours)
+// after an agent accepted them. Handle time runs from the agent's accept to the end.
+type Stats struct {
+	// SinceMS is the start of the window, Unix milliseconds.
+	SinceMS int64 `json:"since_ms"`
+	// WithCall counts the conversations with at least one answered call; WithoutCall the others.
+	WithCall    int `json:"with_call"`
+	WithoutCall int `json:"without_call"`
+	// AHTWithCallMS and AHTWithoutCallMS are the average handle times, in milliseconds, of each
+	// group; 0 when the group is empty.
+	AHTWithCallMS    int64 `json:"aht_with_call_ms"`
+	AHTWithoutCallMS int64 `json:"aht_without_call_ms"`
+	// Calls counts the calls that ended in the window, by outcome.
+	Calls map[CallOutcome]int `json:"calls"`
+	// AvgCallMS is the average duration of the answered calls among them (answer to end).
+	AvgCallMS int64 `json:"avg_call_ms"`
 }
 
 // AgentSummary is one agent's line in the supervisor view.
@@ -343,6 +412,8 @@ type AgentSummary struct {
 	Load        int      `json:"load"`
 	Capacity    int      `json:"capacity"`
 	Online      bool     `json:"online"`
+	// OnCall is true while the agent has a call.
+	OnCall bool `json:"on_call"`
 }
 
 // Assign gives a conversation to an agent.
