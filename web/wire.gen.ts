@@ -544,6 +544,10 @@ export interface Ack {
    * Call is set when the request started a call (call.invite).
    */
   call?: CallID;
+  /**
+   * Visual is set when the request started a visual engagement (visual.invite).
+   */
+  visual?: VisualID;
 }
 
 /**

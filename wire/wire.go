@@ -195,6 +195,8 @@ type Ack struct {
 	Seq  int64          `json:"seq,omitempty"`
 	// Call is set when the request started a call (call.invite).
 	Call CallID `json:"call,omitempty"`
+	// Visual is set when the request started a visual engagement (visual.invite).
+	Visual VisualID `json:"visual,omitempty"`
 }
 
 // Error is the one error type of Parley's edges: a code a UI maps to a translated sentence, and a
