@@ -80,10 +80,10 @@ type Server struct {
 	// dummyHash is compared against when a username does not exist, at the cost of real hashes,
 	// so a login takes as long whether or not the user exists.
 	dummyHash string
-	metrics  *metrics
-	router   *router
-	mux      *http.ServeMux
-	http     *http.Server
+	metrics   *metrics
+	router    *router
+	mux       *http.ServeMux
+	http      *http.Server
 
 	mu sync.Mutex // guards ln and closed
 	ln net.Listener
@@ -451,9 +451,16 @@ type metrics struct {
 	frameErrors *prometheus.CounterVec
 	// conversations counts conversations by how they moved: started, assigned, ended.
 	conversations *prometheus.CounterVec
-	// storeSeconds is how long storing one chat message takes (the router waits for it).
+	// storeSeconds is how long one store transaction of chat messages takes (the router waits
+	// for it; under load one transaction carries a batch).
 	storeSeconds prometheus.Histogram
+	// handleSeconds is how long a chat message takes from its frame being read to its copies
+	// being queued for every recipient: the hub's share of the fan-out latency.
+	handleSeconds prometheus.Histogram
 }
+
+// latencyBuckets are the histogram bounds of the chat path, in seconds.
+var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .02, .025, .05, .1, .25, .5, 1}
 
 func newMetrics() *metrics {
 	m := &metrics{
@@ -464,10 +471,12 @@ func newMetrics() *metrics {
 		offers:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_offers_total", Help: "Offers by outcome."}, []string{"outcome"}),
 		frameErrors:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_frame_errors_total", Help: "Client frames rejected, by error code."}, []string{"code"}),
 		conversations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_conversations_total", Help: "Conversation transitions: started, assigned, ended."}, []string{"event"}),
-		storeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "parley_hub_message_store_seconds", Help: "Time to store one chat message.",
-			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .02, .025, .05, .1, .25, .5, 1}}),
+		storeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "parley_hub_message_store_seconds", Help: "Time of one transaction storing chat messages (a batch under load).",
+			Buckets: latencyBuckets}),
 	}
-	m.reg.MustRegister(m.connections, m.messages, m.queue, m.offers, m.frameErrors, m.conversations, m.storeSeconds,
+	m.handleSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "parley_hub_message_handle_seconds",
+		Help: "Time from reading a chat message to queueing it for its recipients.", Buckets: latencyBuckets})
+	m.reg.MustRegister(m.connections, m.messages, m.queue, m.offers, m.frameErrors, m.conversations, m.storeSeconds, m.handleSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, role := range []wire.Role{wire.RoleCustomer, wire.RoleAgent, wire.RoleSupervisor, wire.RoleAdmin} {
 		m.connections.WithLabelValues(string(role))

@@ -24,6 +24,8 @@ type router struct {
 	s *Server
 	// cmds carries work for the run goroutine.
 	cmds chan func()
+	// sends carries chat messages, which the run goroutine stores in batches.
+	sends chan *sendReq
 	// quit is closed by stop; run returns.
 	quit chan struct{}
 	// done is closed when run has returned.
@@ -126,6 +128,7 @@ func newRouter(s *Server) *router {
 	return &router{
 		s:      s,
 		cmds:   make(chan func(), 64),
+		sends:  make(chan *sendReq, maxBatch),
 		quit:   make(chan struct{}),
 		done:   make(chan struct{}),
 		orgs:   map[wire.OrgID]*orgState{},
@@ -168,6 +171,19 @@ func (r *router) run() {
 		select {
 		case f := <-r.cmds:
 			f()
+			r.flush()
+		case req := <-r.sends:
+			batch := []*sendReq{req}
+		drain:
+			for len(batch) < maxBatch {
+				select {
+				case req := <-r.sends:
+					batch = append(batch, req)
+				default:
+					break drain
+				}
+			}
+			r.chatBatch(batch)
 			r.flush()
 		case <-r.quit:
 			for _, o := range r.offers {
@@ -621,34 +637,83 @@ func (r *router) systemMessage(cs *convState, text string) {
 	r.broadcast(cs, encode(wire.TypeChatMessage, m), nil)
 }
 
+// sendReq is a chat message waiting for the router.
+type sendReq struct {
+	c   *conn
+	rid string
+	m   wire.ChatSend
+	// start is when its frame was read.
+	start time.Time
+	// done receives the refusal, or nil once the message is stored, acknowledged and sent.
+	done chan error
+}
+
+// maxBatch bounds how many queued messages the router stores in one transaction.
+const maxBatch = 128
+
 // chatSend stores a message before acknowledging it, then sends it to the conversation. A resend
 // with a ClientID already stored is acknowledged with the original sequence number.
 func (r *router) chatSend(c *conn, rid string, m wire.ChatSend) error {
-	return r.call(func() error {
-		cs, err := r.participant(c, m.Conv)
+	req := &sendReq{c: c, rid: rid, m: m, start: time.Now(), done: make(chan error, 1)}
+	select {
+	case r.sends <- req:
+	case <-r.quit:
+		return ErrClosed
+	}
+	return <-req.done
+}
+
+// chatBatch stores the messages queued together in one transaction (group commit: under load
+// one commit carries many messages, so the router keeps up), then acknowledges and sends each,
+// in order.
+func (r *router) chatBatch(reqs []*sendReq) {
+	type accepted struct {
+		req *sendReq
+		cs  *convState
+	}
+	var ok []accepted
+	var msgs []wire.Message
+	for _, req := range reqs {
+		cs, err := r.participant(req.c, req.m.Conv)
 		if err != nil {
-			return err
+			req.done <- err
+			continue
 		}
-		msg := wire.Message{Conv: cs.conv.ID, Author: authorOf(c.role), Text: m.Text, ClientID: m.ClientID}
-		if c.role == wire.RoleCustomer {
+		msg := wire.Message{Conv: cs.conv.ID, Author: authorOf(req.c.role), Text: req.m.Text, ClientID: req.m.ClientID}
+		if req.c.role == wire.RoleCustomer {
 			msg.AuthorName = cs.conv.CustomerName
 		} else {
-			msg.AuthorName = c.user.DisplayName
+			msg.AuthorName = req.c.user.DisplayName
 		}
-		stored, dup, err := r.appendMessage(cs, msg)
+		ok = append(ok, accepted{req, cs})
+		msgs = append(msgs, msg)
+	}
+	if len(ok) == 0 {
+		return
+	}
+	ctx, cancel := dbctx()
+	start := time.Now()
+	res, err := r.s.store.AppendMessages(ctx, msgs)
+	r.s.metrics.storeSeconds.Observe(time.Since(start).Seconds())
+	cancel()
+	for i, a := range ok {
 		if err != nil {
-			return err
+			a.req.done <- err
+			continue
 		}
-		c.pushFrame(wire.TypeAck, rid, wire.Ack{Conv: stored.Conv, Seq: stored.Seq})
-		if dup {
-			return nil
+		stored := res[i].Message
+		a.req.c.pushFrame(wire.TypeAck, a.req.rid, wire.Ack{Conv: stored.Conv, Seq: stored.Seq})
+		if !res[i].Dup {
+			a.cs.conv.LastSeq = stored.Seq
+			r.s.metrics.messages.WithLabelValues(string(stored.Author)).Inc()
+			if a.req.c.role == wire.RoleCustomer && a.cs.preview == "" {
+				a.cs.preview = truncate(stored.Text, 140)
+			}
+			r.broadcast(a.cs, encode(wire.TypeChatMessage, stored), nil)
 		}
-		if c.role == wire.RoleCustomer && cs.preview == "" {
-			cs.preview = truncate(m.Text, 140)
-		}
-		r.broadcast(cs, encode(wire.TypeChatMessage, stored), nil)
-		return nil
-	})
+		r.s.metrics.handleSeconds.Observe(time.Since(a.req.start).Seconds())
+		a.req.done <- nil
+	}
 }
 
 // truncate cuts s to at most n bytes on a rune boundary.

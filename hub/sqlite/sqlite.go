@@ -392,32 +392,47 @@ func scanMsg(row interface{ Scan(...any) error }) (wire.Message, error) {
 
 // AppendMessage implements store.Store.
 func (d *DB) AppendMessage(ctx context.Context, m wire.Message) (wire.Message, bool, error) {
-	tx, err := d.db.BeginTx(ctx, nil)
+	res, err := d.AppendMessages(ctx, []wire.Message{m})
 	if err != nil {
 		return m, false, err
 	}
+	return res[0].Message, res[0].Dup, nil
+}
+
+// AppendMessages implements store.Store.
+func (d *DB) AppendMessages(ctx context.Context, ms []wire.Message) ([]store.Appended, error) {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
 	defer tx.Rollback()
-	if m.ClientID != "" {
-		old, err := scanMsg(tx.StmtContext(ctx, d.findClientID).QueryRowContext(ctx, m.Conv, m.ClientID))
-		if err == nil {
-			return old, true, nil
+	find, bump, insert := tx.StmtContext(ctx, d.findClientID), tx.StmtContext(ctx, d.bumpSeq), tx.StmtContext(ctx, d.insertMsg)
+	res := make([]store.Appended, 0, len(ms))
+	for _, m := range ms {
+		if m.ClientID != "" {
+			old, err := scanMsg(find.QueryRowContext(ctx, m.Conv, m.ClientID))
+			if err == nil {
+				res = append(res, store.Appended{Message: old, Dup: true})
+				continue
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
 		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return m, false, err
+		if err := bump.QueryRowContext(ctx, m.Conv).Scan(&m.Seq); err != nil {
+			return nil, notFound(err)
 		}
+		m.At = d.now().UnixMilli()
+		var clientID any
+		if m.ClientID != "" {
+			clientID = m.ClientID
+		}
+		if _, err := insert.ExecContext(ctx, m.Conv, m.Seq, m.Author, m.AuthorName, m.Text, clientID, m.At); err != nil {
+			return nil, err
+		}
+		res = append(res, store.Appended{Message: m})
 	}
-	if err := tx.StmtContext(ctx, d.bumpSeq).QueryRowContext(ctx, m.Conv).Scan(&m.Seq); err != nil {
-		return m, false, notFound(err)
-	}
-	m.At = d.now().UnixMilli()
-	var clientID any
-	if m.ClientID != "" {
-		clientID = m.ClientID
-	}
-	if _, err := tx.StmtContext(ctx, d.insertMsg).ExecContext(ctx, m.Conv, m.Seq, m.Author, m.AuthorName, m.Text, clientID, m.At); err != nil {
-		return m, false, err
-	}
-	return m, false, tx.Commit()
+	return res, tx.Commit()
 }
 
 // Messages implements store.Store.

@@ -49,6 +49,13 @@ type Token struct {
 	ExpiresAt time.Time
 }
 
+// Appended is the result of storing one message with AppendMessages.
+type Appended struct {
+	Message wire.Message
+	// Dup is true when the message's ClientID was already stored; Message is the stored one.
+	Dup bool
+}
+
 // Receipt is the furthest delivery marker one side has set in a conversation.
 type Receipt struct {
 	By   wire.Author
@@ -94,6 +101,9 @@ type Store interface {
 	// and At set. When m.ClientID was already stored in the conversation, it returns the stored
 	// message and dup = true, and stores nothing.
 	AppendMessage(ctx context.Context, m wire.Message) (stored wire.Message, dup bool, err error)
+	// AppendMessages stores several messages in one transaction, in order, as AppendMessage would
+	// one by one; all are stored or none.
+	AppendMessages(ctx context.Context, ms []wire.Message) ([]Appended, error)
 	// Messages returns up to limit messages of conv with Seq > after, in order.
 	Messages(ctx context.Context, conv wire.ConversationID, after int64, limit int) ([]wire.Message, error)
 	// FirstMessage returns the first message of conv by author, or ErrNotFound.
