@@ -105,3 +105,41 @@ func TestTokens(t *testing.T) {
 		t.Errorf("Token(new) = %+v, %v", tok, err)
 	}
 }
+
+func TestAppendMessagesBatch(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, t.TempDir()+"/b.db")
+	db.CreateOrg(ctx, store.Org{ID: "o", Name: "O"})
+	for _, id := range []wire.ConversationID{"c1", "c2"} {
+		if err := db.CreateConversation(ctx, wire.Conversation{ID: id, Org: "o", State: wire.ConvActive}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := db.AppendMessages(ctx, []wire.Message{
+		{Conv: "c1", Text: "a", ClientID: "x"},
+		{Conv: "c2", Text: "b", ClientID: "x"}, // the same ClientID in another conversation is another message
+		{Conv: "c1", Text: "a again", ClientID: "x"},
+		{Conv: "c1", Text: "c"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		conv wire.ConversationID
+		seq  int64
+		text string
+		dup  bool
+	}{{"c1", 1, "a", false}, {"c2", 1, "b", false}, {"c1", 1, "a", true}, {"c1", 2, "c", false}}
+	for i, w := range want {
+		if got := res[i]; got.Message.Conv != w.conv || got.Message.Seq != w.seq || got.Message.Text != w.text || got.Dup != w.dup {
+			t.Errorf("result %d = %+v; want %+v", i, got, w)
+		}
+	}
+	// A batch with a message for a missing conversation stores nothing.
+	if _, err := db.AppendMessages(ctx, []wire.Message{{Conv: "c1", Text: "d"}, {Conv: "nope", Text: "e"}}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("batch with a missing conversation = %v; want ErrNotFound", err)
+	}
+	if msgs, _ := db.Messages(ctx, "c1", 0, 10); len(msgs) != 2 {
+		t.Errorf("c1 holds %d messages after the failed batch; want 2", len(msgs))
+	}
+}
