@@ -100,6 +100,7 @@ type CallView struct {
 	// RemoteFrames is true once the customer's video has been decoded here.
 	RemoteMuted  bool `json:"remote_muted"`
 	RemoteVideo  bool `json:"remote_video"`
+	RemoteKnown  bool `json:"remote_known"` // the customer has said their state at least once
 	RemoteFrames bool `json:"remote_frames"`
 	// RemoteVideoURL and SelfVideoURL are loopback MJPEG streams for an <img>.
 	RemoteVideoURL string `json:"remote_video_url,omitempty"`
@@ -192,12 +193,12 @@ type callSession struct {
 	mst                            media.State
 	muted                          bool
 	remoteMuted, remoteVideo       bool
+	remoteKnown                    bool
 	offerPending                   bool // our offer awaits its answer (perfect negotiation)
 	relayOnly                      bool
 	warnings                       []wire.Code
 	stopStats                      chan struct{}
 	restarted                      bool // one ICE restart was tried after a failure
-	pendingCands                   []media.Candidate
 }
 
 // ---- bound methods ----
@@ -650,7 +651,7 @@ func (s *callSession) onMedia(cm wire.CallMedia) {
 	if cm.Muted != s.remoteMuted || cm.Video != s.remoteVideo {
 		s.log.Info("customer media", "muted", cm.Muted, "video", cm.Video)
 	}
-	s.remoteMuted, s.remoteVideo = cm.Muted, cm.Video
+	s.remoteMuted, s.remoteVideo, s.remoteKnown = cm.Muted, cm.Video, true
 	s.m.publish(s)
 }
 
@@ -873,7 +874,7 @@ func (s *callSession) viewOf() CallView {
 		Reason: s.reason, EndedBy: s.endedBy, Connection: s.mst.Connection, CreatedAt: s.createdAt,
 		AnsweredAt: s.answeredAt, EndedAt: s.endedAt, Muted: s.muted, Video: s.video,
 		HasVideo: s.mst.HasVideo, VideoAllowed: s.allowed != wire.CallsVoiceOnly && s.allowed != wire.CallsNone,
-		RemoteMuted: s.remoteMuted, RemoteVideo: s.remoteVideo, RemoteFrames: s.mst.RemoteVideo,
+		RemoteMuted: s.remoteMuted, RemoteVideo: s.remoteVideo, RemoteKnown: s.remoteKnown, RemoteFrames: s.mst.RemoteVideo,
 		Warnings: append([]wire.Code(nil), s.warnings...),
 	}
 	if v.Connection == "" {

@@ -96,3 +96,13 @@ export const supervisor = {
   snapshot: () => call<v.SupervisorView>('Supervisor', 'Snapshot'),
   assign: (conv: v.ConversationID, agent: v.UserID) => call<void>('Supervisor', 'Assign', conv, agent),
 };
+
+export const calls = {
+  current: () => call<unknown>('Calls', 'Current'),
+  start: (conv: v.ConversationID, kind: 'voice' | 'video') => call<unknown>('Calls', 'Start', conv, kind),
+  end: () => call<void>('Calls', 'End'),
+  setMuted: (muted: boolean) => call<void>('Calls', 'SetMuted', muted),
+  setVideo: (on: boolean) => call<void>('Calls', 'SetVideo', on),
+  devices: () => call<unknown>('Calls', 'Devices'),
+  selectDevice: (kind: string, id: string) => call<void>('Calls', 'SelectDevice', kind, id),
+};

@@ -1,0 +1,180 @@
+// The agent's call, from the "call" and "call.quality" events: what the floating call control
+// shows, and the actions behind its buttons, the More commands items and the shortcuts.
+import * as api from '../api/backend';
+import type { UIError } from '../api/backend';
+import { i18n } from '../lib/i18n';
+import { notify } from './notices.svelte';
+
+/** CallView mirrors app.CallView (app/calls.go). Times are local Unix ms. */
+export interface CallView {
+  id: string;
+  conv: string;
+  customer_name: string;
+  kind: 'voice' | 'video';
+  state: 'inviting' | 'ringing' | 'active' | 'ended';
+  outcome?: string;
+  reason?: string;
+  ended_by?: string;
+  connection: string;
+  created_at: number;
+  answered_at?: number;
+  ended_at?: number;
+  muted: boolean;
+  video: boolean;
+  has_video: boolean;
+  video_allowed: boolean;
+  remote_muted: boolean;
+  remote_video: boolean;
+  remote_known: boolean;
+  remote_frames: boolean;
+  remote_video_url?: string;
+  self_video_url?: string;
+  warnings?: string[];
+}
+
+/** QualityView mirrors app.QualityView. */
+export interface QualityView {
+  call: string;
+  level: 'good' | 'fair' | 'poor' | 'unknown';
+  rtt_ms: number;
+  jitter_ms: number;
+  loss_pct: number;
+  send_kbps: number;
+  recv_kbps: number;
+  send_fps: number;
+  recv_fps: number;
+  route: 'direct' | 'relayed';
+}
+
+export interface DeviceView {
+  id: string;
+  label: string;
+  kind: 'camera' | 'microphone' | 'speaker';
+  default: boolean;
+}
+
+export interface DevicesView {
+  mode: string;
+  devices: DeviceView[];
+  camera: string;
+  microphone: string;
+  speaker: string;
+  switch_mid_call: boolean;
+}
+
+export const call = $state({
+  view: null as CallView | null,
+  /** last is the call that just ended, shown for a moment. */
+  last: null as CallView | null,
+  quality: null as QualityView | null,
+  devices: null as DevicesView | null,
+  busy: false,
+});
+
+let warned = new Set<string>();
+let lastTimer: ReturnType<typeof setTimeout> | undefined;
+let subscribed = false;
+
+/** initCalls subscribes to the call events and loads the current call (after a reload). */
+export async function initCalls(): Promise<void> {
+  if (!subscribed) {
+    subscribed = true;
+    await Promise.all([api.on<CallView | null>('call', setCall), api.on<QualityView>('call.quality', (q) => (call.quality = q))]);
+  }
+  setCall((await api.calls.current()) as CallView | null);
+}
+
+/** setCall applies a call event: toasts for warnings and for how an unanswered call ended. */
+export function setCall(v: CallView | null): void {
+  if (!v) {
+    call.view = null;
+    call.quality = null;
+    return;
+  }
+  if (call.view?.id !== v.id) warned = new Set();
+  for (const w of v.warnings ?? []) {
+    if (!warned.has(w)) {
+      warned.add(w);
+      notify(callError(w), 'error', 8000);
+    }
+  }
+  if (v.state === 'ended') {
+    call.last = v;
+    clearTimeout(lastTimer);
+    lastTimer = setTimeout(() => (call.last = null), 4000);
+    const text = endedText(v);
+    if (text) notify(text, v.outcome === 'failed' || v.reason === 'failed' ? 'error' : 'info');
+    call.view = null;
+    call.quality = null;
+    return;
+  }
+  call.view = v;
+}
+
+/** endedText is the toast for a call that ended without being answered or that failed. */
+export function endedText(v: CallView): string {
+  const name = v.customer_name || i18n.t('panel.customer');
+  if (v.outcome === 'declined') return i18n.t('agentCall.ended.declined', { name });
+  if (v.outcome === 'missed' || v.reason === 'ring_timeout') return i18n.t('agentCall.ended.missed', { name });
+  if (v.reason === 'failed' || v.outcome === 'failed') return i18n.t('agentCall.ended.failed');
+  if (v.reason === 'disconnected') return i18n.t('agentCall.ended.disconnected');
+  return '';
+}
+
+/** callError is the sentence for a call failure or device warning code. */
+export function callError(code: string | undefined): string {
+  const key = `agentCall.errors.${code}`;
+  const text = i18n.t(key);
+  return text === key ? i18n.error(code) : text;
+}
+
+async function act(f: () => Promise<unknown>): Promise<void> {
+  try {
+    await f();
+  } catch (e) {
+    notify(callError((e as UIError).code), 'error', 8000);
+  }
+}
+
+export function inCall(): boolean {
+  return !!call.view && call.view.state !== 'ended';
+}
+
+export async function startCall(conv: string, kind: 'voice' | 'video'): Promise<void> {
+  if (call.busy) return;
+  call.busy = true;
+  try {
+    const v = (await api.calls.start(conv, kind)) as CallView;
+    if (v && (!call.view || call.view.id === v.id || !call.view.id)) setCall(v);
+  } catch (e) {
+    notify(callError((e as UIError).code), 'error', 8000);
+  } finally {
+    call.busy = false;
+  }
+}
+
+export const endCall = () => act(() => api.calls.end());
+export const toggleMute = () => act(() => api.calls.setMuted(!call.view?.muted));
+export const toggleVideo = () => act(() => api.calls.setVideo(!call.view?.video));
+
+export async function loadDevices(): Promise<void> {
+  try {
+    call.devices = (await api.calls.devices()) as DevicesView;
+  } catch (e) {
+    notify(callError((e as UIError).code), 'error');
+  }
+}
+
+export async function selectDevice(kind: string, id: string): Promise<void> {
+  await act(() => api.calls.selectDevice(kind, id));
+  await loadDevices();
+}
+
+/** timer formats a call's length as m:ss (h:mm:ss past an hour). */
+export function timer(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
