@@ -349,6 +349,9 @@ func (c *conn) dispatch(env wire.Envelope) error {
 			return err
 		}
 		return c.s.router.answerOffer(c, env.RID, ref.Offer, env.Type == wire.TypeOfferAccept)
+	case wire.TypeVisualInvite, wire.TypeVisualAccept, wire.TypeVisualDecline, wire.TypeVisualStop, wire.TypeVisualControl,
+		wire.TypeVisualEvent, wire.TypeVisualPointer, wire.TypeVisualCommand, wire.TypeVisualSignal:
+		return c.visual(env)
 	case wire.TypeSupervisorAssign:
 		var a wire.Assign
 		if err := env.Unmarshal(&a); err != nil {

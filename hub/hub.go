@@ -281,6 +281,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /api/v1/login", s.handleLogin)
 	mux.HandleFunc("POST /api/v1/orgs/{org}/conversations", s.handleStartConversation)
 	mux.HandleFunc("GET /api/v1/orgs/{org}/widget", s.handleWidget)
+	s.adminRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, wire.Errorf(wire.ENOTFOUND, "no such API route"))
 	})

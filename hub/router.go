@@ -42,6 +42,9 @@ type router struct {
 	// dirty are the organisations whose queue positions and supervisor snapshot must be sent
 	// after the current command.
 	dirty map[*orgState]struct{}
+	// visuals are the open (invited or active) visual engagements (hub/visual.go); nil until the
+	// first.
+	visuals map[wire.VisualID]*visualState
 }
 
 // orgState is one organisation's live state.
@@ -398,6 +401,7 @@ func (r *router) register(c *conn, resume map[wire.ConversationID]int64) error {
 			c.push(&out{replay: replays})
 		}
 		r.pushReceipts(c, welcome.Conversations)
+		r.pushVisuals(c, welcome.Conversations)
 		switch {
 		case c.role == wire.RoleCustomer && welcome.Conversations[0].State == wire.ConvWaiting:
 			c.pushFrame(wire.TypeQueuePosition, "", wire.QueuePosition{Conv: c.conv, Position: welcome.Conversations[0].QueuePosition})
@@ -803,6 +807,7 @@ func (r *router) finish(cs *convState, by wire.Author, text string) error {
 		cs.conv = prev
 		return err
 	}
+	r.endVisuals(cs, "conversation_ended")
 	r.systemMessage(cs, text)
 	r.broadcast(cs, encode(wire.TypeConvState, cs.conv), nil)
 	if o := cs.offer; o != nil {
@@ -913,6 +918,9 @@ func (r *router) assignTo(cs *convState, a *agentState) error {
 	org := cs.org
 	prev := cs.conv
 	old := org.agents[cs.conv.AgentID]
+	if old != nil && old != a {
+		r.endVisuals(cs, "reassigned")
+	}
 	cs.conv.State, cs.conv.AgentID, cs.conv.AgentName, cs.conv.AcceptedAt = wire.ConvActive, a.user.ID, a.user.DisplayName, r.s.now().UnixMilli()
 	ctx, cancel := dbctx()
 	err := r.s.store.UpdateConversation(ctx, cs.conv)

@@ -77,6 +77,14 @@ var migrations = []string{
 		seq  INTEGER NOT NULL,
 		PRIMARY KEY (conv, by, kind)
 	);`,
+	// 2: organisation settings (the visual engagement providers, ...), one JSON value per key.
+	`CREATE TABLE org_settings (
+		org        TEXT NOT NULL REFERENCES orgs(id),
+		key        TEXT NOT NULL,
+		value      TEXT NOT NULL,
+		updated_at INTEGER NOT NULL,
+		PRIMARY KEY (org, key)
+	);`,
 }
 
 // DB is a store.Store on one SQLite file.

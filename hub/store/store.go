@@ -114,6 +114,12 @@ type Store interface {
 	// Receipts returns a conversation's markers.
 	Receipts(ctx context.Context, conv wire.ConversationID) ([]Receipt, error)
 
+	// OrgSetting returns the JSON value of an organisation's setting (e.g. "visual"), or
+	// ErrNotFound when it was never set.
+	OrgSetting(ctx context.Context, org wire.OrgID, key string) (string, error)
+	// SetOrgSetting stores the JSON value of an organisation's setting.
+	SetOrgSetting(ctx context.Context, org wire.OrgID, key, value string) error
+
 	// Close releases the database.
 	Close() error
 }

@@ -1,0 +1,234 @@
+package hub
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/wire"
+)
+
+// The admin API and page: an organisation's admin picks its visual engagement providers.
+
+// adminDist is the admin page built by `npm run build:portal` (portal/vite.admin.config.ts); on a
+// fresh clone it holds only .gitkeep and /admin/ answers EUNAVAILABLE.
+//
+//go:embed all:admin/dist
+var adminDist embed.FS
+
+// settingVisual is the org_settings key of the visual engagement providers.
+const settingVisual = "visual"
+
+// DefaultVisualSettings are an organisation's providers until an admin chooses: Parley's own,
+// which need no licence.
+var DefaultVisualSettings = wire.VisualSettings{
+	Cobrowse:    wire.ProviderConfig{Provider: wire.ProviderBuiltinCobrowse},
+	ScreenShare: wire.ProviderConfig{Provider: wire.ProviderBuiltinScreenShare},
+}
+
+// adminRoutes adds the settings API and the admin page.
+func (s *Server) adminRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/orgs/{org}/settings/visual", s.handleGetVisualSettings)
+	mux.HandleFunc("PUT /api/v1/orgs/{org}/settings/visual", s.handlePutVisualSettings)
+	mux.HandleFunc("GET /admin/{org}", s.handleAdminPage)
+	mux.HandleFunc("GET /admin/assets/{name}", s.handleAdminAsset)
+}
+
+// member authenticates a request's bearer token as a member of org with one of roles.
+func (s *Server) member(r *http.Request, org wire.OrgID, roles ...wire.Role) (store.Token, error) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return store.Token{}, ErrTokenInvalid
+	}
+	tok, err := s.authenticate(r.Context(), token)
+	if err != nil {
+		return tok, err
+	}
+	if tok.Org != org || tok.Role == wire.RoleCustomer {
+		return tok, wire.Errorf(wire.EFORBIDDEN, "not a member of this organisation")
+	}
+	for _, role := range roles {
+		if tok.Role == role {
+			return tok, nil
+		}
+	}
+	return tok, wire.Errorf(wire.EFORBIDDEN, "only %s may do this", roles[0])
+}
+
+// visualSettings returns an organisation's providers (the defaults when never set).
+func (s *Server) visualSettings(ctx context.Context, org wire.OrgID) (wire.VisualSettings, error) {
+	raw, err := s.store.OrgSetting(ctx, org, settingVisual)
+	if errors.Is(err, store.ErrNotFound) {
+		return DefaultVisualSettings, nil
+	}
+	if err != nil {
+		return wire.VisualSettings{}, err
+	}
+	var v wire.VisualSettings
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		return wire.VisualSettings{}, err
+	}
+	return v, nil
+}
+
+// SetVisualSettings checks and stores an organisation's providers.
+func (s *Server) SetVisualSettings(ctx context.Context, org wire.OrgID, v wire.VisualSettings) error {
+	if err := CheckVisualSettings(v); err != nil {
+		return err
+	}
+	if _, err := s.store.Org(ctx, org); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrOrgNotFound
+		}
+		return err
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return s.store.SetOrgSetting(ctx, org, settingVisual, string(raw))
+}
+
+// CheckVisualSettings refuses providers of the wrong kind and external providers with missing or
+// unsafe URLs (EINVALID) or oversized fields (ETOOLARGE).
+func CheckVisualSettings(v wire.VisualSettings) error {
+	for _, k := range []struct {
+		name    string
+		pc      wire.ProviderConfig
+		builtin wire.ProviderKind
+	}{{"cobrowse", v.Cobrowse, wire.ProviderBuiltinCobrowse}, {"screenshare", v.ScreenShare, wire.ProviderBuiltinScreenShare}} {
+		switch k.pc.Provider {
+		case wire.ProviderNone, k.builtin:
+		case wire.ProviderExternal:
+			if err := checkExternal(k.pc.External); err != nil {
+				return wire.Errorf(wire.ErrorCode(err), "%s: %s", k.name, wire.ErrorMessage(err))
+			}
+		default:
+			return wire.Errorf(wire.EINVALID, "%s: provider must be %q, %q or empty", k.name, k.builtin, wire.ProviderExternal)
+		}
+	}
+	return nil
+}
+
+func checkExternal(e *wire.ExternalProvider) error {
+	if e == nil {
+		return wire.Errorf(wire.EINVALID, "an external provider needs its settings")
+	}
+	name := strings.TrimSpace(e.Name)
+	if name == "" || !utf8.ValidString(name) || strings.ContainsFunc(name, isControl) {
+		return wire.Errorf(wire.EINVALID, "name is missing or has characters that are not allowed")
+	}
+	if len(name) > wire.MaxNameBytes {
+		return wire.Errorf(wire.ETOOLARGE, "name is over %d bytes", wire.MaxNameBytes)
+	}
+	for _, u := range []struct {
+		field, v string
+		need     bool
+	}{{"sign_in_url", e.SignInURL, true}, {"join_url", e.JoinURL, true}, {"verify_url", e.VerifyURL, false},
+		{"session_url", e.SessionURL, false}, {"session_page_url", e.SessionPageURL, false}} {
+		if u.v == "" && !u.need {
+			continue
+		}
+		if len(u.v) > wire.MaxVisualURLBytes {
+			return wire.Errorf(wire.ETOOLARGE, "%s is over %d bytes", u.field, wire.MaxVisualURLBytes)
+		}
+		// Placeholders are not valid in a URL's host; check the template with them filled in.
+		filled := strings.NewReplacer("{pin}", "0", "{session}", "s").Replace(u.v)
+		if err := checkWebURL(filled); err != nil {
+			return wire.Errorf(wire.EINVALID, "%s must be an absolute http or https URL", u.field)
+		}
+	}
+	for _, p := range []struct{ field, v string }{{"session_id_pointer", e.SessionIDPointer}, {"pin_pointer", e.PINPointer}} {
+		if p.v != "" && (!strings.HasPrefix(p.v, "/") || len(p.v) > 200) {
+			return wire.Errorf(wire.EINVALID, "%s must be a JSON pointer such as /session/pin", p.field)
+		}
+	}
+	if e.SessionURL != "" && e.PINPointer == "" && e.SessionIDPointer == "" {
+		return wire.Errorf(wire.EINVALID, "session_url needs session_id_pointer or pin_pointer")
+	}
+	return nil
+}
+
+func (s *Server) handleGetVisualSettings(w http.ResponseWriter, r *http.Request) {
+	org := wire.OrgID(r.PathValue("org"))
+	if _, err := s.member(r, org, wire.RoleAdmin, wire.RoleSupervisor, wire.RoleAgent); err != nil {
+		writeError(w, err)
+		return
+	}
+	v, err := s.visualSettings(r.Context(), org)
+	if err != nil {
+		s.log.Error("reading visual settings", "org", org, "err", err)
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) handlePutVisualSettings(w http.ResponseWriter, r *http.Request) {
+	org := wire.OrgID(r.PathValue("org"))
+	tok, err := s.member(r, org, wire.RoleAdmin)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var v wire.VisualSettings
+	if err := readJSON(r, &v); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.SetVisualSettings(r.Context(), org, v); err != nil {
+		if wire.ErrorCode(err) == wire.EINTERNAL {
+			s.log.Error("storing visual settings", "org", org, "err", err)
+		}
+		writeError(w, err)
+		return
+	}
+	s.log.Info("visual providers changed", "org", org, "by", tok.User, "cobrowse", v.Cobrowse.Provider, "screenshare", v.ScreenShare.Provider)
+	writeJSON(w, http.StatusOK, v)
+}
+
+// adminCSP keeps the admin page to its own scripts and the hub's API.
+const adminCSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+func (s *Server) handleAdminPage(w http.ResponseWriter, r *http.Request) {
+	body, err := fs.ReadFile(adminDist, "admin/dist/index.html")
+	if err != nil {
+		writeError(w, wire.Errorf(wire.EUNAVAILABLE, "the admin page was not built (npm run build:portal)"))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", adminCSP)
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Referrer-Policy", "same-origin")
+	_, _ = w.Write(body)
+}
+
+func (s *Server) handleAdminAsset(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if name != path.Base(name) || strings.HasPrefix(name, ".") {
+		writeError(w, wire.Errorf(wire.ENOTFOUND, "no such asset"))
+		return
+	}
+	body, err := fs.ReadFile(adminDist, "admin/dist/assets/"+name)
+	if err != nil {
+		writeError(w, wire.Errorf(wire.ENOTFOUND, "no such asset"))
+		return
+	}
+	switch path.Ext(name) {
+	case ".js":
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	case ".css":
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	}
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(body)
+}
