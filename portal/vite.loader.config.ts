@@ -3,11 +3,24 @@
 import { defineConfig } from 'vite';
 import { fileURLToPath } from 'node:url';
 import { budget } from './budget';
+import { readdirSync } from 'node:fs';
 
 const outDir = fileURLToPath(new URL('./dist', import.meta.url));
 
+// cobrowse is the co-browse recorder's file (vite.cobrowse.config.ts builds it first), which the
+// loader adds to a host page only when a co-browse starts.
+function cobrowse(): string {
+  try {
+    const f = readdirSync(`${outDir}/assets`).find((n) => /^cobrowse-[\w-]+\.js$/.test(n));
+    return f ? `assets/${f}` : '';
+  } catch {
+    return '';
+  }
+}
+
 export default defineConfig({
   publicDir: false,
+  define: { __PARLEY_COBROWSE__: JSON.stringify(cobrowse()) },
   plugins: [budget('widget loader', 5 * 1024, () => [`${outDir}/widget.js`])],
   build: {
     outDir,

@@ -14,8 +14,13 @@ interface ParleyAPI {
 declare global {
   interface Window {
     Parley?: ParleyAPI;
+    ParleyCobrowse?: { start(port: MessagePort): unknown };
   }
 }
+
+// The co-browse recorder's file under the hub (assets/cobrowse-<hash>.js), set by the build;
+// empty when it was not built.
+declare const __PARLEY_COBROWSE__: string;
 
 const CSS = `
 :host{all:initial}
@@ -160,7 +165,34 @@ function init(): void {
     // A new message while the panel is closed: a dot on the launcher.
     if (e.data.parley === 'unread' && panel.hidden) label(false, true);
     if (e.data.parley === 'store') keep(e.data.key, e.data.value);
+    if (e.data.parley === 'cobrowse') cobrowse();
   });
+
+  // Co-browse: the chat asks for it once the customer accepts. The recorder (rrweb) loads now,
+  // from the hub, and the chat gets a private port to it.
+  let recorder: Promise<void> | null = null;
+  function cobrowse(): void {
+    const src = typeof __PARLEY_COBROWSE__ === 'string' ? __PARLEY_COBROWSE__ : '';
+    if (!src) return;
+    recorder ||= new Promise<void>((resolve, reject) => {
+      const s = document.createElement('script');
+      s.src = `${hub}/portal/${src}`;
+      s.onload = () => resolve();
+      s.onerror = () => {
+        recorder = null;
+        reject();
+      };
+      document.head.appendChild(s);
+    });
+    recorder.then(
+      () => {
+        const ch = new MessageChannel();
+        window.ParleyCobrowse?.start(ch.port1);
+        frame?.contentWindow?.postMessage({ parley: 'cobrowse-port' }, hub, [ch.port2]);
+      },
+      () => frame?.contentWindow?.postMessage({ parley: 'cobrowse-failed' }, hub),
+    );
+  }
   document.addEventListener('keydown', (e) => {
     if (e.key === 'Escape') close();
   });
