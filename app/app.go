@@ -534,7 +534,7 @@ func (c *core) view(cv *conv) ConversationView {
 		ID: cv.ID, State: cv.State, CustomerName: cv.CustomerName, AgentID: cv.AgentID, AgentName: cv.AgentName,
 		LastSeq: cv.LastSeq, CreatedAt: c.local(cv.CreatedAt), AcceptedAt: c.local(cv.AcceptedAt),
 		EndedAt: c.local(cv.EndedAt), EndedBy: cv.EndedBy, Unread: cv.unread,
-		CustomerTyping: cv.customerTyping, DeliveredSeq: cv.delivered, ReadSeq: cv.read,
+		CustomerTyping: cv.customerTyping, DeliveredSeq: cv.delivered, ReadSeq: cv.read, Calls: cv.Calls,
 	}
 	if n := len(cv.msgs); n > 0 {
 		v.LastText, v.LastAt = cv.msgs[n-1].Text, cv.msgs[n-1].At

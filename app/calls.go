@@ -1,7 +1,6 @@
 package app
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -150,6 +149,8 @@ type callManager struct {
 	c    *core
 	mode DeviceMode
 	log  *slog.Logger
+	// send carries a request to the hub (core.request; tests signal directly).
+	send func(t wire.Type, payload any) (wire.Ack, error)
 
 	mu     sync.Mutex
 	cur    *callSession // the current call; nil when none
@@ -164,7 +165,7 @@ func newCallManager(c *core, mode DeviceMode) *callManager {
 	if mode == "" {
 		mode = DevicesSystem
 	}
-	m := &callManager{c: c, mode: mode, log: c.log.With("component", "calls")}
+	m := &callManager{c: c, mode: mode, log: c.log.With("component", "calls"), send: c.request}
 	if mode == DevicesTestPattern {
 		m.camera, m.mic, m.spk = media.TestPatternID, media.TestPatternID, "none"
 	}
@@ -270,7 +271,7 @@ func (cs *Calls) Start(conv wire.ConversationID, kind wire.CallKind) (CallView, 
 	go s.q.run()
 	m.publish(s)
 
-	ack, err := c.request(wire.TypeCallInvite, wire.CallInvite{Conv: conv, Kind: s.kind})
+	ack, err := m.send(wire.TypeCallInvite, wire.CallInvite{Conv: conv, Kind: s.kind})
 	if err != nil {
 		s.log.Info("call invite refused", "code", wire.ErrorCode(err))
 		m.clear(s)
@@ -278,7 +279,7 @@ func (cs *Calls) Start(conv wire.ConversationID, kind wire.CallKind) (CallView, 
 		return CallView{}, err
 	}
 	s.q.do(func() {
-		if id := ackCallID(ack); id != "" && s.id == "" {
+		if id := ack.Call; id != "" && s.id == "" {
 			s.id = id
 			s.log = s.log.With("call", id)
 		}
@@ -444,7 +445,7 @@ func (m *callManager) onHub(ev wire.Envelope) {
 				// rather than let it ring on.
 				m.log.Info("hanging up a call this app does not hold", "call", st.ID, "conv", st.Conv)
 				id := st.ID
-				go func() { _, _ = m.c.request(wire.TypeCallEnd, wire.CallRef{Call: id}) }()
+				go func() { _, _ = m.send(wire.TypeCallEnd, wire.CallRef{Call: id}) }()
 			}
 			return
 		}
@@ -811,7 +812,7 @@ func (s *callSession) signal(sig wire.CallSignal) { s.request(wire.TypeCallSigna
 // request sends a call request to the hub, logging (not returning) a refusal: signalling is
 // fire-and-forget, and a call the hub no longer has ends with its call.state.
 func (s *callSession) request(t wire.Type, payload any) {
-	if _, err := s.m.c.request(t, payload); err != nil {
+	if _, err := s.m.send(t, payload); err != nil {
 		s.log.Info("call request refused", "type", t, "code", wire.ErrorCode(err), "msg", wire.ErrorMessage(err))
 	}
 }
@@ -1020,18 +1021,4 @@ func (q *workQueue) run() {
 		q.mu.Unlock()
 		f()
 	}
-}
-
-// ackCallID reads the call id from an invite's Ack (its "call" field, when the hub sends one);
-// "" when absent: the first call.state for the conversation names the call then.
-func ackCallID(a wire.Ack) wire.CallID {
-	b, err := json.Marshal(a)
-	if err != nil {
-		return ""
-	}
-	var x struct {
-		Call wire.CallID `json:"call"`
-	}
-	_ = json.Unmarshal(b, &x)
-	return x.Call
 }

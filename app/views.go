@@ -66,6 +66,8 @@ type ConversationView struct {
 	// DeliveredSeq and ReadSeq: the customer has received / read the agent's messages up to these.
 	DeliveredSeq int64 `json:"delivered_seq"`
 	ReadSeq      int64 `json:"read_seq"`
+	// Calls is which calls the agent may start here (voice_video, voice, none); "" = not stated.
+	Calls wire.CallsAllowed `json:"calls,omitempty"`
 }
 
 // MessageView is one chat message.
