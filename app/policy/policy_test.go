@@ -232,3 +232,26 @@ func TestGlobMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestViewAndSummary(t *testing.T) {
+	p, err := Parse("/etc/parley/policy.json", []byte(`{"hub_url": "https://a.example", "allowed_devices": {"speakers": []}, "locked": ["hub_url", "camera"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := p.View()
+	if !v.Managed || v.Path != "/etc/parley/policy.json" || v.HubURL != "https://a.example" || !reflect.DeepEqual(v.Locked, []string{"hub_url", "camera"}) {
+		t.Errorf("View() = %+v", v)
+	}
+	if (Policy{}).View().Locked == nil {
+		t.Error("View().Locked must be an empty list, not null, for the UI")
+	}
+	var b strings.Builder
+	if err := p.WriteSummary(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"/etc/parley/policy.json: valid", "hub_url          https://a.example", "speakers         none allowed", "locked           hub_url, camera"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("WriteSummary() = %q; want it to contain %q", b.String(), want)
+		}
+	}
+}

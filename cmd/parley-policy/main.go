@@ -57,7 +57,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
-		describe(stdout, p)
+		if err := p.WriteSummary(stdout); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
 		return 0
 	case "set":
 		fs := flag.NewFlagSet("set", flag.ContinueOnError)
@@ -121,36 +124,4 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprint(stderr, usage)
 	return 2
-}
-
-// describe prints what a valid policy does, for IT to read back.
-func describe(w io.Writer, p policy.Policy) {
-	fmt.Fprintf(w, "%s: valid\n", p.Path)
-	show := func(name, v string) {
-		if v != "" {
-			fmt.Fprintf(w, "  %-16s %s\n", name, v)
-		}
-	}
-	show("hub_url", p.HubURL)
-	show("region", p.Region)
-	show("provider", p.Provider)
-	devs := func(name string, l []string) {
-		switch {
-		case l == nil:
-		case len(l) == 0:
-			fmt.Fprintf(w, "  %-16s none allowed\n", name)
-		default:
-			fmt.Fprintf(w, "  %-16s %s\n", name, strings.Join(l, " | "))
-		}
-	}
-	devs("cameras", p.AllowedDevices.Cameras)
-	devs("microphones", p.AllowedDevices.Microphones)
-	devs("speakers", p.AllowedDevices.Speakers)
-	if len(p.Locked) > 0 {
-		names := make([]string, len(p.Locked))
-		for i, s := range p.Locked {
-			names[i] = string(s)
-		}
-		fmt.Fprintf(w, "  %-16s %s\n", "locked", strings.Join(names, ", "))
-	}
 }
