@@ -27,10 +27,10 @@ var demoMembers = []struct {
 	{"admin1", "Admin One", wire.RoleAdmin, 3},
 }
 
-// seedDemo creates the demo organisation and members that are missing; it is safe to run on every
-// start.
+// seedDemo creates the demo organisation (region "na", voice and video calls) and the members
+// that are missing; it is safe to run on every start.
 func (s *Server) seedDemo(ctx context.Context) error {
-	err := s.store.CreateOrg(ctx, store.Org{ID: DemoOrg, Name: "Demo Company"})
+	err := s.store.CreateOrg(ctx, store.Org{ID: DemoOrg, Name: "Demo Company", Region: "na", Calls: wire.CallsVoiceVideo})
 	if err != nil && !errors.Is(err, store.ErrConflict) {
 		return err
 	}

@@ -15,9 +15,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
+	"github.com/parleyhq/parley/hub/relay"
 	"github.com/parleyhq/parley/hub/sqlite"
 	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/wire"
@@ -61,6 +63,25 @@ type Config struct {
 	Debug bool
 	// BcryptCost is the cost of password hashes made by CreateMember (default bcrypt.DefaultCost).
 	BcryptCost int
+	// RingTimeout is how long a call rings before it is missed (default 45 s).
+	RingTimeout time.Duration
+	// CallGrace is how long a call survives one party having no connection left (a closed tab,
+	// a crashed agent app) before it ends as disconnected (default 15 s).
+	CallGrace time.Duration
+	// TURNUDP and TURNTCP are the addresses the embedded TURN server listens on, e.g. ":3478";
+	// with both empty none runs.
+	TURNUDP, TURNTCP string
+	// TURNSecret is the embedded TURN server's shared secret for short-lived credentials; empty
+	// generates a random one at Start. It is never logged.
+	TURNSecret string
+	// TURNPublicIP is the IP address clients and peers reach the embedded TURN server at
+	// (default 127.0.0.1, which serves this machine only).
+	TURNPublicIP string
+	// TURNRegion is the region of the embedded TURN server's data centre (default "na").
+	TURNRegion string
+	// Relays are external STUN/TURN relays (relay.LoadRelays reads them from a file), handed out
+	// after the embedded one, by the organisation's region.
+	Relays []relay.Relay
 }
 
 // Timer is a scheduled call, as time.AfterFunc returns.
@@ -94,6 +115,10 @@ type Server struct {
 	cancel context.CancelFunc
 	// conns counts running WebSocket handlers, so Close can wait for them.
 	conns sync.WaitGroup
+	// turn is the embedded TURN server, when one runs (hub/calls_relay.go).
+	turn *relay.Server
+	// relays hands out each call's ICE servers; nil when no relay is configured.
+	relays atomic.Pointer[relay.Directory]
 }
 
 // Open opens the store, seeds the demo organisation if asked, and loads the open conversations.
@@ -174,6 +199,10 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
+	if err := s.startRelays(); err != nil {
+		ln.Close()
+		return err
+	}
 	s.mu.Lock()
 	s.ln = ln
 	s.mu.Unlock()
@@ -226,6 +255,7 @@ func (s *Server) Close(ctx context.Context) error {
 	s.cancel()
 	<-waited
 	s.router.stop()
+	s.closeRelays()
 	s.closeStore()
 	return err
 }
@@ -281,6 +311,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /api/v1/login", s.handleLogin)
 	mux.HandleFunc("POST /api/v1/orgs/{org}/conversations", s.handleStartConversation)
 	mux.HandleFunc("GET /api/v1/orgs/{org}/widget", s.handleWidget)
+	s.reportRoutes(mux)
 	s.adminRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, wire.Errorf(wire.ENOTFOUND, "no such API route"))

@@ -13,7 +13,7 @@ import (
 )
 
 // Capacity units each kind of work costs. An agent carries work while the units in use stay within
-// their capacity. A later issue makes a call cost the agent's whole remaining capacity.
+// their capacity. A call takes all the capacity the agent has left (agentState.load).
 const unitsChat = 1
 
 // router owns the hub's live state: organisations, queues, agents' presence and load, offers, and
@@ -42,6 +42,10 @@ type router struct {
 	// dirty are the organisations whose queue positions and supervisor snapshot must be sent
 	// after the current command.
 	dirty map[*orgState]struct{}
+	// calls are the ringing and active calls (hub/calls.go).
+	calls map[wire.CallID]*callState
+	// callm are the call metrics.
+	callm *callMetrics
 	// visuals are the open (invited or active) visual engagements (hub/visual.go); nil until the
 	// first.
 	visuals map[wire.VisualID]*visualState
@@ -56,6 +60,11 @@ type orgState struct {
 	agents map[wire.UserID]*agentState
 	// watchers are the connected supervisors and admins, who get snapshots.
 	watchers map[*conn]struct{}
+	// rec is the stored organisation: its region and call setting.
+	rec store.Org
+	// stats are the supervisor's figures, read at statsAt; nil when they must be read again.
+	stats   *wire.Stats
+	statsAt time.Time
 }
 
 // agentState is one agent's presence, load and connections.
@@ -77,10 +86,18 @@ type agentState struct {
 	// idleSince is when the agent's load last dropped or they came online; the longest idle agent
 	// is offered first among equally loaded ones.
 	idleSince time.Time
+	// call is the agent's ringing or active call; it takes their remaining capacity.
+	call *callState
 }
 
-// load is the capacity units in use.
-func (a *agentState) load() int { return len(a.convs) * unitsChat }
+// load is the capacity units in use. A call takes all that is left, so routing offers nothing
+// while it lasts (a supervisor can still assign, which may take the load over capacity).
+func (a *agentState) load() int {
+	if a.call != nil {
+		return max(len(a.convs)*unitsChat, a.user.Capacity)
+	}
+	return len(a.convs) * unitsChat
+}
 
 // effectivePresence is the presence others see.
 func (a *agentState) effectivePresence() wire.Presence {
@@ -108,6 +125,8 @@ type convState struct {
 	// abandon fires AbandonAfter after a waiting conversation lost its last customer connection
 	// (or never had one); nil while the customer is connected.
 	abandon Timer
+	// call is the conversation's ringing or active call.
+	call *callState
 }
 
 // passOver skips a for this conversation until until.
@@ -139,11 +158,16 @@ func newRouter(s *Server) *router {
 		offers: map[wire.OfferID]*offerState{},
 		conns:  map[*conn]struct{}{},
 		dirty:  map[*orgState]struct{}{},
+		calls:  map[wire.CallID]*callState{},
+		callm:  newCallMetrics(s.metrics.reg),
 	}
 }
 
 // load picks up the conversations that were open when the hub last stopped. It runs before run.
 func (r *router) load(ctx context.Context) error {
+	if err := r.endCallsAtStart(); err != nil {
+		return err
+	}
 	convs, err := r.s.store.OpenConversations(ctx)
 	if err != nil {
 		return err
@@ -154,6 +178,7 @@ func (r *router) load(ctx context.Context) error {
 			return err
 		}
 		cs := &convState{conv: c, org: org, customers: map[*conn]struct{}{}}
+		cs.conv.Calls = org.callsAllowed()
 		r.convs[c.ID] = cs
 		if a := org.agents[c.AgentID]; c.State == wire.ConvActive && a != nil {
 			a.convs[c.ID] = cs
@@ -192,6 +217,7 @@ func (r *router) run() {
 			for _, o := range r.offers {
 				o.timer.Stop()
 			}
+			r.stopCallTimers()
 			for _, cs := range r.convs {
 				if cs.abandon != nil {
 					cs.abandon.Stop()
@@ -270,7 +296,8 @@ func (r *router) org(id wire.OrgID) (*orgState, error) {
 	}
 	ctx, cancel := dbctx()
 	defer cancel()
-	if _, err := r.s.store.Org(ctx, id); err != nil {
+	rec, err := r.s.store.Org(ctx, id)
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, ErrOrgNotFound
 		}
@@ -280,7 +307,7 @@ func (r *router) org(id wire.OrgID) (*orgState, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &orgState{id: id, agents: map[wire.UserID]*agentState{}, watchers: map[*conn]struct{}{}}
+	o := &orgState{id: id, rec: rec, agents: map[wire.UserID]*agentState{}, watchers: map[*conn]struct{}{}}
 	for _, u := range users {
 		r.addAgent(o, u)
 	}
@@ -321,6 +348,7 @@ func (r *router) enqueue(c wire.Conversation) (int, error) {
 			return err
 		}
 		cs := &convState{conv: c, org: org, customers: map[*conn]struct{}{}}
+		cs.conv.Calls = org.callsAllowed()
 		r.convs[c.ID] = cs
 		org.queue = append(org.queue, cs)
 		r.watchAbandon(cs)
@@ -401,6 +429,7 @@ func (r *router) register(c *conn, resume map[wire.ConversationID]int64) error {
 			c.push(&out{replay: replays})
 		}
 		r.pushReceipts(c, welcome.Conversations)
+		r.pushCalls(c)
 		r.pushVisuals(c, welcome.Conversations)
 		switch {
 		case c.role == wire.RoleCustomer && welcome.Conversations[0].State == wire.ConvWaiting:
@@ -472,10 +501,12 @@ func (r *router) unregister(c *conn) {
 			if cs := r.convs[c.conv]; cs != nil {
 				delete(cs.customers, c)
 				r.watchAbandon(cs)
+				r.callPartyLeft(cs, nil)
 			}
 		case wire.RoleAgent:
 			a := org.agents[c.user.ID]
 			delete(a.conns, c)
+			r.callPartyLeft(nil, a)
 			if len(a.conns) == 0 {
 				// Offline only after a grace period, so a reconnect does not bounce presence.
 				var t Timer
@@ -808,7 +839,8 @@ func (r *router) finish(cs *convState, by wire.Author, text string) error {
 		return err
 	}
 	r.endVisuals(cs, "conversation_ended")
-	r.systemMessage(cs, text)
+	r.endConvCall(cs, by, "conversation_ended")
+	r.systemEvent(cs, text, convEndEvent(cs, by))
 	r.broadcast(cs, encode(wire.TypeConvState, cs.conv), nil)
 	if o := cs.offer; o != nil {
 		r.revoke(o, "left")
@@ -919,6 +951,9 @@ func (r *router) assignTo(cs *convState, a *agentState) error {
 	prev := cs.conv
 	old := org.agents[cs.conv.AgentID]
 	if old != nil && old != a {
+		r.endConvCall(cs, wire.AuthorAgent, "reassigned")
+	}
+	if old != nil && old != a {
 		r.endVisuals(cs, "reassigned")
 	}
 	cs.conv.State, cs.conv.AgentID, cs.conv.AgentName, cs.conv.AcceptedAt = wire.ConvActive, a.user.ID, a.user.DisplayName, r.s.now().UnixMilli()
@@ -948,7 +983,7 @@ func (r *router) assignTo(cs *convState, a *agentState) error {
 		cs.abandon = nil
 	}
 	r.broadcast(cs, encode(wire.TypeConvState, cs.conv), nil)
-	r.systemMessage(cs, a.user.DisplayName+" joined the conversation.")
+	r.systemEvent(cs, a.user.DisplayName+" joined the conversation.", &wire.Event{Kind: wire.EventJoined, Name: a.user.DisplayName})
 	r.pushAgentState(a)
 	r.s.metrics.conversations.WithLabelValues("assigned").Inc()
 	r.s.log.Info("conversation assigned", "org", org.id, "conv", cs.conv.ID, "agent", a.user.ID)
@@ -1055,7 +1090,7 @@ func (r *router) clearOffer(o *offerState) {
 }
 
 func (r *router) agentState(a *agentState) wire.AgentState {
-	return wire.AgentState{Presence: a.effectivePresence(), Load: a.load(), Capacity: a.user.Capacity}
+	return wire.AgentState{Presence: a.effectivePresence(), Load: a.load(), Capacity: a.user.Capacity, OnCall: a.call != nil}
 }
 
 func (r *router) pushAgentState(a *agentState) {
@@ -1100,7 +1135,7 @@ func (r *router) snapshot(org *orgState) wire.Snapshot {
 	var active []*convState
 	for _, a := range org.agents {
 		snap.Agents = append(snap.Agents, wire.AgentSummary{ID: a.user.ID, DisplayName: a.user.DisplayName, Presence: a.effectivePresence(),
-			Load: a.load(), Capacity: a.user.Capacity, Online: a.online})
+			Load: a.load(), Capacity: a.user.Capacity, Online: a.online, OnCall: a.call != nil})
 		for _, cs := range a.convs {
 			active = append(active, cs)
 		}
@@ -1119,6 +1154,7 @@ func (r *router) snapshot(org *orgState) wire.Snapshot {
 	for _, cs := range active {
 		snap.Conversations = append(snap.Conversations, cs.conv)
 	}
+	snap.Stats = r.orgStats(org)
 	return snap
 }
 

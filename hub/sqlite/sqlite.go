@@ -85,6 +85,8 @@ var migrations = []string{
 		updated_at INTEGER NOT NULL,
 		PRIMARY KEY (org, key)
 	);`,
+	// calls, organisation region and call setting, system line events (calls.go).
+	callsMigration,
 }
 
 // DB is a store.Store on one SQLite file.
@@ -144,7 +146,7 @@ func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
 	}{
 		{&d.findClientID, `SELECT ` + msgCols + ` FROM messages WHERE conv = ? AND client_id = ?`},
 		{&d.bumpSeq, `UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`},
-		{&d.insertMsg, `INSERT INTO messages (conv, seq, author, author_name, text, client_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)`},
+		{&d.insertMsg, `INSERT INTO messages (conv, seq, author, author_name, text, client_id, at, event) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 	} {
 		if *p.stmt, err = db.PrepareContext(ctx, p.sql); err != nil {
 			d.closeDBs()
@@ -241,7 +243,8 @@ func (d *DB) CreateOrg(ctx context.Context, o store.Org) error {
 	if o.CreatedAt.IsZero() {
 		o.CreatedAt = d.now()
 	}
-	_, err := d.db.ExecContext(ctx, `INSERT INTO orgs (id, name, created_at) VALUES (?, ?, ?)`, o.ID, o.Name, o.CreatedAt.UnixMilli())
+	_, err := d.db.ExecContext(ctx, `INSERT INTO orgs (id, name, created_at, region, calls) VALUES (?, ?, ?, ?, ?)`,
+		o.ID, o.Name, o.CreatedAt.UnixMilli(), o.Region, callsOrDefault(o.Calls))
 	if isUnique(err) {
 		return store.ErrConflict
 	}
@@ -252,7 +255,7 @@ func (d *DB) CreateOrg(ctx context.Context, o store.Org) error {
 func (d *DB) Org(ctx context.Context, id wire.OrgID) (store.Org, error) {
 	var o store.Org
 	var at int64
-	err := d.db.QueryRowContext(ctx, `SELECT id, name, created_at FROM orgs WHERE id = ?`, id).Scan(&o.ID, &o.Name, &at)
+	err := d.db.QueryRowContext(ctx, `SELECT id, name, created_at, region, calls FROM orgs WHERE id = ?`, id).Scan(&o.ID, &o.Name, &at, &o.Region, &o.Calls)
 	o.CreatedAt = time.UnixMilli(at)
 	return o, notFound(err)
 }
@@ -390,11 +393,13 @@ func (d *DB) OpenConversations(ctx context.Context) ([]wire.Conversation, error)
 	return convs, rows.Err()
 }
 
-const msgCols = `conv, seq, author, author_name, text, COALESCE(client_id, ''), at`
+const msgCols = `conv, seq, author, author_name, text, COALESCE(client_id, ''), at, COALESCE(event, '')`
 
 func scanMsg(row interface{ Scan(...any) error }) (wire.Message, error) {
 	var m wire.Message
-	err := row.Scan(&m.Conv, &m.Seq, &m.Author, &m.AuthorName, &m.Text, &m.ClientID, &m.At)
+	var ev string
+	err := row.Scan(&m.Conv, &m.Seq, &m.Author, &m.AuthorName, &m.Text, &m.ClientID, &m.At, &ev)
+	m.Event = decodeEvent(ev)
 	return m, notFound(err)
 }
 
@@ -435,7 +440,7 @@ func (d *DB) AppendMessages(ctx context.Context, ms []wire.Message) ([]store.App
 		if m.ClientID != "" {
 			clientID = m.ClientID
 		}
-		if _, err := insert.ExecContext(ctx, m.Conv, m.Seq, m.Author, m.AuthorName, m.Text, clientID, m.At); err != nil {
+		if _, err := insert.ExecContext(ctx, m.Conv, m.Seq, m.Author, m.AuthorName, m.Text, clientID, m.At, encodeEvent(m.Event)); err != nil {
 			return nil, err
 		}
 		res = append(res, store.Appended{Message: m})

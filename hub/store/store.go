@@ -15,6 +15,11 @@ type Org struct {
 	// Name is the display name the portal shows, e.g. "Demo Company".
 	Name      string
 	CreatedAt time.Time
+	// Region is where the organisation's calls may be relayed: a geography ("na", "eu"...), or
+	// "gcc" for the government cloud, whose calls go relay-only through North America (hub/relay).
+	Region string
+	// Calls is which calls agents may start: voice and video (the default), voice only, or none.
+	Calls wire.CallsAllowed
 }
 
 // User is an organisation member: an agent, supervisor or admin.
@@ -119,6 +124,9 @@ type Store interface {
 	OrgSetting(ctx context.Context, org wire.OrgID, key string) (string, error)
 	// SetOrgSetting stores the JSON value of an organisation's setting.
 	SetOrgSetting(ctx context.Context, org wire.OrgID, key, value string) error
+
+	// CallStore keeps calls and sums them up for supervisors (calls.go).
+	CallStore
 
 	// Close releases the database.
 	Close() error

@@ -1,0 +1,183 @@
+package hub
+
+import (
+	"encoding/csv"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/wire"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Call metrics: what supervisors see (handle time with and without calls, in the snapshot and
+// the CSV report) and what Prometheus scrapes.
+
+// statsWindow is how far back the supervisor's figures reach.
+const statsWindow = 24 * time.Hour
+
+// statsMaxAge is how long the router reuses an organisation's figures before reading them again
+// (so the window moves); an ended conversation or call clears them at once.
+const statsMaxAge = time.Minute
+
+// callMetrics are the Prometheus metrics of calls.
+type callMetrics struct {
+	// invites counts call invitations by kind.
+	invites *prometheus.CounterVec
+	// outcomes counts calls by outcome: accepted_audio, accepted_video (when answered), declined,
+	// missed, cancelled, failed (when they end unanswered).
+	outcomes *prometheus.CounterVec
+	// seconds is the duration of answered calls, by kind.
+	seconds *prometheus.HistogramVec
+}
+
+func newCallMetrics(reg *prometheus.Registry) *callMetrics {
+	m := &callMetrics{
+		invites:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_call_invites_total", Help: "Call invitations, by kind."}, []string{"kind"}),
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_calls_total", Help: "Calls by outcome."}, []string{"outcome"}),
+		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "parley_hub_call_seconds", Help: "Duration of answered calls, answer to end.",
+			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600}}, []string{"kind"}),
+	}
+	reg.MustRegister(m.invites, m.outcomes, m.seconds)
+	for _, o := range []wire.CallOutcome{wire.OutcomeAcceptedAudio, wire.OutcomeAcceptedVideo, wire.OutcomeDeclined, wire.OutcomeMissed, wire.OutcomeCancelled, wire.OutcomeFailed} {
+		m.outcomes.WithLabelValues(string(o))
+	}
+	return m
+}
+
+// orgStats returns the organisation's figures for the supervisor snapshot, read from the store
+// when they are missing or stale. A store failure gives empty figures (logged), not a missing
+// snapshot.
+func (r *router) orgStats(org *orgState) wire.Stats {
+	now := r.s.now()
+	if org.stats != nil && now.Sub(org.statsAt) < statsMaxAge {
+		return *org.stats
+	}
+	ctx, cancel := dbctx()
+	defer cancel()
+	st, err := r.s.store.Stats(ctx, org.id, now.Add(-statsWindow).UnixMilli())
+	if err != nil {
+		r.s.log.Warn("reading supervisor figures", "org", org.id, "err", err)
+		return wire.Stats{SinceMS: now.Add(-statsWindow).UnixMilli(), Calls: map[wire.CallOutcome]int{}}
+	}
+	org.stats, org.statsAt = &st, now
+	return st
+}
+
+// reportRoutes adds the supervisors' reports.
+func (s *Server) reportRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/orgs/{org}/reports/conversations.csv", s.handleConversationsCSV)
+}
+
+// bearerMember authenticates a request's "Authorization: Bearer" token as a member of org with
+// one of roles.
+func (s *Server) bearerMember(r *http.Request, org wire.OrgID, roles ...wire.Role) (store.Token, error) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return store.Token{}, ErrTokenInvalid
+	}
+	tok, err := s.authenticate(r.Context(), token)
+	if err != nil {
+		return tok, err
+	}
+	if tok.Org != org {
+		return tok, ErrOrgNotFound // another organisation's reports do not exist for this token
+	}
+	for _, role := range roles {
+		if tok.Role == role {
+			return tok, nil
+		}
+	}
+	return tok, wire.Errorf(wire.EFORBIDDEN, "only supervisors and admins read reports")
+}
+
+// reportHeader are the columns of conversations.csv.
+var reportHeader = []string{"conversation", "customer", "agent", "created_at", "accepted_at", "ended_at", "ended_by",
+	"handle_time_s", "calls", "answered_calls", "call_kinds", "call_time_s", "last_call_outcome"}
+
+// handleConversationsCSV serves the conversations that ended in a window as CSV: handle time and
+// calls per conversation. Query: from and to as RFC 3339 times or Unix milliseconds (default:
+// the last 24 hours).
+func (s *Server) handleConversationsCSV(w http.ResponseWriter, r *http.Request) {
+	org := wire.OrgID(r.PathValue("org"))
+	if _, err := s.bearerMember(r, org, wire.RoleSupervisor, wire.RoleAdmin); err != nil {
+		writeError(w, err)
+		return
+	}
+	now := s.now()
+	until, err := timeParam(r, "to", now)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	since, err := timeParam(r, "from", until.Add(-statsWindow))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	rows, err := s.store.Report(r.Context(), org, since.UnixMilli(), until.UnixMilli())
+	if err != nil {
+		s.log.Error("conversations report", "org", org, "err", err)
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="conversations-`+string(org)+`.csv"`)
+	w.Header().Set("Cache-Control", "no-store")
+	cw := csv.NewWriter(w)
+	_ = cw.Write(reportHeader)
+	for _, row := range rows {
+		kinds := make([]string, len(row.CallKinds))
+		for i, k := range row.CallKinds {
+			kinds[i] = string(k)
+		}
+		_ = cw.Write(safeCells([]string{
+			string(row.Conv.ID), row.Conv.CustomerName, row.Conv.AgentName,
+			msTime(row.Conv.CreatedAt), msTime(row.Conv.AcceptedAt), msTime(row.Conv.EndedAt), string(row.Conv.EndedBy),
+			seconds(row.HandleMS), strconv.Itoa(row.Calls), strconv.Itoa(row.Answered), strings.Join(kinds, " "),
+			seconds(row.CallMS), string(row.LastOutcome),
+		}))
+	}
+	cw.Flush()
+}
+
+// timeParam reads a query time: RFC 3339, or Unix milliseconds; def when absent.
+func timeParam(r *http.Request, name string, def time.Time) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.UnixMilli(ms), nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return def, wire.Errorf(wire.EINVALID, "%s must be an RFC 3339 time or Unix milliseconds", name)
+	}
+	return t, nil
+}
+
+// safeCells defuses spreadsheet formulas: a cell starting with = + - @ (or a tab or carriage
+// return, which some spreadsheets strip first) gets a leading apostrophe, so a customer's name
+// like "=HYPERLINK(...)" stays text (OWASP CSV injection).
+func safeCells(cells []string) []string {
+	for i, c := range cells {
+		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+			cells[i] = "'" + c
+		}
+	}
+	return cells
+}
+
+func msTime(ms int64) string {
+	if ms == 0 {
+		return ""
+	}
+	return time.UnixMilli(ms).UTC().Format(time.RFC3339)
+}
+
+func seconds(ms int64) string {
+	return strconv.FormatFloat(float64(ms)/1000, 'f', 1, 64)
+}

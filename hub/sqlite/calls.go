@@ -1,0 +1,242 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strings"
+
+	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/wire"
+)
+
+// callsMigration is migration 2: calls, organisation settings (region, call setting) and the
+// machine-readable event of system lines.
+const callsMigration = `CREATE TABLE calls (
+		id          TEXT PRIMARY KEY,
+		conv        TEXT NOT NULL REFERENCES conversations(id),
+		org         TEXT NOT NULL REFERENCES orgs(id),
+		agent_id    TEXT NOT NULL,
+		kind        TEXT NOT NULL,
+		state       TEXT NOT NULL,
+		outcome     TEXT NOT NULL DEFAULT '',
+		reason      TEXT NOT NULL DEFAULT '',
+		ended_by    TEXT NOT NULL DEFAULT '',
+		created_at  INTEGER NOT NULL,
+		answered_at INTEGER NOT NULL DEFAULT 0,
+		ended_at    INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX calls_conv ON calls(conv, created_at);
+	CREATE INDEX calls_org_ended ON calls(org, ended_at);
+	CREATE INDEX conversations_org_ended ON conversations(org, ended_at);
+	ALTER TABLE orgs ADD COLUMN region TEXT NOT NULL DEFAULT '';
+	ALTER TABLE orgs ADD COLUMN calls TEXT NOT NULL DEFAULT 'voice_video';
+	ALTER TABLE messages ADD COLUMN event TEXT;`
+
+// UpdateOrg implements store.CallStore.
+func (d *DB) UpdateOrg(ctx context.Context, o store.Org) error {
+	if o.Calls == "" {
+		o.Calls = wire.CallsVoiceVideo
+	}
+	res, err := d.db.ExecContext(ctx, `UPDATE orgs SET name = ?, region = ?, calls = ? WHERE id = ?`, o.Name, o.Region, o.Calls, o.ID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+const callCols = `id, conv, org, agent_id, kind, state, outcome, reason, ended_by, created_at, answered_at, ended_at`
+
+func scanCall(row interface{ Scan(...any) error }) (store.CallRecord, error) {
+	var c store.CallRecord
+	err := row.Scan(&c.ID, &c.Conv, &c.Org, &c.Agent, &c.Kind, &c.State, &c.Outcome, &c.Reason, &c.EndedBy, &c.CreatedAt, &c.AnsweredAt, &c.EndedAt)
+	return c, notFound(err)
+}
+
+// SaveCall implements store.CallStore.
+func (d *DB) SaveCall(ctx context.Context, c store.CallRecord) error {
+	_, err := d.db.ExecContext(ctx, `INSERT INTO calls (`+callCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, state = excluded.state, outcome = excluded.outcome,
+		reason = excluded.reason, ended_by = excluded.ended_by, answered_at = excluded.answered_at, ended_at = excluded.ended_at`,
+		c.ID, c.Conv, c.Org, c.Agent, c.Kind, c.State, c.Outcome, c.Reason, c.EndedBy, c.CreatedAt, c.AnsweredAt, c.EndedAt)
+	return err
+}
+
+// EndOpenCalls implements store.CallStore.
+func (d *DB) EndOpenCalls(ctx context.Context, at int64, reason string) (int, error) {
+	res, err := d.db.ExecContext(ctx, `UPDATE calls SET state = ?, ended_at = ?, reason = ?,
+		outcome = CASE WHEN answered_at = 0 THEN ? ELSE outcome END WHERE state != ?`,
+		wire.CallEnded, at, reason, wire.OutcomeFailed, wire.CallEnded)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// CallsOf implements store.CallStore.
+func (d *DB) CallsOf(ctx context.Context, conv wire.ConversationID) ([]store.CallRecord, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT `+callCols+` FROM calls WHERE conv = ? ORDER BY created_at, id`, conv)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var calls []store.CallRecord
+	for rows.Next() {
+		c, err := scanCall(rows)
+		if err != nil {
+			return nil, err
+		}
+		calls = append(calls, c)
+	}
+	return calls, rows.Err()
+}
+
+// Report implements store.CallStore.
+func (d *DB) Report(ctx context.Context, org wire.OrgID, since, until int64) ([]store.ReportRow, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT `+prefixed("c.", convCols)+`,
+			k.id, k.kind, k.outcome, k.answered_at, k.ended_at
+		FROM conversations c LEFT JOIN calls k ON k.conv = c.id
+		WHERE c.org = ? AND c.state = ? AND c.ended_at >= ? AND c.ended_at < ?
+		ORDER BY c.ended_at, c.id, k.created_at, k.id`, org, wire.ConvEnded, since, until)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.ReportRow
+	for rows.Next() {
+		var c wire.Conversation
+		var callID, kind, outcome sql.NullString
+		var answered, ended sql.NullInt64
+		if err := rows.Scan(&c.ID, &c.Org, &c.State, &c.CustomerName, &c.AgentID, &c.AgentName, &c.LastSeq, &c.CreatedAt,
+			&c.AcceptedAt, &c.EndedAt, &c.EndedBy, &callID, &kind, &outcome, &answered, &ended); err != nil {
+			return nil, err
+		}
+		if n := len(out); n == 0 || out[n-1].Conv.ID != c.ID {
+			row := store.ReportRow{Conv: c}
+			if c.AcceptedAt > 0 && c.EndedAt > c.AcceptedAt {
+				row.HandleMS = c.EndedAt - c.AcceptedAt
+			}
+			out = append(out, row)
+		}
+		if !callID.Valid {
+			continue
+		}
+		row := &out[len(out)-1]
+		row.Calls++
+		row.LastOutcome = wire.CallOutcome(outcome.String)
+		if answered.Int64 > 0 {
+			row.Answered++
+			k := wire.CallVoice
+			if wire.CallOutcome(outcome.String) == wire.OutcomeAcceptedVideo {
+				k = wire.CallVideo
+			}
+			row.CallKinds = append(row.CallKinds, k)
+			if ended.Int64 > answered.Int64 {
+				row.CallMS += ended.Int64 - answered.Int64
+			}
+		}
+	}
+	return out, rows.Err()
+}
+
+// prefixed qualifies each column of a column list with p.
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Stats implements store.CallStore.
+func (d *DB) Stats(ctx context.Context, org wire.OrgID, since int64) (wire.Stats, error) {
+	st := wire.Stats{SinceMS: since, Calls: map[wire.CallOutcome]int{}}
+	// A conversation counts as "with call" when one of its calls was answered.
+	rows, err := d.db.QueryContext(ctx, `SELECT
+			EXISTS (SELECT 1 FROM calls k WHERE k.conv = c.id AND k.answered_at > 0) AS with_call,
+			COUNT(*), COALESCE(AVG(c.ended_at - c.accepted_at), 0)
+		FROM conversations c
+		WHERE c.org = ? AND c.state = ? AND c.ended_at >= ? AND c.accepted_at > 0
+		GROUP BY with_call`, org, wire.ConvEnded, since)
+	if err != nil {
+		return st, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var with bool
+		var n int
+		var avg float64
+		if err := rows.Scan(&with, &n, &avg); err != nil {
+			return st, err
+		}
+		if with {
+			st.WithCall, st.AHTWithCallMS = n, int64(avg)
+		} else {
+			st.WithoutCall, st.AHTWithoutCallMS = n, int64(avg)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return st, err
+	}
+	rows.Close()
+	rows, err = d.db.QueryContext(ctx, `SELECT outcome, COUNT(*),
+			COALESCE(SUM(CASE WHEN answered_at > 0 AND ended_at > answered_at THEN ended_at - answered_at END), 0),
+			SUM(CASE WHEN answered_at > 0 THEN 1 ELSE 0 END)
+		FROM calls WHERE org = ? AND state = ? AND ended_at >= ? GROUP BY outcome`, org, wire.CallEnded, since)
+	if err != nil {
+		return st, err
+	}
+	defer rows.Close()
+	var total, answered int64
+	for rows.Next() {
+		var outcome wire.CallOutcome
+		var n int
+		var ms, ans int64
+		if err := rows.Scan(&outcome, &n, &ms, &ans); err != nil {
+			return st, err
+		}
+		st.Calls[outcome] = n
+		total += ms
+		answered += ans
+	}
+	if answered > 0 {
+		st.AvgCallMS = total / answered
+	}
+	return st, rows.Err()
+}
+
+// callsOrDefault is the stored call setting: voice and video unless stated.
+func callsOrDefault(c wire.CallsAllowed) wire.CallsAllowed {
+	if c == "" {
+		return wire.CallsVoiceVideo
+	}
+	return c
+}
+
+// encodeEvent is the stored form of a system line's event: JSON, or NULL.
+func encodeEvent(ev *wire.Event) any {
+	if ev == nil {
+		return nil
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return nil
+	}
+	return string(b)
+}
+
+// decodeEvent reads a stored event; a missing or unreadable one is nil (the text remains).
+func decodeEvent(s string) *wire.Event {
+	if s == "" {
+		return nil
+	}
+	var ev wire.Event
+	if json.Unmarshal([]byte(s), &ev) != nil || ev.Kind == "" {
+		return nil
+	}
+	return &ev
+}
