@@ -6,12 +6,21 @@
 import { defineConfig } from 'vite';
 import { fileURLToPath } from 'node:url';
 import { budget } from './budget';
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 
 const outDir = fileURLToPath(new URL('./dist', import.meta.url));
 
+// Only one recorder build may be there, the one the loader names.
+try {
+  for (const f of readdirSync(`${outDir}/assets`)) if (/^cobrowse-[\w-]+\.js$/.test(f)) rmSync(`${outDir}/assets/${f}`);
+} catch {
+  // No assets yet.
+}
+
 export default defineConfig({
   publicDir: false,
+  // ASCII only: host pages come in every charset, and the script inherits theirs.
+  esbuild: { charset: 'ascii' },
   plugins: [
     budget('co-browse recorder (on demand)', 80 * 1024, () =>
       readdirSync(`${outDir}/assets`)

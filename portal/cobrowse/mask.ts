@@ -48,7 +48,7 @@ export function sensitive(el: Element | null | undefined): boolean {
  * even its length leaves the browser; other fields keep their value. */
 export function maskValue(text: string, el: HTMLElement | null | undefined): string {
   if (!sensitive(el)) return text;
-  return text ? '••••••••' : '';
+  return text ? '********' : '';
 }
 
 /** secrets lists the values of the sensitive fields now on the page (at least 4 characters), so

@@ -1,0 +1,231 @@
+// End-to-end test of the built-in co-browse's two ends in real Chromium: the recorder as a host
+// page loads it (portal/dist/assets/cobrowse-*.js, built by `make web`) and the agent's replay
+// (frontend/src/components/visual/replay.ts). The test carries the frames between them exactly as
+// the hub relays visual.event / visual.pointer / visual.command, and keeps every frame the
+// customer's browser sent, so it can assert on the wire that no secret ever left.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { launchChromium, root, resultsDir } from './lib/index.mjs';
+
+const SECRET_PASSWORD = 'hunter2-Sup3rSecret';
+const SECRET_CARD = '4111 1111 1111 1111';
+const SECRET_MASKED = 'MaskedNote-778899';
+
+// The customer's page: a form with a plain field, a password, a card number, a field the site
+// marks data-parley-mask, a counter button, and hostile markup that must not run at the agent's.
+const HOST = `<!doctype html><html><head><title>Shop</title>
+<style>body{font:16px sans-serif;margin:24px} input{display:block;margin:8px 0;width:300px;height:28px}
+ .evil{background:url(/beacon-css)}</style></head><body>
+<h1>Checkout</h1>
+<form id="f" onsubmit="return false">
+ <label>Name <input id="name" name="fullname" autocomplete="name"></label>
+ <label>Password <input id="pw" type="password" name="password"></label>
+ <label>Card <input id="card" name="cardnumber" autocomplete="cc-number" inputmode="numeric"></label>
+ <div data-parley-mask><label>Note <input id="note" name="note"></label></div>
+</form>
+<button id="inc" type="button" onclick="this.textContent='clicked '+(++window.n)">clicked 0</button>
+<p id="tall" style="height:2000px">long page</p>
+<div class="evil"><img src="/nope.png" onerror="window.parent.__pwned=1;top.__pwned=1"></div>
+<script>window.n=0; window.__hostScriptRan = true;</script>
+</body></html>`;
+
+const AGENT = `<!doctype html><html><head><title>Agent</title></head><body style="margin:0">
+<div id="root"></div><script src="/replay.js"></script></body></html>`;
+
+let server;
+let base;
+let browser;
+let replayJS;
+let recorderJS;
+
+before(async () => {
+  const assets = join(root, 'portal/dist/assets');
+  const file = readdirSync(assets).find((f) => /^cobrowse-[\w-]+\.js$/.test(f));
+  assert.ok(file, 'portal/dist/assets/cobrowse-*.js is missing: run make web');
+  recorderJS = readFileSync(join(assets, file));
+  // The agent's replay module, bundled as the agent UI bundles it.
+  const out = await build({
+    stdin: {
+      contents: `import { Mirror, keyText } from './frontend/src/components/visual/replay.ts'; window.Mirror = Mirror; window.keyText = keyText;`,
+      resolveDir: root,
+      loader: 'ts',
+    },
+    bundle: true,
+    format: 'iife',
+    write: false,
+    logLevel: 'silent',
+  });
+  replayJS = out.outputFiles[0].contents;
+  server = http.createServer((req, res) => {
+    const send = (type, body) => res.writeHead(200, { 'content-type': type }).end(body);
+    if (req.url === '/host.html') return send('text/html', HOST);
+    if (req.url === '/agent.html') return send('text/html', AGENT);
+    if (req.url === '/cobrowse.js') return send('text/javascript', recorderJS);
+    if (req.url === '/replay.js') return send('text/javascript', replayJS);
+    res.writeHead(404).end();
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${server.address().port}`;
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await new Promise((r) => server?.close(r));
+});
+
+/** until polls f (bounded) until it returns a truthy value. */
+async function until(what, f, ms = 10_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('co-browse: the agent sees the page, secrets never leave, laser dot, control and take back', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+  const customer = await ctx.newPage();
+  const agent = await ctx.newPage();
+  await agent.setViewportSize({ width: 1000, height: 700 });
+
+  const wire = []; // every visual.event frame the customer's browser sent
+  const results = []; // command results, in order
+  const controls = []; // control changes the customer made on the page
+  await customer.exposeFunction('toHub', async (m) => {
+    if (m.op === 'chunk') {
+      const ev = { visual: 'v1', ...m.chunk };
+      const frame = JSON.stringify({ type: 'visual.event', data: ev });
+      assert.ok(Buffer.byteLength(frame) < 16 * 1024, `frame of ${Buffer.byteLength(frame)} bytes is over the hub's limit`);
+      wire.push(frame);
+      await agent.evaluate((e) => window.mirror.push(e), ev).catch(() => {});
+    } else if (m.op === 'result') results.push(m.result);
+    else if (m.op === 'control') controls.push(m.granted);
+  });
+
+  await agent.goto(`${base}/agent.html`);
+  await agent.evaluate(() => {
+    window.errors = [];
+    window.mirror = new window.Mirror(document.getElementById('root'));
+    window.mirror.onError = (c) => window.errors.push(c);
+  });
+
+  await customer.goto(`${base}/host.html`);
+  await customer.addScriptTag({ url: `${base}/cobrowse.js` });
+  await customer.evaluate(() => {
+    const ch = new MessageChannel();
+    window.ParleyCobrowse.start(ch.port1);
+    ch.port2.onmessage = (e) => window.toHub(e.data);
+    window.toRecorder = (m) => ch.port2.postMessage(m);
+  });
+
+  // The customer types: a name the agent may see, and three secrets it must not.
+  await customer.fill('#name', 'Ada');
+  await customer.fill('#pw', SECRET_PASSWORD);
+  await customer.fill('#card', SECRET_CARD);
+  await customer.fill('#note', SECRET_MASKED);
+
+  // The agent's replay shows the page and the name.
+  const replayValue = (sel) =>
+    agent.evaluate((s) => document.querySelector('iframe')?.contentDocument?.querySelector(s)?.value ?? null, sel);
+  await until('the name in the agent replay', async () => (await replayValue('#name')) === 'Ada');
+  assert.equal(await agent.evaluate(() => document.querySelector('iframe').contentDocument.querySelector('h1').textContent), 'Checkout');
+  assert.equal(await agent.evaluate(() => document.querySelector('iframe').getAttribute('sandbox')), 'allow-same-origin');
+  // rrweb masked them (the leak guard, the last line of defence, had nothing to hold back).
+  await until('the masked card in the replay', async () => (await replayValue('#card')) === '********');
+  assert.equal(await replayValue('#pw'), '********');
+  assert.equal(await replayValue('#note'), null, 'the data-parley-mask block is not rebuilt at the agent');
+  await until('a batch after the typing', async () => wire.length > 2);
+  await new Promise((r) => setTimeout(r, 300));
+
+  // On the wire: none of the secrets, in any spelling.
+  const all = wire.join('\n');
+  for (const s of [SECRET_PASSWORD, SECRET_CARD, SECRET_CARD.replaceAll(' ', ''), SECRET_MASKED]) {
+    assert.ok(!all.includes(s), `secret ${s} reached the wire`);
+  }
+  assert.ok(all.includes('Ada'), 'the plain field did reach the agent');
+
+  // Hostile markup ran nothing at the agent's: no script, no handler.
+  assert.equal(await agent.evaluate(() => window.__pwned ?? null), null);
+  assert.equal(await agent.evaluate(() => document.title), 'Agent');
+
+  // Laser pointer: the agent points at a quarter across, half down.
+  await customer.evaluate(() => window.toRecorder({ op: 'pointer', pointer: { x: 0.25, y: 0.5, visible: true } }));
+  const dot = customer.getByTestId('laser-dot');
+  await dot.waitFor({ state: 'visible', timeout: 5000 });
+  assert.equal(await dot.getAttribute('data-x'), '250');
+  assert.equal(await dot.getAttribute('data-y'), '350');
+  const box = await dot.boundingBox();
+  assert.ok(Math.abs(box.x + box.width / 2 - 250) <= 2 && Math.abs(box.y + box.height / 2 - 350) <= 2, `dot at ${JSON.stringify(box)}`);
+  await customer.screenshot({ path: join(resultsDir(), 'cobrowse-customer-laser.png') });
+  await agent.screenshot({ path: join(resultsDir(), 'cobrowse-agent-replay.png') });
+
+  // The agent finds the fields in its replay, as the view does on a click.
+  const nodeOf = (sel) =>
+    agent.evaluate((s) => {
+      const f = document.querySelector('iframe');
+      const el = f.contentDocument.querySelector(s);
+      const r = el.getBoundingClientRect();
+      return window.mirror.nodeAt((r.left + r.width / 2) / window.mirror.width, (r.top + r.height / 2) / window.mirror.height);
+    }, sel);
+  const nameNode = await nodeOf('#name');
+  const pwNode = await nodeOf('#pw');
+  const incNode = await nodeOf('#inc');
+  assert.ok(nameNode > 0 && pwNode > 0 && incNode > 0);
+  const command = async (c) => {
+    const n = results.length;
+    await customer.evaluate((cmd) => window.toRecorder({ op: 'command', command: cmd }), c);
+    return until('a command result', () => results[n]);
+  };
+
+  // Without control: refused, nothing changes.
+  assert.deepEqual(await command({ action: 'type', node: nameNode, text: 'X' }), { ok: false, code: 'EFORBIDDEN' });
+  assert.equal(await customer.inputValue('#name'), 'Ada');
+
+  // The customer grants control: the agent types and clicks, the page changes.
+  await customer.evaluate(() => window.toRecorder({ op: 'control', granted: true }));
+  await customer.getByTestId('visual-take-back').waitFor({ state: 'visible', timeout: 5000 });
+  assert.deepEqual(await command({ action: 'type', node: nameNode, text: ' Lovelacx\b\be' }), { ok: true });
+  assert.equal(await customer.inputValue('#name'), 'Ada Lovelae');
+  assert.deepEqual(await command({ action: 'click', node: incNode }), { ok: true });
+  assert.equal(await customer.textContent('#inc'), 'clicked 1');
+  assert.deepEqual(await command({ action: 'scroll', x: 0, y: 400 }), { ok: true });
+  assert.equal(await customer.evaluate(() => Math.round(window.scrollY)), 400);
+  await until('the replay to show the typed name', async () => (await replayValue('#name')) === 'Ada Lovelae');
+
+  // Never into a masked field, nor a node that does not exist, nor a javascript: URL.
+  assert.deepEqual(await command({ action: 'type', node: pwNode, text: 'x' }), { ok: false, code: 'EFORBIDDEN' });
+  assert.equal(await customer.inputValue('#pw'), SECRET_PASSWORD);
+  assert.deepEqual(await command({ action: 'type', node: 999999, text: 'x' }), { ok: false, code: 'ENOTFOUND' });
+  assert.deepEqual(await command({ action: 'navigate', url: 'javascript:alert(1)' }), { ok: false, code: 'EINVALID' });
+  assert.deepEqual(await command({ action: 'rm -rf' }), { ok: false, code: 'EINVALID' });
+
+  // The customer takes control back: at once, the next command is refused.
+  await customer.getByTestId('visual-take-back').click();
+  await until('the control change', () => controls.length === 1);
+  assert.deepEqual(controls, [false]);
+  assert.deepEqual(await command({ action: 'click', node: incNode }), { ok: false, code: 'EFORBIDDEN' });
+  assert.equal(await customer.textContent('#inc'), 'clicked 1');
+  assert.ok(await customer.getByTestId('visual-take-back').isHidden());
+
+  // Malformed and oversized frames at the agent: coded errors, the replay goes on.
+  const errs = await agent.evaluate(() => {
+    const m = window.mirror;
+    m.push({ visual: 'v1', seq: 9000, part: 0, parts: 1, data: '{not json' });
+    m.push({ visual: 'v1', seq: 9001, part: 0, parts: 1, data: '[{"type":99,"timestamp":1,"data":{}}]' });
+    m.push({ visual: 'v1', seq: 9002, part: 1, parts: 2, data: '[]' });
+    m.push({ visual: 'v1', seq: -1, part: 'x', parts: 1, data: 5 });
+    const big = 'x'.repeat(1 << 20);
+    for (let i = 0; i < 9; i++) m.push({ visual: 'v1', seq: 9003, part: i, parts: 11, data: big });
+    return window.errors;
+  });
+  assert.deepEqual(errs, ['EINVALID', 'EINVALID', 'EINVALID', 'EINVALID', 'ETOOLARGE']);
+
+  await ctx.close();
+});
