@@ -2,6 +2,7 @@ package resilience
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -65,7 +66,11 @@ func (c *callNet) carry(from, to *peer) {
 				toward = c.ipA
 			}
 			c.mu.Unlock()
-			if line := c.r.rewrite(m.Cand.Candidate, toward); line != "" {
+			line := c.r.rewrite(m.Cand.Candidate, toward)
+			if debug {
+				c.t.Logf("%s candidate %q → %q", from.name, m.Cand.Candidate, line)
+			}
+			if line != "" {
 				cand := *m.Cand
 				cand.Candidate = line
 				to.send(peerMsg{Op: "cand", Cand: &cand})
@@ -93,20 +98,20 @@ func (c *callNet) statsOf(p *peer) media.Stats {
 	}
 }
 
-// waitFrames waits until both peers decode frames again after since, and returns when each
+// waitFrames waits until both peers decode frames captured after since, and returns when each
 // first did.
-func (c *callNet) waitFrames(since time.Time, timeout time.Duration, what string) (a, b time.Time) {
-	c.t.Helper()
+func (c *callNet) waitFrames(t *testing.T, since time.Time, timeout time.Duration, what string) (a, b time.Time) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		fa, fb := c.a.frameTimes(since), c.b.frameTimes(since)
+		fa, fb := c.a.framesMadeSince(since), c.b.framesMadeSince(since)
 		if len(fa) >= 3 && len(fb) >= 3 {
 			return fa[0], fb[0]
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	c.t.Fatalf("%s: no frames on both sides within %v (A %d, B %d; states A %s, B %s)", what, timeout,
-		len(c.a.frameTimes(since)), len(c.b.frameTimes(since)), c.a.connState(), c.b.connState())
+	t.Fatalf("%s: no frames on both sides within %v (A %d, B %d; states A %s, B %s)", what, timeout,
+		len(c.a.framesMadeSince(since)), len(c.b.framesMadeSince(since)), c.a.connState(), c.b.connState())
 	return
 }
 
@@ -156,7 +161,7 @@ func TestCallUnderLossAndDelay(t *testing.T) {
 	c.nsA.impairOneWay(10)
 	c.nsB.impairOneWay(10)
 	start := time.Now()
-	fa, fb := c.waitFrames(start, 30*time.Second, "call setup at 10% loss, 200 ms RTT")
+	fa, fb := c.waitFrames(t, start, 30*time.Second, "call setup at 10% loss, 200 ms RTT")
 	t.Logf("first frames after %v (A) and %v (B)", fa.Sub(start).Round(time.Millisecond), fb.Sub(start).Round(time.Millisecond))
 	time.Sleep(3 * time.Second) // congestion control settles
 	c.statsOf(c.a) // rates in Stats are since the previous call: start the window
@@ -185,7 +190,7 @@ func TestCallUnderLossAndDelay(t *testing.T) {
 func TestCallPathOutage(t *testing.T) {
 	needNetns(t)
 	c := newCallNet(t, 20*time.Millisecond)
-	c.waitFrames(time.Now(), 30*time.Second, "call setup")
+	c.waitFrames(t, time.Now(), 30*time.Second, "call setup")
 	time.Sleep(2 * time.Second)
 
 	t.Run("outage", func(t *testing.T) {
@@ -201,9 +206,9 @@ func TestCallPathOutage(t *testing.T) {
 				discAfter = disc.Sub(cutAt).Round(time.Millisecond).String()
 			}
 			c.a.send(peerMsg{Op: "restart"})
-			fa, fb := c.waitFrames(restored, 15*time.Second, "after the outage")
+			fa, fb := c.waitFrames(t, restored, 15*time.Second, "after the outage")
 			rec := later(fa, fb).Sub(restored)
-			t.Logf("outage of %v: A saw disconnected after %s; video back on both sides %v after the path returned (ICE restart offered then)",
+			t.Logf("outage of %v: A saw disconnected after %s; video captured after the path returned decoded on both sides %v later (ICE restart offered then)",
 				cut, discAfter, rec.Round(time.Millisecond))
 			if rec > 5*time.Second {
 				t.Errorf("recovery after a %v outage took %v; want under 5 s", cut, rec)
@@ -225,9 +230,9 @@ func TestCallPathOutage(t *testing.T) {
 		c.ipA = newA
 		c.mu.Unlock()
 		c.a.send(peerMsg{Op: "restart"})
-		fa, fb := c.waitFrames(changed, 15*time.Second, "after the path change")
+		fa, fb := c.waitFrames(t, changed, 15*time.Second, "after the path change")
 		rec := later(fa, fb).Sub(changed)
-		t.Logf("path change (A %s → %s): video back on both sides %v after the change", c.linkA.ipB, newA, rec.Round(time.Millisecond))
+		t.Logf("path change (A %s → %s): first video captured after the change decoded on both sides %v after the change", c.linkA.ipB, newA, rec.Round(time.Millisecond))
 		if rec > 5*time.Second {
 			t.Errorf("recovery after a path change took %v; want under 5 s", rec)
 		}
@@ -236,6 +241,9 @@ func TestCallPathOutage(t *testing.T) {
 		t.Logf("afterwards: A %s, B %s", flowOf(c.a, from, time.Now()), flowOf(c.b, from, time.Now()))
 	})
 }
+
+// debug logs the signalling when PARLEY_RESILIENCE_DEBUG is set.
+var debug = os.Getenv("PARLEY_RESILIENCE_DEBUG") != ""
 
 func later(a, b time.Time) time.Time {
 	if a.After(b) {

@@ -118,9 +118,10 @@ type peer struct {
 	events chan peerMsg
 
 	mu sync.Mutex // guards the fields below
-	// frames are the decode times of remote frames (Unix ns) and glass-to-glass latencies.
-	frames []int64
-	g2g    []time.Duration
+	// frames are the decode times of remote frames (Unix ns), captured their capture times
+	// (Unix ms, 0 when unreadable), and g2g the glass-to-glass latencies.
+	frames, captured []int64
+	g2g              []time.Duration
 	// state is the last connection state reported.
 	state string
 	// states logs every state change with its time.
@@ -169,6 +170,7 @@ func startPeer(t *testing.T, name string, ns *netns) *peer {
 			case "frame":
 				p.mu.Lock()
 				p.frames = append(p.frames, m.At)
+				p.captured = append(p.captured, m.Captured)
 				if m.Captured > 0 {
 					p.g2g = append(p.g2g, time.Unix(0, m.At).Sub(time.UnixMilli(m.Captured)))
 				}
@@ -223,6 +225,19 @@ func (p *peer) frameTimes(since time.Time) []time.Time {
 	for _, ns := range p.frames {
 		if at := time.Unix(0, ns); !at.Before(since) {
 			out = append(out, at)
+		}
+	}
+	return out
+}
+
+// framesMadeSince returns the decode times of remote frames captured at or after since.
+func (p *peer) framesMadeSince(since time.Time) []time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []time.Time
+	for i, ms := range p.captured {
+		if ms >= since.UnixMilli() {
+			out = append(out, time.Unix(0, p.frames[i]))
 		}
 	}
 	return out
