@@ -176,6 +176,11 @@ func NewCall(opts Options) (*Call, error) {
 		return nil, err
 	}
 	se := webrtc.SettingEngine{LoggerFactory: slogFactory{opts.Logger}}
+	// Interfaces are listed afresh at each gathering, so an ICE restart after a network change
+	// gathers on the new address (see freshNet).
+	if n, err := newFreshNet(); err == nil {
+		se.SetNet(n)
+	}
 	if opts.LoopbackOnly {
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
