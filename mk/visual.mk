@@ -14,5 +14,5 @@ APT_PACKAGES += dbus dbus-x11 gnome-keyring libsecret-tools libglib2.0-bin xvfb 
 E2E_TARGETS += test-keychain
 
 test-keychain: deps
-	timeout 180 dbus-run-session -- build/test/keychain.sh
-	timeout 180 xvfb-run -a dbus-run-session -- build/test/keychain.sh
+	timeout 180 dbus-run-session -- bash build/test/keychain.sh
+	timeout 180 xvfb-run -a dbus-run-session -- bash build/test/keychain.sh
