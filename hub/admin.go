@@ -93,7 +93,11 @@ func (s *Server) SetVisualSettings(ctx context.Context, org wire.OrgID, v wire.V
 	if err != nil {
 		return err
 	}
-	return s.store.SetOrgSetting(ctx, org, settingVisual, string(raw))
+	if err := s.store.SetOrgSetting(ctx, org, settingVisual, string(raw)); err != nil {
+		return err
+	}
+	s.router.visualSettingsChanged(org, v)
+	return nil
 }
 
 // CheckVisualSettings refuses providers of the wrong kind and external providers with missing or

@@ -382,6 +382,23 @@ func (r *router) visualRelay(c *conn, rid string, id wire.VisualID, t wire.Type,
 	})
 }
 
+// visualSettingsChanged sends an organisation's agents its new providers.
+func (r *router) visualSettingsChanged(org wire.OrgID, v wire.VisualSettings) {
+	_ = r.call(func() error {
+		o := r.orgs[org]
+		if o == nil {
+			return nil
+		}
+		frame := encode(wire.TypeVisualSettings, v)
+		for _, a := range o.agents {
+			for c := range a.conns {
+				c.push(&out{frame: frame})
+			}
+		}
+		return nil
+	})
+}
+
 // endVisual ends an engagement and tells both parties why.
 func (r *router) endVisual(vs *visualState, by wire.Author, reason string) {
 	if vs.v.State == wire.VisualEnded {
@@ -402,8 +419,19 @@ func (r *router) endVisuals(cs *convState, reason string) {
 	}
 }
 
-// pushVisuals sends a (re)connecting party the open engagements of its conversations.
+// pushVisuals sends a (re)connecting party the open engagements of its conversations, and an
+// agent the organisation's providers.
 func (r *router) pushVisuals(c *conn, convs []wire.Conversation) {
+	if c.role == wire.RoleAgent {
+		ctx, cancel := dbctx()
+		settings, err := r.s.visualSettings(ctx, c.org)
+		cancel()
+		if err != nil {
+			c.log.Warn("reading visual settings", "err", err)
+		} else {
+			c.pushFrame(wire.TypeVisualSettings, "", settings)
+		}
+	}
 	side := authorOf(c.role)
 	for _, vs := range r.visuals {
 		for _, conv := range convs {

@@ -254,6 +254,12 @@ func token(t *testing.T, s *hub.Server, user string) string {
 func TestVisualSettingsAPIAndExternalProvider(t *testing.T) {
 	s := startHub(t)
 	admin, agentTok := token(t, s, "admin1"), token(t, s, "agent1")
+	watcher := member(t, s, "agent2")
+	var first wire.VisualSettings
+	watcher.next(wire.TypeVisualSettings, &first)
+	if first != hub.DefaultVisualSettings {
+		t.Errorf("settings before any choice = %+v; want the built-in providers", first)
+	}
 	ext := wire.VisualSettings{
 		Cobrowse: wire.ProviderConfig{Provider: wire.ProviderExternal, External: &wire.ExternalProvider{
 			Name: "AcmeView", SignInURL: "https://acme.example/login", SessionURL: "https://acme.example/api/sessions",
@@ -281,6 +287,11 @@ func TestVisualSettingsAPIAndExternalProvider(t *testing.T) {
 				t.Errorf("%s = %d %s; want %d", tc.method, code, body, tc.want)
 			}
 		})
+	}
+	var live wire.VisualSettings
+	watcher.next(wire.TypeVisualSettings, &live)
+	if live.Cobrowse.Provider != wire.ProviderExternal || live.ScreenShare.Provider != wire.ProviderNone {
+		t.Errorf("settings pushed after the change = %+v", live)
 	}
 	code, body := api(t, s, "GET", agentTok, nil)
 	var got wire.VisualSettings

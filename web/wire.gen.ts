@@ -461,7 +461,7 @@ export type ReceiptKind = "delivered" | "read";
 /**
  * Type names a message.
  */
-export type Type = "call.invite" | "call.state" | "call.accept" | "call.decline" | "call.end" | "call.signal" | "call.media" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.signal" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign";
+export type Type = "call.invite" | "call.state" | "call.accept" | "call.decline" | "call.end" | "call.signal" | "call.media" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.signal" | "visual.settings" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign";
 
 /**
  * Envelope is one WebSocket frame.
@@ -921,6 +921,7 @@ export const TypeVisualEvent: Type = "visual.event";
 export const TypeVisualPointer: Type = "visual.pointer";
 export const TypeVisualCommand: Type = "visual.command";
 export const TypeVisualSignal: Type = "visual.signal";
+export const TypeVisualSettings: Type = "visual.settings";
 export const ActionClick: VisualAction = "click";
 export const ActionType: VisualAction = "type";
 export const ActionScroll: VisualAction = "scroll";

@@ -87,6 +87,9 @@ const (
 	TypeVisualCommand Type = "visual.command"
 	// TypeVisualSignal (both ways, [VisualSignal]) carries the built-in screen share's SDP and ICE.
 	TypeVisualSignal Type = "visual.signal"
+	// TypeVisualSettings (hub→agent, [VisualSettings]) tells the agent's app the organisation's
+	// providers: on connect, and again when an admin changes them.
+	TypeVisualSettings Type = "visual.settings"
 )
 
 // VisualInvite asks the hub to invite the customer of Conv.
