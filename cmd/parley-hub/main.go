@@ -3,8 +3,14 @@
 //
 //	parley-hub -addr 127.0.0.1:8080 -db parley.db -demo
 //
-// Every flag has an environment equivalent (PARLEY_ADDR, PARLEY_DB, PARLEY_DEMO); a flag wins over
-// its variable. The hub prints "listening on http://ADDR" to stdout when it is ready, logs to
+// Every flag has an environment equivalent (PARLEY_ADDR, PARLEY_DB, PARLEY_DEMO...); a flag wins
+// over its variable.
+//
+// Calls: -turn-udp and -turn-tcp run the embedded TURN server (-turn-public-ip is the address
+// clients reach it at; -turn-secret or -turn-secret-file its shared secret, random when neither
+// is given; -turn-region its data centre's region). -relays names a JSON file of external relays
+// (see relay.LoadRelays). -demo-calls and -demo-region set the demo organisation's call setting
+// (voice_video, voice, none) and region ("na", "gcc"...). The hub prints "listening on http://ADDR" to stdout when it is ready, logs to
 // stderr, and shuts down gracefully on SIGINT or SIGTERM.
 package main
 
@@ -18,12 +24,15 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/parleyhq/parley/hub"
+	"github.com/parleyhq/parley/hub/relay"
 	"github.com/parleyhq/parley/internal/version"
 	"github.com/parleyhq/parley/portal"
+	"github.com/parleyhq/parley/wire"
 )
 
 func main() {
@@ -60,6 +69,10 @@ type Main struct {
 	LogFormat string
 	// ShowVersion asks to print the version and exit.
 	ShowVersion bool
+	// TURNSecretFile and RelaysFile are read by ParseFlags into Config.
+	TURNSecretFile, RelaysFile string
+	// DemoCalls and DemoRegion, when set, change the demo organisation's call setting and region.
+	DemoCalls, DemoRegion string
 	// Stdout receives the "listening on" line; Stderr the logs.
 	Stdout, Stderr io.Writer
 	// Server is the running hub, after Run.
@@ -83,6 +96,18 @@ func (m *Main) ParseFlags(args []string) error {
 	debug, _ := strconv.ParseBool(os.Getenv("PARLEY_DEBUG"))
 	fs.BoolVar(&m.Config.Debug, "debug", debug, "serve Go's profiler at /debug/pprof/; keep such a hub off public networks (PARLEY_DEBUG)")
 	fs.StringVar(&m.LogFormat, "log-format", envOr("PARLEY_LOG_FORMAT", "text"), "log format: text or json (PARLEY_LOG_FORMAT)")
+	fs.DurationVar(&m.Config.RingTimeout, "ring-timeout", envDuration("PARLEY_RING_TIMEOUT", hub.DefaultRingTimeout), "how long a call rings before it is missed (PARLEY_RING_TIMEOUT)")
+	fs.DurationVar(&m.Config.CallGrace, "call-grace", envDuration("PARLEY_CALL_GRACE", hub.DefaultCallGrace), "how long a call survives a party with no connection (PARLEY_CALL_GRACE)")
+	fs.StringVar(&m.Config.TURNUDP, "turn-udp", os.Getenv("PARLEY_TURN_UDP"), "embedded TURN server's UDP address, e.g. :3478; empty for none (PARLEY_TURN_UDP)")
+	fs.StringVar(&m.Config.TURNTCP, "turn-tcp", os.Getenv("PARLEY_TURN_TCP"), "embedded TURN server's TCP address, e.g. :3478; empty for none (PARLEY_TURN_TCP)")
+	// The secret's variable is read after parsing, so -help never prints it as a default.
+	fs.StringVar(&m.Config.TURNSecret, "turn-secret", "", "TURN shared secret; random at each start when empty (PARLEY_TURN_SECRET; prefer -turn-secret-file)")
+	fs.StringVar(&m.TURNSecretFile, "turn-secret-file", os.Getenv("PARLEY_TURN_SECRET_FILE"), "file holding the TURN shared secret (PARLEY_TURN_SECRET_FILE)")
+	fs.StringVar(&m.Config.TURNPublicIP, "turn-public-ip", os.Getenv("PARLEY_TURN_PUBLIC_IP"), "IP address clients reach the embedded TURN server at (default 127.0.0.1) (PARLEY_TURN_PUBLIC_IP)")
+	fs.StringVar(&m.Config.TURNRegion, "turn-region", envOr("PARLEY_TURN_REGION", "na"), "region of the embedded TURN server: na, eu, gcc-na... (PARLEY_TURN_REGION)")
+	fs.StringVar(&m.RelaysFile, "relays", os.Getenv("PARLEY_RELAYS"), "JSON file of external STUN/TURN relays (PARLEY_RELAYS)")
+	fs.StringVar(&m.DemoCalls, "demo-calls", os.Getenv("PARLEY_DEMO_CALLS"), "with -demo: the demo organisation's calls: voice_video, voice or none (PARLEY_DEMO_CALLS)")
+	fs.StringVar(&m.DemoRegion, "demo-region", os.Getenv("PARLEY_DEMO_REGION"), "with -demo: the demo organisation's region, e.g. na or gcc (PARLEY_DEMO_REGION)")
 	fs.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -92,6 +117,31 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if m.LogFormat != "text" && m.LogFormat != "json" {
 		return fmt.Errorf("-log-format must be text or json, not %q", m.LogFormat)
+	}
+	if m.Config.TURNSecret == "" && m.TURNSecretFile == "" {
+		m.Config.TURNSecret = os.Getenv("PARLEY_TURN_SECRET")
+	}
+	if m.TURNSecretFile != "" {
+		if m.Config.TURNSecret != "" {
+			return errors.New("give -turn-secret or -turn-secret-file, not both")
+		}
+		b, err := os.ReadFile(m.TURNSecretFile)
+		if err != nil {
+			return fmt.Errorf("-turn-secret-file: %w", err)
+		}
+		if m.Config.TURNSecret = strings.TrimSpace(string(b)); m.Config.TURNSecret == "" {
+			return fmt.Errorf("-turn-secret-file %s is empty", m.TURNSecretFile)
+		}
+	}
+	if m.RelaysFile != "" {
+		f, err := os.Open(m.RelaysFile)
+		if err != nil {
+			return fmt.Errorf("-relays: %w", err)
+		}
+		defer f.Close()
+		if m.Config.Relays, err = relay.LoadRelays(f); err != nil {
+			return fmt.Errorf("-relays %s: %w", m.RelaysFile, err)
+		}
 	}
 	return nil
 }
@@ -127,6 +177,12 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Server = s
+	if m.Config.Demo && (m.DemoCalls != "" || m.DemoRegion != "") {
+		if err := m.setDemoCalls(ctx); err != nil {
+			_ = s.Close(context.Background())
+			return err
+		}
+	}
 	if m.Config.Demo {
 		m.Config.Logger.Info("demo organisation ready", "org", hub.DemoOrg, "portal", s.URL()+"/chat/"+string(hub.DemoOrg))
 	}
@@ -142,4 +198,23 @@ func (m *Main) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return m.Server.Close(ctx)
+}
+
+// setDemoCalls applies -demo-calls and -demo-region, keeping what is not given.
+func (m *Main) setDemoCalls(ctx context.Context) error {
+	o, err := m.Server.Store().Org(ctx, hub.DemoOrg)
+	if err != nil {
+		return err
+	}
+	calls, region := o.Calls, relay.Region(o.Region)
+	if m.DemoCalls != "" {
+		calls = wire.CallsAllowed(m.DemoCalls)
+	}
+	if m.DemoRegion != "" {
+		region = relay.Region(m.DemoRegion)
+	}
+	if calls == "" {
+		calls = wire.CallsVoiceVideo
+	}
+	return m.Server.SetOrgCalls(ctx, hub.DemoOrg, calls, region)
 }
