@@ -158,6 +158,19 @@ export interface CallMedia {
 }
 
 /**
+ * CallSettings is an organisation's call configuration: the body of GET (any member) and PUT
+ * (admins) /api/v1/orgs/{org}/settings/calls, with the member's token as Bearer.
+ */
+export interface CallSettings {
+  calls: CallsAllowed;
+  /**
+   * Region is where the organisation's calls may be relayed: a geography ("na", "eu"...), or
+   * "gcc" for the government cloud (relay-only, through North-American relays).
+   */
+  region: string;
+}
+
+/**
  * VisualID identifies one visual engagement within a conversation.
  */
 export type VisualID = string;
@@ -689,7 +702,7 @@ export interface Conversation {
   ended_by?: Author;
   /**
    * Calls is which calls the agent may start in this conversation: the organisation's setting,
-   * or its queue's override. Empty when not stated (to customers, and by older hubs).
+   * or its queue's override. Empty when not stated (older hubs).
    */
   calls?: CallsAllowed;
 }

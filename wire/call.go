@@ -180,6 +180,15 @@ type CallMedia struct {
 	From  Author `json:"from,omitempty"`
 }
 
+// CallSettings is an organisation's call configuration: the body of GET (any member) and PUT
+// (admins) /api/v1/orgs/{org}/settings/calls, with the member's token as Bearer.
+type CallSettings struct {
+	Calls CallsAllowed `json:"calls"`
+	// Region is where the organisation's calls may be relayed: a geography ("na", "eu"...), or
+	// "gcc" for the government cloud (relay-only, through North-American relays).
+	Region string `json:"region"`
+}
+
 // Limits of call signalling.
 const (
 	// MaxSDPBytes is the largest SDP the hub relays.

@@ -331,7 +331,7 @@ type Conversation struct {
 	// EndedBy says who ended it: the agent (End) or the customer (left).
 	EndedBy Author `json:"ended_by,omitempty"`
 	// Calls is which calls the agent may start in this conversation: the organisation's setting,
-	// or its queue's override. Empty when not stated (to customers, and by older hubs).
+	// or its queue's override. Empty when not stated (older hubs).
 	Calls CallsAllowed `json:"calls,omitempty"`
 }
 
