@@ -610,6 +610,18 @@ func TestConversationsReportAndStats(t *testing.T) {
 		t.Errorf("call stats = %+v; want one accepted_video call of 30 s", st)
 	}
 
+	res, err := http.Get(rg.s.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`parley_hub_calls_total{outcome="accepted_video"} 1`, `parley_hub_call_invites_total{kind="video"} 1`, `parley_hub_call_seconds_count{kind="video"} 1`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
 	get := func(token string) (*http.Response, string) {
 		req, _ := http.NewRequest("GET", rg.s.URL()+"/api/v1/orgs/demo/reports/conversations.csv", nil)
 		if token != "" {
@@ -669,4 +681,50 @@ func TestConversationsReportAndStats(t *testing.T) {
 func about(cell string, want float64) bool {
 	got, err := strconv.ParseFloat(cell, 64)
 	return err == nil && got >= want && got < want+5
+}
+
+func TestCallSettingsAPI(t *testing.T) {
+	t.Parallel()
+	rg := newCallRig(t)
+	token := func(user string) string {
+		login, err := client.Login(ctx(t), rg.s.URL(), hub.DemoOrg, user, hub.DemoPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return login.Token
+	}
+	do := func(method, token, body string) (int, string) {
+		req, _ := http.NewRequest(method, rg.s.URL()+"/api/v1/orgs/demo/settings/calls", strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return res.StatusCode, string(b)
+	}
+	agent, super, admin := token("agent1"), token("super1"), token("admin1")
+	tests := []struct {
+		method, token, body string
+		status              int
+		contains            string
+	}{
+		{"GET", "", "", 401, "EUNAUTHORIZED"},
+		{"GET", agent, "", 200, `{"calls":"voice_video","region":"na"}`},
+		{"PUT", super, `{"calls":"voice","region":"gcc"}`, 403, "EFORBIDDEN"},
+		{"PUT", admin, `{"calls":"video_only","region":"na"}`, 400, "EINVALID"},
+		{"PUT", admin, `{"calls":"voice","region":"mars-1"}`, 200, `"calls":"voice"`},
+		{"PUT", admin, `{"calls":"voice","region":"na"}`, 200, `"calls":"voice"`},
+		{"GET", super, "", 200, `{"calls":"voice","region":"na"}`},
+	}
+	for _, tt := range tests {
+		if status, body := do(tt.method, tt.token, tt.body); status != tt.status || !strings.Contains(body, tt.contains) {
+			t.Errorf("%s %s = %d %s; want %d containing %s", tt.method, tt.body, status, body, tt.status, tt.contains)
+		}
+	}
+	_, err := rg.agent.conn.Request(ctx(t), wire.TypeCallInvite, wire.CallInvite{Conv: rg.conv.ID, Kind: wire.CallVideo})
+	wantCode(t, "video invite after the admin chose voice only", err, wire.EFORBIDDEN)
 }

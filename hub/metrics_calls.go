@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleyhq/parley/hub/relay"
 	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/wire"
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,9 +67,54 @@ func (r *router) orgStats(org *orgState) wire.Stats {
 	return st
 }
 
-// reportRoutes adds the supervisors' reports.
+// reportRoutes adds the supervisors' reports and the call settings API.
 func (s *Server) reportRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/orgs/{org}/reports/conversations.csv", s.handleConversationsCSV)
+	mux.HandleFunc("GET /api/v1/orgs/{org}/settings/calls", s.handleGetCallSettings)
+	mux.HandleFunc("PUT /api/v1/orgs/{org}/settings/calls", s.handlePutCallSettings)
+}
+
+// handleGetCallSettings tells any member the organisation's call setting and region.
+func (s *Server) handleGetCallSettings(w http.ResponseWriter, r *http.Request) {
+	org := wire.OrgID(r.PathValue("org"))
+	if _, err := s.bearerMember(r, org, wire.RoleAgent, wire.RoleSupervisor, wire.RoleAdmin); err != nil {
+		writeError(w, err)
+		return
+	}
+	o, err := s.store.Org(r.Context(), org)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	calls := o.Calls
+	if calls == "" {
+		calls = wire.CallsVoiceVideo
+	}
+	writeJSON(w, http.StatusOK, wire.CallSettings{Calls: calls, Region: o.Region})
+}
+
+// handlePutCallSettings lets an admin change the call setting and region (e.g. "gcc").
+func (s *Server) handlePutCallSettings(w http.ResponseWriter, r *http.Request) {
+	org := wire.OrgID(r.PathValue("org"))
+	tok, err := s.bearerMember(r, org, wire.RoleAdmin)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var cs wire.CallSettings
+	if err := readJSON(r, &cs); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.SetOrgCalls(r.Context(), org, cs.Calls, relay.Region(cs.Region)); err != nil {
+		if wire.ErrorCode(err) == wire.EINTERNAL {
+			s.log.Error("saving call settings", "org", org, "err", err)
+		}
+		writeError(w, err)
+		return
+	}
+	s.log.Info("call settings changed", "org", org, "calls", cs.Calls, "region", cs.Region, "by", tok.User)
+	writeJSON(w, http.StatusOK, cs)
 }
 
 // bearerMember authenticates a request's "Authorization: Bearer" token as a member of org with
@@ -90,7 +136,7 @@ func (s *Server) bearerMember(r *http.Request, org wire.OrgID, roles ...wire.Rol
 			return tok, nil
 		}
 	}
-	return tok, wire.Errorf(wire.EFORBIDDEN, "only supervisors and admins read reports")
+	return tok, wire.Errorf(wire.EFORBIDDEN, "only %s may do this", roles[len(roles)-1])
 }
 
 // reportHeader are the columns of conversations.csv.
