@@ -9,6 +9,8 @@ import http from 'node:http';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { launchChromium, root, resultsDir } from './lib/index.mjs';
 
 const SECRET_PASSWORD = 'hunter2-Sup3rSecret';
@@ -41,6 +43,7 @@ let base;
 let browser;
 let replayJS;
 let recorderJS;
+let shareJS;
 
 before(async () => {
   const assets = join(root, 'portal/dist/assets');
@@ -60,12 +63,27 @@ before(async () => {
     logLevel: 'silent',
   });
   replayJS = out.outputFiles[0].contents;
+  // The portal's screen-share module, bundled the same way.
+  const share = await build({
+    stdin: {
+      contents: `import { createScreenShare } from './portal/src/visual/screenshare.ts'; window.createScreenShare = createScreenShare;`,
+      resolveDir: root,
+      loader: 'ts',
+    },
+    bundle: true,
+    format: 'iife',
+    write: false,
+    logLevel: 'silent',
+  });
+  shareJS = share.outputFiles[0].contents;
   server = http.createServer((req, res) => {
     const send = (type, body) => res.writeHead(200, { 'content-type': type }).end(body);
     if (req.url === '/host.html') return send('text/html', HOST);
     if (req.url === '/agent.html') return send('text/html', AGENT);
     if (req.url === '/cobrowse.js') return send('text/javascript', recorderJS);
     if (req.url === '/replay.js') return send('text/javascript', replayJS);
+    if (req.url === '/share.html') return send('text/html', '<!doctype html><title>Portal</title><body><h1>Chat</h1><script src="/share.js"></script>');
+    if (req.url === '/share.js') return send('text/javascript', shareJS);
     res.writeHead(404).end();
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
@@ -228,4 +246,55 @@ test('co-browse: the agent sees the page, secrets never leave, laser dot, contro
   assert.deepEqual(errs, ['EINVALID', 'EINVALID', 'EINVALID', 'EINVALID', 'ETOOLARGE']);
 
   await ctx.close();
+});
+
+test('screen share: the customer\'s screen reaches the agent\'s Go engine as moving frames', async (t) => {
+  const probeBin = process.env.PARLEY_SCREENSHARE_PROBE || join(root, 'out/screenshare-probe');
+  const probe = spawn(probeBin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(() => probe.kill());
+  const sb = await launchChromium({ media: true, args: ['--auto-select-desktop-capture-source=Entire screen'] });
+  t.after(() => sb.close());
+  const page = await sb.newPage();
+  const hub = []; // what the customer's browser sent
+  let last = { frames: 0, distinct: 0 };
+  const errors = [];
+  createInterface({ input: probe.stdout }).on('line', (line) => {
+    const m = JSON.parse(line);
+    if (m.signal) page.evaluate((sig) => window.share.handle({ type: 'visual.signal', data: sig }), m.signal).catch(() => {});
+    else if (m.error) errors.push(m.error);
+    else last = m;
+  });
+  await page.exposeFunction('toHub', (type, data) => {
+    hub.push({ type, data });
+    if (type === 'visual.signal') probe.stdin.write(JSON.stringify(data) + '\n');
+  });
+  await page.goto(`${base}/share.html`);
+  await page.evaluate(async () => {
+    const proto = { request: async (type, data) => window.toHub(type, data), notify: (type, data) => (window.toHub(type, data), true) };
+    window.states = [];
+    window.share = window.createScreenShare(proto, { id: 'v1', conv: 'c1', kind: 'screenshare', provider: 'builtin-screenshare', state: 'active' });
+    window.share.onChange = (s) => window.states.push(s);
+    await window.share.start();
+  });
+  await until('moving frames at the agent', () => last.frames >= 30 && last.distinct >= 5, 30_000);
+  assert.deepEqual(errors, []);
+  t.diagnostic(`agent decoded ${last.frames} frames (${last.distinct} different) of ${last.width}x${last.height}`);
+  assert.ok(last.width >= 640 && last.height >= 360, `frames of ${last.width}x${last.height}`);
+  assert.equal(await page.evaluate(() => window.share.surface), 'monitor');
+  assert.ok((await page.evaluate(() => window.states)).includes('live'));
+
+  // A whole screen: the browser lets no page draw over it, so no laser dot is drawn here.
+  await page.evaluate(() => window.share.handle({ type: 'visual.pointer', data: { visual: 'v1', x: 0.5, y: 0.5, visible: true } }));
+  assert.equal(await page.getByTestId('laser-dot').count(), 0);
+  // Another engagement's frames are not ours.
+  await page.evaluate(() => window.share.handle({ type: 'visual.state', data: { visual: 'v2', state: 'ended' } }));
+  assert.equal(await page.evaluate(() => window.share.state), 'live');
+
+  // The customer stops: the capture ends and the hub is told.
+  await page.evaluate(() => window.share.stop(true));
+  assert.ok(hub.some((f) => f.type === 'visual.stop' && f.data.visual === 'v1'));
+  assert.equal(await page.evaluate(() => window.share.state), 'ended');
+  // What the customer sent: an offer and candidates for v1, never anything else.
+  assert.ok(hub.some((f) => f.type === 'visual.signal' && f.data.sdp?.type === 'offer'));
+  assert.ok(hub.every((f) => f.data.visual === 'v1'));
 });

@@ -1,14 +1,20 @@
 # The built-in co-browse and screen share (issue 6, part B): the recorder on the customer's page
 # (portal/cobrowse, built by `make web` into portal/dist/assets/cobrowse-<hash>.js), the agent's
-# sandboxed replay (frontend/src/components/visual) and the screen share's receive-only media call
-# (app/screenshare.go). The E2E test drives both ends in real Chromium.
+# sandboxed replay (frontend/src/components/visual), the customer's screen share
+# (portal/src/visual/screenshare.ts) and the agent's receive-only media call (app/screenshare.go).
 APT_PACKAGES += chromium
 E2E_TARGETS += test-cobrowse-e2e
 
-.PHONY: test-cobrowse-e2e
+.PHONY: test-cobrowse-e2e out/screenshare-probe
 
-# test-cobrowse-e2e: recorder ↔ replay in Chromium: the page shows at the agent's, secrets never
-# reach the wire, laser dot where the agent points, commands only with control, take back control,
-# hostile markup runs nothing, malformed frames give coded errors. Screenshots in test-results/.
-test-cobrowse-e2e: deps web
-	node --test --test-timeout=180000 e2e/cobrowse.test.mjs
+# The agent's side of a screen share with the hub replaced by pipes (e2e/screenshare-probe).
+out/screenshare-probe: deps
+	$(GO) build -o $@ ./e2e/screenshare-probe
+
+# test-cobrowse-e2e, in real Chromium: recorder ↔ replay (the page shows at the agent's, secrets
+# never reach the wire, laser dot where the agent points, commands only with control and never
+# into masked fields, take back control, hostile markup runs nothing, malformed frames coded);
+# screen share from Chromium's fake "Entire screen" to the Go engine as moving frames.
+# Screenshots in test-results/.
+test-cobrowse-e2e: deps web out/screenshare-probe
+	PARLEY_SCREENSHARE_PROBE=$(OUT)/screenshare-probe node --test --test-timeout=180000 e2e/cobrowse.test.mjs
