@@ -3,7 +3,7 @@
 // media engine sends test-pattern video and a tone) through the real hub.
 // Run: make test-portal-calls-e2e (or node --test e2e/portal-calls.test.mjs with out/parley-hub and
 // out/parley-agent built, or PARLEY_HUB/PARLEY_AGENT pointing at them).
-import { test, before, after } from 'node:test';
+import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startHub, startAgent, launchChromium, resultsDir, desktop, phone } from './lib/index.mjs';
@@ -16,6 +16,26 @@ const shots = resultsDir();
 before(async () => {
   hub = await startHub();
   browser = await launchChromium({ media: true });
+});
+
+// A failed test must not leave its call up: the headless agent holds one call at a time.
+const open = new Set();
+afterEach(async () => {
+  for (const c of open) {
+    try {
+      const end = c.page.getByTestId('call-end');
+      if (await end.isVisible()) await end.click({ timeout: 2000 });
+      const leave = c.page.getByTestId('chat-leave');
+      if (await leave.isVisible()) {
+        await leave.click({ timeout: 2000 });
+        await c.page.getByTestId('chat-leave-confirm').click({ timeout: 2000 });
+      }
+    } catch {
+      // Best effort: the hub also ends calls and chats of customers who are gone.
+    }
+    await c.context.close().catch(() => {});
+  }
+  open.clear();
 });
 
 after(async () => {
@@ -47,7 +67,9 @@ async function customer(b = browser, { viewport = desktop, name = 'Dana', contex
   await page.getByTestId('prechat-start').click();
   await page.getByTestId('chat-input').fill('hello, can we talk?');
   await page.getByTestId('chat-input').press('Enter');
-  return { context, page, errors };
+  const c = { context, page, errors };
+  open.add(c);
+  return c;
 }
 
 /** videoFrame hashes what the remote <video> shows now (drawn onto a canvas), or null if nothing. */
@@ -112,6 +134,7 @@ async function done({ context, page, errors }) {
   await page.getByTestId('chat-leave-confirm').click();
   await page.getByTestId('chat-ended').waitFor({ timeout: T });
   assert.deepEqual(errors, []);
+  for (const c of open) if (c.page === page) open.delete(c);
   await context.close();
 }
 
