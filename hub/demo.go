@@ -34,6 +34,18 @@ func (s *Server) seedDemo(ctx context.Context) error {
 	if err != nil && !errors.Is(err, store.ErrConflict) {
 		return err
 	}
+	if err != nil { // seeded before organisations had a region: give it one
+		o, err := s.store.Org(ctx, DemoOrg)
+		if err != nil {
+			return err
+		}
+		if o.Region == "" {
+			o.Region = "na"
+			if err := s.store.UpdateOrg(ctx, o); err != nil {
+				return err
+			}
+		}
+	}
 	for _, m := range demoMembers {
 		_, err := s.store.UserByName(ctx, DemoOrg, m.username)
 		if err == nil {
