@@ -191,6 +191,11 @@ func NewCall(opts Options) (*Call, error) {
 	// are mDNS names): pion would wait a second before using such a pair. A 1:1 call gains
 	// nothing by waiting.
 	se.SetPrflxAcceptanceMinWait(0)
+	if opts.RelayOnly {
+		// Relay-only calls have nothing better to wait for: pion's default 2 s wait before it
+		// nominates a relayed pair is pure setup delay (measured: 2 s → 20 ms).
+		se.SetRelayAcceptanceMinWait(0)
+	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 	cfg := webrtc.Configuration{SDPSemantics: webrtc.SDPSemanticsUnifiedPlan, BundlePolicy: webrtc.BundlePolicyMaxBundle}
 	for _, s := range opts.ICEServers {
