@@ -27,6 +27,8 @@ type Config struct {
 	Prefill Prefill
 	// Devices says where calls take their camera and microphone from; "" means DevicesSystem.
 	Devices DeviceMode
+	// Keychain keeps visual engagement providers' credentials; nil means the OS keychain.
+	Keychain KeychainStore
 }
 
 // Services are the services bound to the UI. They share one hub connection.
@@ -37,6 +39,7 @@ type Services struct {
 	Conversations *Conversations
 	Supervisor    *Supervisor
 	Calls         *Calls
+	Visual        *Visual
 
 	core *core
 }
@@ -59,6 +62,7 @@ func New(cfg Config) *Services {
 		prefill: cfg.Prefill,
 	}
 	c.calls = newCallManager(c, cfg.Devices)
+	c.visual = newVisual(c, cfg.Keychain)
 	c.reset()
 	return &Services{
 		Session:       &Session{c: c},
@@ -67,6 +71,7 @@ func New(cfg Config) *Services {
 		Conversations: &Conversations{c: c},
 		Supervisor:    &Supervisor{c: c},
 		Calls:         &Calls{m: c.calls},
+		Visual:        c.visual,
 		core:          c,
 	}
 }
@@ -80,7 +85,7 @@ func (s *Services) Close() error {
 
 // Bindings lists the services for wails.Run's Bind option.
 func (s *Services) Bindings() []any {
-	return []any{s.Session, s.Presence, s.Offers, s.Conversations, s.Supervisor, s.Calls}
+	return []any{s.Session, s.Presence, s.Offers, s.Conversations, s.Supervisor, s.Calls, s.Visual}
 }
 
 // requestTimeout bounds every request to the hub.
@@ -113,6 +118,7 @@ type core struct {
 	now     func() time.Time
 	prefill Prefill
 	calls   *callManager // the agent's calls
+	visual  *Visual      // visual engagement (co-browse, screen share)
 
 	// signMu serialises sign-in and sign-out, which block on the network.
 	signMu sync.Mutex
@@ -134,6 +140,9 @@ type core struct {
 // reset forgets everything about the last session. Callers hold mu (or own c exclusively).
 func (c *core) reset() {
 	c.calls.drop() // the hub ends a call whose agent went
+	if c.visual != nil {
+		c.visual.drop()
+	}
 	c.link = nil
 	c.stop = nil
 	c.done = nil
@@ -391,6 +400,10 @@ func (c *core) event(ev wire.Envelope) (out []emission, followUp []func()) {
 
 	case wire.TypeCallState, wire.TypeCallSignal, wire.TypeCallMedia:
 		c.calls.onHub(ev)
+
+	case wire.TypeVisualSettings, wire.TypeVisualState, wire.TypeVisualEvent, wire.TypeVisualPointer,
+		wire.TypeVisualCommand, wire.TypeVisualSignal:
+		c.visual.onHub(ev)
 
 	case wire.TypeError:
 		var e wire.Error

@@ -12,5 +12,10 @@ export HOME XDG_RUNTIME_DIR
 trap 'rm -rf "$HOME" "$XDG_RUNTIME_DIR"' EXIT
 printf %s parley-test-pass | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 gdbus wait --session --timeout 10 org.freedesktop.secrets
-PARLEY_KEYCHAIN_TEST=1 go test -count=1 -timeout 60s -run 'TestRealGnomeKeyring' -v "${@:-./app/keychain}" 2>&1 \
-  | grep -v -e '^dbus-daemon' -e 'Gtk-WARNING' -e 'Gcr-WARNING' -e 'cannot open display' -e '^$'
+quiet() { grep -v -e '^dbus-daemon' -e 'Gtk-WARNING' -e 'Gcr-WARNING' -e 'cannot open display' -e '^$' || true; }
+# First the agent app's provider sign-in against the unlocked keyring, then the keychain test,
+# which ends by locking it.
+PARLEY_KEYCHAIN_TEST=1 go test -count=1 -timeout 120s -run 'TestVisualExternalProvider' -v ./app 2>&1 | quiet
+test "${PIPESTATUS[0]}" = 0
+PARLEY_KEYCHAIN_TEST=1 go test -count=1 -timeout 60s -run 'TestRealGnomeKeyring' -v ./app/keychain 2>&1 | quiet
+test "${PIPESTATUS[0]}" = 0
