@@ -23,8 +23,13 @@ import (
 // click, and stopping. The built-in co-browse and screen share views subscribe to the frames of an
 // active engagement with [Visual.subscribe].
 
-// EventVisual carries the VisualView whenever providers, sign-in or an engagement change.
-const EventVisual = "visual"
+// Events of visual engagement.
+const (
+	// EventVisual carries the VisualView whenever providers, sign-in or an engagement change.
+	EventVisual = "visual"
+	// EventVisualFrame carries each wire.VisualEvent of a built-in co-browse, for its replay view.
+	EventVisualFrame = "visual.event"
+)
 
 // keychainService is the service name of the provider credentials in the OS keychain.
 const keychainService = "Parley visual provider"
@@ -149,8 +154,14 @@ func (v *Visual) onHub(ev wire.Envelope) {
 	for _, f := range subs {
 		f(ev)
 	}
-	if ev.Type == wire.TypeVisualSettings || ev.Type == wire.TypeVisualState {
+	switch ev.Type {
+	case wire.TypeVisualSettings, wire.TypeVisualState:
 		v.c.emitter.Emit(EventVisual, view)
+	case wire.TypeVisualEvent:
+		var fr wire.VisualEvent
+		if ev.Unmarshal(&fr) == nil {
+			v.c.emitter.Emit(EventVisualFrame, fr)
+		}
 	}
 }
 
@@ -508,6 +519,19 @@ func (v *Visual) Stop(conv wire.ConversationID) error {
 		return nil
 	}
 	_, err := v.c.request(wire.TypeVisualStop, wire.VisualRef{Visual: e.ID})
+	return err
+}
+
+// Pointer moves or hides the laser pointer in the customer's view.
+func (v *Visual) Pointer(p wire.VisualPointer) error {
+	_, err := v.c.request(wire.TypeVisualPointer, p)
+	return err
+}
+
+// Command clicks, types, scrolls or navigates in a co-browsed page (only while the customer grants
+// control; the hub refuses it otherwise).
+func (v *Visual) Command(cmd wire.VisualCommand) error {
+	_, err := v.c.request(wire.TypeVisualCommand, cmd)
 	return err
 }
 
