@@ -77,6 +77,8 @@ check "per-machine install (ALLUSERS=1)" grep -qP '^ALLUSERS\t1$' "$work/Propert
 check "fixed UpgradeCode (upgrades replace the old version)" grep -qP '^UpgradeCode\t\{DCB15894-21E0-492E-AD4D-41BE4FBA133F\}$' "$work/Property"
 check "ProductVersion is numeric (major.minor.build)" grep -qP '^ProductVersion\t\d+\.\d+\.\d+$' "$work/Property"
 check "summary names the git version $semver" grep -qF "Subject: Parley agent app $semver" "$work/suminfo"
+check "policy properties are secure (passed to the elevated install)" \
+  grep -qP '^SecureCustomProperties\t.*HUBURL;REGION;PROVIDER;LOCK;POLICYFILE' "$work/Property"
 check "x64 package" grep -q 'Template: x64;1033' "$work/suminfo"
 check "WritePolicy runs parley-policy deferred as LocalSystem (type 3090)" \
   grep -qP '^WritePolicy\t3090\tPolicyExe\tset -hub-url "\[HUBURL\]"' "$work/CustomAction"

@@ -53,5 +53,8 @@ msi=dist/parley-$semver-windows-amd64.msi
 (cd "$stage" && wixl -a x64 -D Version="$(../../../scripts/dist/version.sh msi)" -D DisplayVersion="$semver" \
   -D AgentExe=parley.exe -D PolicyExe=parley-policy.exe -D Icon=icon.ico \
   -o "$root/$msi" "$root/build/windows/msi/parley.wxs" 2> >(grep -v -e '^$' -e GLib-GObject-WARNING >&2))
+# wixl has no Secure="yes": make the policy properties secure by hand, so they reach the elevated
+# part of the install when a standard user starts it and Windows asks for elevation.
+msibuild "$msi" -q "UPDATE \`Property\` SET \`Value\` = 'WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;HUBURL;REGION;PROVIDER;LOCK;POLICYFILE' WHERE \`Property\` = 'SecureCustomProperties'"
 scripts/dist/sign.sh "$msi"
 for f in "$setup" "$msi"; do echo "dist: $f ($(du -k "$f" | cut -f1) KiB)"; done
