@@ -3,16 +3,17 @@
 #   parley-<v>-windows-amd64.msi        wixl, per-machine, signed
 #   parley_<v>_amd64.deb                agent app + parley-policy     (scripts/dist/linux.sh agent)
 #   parley-hub_<v>_amd64.deb            hub + hardened systemd unit   (scripts/dist/linux.sh hub)
-# The macOS .app/.pkg is built on a Mac by build/darwin/build.sh (codesign, pkgbuild, notarytool).
 #   SHA256SUMS
+# The macOS .app/.pkg is built on a Mac by build/darwin/build.sh (codesign, pkgbuild, notarytool).
 # `make test-dist` (part of `make test`) installs, runs and removes the .debs and verifies the
 # Windows artifacts.
 # Signing uses a throwaway certificate unless PARLEY_SIGN_PFX/PARLEY_SIGN_PASSWORD name a real one.
 .PHONY: dist dist-deps dist-tools dist-windows dist-linux dist-hub dist-sums test-dist
 
-# What the dist targets install (not needed by `make test`, so not in APT_PACKAGES).
+# What the dist targets install, by dist-deps rather than APT_PACKAGES so that `make deps` for the
+# other areas does not pull in NSIS and mingw-w64.
 DIST_APT := nsis msitools wixl osslsigncode openssl gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 \
-	dpkg-dev libwebkit2gtk-4.1-dev libgtk-3-dev libvpx-dev libopus-dev systemd adduser \
+	dpkg-dev libwebkit2gtk-4.1-dev libgtk-3-dev libvpx-dev libopus-dev libopenh264-dev libturbojpeg0-dev systemd adduser \
 	desktop-file-utils bc file curl python3 util-linux
 NFPM_VERSION := v2.45.2
 PARLEY_COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
