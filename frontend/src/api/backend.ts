@@ -97,6 +97,20 @@ export const supervisor = {
   assign: (conv: v.ConversationID, agent: v.UserID) => call<void>('Supervisor', 'Assign', conv, agent),
 };
 
+export const visual = {
+  view: () => call<unknown>('Visual', 'View'),
+  signIn: (kind: string, user: string, password: string, sessionOnly: boolean) =>
+    call<unknown>('Visual', 'SignIn', kind, user, password, sessionOnly),
+  signOut: (kind: string) => call<unknown>('Visual', 'SignOut', kind),
+  start: (conv: v.ConversationID, kind: string) => call<unknown>('Visual', 'Start', conv, kind),
+  startWithPIN: (conv: v.ConversationID, kind: string, pin: string, session: string) =>
+    call<unknown>('Visual', 'StartWithPIN', conv, kind, pin, session),
+  sharePIN: (conv: v.ConversationID, text: string) => call<v.MessageView>('Visual', 'SharePIN', conv, text),
+  stop: (conv: v.ConversationID) => call<void>('Visual', 'Stop', conv),
+  pointer: (p: unknown) => call<void>('Visual', 'Pointer', p),
+  command: (c: unknown) => call<void>('Visual', 'Command', c),
+};
+
 export const calls = {
   current: () => call<unknown>('Calls', 'Current'),
   start: (conv: v.ConversationID, kind: 'voice' | 'video') => call<unknown>('Calls', 'Start', conv, kind),
