@@ -622,8 +622,12 @@ func TestConversationsReportAndStats(t *testing.T) {
 		}
 	}
 
-	get := func(token string) (*http.Response, string) {
-		req, _ := http.NewRequest("GET", rg.s.URL()+"/api/v1/orgs/demo/reports/conversations.csv", nil)
+	get := func(token string, report ...string) (*http.Response, string) {
+		path := "/api/v1/orgs/demo/reports/conversations.csv"
+		if len(report) > 0 {
+			path = "/api/v1/orgs/demo/reports/" + report[0]
+		}
+		req, _ := http.NewRequest("GET", rg.s.URL()+path, nil)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
@@ -667,11 +671,20 @@ func TestConversationsReportAndStats(t *testing.T) {
 		}
 		first, second := recs[1], recs[2]
 		if first[col["customer"]] != "Carla" || !about(first[col["handle_time_s"]], 120) || first[col["calls"]] != "1" ||
-			first[col["call_kinds"]] != "video" || !about(first[col["call_time_s"]], 30) || first[col["last_call_outcome"]] != "accepted_video" {
+			first[col["call_kinds"]] != "video" || !about(first[col["call_time_s"]], 30) || first[col["call_outcomes"]] != "accepted_video" {
 			t.Errorf("first row = %q", first)
 		}
 		if second[col["customer"]] != `'=HYPERLINK("http://evil")` || second[col["calls"]] != "0" || !about(second[col["handle_time_s"]], 60) {
 			t.Errorf("second row = %q; want the formula defused and no calls", second)
+		}
+		// One row per call, with its ring time and duration.
+		res, body = get(token, "calls.csv")
+		recs, err = csv.NewReader(strings.NewReader(body)).ReadAll()
+		if res.StatusCode != 200 || err != nil || len(recs) != 2 {
+			t.Fatalf("calls.csv = %d %q (%v); want a header and one call", res.StatusCode, body, err)
+		}
+		if c := recs[1]; c[0] != string(id) || c[3] != "video" || c[4] != "accepted_video" || c[5] != "hangup" || !about(c[11], 30) {
+			t.Errorf("calls.csv row = %q", c)
 		}
 	}
 }

@@ -70,6 +70,7 @@ func (r *router) orgStats(org *orgState) wire.Stats {
 // reportRoutes adds the supervisors' reports and the call settings API.
 func (s *Server) reportRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/orgs/{org}/reports/conversations.csv", s.handleConversationsCSV)
+	mux.HandleFunc("GET /api/v1/orgs/{org}/reports/calls.csv", s.handleCallsCSV)
 	mux.HandleFunc("GET /api/v1/orgs/{org}/settings/calls", s.handleGetCallSettings)
 	mux.HandleFunc("PUT /api/v1/orgs/{org}/settings/calls", s.handlePutCallSettings)
 }
@@ -141,24 +142,43 @@ func (s *Server) bearerMember(r *http.Request, org wire.OrgID, roles ...wire.Rol
 
 // reportHeader are the columns of conversations.csv.
 var reportHeader = []string{"conversation", "customer", "agent", "created_at", "accepted_at", "ended_at", "ended_by",
-	"handle_time_s", "calls", "answered_calls", "call_kinds", "call_time_s", "last_call_outcome"}
+	"handle_time_s", "calls", "answered_calls", "call_kinds", "call_outcomes", "call_time_s"}
 
-// handleConversationsCSV serves the conversations that ended in a window as CSV: handle time and
-// calls per conversation. Query: from and to as RFC 3339 times or Unix milliseconds (default:
-// the last 24 hours).
+// callsHeader are the columns of calls.csv.
+var callsHeader = []string{"call", "conversation", "agent_id", "kind", "outcome", "reason", "ended_by",
+	"created_at", "answered_at", "ended_at", "ring_time_s", "duration_s"}
+
+// reportWindow authenticates a report request (supervisors and admins) and reads its window:
+// from and to as RFC 3339 times or Unix milliseconds (default: the last 24 hours).
+func (s *Server) reportWindow(r *http.Request) (org wire.OrgID, since, until time.Time, err error) {
+	org = wire.OrgID(r.PathValue("org"))
+	if _, err = s.bearerMember(r, org, wire.RoleSupervisor, wire.RoleAdmin); err != nil {
+		return
+	}
+	if until, err = timeParam(r, "to", s.now()); err != nil {
+		return
+	}
+	since, err = timeParam(r, "from", until.Add(-statsWindow))
+	return
+}
+
+// writeCSV answers with a CSV download of header and rows, formula cells defused.
+func writeCSV(w http.ResponseWriter, name string, header []string, rows [][]string) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	cw := csv.NewWriter(w)
+	_ = cw.Write(header)
+	for _, row := range rows {
+		_ = cw.Write(safeCells(row))
+	}
+	cw.Flush()
+}
+
+// handleConversationsCSV serves the conversations that ended in the window: handle time and
+// calls per conversation.
 func (s *Server) handleConversationsCSV(w http.ResponseWriter, r *http.Request) {
-	org := wire.OrgID(r.PathValue("org"))
-	if _, err := s.bearerMember(r, org, wire.RoleSupervisor, wire.RoleAdmin); err != nil {
-		writeError(w, err)
-		return
-	}
-	now := s.now()
-	until, err := timeParam(r, "to", now)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	since, err := timeParam(r, "from", until.Add(-statsWindow))
+	org, since, until, err := s.reportWindow(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -169,24 +189,50 @@ func (s *Server) handleConversationsCSV(w http.ResponseWriter, r *http.Request) 
 		writeError(w, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="conversations-`+string(org)+`.csv"`)
-	w.Header().Set("Cache-Control", "no-store")
-	cw := csv.NewWriter(w)
-	_ = cw.Write(reportHeader)
+	out := make([][]string, 0, len(rows))
 	for _, row := range rows {
 		kinds := make([]string, len(row.CallKinds))
 		for i, k := range row.CallKinds {
 			kinds[i] = string(k)
 		}
-		_ = cw.Write(safeCells([]string{
+		outcomes := make([]string, len(row.Outcomes))
+		for i, o := range row.Outcomes {
+			outcomes[i] = string(o)
+		}
+		out = append(out, []string{
 			string(row.Conv.ID), row.Conv.CustomerName, row.Conv.AgentName,
 			msTime(row.Conv.CreatedAt), msTime(row.Conv.AcceptedAt), msTime(row.Conv.EndedAt), string(row.Conv.EndedBy),
 			seconds(row.HandleMS), strconv.Itoa(row.Calls), strconv.Itoa(row.Answered), strings.Join(kinds, " "),
-			seconds(row.CallMS), string(row.LastOutcome),
-		}))
+			strings.Join(outcomes, " "), seconds(row.CallMS),
+		})
 	}
-	cw.Flush()
+	writeCSV(w, "conversations-"+string(org)+".csv", reportHeader, out)
+}
+
+// handleCallsCSV serves the calls that ended in the window, one row per call: kind, outcome,
+// ring time and duration.
+func (s *Server) handleCallsCSV(w http.ResponseWriter, r *http.Request) {
+	org, since, until, err := s.reportWindow(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	calls, err := s.store.CallsReport(r.Context(), org, since.UnixMilli(), until.UnixMilli())
+	if err != nil {
+		s.log.Error("calls report", "org", org, "err", err)
+		writeError(w, err)
+		return
+	}
+	out := make([][]string, 0, len(calls))
+	for _, c := range calls {
+		ring, dur := c.EndedAt-c.CreatedAt, int64(0)
+		if c.AnsweredAt > 0 {
+			ring, dur = c.AnsweredAt-c.CreatedAt, c.EndedAt-c.AnsweredAt
+		}
+		out = append(out, []string{string(c.ID), string(c.Conv), string(c.Agent), string(c.Kind), string(c.Outcome), c.Reason,
+			string(c.EndedBy), msTime(c.CreatedAt), msTime(c.AnsweredAt), msTime(c.EndedAt), seconds(max(ring, 0)), seconds(max(dur, 0))})
+	}
+	writeCSV(w, "calls-"+string(org)+".csv", callsHeader, out)
 }
 
 // timeParam reads a query time: RFC 3339, or Unix milliseconds; def when absent.

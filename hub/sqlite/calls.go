@@ -127,20 +127,35 @@ func (d *DB) Report(ctx context.Context, org wire.OrgID, since, until int64) ([]
 		}
 		row := &out[len(out)-1]
 		row.Calls++
-		row.LastOutcome = wire.CallOutcome(outcome.String)
+		row.CallKinds = append(row.CallKinds, wire.CallKind(kind.String))
+		row.Outcomes = append(row.Outcomes, wire.CallOutcome(outcome.String))
 		if answered.Int64 > 0 {
 			row.Answered++
-			k := wire.CallVoice
-			if wire.CallOutcome(outcome.String) == wire.OutcomeAcceptedVideo {
-				k = wire.CallVideo
-			}
-			row.CallKinds = append(row.CallKinds, k)
 			if ended.Int64 > answered.Int64 {
 				row.CallMS += ended.Int64 - answered.Int64
 			}
 		}
 	}
 	return out, rows.Err()
+}
+
+// CallsReport implements store.CallStore.
+func (d *DB) CallsReport(ctx context.Context, org wire.OrgID, since, until int64) ([]store.CallRecord, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT `+callCols+` FROM calls WHERE org = ? AND state = ? AND ended_at >= ? AND ended_at < ?
+		ORDER BY ended_at, id`, org, wire.CallEnded, since, until)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var calls []store.CallRecord
+	for rows.Next() {
+		c, err := scanCall(rows)
+		if err != nil {
+			return nil, err
+		}
+		calls = append(calls, c)
+	}
+	return calls, rows.Err()
 }
 
 // prefixed qualifies each column of a column list with p.

@@ -115,11 +115,17 @@ func TestCallsSaveEndAndReport(t *testing.T) {
 		t.Fatalf("Report = %+v, %v", rows, err)
 	}
 	r := rows[0]
-	if r.HandleMS != 120000 || r.Calls != 3 || r.Answered != 1 || r.CallMS != 60000 || len(r.CallKinds) != 1 || r.CallKinds[0] != wire.CallVideo || r.LastOutcome != wire.OutcomeFailed {
+	if r.HandleMS != 120000 || r.Calls != 3 || r.Answered != 1 || r.CallMS != 60000 || len(r.CallKinds) != 3 || r.CallKinds[2] != wire.CallVoice || len(r.Outcomes) != 3 || r.Outcomes[0] != wire.OutcomeDeclined || r.Outcomes[2] != wire.OutcomeFailed {
 		t.Errorf("report row = %+v", r)
 	}
 	if rows, _ := db.Report(ctx, "o", 122001, 200000); len(rows) != 0 {
 		t.Errorf("Report after the end = %d rows; want 0", len(rows))
+	}
+	if cr, err := db.CallsReport(ctx, "o", 4000, 66001); err != nil || len(cr) != 3 || cr[0].ID != "k1" {
+		t.Errorf("CallsReport = %+v, %v; want the three calls", cr, err)
+	}
+	if cr, _ := db.CallsReport(ctx, "o", 4001, 66000); len(cr) != 0 {
+		t.Errorf("CallsReport outside the window = %d calls; want 0", len(cr))
 	}
 	st, err := db.Stats(ctx, "o", 0)
 	if err != nil || st.WithCall != 1 || st.AHTWithCallMS != 120000 || st.WithoutCall != 0 || st.AvgCallMS != 60000 ||

@@ -20,10 +20,9 @@ type ReportRow struct {
 	HandleMS int64
 	// Calls counts the conversation's calls; Answered those the customer answered.
 	Calls, Answered int
-	// CallKinds lists the kinds of the answered calls, "voice" or "video", in order; LastOutcome
-	// is the outcome of the last call ("" without calls).
-	CallKinds   []wire.CallKind
-	LastOutcome wire.CallOutcome
+	// CallKinds and Outcomes are each call's kind (as the agent invited) and outcome, in order.
+	CallKinds []wire.CallKind
+	Outcomes  []wire.CallOutcome
 	// CallMS is the answered calls' total duration.
 	CallMS int64
 }
@@ -44,6 +43,8 @@ type CallStore interface {
 	// Report returns the conversations of org that ended in [since, until) (Unix ms), oldest
 	// first.
 	Report(ctx context.Context, org wire.OrgID, since, until int64) ([]ReportRow, error)
+	// CallsReport returns the calls of org that ended in [since, until) (Unix ms), oldest first.
+	CallsReport(ctx context.Context, org wire.OrgID, since, until int64) ([]CallRecord, error)
 	// Stats sums up the conversations and calls of org that ended at or after since (Unix ms).
 	Stats(ctx context.Context, org wire.OrgID, since int64) (wire.Stats, error)
 }
