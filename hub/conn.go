@@ -433,6 +433,7 @@ func (c *conn) write(frame []byte) error {
 func (c *conn) writeReplay(rs []replay) error {
 	for _, r := range rs {
 		after := r.after
+	conv:
 		for after < r.upTo {
 			msgs, err := c.s.store.Messages(c.s.ctx, r.conv, after, historyPage)
 			if err != nil {
@@ -443,7 +444,7 @@ func (c *conn) writeReplay(rs []replay) error {
 			}
 			for _, m := range msgs {
 				if m.Seq > r.upTo {
-					return nil
+					break conv // newer messages go out live; the next conversation's replay follows
 				}
 				frame, err := wire.Encode(wire.TypeChatMessage, "", m)
 				if err != nil {
