@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { launchChromium, root, resultsDir } from './lib/index.mjs';
+import { launchChromium, root, resultsDir, startHub } from './lib/index.mjs';
 
 const SECRET_PASSWORD = 'hunter2-Sup3rSecret';
 const SECRET_CARD = '4111 1111 1111 1111';
@@ -93,6 +93,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
+  server?.closeAllConnections();
   await new Promise((r) => server?.close(r));
 });
 
@@ -159,7 +160,7 @@ test('co-browse: the agent sees the page, secrets never leave, laser dot, contro
   await until('the masked card in the replay', async () => (await replayValue('#card')) === '********');
   assert.equal(await replayValue('#pw'), '********');
   assert.equal(await replayValue('#note'), null, 'the data-parley-mask block is not rebuilt at the agent');
-  await until('a batch after the typing', async () => wire.length > 2);
+  // Let the last batches (typing is sampled) go out too.
   await new Promise((r) => setTimeout(r, 300));
 
   // On the wire: none of the secrets, in any spelling.
@@ -297,4 +298,66 @@ test('screen share: the customer\'s screen reaches the agent\'s Go engine as mov
   // What the customer sent: an offer and candidates for v1, never anything else.
   assert.ok(hub.some((f) => f.type === 'visual.signal' && f.data.sdp?.type === 'offer'));
   assert.ok(hub.every((f) => f.data.visual === 'v1'));
+});
+
+test('widget: the loader brings the recorder to the host page only when the chat asks, and hands the chat its port', async (t) => {
+  const hub = await startHub();
+  t.after(() => hub.stop());
+  const site = http.createServer((req, res) => {
+    res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    res.end(`<!doctype html><html><head><title>Acme Store</title></head><body><h1>Acme Store</h1>
+<label>Password <input id="pw" type="password"></label>
+<script src="${hub.url}/widget.js" data-org="demo" async></script></body></html>`);
+  });
+  await new Promise((r) => site.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    site.closeAllConnections();
+    return new Promise((r) => site.close(r));
+  });
+  const ctx = await browser.newContext();
+  t.after(() => ctx.close());
+  const page = await ctx.newPage();
+  await page.goto(`http://localhost:${site.address().port}/`);
+  await page.fill('#pw', SECRET_PASSWORD);
+  const launcher = page.getByRole('button', { name: 'Open chat' });
+  await launcher.waitFor({ timeout: 15_000 });
+
+  // The host page itself cannot make the loader fetch the recorder: only the chat's frame can.
+  await page.evaluate(() => window.postMessage({ parley: 'cobrowse' }, '*'));
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await page.evaluate(() => typeof window.ParleyCobrowse), 'undefined');
+  assert.equal(await page.evaluate(() => document.querySelectorAll('script[src*="cobrowse-"]').length), 0);
+
+  await launcher.click();
+  const frame = await until('the chat frame', () => page.frames().find((f) => f.url().startsWith(`${hub.url}/chat/demo`)), 15_000);
+  await frame.waitForLoadState();
+  await frame.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no port from the loader')), 10_000);
+        addEventListener('message', (e) => {
+          if (e.source !== parent || e.data?.parley !== 'cobrowse-port') return;
+          clearTimeout(timer);
+          window.__chunks = [];
+          e.ports[0].onmessage = (m) => window.__chunks.push(m.data);
+          resolve();
+        });
+        parent.postMessage({ parley: 'cobrowse' }, '*');
+      }),
+  );
+  assert.equal(await page.evaluate(() => typeof window.ParleyCobrowse), 'object');
+  const src = await page.evaluate(() => document.querySelector('script[src*="cobrowse-"]').src);
+  assert.ok(src.startsWith(`${hub.url}/portal/assets/cobrowse-`), src);
+  const text = await until(
+    'the host page in the recording',
+    async () => {
+      const chunks = await frame.evaluate(() => window.__chunks.filter((m) => m.op === 'chunk').map((m) => m.chunk.data));
+      const all = chunks.join('');
+      return all.includes('Acme Store') && all;
+    },
+    10_000,
+  );
+  assert.ok(!text.includes(SECRET_PASSWORD), 'the password left the host page');
+  // The widget itself is left out of the recording.
+  assert.ok(!text.includes('Open chat') && !text.includes('Close chat'), 'the widget was recorded');
 });

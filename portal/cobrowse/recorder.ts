@@ -55,8 +55,16 @@ export function startRecorder(port: MessagePort, doc: Document = document): Reco
   const host = doc.createElement('div');
   host.setAttribute('data-parley-cobrowse', '');
   const root = host.attachShadow({ mode: 'open' });
-  const style = doc.createElement('style');
-  style.textContent = CSS;
+  // A constructed sheet works under a CSP without 'unsafe-inline' styles (the portal's own page).
+  try {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    root.adoptedStyleSheets = [sheet];
+  } catch {
+    const style = doc.createElement('style');
+    style.textContent = CSS;
+    root.appendChild(style);
+  }
   const dot = doc.createElement('div');
   dot.className = 'dot';
   dot.hidden = true;
@@ -73,7 +81,7 @@ export function startRecorder(port: MessagePort, doc: Document = document): Reco
   takeBack.textContent = text.takeBack;
   takeBack.setAttribute('data-testid', 'visual-take-back');
   bar.append(label, takeBack);
-  root.append(style, dot, bar);
+  root.append(dot, bar);
   (doc.body || doc.documentElement).appendChild(host);
 
   let granted = false;
