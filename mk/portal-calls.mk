@@ -2,8 +2,10 @@
 # has a customer in headless Chromium (fake camera and microphone) called by the real headless agent
 # (`parley-agent -call video|voice`, test-pattern devices) through the real hub: accept with video
 # (moving video and sound arrive), mute and video off/on, end, decline, accept with audio (video
-# turned on mid-call renegotiates), refused camera / microphone. Screenshots go to test-results/.
+# turned on mid-call renegotiates), refused camera / microphone, a voice-only organisation (second
+# hub with -demo-calls voice). Screenshots go to test-results/.
 APT_PACKAGES += chromium fonts-dejavu-core
+E2E_TARGETS += test-portal-calls-e2e
 
 .PHONY: test-portal-calls-e2e
 
