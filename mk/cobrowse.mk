@@ -5,16 +5,17 @@
 APT_PACKAGES += chromium
 E2E_TARGETS += test-cobrowse-e2e
 
-.PHONY: test-cobrowse-e2e out/screenshare-probe
+.PHONY: test-cobrowse-e2e $(OUT)/screenshare-probe
 
 # The agent's side of a screen share with the hub replaced by pipes (e2e/screenshare-probe).
-out/screenshare-probe: deps
+$(OUT)/screenshare-probe: deps
 	$(GO) build -o $@ ./e2e/screenshare-probe
 
 # test-cobrowse-e2e, in real Chromium: recorder ↔ replay (the page shows at the agent's, secrets
 # never reach the wire, laser dot where the agent points, commands only with control and never
 # into masked fields, take back control, hostile markup runs nothing, malformed frames coded);
-# screen share from Chromium's fake "Entire screen" to the Go engine as moving frames.
+# screen share from Chromium's fake "Entire screen" to the Go engine as moving frames; the real
+# widget loader on a host page fetches the recorder from the hub only on its chat's request.
 # Screenshots in test-results/.
-test-cobrowse-e2e: deps web out/screenshare-probe
-	PARLEY_SCREENSHARE_PROBE=$(OUT)/screenshare-probe node --test --test-timeout=180000 e2e/cobrowse.test.mjs
+test-cobrowse-e2e: deps web $(OUT)/parley-hub $(OUT)/screenshare-probe
+	PARLEY_HUB=$(OUT)/parley-hub PARLEY_SCREENSHARE_PROBE=$(OUT)/screenshare-probe node --test --test-timeout=180000 e2e/cobrowse.test.mjs
