@@ -15,6 +15,7 @@ const shots = resultsDir();
 
 before(async () => {
   hub = await startHub();
+  videoAgent = await agent('video');
   browser = await launchChromium({ media: true });
 });
 
@@ -152,7 +153,6 @@ async function waitPlaying(page) {
 }
 
 test('accept with video: the agent moving video and sound arrive; mute and video off; end', async () => {
-  videoAgent = await agent('video');
   const { context, page, errors } = await customer();
   const incoming = page.getByTestId('call-incoming');
   await incoming.waitFor({ timeout: T });
@@ -245,9 +245,12 @@ test('accept with audio: the agent is heard, no camera is used', async () => {
   assert.ok(level > 0.005, `agent audio arrives (rms ${level})`);
   assert.equal(await page.getByTestId('call-video').getAttribute('aria-pressed'), 'false');
   assert.equal(await page.getByTestId('self-video').isVisible(), false);
-  // The customer turns the camera on mid-call: this renegotiates, and the call carries on.
+  // The customer turns the camera on mid-call: this renegotiates, the agent gets our video, and
+  // the call carries on.
+  const from = videoAgent.logs.length;
   await page.getByTestId('call-video').click();
   await page.getByTestId('self-video').waitFor({ state: 'visible', timeout: T });
+  await logged(videoAgent, /first remote frame/, from);
   await page.waitForTimeout(1000);
   assert.equal(await page.getByTestId('call-ended').count(), 0);
   await page.screenshot({ path: join(shots, 'portal-call-audio-phone.png') });
