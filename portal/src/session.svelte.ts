@@ -7,6 +7,8 @@ import type { Translator } from '../../web/i18n';
 import { upsertMessage, applyReceipt, type Item } from '../../web/transcript';
 import type { Component } from 'svelte';
 import type { CallSession } from './call/call.svelte';
+import { visualHook } from './visual/hook';
+import type { VisualSession } from './visual/visual.svelte';
 
 /** Phase is which screen the portal shows. */
 export type Phase = 'loading' | 'unavailable' | 'prechat' | 'chat';
@@ -58,6 +60,11 @@ export class ChatSession {
   private callLoad: Promise<void> | null = null;
   /** callQueue keeps call events that arrive while the call module loads (the agent's offer). */
   private callQueue: wire.Envelope[] = [];
+  /** visual is the visual engagement (co-browse, screen share); its module (visual/) loads on the
+   * first invitation, with its view visualView. */
+  visual = $state.raw<VisualSession | null>(null);
+  visualView = $state.raw<Component<{ visual: VisualSession; t: Translator }> | null>(null);
+  private visualFrame: ((env: wire.Envelope) => void) | null = null;
 
   private client: Client | null = null;
   private saved: Saved | null = null;
@@ -335,7 +342,31 @@ export class ChatSession {
       case wire.TypeCallMedia:
         this.callEvent(env);
         return;
+      case wire.TypeVisualState:
+      case wire.TypeVisualPointer:
+      case wire.TypeVisualCommand:
+      case wire.TypeVisualSignal:
+        this.visualEvent(env);
+        return;
     }
+  }
+
+  /** visualEvent hands a visual engagement frame to the visual module (visual/hook.ts). */
+  private visualEvent(env: wire.Envelope): void {
+    if (env.type === wire.TypeVisualState && this.conv && (env.data as wire.Visual).conv !== this.conv.id) return;
+    this.visualFrame ??= visualHook({
+      proto: () => ({
+        request: (type, data) => (this.client ? this.client.request(type, data) : Promise.reject(new WireError('NETWORK', 'offline'))),
+        notify: (type, data) => this.client?.notify(type, data) ?? false,
+      }),
+      t: this.t,
+      embedded: typeof window !== 'undefined' && window.parent !== window,
+      loaded: (v, view) => {
+        this.visualView = view;
+        this.visual = v;
+      },
+    });
+    this.visualFrame(env);
   }
 
   /** callEvent hands a call event to the call module, loading it when a call starts ringing. */

@@ -85,6 +85,38 @@ const en: Messages = {
       lost: 'The call was cut off',
     },
   },
+  visual: {
+    customer: {
+      invite: {
+        screenshare: 'The agent asks to see your screen.',
+        screenshareHint: 'You choose what to share: a screen, a window or a tab. Nothing is shared until you accept.',
+        cobrowse: 'The agent asks to see this page with you.',
+        cobrowseHint: 'Passwords and card numbers stay hidden. Nothing is shared until you accept.',
+      },
+      pinLabel: 'PIN from the chat',
+      accept: 'Accept',
+      decline: 'Decline',
+      sharing: {
+        screenshare: 'You are sharing your screen ({provider}).',
+        cobrowse: 'The agent can see this page ({provider}).',
+      },
+      control: 'Let the agent click and type',
+      stop: 'Stop sharing',
+      reasons: {
+        declined: 'You declined the invitation.',
+        pin_expired: 'The PIN expired. Ask the agent for a new one.',
+        pin_attempts: 'Too many wrong PINs. Ask the agent for a new invitation.',
+        reassigned: 'The sharing ended because another agent took over.',
+      },
+      errors: {
+        EUNAUTHORIZED: 'That PIN is not right. Check the PIN in the chat.',
+        ECONFLICT: 'This invitation is no longer open.',
+        ENOTFOUND: 'This invitation is no longer open.',
+        EFORBIDDEN: 'Nothing was shared: you did not pick what to share.',
+        EUNAVAILABLE: 'Sharing could not start on this page.',
+      },
+    },
+  },
 };
 
 export default en;

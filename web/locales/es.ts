@@ -85,6 +85,38 @@ const es: Messages = {
       lost: 'La llamada se cortó',
     },
   },
+  visual: {
+    customer: {
+      invite: {
+        screenshare: 'El agente pide ver tu pantalla.',
+        screenshareHint: 'Tú eliges qué compartir: una pantalla, una ventana o una pestaña. No se comparte nada hasta que aceptes.',
+        cobrowse: 'El agente pide ver esta página contigo.',
+        cobrowseHint: 'Las contraseñas y los números de tarjeta siguen ocultos. No se comparte nada hasta que aceptes.',
+      },
+      pinLabel: 'PIN del chat',
+      accept: 'Aceptar',
+      decline: 'Rechazar',
+      sharing: {
+        screenshare: 'Estás compartiendo tu pantalla ({provider}).',
+        cobrowse: 'El agente puede ver esta página ({provider}).',
+      },
+      control: 'Dejar que el agente haga clic y escriba',
+      stop: 'Dejar de compartir',
+      reasons: {
+        declined: 'Rechazaste la invitación.',
+        pin_expired: 'El PIN caducó. Pide uno nuevo al agente.',
+        pin_attempts: 'Demasiados PIN incorrectos. Pide una nueva invitación al agente.',
+        reassigned: 'Se dejó de compartir porque otro agente tomó la conversación.',
+      },
+      errors: {
+        EUNAUTHORIZED: 'Ese PIN no es correcto. Revisa el PIN del chat.',
+        ECONFLICT: 'Esta invitación ya no está abierta.',
+        ENOTFOUND: 'Esta invitación ya no está abierta.',
+        EFORBIDDEN: 'No se compartió nada: no elegiste qué compartir.',
+        EUNAVAILABLE: 'No se pudo empezar a compartir en esta página.',
+      },
+    },
+  },
 };
 
 export default es;
