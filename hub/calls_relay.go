@@ -37,7 +37,11 @@ func (s *Server) startRelays() error {
 		if ip == nil {
 			return fmt.Errorf("hub: TURN public IP %q is not an IP address", host)
 		}
-		cfg := relay.Config{Secret: secret, UDP: s.cfg.TURNUDP, TCP: s.cfg.TURNTCP, RelayIP: ip, Log: s.log, Now: s.now}
+		minPort, maxPort, err := relay.ParsePortRange(s.cfg.TURNPorts)
+		if err != nil {
+			return err
+		}
+		cfg := relay.Config{Secret: secret, UDP: s.cfg.TURNUDP, TCP: s.cfg.TURNTCP, RelayIP: ip, MinPort: minPort, MaxPort: maxPort, Log: s.log, Now: s.now}
 		if ip.IsLoopback() {
 			// A relay on loopback serves this machine only (development, tests): let it relay to
 			// loopback peers, which the default refuses.

@@ -79,6 +79,9 @@ type Config struct {
 	TURNPublicIP string
 	// TURNRegion is the region of the embedded TURN server's data centre (default "na").
 	TURNRegion string
+	// TURNPorts is the embedded TURN server's relay port range, e.g. "49152-65535" (for the
+	// firewall); empty lets the system choose.
+	TURNPorts string
 	// Relays are external STUN/TURN relays (relay.LoadRelays reads them from a file), handed out
 	// after the embedded one, by the organisation's region.
 	Relays []relay.Relay

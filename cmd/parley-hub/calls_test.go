@@ -41,7 +41,7 @@ func TestCallFlags(t *testing.T) {
 	m := &Main{Stdout: io.Discard, Stderr: &stderr}
 	err := m.ParseFlags([]string{"-addr", "127.0.0.1:0", "-db", dir + "/p.db", "-demo", "-turn-udp", "127.0.0.1:0",
 		"-turn-secret-file", dir + "/turn.secret", "-relays", dir + "/relays.json", "-demo-calls", "voice", "-demo-region", "gcc",
-		"-ring-timeout", "20s"})
+		"-ring-timeout", "20s", "-turn-ports", "50000-50100"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +55,9 @@ func TestCallFlags(t *testing.T) {
 	defer m.Close()
 	if m.Server.TURN() == nil || m.Server.TURN().UDPAddr() == nil {
 		t.Error("no embedded TURN server running")
+	}
+	if m.Config.TURNPorts != "50000-50100" {
+		t.Errorf("TURNPorts = %q", m.Config.TURNPorts)
 	}
 	o, err := m.Server.Store().Org(context.Background(), "demo")
 	if err != nil || o.Calls != wire.CallsVoiceOnly || o.Region != "gcc" {

@@ -8,7 +8,7 @@
 //
 // Calls: -turn-udp and -turn-tcp run the embedded TURN server (-turn-public-ip is the address
 // clients reach it at; -turn-secret or -turn-secret-file its shared secret, random when neither
-// is given; -turn-region its data centre's region). -relays names a JSON file of external relays
+// is given; -turn-region its data centre's region; -turn-ports its relay port range). -relays names a JSON file of external relays
 // (see relay.LoadRelays). -demo-calls and -demo-region set the demo organisation's call setting
 // (voice_video, voice, none) and region ("na", "gcc"...). The hub prints "listening on http://ADDR" to stdout when it is ready, logs to
 // stderr, and shuts down gracefully on SIGINT or SIGTERM.
@@ -105,6 +105,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.TURNSecretFile, "turn-secret-file", os.Getenv("PARLEY_TURN_SECRET_FILE"), "file holding the TURN shared secret (PARLEY_TURN_SECRET_FILE)")
 	fs.StringVar(&m.Config.TURNPublicIP, "turn-public-ip", os.Getenv("PARLEY_TURN_PUBLIC_IP"), "IP address clients reach the embedded TURN server at (default 127.0.0.1) (PARLEY_TURN_PUBLIC_IP)")
 	fs.StringVar(&m.Config.TURNRegion, "turn-region", envOr("PARLEY_TURN_REGION", "na"), "region of the embedded TURN server: na, eu, gcc-na... (PARLEY_TURN_REGION)")
+	fs.StringVar(&m.Config.TURNPorts, "turn-ports", os.Getenv("PARLEY_TURN_PORTS"), "embedded TURN server's relay port range, e.g. 49152-65535 (PARLEY_TURN_PORTS)")
 	fs.StringVar(&m.RelaysFile, "relays", os.Getenv("PARLEY_RELAYS"), "JSON file of external STUN/TURN relays (PARLEY_RELAYS)")
 	fs.StringVar(&m.DemoCalls, "demo-calls", os.Getenv("PARLEY_DEMO_CALLS"), "with -demo: the demo organisation's calls: voice_video, voice or none (PARLEY_DEMO_CALLS)")
 	fs.StringVar(&m.DemoRegion, "demo-region", os.Getenv("PARLEY_DEMO_REGION"), "with -demo: the demo organisation's region, e.g. na or gcc (PARLEY_DEMO_REGION)")
