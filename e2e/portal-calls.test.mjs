@@ -152,7 +152,7 @@ async function waitPlaying(page) {
   );
 }
 
-test('accept with video: the agent moving video and sound arrive; mute and video off; end', async () => {
+test('accept with video: the agent moving video and sound arrive; mute and video off; end', async (t) => {
   const { context, page, errors } = await customer();
   const incoming = page.getByTestId('call-incoming');
   await incoming.waitFor({ timeout: T });
@@ -161,8 +161,10 @@ test('accept with video: the agent moving video and sound arrive; mute and video
   await page.screenshot({ path: join(shots, 'portal-call-incoming.png') });
 
   const mark = videoAgent.logs.length;
+  const clicked = Date.now();
   await page.getByTestId('accept-video').click();
   await waitPlaying(page);
+  t.diagnostic(`accept click → agent video playing: ${Date.now() - clicked} ms`);
   // Our camera reaches the agent too.
   await logged(videoAgent, /first remote frame/, mark);
   // The picture moves: two snapshots half a second apart differ.
@@ -257,6 +259,19 @@ test('accept with audio: the agent is heard, no camera is used', async () => {
   await page.getByTestId('call-end').click();
   await page.getByTestId('call-ended').waitFor({ timeout: T });
   await done({ context, page, errors });
+});
+
+test('closing the tab mid-call hangs up at once (not after the hub grace for lost connections)', async () => {
+  const c = await customer(browser, { name: 'Tab closer', viewport: phone });
+  await c.page.getByTestId('call-incoming').waitFor({ timeout: T });
+  await c.page.getByTestId('accept-audio').click();
+  await c.page.getByTestId('call-timer').filter({ hasText: /\d:\d\d/ }).waitFor({ timeout: T });
+  const from = videoAgent.logs.length;
+  open.delete(c);
+  await c.page.close({ runBeforeUnload: true });
+  // pagehide sent call.end: the agent hears "hangup by the customer", not "disconnected".
+  await logged(videoAgent, /call ended.*reason=hangup.*by=customer/, from);
+  await c.context.close();
 });
 
 test('a refused camera says so and lets the customer go on with audio only', async () => {
