@@ -280,3 +280,29 @@ func TestCallMissed(t *testing.T) {
 	waitFor(t, rec, app.EventCall, func(v *app.CallView) bool { return v == nil })
 	waitFor(t, rec, app.EventAgent, func(s wire.AgentState) bool { return !s.OnCall && s.Load == 1 })
 }
+
+// TestNoGhostCall: an app that went away mid-call (here signed out; a crash looks the same to
+// the hub) and signs in again before the hub's grace period ends is told of the call by the
+// hub; it does not hold that call any more, so it hangs it up instead of showing a ghost.
+func TestNoGhostCall(t *testing.T) {
+	hubURL := startHub(t, hub.Config{CallGrace: time.Minute})
+	svc, _, cust := callAgent(t, hubURL)
+	if _, err := svc.Calls.Start(cust.conv, wire.CallVoice); err != nil {
+		t.Fatalf("Start = %v", err)
+	}
+	st := waitCustomer(t, cust, wire.TypeCallState, func(c wire.Call) bool { return c.State == wire.CallRinging })
+	if err := svc.Session.SignOut(); err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	again := app.New(app.Config{Emitter: rec, Devices: app.DevicesTestPattern})
+	t.Cleanup(func() { _ = again.Close() })
+	if _, err := again.Session.SignIn(hubURL, "demo", "agent1", "demo"); err != nil {
+		t.Fatal(err)
+	}
+	waitCustomer(t, cust, wire.TypeCallState, func(c wire.Call) bool { return c.ID == st.ID && c.State == wire.CallEnded })
+	if cur, _ := again.Calls.Current(); cur != nil {
+		t.Errorf("Current() after signing in again = %+v; want no call", cur)
+	}
+	waitFor(t, rec, app.EventAgent, func(s wire.AgentState) bool { return !s.OnCall })
+}

@@ -43,6 +43,10 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-user", "u", "-password", "p"}, true},
 		{[]string{"-version"}, false},
 		{[]string{"-hub", "http://h", "-user", "u", "-password", "p", "extra"}, true},
+		{[]string{"-hub", "http://h", "-user", "u", "-password", "p", "-call", "video"}, false},
+		{[]string{"-hub", "http://h", "-user", "u", "-password", "p", "-call", "voice", "-devices", "system"}, false},
+		{[]string{"-hub", "http://h", "-user", "u", "-password", "p", "-call", "hologram"}, true},
+		{[]string{"-hub", "http://h", "-user", "u", "-password", "p", "-devices", "webcam"}, true},
 	}
 	for _, tt := range tests {
 		m := NewMain()
