@@ -6,12 +6,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { launchChromium, root, resultsDir, startHub } from './lib/index.mjs';
+import { launchChromium, root, resultsDir, startHub, startAgent } from './lib/index.mjs';
 
 const SECRET_PASSWORD = 'hunter2-Sup3rSecret';
 const SECRET_CARD = '4111 1111 1111 1111';
@@ -360,4 +361,82 @@ test('widget: the loader brings the recorder to the host page only when the chat
   assert.ok(!text.includes(SECRET_PASSWORD), 'the password left the host page');
   // The widget itself is left out of the recording.
   assert.ok(!text.includes('Open chat') && !text.includes('Close chat'), 'the widget was recorded');
+});
+
+test('through the hub: parley-agent co-browses a site with the widget: PIN, page, laser dot, typing with control, taken back', async (t) => {
+  const hub = await startHub();
+  t.after(() => hub.stop());
+  const record = join(mkdtempSync(join(tmpdir(), 'parley-cobrowse-')), 'record.jsonl');
+  const agent = await startAgent(hub.url, { args: ['-accept', '-cobrowse', '-cobrowse-record', record, '-cobrowse-field', 'name'] });
+  t.after(() => agent.stop());
+  const site = http.createServer((req, res) => {
+    res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    res.end(`<!doctype html><html><head><title>Acme Store</title></head><body style="font:16px sans-serif;margin:24px">
+<h1>Acme Checkout</h1>
+<label>Name <input id="name" value="Ada"></label><br>
+<label>Password <input id="pw" type="password"></label><br>
+<label>Card <input id="card" autocomplete="cc-number"></label><br>
+<div data-parley-mask>Account ${SECRET_MASKED}</div>
+<script src="${hub.url}/widget.js" data-org="demo" async></script></body></html>`);
+  });
+  await new Promise((r) => site.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    site.closeAllConnections();
+    return new Promise((r) => site.close(r));
+  });
+  const ctx = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  t.after(() => ctx.close());
+  // Every frame the customer's browser sends the hub: the wire itself.
+  const sent = [];
+  ctx.on('page', () => {});
+  const page = await ctx.newPage();
+  page.on('websocket', (ws) => ws.on('framesent', (f) => sent.push(String(f.payload))));
+  await page.goto(`http://localhost:${site.address().port}/`);
+  await page.fill('#pw', SECRET_PASSWORD);
+  await page.fill('#card', SECRET_CARD);
+  await page.getByRole('button', { name: 'Open chat' }).click();
+  const chat = page.frameLocator('iframe[title="Chat with us"]');
+  await chat.getByTestId('prechat-name').fill('Grace');
+  await chat.getByTestId('prechat-start').click();
+  await chat.getByTestId('chat-input').fill('can you see my page?');
+  await chat.getByTestId('chat-send').click();
+
+  // The agent invites and shares the PIN in the chat; the customer types it and accepts.
+  const pinMsg = chat.locator('[data-testid="chat-message"][data-author="agent"]').filter({ hasText: 'Co-browse PIN' });
+  await pinMsg.waitFor({ timeout: 20_000 });
+  const pin = /(\d{6})/.exec(await pinMsg.textContent())[1];
+  await chat.getByTestId('visual-invite').waitFor({ timeout: 10_000 });
+  await chat.getByTestId('visual-pin').fill(pin);
+  await chat.getByTestId('visual-accept').click();
+  await chat.getByTestId('visual-indicator').waitFor({ timeout: 10_000 });
+
+  // The agent sees the page: a full snapshot with the heading arrives.
+  await until('the page at the agent', () => existsSync(record) && readFileSync(record, 'utf8').includes('Acme Checkout'), 20_000);
+  assert.ok(agent.logs.some((l) => l.includes('msg="cobrowse batch"') && l.includes('full_snapshot=true')));
+
+  // The laser dot shows on the customer's page where the agent pointed (a quarter across, half down).
+  const dot = page.getByTestId('laser-dot');
+  await dot.waitFor({ state: 'visible', timeout: 10_000 });
+  assert.equal(await dot.getAttribute('data-x'), '300');
+  assert.equal(await dot.getAttribute('data-y'), '400');
+  await page.screenshot({ path: join(resultsDir(), 'cobrowse-hub-customer.png') });
+
+  // The customer grants control: the agent types into the name field, the page changes.
+  await chat.getByTestId('visual-control').check();
+  await until('the agent typing', async () => (await page.inputValue('#name')) === 'Ada via agent', 15_000);
+
+  // The customer takes control back on the page: the agent's next command is refused.
+  await page.getByTestId('visual-take-back').click();
+  await until('the refusal at the agent', () => agent.logs.some((l) => l.includes('msg="cobrowse command refused"') && l.includes('code=EFORBIDDEN')), 15_000);
+  assert.equal(await page.inputValue('#name'), 'Ada via agent');
+
+  // On the wire (what the browser sent the hub) and at the agent: no secret, in any spelling.
+  await new Promise((r) => setTimeout(r, 300));
+  const wire = sent.join('\n');
+  const got = readFileSync(record, 'utf8');
+  assert.ok(wire.includes('visual.event'), 'no co-browse frames on the wire');
+  for (const s of [SECRET_PASSWORD, SECRET_CARD, SECRET_CARD.replaceAll(' ', ''), SECRET_MASKED]) {
+    assert.ok(!wire.includes(s), `secret ${s} reached the hub`);
+    assert.ok(!got.includes(s), `secret ${s} reached the agent`);
+  }
 });

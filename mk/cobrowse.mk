@@ -15,7 +15,9 @@ $(OUT)/screenshare-probe: deps
 # never reach the wire, laser dot where the agent points, commands only with control and never
 # into masked fields, take back control, hostile markup runs nothing, malformed frames coded);
 # screen share from Chromium's fake "Entire screen" to the Go engine as moving frames; the real
-# widget loader on a host page fetches the recorder from the hub only on its chat's request.
-# Screenshots in test-results/.
-test-cobrowse-e2e: deps web $(OUT)/parley-hub $(OUT)/screenshare-probe
-	PARLEY_HUB=$(OUT)/parley-hub PARLEY_SCREENSHARE_PROBE=$(OUT)/screenshare-probe node --test --test-timeout=180000 e2e/cobrowse.test.mjs
+# widget loader on a host page fetches the recorder from the hub only on its chat's request; and
+# the whole path, Chromium ↔ hub ↔ parley-agent -cobrowse: PIN in the chat, page at the agent,
+# laser dot, typing with control, taken back, no secret on the wire (the browser's WebSocket
+# frames) or at the agent. Screenshots in test-results/.
+test-cobrowse-e2e: deps web $(OUT)/parley-hub $(OUT)/parley-agent $(OUT)/screenshare-probe
+	PARLEY_HUB=$(OUT)/parley-hub PARLEY_AGENT=$(OUT)/parley-agent PARLEY_SCREENSHARE_PROBE=$(OUT)/screenshare-probe node --test --test-timeout=180000 e2e/cobrowse.test.mjs

@@ -6,10 +6,12 @@
 //
 //	parley-agent -hub URL [-org demo] -user U -password P [-accept] [-reply-echo]
 //	             [-call voice|video] [-devices test-pattern|system]
+//	             [-cobrowse [-cobrowse-record FILE] [-cobrowse-field ID] [-cobrowse-type TEXT]]
 //
 // With -call the agent calls the customer after the first customer message of each conversation
 // it holds (one call at a time), using the test pattern and tone unless -devices system; it logs
 // the call's state, the customer's mute and video changes and the first remote frame.
+// With -cobrowse it invites the customer to the built-in co-browse (see cobrowse.go).
 package main
 
 import (
@@ -76,6 +78,8 @@ type Main struct {
 
 	log *slog.Logger
 	svc *app.Services
+	// cb is the -cobrowse mode (cobrowse.go).
+	cb cobrowse
 }
 
 // NewMain returns a Main writing to the process's stdout and stderr.
@@ -98,6 +102,7 @@ func (m *Main) ParseFlags(args []string) error {
 	devices := fl.String("devices", string(m.Devices), "call devices: test-pattern or system")
 	fl.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
 	fl.BoolVar(&m.Verbose, "v", false, "debug logs")
+	m.cobrowseFlags(fl)
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -160,6 +165,7 @@ func (m *Main) Run(ctx context.Context) error {
 			m.log.Info("stopping")
 			return nil
 		}
+		m.cobrowseEvent(ev.data, states)
 		switch data := ev.data.(type) {
 		case []app.OfferView:
 			for _, o := range data {

@@ -1,0 +1,200 @@
+package main
+
+// The headless agent's built-in co-browse (-cobrowse): after a conversation's first customer
+// message it invites the customer to co-browse and shares the PIN in the chat. Once the customer
+// accepts, it reassembles the recorded page (and appends every batch to -cobrowse-record, so a
+// test can check what reached the agent), points the laser at a quarter across and half down
+// whenever the page changes (at most once a second),
+// and, when the customer grants control, types -cobrowse-type into the element whose id is
+// -cobrowse-field. After the customer takes control back it tries once more and logs the refusal.
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/wire"
+)
+
+// cobrowse is the -cobrowse mode's flags and state; it lives on the Run goroutine only.
+type cobrowse struct {
+	on     bool
+	record string
+	field  string
+	text   string
+
+	out     *os.File
+	invited map[wire.ConversationID]bool
+	// parts are the chunks of the batch being received, per engagement.
+	parts map[wire.VisualID][]string
+	// nodes maps element id attributes to the recorder's node ids, from what was received.
+	nodes map[string]int64
+	// control is the last control state seen, and typed whether we typed, per engagement.
+	control map[wire.VisualID]bool
+	typed map[wire.VisualID]bool
+	// pointed is when the laser was last moved, per engagement.
+	pointed map[wire.VisualID]time.Time
+}
+
+func (m *Main) cobrowseFlags(fl *flag.FlagSet) {
+	fl.BoolVar(&m.cb.on, "cobrowse", false, "invite each conversation's customer to a built-in co-browse after their first message")
+	fl.StringVar(&m.cb.record, "cobrowse-record", "", "append every co-browse batch received to this file (JSON lines)")
+	fl.StringVar(&m.cb.field, "cobrowse-field", "name", "id of the element to type into once the customer grants control")
+	fl.StringVar(&m.cb.text, "cobrowse-type", " via agent", "what to type into it")
+}
+
+// cobrowseEvent acts on one event of the services, before Run's own handling.
+func (m *Main) cobrowseEvent(data any, states map[wire.ConversationID]wire.ConvState) {
+	cb := &m.cb
+	if !cb.on {
+		return
+	}
+	if cb.invited == nil {
+		cb.invited, cb.parts, cb.nodes = map[wire.ConversationID]bool{}, map[wire.VisualID][]string{}, map[string]int64{}
+		cb.control, cb.typed, cb.pointed = map[wire.VisualID]bool{}, map[wire.VisualID]bool{}, map[wire.VisualID]time.Time{}
+		if cb.record != "" {
+			f, err := os.OpenFile(cb.record, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+			if err != nil {
+				m.log.Warn("cobrowse record", "err", err)
+			} else {
+				cb.out = f
+			}
+		}
+	}
+	switch d := data.(type) {
+	case app.MessageView:
+		if d.Author != wire.AuthorCustomer || cb.invited[d.Conv] || states[d.Conv] != wire.ConvActive {
+			return
+		}
+		cb.invited[d.Conv] = true
+		v, err := m.svc.Visual.Start(d.Conv, wire.VisualCobrowse)
+		if err != nil {
+			m.log.Warn("cobrowse invite failed", "conv", d.Conv, "code", wire.ErrorCode(err))
+			return
+		}
+		m.log.Info("cobrowse invited", "conv", d.Conv, "visual", v.ID)
+		if _, err := m.svc.Visual.SharePIN(d.Conv, "Co-browse PIN: {pin}"); err != nil {
+			m.log.Warn("cobrowse pin not shared", "conv", d.Conv, "code", wire.ErrorCode(err))
+		}
+	case wire.VisualEvent:
+		cb.chunk(m, d)
+	case app.VisualView:
+		for _, e := range d.Engagements {
+			if e.Kind != wire.VisualCobrowse {
+				continue
+			}
+			was := cb.control[e.ID]
+			cb.control[e.ID] = e.Control
+			if e.State != wire.VisualActive || was == e.Control {
+				continue
+			}
+			m.log.Info("cobrowse control", "visual", e.ID, "granted", e.Control)
+			switch {
+			case e.Control && !cb.typed[e.ID]:
+				cb.typed[e.ID] = true
+				cb.typeInto(m, e.ID, cb.text)
+			case !e.Control && cb.typed[e.ID]:
+				// Taken back: the hub must refuse this.
+				cb.typeInto(m, e.ID, "!")
+			}
+		}
+	}
+}
+
+// typeInto sends a type command into the element with id cb.field.
+func (cb *cobrowse) typeInto(m *Main, id wire.VisualID, text string) {
+	node := cb.nodes[cb.field]
+	if node == 0 {
+		m.log.Warn("cobrowse field not in the page", "field", cb.field)
+		return
+	}
+	err := m.svc.Visual.Command(wire.VisualCommand{Visual: id, Action: wire.ActionType, Node: node, Text: text})
+	if err != nil {
+		m.log.Info("cobrowse command refused", "visual", id, "code", wire.ErrorCode(err))
+		return
+	}
+	m.log.Info("cobrowse typed", "visual", id, "field", cb.field, "node", node, "bytes", len(text))
+}
+
+// chunk adds one frame; a complete batch is recorded and its nodes learnt.
+func (cb *cobrowse) chunk(m *Main, ev wire.VisualEvent) {
+	if ev.Part == 0 {
+		cb.parts[ev.Visual] = nil
+	} else if len(cb.parts[ev.Visual]) != ev.Part {
+		m.log.Warn("cobrowse chunk out of order", "visual", ev.Visual, "seq", ev.Seq, "part", ev.Part)
+		cb.parts[ev.Visual] = nil
+		return
+	}
+	cb.parts[ev.Visual] = append(cb.parts[ev.Visual], ev.Data)
+	if len(cb.parts[ev.Visual]) < ev.Parts {
+		return
+	}
+	text := strings.Join(cb.parts[ev.Visual], "")
+	cb.parts[ev.Visual] = nil
+	var events []json.RawMessage
+	if err := json.Unmarshal([]byte(text), &events); err != nil {
+		m.log.Warn("cobrowse batch malformed", "visual", ev.Visual, "seq", ev.Seq, "code", wire.EINVALID)
+		return
+	}
+	full := false
+	for _, e := range events {
+		var head struct {
+			Type int             `json:"type"`
+			Data json.RawMessage `json:"data"`
+		}
+		if json.Unmarshal(e, &head) != nil {
+			continue
+		}
+		if head.Type == 2 {
+			full = true
+		}
+		learnNodes(head.Data, cb.nodes)
+	}
+	m.log.Info("cobrowse batch", "visual", ev.Visual, "seq", ev.Seq, "events", len(events), "bytes", len(text), "full_snapshot", full)
+	// The page is there: point at it (again at most once a second, so the dot stays lit).
+	if time.Since(cb.pointed[ev.Visual]) > time.Second {
+		cb.pointed[ev.Visual] = time.Now()
+		err := m.svc.Visual.Pointer(wire.VisualPointer{Visual: ev.Visual, X: 0.25, Y: 0.5, Visible: true})
+		m.log.Info("cobrowse pointed", "visual", ev.Visual, "x", 0.25, "y", 0.5, "code", wire.ErrorCode(err))
+	}
+	if cb.out != nil {
+		line, _ := json.Marshal(map[string]any{"visual": ev.Visual, "seq": ev.Seq, "data": text})
+		_, _ = cb.out.Write(append(line, '\n'))
+	}
+}
+
+// learnNodes walks serialized rrweb nodes anywhere in v (full snapshots, added nodes) and maps
+// their id attributes to node ids.
+func learnNodes(raw json.RawMessage, nodes map[string]int64) {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return
+	}
+	var walk func(any, int)
+	walk = func(x any, depth int) {
+		if depth > 200 {
+			return
+		}
+		switch t := x.(type) {
+		case map[string]any:
+			if attrs, ok := t["attributes"].(map[string]any); ok {
+				if elID, ok := attrs["id"].(string); ok {
+					if n, ok := t["id"].(float64); ok && n > 0 {
+						nodes[elID] = int64(n)
+					}
+				}
+			}
+			for _, c := range t {
+				walk(c, depth+1)
+			}
+		case []any:
+			for _, c := range t {
+				walk(c, depth+1)
+			}
+		}
+	}
+	walk(v, 0)
+}
