@@ -120,7 +120,8 @@ type QualityView struct {
 	RecvKbps int     `json:"recv_kbps"`
 	SendFPS  float64 `json:"send_fps"`
 	RecvFPS  float64 `json:"recv_fps"`
-	// Route is "relayed" when TURN carries the media (relay-only policy), "direct" otherwise.
+	// Route is "relayed" when a TURN relay carries the media (the selected candidate pair, or a
+	// relay-only policy), "direct" otherwise.
 	Route string `json:"route"`
 }
 
@@ -852,7 +853,7 @@ func quality(id wire.CallID, st media.Stats, relayed bool) QualityView {
 		LossPct: st.PacketLoss * 100, SendKbps: st.SendBitrate / 1000, RecvKbps: st.RecvBitrate / 1000,
 		SendFPS: st.SendFPS, RecvFPS: st.RecvFPS, Route: "direct",
 	}
-	if relayed {
+	if relayed || st.Relayed {
 		q.Route = "relayed"
 	}
 	switch {

@@ -21,16 +21,25 @@ type Stats struct {
 	FramesSent    int64         `json:"framesSent"`
 	FramesDecoded int64         `json:"framesDecoded"`
 	AudioLevel    float64       `json:"audioLevel"` // received audio RMS, 0..1
-	FirstFrameAt  time.Time     `json:"-"`          // when the first remote frame was decoded
+	// Relayed is true when the selected candidate pair goes through a TURN relay on either side.
+	Relayed      bool      `json:"relayed"`
+	FirstFrameAt time.Time `json:"-"` // when the first remote frame was decoded
 }
 
 // Stats returns the current call statistics.
 func (c *Call) Stats() Stats {
 	var s Stats
 	var lost, recv int64
+	var pairLocal, pairRemote string
+	candType := map[string]webrtc.ICECandidateType{}
 	for _, v := range c.pc.GetStats() {
 		switch st := v.(type) {
+		case webrtc.ICECandidateStats:
+			candType[st.ID] = st.CandidateType
 		case webrtc.ICECandidatePairStats:
+			if st.Nominated {
+				pairLocal, pairRemote = st.LocalCandidateID, st.RemoteCandidateID
+			}
 			if st.Nominated && st.CurrentRoundTripTime > 0 {
 				s.RTT = time.Duration(st.CurrentRoundTripTime * float64(time.Second))
 			}
@@ -46,6 +55,7 @@ func (c *Call) Stats() Stats {
 			}
 		}
 	}
+	s.Relayed = candType[pairLocal] == webrtc.ICECandidateTypeRelay || candType[pairRemote] == webrtc.ICECandidateTypeRelay
 	if lost+recv > 0 {
 		s.PacketLoss = float64(max(lost, 0)) / float64(lost+recv)
 	}
