@@ -78,8 +78,9 @@ type Sim struct {
 	mu sync.Mutex // guards convs and the fields of every Conv
 	// convs are the conversations by id.
 	convs map[wire.ConversationID]*Conv
-	// lat collects send → delivery latencies.
-	lat []time.Duration
+	// lat collects send → delivery latencies, and sentAt when each message was sent.
+	lat    []time.Duration
+	sentAt []time.Time
 
 	// sendErrs counts Sends that failed for good.
 	sendErrs atomic.Int64
@@ -363,6 +364,7 @@ func (s *Sim) received(m wire.Message) {
 	if parts := strings.Split(m.Text, "/"); len(parts) == 3 {
 		if ns, err := strconv.ParseInt(parts[2], 10, 64); err == nil {
 			s.lat = append(s.lat, now.Sub(time.Unix(0, ns)))
+			s.sentAt = append(s.sentAt, time.Unix(0, ns))
 		}
 	}
 }
@@ -529,9 +531,17 @@ func (s *Sim) Acked() map[wire.ConversationID]map[int64]string {
 }
 
 // Latencies returns the send → delivery latencies seen so far, sorted.
-func (s *Sim) Latencies() []time.Duration {
+func (s *Sim) Latencies() []time.Duration { return s.LatenciesSince(time.Time{}) }
+
+// LatenciesSince returns the send → delivery latencies of messages sent at or after t, sorted.
+func (s *Sim) LatenciesSince(t time.Time) []time.Duration {
 	s.mu.Lock()
-	lat := slices.Clone(s.lat)
+	var lat []time.Duration
+	for i, d := range s.lat {
+		if !s.sentAt[i].Before(t) {
+			lat = append(lat, d)
+		}
+	}
 	s.mu.Unlock()
 	slices.Sort(lat)
 	return lat
