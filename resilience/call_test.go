@@ -164,7 +164,7 @@ func TestCallUnderLossAndDelay(t *testing.T) {
 	fa, fb := c.waitFrames(t, start, 30*time.Second, "call setup at 10% loss, 200 ms RTT")
 	t.Logf("first frames after %v (A) and %v (B)", fa.Sub(start).Round(time.Millisecond), fb.Sub(start).Round(time.Millisecond))
 	time.Sleep(3 * time.Second) // congestion control settles
-	c.statsOf(c.a) // rates in Stats are since the previous call: start the window
+	c.statsOf(c.a)              // rates in Stats are since the previous call: start the window
 	c.statsOf(c.b)
 	from := time.Now()
 	time.Sleep(window)

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
 )
 
 // Network namespaces are named prlr<pid>n<k>, so a later run can delete the ones a killed run
@@ -203,4 +202,3 @@ func (n *netns) impairOneWay(lossPct int) {
 		n.t.Fatalf("nft in %s: %v\n%s", n.name, err, out)
 	}
 }
-

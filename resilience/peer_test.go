@@ -26,8 +26,8 @@ type peerMsg struct {
 	Op string `json:"op,omitempty"`
 	Ev string `json:"ev,omitempty"`
 	// SDP is an offer or answer; Type says which.
-	SDP  string          `json:"sdp,omitempty"`
-	Type string          `json:"type,omitempty"`
+	SDP  string           `json:"sdp,omitempty"`
+	Type string           `json:"type,omitempty"`
 	Cand *media.Candidate `json:"cand,omitempty"`
 	// At is when a frame was decoded (Unix ns), Captured when it was drawn (from its stamp, Unix
 	// ms: both processes share the machine's clock).

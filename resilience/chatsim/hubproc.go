@@ -62,7 +62,6 @@ func StartHub(ctx context.Context, bin, db, addr string, prefix ...string) (*Hub
 	}
 }
 
-
 // PID returns the hub's process id.
 func (h *HubProc) PID() int { return h.cmd.Process.Pid }
 
