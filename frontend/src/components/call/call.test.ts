@@ -1,0 +1,103 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import { render, cleanup } from '@testing-library/svelte';
+import { tick } from 'svelte';
+import { call, setCall, timer, callError, type CallView } from '../../stores/call.svelte';
+import { moreCommands } from '../../lib/commands';
+import type { ConversationView } from '../../api/types';
+import FloatingCallControl from './FloatingCallControl.svelte';
+import './commands';
+
+function view(over: Partial<CallView> = {}): CallView {
+  return {
+    id: 'k1', conv: 'c1', customer_name: 'Dana', kind: 'video', state: 'active', connection: 'connected',
+    created_at: 1, answered_at: Date.now() - 65_000, muted: false, video: true, has_video: true, video_allowed: true,
+    remote_muted: false, remote_video: true, remote_known: true, remote_frames: true,
+    remote_video_url: 'http://127.0.0.1:1/video/r.mjpeg', self_video_url: 'http://127.0.0.1:1/video/s.mjpeg', ...over,
+  };
+}
+
+function conv(over: Partial<ConversationView> & { calls?: string } = {}): ConversationView {
+  return { id: 'c1', state: 'active', customer_name: 'Dana', last_seq: 0, created_at: 1, unread: 0, customer_typing: false, delivered_seq: 0, read_seq: 0, ...over };
+}
+
+afterEach(() => {
+  cleanup();
+  setCall(null);
+  call.last = null;
+});
+
+describe('call timer', () => {
+  it.each([
+    [0, '0:00'],
+    [9_999, '0:09'],
+    [252_000, '4:12'],
+    [3_725_000, '1:02:05'],
+  ])('timer(%i) = %s', (ms, want) => expect(timer(ms)).toBe(want));
+});
+
+describe('floating call control', () => {
+  it('shows the video call with its controls, remote and self video', async () => {
+    setCall(view());
+    const { getByTestId, queryByTestId } = render(FloatingCallControl);
+    await tick();
+    expect(getByTestId('floating-call-control').dataset.state).toBe('active');
+    expect(getByTestId('call-mute').getAttribute('aria-pressed')).toBe('false');
+    expect(getByTestId('call-video').getAttribute('aria-pressed')).toBe('true');
+    expect(getByTestId('call-mute').title).toContain('Ctrl+Shift+M');
+    expect(getByTestId('call-end').title).toContain('Ctrl+Shift+E');
+    expect(getByTestId('remote-video').getAttribute('src')).toBe('http://127.0.0.1:1/video/r.mjpeg');
+    expect(getByTestId('self-video').getAttribute('src')).toBe('http://127.0.0.1:1/video/s.mjpeg');
+    expect(getByTestId('call-timer').textContent).toMatch(/^1:0\d$/);
+    expect(queryByTestId('remote-muted')).toBeNull();
+  });
+
+  it("shows the customer's mute and camera off, and the agent's own mute", async () => {
+    setCall(view({ remote_muted: true, remote_video: false, muted: true, video: false }));
+    const { getByTestId, queryByTestId } = render(FloatingCallControl);
+    await tick();
+    expect(getByTestId('remote-muted').textContent).toContain('Dana is muted');
+    expect(getByTestId('remote-video-off')).toBeTruthy();
+    expect(queryByTestId('remote-video')).toBeNull();
+    expect(queryByTestId('self-video')).toBeNull();
+    expect(getByTestId('call-mute').getAttribute('aria-pressed')).toBe('true');
+    expect(getByTestId('call-video').getAttribute('aria-pressed')).toBe('false');
+  });
+
+  it('rings with a cancel button, and has no video stage in a voice call', async () => {
+    setCall(view({ kind: 'voice', state: 'ringing', has_video: false, video: false, remote_frames: false, answered_at: 0 }));
+    const { getByTestId, queryByTestId } = render(FloatingCallControl);
+    await tick();
+    expect(getByTestId('call-timer').textContent).toBe('Ringing…');
+    expect(getByTestId('call-end').getAttribute('aria-label')).toBe('Cancel call');
+    expect(queryByTestId('remote-video')).toBeNull();
+  });
+
+  it('disables video in a voice-only conversation', async () => {
+    setCall(view({ kind: 'voice', has_video: false, video: false, video_allowed: false }));
+    const { getByTestId } = render(FloatingCallControl);
+    await tick();
+    expect((getByTestId('call-video') as HTMLButtonElement).disabled).toBe(true);
+  });
+});
+
+describe('call commands', () => {
+  const cmd = (id: string) => moreCommands.find((c) => c.id === id)!;
+  it('follow the conversation call setting and the call in progress', () => {
+    expect(cmd('voice-call').available(conv())).toBe(true);
+    expect(cmd('video-call').available(conv())).toBe(true);
+    expect(cmd('video-call').available(conv({ calls: 'voice' }))).toBe(false);
+    expect(cmd('voice-call').available(conv({ calls: 'voice' }))).toBe(true);
+    expect(cmd('voice-call').available(conv({ calls: 'none' }))).toBe(false);
+    expect(cmd('voice-call').available(conv({ state: 'ended' }))).toBe(false);
+    setCall(view());
+    expect(cmd('voice-call').available(conv())).toBe(false);
+  });
+});
+
+describe('call errors', () => {
+  it('map device codes to sentences, others to the shared error sentences', () => {
+    expect(callError('ENOMICROPHONE')).toMatch(/No microphone/);
+    expect(callError('ECAMDENIED')).toMatch(/voice only/);
+    expect(callError('EUNAVAILABLE')).not.toBe('EUNAVAILABLE');
+  });
+});
