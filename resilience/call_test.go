@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/media"
+	"github.com/parleyhq/parley/resilience/chatsim"
 )
 
 // callNet is a call between two peer processes in their own namespaces, joined only through the
@@ -25,6 +26,41 @@ type callNet struct {
 	ipA, ipB string
 	// stats receives stats answers, by peer.
 	stats map[*peer]chan media.Stats
+	// held, while set, keeps signalling from reaching the peers (the hub link is down); pending
+	// holds it in order until released.
+	held    bool
+	pending []func()
+}
+
+// holdSignalling stops carrying signalling between the peers, as a hub outage would.
+func (c *callNet) holdSignalling() {
+	c.mu.Lock()
+	c.held = true
+	c.mu.Unlock()
+}
+
+// releaseSignalling delivers what was held, in order, and carries signalling again.
+func (c *callNet) releaseSignalling() {
+	c.mu.Lock()
+	c.held = false
+	pending := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	for _, f := range pending {
+		f()
+	}
+}
+
+// deliver runs f now, or later if signalling is held.
+func (c *callNet) deliver(f func()) {
+	c.mu.Lock()
+	if c.held {
+		c.pending = append(c.pending, f)
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	f()
 }
 
 // newCallNet builds the namespaces, veths and relay (oneWay delay each way), starts both peers
@@ -58,7 +94,8 @@ func (c *callNet) carry(from, to *peer) {
 			if m.Type == "answer" {
 				op = "handle-answer"
 			}
-			to.send(peerMsg{Op: op, SDP: stripCandidates(m.SDP)})
+			msg := peerMsg{Op: op, SDP: stripCandidates(m.SDP)}
+			c.deliver(func() { to.send(msg) })
 		case "cand":
 			c.mu.Lock()
 			toward := c.ipB
@@ -73,7 +110,7 @@ func (c *callNet) carry(from, to *peer) {
 			if line != "" {
 				cand := *m.Cand
 				cand.Candidate = line
-				to.send(peerMsg{Op: "cand", Cand: &cand})
+				c.deliver(func() { to.send(peerMsg{Op: "cand", Cand: &cand}) })
 			}
 		case "stats":
 			select {
@@ -250,4 +287,59 @@ func later(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// TestCallSurvivesHubOutage: the hub's path is cut in the middle of a call, for 5 s or until the
+// agent's hub session notices (its ping times out after 10 s), whichever is longer. Call media
+// runs on its own path, so video keeps flowing on both sides while signalling is down (the
+// test holds the call's signalling for the outage too), and the agent's hub session reconnects
+// once the path is back.
+func TestCallSurvivesHubOutage(t *testing.T) {
+	needNetns(t)
+	hubNs, h := hubInNetns(t, 1)
+	sim := chatsim.New(chatsim.Config{URL: h.URL, Messages: 0, Client: clientOptions(t)})
+	defer sim.Close()
+	if err := sim.ConnectAgents(within(t, 20*time.Second), 1); err != nil {
+		t.Fatal(err)
+	}
+	c := newCallNet(t, 20*time.Millisecond)
+	c.waitFrames(t, time.Now(), 30*time.Second, "call setup")
+	time.Sleep(2 * time.Second)
+
+	const outage = 5 * time.Second
+	cutAt := time.Now()
+	hubNs.impair(100)
+	c.holdSignalling()
+	deadline := cutAt.Add(outage + 10*time.Second)
+	for time.Now().Before(deadline) { // the agent's session notices (ping) and starts redialling
+		if _, up := sim.Sessions(); up == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, upDuring := sim.Sessions()
+	time.Sleep(time.Until(cutAt.Add(outage)))
+	during := time.Now()
+	hubNs.impair(0)
+	c.releaseSignalling()
+	restored := time.Now()
+	for time.Now().Before(restored.Add(20 * time.Second)) {
+		if total, up := sim.Sessions(); up == total {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	total, up := sim.Sessions()
+	t.Logf("hub path cut for %v (at least %v, and until the agent's session noticed: down %v): connected again %v after the path came back (%d/%d); %d reconnects",
+		during.Sub(cutAt).Round(time.Millisecond), outage, upDuring == 0, time.Since(restored).Round(time.Millisecond), up, total, sim.Reconnects())
+	for _, p := range []*peer{c.a, c.b} {
+		f := flowOf(p, cutAt, during)
+		t.Logf("%s receives while the hub is unreachable: %s", p.name, f)
+		if f.fps < 20 || f.freeze > time.Second {
+			t.Errorf("%s: video while the hub was unreachable: %s; want at least 20 fps and no freeze over 1 s", p.name, f)
+		}
+	}
+	if up != total {
+		t.Errorf("agent session not connected 20 s after the hub path came back")
+	}
 }
