@@ -2,7 +2,8 @@
 #   make test-resilience   everything, as root: chat at 10% loss and through hub link cuts, calls
 #                          at 10% loss + 200 ms RTT, outages and a path change with ICE restart
 #                          (network namespaces, nftables, a delaying UDP relay), and the hub
-#                          SIGKILLed mid-burst. About 2 minutes. Not root: only the SIGKILL test.
+#                          SIGKILLed mid-burst; a call keeps flowing while the hub path is cut. About 2.5 minutes.
+#                          Not root: only the SIGKILL test.
 #   make bench-load        2,000 customers and 200 agents chatting through the real hub binary on
 #                          loopback: lost messages (must be 0), latency p50/p95/p99, hub CPU and RSS.
 # `make test` runs the short part (SIGKILL durability, chat at 10% loss: about 15 s).
