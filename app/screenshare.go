@@ -213,3 +213,156 @@ func (s *ScreenShare) Close() error {
 	s.change(func(v *ScreenShareView) { v.Connection = "closed" })
 	return err
 }
+
+// EventScreenShare carries a ScreenShareView whenever a built-in screen share's picture or
+// connection changes.
+const EventScreenShare = "visual.screenshare"
+
+// screenShares runs the agent's side of every built-in screen share: it makes the receive-only
+// call when an engagement becomes active, hands it the customer's signals, and closes it when the
+// engagement ends. Hub frames come in on the goroutine that reads the hub (with the core
+// locked), so the work is queued and done by a goroutine that runs only while there is some.
+type screenShares struct {
+	// request sends a frame to the hub; emit tells the UI; opts are for each new call.
+	request func(wire.Type, any) error
+	emit    func(ScreenShareView)
+	opts    ScreenShareOptions
+
+	mu sync.Mutex
+	// shares are the live screen shares by engagement.
+	shares map[wire.VisualID]*ScreenShare
+	// queue holds work in arrival order; running is true while a goroutine drains it.
+	queue   []func()
+	running bool
+}
+
+func newScreenShares(request func(wire.Type, any) error, emit func(ScreenShareView), opts ScreenShareOptions) *screenShares {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &screenShares{request: request, emit: emit, opts: opts, shares: map[wire.VisualID]*ScreenShare{}}
+}
+
+// attachScreenShares hooks the built-in screen share to the visual service's hub frames; the
+// service calls it once when it is made.
+func (v *Visual) attachScreenShares() *screenShares {
+	s := newScreenShares(func(t wire.Type, p any) error {
+		_, err := v.c.request(t, p)
+		return err
+	}, func(view ScreenShareView) { v.c.emitter.Emit(EventScreenShare, view) }, ScreenShareOptions{Logger: v.c.log})
+	v.subscribe(s.onHub)
+	return s
+}
+
+// do queues f.
+func (s *screenShares) do(f func()) {
+	s.mu.Lock()
+	s.queue = append(s.queue, f)
+	if s.running {
+		s.mu.Unlock()
+		return
+	}
+	s.running = true
+	s.mu.Unlock()
+	go func() {
+		for {
+			s.mu.Lock()
+			if len(s.queue) == 0 {
+				s.running = false
+				s.mu.Unlock()
+				return
+			}
+			f := s.queue[0]
+			s.queue = s.queue[1:]
+			s.mu.Unlock()
+			f()
+		}
+	}()
+}
+
+// onHub takes one visual frame from the hub.
+func (s *screenShares) onHub(ev wire.Envelope) {
+	switch ev.Type {
+	case wire.TypeVisualState:
+		var v wire.Visual
+		if ev.Unmarshal(&v) != nil || v.Kind != wire.VisualScreenShare || v.Provider != wire.ProviderBuiltinScreenShare {
+			return
+		}
+		switch v.State {
+		case wire.VisualActive:
+			s.do(func() { s.start(v) })
+		case wire.VisualEnded:
+			s.do(func() { s.end(v.ID) })
+		}
+	case wire.TypeVisualSignal:
+		var m wire.VisualSignal
+		if ev.Unmarshal(&m) != nil {
+			return
+		}
+		s.do(func() {
+			s.mu.Lock()
+			sh := s.shares[m.Visual]
+			s.mu.Unlock()
+			if sh == nil {
+				s.opts.Logger.Debug("screen-share signal for no share", "visual", m.Visual)
+				return
+			}
+			if err := sh.HandleSignal(m); err != nil {
+				s.opts.Logger.Info("screen-share signal refused", "visual", m.Visual, "code", wire.ErrorCode(err))
+			}
+		})
+	}
+}
+
+func (s *screenShares) start(v wire.Visual) {
+	s.mu.Lock()
+	_, ok := s.shares[v.ID]
+	s.mu.Unlock()
+	if ok {
+		return
+	}
+	opts := s.opts
+	opts.ICE = v.ICE
+	sh, err := NewScreenShare(v.ID, func(m wire.VisualSignal) error { return s.request(wire.TypeVisualSignal, m) }, opts)
+	if err != nil {
+		s.opts.Logger.Warn("screen share could not start", "visual", v.ID, "err", err)
+		return
+	}
+	sh.OnChange(s.emit)
+	s.mu.Lock()
+	s.shares[v.ID] = sh
+	s.mu.Unlock()
+	s.emit(sh.View())
+}
+
+func (s *screenShares) end(id wire.VisualID) {
+	s.mu.Lock()
+	sh := s.shares[id]
+	delete(s.shares, id)
+	s.mu.Unlock()
+	if sh != nil {
+		_ = sh.Close()
+	}
+}
+
+// view returns the view of engagement id's screen share, if one is running.
+func (s *screenShares) view(id wire.VisualID) (ScreenShareView, bool) {
+	s.mu.Lock()
+	sh := s.shares[id]
+	s.mu.Unlock()
+	if sh == nil {
+		return ScreenShareView{}, false
+	}
+	return sh.View(), true
+}
+
+// closeAll ends every screen share (sign-out, app exit).
+func (s *screenShares) closeAll() {
+	s.mu.Lock()
+	shares := s.shares
+	s.shares = map[wire.VisualID]*ScreenShare{}
+	s.mu.Unlock()
+	for _, sh := range shares {
+		_ = sh.Close()
+	}
+}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"image"
 	"sync"
@@ -126,3 +127,88 @@ func TestScreenShare(t *testing.T) {
 }
 
 func screenShareIntPtr(v int) *int { return &v }
+
+// TestScreenShares drives the manager with the hub's frames as the visual service hands them
+// over: an active built-in screen share gets a call that answers the customer's offer and
+// shows frames; the end closes it; other kinds and unknown engagements are left alone.
+func TestScreenShares(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real peer connections")
+	}
+	env := func(typ wire.Type, v any) wire.Envelope {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wire.Envelope{Type: typ, Data: b}
+	}
+	cust, err := media.NewCall(media.Options{Video: true, Camera: media.TestPatternID, Speaker: "none", LoopbackOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cust.Close()
+	views := make(chan ScreenShareView, 100)
+	s := newScreenShares(func(typ wire.Type, p any) error {
+		m, ok := p.(wire.VisualSignal)
+		if typ != wire.TypeVisualSignal || !ok {
+			t.Errorf("request(%s, %T); want visual.signal", typ, p)
+			return nil
+		}
+		if m.SDP != nil {
+			return cust.HandleAnswer(m.SDP.SDP)
+		}
+		var idx *uint16
+		if m.Candidate.SDPMLineIndex != nil {
+			v := uint16(*m.Candidate.SDPMLineIndex)
+			idx = &v
+		}
+		return cust.AddRemoteCandidate(media.Candidate{Candidate: m.Candidate.Candidate, SDPMid: m.Candidate.SDPMid, SDPMLineIndex: idx})
+	}, func(v ScreenShareView) {
+		select {
+		case views <- v:
+		default:
+		}
+	}, ScreenShareOptions{LoopbackOnly: true})
+	defer s.closeAll()
+
+	// A co-browse is none of its business.
+	s.onHub(env(wire.TypeVisualState, wire.Visual{ID: "c1", Kind: wire.VisualCobrowse, Provider: wire.ProviderBuiltinCobrowse, State: wire.VisualActive}))
+	s.onHub(env(wire.TypeVisualState, wire.Visual{ID: "v1", Kind: wire.VisualScreenShare, Provider: wire.ProviderBuiltinScreenShare, State: wire.VisualActive}))
+	cust.OnLocalCandidate(func(c media.Candidate) {
+		var idx *int
+		if c.SDPMLineIndex != nil {
+			v := int(*c.SDPMLineIndex)
+			idx = &v
+		}
+		s.onHub(env(wire.TypeVisualSignal, wire.VisualSignal{Visual: "v1", Candidate: &wire.ICECandidate{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: idx}, From: wire.AuthorCustomer}))
+	})
+	offer, err := cust.CreateOffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.onHub(env(wire.TypeVisualSignal, wire.VisualSignal{Visual: "v1", SDP: &wire.SDP{Type: "offer", SDP: offer}, From: wire.AuthorCustomer}))
+	s.onHub(env(wire.TypeVisualSignal, wire.VisualSignal{Visual: "nope", SDP: &wire.SDP{Type: "offer", SDP: offer}}))
+
+	deadline := time.After(20 * time.Second)
+	for got := false; !got; {
+		select {
+		case v := <-views:
+			got = v.Visual == "v1" && v.Frames && v.URL != ""
+		case <-deadline:
+			t.Fatal("no frames from the screen share in 20 s")
+		}
+	}
+	if _, ok := s.view("c1"); ok {
+		t.Error("a co-browse got a screen-share call")
+	}
+	s.onHub(env(wire.TypeVisualState, wire.Visual{ID: "v1", Kind: wire.VisualScreenShare, Provider: wire.ProviderBuiltinScreenShare, State: wire.VisualEnded}))
+	for end := time.Now().Add(5 * time.Second); ; {
+		if _, ok := s.view("v1"); !ok {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("the ended screen share is still running")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
