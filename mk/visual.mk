@@ -16,3 +16,13 @@ E2E_TARGETS += test-keychain
 test-keychain: deps
 	timeout 180 dbus-run-session -- bash build/test/keychain.sh
 	timeout 180 xvfb-run -a dbus-run-session -- bash build/test/keychain.sh
+
+# test-visual-e2e: the external provider path with the real Wails app (dev build) under Xvfb and a
+# customer in Chromium, in a private session bus with an unlocked gnome-keyring.
+.PHONY: test-visual-e2e
+E2E_TARGETS += test-visual-e2e
+
+test-visual-e2e: deps web $(OUT)/parley-hub
+	$(GO) build -tags dev,webkit2_41 -ldflags "$(LDFLAGS)" -o $(OUT)/parley-dev .
+	PARLEY_HUB=$(OUT)/parley-hub PARLEY_APP=$(OUT)/parley-dev timeout 900 dbus-run-session -- \
+		bash build/test/with-keyring.sh node --test --test-timeout=600000 e2e/visual-provider.test.mjs
