@@ -3,6 +3,7 @@
 // Usage:
 //
 //	parley [-hub URL] [-demo [-demo-addr 127.0.0.1:8080]] [-devices system|test-pattern] [--version]
+//	parley -check-policy FILE|machine
 //
 // With -demo the app starts a hub in-process on SQLite with the demo organisation, signs in as
 // agent1 and prints the portal URL a customer can chat from. Linux builds need -tags webkit2_41.
@@ -69,6 +70,7 @@ func run() error {
 	showVersion := fl.Bool("version", false, "print the version and exit")
 	verbose := fl.Bool("v", false, "debug logs")
 	devices := fl.String("devices", string(app.DevicesSystem), "call devices: system (camera, microphone, speakers; the test pattern stays in the pickers) or test-pattern")
+	checkPolicyPath := fl.String("check-policy", "", "check a policy `file` (\"machine\": this machine's) as the app loads it, print what it does and exit (2 when it is refused)")
 	devFlags(fl)
 	if err := fl.Parse(os.Args[1:]); err != nil {
 		return err
@@ -80,11 +82,28 @@ func run() error {
 		fmt.Println("parley", version.Version)
 		return nil
 	}
+	if *checkPolicyPath != "" {
+		os.Exit(checkPolicy(*checkPolicyPath, os.Stdout, os.Stderr))
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	pol, polPath, polErr := machinePolicy(log)
+	if polErr == nil {
+		if *hubURL != "" {
+			if err := refuseHub(pol, "-hub", *hubURL); err != nil {
+				return err
+			}
+		}
+		if *demo {
+			if err := refuseHub(pol, "-demo", "http://"+*demoAddr); err != nil {
+				return err
+			}
+		}
+	}
 
 	ctx := context.Background()
 	prefill := app.Prefill{HubURL: *hubURL, Org: "demo"}
@@ -101,8 +120,9 @@ func run() error {
 	}
 
 	emitter := &wailsEmitter{}
-	svc := app.New(app.Config{Emitter: emitter, Logger: log, Prefill: prefill, Devices: app.DeviceMode(*devices)})
-	if *demo {
+	svc := app.New(app.Config{Emitter: emitter, Logger: log, Prefill: prefill, Devices: app.DeviceMode(*devices),
+		Policy: pol, PolicyErr: polErr, PolicyPath: polPath})
+	if *demo && polErr == nil { // with a refused policy the window opens on the error instead
 		if _, err := svc.Session.SignIn(prefill.HubURL, "demo", "agent1", "demo"); err != nil {
 			return fmt.Errorf("demo sign-in: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parleyhq/parley/app/policy"
 	"github.com/parleyhq/parley/hub/client"
 	"github.com/parleyhq/parley/wire"
 )
@@ -29,6 +30,12 @@ type Config struct {
 	Devices DeviceMode
 	// Keychain keeps visual engagement providers' credentials; nil means the OS keychain.
 	Keychain KeychainStore
+	// Policy is this machine's policy (policy.LoadMachine); the zero Policy is unmanaged.
+	Policy policy.Policy
+	// PolicyErr is why the policy file was refused; the app then shows it and refuses to sign in.
+	PolicyErr error
+	// PolicyPath is where this machine's policy file lives, for the About box.
+	PolicyPath string
 }
 
 // Services are the services bound to the UI. They share one hub connection.
@@ -40,6 +47,7 @@ type Services struct {
 	Supervisor    *Supervisor
 	Calls         *Calls
 	Visual        *Visual
+	Settings      *Settings
 
 	core *core
 }
@@ -59,7 +67,11 @@ func New(cfg Config) *Services {
 		emitter: cfg.Emitter,
 		log:     cfg.Logger,
 		now:     cfg.Now,
-		prefill: cfg.Prefill,
+		prefill: policyPrefill(cfg.Policy, cfg.Prefill),
+
+		policy:     cfg.Policy,
+		policyErr:  cfg.PolicyErr,
+		policyPath: cfg.PolicyPath,
 	}
 	c.calls = newCallManager(c, cfg.Devices)
 	c.visual = newVisual(c, cfg.Keychain)
@@ -72,6 +84,7 @@ func New(cfg Config) *Services {
 		Supervisor:    &Supervisor{c: c},
 		Calls:         &Calls{m: c.calls},
 		Visual:        c.visual,
+		Settings:      &Settings{c: c},
 		core:          c,
 	}
 }
@@ -85,7 +98,7 @@ func (s *Services) Close() error {
 
 // Bindings lists the services for wails.Run's Bind option.
 func (s *Services) Bindings() []any {
-	return []any{s.Session, s.Presence, s.Offers, s.Conversations, s.Supervisor, s.Calls, s.Visual}
+	return []any{s.Session, s.Presence, s.Offers, s.Conversations, s.Supervisor, s.Calls, s.Visual, s.Settings}
 }
 
 // requestTimeout bounds every request to the hub.
@@ -119,6 +132,11 @@ type core struct {
 	prefill Prefill
 	calls   *callManager // the agent's calls
 	visual  *Visual      // visual engagement (co-browse, screen share)
+
+	// policy is this machine's policy and policyErr why its file was refused; both fixed at New.
+	policy     policy.Policy
+	policyErr  error
+	policyPath string
 
 	// signMu serialises sign-in and sign-out, which block on the network.
 	signMu sync.Mutex

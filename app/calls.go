@@ -351,6 +351,7 @@ func (cs *Calls) Devices() (DevicesView, error) {
 		for _, d := range ds {
 			v.Devices = append(v.Devices, DeviceView{ID: d.ID, Label: d.Label, Kind: string(d.Kind), Default: d.Default})
 		}
+		v.Devices = m.c.filterDevices(v.Devices) // the policy's allowed_devices (settings.go)
 	}
 	m.mu.Lock()
 	v.Camera, v.Microphone, v.Speaker = m.camera, m.mic, m.spk
@@ -362,6 +363,9 @@ func (cs *Calls) Devices() (DevicesView, error) {
 // The media engine opens devices when a call starts, so a call in progress keeps its own.
 func (cs *Calls) SelectDevice(kind, id string) error {
 	m := cs.m
+	if err := m.c.deviceLocked(kind); err != nil { // the policy locks the choice (settings.go)
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch media.DeviceKind(kind) {

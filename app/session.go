@@ -46,6 +46,10 @@ func (s *Session) SignIn(hubURL, org, username, password string) (SessionView, e
 	if err != nil {
 		return SessionView{}, err
 	}
+	if err := c.checkHubPolicy(hubURL); err != nil {
+		c.log.Info("sign-in refused by policy", "hub", hubURL, "code", wire.ErrorCode(err))
+		return SessionView{}, err
+	}
 	org, username = strings.TrimSpace(org), strings.TrimSpace(username)
 	if org == "" || username == "" || password == "" {
 		return SessionView{}, wire.Errorf(wire.EINVALID, "organisation, username and password are required")

@@ -1,0 +1,191 @@
+package app
+
+import (
+	"errors"
+
+	"github.com/parleyhq/parley/app/policy"
+	"github.com/parleyhq/parley/internal/version"
+	"github.com/parleyhq/parley/media"
+	"github.com/parleyhq/parley/wire"
+)
+
+// CodePolicyInvalid is the code of a sign-in refused because this machine's policy file is
+// malformed: the app never runs unmanaged on a machine IT meant to manage.
+const CodePolicyInvalid wire.Code = "EPOLICY"
+
+// Errors of the policy wiring.
+var (
+	// ErrHubLocked indicates a sign-in to another hub than the one the policy locks.
+	ErrHubLocked = &wire.Error{Code: wire.EFORBIDDEN, Message: "the hub URL is locked by this machine's policy"}
+	// ErrSettingLocked indicates a change to a setting the policy locks (camera, microphone,
+	// speaker).
+	ErrSettingLocked = &wire.Error{Code: wire.EFORBIDDEN, Message: "this setting is locked by this machine's policy"}
+	// ErrPolicyInvalid indicates a sign-in while the policy file is malformed.
+	ErrPolicyInvalid = &wire.Error{Code: CodePolicyInvalid, Message: "this machine's policy file is malformed"}
+)
+
+// License is the About box's licence line.
+const License = "Open source under the Apache License 2.0"
+
+// Settings gives the UI the machine's policy (what is fixed, what is locked), the About box and
+// the device permission checks.
+type Settings struct {
+	c *core
+}
+
+// PolicyErrorView is a policy file the app refused, for the UI's error banner.
+type PolicyErrorView struct {
+	// Path is the policy file.
+	Path string `json:"path"`
+	// Line and Column locate the problem (1-based); Line is 0 when it is the whole file.
+	Line   int `json:"line"`
+	Column int `json:"column"`
+	// Kind is what is wrong, for the UI to translate: syntax, unknown_key, duplicate_key,
+	// invalid_value, encoding or unreadable.
+	Kind string `json:"kind"`
+	// Detail is the policy package's sentence for IT (English, as parley-policy check prints it).
+	Detail string `json:"detail"`
+}
+
+// PolicyView is the policy as the UI shows it, with the error when the file was refused.
+type PolicyView struct {
+	policy.View
+	// Error is set when the policy file is malformed; sign-in is refused until it is fixed.
+	Error *PolicyErrorView `json:"error,omitempty"`
+}
+
+// AboutView is what the About box shows.
+type AboutView struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// HubURL is the hub signed in to, else the one the sign-in form starts with.
+	HubURL     string `json:"hub_url"`
+	PolicyPath string `json:"policy_path"`
+	Managed    bool   `json:"managed"`
+	License    string `json:"license"`
+}
+
+// Policy returns this machine's policy as the UI shows it.
+func (s *Settings) Policy() (PolicyView, error) {
+	return policyView(s.c.policy, s.c.policyErr), nil
+}
+
+// About returns the About box's contents.
+func (s *Settings) About() (AboutView, error) {
+	c := s.c
+	c.mu.Lock()
+	hub := c.session.HubURL
+	if hub == "" {
+		hub = c.prefill.HubURL
+	}
+	c.mu.Unlock()
+	v := AboutView{Name: "Parley", Version: version.Version, HubURL: hub, Managed: c.policy.Managed() || c.policyErr != nil, License: License}
+	v.PolicyPath = c.policyPath
+	return v, nil
+}
+
+// DevicePermissions reports what keeps the camera or microphone from working on this machine
+// (privacy settings on Windows, missing devices or group membership on Linux); empty when
+// nothing is known to be wrong.
+func (s *Settings) DevicePermissions() ([]PermissionProblem, error) {
+	return CheckDevicePermissions(), nil
+}
+
+func policyView(p policy.Policy, err error) PolicyView {
+	v := PolicyView{View: p.View()}
+	if err == nil {
+		return v
+	}
+	ev := &PolicyErrorView{Kind: "unreadable", Detail: err.Error()}
+	var fe *policy.FileError
+	if errors.As(err, &fe) {
+		ev.Path, ev.Line, ev.Column = fe.Path, fe.Line, fe.Column
+	}
+	switch {
+	case errors.Is(err, policy.ErrSyntax):
+		ev.Kind = "syntax"
+	case errors.Is(err, policy.ErrUnknownKey):
+		ev.Kind = "unknown_key"
+	case errors.Is(err, policy.ErrDuplicateKey):
+		ev.Kind = "duplicate_key"
+	case errors.Is(err, policy.ErrInvalidValue):
+		ev.Kind = "invalid_value"
+	case errors.Is(err, policy.ErrEncoding):
+		ev.Kind = "encoding"
+	}
+	v.Managed, v.Path = true, ev.Path
+	v.Error = ev
+	return v
+}
+
+// checkHubPolicy refuses a hub other than the one the policy locks, and any hub while the policy
+// file is malformed. hubURL is normalised.
+func (c *core) checkHubPolicy(hubURL string) error {
+	if c.policyErr != nil {
+		return ErrPolicyInvalid
+	}
+	return HubAllowed(c.policy, hubURL)
+}
+
+// HubAllowed reports whether policy p lets the app use hubURL: nil, ErrHubLocked when p locks
+// another hub, or the EINVALID error of a hub URL that is not one. main.go asks it about -hub
+// and -demo before it starts anything.
+func HubAllowed(p policy.Policy, hubURL string) error {
+	u, err := normalizeHubURL(hubURL)
+	if err != nil {
+		return err
+	}
+	if !p.IsLocked(policy.SettingHubURL) {
+		return nil
+	}
+	if want, err := normalizeHubURL(p.HubURL); err != nil || want != u {
+		return ErrHubLocked
+	}
+	return nil
+}
+
+// deviceAllowed reports whether the policy lets the agent use a device of the media engine's
+// kind (camera, microphone, speaker) and label. The test pattern is always allowed.
+func (c *core) deviceAllowed(kind, id, label string) bool {
+	if id == media.TestPatternID || id == "none" {
+		return true
+	}
+	switch media.DeviceKind(kind) {
+	case media.KindCamera:
+		return c.policy.AllowsDevice(policy.Cameras, label)
+	case media.KindMicrophone:
+		return c.policy.AllowsDevice(policy.Microphones, label)
+	case media.KindSpeaker:
+		return c.policy.AllowsDevice(policy.Speakers, label)
+	}
+	return false
+}
+
+// filterDevices drops the devices the policy does not allow (allowed_devices), keeping order.
+// The calls service runs its device list through it.
+func (c *core) filterDevices(ds []DeviceView) []DeviceView {
+	out := ds[:0:0]
+	for _, d := range ds {
+		if c.deviceAllowed(d.Kind, d.ID, d.Label) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// policyPrefill starts the sign-in form at the policy's hub: always when the policy locks it,
+// else when no flag named one.
+func policyPrefill(p policy.Policy, pre Prefill) Prefill {
+	if p.HubURL != "" && (p.IsLocked(policy.SettingHubURL) || pre.HubURL == "") {
+		pre.HubURL = p.HubURL
+	}
+	return pre
+}
+
+// deviceLocked refuses a device choice of a kind (camera, microphone, speaker) the policy locks.
+func (c *core) deviceLocked(kind string) error {
+	if c.policy.IsLocked(policy.Setting(kind)) {
+		return ErrSettingLocked
+	}
+	return nil
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/app/policy"
+)
+
+// checkPolicy is -check-policy: it loads the policy file at path ("machine" for this machine's)
+// with the code the app uses at start-up, prints what it does and returns 0, or prints the error
+// with file:line:column and returns 2.
+func checkPolicy(path string, stdout, stderr io.Writer) int {
+	if path == "machine" {
+		p, err := policy.DefaultPath()
+		if err != nil {
+			fmt.Fprintln(stderr, "parley:", err)
+			return 2
+		}
+		path = p
+	}
+	p, err := policy.Load(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if err := p.WriteSummary(stdout); err != nil {
+		fmt.Fprintln(stderr, "parley:", err)
+		return 2
+	}
+	return 0
+}
+
+// machinePolicy loads this machine's policy at start-up. A refused file is logged and returned:
+// the window shows it and sign-in is refused until IT fixes it, never a silent default.
+func machinePolicy(log *slog.Logger) (p policy.Policy, path string, err error) {
+	path, _ = policy.DefaultPath()
+	p, err = policy.LoadMachine()
+	switch {
+	case err != nil:
+		log.Error("policy file refused; sign-in is disabled until it is fixed", "err", err)
+	case p.Managed():
+		log.Info("managed by policy", "path", p.Path, "hub_locked", p.IsLocked(policy.SettingHubURL))
+	}
+	return p, path, err
+}
+
+// refuseHub explains why a hub named on the command line (flag) is not allowed by p.
+func refuseHub(p policy.Policy, flag, hubURL string) error {
+	err := app.HubAllowed(p, hubURL)
+	if errors.Is(err, app.ErrHubLocked) {
+		return fmt.Errorf("%s %s refused: the policy file %s locks the hub URL to %s", flag, hubURL, p.Path, p.HubURL)
+	}
+	return err
+}
