@@ -179,7 +179,7 @@ style.textContent = `body{font:14px system-ui,sans-serif;margin:0;background:#f5
 main{max-width:720px;margin:24px auto;padding:0 16px}form{background:#fff;border:1px solid #e3e6ec;border-radius:10px;padding:16px;display:flex;flex-direction:column;gap:10px}
 label{display:flex;flex-direction:column;gap:3px;font-size:13px}input,select{font:inherit;padding:6px 8px;border:1px solid #cfd4dc;border-radius:6px}
 fieldset{border:1px solid #e3e6ec;border-radius:8px;display:flex;flex-direction:column;gap:8px}.ext{display:flex;flex-direction:column;gap:8px}
-button{align-self:flex-start;font:inherit;padding:7px 14px;border:0;border-radius:6px;background:#2563eb;color:#fff;cursor:pointer}.err{color:#b42318}`;
+button{align-self:flex-start;font:inherit;padding:7px 14px;border:0;border-radius:6px;background:#2563eb;color:#fff;cursor:pointer}.err{color:#b42318}[hidden]{display:none!important}`;
 document.head.append(style);
 
 if (token) void showSettings();
