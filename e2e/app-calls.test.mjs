@@ -179,7 +179,7 @@ async function customer(name) {
 /** call opens More commands (…) and picks Voice call or Video call. */
 async function call(kind) {
   await ui.page.getByTestId('more-commands').click();
-  await ui.page.getByTestId(`command-${kind}-call`).click();
+  await ui.page.getByTestId(`${kind}-call`).click();
   await ui.page.locator('[data-testid="floating-call-control"][data-state="ringing"]').waitFor({ timeout: T });
 }
 

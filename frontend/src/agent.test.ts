@@ -115,8 +115,8 @@ describe('More commands menu', () => {
     registerCommand({ id: 'video', labelKey: 'panel.end', icon: 'M0 0', available: () => false, run });
     const { getByTestId } = render(MoreMenu, { conv: conv() });
     await fireEvent.click(getByTestId('more-commands'));
-    expect((getByTestId('command-video') as HTMLButtonElement).disabled).toBe(true);
-    await fireEvent.click(getByTestId('command-voice'));
+    expect((getByTestId('video') as HTMLButtonElement).disabled).toBe(true);
+    await fireEvent.click(getByTestId('voice'));
     expect(run).toHaveBeenCalledWith(expect.objectContaining({ id: 'c1' }));
   });
 });

@@ -4,7 +4,7 @@
 import type { ConversationView } from '../api/types';
 
 export interface Command {
-  /** id is stable, used for data-testid="command-<id>". */
+  /** id is stable and is the item's data-testid (a contract: "voice-call", "video-call"). */
   id: string;
   /** labelKey is an i18n key. */
   labelKey: string;
