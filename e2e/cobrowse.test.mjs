@@ -173,6 +173,8 @@ test('co-browse: the agent sees the page, secrets never leave, laser dot, contro
 
   // Hostile markup ran nothing at the agent's: no script, no handler.
   assert.equal(await agent.evaluate(() => window.__pwned ?? null), null);
+  assert.equal(await agent.evaluate(() => document.querySelector('iframe').contentWindow.__hostScriptRan ?? null), null);
+  assert.equal(await customer.evaluate(() => window.__hostScriptRan), true, 'the host page\'s own script ran at the customer\'s');
   assert.equal(await agent.evaluate(() => document.title), 'Agent');
 
   // Laser pointer: the agent points at a quarter across, half down.
