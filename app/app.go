@@ -510,7 +510,7 @@ func (c *core) addMessage(m wire.Message) (mv MessageView, isNew bool, followUp 
 		cv = &conv{Conversation: wire.Conversation{ID: m.Conv, State: wire.ConvActive}}
 		c.convs[m.Conv] = cv
 	}
-	mv = MessageView{Conv: m.Conv, Seq: m.Seq, Author: m.Author, AuthorName: m.AuthorName, Text: m.Text, At: m.At - c.offset}
+	mv = MessageView{Conv: m.Conv, Seq: m.Seq, Author: m.Author, AuthorName: m.AuthorName, Text: m.Text, At: m.At - c.offset, Event: m.Event}
 	i := sort.Search(len(cv.msgs), func(i int) bool { return cv.msgs[i].Seq >= m.Seq })
 	if i < len(cv.msgs) && cv.msgs[i].Seq == m.Seq {
 		return mv, false, nil

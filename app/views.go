@@ -78,6 +78,8 @@ type MessageView struct {
 	AuthorName string              `json:"author_name"`
 	Text       string              `json:"text"`
 	At         int64               `json:"at"`
+	// Event is what a system line reports, so the UI can translate it; Text is the English fallback.
+	Event *wire.Event `json:"event,omitempty"`
 }
 
 // SupervisorView is the supervisor's picture of the organisation.

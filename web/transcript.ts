@@ -19,6 +19,8 @@ export interface Item {
   status?: Status;
   /** error is a translated sentence saying why a message failed. */
   error?: string;
+  /** event is what a system line reports, for its translation. */
+  event?: wire.Event;
 }
 
 const rank: Record<Status, number> = { failed: 0, sending: 1, sent: 2, delivered: 3, read: 4 };
@@ -36,6 +38,7 @@ export function upsertMessage(items: Item[], m: wire.Message, mine: wire.Author)
     text: m.text,
     at: m.at,
     status,
+    event: m.event,
   };
   if (idx >= 0) {
     const prev = items[idx];

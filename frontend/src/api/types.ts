@@ -52,6 +52,8 @@ export interface MessageView {
   author_name: string;
   text: string;
   at: number;
+  /** event is what a system line reports, for its translation. */
+  event?: wire.Event;
 }
 
 export interface SupervisorView {
