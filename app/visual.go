@@ -101,6 +101,8 @@ type Visual struct {
 	engagements map[wire.ConversationID]wire.Visual
 	// subs get every visual frame (the built-in co-browse and screen-share views).
 	subs []func(wire.Envelope)
+	// screens runs the built-in screen shares (app/screenshare.go).
+	screens *screenShares
 }
 
 func newVisual(c *core, keys keychain.Store) *Visual {
@@ -109,6 +111,7 @@ func newVisual(c *core, keys keychain.Store) *Visual {
 	}
 	v := &Visual{c: c, keys: keys, session: keychain.NewSession(), http: &http.Client{Timeout: 10 * time.Second}}
 	v.drop()
+	v.screens = v.attachScreenShares()
 	return v
 }
 
