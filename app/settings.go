@@ -24,8 +24,10 @@ var (
 	ErrPolicyInvalid = &wire.Error{Code: CodePolicyInvalid, Message: "this machine's policy file is malformed"}
 )
 
-// License is the About box's licence line.
-const License = "Open source under the Apache License 2.0"
+// License is the About box's licence line: the open-source components the app carries and their
+// licences (Parley itself is "Proprietary" in build/linux/copyright). The UI puts it in a
+// translated sentence.
+const License = "pion (MIT), Wails (MIT), Svelte (MIT), OpenH264 (BSD-2-Clause, Cisco), Opus (BSD-3-Clause, Xiph.Org)"
 
 // Settings gives the UI the machine's policy (what is fixed, what is locked), the About box and
 // the device permission checks.

@@ -5,8 +5,12 @@ import sharedEn from '../../../web/locales/en';
 import sharedEs from '../../../web/locales/es';
 import en from '../locales/en';
 import es from '../locales/es';
+import * as settingsLocales from '../locales/settings';
 
-export const locales = { en: merge(sharedEn, en), es: merge(sharedEs, es) };
+export const locales = {
+  en: merge(sharedEn, en, settingsLocales.en),
+  es: merge(sharedEs, es, settingsLocales.es),
+};
 
 export const i18n: Translator = createI18n(locales);
 export const t = i18n.t;
@@ -31,4 +35,15 @@ const clock = new Intl.DateTimeFormat(i18n.lang, { hour: 'numeric', minute: '2-d
 /** clockTime formats a Unix-ms time as the local "14:05". */
 export function clockTime(ms: number): string {
   return ms ? clock.format(new Date(ms)) : '';
+}
+
+/** permissionMessage is the sentence for a device permission problem (app.PermissionProblem). */
+export function permissionMessage(p: { device: string; reason: string; path?: string; group?: string }): string {
+  return i18n.t(`permissions.${p.reason}`, {
+    device: i18n.t(`permissions.${p.device}`),
+    page: i18n.t(`permissions.pages.${p.device}`),
+    switch: i18n.t(`permissions.switches.${p.device}`),
+    path: p.path ?? '',
+    group: p.group ?? '',
+  });
 }
