@@ -366,3 +366,19 @@ func (s *screenShares) closeAll() {
 		_ = sh.Close()
 	}
 }
+
+// ErrNoScreenShare indicates an engagement with no built-in screen share running.
+var ErrNoScreenShare = &wire.Error{Code: wire.ENOTFOUND, Message: "no screen share is running"}
+
+// ScreenShare returns the view of engagement id's built-in screen share: the MJPEG URL of the
+// customer's screen for an <img>, and its state. The view also arrives as EventScreenShare.
+func (v *Visual) ScreenShare(id wire.VisualID) (ScreenShareView, error) {
+	if v.screens == nil {
+		return ScreenShareView{}, ErrNoScreenShare
+	}
+	view, ok := v.screens.view(id)
+	if !ok {
+		return ScreenShareView{}, ErrNoScreenShare
+	}
+	return view, nil
+}

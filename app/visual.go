@@ -123,6 +123,10 @@ func (v *Visual) drop() {
 	v.accounts = map[wire.VisualKind]ProviderAccount{}
 	v.creds = map[wire.VisualKind][2]string{}
 	v.engagements = map[wire.ConversationID]wire.Visual{}
+	if v.screens != nil {
+		// The hub ends the engagements of an agent that went; free the calls now.
+		v.screens.do(v.screens.closeAll)
+	}
 }
 
 // subscribe adds f to the receivers of every visual frame from the hub. f runs on the goroutine
