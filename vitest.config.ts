@@ -8,6 +8,8 @@ export default defineConfig({
   resolve: process.env.VITEST ? { conditions: ['browser'] } : undefined,
   test: {
     environment: 'jsdom',
+    // Generous: the first dynamic import compiles Svelte on the fly, slow on a loaded 2-core machine.
+    testTimeout: 30000,
     include: ['web/**/*.test.ts', 'frontend/src/**/*.test.ts', 'portal/src/**/*.test.ts'],
   },
 });

@@ -68,7 +68,7 @@ describe('call events in the chat', () => {
     dispose = () => s.dispose();
     ws.deliver(ringing('k1'));
     ws.deliver({ type: 'call.media', data: { call: 'k1', muted: true, video: false, from: 'agent' } });
-    await vi.waitFor(() => expect(s.call).not.toBeNull(), { timeout: 5000 });
+    await vi.waitFor(() => expect(s.call).not.toBeNull(), { timeout: 20000 });
     expect(s.callView).not.toBeNull();
     expect(s.call!.phase).toBe('ringing');
     expect(s.call!.remoteMuted).toBe(true);
@@ -95,7 +95,7 @@ describe('the chat ending', () => {
   it('hangs up a live call', async () => {
     const { s, ws } = await chatting();
     ws.deliver(ringing('k1'));
-    await vi.waitFor(() => expect(s.call).not.toBeNull(), { timeout: 5000 });
+    await vi.waitFor(() => expect(s.call).not.toBeNull(), { timeout: 20000 });
     ws.deliver({ type: 'conv.state', data: { ...conv, state: 'ended', ended_by: 'agent' } });
     expect(s.call!.phase).toBe('ended');
     expect(ws.sent.find((e) => e.type === 'call.decline')?.data).toEqual({ call: 'k1' });
