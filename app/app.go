@@ -153,6 +153,7 @@ type core struct {
 	active   wire.ConversationID
 	snapshot *wire.Snapshot
 	snapAt   int64
+	token    string // the login token, for the hub's HTTP API (reports); memory only
 }
 
 // reset forgets everything about the last session. Callers hold mu (or own c exclusively).
@@ -172,6 +173,7 @@ func (c *core) reset() {
 	c.active = ""
 	c.snapshot = nil
 	c.snapAt = 0
+	c.token = ""
 }
 
 // nowMs is the local clock in Unix milliseconds.
@@ -603,11 +605,13 @@ func (c *core) convViews() []ConversationView {
 
 // supervisorView converts the last snapshot for the UI.
 func (c *core) supervisorView() SupervisorView {
-	v := SupervisorView{Agents: []wire.AgentSummary{}, Conversations: []ConversationView{}, UpdatedAt: c.snapAt}
+	v := SupervisorView{Agents: []wire.AgentSummary{}, Conversations: []ConversationView{}, UpdatedAt: c.snapAt,
+		Stats: wire.Stats{Calls: map[wire.CallOutcome]int{}}}
 	if c.snapshot == nil {
 		return v
 	}
 	v.Agents = append(v.Agents, c.snapshot.Agents...)
+	v.Stats = statsView(c.snapshot.Stats)
 	for _, wc := range c.snapshot.Conversations {
 		v.Conversations = append(v.Conversations, c.view(&conv{Conversation: wc}))
 	}

@@ -74,6 +74,7 @@ func (s *Session) SignIn(hubURL, org, username, password string) (SessionView, e
 	c.mu.Lock()
 	c.reset()
 	c.link, c.stop, c.done = l, stop, done
+	c.token = login.Token
 	u := login.User
 	c.session = SessionView{SignedIn: true, HubURL: hubURL, User: &u, Connection: ConnOnline, MaxTextBytes: wire.MaxTextBytes}
 	c.prefill = Prefill{HubURL: hubURL, Org: org, Username: username}

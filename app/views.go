@@ -88,6 +88,8 @@ type SupervisorView struct {
 	Conversations []ConversationView  `json:"conversations"`
 	// UpdatedAt is when the hub last sent it, local Unix milliseconds.
 	UpdatedAt int64 `json:"updated_at"`
+	// Stats are the hub's handle-time figures for the last 24 hours (times as the hub sent them).
+	Stats wire.Stats `json:"stats"`
 }
 
 // Notice tells the UI about something no request caused, e.g. an offer that timed out.
