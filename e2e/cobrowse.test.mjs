@@ -442,3 +442,78 @@ test('through the hub: parley-agent co-browses a site with the widget: PIN, page
     assert.ok(!got.includes(s), `secret ${s} reached the agent`);
   }
 });
+
+/** jpegs reads n JPEG pictures from a loopback MJPEG URL, spaced by at least gapMs. */
+function jpegs(url, n, gapMs) {
+  return new Promise((resolve, reject) => {
+    const out = [];
+    let buf = Buffer.alloc(0);
+    let last = 0;
+    const req = http.get(url, (res) => {
+      res.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        for (;;) {
+          const start = buf.indexOf(Buffer.from([0xff, 0xd8]));
+          const end = start < 0 ? -1 : buf.indexOf(Buffer.from([0xff, 0xd9]), start + 2);
+          if (end < 0) break;
+          const pic = buf.subarray(start, end + 2);
+          buf = buf.subarray(end + 2);
+          if (Date.now() - last >= gapMs) {
+            out.push(Buffer.from(pic));
+            last = Date.now();
+          }
+          if (out.length === n) {
+            req.destroy();
+            return resolve(out);
+          }
+        }
+      });
+    });
+    req.on('error', (e) => (out.length === n ? null : reject(e)));
+    setTimeout(() => {
+      req.destroy();
+      reject(new Error(`got ${out.length} of ${n} pictures from ${url}`));
+    }, 15_000);
+  });
+}
+
+test('through the hub: the customer shares their screen from the widget; the agent\'s engine shows moving frames', async (t) => {
+  const hub = await startHub();
+  t.after(() => hub.stop());
+  const agent = await startAgent(hub.url, { args: ['-accept', '-screenshare'] });
+  t.after(() => agent.stop());
+  const site = http.createServer((req, res) => {
+    res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    res.end(`<!doctype html><title>Acme</title><h1>Acme</h1><script src="${hub.url}/widget.js" data-org="demo" async></script>`);
+  });
+  await new Promise((r) => site.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    site.closeAllConnections();
+    return new Promise((r) => site.close(r));
+  });
+  const sb = await launchChromium({ media: true, args: ['--auto-select-desktop-capture-source=Entire screen'] });
+  t.after(() => sb.close());
+  const page = await sb.newPage();
+  await page.goto(`http://localhost:${site.address().port}/`);
+  await page.getByRole('button', { name: 'Open chat' }).click();
+  const chat = page.frameLocator('iframe[title="Chat with us"]');
+  await chat.getByTestId('prechat-name').fill('Linus');
+  await chat.getByTestId('prechat-start').click();
+  await chat.getByTestId('chat-input').fill('my screen is weird');
+  await chat.getByTestId('chat-send').click();
+  const pinMsg = chat.locator('[data-testid="chat-message"][data-author="agent"]').filter({ hasText: 'Screen share PIN' });
+  await pinMsg.waitFor({ timeout: 20_000 });
+  const pin = /(\d{6})/.exec(await pinMsg.textContent())[1];
+  await chat.getByTestId('visual-pin').fill(pin);
+  await chat.getByTestId('visual-accept').click();
+
+  const line = await until('the first frame at the agent', () => agent.logs.find((l) => l.includes('msg=screenshare') && l.includes('frames=true')), 30_000);
+  const url = /url=(http:\/\/127\.0\.0\.1:\d+\/\S+)/.exec(line)[1];
+  const [a, b] = await jpegs(url, 2, 500);
+  assert.ok(!a.equals(b), 'the customer\'s screen does not move at the agent');
+  t.diagnostic(`agent MJPEG: ${a.length} and ${b.length} byte pictures, ${/width=(\d+)/.exec(line)[1]}x${/height=(\d+)/.exec(line)[1]}`);
+
+  // The customer stops sharing: the agent's call closes.
+  await chat.getByTestId('visual-stop').click();
+  await until('the agent closing the share', () => agent.logs.some((l) => l.includes('msg=screenshare') && l.includes('connection=closed')), 10_000);
+});

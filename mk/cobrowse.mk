@@ -18,6 +18,7 @@ $(OUT)/screenshare-probe: deps
 # widget loader on a host page fetches the recorder from the hub only on its chat's request; and
 # the whole path, Chromium ↔ hub ↔ parley-agent -cobrowse: PIN in the chat, page at the agent,
 # laser dot, typing with control, taken back, no secret on the wire (the browser's WebSocket
-# frames) or at the agent. Screenshots in test-results/.
+# frames) or at the agent; and parley-agent -screenshare: the customer shares the screen from the
+# widget, the agent's MJPEG shows moving pictures, stop closes the call. Screenshots in test-results/.
 test-cobrowse-e2e: deps web $(OUT)/parley-hub $(OUT)/parley-agent $(OUT)/screenshare-probe
 	PARLEY_HUB=$(OUT)/parley-hub PARLEY_AGENT=$(OUT)/parley-agent PARLEY_SCREENSHARE_PROBE=$(OUT)/screenshare-probe node --test --test-timeout=180000 e2e/cobrowse.test.mjs

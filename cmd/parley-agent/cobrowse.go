@@ -7,6 +7,8 @@ package main
 // whenever the page changes (at most once a second),
 // and, when the customer grants control, types -cobrowse-type into the element whose id is
 // -cobrowse-field. After the customer takes control back it tries once more and logs the refusal.
+// With -screenshare it invites to the built-in screen share instead and logs the share's state,
+// first frame and loopback MJPEG URL.
 
 import (
 	"encoding/json"
@@ -22,6 +24,7 @@ import (
 // cobrowse is the -cobrowse mode's flags and state; it lives on the Run goroutine only.
 type cobrowse struct {
 	on     bool
+	screen bool
 	record string
 	field  string
 	text   string
@@ -41,6 +44,7 @@ type cobrowse struct {
 
 func (m *Main) cobrowseFlags(fl *flag.FlagSet) {
 	fl.BoolVar(&m.cb.on, "cobrowse", false, "invite each conversation's customer to a built-in co-browse after their first message")
+	fl.BoolVar(&m.cb.screen, "screenshare", false, "invite each conversation's customer to a built-in screen share after their first message (logs the first frame and the MJPEG URL)")
 	fl.StringVar(&m.cb.record, "cobrowse-record", "", "append every co-browse batch received to this file (JSON lines)")
 	fl.StringVar(&m.cb.field, "cobrowse-field", "name", "id of the element to type into once the customer grants control")
 	fl.StringVar(&m.cb.text, "cobrowse-type", " via agent", "what to type into it")
@@ -49,7 +53,7 @@ func (m *Main) cobrowseFlags(fl *flag.FlagSet) {
 // cobrowseEvent acts on one event of the services, before Run's own handling.
 func (m *Main) cobrowseEvent(data any, states map[wire.ConversationID]wire.ConvState) {
 	cb := &m.cb
-	if !cb.on {
+	if !cb.on && !cb.screen {
 		return
 	}
 	if cb.invited == nil {
@@ -70,17 +74,23 @@ func (m *Main) cobrowseEvent(data any, states map[wire.ConversationID]wire.ConvS
 			return
 		}
 		cb.invited[d.Conv] = true
-		v, err := m.svc.Visual.Start(d.Conv, wire.VisualCobrowse)
+		kind, label := wire.VisualCobrowse, "Co-browse"
+		if cb.screen {
+			kind, label = wire.VisualScreenShare, "Screen share"
+		}
+		v, err := m.svc.Visual.Start(d.Conv, kind)
 		if err != nil {
-			m.log.Warn("cobrowse invite failed", "conv", d.Conv, "code", wire.ErrorCode(err))
+			m.log.Warn("visual invite failed", "conv", d.Conv, "kind", kind, "code", wire.ErrorCode(err))
 			return
 		}
-		m.log.Info("cobrowse invited", "conv", d.Conv, "visual", v.ID)
-		if _, err := m.svc.Visual.SharePIN(d.Conv, "Co-browse PIN: {pin}"); err != nil {
+		m.log.Info("visual invited", "conv", d.Conv, "visual", v.ID, "kind", kind)
+		if _, err := m.svc.Visual.SharePIN(d.Conv, label+" PIN: {pin}"); err != nil {
 			m.log.Warn("cobrowse pin not shared", "conv", d.Conv, "code", wire.ErrorCode(err))
 		}
 	case wire.VisualEvent:
 		cb.chunk(m, d)
+	case app.ScreenShareView:
+		m.log.Info("screenshare", "visual", d.Visual, "connection", d.Connection, "frames", d.Frames, "width", d.Width, "height", d.Height, "url", d.URL)
 	case app.VisualView:
 		for _, e := range d.Engagements {
 			if e.Kind != wire.VisualCobrowse {

@@ -133,8 +133,8 @@ function init(): void {
       frame = document.createElement('iframe');
       frame.title = text.title;
       // Calls: the chat asks for the camera and microphone (only when the customer accepts a call)
-      // and plays the agent's sound and the ring.
-      frame.allow = 'camera; microphone; autoplay';
+      // and plays the agent's sound and the ring; the built-in screen share asks for the screen.
+      frame.allow = 'camera; microphone; autoplay; display-capture';
       frame.src = `${hub}/chat/${encodeURIComponent(org!)}?embed=1${kept()}`;
       frame.addEventListener('load', () => {
         ready = true;
