@@ -8,6 +8,8 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -61,6 +63,60 @@ func (s *Supervisor) FetchCSV(report string) (string, error) {
 	}
 	s.c.log.Info("report fetched", "report", report, "bytes", len(body))
 	return body, nil
+}
+
+// SaveCSV fetches a report as FetchCSV does and writes it to the user's downloads folder
+// ($XDG_DOWNLOAD_DIR, else ~/Downloads, made if missing) as "<report>-<org>-<time>.csv", and
+// returns the file's path. The UI uses it because the Wails webview does not save <a download>
+// links on every platform.
+func (s *Supervisor) SaveCSV(report string) (string, error) {
+	text, err := s.FetchCSV(report)
+	if err != nil {
+		return "", err
+	}
+	dir, err := downloadsDir()
+	if err != nil {
+		s.c.log.Warn("no downloads folder", "err", err)
+		return "", asWireError(err)
+	}
+	s.c.mu.Lock()
+	org := ""
+	if s.c.session.User != nil {
+		org = string(s.c.session.User.Org)
+	}
+	name := fmt.Sprintf("%s-%s-%s.csv", report, safeName(org), s.c.now().Format("20060102-150405"))
+	s.c.mu.Unlock()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		s.c.log.Warn("saving report", "path", path, "err", err)
+		return "", asWireError(err)
+	}
+	s.c.log.Info("report saved", "report", report, "path", path)
+	return path, nil
+}
+
+// downloadsDir is where SaveCSV writes: $XDG_DOWNLOAD_DIR, else ~/Downloads.
+func downloadsDir() (string, error) {
+	dir := os.Getenv("XDG_DOWNLOAD_DIR")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		dir = filepath.Join(home, "Downloads")
+	}
+	return dir, os.MkdirAll(dir, 0o755)
+}
+
+// safeName keeps the letters, digits, dashes and underscores of s, for a file name.
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		}
+		return -1
+	}, s)
 }
 
 // getReport GETs u with the bearer token and returns the body, the hub's *wire.Error, or

@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"encoding/csv"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -86,6 +88,21 @@ func TestSupervisorStatsAndReports(t *testing.T) {
 				t.Errorf("agent FetchCSV(%q) = %v; want EFORBIDDEN", tt.report, err)
 			}
 		})
+	}
+
+	// SaveCSV writes the report into the downloads folder.
+	dl := t.TempDir()
+	t.Setenv("XDG_DOWNLOAD_DIR", dl)
+	path, err := sup.Supervisor.SaveCSV(app.ReportCalls)
+	if err != nil {
+		t.Fatalf("SaveCSV = %v", err)
+	}
+	if saved, err := os.ReadFile(path); err != nil || filepath.Dir(path) != dl || !strings.HasPrefix(filepath.Base(path), "calls-demo-") ||
+		!strings.Contains(string(saved), string(wire.OutcomeDeclined)) {
+		t.Errorf("SaveCSV wrote %q (%v); want calls-demo-*.csv in %s with the declined call", path, err, dl)
+	}
+	if _, err := agent.Supervisor.SaveCSV(app.ReportCalls); wire.ErrorCode(err) != wire.EFORBIDDEN {
+		t.Errorf("agent SaveCSV = %v; want EFORBIDDEN", err)
 	}
 
 	if _, err := sup.Supervisor.FetchCSV("../settings/calls"); wire.ErrorCode(err) != wire.EINVALID {
