@@ -683,15 +683,23 @@ func (s *callSession) onMediaState(st media.State) {
 		s.log.Warn("microphone stopped mid-call", "err", st.MicrophoneError)
 		s.warnings = appendCode(s.warnings, CodeNoMicrophone)
 	}
-	// A failed connection gets one ICE restart before the call is given up.
-	if st.Connection == "failed" && prev.Connection != "failed" && s.state == callActive {
-		if !s.restarted && !s.offerPending {
+	// A lost path gets one ICE restart as soon as pion calls it disconnected (about 5 s without
+	// packets), not only once it gives up ("failed", some 25 s later): measured in resilience/, a
+	// restart brings media back within half a second of the path returning. A connection that
+	// fails after its restart ends the call; a connection that recovers may restart again later.
+	if st.Connection == "connected" {
+		s.restarted = false
+	}
+	lost := (st.Connection == "disconnected" || st.Connection == "failed") && st.Connection != prev.Connection
+	if lost && s.state == callActive {
+		switch {
+		case !s.restarted && !s.offerPending:
 			s.restarted = true
-			s.log.Info("connection failed: restarting ICE")
+			s.log.Info("connection lost: restarting ICE", "state", st.Connection)
 			if err := s.offer(s.mc.RestartICE); err != nil {
 				s.log.Warn("ICE restart", "err", err)
 			}
-		} else {
+		case st.Connection == "failed":
 			s.log.Warn("connection failed: ending the call")
 			s.hangUpWith("failed")
 			return
