@@ -38,7 +38,15 @@ func checkPolicy(path string, stdout, stderr io.Writer) int {
 // the window shows it and sign-in is refused until IT fixes it, never a silent default.
 func machinePolicy(log *slog.Logger) (p policy.Policy, path string, err error) {
 	path, _ = policy.DefaultPath()
-	p, err = policy.LoadMachine()
+	if o := policyFileOverride(); o != "" {
+		path = o
+		p, err = policy.Load(o)
+		if errors.Is(err, policy.ErrNoPolicy) {
+			p, err = policy.Policy{}, nil
+		}
+	} else {
+		p, err = policy.LoadMachine()
+	}
 	switch {
 	case err != nil:
 		log.Error("policy file refused; sign-in is disabled until it is fixed", "err", err)
