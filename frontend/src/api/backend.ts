@@ -95,6 +95,9 @@ export const conversations = {
 export const supervisor = {
   snapshot: () => call<v.SupervisorView>('Supervisor', 'Snapshot'),
   assign: (conv: v.ConversationID, agent: v.UserID) => call<void>('Supervisor', 'Assign', conv, agent),
+  /** fetchCSV returns a report's CSV text; saveCSV writes it to the downloads folder and returns the path. */
+  fetchCSV: (report: v.Report) => call<string>('Supervisor', 'FetchCSV', report),
+  saveCSV: (report: v.Report) => call<string>('Supervisor', 'SaveCSV', report),
 };
 
 export const visual = {
@@ -120,3 +123,13 @@ export const calls = {
   devices: () => call<unknown>('Calls', 'Devices'),
   selectDevice: (kind: string, id: string) => call<void>('Calls', 'SelectDevice', kind, id),
 };
+
+/** copyText puts text on the clipboard: through the Wails runtime in the app, the browser's API elsewhere. */
+export async function copyText(text: string): Promise<void> {
+  const rt = w().runtime as { ClipboardSetText?: (t: string) => Promise<boolean> } | undefined;
+  if (rt?.ClipboardSetText) {
+    if (await rt.ClipboardSetText(text)) return;
+    throw { code: 'EINTERNAL', message: 'clipboard refused the text' } satisfies UIError;
+  }
+  await navigator.clipboard.writeText(text);
+}

@@ -60,7 +60,12 @@ export interface SupervisorView {
   agents: wire.AgentSummary[];
   conversations: ConversationView[];
   updated_at: number;
+  /** stats are the hub's handle-time figures of the last 24 hours. */
+  stats: wire.Stats;
 }
+
+/** Report names a supervisor's CSV export (app.ReportConversations, app.ReportCalls). */
+export type Report = 'conversations' | 'calls';
 
 export interface Notice {
   kind: 'offer_revoked' | 'connection_lost' | 'signed_out';

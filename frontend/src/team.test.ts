@@ -1,0 +1,96 @@
+import { describe, it, expect, afterEach, vi } from 'vitest';
+import { render, cleanup, fireEvent, waitFor } from '@testing-library/svelte';
+import { team } from './stores/supervisor.svelte';
+import { notices } from './stores/notices.svelte';
+import type { SupervisorView } from './api/types';
+import TeamView from './components/TeamView.svelte';
+
+function view(over: Partial<SupervisorView> = {}): SupervisorView {
+  return {
+    agents: [
+      { id: 'u1', display_name: 'Agent One', presence: 'available', load: 3, capacity: 3, online: true, on_call: true },
+      { id: 'u2', display_name: 'Agent Two', presence: 'available', load: 1, capacity: 3, online: true, on_call: false },
+    ],
+    conversations: [],
+    updated_at: 1,
+    stats: {
+      since_ms: 1, with_call: 2, without_call: 5, aht_with_call_ms: 250_000, aht_without_call_ms: 61_000,
+      calls: { accepted_video: 2, declined: 1, missed: 3 }, avg_call_ms: 125_000,
+    },
+    ...over,
+  };
+}
+
+// fakeBackend puts the supervisor's bindings and the clipboard where the Wails runtime would.
+function fakeBackend(save: () => Promise<string>) {
+  const g = globalThis as Record<string, unknown>;
+  const clip = vi.fn(async (_text: string) => true);
+  g.runtime = { EventsOn: () => () => {}, ClipboardSetText: clip };
+  const fetch = vi.fn(async (report: string) => `${report},header\r\n`);
+  const saveCSV = vi.fn(save);
+  g.go = { app: { Supervisor: { SaveCSV: saveCSV, FetchCSV: fetch } } };
+  return { clip, fetch, saveCSV };
+}
+
+describe('team view figures', () => {
+  afterEach(() => {
+    cleanup();
+    notices.items = [];
+    delete (globalThis as Record<string, unknown>).go;
+  });
+
+  it('shows handle time with and without calls, call outcomes and who is on a call', () => {
+    team.view = view();
+    const r = render(TeamView);
+    expect(r.getByTestId('team-stats')).toBeTruthy();
+    expect(r.getByTestId('aht-with-call').textContent).toBe('4m');
+    expect(r.getByTestId('aht-without-call').textContent).toBe('1m');
+    expect(r.getByTestId('avg-call').textContent).toBe('2m');
+    const chips = Object.fromEntries(r.getAllByTestId('call-outcome').map((c) => [c.dataset.outcome, c.textContent?.trim()]));
+    expect(chips).toMatchObject({ accepted_video: 'Video 2', declined: 'Declined 1', missed: 'Missed 3', accepted_audio: 'Voice 0' });
+
+    const rows = r.getAllByTestId('team-agent');
+    const one = rows.find((row) => row.dataset.agent === 'u1')!;
+    const two = rows.find((row) => row.dataset.agent === 'u2')!;
+    expect(one.querySelector('[data-testid="agent-on-call"]')?.textContent).toContain('On a call');
+    expect(two.querySelector('[data-testid="agent-on-call"]')).toBeNull();
+    expect((one.querySelector('.fill') as HTMLElement).style.width).toBe('100%');
+  });
+
+  it('shows a dash, not 0s, when no chat ended yet', () => {
+    team.view = view({ stats: { since_ms: 1, with_call: 0, without_call: 0, aht_with_call_ms: 0, aht_without_call_ms: 0, calls: {}, avg_call_ms: 0 } });
+    const r = render(TeamView);
+    expect(r.getByTestId('aht-with-call').textContent).toBe('—');
+    expect(r.getByTestId('aht-without-call').textContent).toBe('—');
+  });
+
+  it('saves a report to the downloads folder and says where', async () => {
+    const b = fakeBackend(async () => '/home/sam/Downloads/calls-demo-20261128-193800.csv');
+    team.view = view();
+    const r = render(TeamView);
+    await fireEvent.click(r.getByTestId('export-calls-csv'));
+    await waitFor(() => expect(notices.items.map((n) => n.text)).toContain('Saved /home/sam/Downloads/calls-demo-20261128-193800.csv to your downloads.'));
+    expect(b.saveCSV).toHaveBeenCalledWith('calls');
+    expect(b.clip).not.toHaveBeenCalled();
+  });
+
+  it('copies the report to the clipboard when the file cannot be written', async () => {
+    const b = fakeBackend(() => Promise.reject({ code: 'EINTERNAL', message: 'read-only file system' }));
+    team.view = view();
+    const r = render(TeamView);
+    await fireEvent.click(r.getByTestId('export-conversations-csv'));
+    await waitFor(() => expect(b.clip).toHaveBeenCalledWith('conversations,header\r\n'));
+    expect(notices.items.at(-1)?.text).toContain('copied to the clipboard');
+  });
+
+  it('shows a refusal as a translated error and copies nothing', async () => {
+    const b = fakeBackend(() => Promise.reject({ code: 'EFORBIDDEN', message: 'only admin may do this' }));
+    team.view = view();
+    const r = render(TeamView);
+    await fireEvent.click(r.getByTestId('export-calls-csv'));
+    await waitFor(() => expect(notices.items.some((n) => n.tone === 'error')).toBe(true));
+    expect(notices.items.at(-1)?.text).not.toContain('only admin');
+    expect(b.fetch).not.toHaveBeenCalled();
+    expect(b.clip).not.toHaveBeenCalled();
+  });
+});
