@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"embed"
 	"flag"
 	"fmt"
@@ -73,6 +74,9 @@ func run() error {
 	checkPolicyPath := fl.String("check-policy", "", "check a policy `file` (\"machine\": this machine's) as the app loads it, print what it does and exit (2 when it is refused)")
 	devFlags(fl)
 	if err := fl.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // -h printed the usage: not a failure
+		}
 		return err
 	}
 	if d := app.DeviceMode(*devices); d != app.DevicesSystem && d != app.DevicesTestPattern {
