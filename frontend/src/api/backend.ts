@@ -112,7 +112,18 @@ export const visual = {
   stop: (conv: v.ConversationID) => call<void>('Visual', 'Stop', conv),
   pointer: (p: unknown) => call<void>('Visual', 'Pointer', p),
   command: (c: unknown) => call<void>('Visual', 'Command', c),
+  screenShare: (id: string) => call<ScreenShareView>('Visual', 'ScreenShare', id),
 };
+
+/** ScreenShareView is app.ScreenShareView: the customer's screen as a loopback MJPEG URL. */
+export interface ScreenShareView {
+  visual: string;
+  url: string;
+  connection: string;
+  frames: boolean;
+  width: number;
+  height: number;
+}
 
 export const calls = {
   current: () => call<unknown>('Calls', 'Current'),
