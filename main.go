@@ -73,6 +73,7 @@ func run() error {
 	devices := fl.String("devices", string(app.DevicesSystem), "call devices: system (camera, microphone, speakers; the test pattern stays in the pickers) or test-pattern")
 	checkPolicyPath := fl.String("check-policy", "", "check a policy `file` (\"machine\": this machine's) as the app loads it, print what it does and exit (2 when it is refused)")
 	devFlags(fl)
+	singleWriteUsage(fl)
 	if err := fl.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil // -h printed the usage: not a failure

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/parleyhq/parley/app"
 	"github.com/parleyhq/parley/app/policy"
@@ -63,4 +66,17 @@ func refuseHub(p policy.Policy, flag, hubURL string) error {
 		return fmt.Errorf("%s %s refused: the policy file %s locks the hub URL to %s", flag, hubURL, p.Path, p.HubURL)
 	}
 	return err
+}
+
+// singleWriteUsage makes -h print the usage in one write, so that `parley -h | grep -q ...`
+// (scripts/dist/test-dist.sh, under pipefail) cannot kill the app with SIGPIPE halfway through.
+func singleWriteUsage(fl *flag.FlagSet) {
+	fl.Usage = func() {
+		var b bytes.Buffer
+		fl.SetOutput(&b)
+		fmt.Fprintf(&b, "Usage of %s:\n", fl.Name())
+		fl.PrintDefaults()
+		fl.SetOutput(nil)
+		_, _ = os.Stderr.Write(b.Bytes())
+	}
 }
