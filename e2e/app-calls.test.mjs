@@ -9,123 +9,35 @@
 // a `go build -tags dev,webkit2_41` binary and out/parley-hub built).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { desktop, launchChromium, resultsDir, root, startHub } from './lib/index.mjs';
+import {
+  audioLevel as customerAudio,
+  desktop,
+  launchChromium,
+  resultsDir,
+  signIn,
+  startApp,
+  startHub,
+  videoFrame as customerFrame,
+  watch,
+  xshot as xshotOf,
+} from './lib/index.mjs';
 
 const T = 20_000; // how long any single expectation may take
-const run = promisify(execFile);
 const shots = resultsDir();
 
 let hub, app, uiBrowser, custBrowser, ui;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitHTTP(url, timeoutMs = 60_000) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
-}
-
-/** startApp runs the Wails app under xvfb-run with test-pattern devices (as e2e/app.test.mjs does). */
-async function startApp(hubURL) {
-  const bin = process.env.PARLEY_APP || join(root, 'out', 'parley-dev');
-  if (!existsSync(bin)) throw new Error(`${bin} missing: go build -tags dev,webkit2_41 -o out/parley-dev .`);
-  const port = await freePort();
-  const proc = spawn(
-    'xvfb-run',
-    ['-a', '-s', '-screen 0 1280x800x24 -nolisten tcp', 'sh', '-c', 'echo "xdisplay $DISPLAY $XAUTHORITY"; exec "$0" "$@"', bin, '-hub', hubURL, '-devices', 'test-pattern'],
-    {
-      cwd: root,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, assetdir: join(root, 'frontend', 'dist'), devserver: `127.0.0.1:${port}`, loglevel: 'Info', GDK_BACKEND: 'x11' },
-    },
-  );
-  const logs = [];
-  let display;
-  const exited = new Promise((resolve) => proc.on('exit', resolve));
-  for (const stream of [proc.stdout, proc.stderr]) {
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk) => {
-      for (const line of chunk.split('\n').filter(Boolean)) {
-        logs.push(line);
-        if (process.env.E2E_VERBOSE) console.error(`[app] ${line}`);
-        display ??= line.match(/xdisplay (\S+) (\S+)/);
-      }
-    });
-  }
-  const kill = (sig) => {
-    try {
-      process.kill(-proc.pid, sig);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const stop = async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    if (!kill('SIGTERM')) return;
-    const t = setTimeout(() => kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(t);
-  };
-  process.on('exit', () => kill('SIGKILL'));
-  const url = `http://127.0.0.1:${port}/`;
-  try {
-    await Promise.race([waitHTTP(url), exited.then(() => Promise.reject(new Error('app exited')))]);
-    if (!display) throw new Error('no display reported');
-  } catch (e) {
-    await stop();
-    throw new Error(`the app did not start: ${e.message}; output:\n${logs.join('\n')}`);
-  }
-  return { url, stop, logs, display: display[1], xauthority: display[2] };
-}
-
 /** xshot saves an X screenshot of the Xvfb display: the real Wails window. */
-async function xshot(name) {
-  const file = join(shots, name);
-  await new Promise((r) => setTimeout(r, 1500));
-  await run('import', ['-window', 'root', file], { env: { ...process.env, DISPLAY: app.display, XAUTHORITY: app.xauthority }, timeout: 20_000 });
-  assert.ok(statSync(file).size > 10_000, `${name} looks empty`);
-  return file;
-}
-
-function watch(page) {
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e));
-  page.on('dialog', (d) => {
-    errors.push(new Error(`unexpected dialog: ${d.message()}`));
-    d.dismiss();
-  });
-  return errors;
-}
+const xshot = (name) => xshotOf(app, name);
 
 before(async () => {
   // Calls ring for 8 s, so the missed-call test need not wait the default 45 s.
   hub = await startHub({ args: ['-ring-timeout', '8s'] });
   uiBrowser = await launchChromium();
   custBrowser = await launchChromium({ media: true });
-  app = await startApp(hub.url);
+  // Test-pattern devices: the Go media engine sends a moving test pattern and a tone.
+  app = await startApp({ args: ['-hub', hub.url, '-devices', 'test-pattern'] });
   const context = await uiBrowser.newContext({ viewport: desktop, locale: 'en-US' });
   const page = await context.newPage();
   ui = { context, page, errors: watch(page) };
@@ -133,12 +45,7 @@ before(async () => {
   // Content-Security-Policy must let them through.
   page.on('requestfailed', (r) => r.url().includes('/video/') && ui.errors.push(new Error(`video ${r.url()}: ${r.failure()?.errorText}`)));
   await page.goto(app.url);
-  await page.getByTestId('signin-username').waitFor({ timeout: T });
-  await page.getByTestId('signin-hub').fill(hub.url);
-  await page.getByTestId('signin-org').fill('demo');
-  await page.getByTestId('signin-username').fill('agent1');
-  await page.getByTestId('signin-password').fill('demo');
-  await page.getByTestId('signin-submit').click();
+  await signIn(page, { hub: hub.url, user: 'agent1', timeout: T });
   await page.getByTestId('presence').waitFor({ timeout: T });
 });
 
@@ -185,48 +92,6 @@ async function call(kind) {
 
 /** control returns the floating call control in a state. */
 const control = (state) => ui.page.locator(`[data-testid="floating-call-control"][data-state="${state}"]`);
-
-/** customerFrame hashes what the portal's remote <video> shows now, or null. */
-function customerFrame(page) {
-  return page.evaluate(() => {
-    const v = document.querySelector('[data-testid="remote-video"]');
-    if (!v || !v.videoWidth) return null;
-    const c = document.createElement('canvas');
-    c.width = 160;
-    c.height = 120;
-    const g = c.getContext('2d');
-    g.drawImage(v, 0, 0, c.width, c.height);
-    const px = g.getImageData(0, 0, c.width, c.height).data;
-    let h = 0;
-    for (let i = 0; i < px.length; i += 4) h = (h * 31 + px[i] + px[i + 1] * 3 + px[i + 2] * 7) >>> 0;
-    return h;
-  });
-}
-
-/** customerAudio measures the RMS of the agent's sound at the customer for two seconds. */
-function customerAudio(page) {
-  return page.evaluate(async () => {
-    const v = document.querySelector('[data-testid="remote-video"]');
-    const stream = v?.srcObject;
-    if (!stream || stream.getAudioTracks().length === 0) return 0;
-    const ctx = new AudioContext();
-    await ctx.resume();
-    const an = ctx.createAnalyser();
-    an.fftSize = 2048;
-    ctx.createMediaStreamSource(stream).connect(an);
-    const buf = new Float32Array(an.fftSize);
-    let peak = 0;
-    for (let i = 0; i < 20; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      an.getFloatTimeDomainData(buf);
-      let sum = 0;
-      for (const x of buf) sum += x * x;
-      peak = Math.max(peak, Math.sqrt(sum / buf.length));
-    }
-    await ctx.close();
-    return peak;
-  });
-}
 
 /** agentFrame is a PNG of the agent's remote-video <img> (the MJPEG stream from Go) as shown now. */
 const agentFrame = () => ui.page.getByTestId('remote-video').screenshot();

@@ -8,88 +8,18 @@
 // at a binary built with `go build -tags dev,webkit2_41`, and PARLEY_HUB at out/parley-hub).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { desktop, launchChromium, resultsDir, root, startHub } from './lib/index.mjs';
+import { desktop, launchChromium, resultsDir, startApp as startAppUnder, startHub } from './lib/index.mjs';
 
 const T = 20_000;
-const run = promisify(execFile);
 const shots = resultsDir();
-const bin = process.env.PARLEY_APP || join(root, 'out', 'parley-dev');
 let hub, browser, dir;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitHTTP(url, timeoutMs = 60_000) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
-}
-
 /** startApp runs the dev app under xvfb-run with a policy file; stop() ends its process group. */
-async function startApp(policyFile, args = []) {
-  if (!existsSync(bin)) throw new Error(`${bin} missing: go build -tags dev,webkit2_41 -o out/parley-dev .`);
-  const port = await freePort();
-  const proc = spawn('xvfb-run', ['-a', '-s', '-screen 0 1280x800x24 -nolisten tcp', bin, ...args], {
-    cwd: root,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env, PARLEY_POLICY_FILE: policyFile, PARLEY_HUB: '',
-      assetdir: join(root, 'frontend', 'dist'), devserver: `127.0.0.1:${port}`, loglevel: 'Info', GDK_BACKEND: 'x11',
-    },
-  });
-  const logs = [];
-  const exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
-  for (const s of [proc.stdout, proc.stderr]) {
-    s.setEncoding('utf8');
-    s.on('data', (c) => logs.push(...c.split('\n').filter(Boolean)));
-  }
-  const stop = async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    try {
-      process.kill(-proc.pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    const t = setTimeout(() => {
-      try {
-        process.kill(-proc.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }, 5_000);
-    await exited;
-    clearTimeout(t);
-  };
-  process.on('exit', () => {
-    try {
-      process.kill(-proc.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  });
-  return { url: `http://127.0.0.1:${port}/`, stop, logs, exited, ready: () => waitHTTP(`http://127.0.0.1:${port}/`) };
+function startApp(policyFile, args = []) {
+  return startAppUnder({ args, env: { PARLEY_POLICY_FILE: policyFile, PARLEY_HUB: '' }, wait: false });
 }
 
 function policy(name, text) {

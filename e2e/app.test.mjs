@@ -7,141 +7,21 @@
 // built with `go build -tags dev,webkit2_41`, and out/parley-hub, out/parley-agent built).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { desktop, launchChromium, resultsDir, root, startAgent, startHub } from './lib/index.mjs';
+import { desktop, launchChromium, resultsDir, signIn as fillSignIn, startAgent, startApp, startHub, watch, xshot as xshotOf } from './lib/index.mjs';
 
 const T = 20_000; // how long any single expectation may take
-const run = promisify(execFile);
 const shots = resultsDir();
 
 let hub, app, browser, agentPage, x;
 
-/** freePort returns a loopback port nobody listens on now. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** waitHTTP polls url until it answers 200 (bounded). */
-async function waitHTTP(url, timeoutMs = 60_000) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
-}
-
-/**
- * startApp runs the Wails app under xvfb-run and resolves once its dev server answers. xvfb-run,
- * Xvfb and the app form their own process group, so stop() ends all three.
- */
-async function startApp(hubURL) {
-  const bin = process.env.PARLEY_APP || join(root, 'out', 'parley-dev');
-  if (!existsSync(bin)) throw new Error(`${bin} missing: go build -tags dev,webkit2_41 -o out/parley-dev .`);
-  const port = await freePort();
-  // xvfb-run picks a free display; the shell prints it (and its auth file) so the test can take X
-  // screenshots of the same display.
-  const proc = spawn(
-    'xvfb-run',
-    ['-a', '-s', '-screen 0 1280x800x24 -nolisten tcp', 'sh', '-c', 'echo "xdisplay $DISPLAY $XAUTHORITY"; exec "$0" "$@"', bin, '-hub', hubURL],
-    {
-      cwd: root,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Read by Wails dev builds: serve the built UI and expose it (with the bindings) on a port.
-      env: { ...process.env, assetdir: join(root, 'frontend', 'dist'), devserver: `127.0.0.1:${port}`, loglevel: 'Info', GDK_BACKEND: 'x11' },
-    },
-  );
-  const logs = [];
-  let display;
-  const exited = new Promise((resolve) => proc.on('exit', resolve));
-  for (const stream of [proc.stdout, proc.stderr]) {
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk) => {
-      for (const line of chunk.split('\n').filter(Boolean)) {
-        logs.push(line);
-        if (process.env.E2E_VERBOSE) console.error(`[app] ${line}`);
-        display ??= line.match(/xdisplay (\S+) (\S+)/);
-      }
-    });
-  }
-  const stop = async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    try {
-      process.kill(-proc.pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    const t = setTimeout(() => {
-      try {
-        process.kill(-proc.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }, 5_000);
-    await exited;
-    clearTimeout(t);
-  };
-  process.on('exit', () => {
-    try {
-      process.kill(-proc.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  });
-  const url = `http://127.0.0.1:${port}/`;
-  try {
-    await Promise.race([waitHTTP(url), exited.then(() => Promise.reject(new Error('app exited')))]);
-    if (!display) throw new Error('no display reported');
-  } catch (e) {
-    await stop();
-    throw new Error(`the app did not start: ${e.message}; output:\n${logs.join('\n')}`);
-  }
-  return { url, stop, logs, display: display[1], xauthority: display[2] };
-}
-
-/** xshot saves a screenshot of the whole Xvfb display: the real Wails window. */
-async function xshot(name) {
-  const file = join(shots, name);
-  // The Wails window is a second view of the same services; WebKit under Xvfb renders in software
-  // and may be a moment behind Chromium.
-  await new Promise((r) => setTimeout(r, 1500));
-  await run('import', ['-window', 'root', file], { env: { ...process.env, DISPLAY: x.display, XAUTHORITY: x.xauthority }, timeout: 20_000 });
-  assert.ok(statSync(file).size > 10_000, `${name} looks empty`);
-  return file;
-}
-
-/** watch fails the test on page errors and dialogs (a script from a chat message would raise one). */
-function watch(page) {
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e));
-  page.on('dialog', (d) => {
-    errors.push(new Error(`unexpected dialog: ${d.message()}`));
-    d.dismiss();
-  });
-  return errors;
-}
+/** xshot saves an X screenshot of the Xvfb display: the real Wails window. */
+const xshot = (name) => xshotOf(x, name);
 
 before(async () => {
   hub = await startHub();
   browser = await launchChromium();
-  app = await startApp(hub.url);
+  app = await startApp({ args: ['-hub', hub.url] });
   x = app;
 });
 
@@ -164,12 +44,7 @@ async function signIn(page, user) {
   // The app keeps one session for all its views: sign out whoever an earlier test left signed in.
   await page.locator('[data-testid="signin-username"], [data-testid="sign-out"]').first().waitFor({ timeout: T });
   if (await page.getByTestId('sign-out').count()) await page.getByTestId('sign-out').click();
-  await page.getByTestId('signin-username').waitFor({ timeout: T });
-  await page.getByTestId('signin-hub').fill(hub.url);
-  await page.getByTestId('signin-org').fill('demo');
-  await page.getByTestId('signin-username').fill(user);
-  await page.getByTestId('signin-password').fill('demo');
-  await page.getByTestId('signin-submit').click();
+  await fillSignIn(page, { hub: hub.url, user, timeout: T });
 }
 
 /** customer opens the portal in a new context and starts a chat. */

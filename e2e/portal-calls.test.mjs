@@ -6,7 +6,7 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startHub, startAgent, launchChromium, resultsDir, desktop, phone } from './lib/index.mjs';
+import { startHub, startAgent, launchChromium, resultsDir, desktop, phone, videoFrame, audioLevel } from './lib/index.mjs';
 
 const T = 20_000; // how long any single expectation may take
 
@@ -72,49 +72,6 @@ async function customer(b = browser, { viewport = desktop, name = 'Dana', contex
   const c = { context, page, errors };
   open.add(c);
   return c;
-}
-
-/** videoFrame hashes what the remote <video> shows now (drawn onto a canvas), or null if nothing. */
-function videoFrame(page) {
-  return page.evaluate(() => {
-    const v = document.querySelector('[data-testid="remote-video"]');
-    if (!v || !v.videoWidth) return null;
-    const c = document.createElement('canvas');
-    c.width = 160;
-    c.height = 120;
-    const g = c.getContext('2d');
-    g.drawImage(v, 0, 0, c.width, c.height);
-    const px = g.getImageData(0, 0, c.width, c.height).data;
-    let h = 0;
-    for (let i = 0; i < px.length; i += 4) h = (h * 31 + px[i] + px[i + 1] * 3 + px[i + 2] * 7) >>> 0;
-    return h;
-  });
-}
-
-/** audioLevel measures the RMS of the agent's sound for a moment (WebAudio analyser). */
-function audioLevel(page) {
-  return page.evaluate(async () => {
-    const v = document.querySelector('[data-testid="remote-video"]');
-    const stream = v?.srcObject;
-    if (!stream || stream.getAudioTracks().length === 0) return 0;
-    const ctx = new AudioContext();
-    await ctx.resume();
-    const src = ctx.createMediaStreamSource(stream);
-    const an = ctx.createAnalyser();
-    an.fftSize = 2048;
-    src.connect(an);
-    const buf = new Float32Array(an.fftSize);
-    let peak = 0;
-    for (let i = 0; i < 20; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      an.getFloatTimeDomainData(buf);
-      let sum = 0;
-      for (const x of buf) sum += x * x;
-      peak = Math.max(peak, Math.sqrt(sum / buf.length));
-    }
-    await ctx.close();
-    return peak;
-  });
 }
 
 /**

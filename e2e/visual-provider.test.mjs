@@ -10,13 +10,11 @@
 // inside such a session with PARLEY_APP (go build -tags dev,webkit2_41) and PARLEY_HUB set.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { desktop, launchChromium, resultsDir, root, startHub } from './lib/index.mjs';
+import { desktop, launchChromium, resultsDir, signIn, startApp, startHub } from './lib/index.mjs';
 
 const T = 20_000;
 const run = promisify(execFile);
@@ -59,81 +57,6 @@ function fakeProvider() {
   );
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitHTTP(url, timeoutMs = 90_000) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
-}
-
-/** startApp runs the Wails dev build under xvfb-run, in this test's session bus (the keyring). */
-async function startApp(hubURL) {
-  const bin = process.env.PARLEY_APP || join(root, 'out', 'parley-dev');
-  if (!existsSync(bin)) throw new Error(`${bin} missing: go build -tags dev,webkit2_41 -o out/parley-dev .`);
-  const port = await freePort();
-  const proc = spawn('xvfb-run', ['-a', '-s', '-screen 0 1280x800x24 -nolisten tcp', bin, '-hub', hubURL], {
-    cwd: root,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, assetdir: process.env.PARLEY_APP_ASSETS || join(root, 'frontend', 'dist'), devserver: `127.0.0.1:${port}`, loglevel: 'Info', GDK_BACKEND: 'x11' },
-  });
-  const logs = [];
-  for (const s of [proc.stdout, proc.stderr]) {
-    s.setEncoding('utf8');
-    s.on('data', (c) => logs.push(...c.split('\n').filter(Boolean)));
-  }
-  const exited = new Promise((resolve) => proc.on('exit', resolve));
-  const stop = async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    try {
-      process.kill(-proc.pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    const t = setTimeout(() => {
-      try {
-        process.kill(-proc.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }, 5_000);
-    await exited;
-    clearTimeout(t);
-  };
-  process.on('exit', () => {
-    try {
-      process.kill(-proc.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  });
-  const url = `http://127.0.0.1:${port}/`;
-  try {
-    await Promise.race([waitHTTP(url), exited.then(() => Promise.reject(new Error('app exited')))]);
-  } catch (e) {
-    await stop();
-    throw new Error(`the app did not start: ${e.message}; output:\n${logs.join('\n')}`);
-  }
-  return { url, stop, logs };
-}
-
 /** setProvider makes the fake site the demo organisation's co-browse provider, as its admin. */
 async function setProvider() {
   const login = await (
@@ -167,7 +90,8 @@ before(async () => {
   hub = await startHub();
   await setProvider();
   browser = await launchChromium();
-  app = await startApp(hub.url);
+  // The app runs in this test's session bus (the keyring).
+  app = await startApp({ args: ['-hub', hub.url], readyTimeoutMs: 90_000 });
 });
 
 after(async () => {
@@ -181,12 +105,7 @@ test('external provider: tab, sign-in kept in the keyring, PIN shared into the c
   const agentCtx = await browser.newContext({ viewport: desktop, locale: 'en-US' });
   const page = await agentCtx.newPage();
   await page.goto(app.url);
-  await page.getByTestId('signin-username').waitFor({ timeout: T });
-  await page.getByTestId('signin-hub').fill(hub.url);
-  await page.getByTestId('signin-org').fill('demo');
-  await page.getByTestId('signin-username').fill('agent1');
-  await page.getByTestId('signin-password').fill('demo');
-  await page.getByTestId('signin-submit').click();
+  await signIn(page, { hub: hub.url, user: 'agent1', timeout: T });
 
   const custCtx = await browser.newContext({ viewport: desktop, locale: 'en-US' });
   const cust = await custCtx.newPage();

@@ -4,3 +4,5 @@ export * from './paths.mjs';
 export * from './procs.mjs';
 export * from './browser.mjs';
 export * from './proxy.mjs';
+export * from './media.mjs';
+export * from './app.mjs';
