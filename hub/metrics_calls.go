@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/hub/relay"
-	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/wire"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -78,7 +77,7 @@ func (s *Server) reportRoutes(mux *http.ServeMux) {
 // handleGetCallSettings tells any member the organisation's call setting and region.
 func (s *Server) handleGetCallSettings(w http.ResponseWriter, r *http.Request) {
 	org := wire.OrgID(r.PathValue("org"))
-	if _, err := s.bearerMember(r, org, wire.RoleAgent, wire.RoleSupervisor, wire.RoleAdmin); err != nil {
+	if _, err := s.member(r, org, wire.RoleAgent, wire.RoleSupervisor, wire.RoleAdmin); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -97,7 +96,7 @@ func (s *Server) handleGetCallSettings(w http.ResponseWriter, r *http.Request) {
 // handlePutCallSettings lets an admin change the call setting and region (e.g. "gcc").
 func (s *Server) handlePutCallSettings(w http.ResponseWriter, r *http.Request) {
 	org := wire.OrgID(r.PathValue("org"))
-	tok, err := s.bearerMember(r, org, wire.RoleAdmin)
+	tok, err := s.member(r, org, wire.RoleAdmin)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -118,28 +117,6 @@ func (s *Server) handlePutCallSettings(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, cs)
 }
 
-// bearerMember authenticates a request's "Authorization: Bearer" token as a member of org with
-// one of roles.
-func (s *Server) bearerMember(r *http.Request, org wire.OrgID, roles ...wire.Role) (store.Token, error) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return store.Token{}, ErrTokenInvalid
-	}
-	tok, err := s.authenticate(r.Context(), token)
-	if err != nil {
-		return tok, err
-	}
-	if tok.Org != org {
-		return tok, ErrOrgNotFound // another organisation's reports do not exist for this token
-	}
-	for _, role := range roles {
-		if tok.Role == role {
-			return tok, nil
-		}
-	}
-	return tok, wire.Errorf(wire.EFORBIDDEN, "only %s may do this", roles[len(roles)-1])
-}
-
 // reportHeader are the columns of conversations.csv.
 var reportHeader = []string{"conversation", "customer", "agent", "created_at", "accepted_at", "ended_at", "ended_by",
 	"handle_time_s", "calls", "answered_calls", "call_kinds", "call_outcomes", "call_time_s"}
@@ -152,7 +129,7 @@ var callsHeader = []string{"call", "conversation", "agent_id", "kind", "outcome"
 // from and to as RFC 3339 times or Unix milliseconds (default: the last 24 hours).
 func (s *Server) reportWindow(r *http.Request) (org wire.OrgID, since, until time.Time, err error) {
 	org = wire.OrgID(r.PathValue("org"))
-	if _, err = s.bearerMember(r, org, wire.RoleSupervisor, wire.RoleAdmin); err != nil {
+	if _, err = s.member(r, org, wire.RoleSupervisor, wire.RoleAdmin); err != nil {
 		return
 	}
 	if until, err = timeParam(r, "to", s.now()); err != nil {
