@@ -260,6 +260,11 @@ func TestVisualSettingsAPIAndExternalProvider(t *testing.T) {
 	if first != hub.DefaultVisualSettings {
 		t.Errorf("settings before any choice = %+v; want the built-in providers", first)
 	}
+	// The watcher only watches: away, so the conversation below is offered to agent1 (as
+	// available agents tie, routing would otherwise pick whichever waited longest).
+	if _, err := watcher.conn.Request(ctx(t), wire.TypePresenceSet, wire.PresenceSet{Presence: wire.PresenceAway}); err != nil {
+		t.Fatal(err)
+	}
 	ext := wire.VisualSettings{
 		Cobrowse: wire.ProviderConfig{Provider: wire.ProviderExternal, External: &wire.ExternalProvider{
 			Name: "AcmeView", SignInURL: "https://acme.example/login", SessionURL: "https://acme.example/api/sessions",
