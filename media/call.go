@@ -90,16 +90,22 @@ type Call struct {
 	closed      bool
 	remoteSet   bool
 	pendingCand []webrtc.ICECandidateInit
-	onCand      func(Candidate)
-	onState     func(State)
-	state       State
-	audio       *audioSend
-	video       *videoSend
-	player      *player
-	bwe         cc.BandwidthEstimator
-	target      atomic.Int64 // congestion-controlled video target, bit/s
-	wg          sync.WaitGroup
-	done        chan struct{}
+	// restarting is set from an ICE-restart offer until its answer: the new generation's
+	// candidates must not cross the old one's. Our own are held in heldCand (sent once the
+	// other side has the offer, i.e. when its answer arrives), and the other side's wait in
+	// pendingCand until the answer gives their new credentials.
+	restarting bool
+	heldCand   []Candidate
+	onCand     func(Candidate)
+	onState    func(State)
+	state      State
+	audio      *audioSend
+	video      *videoSend
+	player     *player
+	bwe        cc.BandwidthEstimator
+	target     atomic.Int64 // congestion-controlled video target, bit/s
+	wg         sync.WaitGroup
+	done       chan struct{}
 
 	st counters
 }
@@ -225,11 +231,16 @@ func NewCall(opts Options) (*Call, error) {
 			return // end of gathering: browsers need no marker for it
 		}
 		ci := cand.ToJSON()
+		out := Candidate{Candidate: ci.Candidate, SDPMid: ci.SDPMid, SDPMLineIndex: ci.SDPMLineIndex}
 		c.mu.Lock()
 		f := c.onCand
+		if c.restarting {
+			c.heldCand = append(c.heldCand, out)
+			f = nil
+		}
 		c.mu.Unlock()
 		if f != nil {
-			f(Candidate{Candidate: ci.Candidate, SDPMid: ci.SDPMid, SDPMLineIndex: ci.SDPMLineIndex})
+			f(out)
 		}
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
@@ -308,11 +319,28 @@ func (c *Call) offer(o *webrtc.OfferOptions) (string, error) {
 	if c.isClosed() {
 		return "", ErrClosed
 	}
-	off, err := c.pc.CreateOffer(o)
-	if err != nil {
-		return "", err
+	restart := o != nil && o.ICERestart
+	if restart {
+		// pion starts gathering the new generation in CreateOffer; until the answer comes back,
+		// candidates either way would meet the other side's old credentials and be lost.
+		c.mu.Lock()
+		c.restarting, c.remoteSet = true, false
+		c.heldCand = nil // an earlier restart's, never answered: stale
+		c.mu.Unlock()
 	}
-	if err := c.pc.SetLocalDescription(off); err != nil {
+	off, err := c.pc.CreateOffer(o)
+	if err == nil {
+		err = c.pc.SetLocalDescription(off)
+	}
+	if err != nil {
+		if restart {
+			c.mu.Lock()
+			c.restarting, c.remoteSet = false, true
+			held := c.heldCand
+			c.heldCand = nil
+			c.mu.Unlock()
+			c.sendCandidates(held)
+		}
 		return "", err
 	}
 	return off.SDP, nil
@@ -349,7 +377,26 @@ func (c *Call) HandleAnswer(sdp string) error {
 	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
 		return errors.Join(ErrBadState, err)
 	}
+	c.mu.Lock()
+	c.restarting = false
+	held := c.heldCand
+	c.heldCand = nil
+	c.mu.Unlock()
+	c.sendCandidates(held)
 	return c.flushCandidates()
+}
+
+// sendCandidates hands held local candidates to the signalling layer.
+func (c *Call) sendCandidates(cands []Candidate) {
+	c.mu.Lock()
+	f := c.onCand
+	c.mu.Unlock()
+	if f == nil {
+		return
+	}
+	for _, cand := range cands {
+		f(cand)
+	}
 }
 
 func (c *Call) flushCandidates() error {

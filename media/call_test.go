@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -207,6 +208,47 @@ func TestRestartICE(t *testing.T) {
 	if s := p.a.Stats(); s.RTT <= 0 {
 		t.Logf("no RTT yet: %+v", s)
 	}
+}
+
+// An ICE restart's new candidates must not reach the other side before its offer does, nor
+// theirs be applied before their answer: crossing generations loses them, and the call stays
+// down (seen as a rare TestRestartICE timeout under load). Candidates here are delivered the
+// moment they are gathered, the worst order a signalling server can produce.
+func TestRestartICEHoldsCandidatesUntilAnswered(t *testing.T) {
+	checkLeaks(t)
+	p := newPair(t, testOptions(true), testOptions(true))
+	eventually(t, 10*time.Second, "frames", func() bool { return p.frames[1].count() >= 5 })
+	var early, late atomic.Int32
+	var answered atomic.Bool
+	p.a.OnLocalCandidate(func(c Candidate) {
+		if answered.Load() {
+			late.Add(1)
+		} else {
+			early.Add(1)
+		}
+		_ = p.b.AddRemoteCandidate(c)
+	})
+	offer, err := p.a.RestartICE()
+	if err != nil {
+		t.Fatalf("RestartICE: %v", err)
+	}
+	time.Sleep(200 * time.Millisecond) // loopback gathering is done by now
+	answer, err := p.b.HandleOffer(offer)
+	if err != nil {
+		t.Fatalf("HandleOffer: %v", err)
+	}
+	answered.Store(true)
+	if err := p.a.HandleAnswer(answer); err != nil {
+		t.Fatalf("HandleAnswer: %v", err)
+	}
+	if early.Load() != 0 {
+		t.Errorf("%d candidates sent before the restart was answered; want 0", early.Load())
+	}
+	if late.Load() == 0 {
+		t.Errorf("no candidate sent after the answer")
+	}
+	n := p.frames[1].count()
+	eventually(t, 10*time.Second, "frames after ICE restart", func() bool { return p.frames[1].count() >= n+15 })
 }
 
 // checkLeaks fails t if goroutines started during the test outlive it. It registers first, so
