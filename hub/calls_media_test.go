@@ -3,7 +3,10 @@ package hub_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
+	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -210,5 +213,21 @@ func TestCallMediaRelayOnlyThroughHub(t *testing.T) {
 		if !strings.Contains(strings.Join(ids, " "), want) {
 			t.Errorf("TURN allocations %v; want one for %s", ids, want)
 		}
+	}
+
+	// The relay's work shows on the hub's /metrics for operators.
+	res, err := http.Get(rg.s.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{"parley_hub_turn_allocations 2", "parley_hub_turn_allocations_total 2"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if !regexp.MustCompile(`parley_hub_turn_relayed_bytes_total\{direction="to_peers"\} [1-9]`).Match(metrics) {
+		t.Errorf("/metrics shows no bytes relayed to peers")
 	}
 }

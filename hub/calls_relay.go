@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"net"
 
 	"github.com/parleyhq/parley/hub/relay"
@@ -59,6 +60,7 @@ func (s *Server) startRelays() error {
 			region = relay.NorthAmerica
 		}
 		s.turn = ts
+		s.registerTURNMetrics(ts)
 		relays = append([]relay.Relay{ts.Relay(embeddedRelayID, region, host)}, relays...)
 		s.log.Info("embedded TURN server listening", "udp", ts.UDPAddr(), "tcp", ts.TCPAddr(), "region", region, "advertised", host)
 	}
@@ -85,3 +87,31 @@ func (s *Server) closeRelays() {
 
 // TURN returns the embedded TURN server, nil when none runs.
 func (s *Server) TURN() *relay.Server { return s.turn }
+
+// registerTURNMetrics exports the embedded TURN server's counters on the hub's /metrics.
+func (s *Server) registerTURNMetrics(ts *relay.Server) {
+	stat := func(f func(relay.Stats) float64) func() float64 {
+		return func() float64 { return f(ts.Stats()) }
+	}
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_hub_turn_allocations",
+			Help: "TURN allocations open on the embedded relay."},
+			stat(func(st relay.Stats) float64 { return float64(st.Allocations) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_hub_turn_allocations_total",
+			Help: "TURN allocations made by the embedded relay."},
+			stat(func(st relay.Stats) float64 { return float64(st.AllocationsTotal) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_hub_turn_auth_refused_total",
+			Help: "TURN requests refused for expired, malformed or forged credentials."},
+			stat(func(st relay.Stats) float64 { return float64(st.AuthRefused) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_hub_turn_relayed_bytes_total",
+			Help: "UDP payload relayed by the embedded relay.", ConstLabels: prometheus.Labels{"direction": "from_peers"}},
+			stat(func(st relay.Stats) float64 { return float64(st.BytesFromPeers) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_hub_turn_relayed_bytes_total",
+			Help: "UDP payload relayed by the embedded relay.", ConstLabels: prometheus.Labels{"direction": "to_peers"}},
+			stat(func(st relay.Stats) float64 { return float64(st.BytesToPeers) })),
+	} {
+		if err := s.metrics.reg.Register(c); err != nil {
+			s.log.Warn("TURN metrics", "err", err)
+		}
+	}
+}
