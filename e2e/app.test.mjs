@@ -82,6 +82,8 @@ test('agent1 accepts a portal customer, chats both ways and ends the chat', asyn
   await signIn(page, 'agent1');
   const presence = page.getByTestId('presence');
   await presence.waitFor({ timeout: T });
+  // Available once the hub's agent.state arrives (a moment after the header shows).
+  await page.waitForFunction(() => document.querySelector('[data-testid="presence"]')?.value === 'available', null, { timeout: T });
   assert.equal(await presence.inputValue(), 'available');
 
   // Busy, then available again: the switch goes through the hub and back.
