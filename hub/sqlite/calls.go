@@ -79,20 +79,7 @@ func (d *DB) EndOpenCalls(ctx context.Context, at int64, reason string) (int, er
 
 // CallsOf implements store.CallStore.
 func (d *DB) CallsOf(ctx context.Context, conv wire.ConversationID) ([]store.CallRecord, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+callCols+` FROM calls WHERE conv = ? ORDER BY created_at, id`, conv)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var calls []store.CallRecord
-	for rows.Next() {
-		c, err := scanCall(rows)
-		if err != nil {
-			return nil, err
-		}
-		calls = append(calls, c)
-	}
-	return calls, rows.Err()
+	return d.queryCalls(ctx, `SELECT `+callCols+` FROM calls WHERE conv = ? ORDER BY created_at, id`, conv)
 }
 
 // Report implements store.CallStore.
@@ -141,8 +128,13 @@ func (d *DB) Report(ctx context.Context, org wire.OrgID, since, until int64) ([]
 
 // CallsReport implements store.CallStore.
 func (d *DB) CallsReport(ctx context.Context, org wire.OrgID, since, until int64) ([]store.CallRecord, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+callCols+` FROM calls WHERE org = ? AND state = ? AND ended_at >= ? AND ended_at < ?
+	return d.queryCalls(ctx, `SELECT `+callCols+` FROM calls WHERE org = ? AND state = ? AND ended_at >= ? AND ended_at < ?
 		ORDER BY ended_at, id`, org, wire.CallEnded, since, until)
+}
+
+// queryCalls runs a query selecting callCols and scans every row.
+func (d *DB) queryCalls(ctx context.Context, query string, args ...any) ([]store.CallRecord, error) {
+	rows, err := d.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
