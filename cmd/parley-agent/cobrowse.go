@@ -37,7 +37,7 @@ type cobrowse struct {
 	nodes map[string]int64
 	// control is the last control state seen, and typed whether we typed, per engagement.
 	control map[wire.VisualID]bool
-	typed map[wire.VisualID]bool
+	typed   map[wire.VisualID]bool
 	// pointed is when the laser was last moved, per engagement.
 	pointed map[wire.VisualID]time.Time
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/parleyhq/parley/hub/client"
 	"github.com/parleyhq/parley/hub/sqlite"
 	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/resilience/chatsim"
 	"github.com/parleyhq/parley/wire"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -173,10 +174,10 @@ func run(cfg config) error {
 	}
 	fmt.Printf("fan-out latency over %s, %d deliveries (customer→agent and agent→customer): p50 %.2f ms, p99 %.2f ms, max %.2f ms; send errors %d\n",
 		cfg.duration, len(lat), pct(0.50), pct(0.99), float64(lat[len(lat)-1].Microseconds())/1000, sendErrs.Load())
-	if h, err := histogram(url, "parley_hub_message_handle_seconds"); err == nil {
+	if h, err := chatsim.Histogram(url, "parley_hub_message_handle_seconds", "0.001", "0.005", "0.02", "0.1"); err == nil {
 		fmt.Printf("inside the hub, read to queued for recipients: %s\n", h)
 	}
-	if h, err := histogram(url, "parley_hub_message_store_seconds"); err == nil {
+	if h, err := chatsim.Histogram(url, "parley_hub_message_store_seconds", "0.001", "0.005", "0.02", "0.1"); err == nil {
 		fmt.Printf("  store transactions (one per batch of messages): %s\n", h)
 	}
 	verdict := "PASS"
@@ -228,37 +229,6 @@ func profile(url, name string, d time.Duration) {
 	}
 	defer f.Close()
 	io.Copy(f, res.Body)
-}
-
-// histogram summarises one of the hub's latency histograms: the share of messages within each
-// bucket bound that matters for the targets.
-func histogram(url, name string) (string, error) {
-	res, err := http.Get(url + "/metrics")
-	if err != nil {
-		return "", err
-	}
-	defer res.Body.Close()
-	var total float64
-	counts := map[string]float64{}
-	sc := bufio.NewScanner(res.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, name+`_bucket{le="`); ok {
-			le, val, _ := strings.Cut(rest, `"} `)
-			counts[le], _ = strconv.ParseFloat(val, 64)
-		}
-		if val, ok := strings.CutPrefix(line, name+"_count "); ok {
-			total, _ = strconv.ParseFloat(val, 64)
-		}
-	}
-	if total == 0 {
-		return "", errors.New("no histogram")
-	}
-	var parts []string
-	for _, le := range []string{"0.001", "0.005", "0.02", "0.1"} {
-		parts = append(parts, fmt.Sprintf("%.2f%% within %s s", 100*counts[le]/total, le))
-	}
-	return fmt.Sprintf("%.0f; ", total) + strings.Join(parts, ", "), nil
 }
 
 // mem is the hub's memory, from its /metrics.

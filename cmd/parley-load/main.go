@@ -10,18 +10,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/parleyhq/parley/hub/client"
@@ -120,7 +116,7 @@ func run(cfg config) error {
 	fmt.Printf("load generator (this process, same machine): CPU %.1f s, peak RSS %.1f MB; %.0f messages/s acknowledged\n",
 		self.CPU.Seconds(), mb(self.PeakRSS), float64(rep.Sent)/traffic.Seconds())
 	for _, name := range []string{"parley_hub_message_handle_seconds", "parley_hub_message_store_seconds"} {
-		if h, err := histogram(h.URL, name); err == nil {
+		if h, err := chatsim.Histogram(h.URL, name, "0.001", "0.01", "0.1", "0.5"); err == nil {
 			fmt.Printf("  %s: %s\n", name, h)
 		}
 	}
@@ -132,37 +128,6 @@ func run(cfg config) error {
 	}
 	fmt.Println("parley-load: PASS, 0 messages lost")
 	return nil
-}
-
-// histogram summarises one of the hub's latency histograms from its /metrics: how many, and the
-// share within a few bounds.
-func histogram(url, name string) (string, error) {
-	res, err := http.Get(url + "/metrics")
-	if err != nil {
-		return "", err
-	}
-	defer res.Body.Close()
-	var total float64
-	counts := map[string]float64{}
-	sc := bufio.NewScanner(res.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, name+`_bucket{le="`); ok {
-			le, val, _ := strings.Cut(rest, `"} `)
-			counts[le], _ = strconv.ParseFloat(val, 64)
-		}
-		if val, ok := strings.CutPrefix(line, name+"_count "); ok {
-			total, _ = strconv.ParseFloat(val, 64)
-		}
-	}
-	if total == 0 {
-		return "", errors.New("no histogram")
-	}
-	parts := []string{fmt.Sprintf("%.0f", total)}
-	for _, le := range []string{"0.001", "0.01", "0.1", "0.5"} {
-		parts = append(parts, fmt.Sprintf("%.1f%% within %s s", 100*counts[le]/total, le))
-	}
-	return strings.Join(parts, ", "), nil
 }
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
