@@ -100,6 +100,21 @@ func TestAcceptAndEcho(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	// Send once the agent has the conversation: messages sent before the accept reach the agent
+	// as a backlog, which may be told after a newer live one, and the echoes' order would vary.
+	active := false
+	for _, c := range conn.Welcome().Conversations {
+		active = active || c.State == wire.ConvActive
+	}
+	for !active {
+		select {
+		case ev := <-conn.Events():
+			var c wire.Conversation
+			active = ev.Type == wire.TypeConvState && ev.Unmarshal(&c) == nil && c.State == wire.ConvActive
+		case <-ctx.Done():
+			t.Fatalf("the agent never took the conversation\nlogs:\n%s", logs)
+		}
+	}
 	for _, text := range []string{"one", "two <script>alert(1)</script>"} {
 		if _, err := conn.Send(ctx, started.Conversation.ID, text); err != nil {
 			t.Fatal(err)
