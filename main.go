@@ -41,12 +41,15 @@ var icon []byte
 // dropped (the UI asks for the current state when it loads).
 type wailsEmitter struct {
 	ctx atomic.Pointer[context.Context]
+	rev atomic.Uint64
 }
 
-// Emit forwards to runtime.EventsEmit.
+// Emit forwards to runtime.EventsEmit with a revision as the second argument: the Wails dev
+// server writes each event from its own goroutine, so events can overtake one another on the
+// way to the page, and the UI drops a snapshot older than the one it has (api/backend.ts on).
 func (e *wailsEmitter) Emit(event string, data any) {
 	if ctx := e.ctx.Load(); ctx != nil {
-		runtime.EventsEmit(*ctx, event, data)
+		runtime.EventsEmit(*ctx, event, data, e.rev.Add(1))
 	}
 }
 

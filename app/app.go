@@ -141,6 +141,10 @@ type core struct {
 	// signMu serialises sign-in and sign-out, which block on the network.
 	signMu sync.Mutex
 
+	// emitMu orders emissions: it is taken before mu is released (unlockFlush), so the UI gets
+	// events in the order the state changed, whichever goroutine changed it.
+	emitMu sync.Mutex
+
 	mu       sync.Mutex
 	link     *client.Conn       // the hub connection; nil when signed out
 	stop     context.CancelFunc // stops run
@@ -179,8 +183,22 @@ func (c *core) reset() {
 // nowMs is the local clock in Unix milliseconds.
 func (c *core) nowMs() int64 { return c.now().UnixMilli() }
 
-// flush emits what a locked section collected. Callers must not hold mu.
+// unlockFlush releases mu and emits what the locked section collected, before any later
+// locked section can emit: events reach the UI in the order the state changed. Each snapshot
+// event carries the whole state of its domain, so one that overtook a newer one would undo it.
+func (c *core) unlockFlush(out []emission) {
+	c.emitMu.Lock()
+	c.mu.Unlock()
+	defer c.emitMu.Unlock()
+	for _, e := range out {
+		c.emitter.Emit(e.event, e.data)
+	}
+}
+
+// flush emits what an earlier locked section collected. Callers must not hold mu.
 func (c *core) flush(out []emission) {
+	c.emitMu.Lock()
+	defer c.emitMu.Unlock()
 	for _, e := range out {
 		c.emitter.Emit(e.event, e.data)
 	}
@@ -235,8 +253,7 @@ func (c *core) run(ctx context.Context, l *client.Conn, done chan struct{}) {
 				return
 			}
 			out, followUp := c.apply(ev)
-			c.mu.Unlock()
-			c.flush(out)
+			c.unlockFlush(out)
 			c.async(followUp)
 		}
 	}
@@ -276,9 +293,8 @@ func (c *core) lost(l *client.Conn, why string) {
 		{EventOffers, []OfferView{}},
 		{EventConversations, []ConversationView{}},
 	}
-	c.mu.Unlock()
+	c.unlockFlush(out)
 	go l.Close() // from the run goroutine, which the client's Close waits on indirectly
-	c.flush(out)
 }
 
 // apply changes the state for one event from the hub, under mu. It returns the events for the
@@ -487,8 +503,7 @@ func (c *core) history(id wire.ConversationID, after int64) {
 			after = max(after, m.Seq)
 		}
 		out = append(out, emission{EventConversations, c.convViews()})
-		c.mu.Unlock()
-		c.flush(out)
+		c.unlockFlush(out)
 		// The follow-ups are receipts, each covering everything before it: the last one will do.
 		if n := len(followUp); n > 0 {
 			followUp[n-1]()

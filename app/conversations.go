@@ -47,8 +47,7 @@ func (cs *Conversations) Open(id wire.ConversationID) (ConversationView, error) 
 	view := c.view(cv)
 	out := []emission{{EventConversations, c.convViews()}, {EventActive, id}}
 	live := cv.State != wire.ConvEnded
-	c.mu.Unlock()
-	c.flush(out)
+	c.unlockFlush(out)
 	if lastCustomer > 0 && live {
 		c.receipt(id, lastCustomer, wire.ReceiptRead)()
 	}
@@ -122,8 +121,7 @@ func (cs *Conversations) Send(id wire.ConversationID, text string) (MessageView,
 	if isNew {
 		out = append(out, emission{EventMessage, mv}, emission{EventConversations, c.convViews()})
 	}
-	c.mu.Unlock()
-	c.flush(out)
+	c.unlockFlush(out)
 	return mv, nil
 }
 

@@ -81,11 +81,10 @@ func (s *Session) SignIn(hubURL, org, username, password string) (SessionView, e
 	// The connection's first event repeats this welcome; applying it twice is harmless.
 	out, followUp := c.welcome(l.Welcome())
 	view := c.session
-	c.mu.Unlock()
+	c.unlockFlush(out) // before run starts: the hub's later events come after the welcome
 
 	log.Info("signed in", "role", login.User.Role)
 	go c.run(runCtx, l, done)
-	c.flush(out)
 	c.async(followUp)
 	return view, nil
 }

@@ -91,6 +91,7 @@ type Visual struct {
 	session *keychain.Session
 	http    *http.Client
 
+	emitMu   sync.Mutex // orders EventVisual emissions (emit)
 	mu       sync.Mutex
 	settings wire.VisualSettings
 	known    bool
@@ -156,14 +157,13 @@ func (v *Visual) onHub(ev wire.Envelope) {
 			v.c.log.Info("visual engagement", "conv", st.Conv, "visual", st.ID, "kind", st.Kind, "state", st.State, "reason", st.Reason)
 		}
 	}
-	view := v.viewLocked()
 	v.mu.Unlock()
 	for _, f := range subs {
 		f(ev)
 	}
 	switch ev.Type {
 	case wire.TypeVisualSettings, wire.TypeVisualState:
-		v.c.emitter.Emit(EventVisual, view)
+		v.emit()
 	case wire.TypeVisualEvent:
 		var fr wire.VisualEvent
 		if ev.Unmarshal(&fr) == nil {
@@ -183,7 +183,11 @@ func (v *Visual) viewLocked() VisualView {
 	return view
 }
 
+// emit tells the UI the current state. The view is taken under emitMu, so the last one
+// emitted is never older than the last change, whichever goroutine emits.
 func (v *Visual) emit() VisualView {
+	v.emitMu.Lock()
+	defer v.emitMu.Unlock()
 	v.mu.Lock()
 	view := v.viewLocked()
 	v.mu.Unlock()

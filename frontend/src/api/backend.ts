@@ -14,7 +14,7 @@ type Service = Record<string, Fn>;
 
 interface WailsWindow {
   go?: { app?: Record<string, Service> };
-  runtime?: { EventsOn(name: string, cb: (data: unknown) => void): () => void };
+  runtime?: { EventsOn(name: string, cb: (data: unknown, rev?: unknown) => void): () => void };
 }
 
 const w = (): WailsWindow => globalThis as unknown as WailsWindow;
@@ -57,10 +57,25 @@ export function ready(timeoutMs = 10000): Promise<void> {
   return readyPromise;
 }
 
-/** on subscribes to an event the services emit (app/emitter.go) and returns the unsubscribe function. */
+/** Events that carry one item of a stream rather than the whole state of their domain. */
+const streams = new Set(['message', 'notice', 'visual.event']);
+
+/**
+ * on subscribes to an event the services emit (app/emitter.go) and returns the unsubscribe
+ * function. Each event comes with the revision main.go gives it; a snapshot event that arrives
+ * after a newer one of its kind (the dev server's transport can reorder them) is dropped, since
+ * it would put back an older state.
+ */
 export async function on<T>(event: string, cb: (data: T) => void): Promise<() => void> {
   await ready();
-  return w().runtime!.EventsOn(event, (data) => cb(data as T));
+  let last = 0;
+  return w().runtime!.EventsOn(event, (data, rev) => {
+    if (typeof rev === 'number' && !streams.has(event)) {
+      if (rev < last) return;
+      last = rev;
+    }
+    cb(data as T);
+  });
 }
 
 export const session = {
