@@ -11,13 +11,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"embed"
+	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 
 	"github.com/parleyhq/parley/app"
@@ -41,16 +42,31 @@ var icon []byte
 // dropped (the UI asks for the current state when it loads).
 type wailsEmitter struct {
 	ctx atomic.Pointer[context.Context]
-	rev atomic.Uint64
+
+	mu  sync.Mutex
+	rev uint64
 }
 
-// Emit forwards to runtime.EventsEmit with a revision as the second argument: the Wails dev
-// server writes each event from its own goroutine, so events can overtake one another on the
-// way to the page, and the UI drops a snapshot older than the one it has (api/backend.ts on).
+// uiEvent is what the window gets for every event the services emit: one Wails event,
+// "parley", carrying the name and a revision that counts up by one. The Wails dev server writes
+// each event from its own goroutine, so events can overtake one another on the way to a page;
+// the UI puts them back in order by revision (frontend/src/api/backend.ts).
+type uiEvent struct {
+	Name string `json:"name"`
+	Rev  uint64 `json:"rev"`
+	Data any    `json:"data"`
+}
+
+// Emit forwards to runtime.EventsEmit, in the order of the calls.
 func (e *wailsEmitter) Emit(event string, data any) {
-	if ctx := e.ctx.Load(); ctx != nil {
-		runtime.EventsEmit(*ctx, event, data, e.rev.Add(1))
+	ctx := e.ctx.Load()
+	if ctx == nil {
+		return
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.rev++
+	runtime.EventsEmit(*ctx, "parley", uiEvent{Name: event, Rev: e.rev, Data: data})
 }
 
 // formatError is what a rejected promise carries to the UI: the code it translates, and the

@@ -1,47 +1,61 @@
-import { describe, expect, it } from 'vitest';
-import { on } from './backend';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
-// fakeRuntime records the callbacks the UI subscribes, so a test can deliver events the way the
-// Wails dev server does: each with its revision, not always in the order they were emitted.
-function fakeRuntime() {
-  const subs: Record<string, ((data: unknown, rev?: unknown) => void)[]> = {};
+// Each test loads a fresh backend module (its event order starts anew) on a fake Wails runtime
+// that hands out the "parley" events the way the dev server does: not always in emitted order.
+async function fresh() {
+  vi.resetModules();
+  let bus: (e: unknown) => void = () => {};
   const g = globalThis as unknown as Record<string, unknown>;
   g.go = { app: {} };
   g.runtime = {
-    EventsOn: (name: string, cb: (data: unknown, rev?: unknown) => void) => {
-      (subs[name] ??= []).push(cb);
+    EventsOn: (name: string, cb: (e: unknown) => void) => {
+      if (name === 'parley') bus = cb;
       return () => {};
     },
   };
-  return (name: string, data: unknown, rev?: number) => subs[name]?.forEach((cb) => cb(data, rev));
+  const api = await import('./backend');
+  const got: string[] = [];
+  for (const name of ['conversations', 'message', 'call']) {
+    await api.on<string>(name, (d) => got.push(`${name}:${d}`));
+  }
+  const send = (name: string, rev: number, data: string) => bus({ name, rev, data });
+  return { api, got, send };
 }
 
-describe('on', () => {
-  it('keeps the newest snapshot when an older one arrives after it', async () => {
-    const deliver = fakeRuntime();
-    const got: string[] = [];
-    await on<string>('conversations', (d) => got.push(d));
-    deliver('conversations', 'ended', 7);
-    deliver('conversations', 'active', 5); // emitted first, overtaken on the way
-    deliver('conversations', 'later', 9);
-    expect(got).toEqual(['ended', 'later']);
+afterEach(() => vi.useRealTimers());
+
+describe('events from the services', () => {
+  it('arrive in the order they were emitted, whatever order the transport gave them', async () => {
+    const { got, send } = await fresh();
+    send('conversations', 1, 'active');
+    send('call', 3, 'none'); // overtook 2
+    send('message', 4, 'bye');
+    expect(got).toEqual(['conversations:active']);
+    send('call', 2, 'ended');
+    expect(got).toEqual(['conversations:active', 'call:ended', 'call:none', 'message:bye']);
   });
 
-  it('never drops an item of a stream, whatever its order', async () => {
-    const deliver = fakeRuntime();
-    const got: string[] = [];
-    await on<string>('message', (d) => got.push(d));
-    deliver('message', 'second', 4);
-    deliver('message', 'first', 3);
-    expect(got).toEqual(['second', 'first']);
+  it('stop waiting for a lost event after a moment; a stale snapshot is dropped, a message is not', async () => {
+    vi.useFakeTimers();
+    const { api, got, send } = await fresh();
+    send('conversations', 1, 'a');
+    send('conversations', 4, 'ended');
+    expect(got).toEqual(['conversations:a']);
+    vi.advanceTimersByTime(api.gapMs + 1);
+    expect(got).toEqual(['conversations:a', 'conversations:ended']);
+    send('conversations', 2, 'stale');
+    send('message', 3, 'late');
+    expect(got).toEqual(['conversations:a', 'conversations:ended', 'message:late']);
   });
 
-  it('takes events without a revision as they come', async () => {
-    const deliver = fakeRuntime();
-    const got: string[] = [];
-    await on<string>('agent', (d) => got.push(d));
-    deliver('agent', 'a');
-    deliver('agent', 'b');
-    expect(got).toEqual(['a', 'b']);
+  it('stop reaching a listener once it unsubscribes', async () => {
+    const { api, got, send } = await fresh();
+    const seen: string[] = [];
+    const off = await api.on<string>('conversations', (d) => seen.push(d));
+    send('conversations', 1, 'x');
+    off();
+    send('conversations', 2, 'y');
+    expect(seen).toEqual(['x']);
+    expect(got).toEqual(['conversations:x', 'conversations:y']);
   });
 });

@@ -14,7 +14,7 @@ type Service = Record<string, Fn>;
 
 interface WailsWindow {
   go?: { app?: Record<string, Service> };
-  runtime?: { EventsOn(name: string, cb: (data: unknown, rev?: unknown) => void): () => void };
+  runtime?: { EventsOn(name: string, cb: (data: unknown) => void): () => void };
 }
 
 const w = (): WailsWindow => globalThis as unknown as WailsWindow;
@@ -57,25 +57,76 @@ export function ready(timeoutMs = 10000): Promise<void> {
   return readyPromise;
 }
 
+/** UIEvent is how main.go sends every event: its name, a revision counting up by one, the data. */
+interface UIEvent {
+  name: string;
+  rev: number;
+  data: unknown;
+}
+
 /** Events that carry one item of a stream rather than the whole state of their domain. */
 const streams = new Set(['message', 'notice', 'visual.event']);
 
+/** How long a gap in the revisions may hold later events back (an event lost on the way). */
+export const gapMs = 250;
+
+const listeners = new Map<string, Set<(data: unknown) => void>>();
+const held = new Map<number, UIEvent>();
+let next = 0; // the revision to deliver next; 0 until the first event
+let gapTimer: ReturnType<typeof setTimeout> | undefined;
+let subscribed = false;
+
+function deliver(e: UIEvent): void {
+  for (const cb of listeners.get(e.name) ?? []) cb(e.data);
+}
+
+function drain(): void {
+  for (let e = held.get(next); e; e = held.get(next)) {
+    held.delete(next);
+    next++;
+    deliver(e);
+  }
+  if (held.size === 0) {
+    clearTimeout(gapTimer);
+    gapTimer = undefined;
+  } else {
+    gapTimer ??= setTimeout(() => {
+      gapTimer = undefined;
+      next = Math.min(...held.keys()); // give up on the missing ones
+      drain();
+    }, gapMs);
+  }
+}
+
 /**
- * on subscribes to an event the services emit (app/emitter.go) and returns the unsubscribe
- * function. Each event comes with the revision main.go gives it; a snapshot event that arrives
- * after a newer one of its kind (the dev server's transport can reorder them) is dropped, since
- * it would put back an older state.
+ * receive puts the services' events back in the order they were emitted: the Wails dev server
+ * writes each from its own goroutine, so one can overtake another, and a snapshot that overtook
+ * a newer one would put back an older state (an ended conversation shown as active).
  */
+export function receive(e: UIEvent): void {
+  if (typeof e?.rev !== 'number') return;
+  if (next === 0) next = e.rev;
+  if (e.rev < next) {
+    // Later than a gap we stopped waiting for: a stream item still counts, a snapshot is stale.
+    if (streams.has(e.name)) deliver(e);
+    return;
+  }
+  held.set(e.rev, e);
+  drain();
+}
+
+/** on subscribes to an event the services emit (app/emitter.go) and returns the unsubscribe function. */
 export async function on<T>(event: string, cb: (data: T) => void): Promise<() => void> {
   await ready();
-  let last = 0;
-  return w().runtime!.EventsOn(event, (data, rev) => {
-    if (typeof rev === 'number' && !streams.has(event)) {
-      if (rev < last) return;
-      last = rev;
-    }
-    cb(data as T);
-  });
+  if (!subscribed) {
+    subscribed = true;
+    w().runtime!.EventsOn('parley', (e) => receive(e as UIEvent));
+  }
+  const set = listeners.get(event) ?? new Set();
+  listeners.set(event, set);
+  const f = (d: unknown) => cb(d as T);
+  set.add(f);
+  return () => set.delete(f);
 }
 
 export const session = {
