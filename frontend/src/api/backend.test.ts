@@ -1,4 +1,6 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+const gapMs = 250;
 
 // Each test loads a fresh backend module (its event order starts anew) on a fake Wails runtime
 // that hands out the "parley" events the way the dev server does: not always in emitted order.
@@ -22,12 +24,28 @@ async function fresh() {
   return { api, got, send };
 }
 
+beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
 
+/** start delivers the page's first event and lets the start-up wait pass. */
+function start(send: (name: string, rev: number, data: string) => void, name: string, rev: number, data: string) {
+  send(name, rev, data);
+  vi.advanceTimersByTime(gapMs + 1);
+}
+
 describe('events from the services', () => {
+  it('line up at start even when the first to arrive was not the first sent', async () => {
+    const { got, send } = await fresh();
+    send('call', 8, 'none');
+    send('conversations', 7, 'signed-out');
+    expect(got).toEqual([]);
+    vi.advanceTimersByTime(gapMs + 1);
+    expect(got).toEqual(['conversations:signed-out', 'call:none']);
+  });
+
   it('arrive in the order they were emitted, whatever order the transport gave them', async () => {
     const { got, send } = await fresh();
-    send('conversations', 1, 'active');
+    start(send, 'conversations', 1, 'active');
     send('call', 3, 'none'); // overtook 2
     send('message', 4, 'bye');
     expect(got).toEqual(['conversations:active']);
@@ -36,9 +54,9 @@ describe('events from the services', () => {
   });
 
   it('stop waiting for a lost event after a moment; a stale snapshot is dropped, a message is not', async () => {
-    vi.useFakeTimers();
     const { api, got, send } = await fresh();
-    send('conversations', 1, 'a');
+    expect(api.gapMs).toBe(gapMs);
+    start(send, 'conversations', 1, 'a');
     send('conversations', 4, 'ended');
     expect(got).toEqual(['conversations:a']);
     vi.advanceTimersByTime(api.gapMs + 1);
@@ -52,7 +70,7 @@ describe('events from the services', () => {
     const { api, got, send } = await fresh();
     const seen: string[] = [];
     const off = await api.on<string>('conversations', (d) => seen.push(d));
-    send('conversations', 1, 'x');
+    start(send, 'conversations', 1, 'x');
     off();
     send('conversations', 2, 'y');
     expect(seen).toEqual(['x']);

@@ -72,7 +72,7 @@ export const gapMs = 250;
 
 const listeners = new Map<string, Set<(data: unknown) => void>>();
 const held = new Map<number, UIEvent>();
-let next = 0; // the revision to deliver next; 0 until the first event
+let next = 0; // the revision to deliver next; 0 until the first events have had a moment to line up
 let gapTimer: ReturnType<typeof setTimeout> | undefined;
 let subscribed = false;
 
@@ -105,8 +105,8 @@ function drain(): void {
  */
 export function receive(e: UIEvent): void {
   if (typeof e?.rev !== 'number') return;
-  if (next === 0) next = e.rev;
-  if (e.rev < next) {
+  // The first events a page sees are held like a gap: the first to arrive may not be the first sent.
+  if (next !== 0 && e.rev < next) {
     // Later than a gap we stopped waiting for: a stream item still counts, a snapshot is stale.
     if (streams.has(e.name)) deliver(e);
     return;

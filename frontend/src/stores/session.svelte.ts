@@ -27,6 +27,8 @@ export async function signIn(hub: string, org: string, user: string, password: s
 
 export async function signOut(): Promise<void> {
   await api.session.signOut();
+  // The "session" event says so too; this view does not wait for it.
+  session.view = await api.session.current();
 }
 
 /** isSupervisor is true for supervisors and admins. */
