@@ -101,7 +101,9 @@ type Call struct {
 	state      State
 	audio      *audioSend
 	video      *videoSend
-	player     *player
+	player     atomic.Pointer[player] // nil: no speaker
+	camera     string                 // the camera for video added later (SetCamera)
+	onAudio    atomic.Pointer[func(pcm []int16)]
 	bwe        cc.BandwidthEstimator
 	target     atomic.Int64 // congestion-controlled video target, bit/s
 	wg         sync.WaitGroup
@@ -141,7 +143,7 @@ func NewCall(opts Options) (*Call, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	c := &Call{opts: opts, log: opts.Logger, stream: "parley-" + randomHex(8), done: make(chan struct{})}
+	c := &Call{opts: opts, log: opts.Logger, stream: "parley-" + randomHex(8), done: make(chan struct{}), camera: opts.Camera}
 	c.state.Connection = "new"
 
 	m := &webrtc.MediaEngine{}
@@ -273,7 +275,7 @@ func NewCall(opts Options) (*Call, error) {
 			c.log.Warn("no audio output", "err", err)
 			c.state.SpeakerError = err.Error()
 		} else {
-			c.player = p
+			c.player.Store(p)
 		}
 	}
 	return c, nil
@@ -461,6 +463,76 @@ func (c *Call) SetVideoEnabled(on bool) error {
 	return nil
 }
 
+// SetCamera switches the camera mid-call (or chooses the one video will use when it goes
+// on). When the new camera cannot open, the call keeps the old one and the error says why.
+func (c *Call) SetCamera(id string) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	c.camera = id
+	v := c.video
+	c.mu.Unlock()
+	if v == nil {
+		return nil
+	}
+	if err := v.setCamera(id); err != nil {
+		return err
+	}
+	c.update(func(s *State) { s.CameraError = "" })
+	return nil
+}
+
+// SetMicrophone switches the microphone mid-call. When the new one cannot open, the call keeps
+// the old one and the error says why. A call that sends no audio has nothing to switch.
+func (c *Call) SetMicrophone(id string) error {
+	c.mu.Lock()
+	a, closed := c.audio, c.closed
+	c.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	if a == nil {
+		return nil
+	}
+	src, err := OpenAudio(id)
+	if err != nil {
+		return err
+	}
+	if err := a.swap(src); err != nil && errors.Is(err, ErrClosed) {
+		return err
+	}
+	c.update(func(s *State) { s.MicrophoneError = "" })
+	return nil
+}
+
+// SetSpeaker switches the audio output mid-call ("none" plays nothing). When the new output
+// cannot open, the call keeps the old one and the error says why.
+func (c *Call) SetSpeaker(id string) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	var p *player
+	if id != "none" {
+		var err error
+		if p, err = newPlayer(id); err != nil {
+			return err
+		}
+	}
+	if old := c.player.Swap(p); old != nil {
+		old.close()
+	}
+	if c.isClosed() { // closed meanwhile: Close may have missed p
+		if p := c.player.Swap(nil); p != nil {
+			p.close()
+		}
+		return ErrClosed
+	}
+	c.update(func(s *State) { s.SpeakerError = "" })
+	return nil
+}
+
 // State returns the call's current state.
 func (c *Call) State() State {
 	c.mu.Lock()
@@ -473,6 +545,10 @@ func (c *Call) RemoteVideoURL() string { return c.remote.URL() }
 
 // SelfVideoURL is the loopback URL of our own camera preview as MJPEG.
 func (c *Call) SelfVideoURL() string { return c.self.URL() }
+
+// OnRemoteAudio sets a function that sees every decoded 20 ms of remote audio (tests).
+// It runs on the receive goroutine and must not keep pcm.
+func (c *Call) OnRemoteAudio(f func(pcm []int16)) { c.onAudio.Store(&f) }
 
 // OnRemoteFrame sets a function that sees every decoded remote frame (tests, recording).
 // It runs on the receive goroutine and must not keep img.
@@ -488,11 +564,11 @@ func (c *Call) Close() error {
 	}
 	c.closed = true
 	close(c.done)
-	a, v, p := c.audio, c.video, c.player
+	a, v := c.audio, c.video
 	c.mu.Unlock()
 	var errs []error
 	if a != nil {
-		errs = append(errs, a.src.Close())
+		errs = append(errs, a.close())
 	}
 	if v != nil {
 		v.close()
@@ -505,7 +581,7 @@ func (c *Call) Close() error {
 	if v != nil {
 		v.closeEncoder()
 	}
-	if p != nil {
+	if p := c.player.Swap(nil); p != nil {
 		p.close()
 	}
 	c.remote.Close()
@@ -562,9 +638,44 @@ func (c *Call) readRTCP(s *webrtc.RTPSender, onKey func()) {
 
 type audioSend struct {
 	track *outTrack
-	src   AudioSource
 	enc   *opus.Encoder
 	muted atomic.Bool
+
+	mu     sync.Mutex
+	src    AudioSource // replaced by SetMicrophone
+	closed bool
+}
+
+// source returns the microphone being read, nil once the call closed.
+func (a *audioSend) source() AudioSource {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return nil
+	}
+	return a.src
+}
+
+// swap makes src the microphone and closes the previous one.
+func (a *audioSend) swap(src AudioSource) error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		_ = src.Close()
+		return ErrClosed
+	}
+	old := a.src
+	a.src = src
+	a.mu.Unlock()
+	return old.Close()
+}
+
+func (a *audioSend) close() error {
+	a.mu.Lock()
+	a.closed = true
+	src := a.src
+	a.mu.Unlock()
+	return src.Close()
 }
 
 func (c *Call) addAudio() error {
@@ -591,7 +702,14 @@ func (c *Call) addAudio() error {
 	c.goSafe(func() {
 		pcm := make([]int16, opus.FrameSamples)
 		for {
-			if err := a.src.Read(pcm); err != nil {
+			src := a.source()
+			if src == nil {
+				return
+			}
+			if err := src.Read(pcm); err != nil {
+				if cur := a.source(); cur != nil && cur != src {
+					continue // SetMicrophone replaced it
+				}
 				if !errors.Is(err, io.EOF) {
 					c.log.Warn("microphone stopped", "err", err)
 					c.update(func(s *State) { s.MicrophoneError = err.Error() })
@@ -621,8 +739,10 @@ type videoSend struct {
 	track   *outTrack
 	mu      sync.Mutex
 	src     VideoSource // nil while video is off
+	camera  string      // the device src comes from
 	enc     videoEncoder
-	codec   string // mime type the encoder was built for
+	codec   string      // mime type the encoder was built for
+	size    image.Point // frame size the encoder was built for
 	enabled bool
 	wake    chan struct{}
 	bitrate int
@@ -630,11 +750,14 @@ type videoSend struct {
 }
 
 func (c *Call) addVideo() error {
-	src, err := OpenVideo(c.opts.Camera, c.opts.Width, c.opts.Height, c.opts.FPS)
+	c.mu.Lock()
+	camera := c.camera
+	c.mu.Unlock()
+	src, err := OpenVideo(camera, c.opts.Width, c.opts.Height, c.opts.FPS)
 	if err != nil {
 		return err
 	}
-	v := &videoSend{c: c, src: src, enabled: true, wake: make(chan struct{}, 1), bitrate: 1_000_000}
+	v := &videoSend{c: c, src: src, camera: camera, enabled: true, wake: make(chan struct{}, 1), bitrate: 1_000_000}
 	if t := c.target.Load(); t > 0 {
 		v.bitrate = int(t)
 	}
@@ -677,14 +800,17 @@ func (v *videoSend) run() {
 			if !errors.Is(err, io.EOF) {
 				// The camera went away (unplugged, or another program took it): video is off
 				// until SetVideoEnabled(true) opens a camera again.
-				v.c.log.Warn("camera stopped", "err", err)
 				v.mu.Lock()
-				if v.src == src {
+				current := v.src == src
+				if current {
 					_ = src.Close()
 					v.src, v.enabled = nil, false
 				}
 				v.mu.Unlock()
-				v.c.update(func(s *State) { s.VideoEnabled, s.CameraError = false, err.Error() })
+				if current { // not one SetCamera replaced
+					v.c.log.Warn("camera stopped", "err", err)
+					v.c.update(func(s *State) { s.VideoEnabled, s.CameraError = false, err.Error() })
+				}
 			}
 			continue
 		}
@@ -719,7 +845,8 @@ func (v *videoSend) run() {
 func (v *videoSend) encoder(p webrtc.RTPCodecParameters, img *image.YCbCr) (videoEncoder, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.enc != nil && v.codec == p.MimeType {
+	size := img.Bounds().Size()
+	if v.enc != nil && v.codec == p.MimeType && v.size == size { // another camera may give another size
 		return v.enc, nil
 	}
 	if v.enc != nil {
@@ -735,7 +862,7 @@ func (v *videoSend) encoder(p webrtc.RTPCodecParameters, img *image.YCbCr) (vide
 	if err != nil {
 		return nil, err
 	}
-	v.enc, v.codec = enc, p.MimeType
+	v.enc, v.codec, v.size = enc, p.MimeType, size
 	return enc, nil
 }
 
@@ -766,7 +893,7 @@ func (v *videoSend) setEnabled(on bool) error {
 		}
 		return nil
 	}
-	src, err := OpenVideo(v.c.opts.Camera, v.c.opts.Width, v.c.opts.Height, v.c.opts.FPS)
+	src, err := OpenVideo(v.camera, v.c.opts.Width, v.c.opts.Height, v.c.opts.FPS)
 	if err != nil {
 		v.enabled = false
 		return err
@@ -778,6 +905,31 @@ func (v *videoSend) setEnabled(on bool) error {
 	select {
 	case v.wake <- struct{}{}:
 	default:
+	}
+	return nil
+}
+
+// setCamera switches to another camera. With video on, the new camera opens before the old
+// one closes, so a camera that fails to open leaves the picture as it was.
+func (v *videoSend) setCamera(id string) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return ErrClosed
+	}
+	if v.src == nil { // video off: the camera opens when it goes on
+		v.camera = id
+		return nil
+	}
+	src, err := OpenVideo(id, v.c.opts.Width, v.c.opts.Height, v.c.opts.FPS)
+	if err != nil {
+		return err
+	}
+	old := v.src
+	v.src, v.camera = src, id
+	_ = old.Close() // the send loop's Read on it returns; the loop takes the new one
+	if v.enc != nil {
+		_ = v.enc.ForceKeyFrame()
 	}
 	return nil
 }
@@ -835,8 +987,11 @@ func (c *Call) receiveAudio(tr *webrtc.TrackRemote) {
 		level = 0.8*level + 0.2*Energy(pcm)
 		c.st.audioLevel.Store(mathFloat64bits(level))
 		c.st.lastAudio.Store(time.Now().UnixNano())
-		if c.player != nil {
-			c.player.push(pcm)
+		if f := c.onAudio.Load(); f != nil && *f != nil {
+			(*f)(pcm)
+		}
+		if p := c.player.Load(); p != nil {
+			p.push(pcm)
 		}
 	}
 }

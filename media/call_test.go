@@ -269,3 +269,69 @@ func TestH264(t *testing.T) {
 		eventually(t, 15*time.Second, "H.264 frames that move", func() bool { return fl.count() >= 15 && fl.moving() })
 	}
 }
+
+// TestSwitchDevicesMidCall switches a's camera and microphone during the call: b sees the second
+// test camera's blue cast and hears its 880 Hz tone. A device that cannot open leaves the call
+// with the one it had.
+func TestSwitchDevicesMidCall(t *testing.T) {
+	checkLeaks(t)
+	p := newPair(t, testOptions(true), testOptions(true))
+	var cb, hz atomic.Uint64 // b's view of a: mean Cb of the newest frame, pitch of the newest audio
+	p.b.OnRemoteFrame(func(img *image.YCbCr) {
+		p.frames[1].add(img)
+		var sum int
+		for _, v := range img.Cb {
+			sum += int(v)
+		}
+		cb.Store(uint64(sum / max(len(img.Cb), 1)))
+	})
+	p.b.OnRemoteAudio(func(pcm []int16) { hz.Store(uint64(Pitch(pcm))) })
+	near := func(v uint64, want, tol int) bool { return int(v) > want-tol && int(v) < want+tol }
+	eventually(t, 10*time.Second, "the first camera and microphone", func() bool {
+		return p.frames[1].count() >= 5 && near(cb.Load(), 128, 8) && near(hz.Load(), 440, 60)
+	})
+
+	if err := p.a.SetCamera(TestPattern2ID); err != nil {
+		t.Fatalf("SetCamera: %v", err)
+	}
+	if err := p.a.SetMicrophone(TestPattern2ID); err != nil {
+		t.Fatalf("SetMicrophone: %v", err)
+	}
+	eventually(t, 10*time.Second, "the second camera and microphone", func() bool {
+		return near(cb.Load(), 170, 12) && near(hz.Load(), 880, 100)
+	})
+	n := p.frames[1].count()
+	eventually(t, 10*time.Second, "video still moving", func() bool { return p.frames[1].count() >= n+10 && p.frames[1].moving() })
+
+	// Devices that are not there: errors, and the call keeps what it had.
+	if err := p.a.SetCamera("no-such-camera"); err == nil {
+		t.Errorf("SetCamera(no-such-camera) = nil; want an error")
+	}
+	if err := p.a.SetMicrophone("no-such-microphone"); err == nil {
+		t.Errorf("SetMicrophone(no-such-microphone) = nil; want an error")
+	}
+	n = p.frames[1].count()
+	eventually(t, 10*time.Second, "the second devices still sending", func() bool {
+		return p.frames[1].count() >= n+10 && near(cb.Load(), 170, 12) && near(hz.Load(), 880, 100)
+	})
+	if st := p.a.State(); st.CameraError != "" || st.MicrophoneError != "" || !st.VideoEnabled {
+		t.Errorf("state after failed switches = %+v; want video on and no device errors", st)
+	}
+
+	// With video off, a camera choice waits for video to go on.
+	if err := p.a.SetVideoEnabled(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.a.SetCamera(TestPatternID); err != nil {
+		t.Fatalf("SetCamera with video off: %v", err)
+	}
+	if err := p.a.SetVideoEnabled(true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the first camera again", func() bool { return near(cb.Load(), 128, 8) })
+
+	// Speakers: "none" always opens.
+	if err := p.a.SetSpeaker("none"); err != nil {
+		t.Errorf("SetSpeaker(none): %v", err)
+	}
+}

@@ -26,8 +26,8 @@ type Device struct {
 	Default bool       `json:"default"`
 }
 
-// ListDevices lists cameras, microphones and speakers, then the test sources (id
-// TestPatternID) last. A machine with no hardware still gets the test sources.
+// ListDevices lists cameras, microphones and speakers, then the test sources (TestDevices)
+// last. A machine with no hardware still gets the test sources.
 func ListDevices() ([]Device, error) {
 	var out []Device
 	for _, d := range mediadevices.EnumerateDevices() {
@@ -45,10 +45,22 @@ func ListDevices() ([]Device, error) {
 		return nil, err
 	}
 	out = append(out, sp...)
-	out = append(out,
-		Device{ID: TestPatternID, Label: "Test pattern", Kind: KindCamera},
-		Device{ID: TestPatternID, Label: "Test tone", Kind: KindMicrophone})
+	for _, d := range TestDevices() {
+		d.Default = false // a real device, when there is one, is the default
+		out = append(out, d)
+	}
 	return out, nil
+}
+
+// TestDevices are the built-in test sources: two cameras and two microphones, so a device
+// switch can be seen and heard with no hardware.
+func TestDevices() []Device {
+	return []Device{
+		{ID: TestPatternID, Label: "Test pattern", Kind: KindCamera, Default: true},
+		{ID: TestPattern2ID, Label: "Test pattern (blue)", Kind: KindCamera},
+		{ID: TestPatternID, Label: "Test tone (440 Hz)", Kind: KindMicrophone, Default: true},
+		{ID: TestPattern2ID, Label: "Test tone (880 Hz)", Kind: KindMicrophone},
+	}
 }
 
 func markFirstDefault(ds []Device, k DeviceKind) {

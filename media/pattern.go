@@ -20,6 +20,8 @@ const (
 type Pattern struct {
 	w, h  int
 	frame uint32
+	// Tint gives the picture a blue cast: the second test camera, so a switch shows.
+	Tint bool
 }
 
 // NewPattern returns a pattern of w x h (both even, w at least 128).
@@ -46,9 +48,13 @@ func (p *Pattern) Draw(t time.Time) *image.YCbCr {
 			row[x] = 235
 		}
 	}
+	cb, cr := byte(128), byte(128)
+	if p.Tint {
+		cb, cr = 176, 100
+	}
 	for i := range img.Cb {
-		img.Cb[i] = 128
-		img.Cr[i] = 128
+		img.Cb[i] = cb
+		img.Cr[i] = cr
 	}
 	cx, cy := bx/2, by/2
 	for y := cy; y < cy+32; y++ {
@@ -131,12 +137,20 @@ func ReadStamp(img image.Image) (t time.Time, frame uint16, ok bool) {
 	return time.UnixMilli(int64(ms)), frame, true
 }
 
-// Tone makes a 440 Hz sine at about -12 dBFS, FrameSamples samples at a time.
-type Tone struct{ phase float64 }
+// Tone makes a 440 Hz (or Hz) sine at about -12 dBFS, FrameSamples samples at a time.
+type Tone struct {
+	phase float64
+	// Hz is the pitch; 0 means 440 Hz (the second test microphone plays 880 Hz).
+	Hz float64
+}
 
 // Next returns the next 20 ms of tone.
 func (t *Tone) Next(pcm []int16) {
-	const step = 2 * math.Pi * 440 / 48000
+	hz := t.Hz
+	if hz == 0 {
+		hz = 440
+	}
+	step := 2 * math.Pi * hz / 48000
 	for i := range pcm {
 		pcm[i] = int16(8000 * math.Sin(t.phase))
 		t.phase += step
@@ -157,4 +171,19 @@ func Energy(pcm []int16) float64 {
 		s += f * f
 	}
 	return math.Sqrt(s / float64(len(pcm)))
+}
+
+// Pitch estimates the frequency of the main tone in pcm (48 kHz mono) from its zero crossings;
+// tests use it to tell the two test microphones apart after a call's audio went through Opus.
+func Pitch(pcm []int16) float64 {
+	if len(pcm) < 2 {
+		return 0
+	}
+	n := 0
+	for i := 1; i < len(pcm); i++ {
+		if (pcm[i-1] < 0) != (pcm[i] < 0) {
+			n++
+		}
+	}
+	return float64(n) / 2 / (float64(len(pcm)) / 48000)
 }

@@ -23,6 +23,10 @@ import (
 // video and a 440 Hz tone for audio. CI and the demo use it; so can a user with no hardware.
 const TestPatternID = "test-pattern"
 
+// TestPattern2ID is the second pair of test sources: the pattern with a blue cast and an
+// 880 Hz tone, so switching devices mid-call can be seen and heard without hardware.
+const TestPattern2ID = "test-pattern-2"
+
 // VideoSource gives raw I420 frames at its capture rate; Read blocks until the next frame.
 type VideoSource interface {
 	Read() (*image.YCbCr, error)
@@ -39,8 +43,10 @@ type AudioSource interface {
 // OpenVideo opens the camera with the given id (TestPatternID for the pattern, "" for the
 // default camera) at w x h and fps.
 func OpenVideo(id string, w, h, fps int) (VideoSource, error) {
-	if id == TestPatternID {
-		return newPatternSource(w, h, fps, time.Now), nil
+	if id == TestPatternID || id == TestPattern2ID {
+		src := newPatternSource(w, h, fps, time.Now)
+		src.p.Tint = id == TestPattern2ID
+		return src, nil
 	}
 	c := mediadevices.MediaStreamConstraints{Video: func(m *mediadevices.MediaTrackConstraints) {
 		if id != "" {
@@ -69,8 +75,12 @@ func OpenVideo(id string, w, h, fps int) (VideoSource, error) {
 // OpenAudio opens the microphone with the given id (TestPatternID for the tone, "" for the
 // default microphone).
 func OpenAudio(id string) (AudioSource, error) {
-	if id == TestPatternID {
-		return newToneSource(), nil
+	if id == TestPatternID || id == TestPattern2ID {
+		src := newToneSource()
+		if id == TestPattern2ID {
+			src.t.Hz = 880
+		}
+		return src, nil
 	}
 	c := mediadevices.MediaStreamConstraints{Audio: func(m *mediadevices.MediaTrackConstraints) {
 		if id != "" {
