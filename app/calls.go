@@ -339,10 +339,10 @@ func (cs *Calls) Devices() (DevicesView, error) {
 	m := cs.m
 	v := DevicesView{Mode: m.mode, Devices: []DeviceView{}}
 	if m.mode == DevicesTestPattern {
-		v.Devices = append(v.Devices,
-			DeviceView{ID: media.TestPatternID, Label: "Test pattern", Kind: string(media.KindCamera), Default: true},
-			DeviceView{ID: media.TestPatternID, Label: "Test tone", Kind: string(media.KindMicrophone), Default: true},
-			DeviceView{ID: "none", Label: "None", Kind: string(media.KindSpeaker), Default: true})
+		for _, d := range media.TestDevices() {
+			v.Devices = append(v.Devices, DeviceView{ID: d.ID, Label: d.Label, Kind: string(d.Kind), Default: d.Default})
+		}
+		v.Devices = append(v.Devices, DeviceView{ID: "none", Label: "None", Kind: string(media.KindSpeaker), Default: true})
 	} else {
 		ds, err := media.ListDevices()
 		if err != nil {
@@ -359,24 +359,35 @@ func (cs *Calls) Devices() (DevicesView, error) {
 	return v, nil
 }
 
-// SelectDevice chooses the camera, microphone or speaker for the next call ("" = default).
-// The media engine opens devices when a call starts, so a call in progress keeps its own.
+// SelectDevice chooses the camera, microphone or speaker ("" = default). A call in progress
+// switches to it at once; when the device cannot open, the call keeps the one it had, the
+// choice is not made and the coded error says why.
 func (cs *Calls) SelectDevice(kind, id string) error {
 	m := cs.m
 	if err := m.c.deviceLocked(kind); err != nil { // the policy locks the choice (settings.go)
 		return err
 	}
+	k := media.DeviceKind(kind)
+	if k != media.KindCamera && k != media.KindMicrophone && k != media.KindSpeaker {
+		return wire.Errorf(wire.EINVALID, "unknown device kind %q", kind)
+	}
+	if s := m.current(); s != nil {
+		var err error
+		s.q.do(func() { err = s.switchDevice(k, id) })
+		if err != nil {
+			m.log.Warn("device switch failed", "kind", kind, "code", wire.ErrorCode(err))
+			return err
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	switch media.DeviceKind(kind) {
+	switch k {
 	case media.KindCamera:
 		m.camera = id
 	case media.KindMicrophone:
 		m.mic = id
 	case media.KindSpeaker:
 		m.spk = id
-	default:
-		return wire.Errorf(wire.EINVALID, "unknown device kind %q", kind)
 	}
 	m.log.Info("device chosen", "kind", kind)
 	return nil
@@ -755,6 +766,43 @@ func (s *callSession) setVideo(on bool) error {
 	return nil
 }
 
+// switchDevice moves the call's media to another camera, microphone or speaker. Before the
+// media engine starts there is nothing to move: it opens the chosen devices.
+func (s *callSession) switchDevice(k media.DeviceKind, id string) error {
+	if s.mc == nil || s.state == callEnded {
+		return nil
+	}
+	var err error
+	var cleared wire.Code
+	switch k {
+	case media.KindCamera:
+		if err = s.mc.SetCamera(id); err != nil {
+			err = deviceWireError(err)
+		}
+		cleared = CodeNoCamera
+	case media.KindMicrophone:
+		if err = s.mc.SetMicrophone(id); err != nil {
+			err = micWireError(err)
+		}
+		cleared = CodeNoMicrophone
+	case media.KindSpeaker:
+		if err = s.mc.SetSpeaker(id); err != nil {
+			err = &wire.Error{Code: CodeNoSpeaker, Message: "speaker unavailable"}
+		}
+		cleared = CodeNoSpeaker
+	}
+	if err != nil {
+		return err
+	}
+	if k != media.KindCamera || s.mst.VideoEnabled { // a camera chosen with video off proves nothing yet
+		s.warnings = removeCode(s.warnings, cleared)
+	}
+	s.mst = s.mc.State()
+	s.log.Info("call device switched", "kind", k)
+	s.m.publish(s)
+	return nil
+}
+
 // hangUp ends the call from the agent's side.
 func (s *callSession) hangUp() { s.hangUpWith("hangup") }
 
@@ -907,17 +955,24 @@ func (s *callSession) viewOf() CallView {
 func probeMicrophone(id string) error {
 	src, err := media.OpenAudio(id)
 	if err != nil {
-		code := CodeNoMicrophone
-		switch {
-		case errors.Is(err, media.ErrPermissionDenied):
-			code = CodeMicrophoneDenied
-		case errors.Is(err, media.ErrDeviceBusy):
-			code = CodeMicrophoneBusy
-		}
-		return &wire.Error{Code: code, Message: "microphone unavailable"}
+		return micWireError(err)
 	}
 	_ = src.Close()
 	return nil
+}
+
+// micWireError turns a media error from opening a microphone into the UI's coded error.
+func micWireError(err error) error {
+	code := CodeNoMicrophone
+	switch {
+	case errors.Is(err, media.ErrPermissionDenied):
+		code = CodeMicrophoneDenied
+	case errors.Is(err, media.ErrDeviceBusy):
+		code = CodeMicrophoneBusy
+	case errors.Is(err, media.ErrClosed):
+		return ErrNoCall
+	}
+	return &wire.Error{Code: code, Message: "microphone unavailable"}
 }
 
 // probeCamera opens and closes the camera, returning the problem's code, "" when it works.

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -163,6 +164,25 @@ func TestVideoCall(t *testing.T) {
 	}
 	eventually(t, "customer receives the agent's video", func() bool { return peer.mc.State().RemoteVideo })
 	eventually(t, "customer hears the agent's tone", func() bool { return peer.mc.Stats().AudioLevel > 0.01 })
+
+	// The agent switches microphone mid-call: the customer hears the second test tone (880 Hz).
+	var pitch atomic.Int64
+	peer.mc.OnRemoteAudio(func(pcm []int16) { pitch.Store(int64(media.Pitch(pcm))) })
+	if err := svc.Calls.SelectDevice("microphone", media.TestPattern2ID); err != nil {
+		t.Fatalf("SelectDevice(microphone) mid-call: %v", err)
+	}
+	eventually(t, "customer hears the second microphone", func() bool { p := pitch.Load(); return p > 780 && p < 980 })
+	// One that cannot open: a coded error, and the call and the choice keep the second.
+	if err := svc.Calls.SelectDevice("microphone", "no-such-microphone"); wire.ErrorCode(err) != app.CodeNoMicrophone {
+		t.Errorf("SelectDevice(missing microphone) = %v; want %s", err, app.CodeNoMicrophone)
+	}
+	if d, _ := svc.Calls.Devices(); d.Microphone != media.TestPattern2ID {
+		t.Errorf("chosen microphone after a failed switch = %q; want %q", d.Microphone, media.TestPattern2ID)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if p := pitch.Load(); p < 780 || p > 980 {
+		t.Errorf("pitch after a failed switch = %d Hz; want the second microphone's 880", p)
+	}
 
 	// The customer mutes and turns the camera off: the agent's control shows it.
 	cust.request(t, wire.TypeCallMedia, wire.CallMedia{Call: peer.call, Muted: true, Video: false})

@@ -147,9 +147,9 @@ func HubAllowed(p policy.Policy, hubURL string) error {
 }
 
 // deviceAllowed reports whether the policy lets the agent use a device of the media engine's
-// kind (camera, microphone, speaker) and label. The test pattern is always allowed.
+// kind (camera, microphone, speaker) and label. The test sources are always allowed.
 func (c *core) deviceAllowed(kind, id, label string) bool {
-	if id == media.TestPatternID || id == "none" {
+	if id == media.TestPatternID || id == media.TestPattern2ID || id == "none" {
 		return true
 	}
 	switch media.DeviceKind(kind) {
