@@ -19,6 +19,7 @@ import {
   startApp,
   startHub,
   videoFrame as customerFrame,
+  videoTint as customerTint,
   watch,
   xshot as xshotOf,
 } from './lib/index.mjs';
@@ -170,6 +171,25 @@ test('video call: accepted with video, moving video and sound both ways, mute an
   assert.equal(await ui.page.getByTestId('self-video').count(), 0);
   await video.click();
   await ui.page.getByTestId('self-video').waitFor({ timeout: T });
+
+  // The agent switches camera mid-call: the customer sees the second test camera's blue cast.
+  const before = await customerTint(cust.page);
+  assert.ok(before !== null && before < 40, `the first camera is not blue (${before})`);
+  await ui.page.getByTestId('call-devices-button').click();
+  await ui.page.getByTestId('call-devices').waitFor({ timeout: T });
+  const mb = await ui.page.getByTestId('call-devices').boundingBox();
+  const vp = ui.page.viewportSize();
+  assert.ok(mb.y >= 0 && mb.y + mb.height <= vp.height, `the device menu is on screen (${JSON.stringify(mb)})`);
+  await ui.page.getByTestId('call-device-camera').selectOption('test-pattern-2');
+  let after = before;
+  for (const deadline = Date.now() + T; after <= 60 && Date.now() < deadline; ) {
+    await cust.page.waitForTimeout(200);
+    after = (await customerTint(cust.page)) ?? before;
+  }
+  assert.ok(after > 60, `the customer sees the second camera (blue ${before} -> ${after})`);
+  assert.equal(await ui.page.getByTestId('call-device-camera').inputValue(), 'test-pattern-2');
+  await ui.page.screenshot({ path: join(shots, 'app-call-devices.png') });
+  await ui.page.getByTestId('call-devices').getByRole('button').click();
 
   // The control stays while the agent looks elsewhere, and moves when dragged.
   const box = await ui.page.getByTestId('floating-call-control').boundingBox();

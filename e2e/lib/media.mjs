@@ -17,6 +17,23 @@ export function videoFrame(page) {
   });
 }
 
+/** videoTint is how blue the remote <video>'s picture is: mean blue minus mean red, -255..255. */
+export function videoTint(page) {
+  return page.evaluate(() => {
+    const v = document.querySelector('[data-testid="remote-video"]');
+    if (!v || !v.videoWidth) return null;
+    const c = document.createElement('canvas');
+    c.width = 160;
+    c.height = 120;
+    const g = c.getContext('2d');
+    g.drawImage(v, 0, 0, c.width, c.height);
+    const px = g.getImageData(0, 0, c.width, c.height).data;
+    let d = 0;
+    for (let i = 0; i < px.length; i += 4) d += px[i + 2] - px[i];
+    return d / (px.length / 4);
+  });
+}
+
 /** audioLevel measures the peak RMS of the remote <video>'s sound over two seconds (WebAudio analyser). */
 export function audioLevel(page) {
   return page.evaluate(async () => {

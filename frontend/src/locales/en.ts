@@ -176,7 +176,12 @@ const en: Messages = {
       microphone: 'Microphone',
       speaker: 'Speaker',
       default: 'System default',
-      nextCall: 'A new choice applies from the next call.',
+      appliesNow: 'A new choice applies at once, to this call too.',
+      switchFailed: {
+        camera: 'That camera could not be opened; the call keeps the one it had.',
+        microphone: 'That microphone could not be opened; the call keeps the one it had.',
+        speaker: 'That speaker could not be opened; the call keeps the one it had.',
+      },
       done: 'Done',
     },
     ended: {

@@ -176,7 +176,12 @@ const es: Messages = {
       microphone: 'Micrófono',
       speaker: 'Altavoz',
       default: 'Predeterminado del sistema',
-      nextCall: 'Los cambios se aplican a partir de la próxima llamada.',
+      appliesNow: 'Los cambios se aplican al momento, también a esta llamada.',
+      switchFailed: {
+        camera: 'No se pudo abrir esa cámara; la llamada sigue con la que tenía.',
+        microphone: 'No se pudo abrir ese micrófono; la llamada sigue con el que tenía.',
+        speaker: 'No se pudo abrir ese altavoz; la llamada sigue con el que tenía.',
+      },
       done: 'Listo',
     },
     ended: {

@@ -165,8 +165,18 @@ export async function loadDevices(): Promise<void> {
   }
 }
 
+/**
+ * selectDevice chooses a device; a call in progress switches to it at once. When it cannot
+ * open, the call keeps the device it had and the menu shows that one again.
+ */
 export async function selectDevice(kind: string, id: string): Promise<void> {
-  await act(() => api.calls.selectDevice(kind, id));
+  try {
+    await api.calls.selectDevice(kind, id);
+  } catch (e) {
+    const code = (e as UIError).code;
+    const device = ['ENOCAMERA', 'ECAMDENIED', 'ECAMBUSY', 'ENOMICROPHONE', 'EMICDENIED', 'EMICBUSY', 'ENOSPEAKER'].includes(code);
+    notify(device && inCall() ? i18n.t(`agentCall.devices.switchFailed.${kind}`) : callError(code), 'error', 8000);
+  }
   await loadDevices();
 }
 
