@@ -373,8 +373,13 @@ test('through the hub: parley-agent co-browses a site with the widget: PIN, page
   t.after(() => agent.stop());
   const site = http.createServer((req, res) => {
     res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    if (req.url === '/delivery') {
+      return res.end(`<!doctype html><html><head><title>Acme Delivery</title></head><body style="font:16px sans-serif;margin:24px">
+<h1>Acme Delivery Options</h1><p>Next-day or standard.</p>
+<script src="${hub.url}/widget.js" data-org="demo" async></script></body></html>`);
+    }
     res.end(`<!doctype html><html><head><title>Acme Store</title></head><body style="font:16px sans-serif;margin:24px">
-<h1>Acme Checkout</h1>
+<h1>Acme Checkout</h1><p><a id="delivery" href="/delivery">Delivery options</a></p>
 <label>Name <input id="name" value="Ada"></label><br>
 <label>Password <input id="pw" type="password"></label><br>
 <label>Card <input id="card" autocomplete="cc-number"></label><br>
@@ -441,6 +446,32 @@ test('through the hub: parley-agent co-browses a site with the widget: PIN, page
     assert.ok(!wire.includes(s), `secret ${s} reached the hub`);
     assert.ok(!got.includes(s), `secret ${s} reached the agent`);
   }
+
+  // The customer follows a link to another page of the site: the widget there resumes the chat
+  // and the co-browse, and the agent sees the new page.
+  await page.click('#delivery');
+  await page.waitForURL(/\/delivery$/);
+  await until('the next page at the agent', () => readFileSync(record, 'utf8').includes('Acme Delivery Options'), 20_000);
+  await page.frameLocator('iframe[title="Chat with us"]').getByTestId('visual-indicator').waitFor({ timeout: 10_000 });
+
+  // With the chat closed, the next page still records, and its launcher says so.
+  await page.getByRole('button', { name: 'Close chat' }).click();
+  const shown = () => readFileSync(record, 'utf8').split('Acme Delivery Options').length - 1;
+  const before = shown();
+  await page.reload();
+  await page.getByRole('button', { name: 'Open chat (you are sharing this page)' }).waitFor({ timeout: 10_000 });
+  await until('the reloaded page at the agent', () => shown() > before, 20_000);
+  await page.screenshot({ path: join(resultsDir(), 'cobrowse-hub-next-page.png') });
+
+  // The customer stops sharing: the next page records nothing and loads no chat until asked.
+  await page.getByRole('button', { name: 'Open chat (you are sharing this page)' }).click();
+  await page.frameLocator('iframe[title="Chat with us"]').getByTestId('visual-stop').click();
+  await page.getByRole('button', { name: 'Close chat' }).click();
+  await page.getByRole('button', { name: 'Open chat', exact: true }).waitFor({ timeout: 10_000 });
+  await page.reload();
+  await page.getByRole('button', { name: 'Open chat', exact: true }).waitFor({ timeout: 10_000 });
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(await page.locator('iframe[title="Chat with us"]').count(), 0, 'no chat loaded after the co-browse ended');
 });
 
 /** jpegs reads n JPEG pictures from a loopback MJPEG URL, spaced by at least gapMs. */

@@ -46,6 +46,9 @@ export async function startCobrowse(proto: Proto, visual: wire.VisualID, opts: O
   const port = await (opts.connect ? opts.connect() : opts.embedded ? hostPort(opts.timeoutMs ?? 15_000) : localPort());
   let live = true;
   const tell = (m: ToRecorder) => live && port.postMessage(m);
+  // The loader on the host page keeps the co-browse going on the site's next page until told it
+  // ended (widget.ts); a page that unloads tells nothing, so the next one resumes.
+  const ended = () => opts.embedded && !opts.connect && window.parent.postMessage({ parley: 'cobrowse-end' }, '*');
   const setControl = async (granted: boolean) => {
     tell({ op: 'control', granted });
     await proto.request(wire.TypeVisualControl, { visual, granted } satisfies wire.VisualControl);
@@ -64,6 +67,7 @@ export async function startCobrowse(proto: Proto, visual: wire.VisualID, opts: O
         break;
       case 'stopped':
         live = false;
+        ended();
         opts.onStopped?.(m.code);
         break;
     }
@@ -72,6 +76,7 @@ export async function startCobrowse(proto: Proto, visual: wire.VisualID, opts: O
   const stop = () => {
     tell({ op: 'stop' });
     live = false;
+    ended();
   };
   return {
     handle(env) {

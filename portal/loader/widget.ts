@@ -29,6 +29,7 @@ const CSS = `
 .launcher:hover{background:#2f4ac0;transform:scale(1.05)}
 .launcher:focus-visible{outline:3px solid #748ffc;outline-offset:3px}
 .launcher svg{width:28px;height:28px;pointer-events:none}
+.launcher.sharing{box-shadow:0 0 0 4px #2f9e44,0 6px 20px rgba(28,36,48,.28)}
 .launcher.unread::after{content:"";position:absolute;top:3px;right:3px;width:14px;height:14px;border-radius:50%;background:#f03e3e;border:2px solid #fff}
 .panel{position:fixed;right:20px;bottom:92px;z-index:2147483000;width:380px;height:min(640px,calc(100vh - 112px));max-height:calc(100vh - 112px);
  border-radius:16px;overflow:hidden;background:#fff;box-shadow:0 16px 48px rgba(28,36,48,.28)}
@@ -46,9 +47,15 @@ const CHAT_ICON =
 const CLOSE_ICON =
   '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18" stroke="currentColor" stroke-width="2.4" stroke-linecap="round" fill="none"/></svg>';
 
-const TEXT: Record<string, { open: string; close: string; title: string; unread: string }> = {
-  en: { open: 'Open chat', close: 'Close chat', title: 'Chat with us', unread: 'Open chat (new message)' },
-  es: { open: 'Abrir el chat', close: 'Cerrar el chat', title: 'Chatea con nosotros', unread: 'Abrir el chat (mensaje nuevo)' },
+const TEXT: Record<string, { open: string; close: string; title: string; unread: string; sharing: string }> = {
+  en: { open: 'Open chat', close: 'Close chat', title: 'Chat with us', unread: 'Open chat (new message)', sharing: 'Open chat (you are sharing this page)' },
+  es: {
+    open: 'Abrir el chat',
+    close: 'Cerrar el chat',
+    title: 'Chatea con nosotros',
+    unread: 'Abrir el chat (mensaje nuevo)',
+    sharing: 'Abrir el chat (estás compartiendo esta página)',
+  },
 };
 
 function init(): void {
@@ -93,13 +100,15 @@ function init(): void {
 
   let frame: HTMLIFrameElement | null = null;
   let ready = false;
+  let sharing = false; // a co-browse records this page: the closed launcher says so
 
   function label(open: boolean, unread = false): void {
-    const name = open ? text.close : unread ? text.unread : text.open;
+    const name = open ? text.close : unread ? text.unread : sharing ? text.sharing : text.open;
     button.setAttribute('aria-expanded', String(open));
     button.setAttribute('aria-label', name);
     button.title = name;
     button.classList.toggle('unread', unread);
+    button.classList.toggle('sharing', sharing && !open);
     button.innerHTML = open ? CLOSE_ICON : CHAT_ICON;
   }
 
@@ -127,7 +136,10 @@ function init(): void {
     if (ready && frame?.contentWindow) frame.contentWindow.postMessage({ parley: what }, hub);
   }
 
-  function open(): void {
+  const openKey = `${storeKey}.open`;
+
+  // The chat, made on first open (or hidden on a new page while a co-browse goes on).
+  function load(): HTMLIFrameElement {
     if (!frame) {
       // The chat loads on first open, so a page that never opens it pays only for this file.
       frame = document.createElement('iframe');
@@ -142,15 +154,22 @@ function init(): void {
       });
       panel.appendChild(frame);
     }
+    return frame;
+  }
+
+  function open(focus = true): void {
+    const frame = load();
+    remember(true, openKey);
     panel.hidden = false;
     wrap.className = 'open';
     label(true);
-    frame.focus();
+    if (focus) frame.focus();
     tell();
   }
 
   function close(): void {
     if (panel.hidden) return;
+    remember(false, openKey);
     panel.hidden = true;
     wrap.className = '';
     label(false);
@@ -166,7 +185,32 @@ function init(): void {
     if (e.data.parley === 'unread' && panel.hidden) label(false, true);
     if (e.data.parley === 'store') keep(e.data.key, e.data.value);
     if (e.data.parley === 'cobrowse') cobrowse();
+    if (e.data.parley === 'cobrowse-end') {
+      remember(false);
+      sharing = false;
+      label(!panel.hidden);
+    }
   });
+
+  // A co-browse outlives the page: following a link ends this page's recorder, and the next page
+  // of the site loads the chat at once (hidden), which resumes the conversation and starts the
+  // recorder there.
+  const cobrowseKey = `${storeKey}.cobrowse`;
+  function remember(on: boolean, key = cobrowseKey): void {
+    try {
+      if (on) sessionStorage.setItem(key, '1');
+      else sessionStorage.removeItem(key);
+    } catch {
+      // No storage: the co-browse ends with this page.
+    }
+  }
+  function remembered(key = cobrowseKey): boolean {
+    try {
+      return sessionStorage.getItem(key) === '1';
+    } catch {
+      return false;
+    }
+  }
 
   // Co-browse: the chat asks for it once the customer accepts. The recorder (rrweb) loads now,
   // from the hub, and the chat gets a private port to it.
@@ -189,6 +233,9 @@ function init(): void {
         const ch = new MessageChannel();
         window.ParleyCobrowse?.start(ch.port1);
         frame?.contentWindow?.postMessage({ parley: 'cobrowse-port' }, hub, [ch.port2]);
+        remember(true);
+        sharing = true;
+        label(!panel.hidden);
       },
       () => frame?.contentWindow?.postMessage({ parley: 'cobrowse-failed' }, hub),
     );
@@ -198,9 +245,21 @@ function init(): void {
   });
 
   label(false);
-  window.Parley = { open, close, toggle: () => (panel.hidden ? open() : close()) };
-  if (document.body) document.body.appendChild(host);
-  else document.addEventListener('DOMContentLoaded', () => document.body.appendChild(host));
+  window.Parley = { open: () => open(), close, toggle: () => (panel.hidden ? open() : close()) };
+  // During a co-browse the next page shows the chat as the last one did: open, or loaded behind
+  // a launcher that says the page is shared.
+  const mount = () => {
+    document.body.appendChild(host);
+    if (!remembered()) return;
+    sharing = true;
+    if (remembered(openKey)) open(false);
+    else {
+      load();
+      label(false);
+    }
+  };
+  if (document.body) mount();
+  else document.addEventListener('DOMContentLoaded', mount);
 }
 
 init();
