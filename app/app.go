@@ -438,7 +438,7 @@ func (c *core) event(ev wire.Envelope) (out []emission, followUp []func()) {
 		c.calls.onHub(ev)
 
 	case wire.TypeVisualSettings, wire.TypeVisualState, wire.TypeVisualEvent, wire.TypeVisualPointer,
-		wire.TypeVisualCommand, wire.TypeVisualSignal:
+		wire.TypeVisualCommand, wire.TypeVisualResult, wire.TypeVisualSignal:
 		c.visual.onHub(ev)
 
 	case wire.TypeError:

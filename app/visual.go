@@ -29,6 +29,8 @@ const (
 	EventVisual = "visual"
 	// EventVisualFrame carries each wire.VisualEvent of a built-in co-browse, for its replay view.
 	EventVisualFrame = "visual.event"
+	// EventVisualResult carries a wire.VisualResult: the customer's page refused a command.
+	EventVisualResult = "visual.result"
 )
 
 // keychainService is the service name of the provider credentials in the OS keychain.
@@ -168,6 +170,12 @@ func (v *Visual) onHub(ev wire.Envelope) {
 		var fr wire.VisualEvent
 		if ev.Unmarshal(&fr) == nil {
 			v.c.emitter.Emit(EventVisualFrame, fr)
+		}
+	case wire.TypeVisualResult:
+		var r wire.VisualResult
+		if ev.Unmarshal(&r) == nil {
+			v.c.log.Info("cobrowse command refused by the page", "visual", r.Visual, "action", r.Action, "code", r.Code)
+			v.c.emitter.Emit(EventVisualResult, r)
 		}
 	}
 }

@@ -369,7 +369,7 @@ test('through the hub: parley-agent co-browses a site with the widget: PIN, page
   const hub = await startHub();
   t.after(() => hub.stop());
   const record = join(mkdtempSync(join(tmpdir(), 'parley-cobrowse-')), 'record.jsonl');
-  const agent = await startAgent(hub.url, { args: ['-accept', '-cobrowse', '-cobrowse-record', record, '-cobrowse-field', 'name'] });
+  const agent = await startAgent(hub.url, { args: ['-accept', '-cobrowse', '-cobrowse-record', record, '-cobrowse-field', 'name,pw'] });
   t.after(() => agent.stop());
   const site = http.createServer((req, res) => {
     res.setHeader('Content-Type', 'text/html; charset=utf-8');
@@ -431,6 +431,9 @@ test('through the hub: parley-agent co-browses a site with the widget: PIN, page
   // The customer grants control: the agent types into the name field, the page changes.
   await chat.getByTestId('visual-control').check();
   await until('the agent typing', async () => (await page.inputValue('#name')) === 'Ada via agent', 15_000);
+  // Typing into the password field is refused by the page itself, and the agent is told why.
+  await until('the page\'s refusal at the agent', () => agent.logs.some((l) => l.includes('msg="cobrowse command refused by the page"') && l.includes('action=type') && l.includes('code=EFORBIDDEN')), 15_000);
+  assert.equal(await page.inputValue('#pw'), SECRET_PASSWORD);
 
   // The customer takes control back on the page: the agent's next command is refused.
   await page.getByTestId('visual-take-back').click();

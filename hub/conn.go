@@ -350,7 +350,7 @@ func (c *conn) dispatch(env wire.Envelope) error {
 		}
 		return c.s.router.answerOffer(c, env.RID, ref.Offer, env.Type == wire.TypeOfferAccept)
 	case wire.TypeVisualInvite, wire.TypeVisualAccept, wire.TypeVisualDecline, wire.TypeVisualStop, wire.TypeVisualControl,
-		wire.TypeVisualEvent, wire.TypeVisualPointer, wire.TypeVisualCommand, wire.TypeVisualSignal:
+		wire.TypeVisualEvent, wire.TypeVisualPointer, wire.TypeVisualCommand, wire.TypeVisualResult, wire.TypeVisualSignal:
 		return c.visual(env)
 	case wire.TypeCallInvite, wire.TypeCallAccept, wire.TypeCallDecline, wire.TypeCallEnd, wire.TypeCallSignal,
 		wire.TypeCallMedia, wire.TypeCallState:

@@ -137,6 +137,22 @@ func (c *conn) visual(env wire.Envelope) error {
 			return err
 		}
 		return c.s.router.visualRelay(c, env.RID, m.Visual, wire.TypeVisualCommand, m)
+	case wire.TypeVisualResult:
+		var m wire.VisualResult
+		if err := env.Unmarshal(&m); err != nil {
+			return err
+		}
+		switch m.Action {
+		case wire.ActionClick, wire.ActionType, wire.ActionScroll, wire.ActionNavigate:
+		default:
+			return wire.Errorf(wire.EINVALID, "action must be click, type, scroll or navigate")
+		}
+		switch m.Code {
+		case wire.EFORBIDDEN, wire.ENOTFOUND, wire.EINVALID:
+		default:
+			return wire.Errorf(wire.EINVALID, "a result code is EFORBIDDEN, ENOTFOUND or EINVALID")
+		}
+		return c.s.router.visualRelay(c, env.RID, m.Visual, wire.TypeVisualResult, m)
 	case wire.TypeVisualSignal:
 		var m wire.VisualSignal
 		if err := env.Unmarshal(&m); err != nil {
@@ -353,9 +369,9 @@ func (r *router) visualRelay(c *conn, rid string, id wire.VisualID, t wire.Type,
 		}
 		from := authorOf(c.role)
 		switch t {
-		case wire.TypeVisualEvent:
+		case wire.TypeVisualEvent, wire.TypeVisualResult:
 			if from != wire.AuthorCustomer || vs.v.Kind != wire.VisualCobrowse || vs.v.Provider != wire.ProviderBuiltinCobrowse {
-				return wire.Errorf(wire.EFORBIDDEN, "events come from the customer of a built-in co-browse")
+				return wire.Errorf(wire.EFORBIDDEN, "events and results come from the customer of a built-in co-browse")
 			}
 		case wire.TypeVisualPointer:
 			if from != wire.AuthorAgent || vs.v.Provider == wire.ProviderExternal {

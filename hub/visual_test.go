@@ -125,6 +125,22 @@ func TestVisualBuiltinCobrowse(t *testing.T) {
 	if gotCmd != cmd {
 		t.Errorf("customer got command %+v; want %+v", gotCmd, cmd)
 	}
+	// The customer's page refuses it (a masked field, say): the agent learns why.
+	res := wire.VisualResult{Visual: v.ID, Action: wire.ActionType, Code: wire.EFORBIDDEN}
+	if _, err := cust.conn.Request(ctx(t), wire.TypeVisualResult, res); err != nil {
+		t.Fatalf("visual.result: %v", err)
+	}
+	var gotRes wire.VisualResult
+	agent.next(wire.TypeVisualResult, &gotRes)
+	if gotRes != res {
+		t.Errorf("agent got result %+v; want %+v", gotRes, res)
+	}
+	_, err = cust.conn.Request(ctx(t), wire.TypeVisualResult, wire.VisualResult{Visual: v.ID, Action: wire.ActionType, Code: "EWHATEVER"})
+	wantCode(t, "result with an unknown code", err, wire.EINVALID)
+	_, err = cust.conn.Request(ctx(t), wire.TypeVisualResult, wire.VisualResult{Visual: v.ID, Action: "format-disk", Code: wire.EINVALID})
+	wantCode(t, "result of an unknown action", err, wire.EINVALID)
+	_, err = agent.conn.Request(ctx(t), wire.TypeVisualResult, res)
+	wantCode(t, "result from the agent", err, wire.EFORBIDDEN)
 	_, err = agent.conn.Request(ctx(t), wire.TypeVisualCommand, wire.VisualCommand{Visual: v.ID, Action: wire.ActionNavigate, URL: "javascript:alert(1)"})
 	wantCode(t, "navigate to javascript:", err, wire.EINVALID)
 	if _, err := cust.conn.Request(ctx(t), wire.TypeVisualControl, wire.VisualControl{Visual: v.ID, Granted: false}); err != nil {
@@ -159,6 +175,7 @@ func TestVisualOtherConversation(t *testing.T) {
 		{other, wire.TypeVisualDecline, wire.VisualRef{Visual: v.ID}},
 		{other, wire.TypeVisualEvent, wire.VisualEvent{Visual: v.ID, Seq: 1, Parts: 1, Data: "[]"}},
 		{other, wire.TypeVisualControl, wire.VisualControl{Visual: v.ID, Granted: true}},
+		{other, wire.TypeVisualResult, wire.VisualResult{Visual: v.ID, Action: wire.ActionClick, Code: wire.EFORBIDDEN}},
 		{agent2, wire.TypeVisualStop, wire.VisualRef{Visual: v.ID}},
 		{agent2, wire.TypeVisualPointer, wire.VisualPointer{Visual: v.ID, X: 0.5, Y: 0.5}},
 		{agent2, wire.TypeVisualCommand, wire.VisualCommand{Visual: v.ID, Action: wire.ActionClick, Node: 1}},

@@ -352,6 +352,17 @@ export interface VisualCommand {
 }
 
 /**
+ * VisualResult is the customer's page refusing a command: Code is EFORBIDDEN (control taken
+ * back, or a protected target: masked or sensitive field, the widget), ENOTFOUND (the element is
+ * gone) or EINVALID (the command makes no sense there).
+ */
+export interface VisualResult {
+  visual: VisualID;
+  action: VisualAction;
+  code: Code;
+}
+
+/**
  * VisualSignal carries one SDP description or one ICE candidate of the built-in screen share.
  */
 export interface VisualSignal {
@@ -474,7 +485,7 @@ export type ReceiptKind = "delivered" | "read";
 /**
  * Type names a message.
  */
-export type Type = "call.invite" | "call.state" | "call.accept" | "call.decline" | "call.end" | "call.signal" | "call.media" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.signal" | "visual.settings" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign";
+export type Type = "call.invite" | "call.state" | "call.accept" | "call.decline" | "call.end" | "call.signal" | "call.media" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.result" | "visual.signal" | "visual.settings" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign";
 
 /**
  * Envelope is one WebSocket frame.
@@ -933,6 +944,7 @@ export const TypeVisualControl: Type = "visual.control";
 export const TypeVisualEvent: Type = "visual.event";
 export const TypeVisualPointer: Type = "visual.pointer";
 export const TypeVisualCommand: Type = "visual.command";
+export const TypeVisualResult: Type = "visual.result";
 export const TypeVisualSignal: Type = "visual.signal";
 export const TypeVisualSettings: Type = "visual.settings";
 export const ActionClick: VisualAction = "click";

@@ -85,6 +85,9 @@ const (
 	// TypeVisualCommand (agent→hub→customer, [VisualCommand]) clicks, types, scrolls or navigates
 	// in the co-browsed page; refused (EFORBIDDEN) unless the customer granted control.
 	TypeVisualCommand Type = "visual.command"
+	// TypeVisualResult (customer→hub→agent, [VisualResult]) says the customer's page refused a
+	// command: the agent learns why nothing happened.
+	TypeVisualResult Type = "visual.result"
 	// TypeVisualSignal (both ways, [VisualSignal]) carries the built-in screen share's SDP and ICE.
 	TypeVisualSignal Type = "visual.signal"
 	// TypeVisualSettings (hub→agent, [VisualSettings]) tells the agent's app the organisation's
@@ -203,6 +206,15 @@ type VisualCommand struct {
 	Y float64 `json:"y,omitempty"`
 	// URL is where to navigate: an http or https URL of at most MaxVisualURLBytes.
 	URL string `json:"url,omitempty"`
+}
+
+// VisualResult is the customer's page refusing a command: Code is EFORBIDDEN (control taken
+// back, or a protected target: masked or sensitive field, the widget), ENOTFOUND (the element is
+// gone) or EINVALID (the command makes no sense there).
+type VisualResult struct {
+	Visual VisualID     `json:"visual"`
+	Action VisualAction `json:"action"`
+	Code   Code         `json:"code"`
 }
 
 // VisualSignal carries one SDP description or one ICE candidate of the built-in screen share.

@@ -6,7 +6,7 @@ package main
 // test can check what reached the agent), points the laser at a quarter across and half down
 // whenever the page changes (at most once a second),
 // and, when the customer grants control, types -cobrowse-type into the element whose id is
-// -cobrowse-field. After the customer takes control back it tries once more and logs the refusal.
+// -cobrowse-field (each of a comma-separated list). After the customer takes control back it tries once more and logs the refusal.
 // With -screenshare it invites to the built-in screen share instead and logs the share's state,
 // first frame and loopback MJPEG URL.
 
@@ -46,7 +46,7 @@ func (m *Main) cobrowseFlags(fl *flag.FlagSet) {
 	fl.BoolVar(&m.cb.on, "cobrowse", false, "invite each conversation's customer to a built-in co-browse after their first message")
 	fl.BoolVar(&m.cb.screen, "screenshare", false, "invite each conversation's customer to a built-in screen share after their first message (logs the first frame and the MJPEG URL)")
 	fl.StringVar(&m.cb.record, "cobrowse-record", "", "append every co-browse batch received to this file (JSON lines)")
-	fl.StringVar(&m.cb.field, "cobrowse-field", "name", "id of the element to type into once the customer grants control")
+	fl.StringVar(&m.cb.field, "cobrowse-field", "name", "id of the element to type into once the customer grants control (a comma-separated list types into each; the first is tried again after control is taken back)")
 	fl.StringVar(&m.cb.text, "cobrowse-type", " via agent", "what to type into it")
 }
 
@@ -105,20 +105,24 @@ func (m *Main) cobrowseEvent(data any, states map[wire.ConversationID]wire.ConvS
 			switch {
 			case e.Control && !cb.typed[e.ID]:
 				cb.typed[e.ID] = true
-				cb.typeInto(m, e.ID, cb.text)
+				for _, f := range strings.Split(cb.field, ",") {
+					cb.typeInto(m, e.ID, f, cb.text)
+				}
 			case !e.Control && cb.typed[e.ID]:
 				// Taken back: the hub must refuse this.
-				cb.typeInto(m, e.ID, "!")
+				first, _, _ := strings.Cut(cb.field, ",")
+				cb.typeInto(m, e.ID, first, "!")
 			}
 		}
 	}
 }
 
-// typeInto sends a type command into the element with id cb.field.
-func (cb *cobrowse) typeInto(m *Main, id wire.VisualID, text string) {
-	node := cb.nodes[cb.field]
+// typeInto sends a type command into the element with the given id attribute. The page may
+// still refuse it (a protected field): the app logs the visual.result that says so.
+func (cb *cobrowse) typeInto(m *Main, id wire.VisualID, field, text string) {
+	node := cb.nodes[field]
 	if node == 0 {
-		m.log.Warn("cobrowse field not in the page", "field", cb.field)
+		m.log.Warn("cobrowse field not in the page", "field", field)
 		return
 	}
 	err := m.svc.Visual.Command(wire.VisualCommand{Visual: id, Action: wire.ActionType, Node: node, Text: text})
@@ -126,7 +130,7 @@ func (cb *cobrowse) typeInto(m *Main, id wire.VisualID, text string) {
 		m.log.Info("cobrowse command refused", "visual", id, "code", wire.ErrorCode(err))
 		return
 	}
-	m.log.Info("cobrowse typed", "visual", id, "field", cb.field, "node", node, "bytes", len(text))
+	m.log.Info("cobrowse typed", "visual", id, "field", field, "node", node, "bytes", len(text))
 }
 
 // chunk adds one frame; a complete batch is recorded and its nodes learnt.

@@ -45,6 +45,9 @@ export interface CobrowseBridge {
 export async function startCobrowse(proto: Proto, visual: wire.VisualID, opts: Options): Promise<CobrowseBridge> {
   const port = await (opts.connect ? opts.connect() : opts.embedded ? hostPort(opts.timeoutMs ?? 15_000) : localPort());
   let live = true;
+  // The action of each command sent, by id, until its result comes back.
+  const pending = new Map<string, wire.VisualAction>();
+  let nextId = 0;
   const tell = (m: ToRecorder) => live && port.postMessage(m);
   // The loader on the host page keeps the co-browse going on the site's next page until told it
   // ended (widget.ts); a page that unloads tells nothing, so the next one resumes.
@@ -60,6 +63,15 @@ export async function startCobrowse(proto: Proto, visual: wire.VisualID, opts: O
       case 'chunk':
         proto.notify(wire.TypeVisualEvent, { visual, ...m.chunk } satisfies wire.VisualEvent);
         break;
+      case 'result': {
+        // The page refused a command: the agent is told why nothing happened.
+        const action = m.id ? pending.get(m.id) : undefined;
+        if (m.id) pending.delete(m.id);
+        if (action && !m.result.ok && m.result.code) {
+          proto.notify(wire.TypeVisualResult, { visual, action, code: m.result.code } satisfies wire.VisualResult);
+        }
+        break;
+      }
       case 'control':
         // The customer pressed "Take back control" on the page: it already refuses commands.
         proto.request(wire.TypeVisualControl, { visual, granted: m.granted } satisfies wire.VisualControl).catch(() => {});
@@ -91,7 +103,10 @@ export async function startCobrowse(proto: Proto, visual: wire.VisualID, opts: O
         case wire.TypeVisualCommand: {
           const c = d as unknown as wire.VisualCommand;
           const command: Command = { action: c.action as Command['action'], node: c.node, text: c.text, x: c.x, y: c.y, url: c.url };
-          tell({ op: 'command', command });
+          const id = String(++nextId);
+          if (pending.size > 100) pending.clear(); // a recorder that stopped answering
+          pending.set(id, c.action);
+          tell({ op: 'command', id, command });
           break;
         }
         case wire.TypeVisualState: {

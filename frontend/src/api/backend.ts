@@ -65,7 +65,7 @@ interface UIEvent {
 }
 
 /** Events that carry one item of a stream rather than the whole state of their domain. */
-const streams = new Set(['message', 'notice', 'visual.event']);
+const streams = new Set(['message', 'notice', 'visual.event', 'visual.result']);
 
 /** How long a gap in the revisions may hold later events back (an event lost on the way). */
 export const gapMs = 250;

@@ -204,6 +204,11 @@ const en: Messages = {
     },
   },
   visual: {
+    refused: {
+      EFORBIDDEN: "The customer's page refused that: the field is protected, or the customer took control back.",
+      ENOTFOUND: "That is no longer on the customer's page.",
+      EINVALID: "The customer's page cannot do that there.",
+    },
     open: 'Screen share or co-browse',
     tab: 'Provider',
     close: 'Close',

@@ -204,6 +204,11 @@ const es: Messages = {
     },
   },
   visual: {
+    refused: {
+      EFORBIDDEN: 'La página del cliente lo rechazó: el campo está protegido o el cliente recuperó el control.',
+      ENOTFOUND: 'Eso ya no está en la página del cliente.',
+      EINVALID: 'La página del cliente no puede hacer eso ahí.',
+    },
     open: 'Compartir pantalla o navegar juntos',
     tab: 'Proveedor',
     close: 'Cerrar',

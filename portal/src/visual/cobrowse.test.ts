@@ -149,4 +149,27 @@ describe('startCobrowse', () => {
     expect(toRecorder.at(-1)).toEqual({ op: 'stop' });
     ch.port1.close();
   });
+
+  it('tells the agent which command the page refused, and nothing of those it ran', async () => {
+    const ch = new MessageChannel();
+    const sent: { type: string; data: unknown }[] = [];
+    const commands: { id: string }[] = [];
+    ch.port1.onmessage = (e) => e.data.op === 'command' && commands.push(e.data);
+    const b = await startCobrowse(
+      { request: async () => undefined, notify: (type, data) => (sent.push({ type, data }), true) },
+      'v1',
+      { embedded: false, connect: async () => ch.port2 },
+    );
+    b.handle({ type: 'visual.command', data: { visual: 'v1', action: 'click', node: 3 } });
+    b.handle({ type: 'visual.command', data: { visual: 'v1', action: 'type', node: 4, text: 'x' } });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(commands).toHaveLength(2);
+    // Answers in any order: the click ran, the typing hit a masked field.
+    ch.port1.postMessage({ op: 'result', id: commands[1].id, result: { ok: false, code: 'EFORBIDDEN' } });
+    ch.port1.postMessage({ op: 'result', id: commands[0].id, result: { ok: true } });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sent).toEqual([{ type: 'visual.result', data: { visual: 'v1', action: 'type', code: 'EFORBIDDEN' } }]);
+    b.stop();
+    ch.port1.close();
+  });
 });
