@@ -65,6 +65,8 @@ type conn struct {
 	org  wire.OrgID
 	user store.User
 	conv wire.ConversationID
+	// lim bounds how fast the connection may send (limits.go), by role.
+	lim limits
 	// send is the frames queued for the writer goroutine.
 	send chan *out
 	// writing is true while a writer goroutine runs. The writer is started by push and ends when
@@ -189,6 +191,7 @@ func (c *conn) hello() error {
 		return fail(err)
 	}
 	c.role, c.org, c.conv = tok.Role, tok.Org, tok.Conv
+	c.lim = newLimits(c.s.cfg.Limits, tok.Role)
 	if tok.Role == wire.RoleCustomer {
 		c.log = c.s.log.With("org", tok.Org, "conv", tok.Conv, "role", tok.Role)
 	} else {
@@ -263,6 +266,10 @@ func (c *conn) readLoop() {
 		env, err := wire.Decode(data)
 		if err != nil {
 			c.pushError("", err)
+			continue
+		}
+		if err := c.lim.allow(env.Type, len(data)); err != nil {
+			c.pushError(env.RID, err)
 			continue
 		}
 		if err := c.dispatch(env); err != nil {

@@ -54,6 +54,8 @@ type Config struct {
 	CustomerTokenTTL time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Limits bound how fast one connection may send (limits.go); zero means DefaultLimits.
+	Limits Limits
 	// AfterFunc schedules the hub's timers (offer timeouts, the offline grace, abandoned
 	// conversations); nil means time.AfterFunc. Tests inject one they fire by hand.
 	AfterFunc func(d time.Duration, f func()) Timer
@@ -144,6 +146,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Limits == (Limits{}) {
+		cfg.Limits = DefaultLimits
 	}
 	if cfg.AfterFunc == nil {
 		cfg.AfterFunc = func(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }

@@ -346,7 +346,8 @@ func TestPresence(t *testing.T) {
 }
 
 func TestReconnectResumesWithNothingLostOrDoubled(t *testing.T) {
-	s := startHub(t)
+	// A burst far faster than a person types (limits_test.go covers the limit itself).
+	s := startHub(t, func(c *hub.Config) { c.Limits = hub.DefaultLimits; c.Limits.CustomerSends = 1000 })
 	agent := member(t, s, "agent1")
 	cust, conv := customer(t, s, "Eve")
 	agent.accept(conv.ID)

@@ -167,6 +167,22 @@ describe('Client', () => {
     await expect(p).rejects.toMatchObject({ code: 'ETOOLARGE' });
   });
 
+  it('sends a chat message again, after a pause, when the hub says it came too fast', async () => {
+    client.start();
+    last().accept();
+    last().welcome();
+    const { clientID, done } = client.sendChat('c1', 'hello');
+    const first = last().ofType('chat.send')[0];
+    last().deliver({ type: 'error', rid: first.rid, data: { code: 'ERATELIMITED', message: 'slow down' } });
+    expect(last().ofType('chat.send')).toHaveLength(1); // not at once
+    await vi.advanceTimersByTimeAsync(150);
+    const again = last().ofType('chat.send');
+    expect(again).toHaveLength(2);
+    expect((again[1].data as wire.ChatSend).client_id).toBe(clientID);
+    last().deliver({ type: 'ack', rid: again[1].rid, data: { conv: 'c1', seq: 3 } });
+    await expect(done).resolves.toEqual({ conv: 'c1', seq: 3 });
+  });
+
   it('fails requests that cannot survive a drop with NETWORK', async () => {
     client.start();
     last().accept();

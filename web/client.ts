@@ -79,6 +79,8 @@ interface Pending {
   retry: boolean;
   /** sent is true once written to the current socket. */
   sent: boolean;
+  /** backoff is the wait before the next try after ERATELIMITED, ms. */
+  backoff?: number;
   resolve(v: unknown): void;
   reject(e: WireError): void;
 }
@@ -290,7 +292,17 @@ export class Client {
         if (p) {
           this.pending.delete(env.rid!);
           if (env.type === wire.TypeAck) p.resolve((env.data ?? {}) as wire.Ack);
-          else {
+          else if (p.retry && (env.data as Partial<wire.Error> | undefined)?.code === wire.ERATELIMITED) {
+            // Sent faster than the hub takes: nothing was stored. Wait, then send it again.
+            const rid = env.rid!;
+            p.backoff = Math.min((p.backoff ?? 50) * 2, 2000);
+            p.sent = false;
+            setTimeout(() => {
+              if (this.stopped) return;
+              this.pending.set(rid, p);
+              if (this.welcomed) this.write(rid, p);
+            }, p.backoff);
+          } else {
             const e = (env.data ?? {}) as Partial<wire.Error>;
             p.reject(new WireError(e.code ?? wire.EINTERNAL, e.message ?? ''));
           }

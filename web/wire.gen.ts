@@ -587,7 +587,7 @@ export interface Error {
 /**
  * Code classifies an [Error].
  */
-export type Code = "EINVALID" | "ETOOLARGE" | "EUNAUTHORIZED" | "EFORBIDDEN" | "ENOTFOUND" | "ECONFLICT" | "EUNKNOWNTYPE" | "EINTERNAL" | "EUNAVAILABLE";
+export type Code = "EINVALID" | "ETOOLARGE" | "EUNAUTHORIZED" | "EFORBIDDEN" | "ENOTFOUND" | "ECONFLICT" | "EUNKNOWNTYPE" | "EINTERNAL" | "EUNAVAILABLE" | "ERATELIMITED";
 
 /**
  * ChatSend posts a chat message.
@@ -1007,6 +1007,7 @@ export const ECONFLICT: Code = "ECONFLICT";
 export const EUNKNOWNTYPE: Code = "EUNKNOWNTYPE";
 export const EINTERNAL: Code = "EINTERNAL";
 export const EUNAVAILABLE: Code = "EUNAVAILABLE";
+export const ERATELIMITED: Code = "ERATELIMITED";
 export const EventJoined: EventKind = "joined";
 export const EventLeft: EventKind = "left";
 export const EventEnded: EventKind = "ended";

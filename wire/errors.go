@@ -56,6 +56,8 @@ func (c Code) HTTPStatus() int {
 		return 409
 	case ETOOLARGE:
 		return 413
+	case ERATELIMITED:
+		return 429
 	case EUNAVAILABLE:
 		return 503
 	default:

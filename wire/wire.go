@@ -221,6 +221,7 @@ const (
 	EUNKNOWNTYPE  Code = "EUNKNOWNTYPE"  // a message type the hub does not know
 	EINTERNAL     Code = "EINTERNAL"     // the hub failed; nothing the client did
 	EUNAVAILABLE  Code = "EUNAVAILABLE"  // the hub or a dependency cannot serve now; try again
+	ERATELIMITED  Code = "ERATELIMITED"  // sending faster than the hub accepts from one connection; slow down
 )
 
 // ChatSend posts a chat message.

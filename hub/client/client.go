@@ -298,17 +298,30 @@ func (c *Conn) Request(ctx context.Context, t wire.Type, payload any) (wire.Ack,
 
 // Send posts text to conv, and returns the hub's Ack with the message's sequence number. If the
 // link drops before the Ack, Send resends the message with the same ClientID once reconnected, and
-// the hub stores it once.
+// the hub stores it once. Refused for sending too fast (ERATELIMITED), it waits and sends again.
 func (c *Conn) Send(ctx context.Context, conv wire.ConversationID, text string) (wire.Ack, error) {
 	msg := wire.ChatSend{Conv: conv, Text: text, ClientID: newClientID()}
+	backoff := 100 * time.Millisecond
 	for {
 		p, rid, err := c.send(ctx, wire.TypeChatSend, msg)
 		if err != nil {
 			return wire.Ack{}, err
 		}
 		ack, err := c.wait(ctx, rid, p)
-		if wire.ErrorCode(err) == wire.EUNAVAILABLE && errors.Is(err, errLinkLost) {
-			continue // the link dropped before the answer: send again, same ClientID
+		switch wire.ErrorCode(err) {
+		case wire.EUNAVAILABLE:
+			if errors.Is(err, errLinkLost) {
+				continue // the link dropped before the answer: send again, same ClientID
+			}
+		case wire.ERATELIMITED:
+			// Faster than the hub takes from one connection: nothing was stored; wait and
+			// send again, until ctx ends.
+			select {
+			case <-time.After(backoff):
+				backoff = min(2*backoff, 2*time.Second)
+				continue
+			case <-ctx.Done():
+			}
 		}
 		return ack, err
 	}

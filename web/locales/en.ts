@@ -11,6 +11,7 @@ const en: Messages = {
     ECONFLICT: 'That is no longer possible: the conversation has changed.',
     EUNKNOWNTYPE: 'This page is out of date. Please reload it.',
     EINTERNAL: 'Something went wrong on our side. Please try again.',
+    ERATELIMITED: 'You are sending too fast. Wait a moment, then try again.',
     EUNAVAILABLE: 'The service is busy right now. Please try again in a moment.',
     NETWORK: 'We cannot reach the chat service. Check your connection; we will keep trying.',
   },

@@ -11,6 +11,7 @@ const es: Messages = {
     ECONFLICT: 'Eso ya no es posible: la conversación ha cambiado.',
     EUNKNOWNTYPE: 'Esta página está desactualizada. Vuelve a cargarla, por favor.',
     EINTERNAL: 'Algo ha fallado por nuestra parte. Inténtalo de nuevo.',
+    ERATELIMITED: 'Estás enviando demasiado rápido. Espera un momento e inténtalo de nuevo.',
     EUNAVAILABLE: 'El servicio está ocupado. Inténtalo de nuevo en un momento.',
     NETWORK: 'No podemos conectar con el servicio de chat. Revisa tu conexión; seguiremos intentándolo.',
   },
