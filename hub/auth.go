@@ -50,15 +50,22 @@ func (s *Server) login(ctx context.Context, req wire.LoginRequest) (wire.LoginRe
 	if req.Org == "" || req.Username == "" || len(req.Username) > 200 || len(req.Password) > 200 {
 		return resp, ErrBadLogin
 	}
+	key := loginKey(req.Org, req.Username)
+	if s.logins.blocked(key, s.now()) {
+		s.log.Warn("sign-in refused: too many failed attempts", "org", req.Org)
+		return resp, ErrLoginLimited
+	}
 	u, err := s.store.UserByName(ctx, req.Org, strings.TrimSpace(req.Username))
 	if errors.Is(err, store.ErrNotFound) {
 		_ = bcrypt.CompareHashAndPassword([]byte(s.dummyHash), []byte(req.Password))
+		s.logins.failed(key, s.now())
 		return resp, ErrBadLogin
 	}
 	if err != nil {
 		return resp, err
 	}
 	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(req.Password)) != nil {
+		s.logins.failed(key, s.now())
 		return resp, ErrBadLogin
 	}
 	token, hash := newToken()

@@ -6,6 +6,9 @@ import "github.com/parleyhq/parley/wire"
 // caller cannot probe for usernames.
 var ErrBadLogin = &wire.Error{Code: wire.EUNAUTHORIZED, Message: "wrong organisation, username or password"}
 
+// ErrLoginLimited refuses a sign-in to an account with too many recent failed attempts.
+var ErrLoginLimited = &wire.Error{Code: wire.ERATELIMITED, Message: "too many failed sign-ins; wait a minute"}
+
 // ErrTokenInvalid indicates a token the hub never issued, or one that expired.
 var ErrTokenInvalid = &wire.Error{Code: wire.EUNAUTHORIZED, Message: "token is unknown or expired"}
 

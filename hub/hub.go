@@ -97,10 +97,12 @@ type Timer interface {
 
 // Server is a running hub.
 type Server struct {
-	cfg   Config
-	log   *slog.Logger
-	now   func() time.Time
-	store store.Store
+	cfg Config
+	// logins counts failed sign-ins per account (limits.go).
+	logins loginGuard
+	log    *slog.Logger
+	now    func() time.Time
+	store  store.Store
 	// ownStore says whether Close closes store.
 	ownStore bool
 	// dummyHash is compared against when a username does not exist, at the cost of real hashes,

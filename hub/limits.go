@@ -1,6 +1,8 @@
 package hub
 
 import (
+	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -63,4 +65,55 @@ func (l limits) allow(t wire.Type, size int) error {
 		return ErrRateLimited
 	}
 	return nil
+}
+
+// Failed sign-ins per account: a few at once, then one every loginRefill, so a password cannot
+// be guessed by trying many; a right password is never charged. Keyed by organisation and
+// username, not by address: a contact centre's agents share one.
+const (
+	loginFailBurst = 5
+	loginRefill    = 20 * time.Second
+	// loginKeysMax bounds the accounts remembered; past it, those back at full allowance are
+	// forgotten (a spray of made-up usernames cannot grow the map without end).
+	loginKeysMax = 10000
+)
+
+// loginGuard counts failed sign-ins per account.
+type loginGuard struct {
+	mu   sync.Mutex
+	fail map[string]*rate.Limiter
+}
+
+func loginKey(org wire.OrgID, username string) string {
+	return string(org) + "\x00" + strings.ToLower(strings.TrimSpace(username))
+}
+
+// blocked reports whether the account has used up its failed attempts for now.
+func (g *loginGuard) blocked(key string, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	l := g.fail[key]
+	return l != nil && l.TokensAt(now) < 1
+}
+
+// failed charges one failed attempt to the account.
+func (g *loginGuard) failed(key string, now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.fail == nil {
+		g.fail = map[string]*rate.Limiter{}
+	}
+	l := g.fail[key]
+	if l == nil {
+		if len(g.fail) >= loginKeysMax {
+			for k, v := range g.fail {
+				if v.TokensAt(now) >= loginFailBurst {
+					delete(g.fail, k)
+				}
+			}
+		}
+		l = rate.NewLimiter(rate.Every(loginRefill), loginFailBurst)
+		g.fail[key] = l
+	}
+	l.AllowN(now, 1)
 }

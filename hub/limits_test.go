@@ -2,9 +2,12 @@ package hub_test
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/hub"
+	"github.com/parleyhq/parley/hub/client"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -72,5 +75,38 @@ func TestFrameRateLimit(t *testing.T) {
 	}
 	if k := limited(agent, 200); k != 0 {
 		t.Errorf("200 agent pings at once: %d limited; want none", k)
+	}
+}
+
+// Guessing a password: after a few wrong ones the account refuses every attempt, the right
+// password too, until a while has passed; other accounts are not affected.
+func TestFailedSignInsAreLimited(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := startHub(t, func(c *hub.Config) { c.Now = clock })
+	login := func(user, pw string) wire.Code {
+		_, err := client.Login(ctx(t), s.URL(), hub.DemoOrg, user, pw)
+		return wire.ErrorCode(err)
+	}
+	for i := range 5 {
+		if got := login("agent1", "guess"); got != wire.EUNAUTHORIZED {
+			t.Fatalf("wrong password %d = %q; want EUNAUTHORIZED", i, got)
+		}
+	}
+	if got := login("agent1", hub.DemoPassword); got != wire.ERATELIMITED {
+		t.Errorf("right password after 5 wrong = %q; want ERATELIMITED", got)
+	}
+	if got := login("AGENT1 ", "guess"); got != wire.ERATELIMITED {
+		t.Errorf("same account spelled otherwise = %q; want ERATELIMITED", got)
+	}
+	if got := login("agent2", hub.DemoPassword); got != "" {
+		t.Errorf("another account = %q; want signed in", got)
+	}
+	mu.Lock()
+	now = now.Add(25 * time.Second)
+	mu.Unlock()
+	if got := login("agent1", hub.DemoPassword); got != "" {
+		t.Errorf("right password after a pause = %q; want signed in", got)
 	}
 }

@@ -18,6 +18,7 @@ const en: Messages = {
       ENOTFOUND: 'There is no such organisation on this hub.',
       EINVALID: 'Fill in the hub URL, organisation, username and password.',
       EUNAVAILABLE: 'The hub cannot be reached. Check the URL and your connection.',
+      ERATELIMITED: 'Too many failed sign-ins for this account. Wait a minute, then try again.',
       EFORBIDDEN: 'This account may not use the agent app.',
     },
   },

@@ -18,6 +18,7 @@ const es: Messages = {
       ENOTFOUND: 'Esa organización no existe en este hub.',
       EINVALID: 'Rellena la URL del hub, la organización, el usuario y la contraseña.',
       EUNAVAILABLE: 'No se puede conectar con el hub. Revisa la URL y tu conexión.',
+      ERATELIMITED: 'Demasiados intentos fallidos para esta cuenta. Espera un minuto e inténtalo de nuevo.',
       EFORBIDDEN: 'Esta cuenta no puede usar la aplicación del agente.',
     },
   },
