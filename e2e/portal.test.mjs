@@ -330,3 +330,61 @@ test('an unknown organisation is reported as such', async () => {
   assert.match(await alert.textContent(), /El chat no está disponible/);
   await context.close();
 });
+
+test('the admin page: a wrong password and an agent are refused with a sentence; the admin picks an external provider and agents get it', async () => {
+  const context = await browser.newContext({ viewport: desktop, locale: 'en-US' });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  await page.goto(`${hub.url}/admin/demo`);
+  const signIn = async (user, password) => {
+    await page.getByTestId('admin-username').fill(user);
+    await page.getByTestId('admin-password').fill(password);
+    await page.getByTestId('admin-signin').getByRole('button').click();
+  };
+  await signIn('admin1', 'wrong');
+  await page.getByRole('alert').filter({ hasText: 'The username or password is not right' }).waitFor({ timeout: T });
+
+  await signIn('admin1', 'demo');
+  const provider = page.getByTestId('admin-cobrowse-provider');
+  await provider.waitFor({ timeout: T });
+  const before = await provider.inputValue();
+  await provider.selectOption('external');
+  await page.getByTestId('admin-cobrowse-name').fill('Acme Assist');
+  await page.getByTestId('admin-cobrowse-sign_in_url').fill('ftp://assist.example/login');
+  await page.getByTestId('admin-save').click();
+  await page.getByTestId('admin-status').filter({ hasText: 'every URL must start with http:// or https://' }).waitFor({ timeout: T });
+  await page.getByTestId('admin-cobrowse-sign_in_url').fill('https://assist.example/login');
+  await page.getByTestId('admin-cobrowse-join_url').fill('https://assist.example/join?pin={pin}');
+  await page.getByTestId('admin-save').click();
+  await page.getByTestId('admin-status').filter({ hasText: 'Saved.' }).waitFor({ timeout: T });
+  await page.screenshot({ path: join(shots, 'admin-visual.png'), fullPage: true });
+
+  // An agent's app reads the same settings.
+  const login = await (await fetch(`${hub.url}/api/v1/login`, { method: 'POST', body: JSON.stringify({ org: 'demo', username: 'agent2', password: 'demo' }) })).json();
+  const settings = await (await fetch(`${hub.url}/api/v1/orgs/demo/settings/visual`, { headers: { Authorization: `Bearer ${login.token}` } })).json();
+  assert.equal(settings.cobrowse.provider, 'external');
+  assert.equal(settings.cobrowse.external.name, 'Acme Assist');
+  assert.equal(settings.cobrowse.external.join_url, 'https://assist.example/join?pin={pin}');
+
+  // A reload keeps the admin signed in and shows what was saved; then the old choice goes back.
+  await page.reload();
+  await page.getByTestId('admin-cobrowse-name').waitFor({ timeout: T });
+  assert.equal(await page.getByTestId('admin-cobrowse-name').inputValue(), 'Acme Assist');
+  await page.getByTestId('admin-cobrowse-provider').selectOption(before);
+  await page.getByTestId('admin-save').click();
+  await page.getByTestId('admin-status').filter({ hasText: 'Saved.' }).waitFor({ timeout: T });
+
+  // An agent may look but not change.
+  const agentCtx = await browser.newContext({ viewport: desktop, locale: 'en-US' });
+  const agentPage = await agentCtx.newPage();
+  await agentPage.goto(`${hub.url}/admin/demo`);
+  await agentPage.getByTestId('admin-username').fill('agent1');
+  await agentPage.getByTestId('admin-password').fill('demo');
+  await agentPage.getByTestId('admin-signin').getByRole('button').click();
+  await agentPage.getByTestId('admin-save').click();
+  await agentPage.getByTestId('admin-status').filter({ hasText: 'Only the organisation’s admins may change this.' }).waitFor({ timeout: T });
+  await agentCtx.close();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
