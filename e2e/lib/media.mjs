@@ -1,7 +1,8 @@
 // Measuring what a call shows and plays in a test browser: the remote <video>'s picture and sound.
 
-/** videoFrame hashes what the remote <video> shows now (drawn onto a canvas), or null if nothing. */
-export function videoFrame(page) {
+/** remotePixels draws what the remote <video> shows now onto a small canvas and sums it up: a
+ * hash of the picture and its tint (mean blue minus mean red, -255..255), or null if nothing. */
+function remotePixels(page) {
   return page.evaluate(() => {
     const v = document.querySelector('[data-testid="remote-video"]');
     if (!v || !v.videoWidth) return null;
@@ -12,26 +13,23 @@ export function videoFrame(page) {
     g.drawImage(v, 0, 0, c.width, c.height);
     const px = g.getImageData(0, 0, c.width, c.height).data;
     let h = 0;
-    for (let i = 0; i < px.length; i += 4) h = (h * 31 + px[i] + px[i + 1] * 3 + px[i + 2] * 7) >>> 0;
-    return h;
+    let d = 0;
+    for (let i = 0; i < px.length; i += 4) {
+      h = (h * 31 + px[i] + px[i + 1] * 3 + px[i + 2] * 7) >>> 0;
+      d += px[i + 2] - px[i];
+    }
+    return { hash: h, tint: d / (px.length / 4) };
   });
 }
 
-/** videoTint is how blue the remote <video>'s picture is: mean blue minus mean red, -255..255. */
-export function videoTint(page) {
-  return page.evaluate(() => {
-    const v = document.querySelector('[data-testid="remote-video"]');
-    if (!v || !v.videoWidth) return null;
-    const c = document.createElement('canvas');
-    c.width = 160;
-    c.height = 120;
-    const g = c.getContext('2d');
-    g.drawImage(v, 0, 0, c.width, c.height);
-    const px = g.getImageData(0, 0, c.width, c.height).data;
-    let d = 0;
-    for (let i = 0; i < px.length; i += 4) d += px[i + 2] - px[i];
-    return d / (px.length / 4);
-  });
+/** videoFrame hashes what the remote <video> shows now, or null if nothing. */
+export async function videoFrame(page) {
+  return (await remotePixels(page))?.hash ?? null;
+}
+
+/** videoTint is how blue the remote <video>'s picture is: mean blue minus mean red, or null. */
+export async function videoTint(page) {
+  return (await remotePixels(page))?.tint ?? null;
 }
 
 /** audioLevel measures the peak RMS of the remote <video>'s sound over two seconds (WebAudio analyser). */
