@@ -58,14 +58,14 @@ func (s *Server) login(ctx context.Context, req wire.LoginRequest) (wire.LoginRe
 	u, err := s.store.UserByName(ctx, req.Org, strings.TrimSpace(req.Username))
 	if errors.Is(err, store.ErrNotFound) {
 		_ = bcrypt.CompareHashAndPassword([]byte(s.dummyHash), []byte(req.Password))
-		s.logins.failed(key, s.now())
+		s.logins.take(key, s.now())
 		return resp, ErrBadLogin
 	}
 	if err != nil {
 		return resp, err
 	}
 	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(req.Password)) != nil {
-		s.logins.failed(key, s.now())
+		s.logins.take(key, s.now())
 		return resp, ErrBadLogin
 	}
 	token, hash := newToken()

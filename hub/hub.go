@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,6 +57,9 @@ type Config struct {
 	Now func() time.Time
 	// Limits bound how fast one connection may send (limits.go); zero means DefaultLimits.
 	Limits Limits
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the customer's address
+	// (limits per address count the customer, not the proxy).
+	TrustedProxies []netip.Prefix
 	// AfterFunc schedules the hub's timers (offer timeouts, the offline grace, abandoned
 	// conversations); nil means time.AfterFunc. Tests inject one they fire by hand.
 	AfterFunc func(d time.Duration, f func()) Timer
@@ -98,11 +102,12 @@ type Timer interface {
 // Server is a running hub.
 type Server struct {
 	cfg Config
-	// logins counts failed sign-ins per account (limits.go).
-	logins loginGuard
-	log    *slog.Logger
-	now    func() time.Time
-	store  store.Store
+	// logins counts failed sign-ins per account, starts new conversations per customer
+	// address (limits.go).
+	logins, starts *keyedLimiter
+	log            *slog.Logger
+	now            func() time.Time
+	store          store.Store
 	// ownStore says whether Close closes store.
 	ownStore bool
 	// dummyHash is compared against when a username does not exist, at the cost of real hashes,
@@ -158,7 +163,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, store: cfg.Store}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, store: cfg.Store,
+		logins: newKeyedLimiter(loginRefill, loginFailBurst), starts: newKeyedLimiter(startRefill, startBurst)}
 	var err error
 	if s.dummyHash, err = HashPassword("parley-dummy-password", cfg.BcryptCost); err != nil {
 		return nil, err
@@ -397,6 +403,11 @@ func (s *Server) handleStartConversation(w http.ResponseWriter, r *http.Request)
 			writeError(w, err)
 			return
 		}
+	}
+	if !s.cfg.Limits.Off && !s.starts.take(clientAddress(r, s.cfg.TrustedProxies), s.now()) {
+		s.metrics.frameErrors.WithLabelValues(string(wire.ERATELIMITED)).Inc()
+		writeError(w, ErrRateLimited)
+		return
 	}
 	resp, err := s.startConversation(r.Context(), wire.OrgID(r.PathValue("org")), req)
 	if err != nil {

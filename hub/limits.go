@@ -1,6 +1,8 @@
 package hub
 
 import (
+	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +22,10 @@ type Limits struct {
 	CustomerSends, CustomerSendBurst    float64 // chat messages
 	CustomerVisual, CustomerVisualBurst float64 // co-browse event bytes
 	MemberFrames, MemberFrameBurst      float64
+	// Off turns the per-connection and per-address limits off: for load tests that run
+	// thousands of customers from one machine, never for a public hub. Failed sign-ins stay
+	// limited.
+	Off bool
 }
 
 // DefaultLimits are the limits of a Config that sets none.
@@ -36,6 +42,9 @@ type limits struct {
 }
 
 func newLimits(l Limits, role wire.Role) limits {
+	if l.Off {
+		return limits{}
+	}
 	if role != wire.RoleCustomer {
 		return limits{frames: rate.NewLimiter(rate.Limit(l.MemberFrames), int(l.MemberFrameBurst))}
 	}
@@ -58,7 +67,7 @@ func (l limits) allow(t wire.Type, size int) error {
 		}
 		return nil
 	}
-	if !l.frames.Allow() {
+	if l.frames != nil && !l.frames.Allow() {
 		return ErrRateLimited
 	}
 	if t == wire.TypeChatSend && l.sends != nil && !l.sends.Allow() {
@@ -73,47 +82,96 @@ func (l limits) allow(t wire.Type, size int) error {
 const (
 	loginFailBurst = 5
 	loginRefill    = 20 * time.Second
-	// loginKeysMax bounds the accounts remembered; past it, those back at full allowance are
-	// forgotten (a spray of made-up usernames cannot grow the map without end).
-	loginKeysMax = 10000
 )
 
-// loginGuard counts failed sign-ins per account.
-type loginGuard struct {
+// New conversations per customer address: an anonymous script must not fill an organisation's
+// queue and database. Generous, since an office's customers may share one address.
+const (
+	startBurst  = 30
+	startRefill = 2 * time.Second
+)
+
+// keysMax bounds the keys a keyedLimiter remembers; past it, those back at full allowance are
+// forgotten (a spray of made-up usernames or addresses cannot grow the map without end).
+const keysMax = 10000
+
+// keyedLimiter is a token bucket per key (an account, an address).
+type keyedLimiter struct {
+	every time.Duration
+	burst int
+
 	mu   sync.Mutex
-	fail map[string]*rate.Limiter
+	keys map[string]*rate.Limiter
+}
+
+func newKeyedLimiter(every time.Duration, burst int) *keyedLimiter {
+	return &keyedLimiter{every: every, burst: burst, keys: map[string]*rate.Limiter{}}
+}
+
+// blocked reports whether key has used up its allowance for now, without charging it.
+func (k *keyedLimiter) blocked(key string, now time.Time) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	l := k.keys[key]
+	return l != nil && l.TokensAt(now) < 1
+}
+
+// take charges key once and reports whether it had the allowance.
+func (k *keyedLimiter) take(key string, now time.Time) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	l := k.keys[key]
+	if l == nil {
+		if len(k.keys) >= keysMax {
+			for key, v := range k.keys {
+				if v.TokensAt(now) >= float64(k.burst) {
+					delete(k.keys, key)
+				}
+			}
+		}
+		l = rate.NewLimiter(rate.Every(k.every), k.burst)
+		k.keys[key] = l
+	}
+	return l.AllowN(now, 1)
 }
 
 func loginKey(org wire.OrgID, username string) string {
 	return string(org) + "\x00" + strings.ToLower(strings.TrimSpace(username))
 }
 
-// blocked reports whether the account has used up its failed attempts for now.
-func (g *loginGuard) blocked(key string, now time.Time) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	l := g.fail[key]
-	return l != nil && l.TokensAt(now) < 1
-}
-
-// failed charges one failed attempt to the account.
-func (g *loginGuard) failed(key string, now time.Time) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.fail == nil {
-		g.fail = map[string]*rate.Limiter{}
+// clientAddress is who sent r: the connection's address, or, when that is a trusted reverse
+// proxy, the nearest address in X-Forwarded-For that is not one. IPv6 addresses count by /64
+// (one customer's network), IPv4 by address.
+func clientAddress(r *http.Request, trusted []netip.Prefix) string {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
 	}
-	l := g.fail[key]
-	if l == nil {
-		if len(g.fail) >= loginKeysMax {
-			for k, v := range g.fail {
-				if v.TokensAt(now) >= loginFailBurst {
-					delete(g.fail, k)
-				}
+	addr := ap.Addr().Unmap()
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
 			}
 		}
-		l = rate.NewLimiter(rate.Every(loginRefill), loginFailBurst)
-		g.fail[key] = l
+		return false
 	}
-	l.AllowN(now, 1)
+	if isTrusted(addr) {
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				break
+			}
+			addr = a.Unmap()
+			if !isTrusted(addr) {
+				break
+			}
+		}
+	}
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.String()
+	}
+	return addr.String()
 }

@@ -2,6 +2,9 @@ package hub_test
 
 import (
 	"fmt"
+	"net/http"
+	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,5 +111,39 @@ func TestFailedSignInsAreLimited(t *testing.T) {
 	mu.Unlock()
 	if got := login("agent1", hub.DemoPassword); got != "" {
 		t.Errorf("right password after a pause = %q; want signed in", got)
+	}
+}
+
+// One address starting conversation after conversation is stopped once past the burst; another
+// address (through a trusted proxy) is not.
+func TestConversationStartsPerAddress(t *testing.T) {
+	s := startHub(t, func(c *hub.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")} })
+	start := func(from string) int {
+		req, _ := http.NewRequest("POST", s.URL()+"/api/v1/orgs/demo/conversations", strings.NewReader(`{"name":"x"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", from)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	created, limited := 0, 0
+	for range 40 {
+		switch code := start("198.51.100.1"); code {
+		case http.StatusCreated:
+			created++
+		case http.StatusTooManyRequests:
+			limited++
+		default:
+			t.Fatalf("start: HTTP %d", code)
+		}
+	}
+	if created < 30 || created > 32 || limited == 0 {
+		t.Errorf("40 starts from one address: %d created, %d limited; want the burst (30) created", created, limited)
+	}
+	if code := start("198.51.100.2"); code != http.StatusCreated {
+		t.Errorf("a start from another address = HTTP %d; want 201", code)
 	}
 }

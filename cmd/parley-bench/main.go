@@ -82,7 +82,7 @@ func run(cfg config) error {
 	// The hub runs as its own process, as in production, so its memory is its own.
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.duration+5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, cfg.hubBin, "-addr", "127.0.0.1:0", "-db", db, "-log-format", "json", "-debug")
+	cmd := exec.CommandContext(ctx, cfg.hubBin, "-addr", "127.0.0.1:0", "-db", db, "-log-format", "json", "-debug", "-rate-limits=false")
 	cmd.Stderr = io.Discard
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -73,6 +74,8 @@ type Main struct {
 	TURNSecretFile, RelaysFile string
 	// DemoCalls and DemoRegion, when set, change the demo organisation's call setting and region.
 	DemoCalls, DemoRegion string
+	// TrustedProxies is the -trusted-proxies list, parsed into Config.
+	TrustedProxies string
 	// Stdout receives the "listening on" line; Stderr the logs.
 	Stdout, Stderr io.Writer
 	// Server is the running hub, after Run.
@@ -110,8 +113,29 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.DemoCalls, "demo-calls", os.Getenv("PARLEY_DEMO_CALLS"), "with -demo: the demo organisation's calls: voice_video, voice or none (PARLEY_DEMO_CALLS)")
 	fs.StringVar(&m.DemoRegion, "demo-region", os.Getenv("PARLEY_DEMO_REGION"), "with -demo: the demo organisation's region, e.g. na or gcc (PARLEY_DEMO_REGION)")
 	fs.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
+	fs.StringVar(&m.TrustedProxies, "trusted-proxies", os.Getenv("PARLEY_TRUSTED_PROXIES"), "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the customer, e.g. 127.0.0.1,10.0.0.0/8 (PARLEY_TRUSTED_PROXIES)")
+	limits, err := strconv.ParseBool(envOr("PARLEY_RATE_LIMITS", "true"))
+	if err != nil {
+		return fmt.Errorf("PARLEY_RATE_LIMITS: %w", err)
+	}
+	fs.BoolVar(&limits, "rate-limits", limits, "limit how fast each connection and customer address may send; false only for load tests on one machine (PARLEY_RATE_LIMITS)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if !limits {
+		m.Config.Limits = hub.DefaultLimits
+		m.Config.Limits.Off = true
+	}
+	for _, p := range strings.FieldsFunc(m.TrustedProxies, func(r rune) bool { return r == ',' || r == ' ' }) {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return fmt.Errorf("-trusted-proxies: %q is not an address or CIDR prefix", p)
+			}
+			pfx = netip.PrefixFrom(a, a.BitLen())
+		}
+		m.Config.TrustedProxies = append(m.Config.TrustedProxies, pfx.Masked())
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))

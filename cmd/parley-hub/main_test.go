@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -47,6 +48,26 @@ func TestParseFlags(t *testing.T) {
 					m.Config.Addr, m.Config.DB, m.Config.Demo, m.LogFormat, tt.addr, tt.db, tt.demo, tt.wantFormat)
 			}
 		})
+	}
+}
+
+func TestLimitFlags(t *testing.T) {
+	m := &Main{Stdout: io.Discard, Stderr: io.Discard}
+	if err := m.ParseFlags([]string{"-trusted-proxies", "127.0.0.1, 10.0.0.0/8"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(m.Config.TrustedProxies); got != "[127.0.0.1/32 10.0.0.0/8]" {
+		t.Errorf("trusted proxies = %s", got)
+	}
+	if m.Config.Limits.Off {
+		t.Errorf("limits are off by default")
+	}
+	m = &Main{Stdout: io.Discard, Stderr: io.Discard}
+	if err := m.ParseFlags([]string{"-rate-limits=false"}); err != nil || !m.Config.Limits.Off {
+		t.Errorf("-rate-limits=false: err %v, off %v", err, m.Config.Limits.Off)
+	}
+	if err := (&Main{Stdout: io.Discard, Stderr: io.Discard}).ParseFlags([]string{"-trusted-proxies", "proxy.example"}); err == nil {
+		t.Errorf("-trusted-proxies with a host name: no error")
 	}
 }
 

@@ -29,7 +29,8 @@ type HubProc struct {
 // StartHub runs bin on the database db listening on addr, prefixed by prefix (e.g. "ip netns
 // exec NS": it execs, so the hub keeps the process id), and returns once the hub listens.
 func StartHub(ctx context.Context, bin, db, addr string, prefix ...string) (*HubProc, error) {
-	args := append(append([]string(nil), prefix...), bin, "-addr", addr, "-db", db, "-log-format", "json", "-offer-timeout", "20s")
+	args := append(append([]string(nil), prefix...), bin, "-addr", addr, "-db", db, "-log-format", "json", "-offer-timeout", "20s",
+		"-rate-limits=false") // a simulation runs many customers from one address, faster than people
 	cmd := exec.Command(args[0], args[1:]...)
 	h := &HubProc{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	cmd.Stderr = h.stderr
