@@ -114,6 +114,7 @@ type Call struct {
 
 type counters struct {
 	framesSent, framesDecoded, bytesSentVideo, bytesRecvVideo atomic.Int64
+	keyFramesSent                                             atomic.Int64
 	audioLevel                                                atomic.Uint64 // float64 bits, decoded audio RMS (EWMA)
 	firstFrame                                                atomic.Int64  // unix ns of first decoded remote frame
 	lastAudio                                                 atomic.Int64  // unix ns of the last received audio packet
@@ -824,7 +825,7 @@ func (v *videoSend) run() {
 			v.c.log.Warn("video encoder", "err", err)
 			continue
 		}
-		frame, _, err := enc.Encode(img)
+		frame, key, err := enc.Encode(img)
 		if err != nil {
 			v.c.log.Warn("video encode", "err", err)
 			continue
@@ -836,6 +837,9 @@ func (v *videoSend) run() {
 			v.c.log.Debug("video write", "err", err)
 		}
 		v.c.st.framesSent.Add(1)
+		if key {
+			v.c.st.keyFramesSent.Add(1)
+		}
 		v.c.st.bytesSentVideo.Add(int64(len(frame)))
 	}
 }

@@ -19,6 +19,7 @@ type Stats struct {
 	SendFPS       float64       `json:"sendFps"`
 	RecvFPS       float64       `json:"recvFps"`
 	FramesSent    int64         `json:"framesSent"`
+	KeyFramesSent int64         `json:"keyFramesSent"` // on PLI/FIR, or at the start
 	FramesDecoded int64         `json:"framesDecoded"`
 	AudioLevel    float64       `json:"audioLevel"` // received audio RMS, 0..1
 	// Relayed is true when the selected candidate pair goes through a TURN relay on either side.
@@ -75,6 +76,7 @@ func (c *Call) Stats() Stats {
 	c.mu.Unlock()
 	s.TargetBitrate = int(c.target.Load())
 	s.FramesSent, s.FramesDecoded = fs, fd
+	s.KeyFramesSent = c.st.keyFramesSent.Load()
 	// No audio packet for a while (the other side muted): the level is silence.
 	if now.Sub(time.Unix(0, c.st.lastAudio.Load())) < 200*time.Millisecond {
 		s.AudioLevel = math.Float64frombits(c.st.audioLevel.Load())
