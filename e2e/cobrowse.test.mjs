@@ -249,6 +249,21 @@ test('co-browse: the agent sees the page, secrets never leave, laser dot, contro
   });
   assert.deepEqual(errs, ['EINVALID', 'EINVALID', 'EINVALID', 'EINVALID', 'ETOOLARGE']);
 
+  // The customer goes to the site's next page and the recorder starts there (the widget does this,
+  // see the through-the-hub test): the same replay takes the new page's snapshot.
+  await customer.goto(`${base}/host.html`);
+  await customer.evaluate(() => (document.querySelector('h1').textContent = 'Delivery options'));
+  await customer.addScriptTag({ url: `${base}/cobrowse.js` });
+  await customer.evaluate(() => {
+    const ch = new MessageChannel();
+    window.ParleyCobrowse.start(ch.port1);
+    ch.port2.onmessage = (e) => window.toHub(e.data);
+  });
+  await until('the next page in the agent replay', async () =>
+    (await agent.evaluate(() => document.querySelector('iframe')?.contentDocument?.querySelector('h1')?.textContent ?? null)) === 'Delivery options');
+  assert.equal(await agent.evaluate(() => window.__pwned ?? null), null);
+  await agent.screenshot({ path: join(resultsDir(), 'cobrowse-agent-next-page.png') });
+
   await ctx.close();
 });
 
