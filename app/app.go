@@ -348,12 +348,21 @@ func (c *core) event(ev wire.Envelope) (out []emission, followUp []func()) {
 		if ev.Unmarshal(&o) != nil {
 			break
 		}
-		c.removeOffer(o.ID)
+		received := c.nowMs()
+		for _, old := range c.offers {
+			if old.ID == o.ID { // the same offer again, now with the customer's first message
+				received = old.ReceivedAt
+			}
+		}
+		if c.removeOffer(o.ID) {
+			c.log.Info("offer updated", "offer", o.ID, "conv", o.Conv)
+		} else {
+			c.log.Info("offer", "offer", o.ID, "conv", o.Conv)
+		}
 		c.offers = append(c.offers, OfferView{
 			ID: o.ID, Conv: o.Conv, CustomerName: o.CustomerName, Preview: o.Preview,
-			ReceivedAt: c.nowMs(), ExpiresAt: o.ExpiresAt - c.offset,
+			ReceivedAt: received, ExpiresAt: o.ExpiresAt - c.offset,
 		})
-		c.log.Info("offer", "offer", o.ID, "conv", o.Conv)
 		out = append(out, emission{EventOffers, c.offerViews()})
 
 	case wire.TypeOfferRevoked:

@@ -615,3 +615,26 @@ func TestURLOnEveryInterface(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// An offer made before the customer wrote anything is sent again, same offer, once the first
+// message arrives: the agent decides with the customer's words in front of them.
+func TestOfferGetsThePreviewLater(t *testing.T) {
+	s := startHub(t)
+	agent := member(t, s, "agent1")
+	cust, conv := customer(t, s, "Quiet")
+	o := agent.offer(conv.ID)
+	if o.Preview != "" {
+		t.Fatalf("first offer preview = %q; want none yet", o.Preview)
+	}
+	if _, err := cust.conn.Send(ctx(t), conv.ID, "My parcel never came"); err != nil {
+		t.Fatal(err)
+	}
+	again := agent.offer(conv.ID)
+	if again.ID != o.ID || again.Preview != "My parcel never came" {
+		t.Errorf("updated offer = %+v; want offer %s with the preview", again, o.ID)
+	}
+	if _, err := cust.conn.Send(ctx(t), conv.ID, "hello?"); err != nil {
+		t.Fatal(err)
+	}
+	agent.none(wire.TypeOffer, 300*time.Millisecond) // only the first message is a preview
+}

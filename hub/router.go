@@ -743,6 +743,13 @@ func (r *router) chatBatch(reqs []*sendReq) {
 			r.s.metrics.messages.WithLabelValues(string(stored.Author)).Inc()
 			if a.req.c.role == wire.RoleCustomer && a.cs.preview == "" {
 				a.cs.preview = truncate(stored.Text, 140)
+				if o := a.cs.offer; o != nil {
+					// Offered before the customer wrote: the agent sees what it is about.
+					frame := encode(wire.TypeOffer, r.offerFrame(o))
+					for c := range o.agent.conns {
+						c.push(&out{frame: frame})
+					}
+				}
 			}
 			r.broadcast(a.cs, encode(wire.TypeChatMessage, stored), nil)
 		}
