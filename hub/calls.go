@@ -547,9 +547,7 @@ func (r *router) toCallParty(cl *callState, side wire.Author, frame []byte) {
 		}
 		return
 	}
-	for c := range cl.agent.conns {
-		c.push(&out{frame: frame})
-	}
+	cl.agent.push(frame)
 }
 
 // watchCallParty ends the call if side has no connection for CallGrace: a closed tab or a

@@ -90,6 +90,13 @@ type agentState struct {
 	call *callState
 }
 
+// push queues frame for every connection of the agent (the app, a second window, parley-agent).
+func (a *agentState) push(frame []byte) {
+	for c := range a.conns {
+		c.push(&out{frame: frame})
+	}
+}
+
 // load is the capacity units in use. A call takes all that is left, so routing offers nothing
 // while it lasts (a supervisor can still assign, which may take the load over capacity).
 func (a *agentState) load() int {
@@ -623,9 +630,7 @@ func (r *router) toParty(cs *convState, side wire.Author, frame []byte) {
 		return
 	}
 	if a := cs.org.agents[cs.conv.AgentID]; a != nil {
-		for c := range a.conns {
-			c.push(&out{frame: frame})
-		}
+		a.push(frame)
 	}
 }
 
@@ -745,10 +750,7 @@ func (r *router) chatBatch(reqs []*sendReq) {
 				a.cs.preview = truncate(stored.Text, 140)
 				if o := a.cs.offer; o != nil {
 					// Offered before the customer wrote: the agent sees what it is about.
-					frame := encode(wire.TypeOffer, r.offerFrame(o))
-					for c := range o.agent.conns {
-						c.push(&out{frame: frame})
-					}
+					o.agent.push(encode(wire.TypeOffer, r.offerFrame(o)))
 				}
 			}
 			r.broadcast(a.cs, encode(wire.TypeChatMessage, stored), nil)
@@ -974,9 +976,7 @@ func (r *router) assignTo(cs *convState, a *agentState) error {
 	if old != nil {
 		// The previous agent learns the conversation is no longer theirs.
 		frame := encode(wire.TypeConvState, cs.conv)
-		for c := range old.conns {
-			c.push(&out{frame: frame})
-		}
+		old.push(frame)
 		delete(old.convs, cs.conv.ID)
 		old.idleSince = r.s.now()
 		r.pushAgentState(old)
@@ -1043,9 +1043,7 @@ func (r *router) offer(cs *convState, a *agentState) {
 	o.timer = r.s.cfg.AfterFunc(r.s.cfg.OfferTimeout, func() { r.post(func() { r.expire(id) }) })
 	r.offers[id], cs.offer, a.offer = o, o, o
 	frame := encode(wire.TypeOffer, r.offerFrame(o))
-	for c := range a.conns {
-		c.push(&out{frame: frame})
-	}
+	a.push(frame)
 	r.s.metrics.offers.WithLabelValues("offered").Inc()
 	r.s.log.Debug("offer made", "org", cs.org.id, "conv", cs.conv.ID, "agent", a.user.ID, "offer", id)
 }
@@ -1077,9 +1075,7 @@ func (r *router) retryLater(org *orgState) {
 func (r *router) revoke(o *offerState, reason string) {
 	r.clearOffer(o)
 	frame := encode(wire.TypeOfferRevoked, wire.OfferRevoked{Offer: o.id, Reason: reason})
-	for c := range o.agent.conns {
-		c.push(&out{frame: frame})
-	}
+	o.agent.push(frame)
 	if reason == "assigned" || reason == "left" {
 		r.s.metrics.offers.WithLabelValues("revoked").Inc()
 	}
@@ -1102,9 +1098,7 @@ func (r *router) agentState(a *agentState) wire.AgentState {
 
 func (r *router) pushAgentState(a *agentState) {
 	frame := encode(wire.TypeAgentState, r.agentState(a))
-	for c := range a.conns {
-		c.push(&out{frame: frame})
-	}
+	a.push(frame)
 }
 
 // position is a conversation's place in its queue (0 when not waiting).

@@ -407,9 +407,7 @@ func (r *router) visualSettingsChanged(org wire.OrgID, v wire.VisualSettings) {
 		}
 		frame := encode(wire.TypeVisualSettings, v)
 		for _, a := range o.agents {
-			for c := range a.conns {
-				c.push(&out{frame: frame})
-			}
+			a.push(frame)
 		}
 		return nil
 	})
