@@ -5,6 +5,7 @@
 // it is sent. It also shows the agent's laser dot and runs the agent's commands, only while the
 // customer grants control, never into masked fields, with a "Take back control" button.
 import { record } from 'rrweb';
+import { shadowWithStyle } from '../shadow';
 import { BLOCK_SELECTOR, MASK_TEXT_SELECTOR, controllable, leaks, maskValue, secrets } from './mask';
 import {
   BATCH_MS,
@@ -54,17 +55,7 @@ export function startRecorder(port: MessagePort, doc: Document = document): Reco
   // The overlay (laser dot, control bar) lives in a shadow root the recording leaves out.
   const host = doc.createElement('div');
   host.setAttribute('data-parley-cobrowse', '');
-  const root = host.attachShadow({ mode: 'open' });
-  // A constructed sheet works under a CSP without 'unsafe-inline' styles (the portal's own page).
-  try {
-    const sheet = new CSSStyleSheet();
-    sheet.replaceSync(CSS);
-    root.adoptedStyleSheets = [sheet];
-  } catch {
-    const style = doc.createElement('style');
-    style.textContent = CSS;
-    root.appendChild(style);
-  }
+  const root = shadowWithStyle(host, CSS);
   const dot = doc.createElement('div');
   dot.className = 'dot';
   dot.hidden = true;

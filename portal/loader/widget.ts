@@ -5,6 +5,8 @@
 // scripts cannot reach the chat and the chat cannot break the host page. No framework: this file must
 // stay under 5 KB gzipped.
 
+import { shadowWithStyle } from '../shadow';
+
 interface ParleyAPI {
   open(): void;
   close(): void;
@@ -72,17 +74,7 @@ function init(): void {
 
   const host = document.createElement('div');
   host.setAttribute('data-parley-widget', org);
-  const root = host.attachShadow({ mode: 'open' });
-  // A constructed sheet works on pages whose CSP forbids inline <style>.
-  try {
-    const sheet = new CSSStyleSheet();
-    sheet.replaceSync(CSS);
-    root.adoptedStyleSheets = [sheet];
-  } catch {
-    const style = document.createElement('style');
-    style.textContent = CSS;
-    root.appendChild(style);
-  }
+  const root = shadowWithStyle(host, CSS);
 
   const wrap = document.createElement('div');
   const panel = document.createElement('div');
