@@ -4,14 +4,10 @@
 # does this twice: headless, where a locked keyring's unlock prompt fails at once, and under Xvfb,
 # where the prompt opens and waits for nobody, so only the timeout ends the call).
 set -euo pipefail
-# A fresh HOME gives a fresh keyring; keep Go's caches where they were.
-export GOPATH="$(go env GOPATH)" GOMODCACHE="$(go env GOMODCACHE)" GOCACHE="$(go env GOCACHE)"
-HOME="$(mktemp -d)"
-XDG_RUNTIME_DIR="$(mktemp -d)"
-export HOME XDG_RUNTIME_DIR
-trap 'rm -rf "$HOME" "$XDG_RUNTIME_DIR"' EXIT
-printf %s parley-test-pass | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-gdbus wait --session --timeout 10 org.freedesktop.secrets
+# A fresh, unlocked keyring (and a fresh HOME) from with-keyring.sh, then the tests below.
+if [ -z "${PARLEY_KEYRING_READY:-}" ]; then
+  PARLEY_KEYRING_READY=1 exec bash "$(dirname "$0")/with-keyring.sh" bash "$0" "$@"
+fi
 quiet() { grep -v -e '^dbus-daemon' -e 'Gtk-WARNING' -e 'Gcr-WARNING' -e 'cannot open display' -e '^$' || true; }
 # First the agent app's provider sign-in against the unlocked keyring, then the keychain test,
 # which ends by locking it.
