@@ -416,20 +416,8 @@ test('through the hub: parley-agent co-browses a site with the widget: PIN, page
   await page.goto(`http://localhost:${site.address().port}/`);
   await page.fill('#pw', SECRET_PASSWORD);
   await page.fill('#card', SECRET_CARD);
-  await page.getByRole('button', { name: 'Open chat' }).click();
-  const chat = page.frameLocator('iframe[title="Chat with us"]');
-  await chat.getByTestId('prechat-name').fill('Grace');
-  await chat.getByTestId('prechat-start').click();
-  await chat.getByTestId('chat-input').fill('can you see my page?');
-  await chat.getByTestId('chat-send').click();
-
   // The agent invites and shares the PIN in the chat; the customer types it and accepts.
-  const pinMsg = chat.locator('[data-testid="chat-message"][data-author="agent"]').filter({ hasText: 'Co-browse PIN' });
-  await pinMsg.waitFor({ timeout: 20_000 });
-  const pin = /(\d{6})/.exec(await pinMsg.textContent())[1];
-  await chat.getByTestId('visual-invite').waitFor({ timeout: 10_000 });
-  await chat.getByTestId('visual-pin').fill(pin);
-  await chat.getByTestId('visual-accept').click();
+  const chat = await chatAndAccept(page, 'Grace', 'can you see my page?', 'Co-browse PIN');
   await chat.getByTestId('visual-indicator').waitFor({ timeout: 10_000 });
 
   // The agent sees the page: a full snapshot with the heading arrives.
@@ -492,6 +480,27 @@ test('through the hub: parley-agent co-browses a site with the widget: PIN, page
   assert.equal(await page.locator('iframe[title="Chat with us"]').count(), 0, 'no chat loaded after the co-browse ended');
 });
 
+/**
+ * chatAndAccept opens the widget on page, starts a chat as name and writes text; then waits for the
+ * agent's message with the PIN (label names it), types the PIN into the invitation and accepts.
+ * It returns the chat's frame.
+ */
+async function chatAndAccept(page, name, text, label) {
+  await page.getByRole('button', { name: 'Open chat' }).click();
+  const chat = page.frameLocator('iframe[title="Chat with us"]');
+  await chat.getByTestId('prechat-name').fill(name);
+  await chat.getByTestId('prechat-start').click();
+  await chat.getByTestId('chat-input').fill(text);
+  await chat.getByTestId('chat-send').click();
+  const pinMsg = chat.locator('[data-testid="chat-message"][data-author="agent"]').filter({ hasText: label });
+  await pinMsg.waitFor({ timeout: 20_000 });
+  const pin = /(\d{6})/.exec(await pinMsg.textContent())[1];
+  await chat.getByTestId('visual-invite').waitFor({ timeout: 10_000 });
+  await chat.getByTestId('visual-pin').fill(pin);
+  await chat.getByTestId('visual-accept').click();
+  return chat;
+}
+
 /** jpegs reads n JPEG pictures from a loopback MJPEG URL, spaced by at least gapMs. */
 function jpegs(url, n, gapMs) {
   return new Promise((resolve, reject) => {
@@ -544,17 +553,7 @@ test('through the hub: the customer shares their screen from the widget; the age
   t.after(() => sb.close());
   const page = await sb.newPage();
   await page.goto(`http://localhost:${site.address().port}/`);
-  await page.getByRole('button', { name: 'Open chat' }).click();
-  const chat = page.frameLocator('iframe[title="Chat with us"]');
-  await chat.getByTestId('prechat-name').fill('Linus');
-  await chat.getByTestId('prechat-start').click();
-  await chat.getByTestId('chat-input').fill('my screen is weird');
-  await chat.getByTestId('chat-send').click();
-  const pinMsg = chat.locator('[data-testid="chat-message"][data-author="agent"]').filter({ hasText: 'Screen share PIN' });
-  await pinMsg.waitFor({ timeout: 20_000 });
-  const pin = /(\d{6})/.exec(await pinMsg.textContent())[1];
-  await chat.getByTestId('visual-pin').fill(pin);
-  await chat.getByTestId('visual-accept').click();
+  const chat = await chatAndAccept(page, 'Linus', 'my screen is weird', 'Screen share PIN');
 
   const line = await until('the first frame at the agent', () => agent.logs.find((l) => l.includes('msg=screenshare') && l.includes('frames=true')), 30_000);
   const url = /url=(http:\/\/127\.0\.0\.1:\d+\/\S+)/.exec(line)[1];
