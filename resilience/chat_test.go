@@ -43,15 +43,7 @@ func TestChatUnderLoss(t *testing.T) {
 	ns, h := hubInNetns(t, agents)
 	ns.impair(10)
 	start := time.Now()
-	sim := chatsim.New(chatsim.Config{URL: h.URL, Messages: messages, Interval: 50 * time.Millisecond, Client: clientOptions(t)})
-	defer sim.Close()
-	setup := within(t, 60*time.Second)
-	if err := sim.ConnectAgents(setup, agents); err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.StartCustomers(setup, customers); err != nil {
-		t.Fatal(err)
-	}
+	sim := startChat(t, h.URL, agents, customers, messages, 50*time.Millisecond, 60*time.Second)
 	if err := sim.WaitSent(within(t, 120*time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -68,15 +60,7 @@ func TestHubLinkCut(t *testing.T) {
 	needNetns(t)
 	const agents, customers, messages = 2, 8, 150
 	ns, h := hubInNetns(t, agents)
-	sim := chatsim.New(chatsim.Config{URL: h.URL, Messages: messages, Interval: 150 * time.Millisecond, Client: clientOptions(t)})
-	defer sim.Close()
-	setup := within(t, 30*time.Second)
-	if err := sim.ConnectAgents(setup, agents); err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.StartCustomers(setup, customers); err != nil {
-		t.Fatal(err)
-	}
+	sim := startChat(t, h.URL, agents, customers, messages, 150*time.Millisecond, 30*time.Second)
 	for _, cut := range []time.Duration{3 * time.Second, 14 * time.Second} {
 		t.Run(fmt.Sprintf("cut %v", cut), func(t *testing.T) {
 			time.Sleep(time.Second)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/hub/sqlite"
-	"github.com/parleyhq/parley/resilience/chatsim"
 )
 
 // TestHubSIGKILL kills the hub binary with SIGKILL in the middle of a chat burst from several
@@ -20,15 +19,7 @@ func TestHubSIGKILL(t *testing.T) {
 	addr := freePort(t)
 	h := startHub(t, bin, db, addr)
 
-	sim := chatsim.New(chatsim.Config{URL: h.URL, Messages: messages, Interval: 20 * time.Millisecond, Client: clientOptions(t)})
-	defer sim.Close()
-	setup := within(t, 30*time.Second)
-	if err := sim.ConnectAgents(setup, agents); err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.StartCustomers(setup, customers); err != nil {
-		t.Fatal(err)
-	}
+	sim := startChat(t, h.URL, agents, customers, messages, 20*time.Millisecond, 30*time.Second)
 
 	// Kill once about a third of the burst is acknowledged.
 	total := 2 * customers * messages

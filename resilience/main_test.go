@@ -92,6 +92,23 @@ func clientOptions(t *testing.T) client.Options {
 }
 
 // within returns a context that ends after d or with the test.
+// startChat runs a chat simulation against url: agents signed in and customers' conversations
+// started within setup, each party sending messages about interval apart. It closes when the
+// test ends.
+func startChat(t *testing.T, url string, agents, customers, messages int, interval, setup time.Duration) *chatsim.Sim {
+	t.Helper()
+	sim := chatsim.New(chatsim.Config{URL: url, Messages: messages, Interval: interval, Client: clientOptions(t)})
+	t.Cleanup(sim.Close)
+	ctx := within(t, setup)
+	if err := sim.ConnectAgents(ctx, agents); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.StartCustomers(ctx, customers); err != nil {
+		t.Fatal(err)
+	}
+	return sim
+}
+
 func within(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)

@@ -159,6 +159,25 @@ func (s *Sim) Close() {
 // ConnectAgents signs agents 0..n-1 in. Each takes every offer and, once it has a conversation,
 // sends its Messages to it.
 func (s *Sim) ConnectAgents(ctx context.Context, n int) error {
+	return s.each(n, func(i int) error {
+		login, err := client.Login(ctx, s.cfg.URL, Org, AgentName(i), Password)
+		if err != nil {
+			return fmt.Errorf("login %s: %w", AgentName(i), err)
+		}
+		c, err := client.Dial(ctx, s.cfg.URL, login.Token, s.cfg.Client)
+		if err != nil {
+			return fmt.Errorf("dial %s: %w", AgentName(i), err)
+		}
+		s.mu.Lock()
+		s.agents = append(s.agents, c)
+		s.mu.Unlock()
+		go s.agentLoop(c)
+		return nil
+	})
+}
+
+// each runs f(0..n-1), at most Parallel at a time, and joins their errors.
+func (s *Sim) each(n int, f func(i int) error) error {
 	sem := make(chan struct{}, s.cfg.Parallel)
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -166,20 +185,7 @@ func (s *Sim) ConnectAgents(ctx context.Context, n int) error {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			login, err := client.Login(ctx, s.cfg.URL, Org, AgentName(i), Password)
-			if err != nil {
-				errs[i] = fmt.Errorf("login %s: %w", AgentName(i), err)
-				return
-			}
-			c, err := client.Dial(ctx, s.cfg.URL, login.Token, s.cfg.Client)
-			if err != nil {
-				errs[i] = fmt.Errorf("dial %s: %w", AgentName(i), err)
-				return
-			}
-			s.mu.Lock()
-			s.agents = append(s.agents, c)
-			s.mu.Unlock()
-			go s.agentLoop(c)
+			errs[i] = f(i)
 		})
 	}
 	wg.Wait()
@@ -238,44 +244,34 @@ func (s *Sim) agentTook(c *client.Conn, id wire.ConversationID) {
 // StartCustomers opens n conversations; each customer sends its Messages once an agent has taken
 // the conversation (what was said before is the agent app's History to fetch, not live delivery).
 func (s *Sim) StartCustomers(ctx context.Context, n int) error {
-	sem := make(chan struct{}, s.cfg.Parallel)
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			started, err := client.StartConversation(ctx, s.cfg.URL, Org, fmt.Sprintf("customer%05d", i))
-			if err != nil {
-				errs[i] = fmt.Errorf("start conversation %d: %w", i, err)
-				return
+	return s.each(n, func(i int) error {
+		started, err := client.StartConversation(ctx, s.cfg.URL, Org, fmt.Sprintf("customer%05d", i))
+		if err != nil {
+			return fmt.Errorf("start conversation %d: %w", i, err)
+		}
+		s.mu.Lock()
+		cv := s.conv(started.Conversation.ID)
+		s.mu.Unlock()
+		// A new customer has seen nothing: the hub replays whatever the agent already said.
+		opts := s.cfg.Client
+		opts.Resume = map[wire.ConversationID]int64{cv.ID: 0}
+		c, err := client.Dial(ctx, s.cfg.URL, started.Token, opts)
+		if err != nil {
+			return fmt.Errorf("dial customer %d: %w", i, err)
+		}
+		s.mu.Lock()
+		cv.customer = c
+		s.mu.Unlock()
+		go s.customerLoop(c, cv)
+		s.wg.Go(func() {
+			select {
+			case <-cv.active:
+				s.sendAll(c, cv, wire.AuthorCustomer)
+			case <-s.ctx.Done():
 			}
-			s.mu.Lock()
-			cv := s.conv(started.Conversation.ID)
-			s.mu.Unlock()
-			// A new customer has seen nothing: the hub replays whatever the agent already said.
-			opts := s.cfg.Client
-			opts.Resume = map[wire.ConversationID]int64{cv.ID: 0}
-			c, err := client.Dial(ctx, s.cfg.URL, started.Token, opts)
-			if err != nil {
-				errs[i] = fmt.Errorf("dial customer %d: %w", i, err)
-				return
-			}
-			s.mu.Lock()
-			cv.customer = c
-			s.mu.Unlock()
-			go s.customerLoop(c, cv)
-			s.wg.Go(func() {
-				select {
-				case <-cv.active:
-					s.sendAll(c, cv, wire.AuthorCustomer)
-				case <-s.ctx.Done():
-				}
-			})
 		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+		return nil
+	})
 }
 
 // conv returns the record of conversation id, making it if needed. s.mu must be held.
