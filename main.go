@@ -75,6 +75,11 @@ func formatError(err error) any {
 	return wire.Error{Code: wire.ErrorCode(err), Message: wire.ErrorMessage(err)}
 }
 
+// testWindow is set by main_e2e.go in test builds (build tag e2e, never in a release): it
+// returns what to bind for the window harness end-to-end tests drive the window through, and
+// what to run each time the page has loaded. Nil in release builds.
+var testWindow func(ctx context.Context) (bind []any, domReady func(context.Context), err error)
+
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "parley:", err)
@@ -156,6 +161,15 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	bind := svc.Bindings()
+	var domReady func(context.Context)
+	if testWindow != nil {
+		more, f, err := testWindow(ctx)
+		if err != nil {
+			return fmt.Errorf("test window harness: %w", err)
+		}
+		bind, domReady = append(bind, more...), f
+	}
 	return wails.Run(&options.App{
 		Title:            "Parley",
 		Width:            1280,
@@ -167,6 +181,7 @@ func run() error {
 		OnStartup: func(ctx context.Context) {
 			emitter.ctx.Store(&ctx)
 		},
+		OnDomReady: domReady,
 		OnShutdown: func(context.Context) {
 			emitter.ctx.Store(nil) // the window is gone: sign out quietly
 			_ = svc.Close()
@@ -174,7 +189,7 @@ func run() error {
 		// Wails' trace level logs every call's result, chat text included: keep it at info.
 		LogLevel:           logger.INFO,
 		LogLevelProduction: logger.ERROR,
-		Bind:               svc.Bindings(),
+		Bind:               bind,
 		ErrorFormatter:     formatError,
 		Linux: &linux.Options{
 			Icon:             icon,

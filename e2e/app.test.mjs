@@ -1,50 +1,53 @@
-// End-to-end test of the agent desktop app: the REAL Wails app (a dev build, so its UI is also
-// served to browsers by the Wails dev server with working Go bindings) runs under Xvfb against a
-// real hub; headless Chromium drives its UI and plays the customer in the portal. Screenshots of
-// the Wails window (an X screenshot of the Xvfb display) and of the UI go to test-results/.
+// End-to-end test of the agent desktop app in its REAL window: the test build of the app (the
+// release build plus the window harness, internal/winharness) runs under Xvfb against a real hub;
+// the test clicks and types into the WebKitGTK window with real X input and reads the page
+// through the harness. Customers are headless Chromium in the real portal. X screenshots of the
+// window at each step go to test-results/app-window-*.png.
 //
-// Run: make test-app-e2e (or node --test e2e/app.test.mjs with PARLEY_APP pointing at a binary
-// built with `go build -tags dev,webkit2_41`, and out/parley-hub, out/parley-agent built).
+// Run: make test-app-e2e (or node --test e2e/app.test.mjs with out/parley-e2e, out/parley-hub and
+// out/parley-agent built).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { desktop, launchChromium, resultsDir, signIn as fillSignIn, startAgent, startApp, startHub, watch, xshot as xshotOf } from './lib/index.mjs';
+import { desktop, launchChromium, startAgent, startHub, startWindow, watch } from './lib/index.mjs';
 
 const T = 20_000; // how long any single expectation may take
-const shots = resultsDir();
 
-let hub, app, browser, agentPage, x;
-
-/** xshot saves an X screenshot of the Xvfb display: the real Wails window. */
-const xshot = (name) => xshotOf(x, name);
+let hub, win, browser;
 
 before(async () => {
   hub = await startHub();
   browser = await launchChromium();
-  app = await startApp({ args: ['-hub', hub.url] });
-  x = app;
+  win = await startWindow({ args: ['-hub', hub.url] });
+  await win.evaluate(() => {
+    // Anything a chat message could make the page run would end up here.
+    window.__errors = [];
+    window.addEventListener('error', (e) => window.__errors.push(String(e.message)));
+    window.alert = (m) => window.__errors.push(`alert(${m})`);
+  });
 });
 
 after(async () => {
   await browser?.close();
-  await app?.stop();
+  await win?.stop();
   await hub?.stop();
 });
 
-/** openAgentUI opens the app's UI (through the Wails dev server) in Chromium. */
-async function openAgentUI(locale = 'en-US') {
-  const context = await browser.newContext({ viewport: desktop, locale });
-  const page = await context.newPage();
-  const errors = watch(page);
-  await page.goto(app.url);
-  return { context, page, errors };
+/** pageErrors is what went wrong inside the window's page since it started. */
+const pageErrors = () => win.evaluate(() => window.__errors);
+
+/** signIn fills the window's sign-in form with the real keyboard and submits it with Enter. */
+async function signIn(w, user, password = 'demo') {
+  await w.getByTestId('signin-username').waitFor({ timeout: T });
+  await w.getByTestId('signin-hub').fill(hub.url);
+  await w.getByTestId('signin-org').fill('demo');
+  await w.getByTestId('signin-username').fill(user);
+  await w.getByTestId('signin-password').fill(password);
+  await w.keyboard.press('Enter');
 }
 
-async function signIn(page, user) {
-  // The app keeps one session for all its views: sign out whoever an earlier test left signed in.
-  await page.locator('[data-testid="signin-username"], [data-testid="sign-out"]').first().waitFor({ timeout: T });
-  if (await page.getByTestId('sign-out').count()) await page.getByTestId('sign-out').click();
-  await fillSignIn(page, { hub: hub.url, user, timeout: T });
+async function signOut(w) {
+  await w.getByTestId('sign-out').click();
+  await w.getByTestId('signin-username').waitFor({ timeout: T });
 }
 
 /** customer opens the portal in a new context and starts a chat. */
@@ -64,159 +67,141 @@ function message(page, author, text) {
 }
 
 test('a wrong password gets a translated sentence, not an error string', async () => {
-  const { context, page, errors } = await openAgentUI();
-  await page.getByTestId('signin-username').waitFor({ timeout: T });
-  await page.getByTestId('signin-hub').fill(hub.url);
-  await page.getByTestId('signin-username').fill('agent1');
-  await page.getByTestId('signin-password').fill('wrong');
-  await page.getByTestId('signin-submit').click();
-  const err = page.getByTestId('signin-error');
+  await signIn(win, 'agent1', 'wrong');
+  const err = win.getByTestId('signin-error');
   await err.waitFor({ timeout: T });
   assert.equal(await err.textContent(), 'The organisation, username or password is not right.');
-  assert.deepEqual(errors, []);
-  await context.close();
+  await win.shot('app-window-signin-error.png');
+  assert.deepEqual(await pageErrors(), []);
 });
 
-test('agent1 accepts a portal customer, chats both ways and ends the chat', async () => {
-  const { context, page, errors } = (agentPage = await openAgentUI());
-  await signIn(page, 'agent1');
-  const presence = page.getByTestId('presence');
-  await presence.waitFor({ timeout: T });
+test('agent1 accepts a portal customer with Alt+A, chats both ways and ends the chat', async () => {
+  await signIn(win, 'agent1');
+  const presence = win.getByTestId('presence');
   // Available once the hub's agent.state arrives (a moment after the header shows).
-  await page.waitForFunction(() => document.querySelector('[data-testid="presence"]')?.value === 'available', null, { timeout: T });
-  assert.equal(await presence.inputValue(), 'available');
+  await win.waitForFunction(() => document.querySelector('[data-testid="presence"]')?.value === 'available', null, { timeout: T });
 
   // Busy, then available again: the switch goes through the hub and back.
   await presence.selectOption('busy');
-  await page.waitForFunction(() => document.querySelector('[data-testid="presence"]')?.value === 'busy', null, { timeout: T });
+  await win.waitForFunction(() => document.querySelector('[data-testid="presence"]')?.value === 'busy', null, { timeout: T });
   await presence.selectOption('available');
-  await page.waitForFunction(() => document.querySelector('[data-testid="presence"]')?.value === 'available', null, { timeout: T });
+  await win.waitForFunction(() => document.querySelector('[data-testid="presence"]')?.value === 'available', null, { timeout: T });
 
   const cust = await customer('Dana');
   await cust.page.getByTestId('chat-input').fill('Hello, my parcel has not arrived');
   await cust.page.getByTestId('chat-input').press('Enter');
 
-  // The offer, with its countdown.
-  const accept = page.getByTestId('offer-accept');
-  await accept.waitFor({ timeout: T });
-  await page.getByTestId('offer-decline').waitFor();
-  const secs = Number(await page.getByTestId('offer-countdown').textContent());
+  // The offer, with its countdown; the agent takes it from the keyboard.
+  await win.getByTestId('offer-accept').waitFor({ timeout: T });
+  await win.getByTestId('offer-decline').waitFor();
+  const secs = Number(await win.getByTestId('offer-countdown').textContent());
   assert.ok(secs > 0 && secs <= 60, `countdown shows ${secs}`);
-  await page.screenshot({ path: join(shots, 'app-ui-offer.png') });
-  await xshot('app-window-offer.png');
-  await accept.click();
+  await win.shot('app-window-offer.png');
+  await win.keyboard.press('Alt+A');
 
   // The conversation opens with the customer's first message.
-  await message(page, 'customer', 'Hello, my parcel has not arrived').waitFor({ timeout: T });
-  await page.getByTestId('conversation-item').first().waitFor();
-  assert.equal(await page.getByTestId('conversation-item').count(), 1);
+  await message(win, 'customer', 'Hello, my parcel has not arrived').waitFor({ timeout: T });
+  assert.equal(await win.getByTestId('conversation-item').count(), 1);
   await message(cust.page, 'system', 'joined').first().waitFor({ timeout: T });
 
-  // Agent → customer, with the Enter key.
-  await page.getByTestId('chat-input').fill('Hi Dana, let me look into that.');
-  await page.getByTestId('chat-input').press('Enter');
+  // Agent → customer, typed and sent with the Enter key.
+  await win.getByTestId('chat-input').fill('Hi Dana, let me look into that.');
+  await win.getByTestId('chat-input').press('Enter');
   await message(cust.page, 'agent', 'Hi Dana, let me look into that.').waitFor({ timeout: T });
-  // The customer's portal received it: the marker moves on from "sent" (to "read" when the
-  // portal's tab has focus, which headless Chromium does not promise).
-  await page.locator('[data-testid="receipt"][data-receipt="delivered"], [data-testid="receipt"][data-receipt="read"]').first().waitFor({ timeout: T });
+  // The customer's portal received it: the marker moves on from "sent".
+  await win.locator('[data-testid="receipt"][data-receipt="delivered"], [data-testid="receipt"][data-receipt="read"]').first().waitFor({ timeout: T });
 
-  // Customer → agent: markup stays text, scripts never run.
+  // Customer → agent: markup stays text, scripts never run in the window.
   const nasty = '<img src=x onerror="alert(1)"><b>bold?</b>';
   await cust.page.getByTestId('chat-input').fill(nasty);
   await cust.page.getByTestId('chat-input').press('Enter');
-  const shown = message(page, 'customer', 'bold?');
+  const shown = message(win, 'customer', 'bold?');
   await shown.waitFor({ timeout: T });
   assert.equal(await shown.locator('.bubble').textContent(), nasty);
-  assert.equal(await page.locator('[data-testid="chat-message"] img').count(), 0);
+  assert.equal(await win.locator('[data-testid="chat-message"] img').count(), 0);
 
   // The send button works too.
-  await page.getByTestId('chat-input').fill('Your parcel arrives tomorrow.');
-  await page.getByTestId('chat-send').click();
+  await win.getByTestId('chat-input').fill('Your parcel arrives tomorrow.');
+  await win.getByTestId('chat-send').click();
   await message(cust.page, 'agent', 'Your parcel arrives tomorrow.').waitFor({ timeout: T });
+  await win.shot('app-window-chat.png');
 
-  // More commands (…) opens its menu next to End.
-  await page.getByTestId('more-commands').click();
-  await page.getByTestId('more-commands-menu').waitFor({ timeout: T });
-  await page.screenshot({ path: join(shots, 'app-ui-chat-menu.png') });
-  await page.keyboard.press('Escape');
-  await page.getByTestId('more-commands-menu').waitFor({ state: 'detached', timeout: T });
+  // More commands (…) opens its menu next to End; Escape closes it.
+  await win.getByTestId('more-commands').click();
+  await win.getByTestId('more-commands-menu').waitFor({ timeout: T });
+  await win.shot('app-window-chat-menu.png');
+  await win.keyboard.press('Escape');
+  await win.getByTestId('more-commands-menu').waitFor({ state: 'detached', timeout: T });
 
-  await page.screenshot({ path: join(shots, 'app-ui-chat.png') });
-  await xshot('app-window-chat.png');
-
-  // End: the customer sees the chat ended, the panel says so, the load drops.
-  await page.getByTestId('end-conversation').click();
+  // End: the customer sees the chat ended, the panel says so.
+  await win.getByTestId('end-conversation').click();
   await cust.page.getByTestId('chat-ended').waitFor({ timeout: T });
-  await page.getByTestId('conversation-ended').waitFor({ timeout: T });
-  await page.locator('[data-testid="conversation-item"][data-state="ended"]').waitFor({ timeout: T });
-  assert.equal(await page.getByTestId('chat-input').count(), 0, 'composer gone after End');
-  await page.screenshot({ path: join(shots, 'app-ui-ended.png') });
+  await win.getByTestId('conversation-ended').waitFor({ timeout: T });
+  await win.locator('[data-testid="conversation-item"][data-state="ended"]').waitFor({ timeout: T });
+  assert.equal(await win.getByTestId('chat-input').count(), 0, 'composer gone after End');
+  await win.shot('app-window-ended.png');
 
-  assert.deepEqual(errors, []);
+  assert.deepEqual(await pageErrors(), []);
   assert.deepEqual(cust.errors, []);
   await cust.context.close();
-  await page.getByTestId('sign-out').click();
-  await page.getByTestId('signin-username').waitFor({ timeout: T });
-  await context.close();
+  await signOut(win);
 });
 
 test('super1 sees the agents and assigns a waiting conversation', async () => {
   // agent2 is a headless agent set to busy: never offered, but a supervisor can still assign.
   const agent2 = await startAgent(hub.url, { user: 'agent2', args: ['-presence', 'busy', '-reply-echo'] });
   try {
-    const { context, page, errors } = await openAgentUI();
-    await signIn(page, 'super1');
-    await page.locator('[data-testid="team-agent"]').first().waitFor({ timeout: T });
-    const agents = await page.$$eval('[data-testid="team-agent"]', (rows) => rows.map((r) => [r.textContent, r.dataset.presence]));
+    await signIn(win, 'super1');
+    await win.locator('[data-testid="team-agent"]').first().waitFor({ timeout: T });
+    const agents = await win.evaluate(() => [...document.querySelectorAll('[data-testid="team-agent"]')].map((r) => [r.textContent, r.dataset.presence, r.dataset.agent]));
     assert.ok(agents.some(([text, p]) => text.includes('Agent Two') && p === 'busy'), JSON.stringify(agents));
     assert.ok(agents.some(([text]) => text.includes('Agent One')), JSON.stringify(agents));
 
     const cust = await customer('Wanda');
-    const row = page.locator('[data-testid="team-conversation"][data-state="waiting"]').filter({ hasText: 'Wanda' });
+    const row = win.locator('[data-testid="team-conversation"][data-state="waiting"]').filter({ hasText: 'Wanda' });
     await row.waitFor({ timeout: T });
-    const agent2Id = await page.$$eval('[data-testid="team-agent"]', (rows) => rows.find((r) => r.textContent.includes('Agent Two'))?.dataset.agent);
+    const agent2Id = agents.find(([text]) => text.includes('Agent Two'))[2];
     await row.getByTestId('assign-agent').selectOption(agent2Id);
-    await page.screenshot({ path: join(shots, 'app-ui-team.png') });
-    await xshot('app-window-team.png');
+    await win.shot('app-window-team.png');
     await row.getByTestId('assign').click();
 
-    await page.locator('[data-testid="team-conversation"][data-state="active"]').filter({ hasText: 'Wanda' }).waitFor({ timeout: T });
+    await win.locator('[data-testid="team-conversation"][data-state="active"]').filter({ hasText: 'Wanda' }).waitFor({ timeout: T });
     await cust.page.getByTestId('chat-input').fill('anyone there?');
     await cust.page.getByTestId('chat-input').press('Enter');
     await message(cust.page, 'agent', 'echo: anyone there?').waitFor({ timeout: T });
-    await page.screenshot({ path: join(shots, 'app-ui-team-assigned.png') });
+    await win.shot('app-window-team-assigned.png');
 
-    assert.deepEqual(errors, []);
+    assert.deepEqual(await pageErrors(), []);
     await cust.context.close();
-    await context.close();
+    await signOut(win);
   } finally {
     await agent2.stop();
   }
 });
 
-test('the UI speaks Spanish to a Spanish system', async () => {
-  const { context, page, errors } = await openAgentUI('es-ES');
-  // Still signed in as super1 from the previous test in the app itself.
-  await page.getByTestId('sign-out').waitFor({ timeout: T });
-  await page.getByTestId('sign-out').click();
-  await page.getByTestId('signin-submit').waitFor({ timeout: T });
-  assert.equal((await page.getByTestId('signin-submit').textContent()).trim(), 'Iniciar sesión');
-  await page.screenshot({ path: join(shots, 'app-ui-signin-es.png') });
-  await signIn(page, 'agent1');
-  await page.getByTestId('presence').waitFor({ timeout: T });
-  assert.equal(await page.locator('[data-testid="presence"] option:checked').textContent(), 'Disponible');
-  const cust = await customer('Lucía');
-  await cust.page.getByTestId('chat-input').fill('Hola, necesito ayuda');
-  await cust.page.getByTestId('chat-input').press('Enter');
-  await page.getByTestId('offer-accept').waitFor({ timeout: T });
-  assert.equal((await page.getByTestId('offer-accept').textContent()).trim(), 'Aceptar');
-  await page.getByTestId('offer-accept').click();
-  await message(page, 'customer', 'Hola, necesito ayuda').waitFor({ timeout: T });
-  assert.equal((await page.getByTestId('end-conversation').textContent()).trim(), 'Finalizar');
-  await page.screenshot({ path: join(shots, 'app-ui-es.png') });
-  await page.getByTestId('end-conversation').click();
-  await cust.page.getByTestId('chat-ended').waitFor({ timeout: T });
-  await cust.context.close();
-  assert.deepEqual(errors, []);
-  await context.close();
+test('the window speaks Spanish on a Spanish system (LANG=es_ES.UTF-8)', async () => {
+  const es = await startWindow({ args: ['-hub', hub.url], lang: 'es_ES.UTF-8' });
+  try {
+    await es.getByTestId('signin-submit').waitFor({ timeout: T });
+    assert.equal((await es.getByTestId('signin-submit').textContent()).trim(), 'Iniciar sesión');
+    await es.shot('app-window-signin-es.png');
+    await signIn(es, 'agent1');
+    await es.getByTestId('presence').waitFor({ timeout: T });
+    await es.waitForFunction(() => document.querySelector('[data-testid="presence"]')?.value === 'available', null, { timeout: T });
+    assert.equal(await es.locator('[data-testid="presence"] option:checked').textContent(), 'Disponible');
+    const cust = await customer('Lucía');
+    await cust.page.getByTestId('chat-input').fill('Hola, necesito ayuda');
+    await cust.page.getByTestId('chat-input').press('Enter');
+    await es.getByTestId('offer-accept').waitFor({ timeout: T });
+    assert.equal((await es.getByTestId('offer-accept').textContent()).trim(), 'Aceptar');
+    await es.getByTestId('offer-accept').click();
+    await message(es, 'customer', 'Hola, necesito ayuda').waitFor({ timeout: T });
+    assert.equal((await es.getByTestId('end-conversation').textContent()).trim(), 'Finalizar');
+    await es.shot('app-window-es.png');
+    await es.getByTestId('end-conversation').click();
+    await cust.page.getByTestId('chat-ended').waitFor({ timeout: T });
+    await cust.context.close();
+  } finally {
+    await es.stop();
+  }
 });

@@ -1,12 +1,15 @@
 # The agent desktop app (Wails v2, Svelte UI in frontend/) and the headless agent (cmd/parley-agent).
 # Linux builds of the app need WebKitGTK 4.1 (-tags webkit2_41); its E2E runs the real app under Xvfb.
-APT_PACKAGES += libgtk-3-dev libwebkit2gtk-4.1-dev xvfb xauth imagemagick chromium fonts-dejavu-core
+APT_PACKAGES += libgtk-3-dev libwebkit2gtk-4.1-dev xvfb xauth xdotool locales imagemagick chromium fonts-dejavu-core
 E2E_TARGETS += test-app-e2e
 
 APP_TAGS := webkit2_41
 APP_BIN := build/bin/parley
+# The app's test build: the release build (wails build's tags desktop,production and -ldflags -w -s)
+# plus the window harness (tag e2e, internal/winharness) that E2E tests drive the real window with.
+APP_E2E_BIN := $(OUT)/parley-e2e
 
-.PHONY: agent app demo test-app-e2e $(OUT)/parley-agent $(APP_BIN)
+.PHONY: agent app demo test-app-e2e $(OUT)/parley-agent $(APP_BIN) $(APP_E2E_BIN)
 
 # agent: the headless agent.
 agent: $(OUT)/parley-agent
@@ -28,8 +31,16 @@ demo: $(APP_BIN)
 		xvfb-run -a -s "-screen 0 1280x800x24" $(APP_BIN) -demo; \
 	fi
 
-# test-app-e2e: the real Wails app (dev build, so Chromium can drive its UI through the Wails dev
-# server) under Xvfb, against a real hub, with a customer in Chromium. Screenshots in test-results/.
-test-app-e2e: deps web $(OUT)/parley-hub $(OUT)/parley-agent
-	$(GO) build -tags dev,$(APP_TAGS) -ldflags "$(LDFLAGS)" -o $(OUT)/parley-dev .
-	PARLEY_HUB=$(OUT)/parley-hub PARLEY_AGENT=$(OUT)/parley-agent PARLEY_APP=$(OUT)/parley-dev node --test --test-timeout=300000 e2e/app.test.mjs
+$(APP_E2E_BIN): deps web
+	$(GO) build -tags desktop,production,$(APP_TAGS),e2e -ldflags "$(LDFLAGS) -w -s" -o $@ .
+
+# app-locales: the C library's Spanish and English locales, so LANG=es_ES.UTF-8 reaches the
+# window as it does on a Spanish desktop (a fresh Debian image knows only C and C.UTF-8).
+.PHONY: app-locales
+app-locales: deps
+	@for l in es_ES en_US; do locale -a | grep -qx "$${l}.utf8" || $$( [ "$$(id -u)" -eq 0 ] || echo sudo ) localedef -i $$l -f UTF-8 $$l.UTF-8; done
+
+# test-app-e2e: the real window (test build under Xvfb, real X clicks and keys, e2e/lib/window.mjs)
+# against a real hub, with customers in Chromium. X screenshots in test-results/app-window-*.png.
+test-app-e2e: deps web app-locales $(OUT)/parley-hub $(OUT)/parley-agent $(APP_E2E_BIN)
+	PARLEY_HUB=$(OUT)/parley-hub PARLEY_AGENT=$(OUT)/parley-agent PARLEY_APP_E2E=$(APP_E2E_BIN) node --test --test-timeout=300000 e2e/app.test.mjs

@@ -6,3 +6,4 @@ export * from './browser.mjs';
 export * from './proxy.mjs';
 export * from './media.mjs';
 export * from './app.mjs';
+export * from './window.mjs';
