@@ -24,3 +24,11 @@ var (
 	// ErrClosed indicates an operation on a server that has been closed.
 	ErrClosed = errors.New("relay: server closed")
 )
+
+var (
+	// ErrRevoked indicates a TURN credential whose call has ended.
+	ErrRevoked = errors.New("relay: credential revoked")
+
+	// errNoTCPRelay indicates a TCP allocation (RFC 6062), which the relay does not offer.
+	errNoTCPRelay = errors.New("relay: TCP relaying is not offered")
+)

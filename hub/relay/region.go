@@ -161,10 +161,12 @@ type Hop struct {
 	Region Region `json:"region"`
 }
 
-// DefaultTTL is how long issued credentials last. A TURN allocation is refreshed with the same
-// credentials every few minutes, so a call loses its relay within ten minutes (the allocation
-// lifetime) after they expire, unless the client gets new ones (e.g. at an ICE restart).
-const DefaultTTL = 4 * time.Hour
+// DefaultTTL is how long issued credentials last. A TURN allocation and its permissions are
+// refreshed with the same credentials every few minutes, so once they expire a relay stops
+// relaying for them within a permission lifetime (5 minutes): a call that lasts longer needs new
+// ones and an ICE restart that uses them (the hub renews them). Short, so that credentials a
+// customer kept stop working soon after the call.
+const DefaultTTL = 10 * time.Minute
 
 // Directory holds the declared relays and issues per-call plans from them.
 type Directory struct {

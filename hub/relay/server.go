@@ -5,9 +5,11 @@ package relay
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +21,29 @@ import (
 
 // DefaultRealm is the TURN realm when Config.Realm is empty.
 const DefaultRealm = "parley"
+
+// Server defaults.
+const (
+	// DefaultUserQuota is how many allocations one credential id may hold at once: a browser
+	// allocates one per TURN URL and network interface, and an ICE restart briefly doubles that.
+	DefaultUserQuota = 12
+	// DefaultMaxConns bounds the TURN-over-TCP/TLS connections open at once.
+	DefaultMaxConns = 4096
+	// DefaultMaxConnsPerIP bounds them per client address (an office shares one).
+	DefaultMaxConnsPerIP = 64
+	// DefaultHandshakeTimeout is how long a TCP/TLS client may stay connected without an
+	// allocation: a stranger who connects and says nothing is gone after it.
+	DefaultHandshakeTimeout = 30 * time.Second
+	// permissionLifetime is RFC 8656's permission lifetime: a peer permission that is not
+	// refreshed (the refresh needs a valid credential) stops relaying after it.
+	permissionLifetime = 5 * time.Minute
+	// allocationIdle is how long an allocated TCP/TLS connection may carry nothing: longer than
+	// the allocation lifetime, so only a dead connection meets it.
+	allocationIdle = 11 * time.Minute
+	// revokedMemory is how long a revoked credential id is remembered; credentials the hub
+	// issues last minutes.
+	revokedMemory = 24 * time.Hour
+)
 
 // Config configures the embedded TURN server.
 type Config struct {
@@ -43,8 +68,19 @@ type Config struct {
 	RelayBind string
 	// MinPort and MaxPort bound the relay ports (inclusive); both zero lets the system choose.
 	MinPort, MaxPort uint16
-	// AllowPeer decides which peer addresses allocations may relay to; nil means DefaultAllowPeer.
-	AllowPeer func(peer net.IP) bool
+	// AllowPeers are ranges allocations may relay to although the default refuses them (see
+	// [Blocked]): an on-premises network whose agents have private addresses. The host's own
+	// addresses stay refused except on relay ports. Loopback peers are allowed without it when
+	// every listener is on loopback (the relay then serves this machine only).
+	AllowPeers []netip.Prefix
+	// UserQuota bounds the allocations one credential id holds at once (DefaultUserQuota if 0).
+	UserQuota int
+	// MaxConns and MaxConnsPerIP bound TCP/TLS client connections, in all and per client address
+	// (DefaultMaxConns and DefaultMaxConnsPerIP if 0).
+	MaxConns, MaxConnsPerIP int
+	// HandshakeTimeout is how long a TCP/TLS client may stay without an allocation
+	// (DefaultHandshakeTimeout if 0).
+	HandshakeTimeout time.Duration
 	// Log receives the server's logs and pion's; nil discards them.
 	Log *slog.Logger
 	// Now is the clock credentials are checked against; time.Now if nil.
@@ -67,14 +103,6 @@ func (c *Config) check() error {
 	return nil
 }
 
-// DefaultAllowPeer lets allocations relay to any unicast address except loopback, link-local
-// (which holds cloud metadata services) and unspecified ones: a TURN server must not become a way
-// into the host it runs on. Private ranges stay allowed for on-premises deployments.
-func DefaultAllowPeer(peer net.IP) bool {
-	return !peer.IsLoopback() && !peer.IsLinkLocalUnicast() && !peer.IsLinkLocalMulticast() &&
-		!peer.IsMulticast() && !peer.IsUnspecified()
-}
-
 // Stats are the server's counters, for metrics.
 type Stats struct {
 	// Allocations is the number of allocations open now.
@@ -83,8 +111,19 @@ type Stats struct {
 	AllocationsTotal uint64
 	// AuthRefused counts requests refused for expired, malformed or forged credentials.
 	AuthRefused uint64
-	// PeersRefused counts permissions refused because AllowPeer denied the peer address.
+	// PeersRefused counts permissions refused for a peer address the policy forbids, and
+	// datagrams dropped on their way to the host's own services.
 	PeersRefused uint64
+	// QuotaRefused counts allocations refused because their credential id held UserQuota.
+	QuotaRefused uint64
+	// Revoked counts allocations closed because their call ended (Revoke).
+	Revoked uint64
+	// Conns is the number of TCP/TLS client connections open now.
+	Conns int
+	// ConnsRefused counts TCP/TLS connections closed at once for MaxConns or MaxConnsPerIP.
+	ConnsRefused uint64
+	// ConnsIdle counts TCP/TLS connections closed for saying nothing within their deadline.
+	ConnsIdle uint64
 	// BytesFromPeers and BytesToPeers count UDP payload relayed since Start.
 	BytesFromPeers, BytesToPeers uint64
 }
@@ -106,18 +145,33 @@ type Server struct {
 	cfg Config
 	log *slog.Logger
 
-	mu           sync.Mutex
-	turn         *turn.Server          // running server; nil before Start and after Close
-	closed       bool                  // Close was called
-	udp          net.PacketConn        // TURN-over-UDP socket, if any
-	tcp, tls     net.Listener          // TURN-over-TCP/TLS listeners, if any
-	conns        *connSet              // accepted TCP/TLS connections, closed by Close
-	allocs       map[string]Allocation // open allocations by five-tuple key
-	allocated    atomic.Uint64         // allocations created
-	refused      atomic.Uint64         // credentials refused
-	fromPeers    atomic.Uint64         // bytes received on relay sockets
-	toPeers      atomic.Uint64         // bytes sent from relay sockets
-	refusedPeers atomic.Uint64         // permissions refused by AllowPeer
+	mu       sync.Mutex
+	turn     *turn.Server          // running server; nil before Start and after Close
+	closed   bool                  // Close was called
+	udp      net.PacketConn        // TURN-over-UDP socket, if any
+	tcp, tls net.Listener          // TURN-over-TCP/TLS listeners, if any
+	conns    *connSet              // accepted TCP/TLS connections, closed by Close
+	allocs   map[string]Allocation // open allocations by five-tuple key
+	policy   *peerPolicy           // which peers may be relayed to; set by Start
+	// sockets are the open relay sockets by credential id, so Revoke can close them.
+	sockets map[string]map[*countingConn]struct{}
+	// ports are the open relay sockets' ports: the only ports of the host's own addresses a
+	// datagram may go to.
+	ports map[uint16]int
+	// pending are allocations the quota admitted and the generator has not made yet, by id,
+	// with when they were admitted (an allocation that fails after the quota leaves its entry,
+	// which lapses after a few seconds).
+	pending map[string][]time.Time
+	// revoked are credential ids whose call ended, with when.
+	revoked map[string]time.Time
+
+	allocated    atomic.Uint64 // allocations created
+	refused      atomic.Uint64 // credentials refused
+	fromPeers    atomic.Uint64 // bytes received on relay sockets
+	toPeers      atomic.Uint64 // bytes sent from relay sockets
+	refusedPeers atomic.Uint64 // permissions and datagrams refused by the peer policy
+	quotaRefused atomic.Uint64 // allocations refused by the quota
+	revokedAlloc atomic.Uint64 // allocations closed by Revoke
 }
 
 // NewServer checks cfg and returns a server that is not listening yet.
@@ -137,19 +191,34 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.AllowPeer == nil {
-		cfg.AllowPeer = DefaultAllowPeer
+	if cfg.UserQuota == 0 {
+		cfg.UserQuota = DefaultUserQuota
+	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.MaxConnsPerIP == 0 {
+		cfg.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
 	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{
-		cfg:    cfg,
-		log:    log.With("component", "turn"),
-		conns:  &connSet{conns: map[*trackedConn]struct{}{}},
-		allocs: map[string]Allocation{},
-	}, nil
+	s := &Server{
+		cfg:     cfg,
+		log:     log.With("component", "turn"),
+		allocs:  map[string]Allocation{},
+		sockets: map[string]map[*countingConn]struct{}{},
+		ports:   map[uint16]int{},
+		pending: map[string][]time.Time{},
+		revoked: map[string]time.Time{},
+	}
+	s.conns = &connSet{conns: map[*trackedConn]struct{}{}, perIP: map[netip.Addr]int{},
+		max: cfg.MaxConns, maxPerIP: cfg.MaxConnsPerIP, handshake: cfg.HandshakeTimeout, log: s.log}
+	return s, nil
 }
 
 // Start opens the listeners and serves TURN until Close.
@@ -205,9 +274,21 @@ func (s *Server) Start() (err error) {
 			PermissionHandler:     s.permit,
 		})
 	}
+	var listening []net.Addr
+	if s.udp != nil {
+		listening = append(listening, s.udp.LocalAddr())
+	}
+	for _, ln := range []net.Listener{s.tcp, s.tls} {
+		if ln != nil {
+			listening = append(listening, ln.Addr())
+		}
+	}
+	s.policy = newPeerPolicy(&s.cfg, listening)
 	sc.Realm = s.cfg.Realm
 	sc.LoggerFactory = LoggerFactory{Log: s.log}
 	sc.AuthHandler = s.authenticate
+	sc.QuotaHandler = s.quota
+	sc.PermissionTimeout = permissionLifetime
 	sc.EventHandler = turn.EventHandler{
 		OnAuth: func(src, _ net.Addr, _, username, _, method string, ok bool) {
 			if !ok {
@@ -218,7 +299,7 @@ func (s *Server) Start() (err error) {
 		},
 		OnAllocationCreated: func(src, dst net.Addr, proto, id, _ string, relayed net.Addr, _ int) {
 			s.allocated.Add(1)
-			a := Allocation{ID: id, Transport: s.conns.transport(src), Client: src, Relayed: relayed}
+			a := Allocation{ID: id, Transport: s.conns.allocated(src), Client: src, Relayed: relayed}
 			s.mu.Lock()
 			s.allocs[tupleKey(src, dst, proto)] = a
 			s.mu.Unlock()
@@ -237,7 +318,8 @@ func (s *Server) Start() (err error) {
 	}
 	s.turn = ts
 	s.log.Info("TURN server listening", "udp", addrOf(s.udp), "tcp", listenerAddr(s.tcp), "tls", listenerAddr(s.tls),
-		"relay_ip", s.cfg.RelayIP, "ports", fmt.Sprintf("%d-%d", s.cfg.MinPort, s.cfg.MaxPort), "realm", s.cfg.Realm)
+		"relay_ip", s.cfg.RelayIP, "ports", fmt.Sprintf("%d-%d", s.cfg.MinPort, s.cfg.MaxPort), "realm", s.cfg.Realm,
+		"user_quota", s.cfg.UserQuota, "loopback_peers", s.policy.loopbackOnly, "allow_peers", s.cfg.AllowPeers)
 	return nil
 }
 
@@ -274,9 +356,13 @@ func (s *Server) closeListeners() {
 }
 
 // authenticate is pion's AuthHandler: it accepts TURN REST usernames that have not expired and
-// returns the key their password derives, so pion can check the message integrity.
+// whose call has not ended, and returns the key their password derives, so pion can check the
+// message integrity.
 func (s *Server) authenticate(ra *turn.RequestAttributes) (string, []byte, bool) {
 	id, err := CheckUsername(ra.Username, s.cfg.Now())
+	if err == nil && s.isRevoked(id) {
+		err = fmt.Errorf("%w: %q", ErrRevoked, id)
+	}
 	if err != nil {
 		s.refused.Add(1)
 		s.log.Info("TURN credential refused", "reason", err, "client", ra.SrcAddr, "method", ra.Method.String())
@@ -287,12 +373,121 @@ func (s *Server) authenticate(ra *turn.RequestAttributes) (string, []byte, bool)
 
 // permit is pion's PermissionHandler: may this client's allocation talk to peer?
 func (s *Server) permit(client net.Addr, peer net.IP) bool {
-	if s.cfg.AllowPeer(peer) {
+	if ip, ok := netip.AddrFromSlice(peer); ok && s.policy.permit(ip) {
 		return true
 	}
 	s.refusedPeers.Add(1)
 	s.log.Info("TURN peer refused", "client", client, "peer", peer)
 	return false
+}
+
+// sendAllowed is the check on each datagram an allocation sends: to the host's own addresses
+// only on relay ports (another party relayed through this server), never to a TURN listener.
+func (s *Server) sendAllowed(to net.Addr) bool {
+	ap := addrPort(to)
+	if !s.policy.isOwn(ap.Addr()) {
+		return true
+	}
+	if s.policy.listenPorts[ap.Port()] {
+		return false
+	}
+	if s.policy.loopbackOnly && ap.Addr().Unmap().IsLoopback() {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ports[ap.Port()] > 0
+}
+
+// quota is pion's QuotaHandler: an id (one party of one call) may hold UserQuota allocations.
+// pion answers a refusal with 486 Allocation Quota Reached.
+func (s *Server) quota(id, _ string, client net.Addr) bool {
+	s.mu.Lock()
+	now := s.cfg.Now()
+	p := s.pending[id]
+	for len(p) > 0 && now.Sub(p[0]) > 5*time.Second {
+		p = p[1:]
+	}
+	ok := s.cfg.UserQuota < 0 || len(s.sockets[id])+len(p) < s.cfg.UserQuota
+	if ok {
+		p = append(p, now)
+	}
+	if len(p) == 0 {
+		delete(s.pending, id)
+	} else {
+		s.pending[id] = p
+	}
+	s.mu.Unlock()
+	if !ok {
+		s.quotaRefused.Add(1)
+		s.log.Info("TURN allocation refused", "reason", "quota", "id", id, "client", client, "quota", s.cfg.UserQuota)
+	}
+	return ok
+}
+
+// Revoke ends what credentials naming id may do: new requests with them are refused, and the
+// allocations made with them close at once (their relay sockets, so nothing more is relayed).
+// The hub calls it when a call ends. It returns how many allocations it closed.
+func (s *Server) Revoke(id string) int {
+	s.mu.Lock()
+	now := s.cfg.Now()
+	for old, at := range s.revoked {
+		if now.Sub(at) > revokedMemory {
+			delete(s.revoked, old)
+		}
+	}
+	s.revoked[id] = now
+	socks := s.sockets[id]
+	delete(s.sockets, id)
+	delete(s.pending, id)
+	s.mu.Unlock()
+	for c := range socks {
+		// pion's read loop on the socket ends and deletes the allocation.
+		_ = c.Close()
+	}
+	if n := len(socks); n > 0 {
+		s.revokedAlloc.Add(uint64(n))
+		s.log.Info("TURN allocations revoked", "id", id, "allocations", n)
+	}
+	return len(socks)
+}
+
+func (s *Server) isRevoked(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.revoked[id]
+	return ok
+}
+
+// track registers a new relay socket under its credential id.
+func (s *Server) track(c *countingConn) {
+	port := addrPort(c.LocalAddr()).Port()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.pending[c.id]; len(p) > 0 {
+		s.pending[c.id] = p[1:]
+	}
+	if s.sockets[c.id] == nil {
+		s.sockets[c.id] = map[*countingConn]struct{}{}
+	}
+	s.sockets[c.id][c] = struct{}{}
+	s.ports[port]++
+	c.port = port
+}
+
+// untrack forgets a closed relay socket.
+func (s *Server) untrack(c *countingConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if set := s.sockets[c.id]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(s.sockets, c.id)
+		}
+	}
+	if s.ports[c.port]--; s.ports[c.port] <= 0 {
+		delete(s.ports, c.port)
+	}
 }
 
 // generator returns a relay address generator for one listener: each allocation gets a socket in
@@ -307,7 +502,7 @@ func (s *Server) generator() turn.RelayAddressGenerator {
 	} else {
 		g = &turn.RelayAddressGeneratorStatic{RelayAddress: s.cfg.RelayIP, Address: s.cfg.RelayBind}
 	}
-	return &countingGenerator{RelayAddressGenerator: g, from: &s.fromPeers, to: &s.toPeers}
+	return &countingGenerator{RelayAddressGenerator: g, s: s}
 }
 
 // Stats returns the server's counters.
@@ -315,11 +510,17 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	n := len(s.allocs)
 	s.mu.Unlock()
+	conns, connsRefused, connsIdle := s.conns.stats()
 	return Stats{
 		Allocations:      n,
 		AllocationsTotal: s.allocated.Load(),
 		AuthRefused:      s.refused.Load(),
 		PeersRefused:     s.refusedPeers.Load(),
+		QuotaRefused:     s.quotaRefused.Load(),
+		Revoked:          s.revokedAlloc.Load(),
+		Conns:            conns,
+		ConnsRefused:     connsRefused,
+		ConnsIdle:        connsIdle,
 		BytesFromPeers:   s.fromPeers.Load(),
 		BytesToPeers:     s.toPeers.Load(),
 	}
@@ -408,40 +609,76 @@ func listenerAddr(ln net.Listener) any {
 	return ln.Addr().String()
 }
 
-// connSet remembers the accepted TCP and TLS connections, so Close can end them and allocations
-// can say which transport their client used.
+// connSet remembers the accepted TCP and TLS connections, so Close can end them, allocations
+// can say which transport their client used, and strangers cannot hold sockets open: it caps
+// connections in all and per client address, and closes those that stay silent.
 type connSet struct {
-	mu     sync.Mutex
-	conns  map[*trackedConn]struct{}
-	closed bool
+	mu        sync.Mutex
+	conns     map[*trackedConn]struct{}
+	perIP     map[netip.Addr]int // open connections per client address
+	closed    bool
+	max       int           // connections open at once
+	maxPerIP  int           // per client address
+	handshake time.Duration // how long a connection may stay without an allocation
+	log       *slog.Logger
+	refused   uint64 // connections closed for a cap
+	idle      uint64 // connections closed for silence
 }
 
+// add admits c, or refuses it for a cap (or because the server is closing).
 func (cs *connSet) add(c *trackedConn) bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.closed {
 		return false
 	}
+	if len(cs.conns) >= cs.max || cs.perIP[c.ip] >= cs.maxPerIP {
+		cs.refused++
+		cs.log.Info("TURN connection refused", "client", c.RemoteAddr(), "open", len(cs.conns), "from_address", cs.perIP[c.ip])
+		return false
+	}
 	cs.conns[c] = struct{}{}
+	cs.perIP[c.ip]++
 	return true
 }
 
 func (cs *connSet) remove(c *trackedConn) {
 	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if _, ok := cs.conns[c]; !ok {
+		return
+	}
 	delete(cs.conns, c)
-	cs.mu.Unlock()
+	if cs.perIP[c.ip]--; cs.perIP[c.ip] <= 0 {
+		delete(cs.perIP, c.ip)
+	}
 }
 
-// transport returns "tcp" or "tls" for a connected client's address, "udp" for any other.
-func (cs *connSet) transport(client net.Addr) string {
+// allocated marks the connection of a client that made an allocation (it may now stay quiet
+// longer) and returns its transport: "tcp" or "tls", or "udp" for a client on no connection.
+func (cs *connSet) allocated(client net.Addr) string {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	for c := range cs.conns {
 		if c.RemoteAddr().String() == client.String() {
+			c.allocated.Store(true)
 			return c.transport
 		}
 	}
 	return "udp"
+}
+
+func (cs *connSet) stats() (open int, refused, idle uint64) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return len(cs.conns), cs.refused, cs.idle
+}
+
+func (cs *connSet) timedOut(c *trackedConn) {
+	cs.mu.Lock()
+	cs.idle++
+	cs.mu.Unlock()
+	cs.log.Info("TURN connection idle, closed", "client", c.RemoteAddr(), "allocated", c.allocated.Load())
 }
 
 func (cs *connSet) closeAll() {
@@ -449,6 +686,7 @@ func (cs *connSet) closeAll() {
 	cs.closed = true
 	conns := cs.conns
 	cs.conns = map[*trackedConn]struct{}{}
+	cs.perIP = map[netip.Addr]int{}
 	cs.mu.Unlock()
 	for c := range conns {
 		_ = c.Close()
@@ -468,20 +706,37 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		tc := &trackedConn{Conn: c, set: l.set, transport: l.transport}
+		tc := &trackedConn{Conn: c, set: l.set, transport: l.transport, ip: addrPort(c.RemoteAddr()).Addr().Unmap()}
 		if l.set.add(tc) {
 			return tc, nil
 		}
-		_ = c.Close() // accepted while closing
+		_ = c.Close() // over a cap, or accepted while closing
 	}
 }
 
-// trackedConn leaves its connSet when closed.
+// trackedConn leaves its connSet when closed, and ends itself when it stays silent: each read
+// must come within the handshake timeout until the client allocates, then within
+// allocationIdle (media and refreshes keep a live one busy).
 type trackedConn struct {
 	net.Conn
 	set       *connSet
 	transport string
+	ip        netip.Addr
+	allocated atomic.Bool
 	once      sync.Once
+}
+
+func (c *trackedConn) Read(p []byte) (int, error) {
+	idle := c.set.handshake
+	if c.allocated.Load() {
+		idle = allocationIdle
+	}
+	_ = c.Conn.SetReadDeadline(time.Now().Add(idle))
+	n, err := c.Conn.Read(p)
+	if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+		c.set.timedOut(c)
+	}
+	return n, err
 }
 
 func (c *trackedConn) Close() error {
@@ -489,10 +744,13 @@ func (c *trackedConn) Close() error {
 	return c.Conn.Close()
 }
 
-// countingGenerator counts the bytes that pass through UDP relay sockets.
+// countingGenerator makes the relay sockets: it refuses TCP relaying (RFC 6062: WebRTC never
+// uses it, and it would let a client open connections to any service), registers each UDP
+// socket under its credential id for the quota and Revoke, and wraps it to count its bytes and
+// check each datagram's destination.
 type countingGenerator struct {
 	turn.RelayAddressGenerator
-	from, to *atomic.Uint64
+	s *Server
 }
 
 func (g *countingGenerator) AllocatePacketConn(c turn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
@@ -500,25 +758,49 @@ func (g *countingGenerator) AllocatePacketConn(c turn.AllocateListenerConfig) (n
 	if err != nil {
 		return nil, nil, err
 	}
-	return &countingConn{PacketConn: conn, from: g.from, to: g.to}, addr, nil
+	cc := &countingConn{PacketConn: conn, s: g.s, id: c.UserID}
+	g.s.track(cc)
+	return cc, addr, nil
 }
 
-// countingConn is a relay socket that counts its traffic.
+func (g *countingGenerator) AllocateListener(turn.AllocateListenerConfig) (net.Listener, net.Addr, error) {
+	return nil, nil, errNoTCPRelay
+}
+
+func (g *countingGenerator) AllocateConn(turn.AllocateConnConfig) (net.Conn, error) {
+	return nil, errNoTCPRelay
+}
+
+// countingConn is a relay socket that counts its traffic and drops datagrams to the host's own
+// services.
 type countingConn struct {
 	net.PacketConn
-	from, to *atomic.Uint64
+	s    *Server
+	id   string // credential id of the allocation
+	port uint16 // local port, set by track
+	once sync.Once
 }
 
 func (c *countingConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	n, addr, err := c.PacketConn.ReadFrom(p)
-	c.from.Add(uint64(n)) //nolint:gosec // n >= 0
+	c.s.fromPeers.Add(uint64(n)) //nolint:gosec // n >= 0
 	return n, addr, err
 }
 
 func (c *countingConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	if !c.s.sendAllowed(addr) {
+		c.s.refusedPeers.Add(1)
+		c.s.log.Debug("TURN datagram to an own address dropped", "id", c.id, "to", addr)
+		return len(p), nil // dropped, as a firewall would: the client learns nothing
+	}
 	n, err := c.PacketConn.WriteTo(p, addr)
-	c.to.Add(uint64(n)) //nolint:gosec // n >= 0
+	c.s.toPeers.Add(uint64(n)) //nolint:gosec // n >= 0
 	return n, err
+}
+
+func (c *countingConn) Close() error {
+	c.once.Do(func() { c.s.untrack(c) })
+	return c.PacketConn.Close()
 }
 
 // ParsePortRange parses a relay port range flag such as "49152-65535"; "" means any port (0, 0).

