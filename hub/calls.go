@@ -65,15 +65,21 @@ type callState struct {
 	cs   *convState
 	// agent is the agent who invited; the call holds their capacity.
 	agent *agentState
-	// ice are each party's ICE servers and policy.
+	// ice are each party's ICE servers and policy. The customer's are issued on accept: a
+	// ringing call hands a stranger no relay credentials.
 	ice map[wire.Author]*wire.ICEConfig
+	// region is the organisation's region at the invite: the call keeps its plan to the end.
+	region relay.Region
 	// media is each party's last mute/video state, resent to the other after a reconnect.
 	media map[wire.Author]*wire.CallMedia
 	// ring fires RingTimeout after the invite; nil once answered.
 	ring Timer
 	// gone fires CallGrace after a party lost its last connection; a reconnect stops it.
 	gone map[wire.Author]Timer
-	log  *slog.Logger
+	// renew fires when the parties' TURN credentials need renewing (renewICE); nil when none
+	// are pending.
+	renew Timer
+	log   *slog.Logger
 }
 
 func (s *Server) ringTimeout() time.Duration {
@@ -267,22 +273,23 @@ func (r *router) callInvite(c *conn, rid string, ci wire.CallInvite) error {
 		now := r.s.now()
 		id := wire.CallID(newID("call"))
 		cl := &callState{
-			call:  wire.Call{ID: id, Conv: cs.conv.ID, Kind: ci.Kind, State: wire.CallRinging, Allowed: allowed, CreatedAt: now.UnixMilli()},
-			cs:    cs,
-			agent: a,
-			ice:   map[wire.Author]*wire.ICEConfig{},
-			media: map[wire.Author]*wire.CallMedia{},
-			gone:  map[wire.Author]Timer{},
-			log:   r.s.log.With("org", cs.org.id, "conv", cs.conv.ID, "call", id),
+			call:   wire.Call{ID: id, Conv: cs.conv.ID, Kind: ci.Kind, State: wire.CallRinging, Allowed: allowed, CreatedAt: now.UnixMilli()},
+			cs:     cs,
+			agent:  a,
+			ice:    map[wire.Author]*wire.ICEConfig{},
+			media:  map[wire.Author]*wire.CallMedia{},
+			gone:   map[wire.Author]Timer{},
+			region: relay.Region(cs.org.rec.Region),
+			log:    r.s.log.With("org", cs.org.id, "conv", cs.conv.ID, "call", id),
 		}
-		for _, side := range []wire.Author{wire.AuthorAgent, wire.AuthorCustomer} {
-			ice, err := r.s.icePlan(cs.org, id, side)
-			if err != nil {
-				cl.log.Warn("call refused: no relay plan", "err", err)
-				return err
-			}
-			cl.ice[side] = ice
+		// The agent's peer connection is made now (its offer goes out while it rings); the
+		// customer's credentials wait for the accept.
+		ice, err := r.s.icePlan(cl.region, id, wire.AuthorAgent)
+		if err != nil {
+			cl.log.Warn("call refused: no relay plan", "err", err)
+			return err
 		}
+		cl.ice[wire.AuthorAgent] = ice
 		if err := r.saveCall(cl); err != nil {
 			return err
 		}
@@ -299,7 +306,7 @@ func (r *router) callInvite(c *conn, rid string, ci wire.CallInvite) error {
 			r.watchCallParty(cl, wire.AuthorCustomer)
 		}
 		r.callm.invites.WithLabelValues(string(ci.Kind)).Inc()
-		cl.log.Info("call invited", "kind", ci.Kind, "agent", a.user.ID, "policy", cl.ice[wire.AuthorCustomer].Policy)
+		cl.log.Info("call invited", "kind", ci.Kind, "agent", a.user.ID, "policy", cl.ice[wire.AuthorAgent].Policy)
 		c.pushFrame(wire.TypeAck, rid, wire.Ack{Conv: cs.conv.ID, Call: id})
 		r.sendCallState(cl)
 		r.capacityChanged(a)
@@ -309,16 +316,15 @@ func (r *router) callInvite(c *conn, rid string, ci wire.CallInvite) error {
 
 // icePlan is the ICE configuration one party of a call gets: the relays the organisation's
 // region allows, with credentials naming the call and the party.
-func (s *Server) icePlan(org *orgState, id wire.CallID, side wire.Author) (*wire.ICEConfig, error) {
+func (s *Server) icePlan(region relay.Region, id wire.CallID, side wire.Author) (*wire.ICEConfig, error) {
 	dir := s.relays.Load()
-	region := relay.Region(org.rec.Region)
 	if dir == nil {
 		if region.Government() {
 			return nil, ErrNoRelay
 		}
 		return &wire.ICEConfig{Servers: []wire.ICEServer{}, Policy: string(relay.PolicyAll)}, nil
 	}
-	plan, err := dir.Plan(region, "", string(id)+"/"+string(side))
+	plan, err := dir.Plan(region, "", turnID(id, side))
 	if errors.Is(err, relay.ErrNoRelay) {
 		return nil, ErrNoRelay
 	}
@@ -347,6 +353,10 @@ func (r *router) callAccept(c *conn, rid string, ca wire.CallAccept) error {
 		case ca.Video && !permits(cl.call.Allowed, wire.CallVideo):
 			return ErrCallKindNotAllowed
 		}
+		ice, err := r.s.icePlan(cl.region, cl.call.ID, wire.AuthorCustomer)
+		if err != nil {
+			return err
+		}
 		prev := cl.call
 		cl.call.State, cl.call.AnsweredAt = wire.CallActive, r.s.now().UnixMilli()
 		cl.call.Outcome = wire.OutcomeAcceptedAudio
@@ -362,13 +372,60 @@ func (r *router) callAccept(c *conn, rid string, ca wire.CallAccept) error {
 			cl.ring.Stop()
 			cl.ring = nil
 		}
+		cl.ice[wire.AuthorCustomer] = ice
+		r.scheduleRenewal(cl)
 		r.callm.outcomes.WithLabelValues(string(cl.call.Outcome)).Inc()
 		cl.log.Info("call answered", "video", ca.Video)
-		ack(c, rid, wire.Ack{})
+		// The state (with the customer's ICE servers) before the ack: the portal builds its peer
+		// connection when the ack arrives.
 		r.sendCallState(cl)
+		ack(c, rid, wire.Ack{})
 		r.systemEvent(cl.cs, text, &wire.Event{Kind: wire.EventCallStarted, CallKind: kind})
 		return nil
 	})
+}
+
+// scheduleRenewal arranges fresh TURN credentials for both parties before theirs expire, after
+// two thirds of their lifetime. Each party's client applies them with an ICE restart (the agent
+// offers it), so a long call keeps its relay while a credential copied out of a browser stops
+// working minutes after the call.
+func (r *router) scheduleRenewal(cl *callState) {
+	if cl.renew != nil {
+		cl.renew.Stop()
+	}
+	cl.renew = r.s.cfg.AfterFunc(r.s.cfg.TURN.ttl()*2/3, func() {
+		r.post(func() {
+			if r.calls[cl.call.ID] != cl || cl.call.State != wire.CallActive {
+				return
+			}
+			cl.renew = nil
+			renewed := false
+			for _, side := range []wire.Author{wire.AuthorAgent, wire.AuthorCustomer} {
+				ice, err := r.s.icePlan(cl.region, cl.call.ID, side)
+				if err != nil {
+					cl.log.Warn("renewing TURN credentials", "party", side, "err", err)
+					continue
+				}
+				renewed = renewed || hasCredentials(ice)
+				cl.ice[side] = ice
+			}
+			if !renewed {
+				return // no TURN relay: nothing expires
+			}
+			cl.log.Info("TURN credentials renewed")
+			r.sendCallState(cl)
+			r.scheduleRenewal(cl)
+		})
+	})
+}
+
+func hasCredentials(ice *wire.ICEConfig) bool {
+	for _, sv := range ice.Servers {
+		if sv.Credential != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // callHangUp is call.decline (the customer refusing a ringing call) or call.end (either party
@@ -443,6 +500,12 @@ func (r *router) endCall(cl *callState, outcome wire.CallOutcome, reason string,
 		t.Stop()
 		delete(cl.gone, side)
 	}
+	if cl.renew != nil {
+		cl.renew.Stop()
+		cl.renew = nil
+	}
+	// The embedded relay stops relaying for this call now, whoever still holds its credentials.
+	r.s.revokeCall(cl.call.ID)
 	if err := r.saveCall(cl); err != nil {
 		cl.log.Error("storing the ended call", "err", err) // the call ends for the parties anyway
 	}
@@ -669,6 +732,9 @@ func (r *router) stopCallTimers() {
 		}
 		for _, t := range cl.gone {
 			t.Stop()
+		}
+		if cl.renew != nil {
+			cl.renew.Stop()
 		}
 	}
 }

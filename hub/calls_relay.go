@@ -4,10 +4,13 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus"
 	"net"
+	"net/netip"
+	"time"
 
 	"github.com/parleyhq/parley/hub/relay"
+	"github.com/parleyhq/parley/wire"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // The relays calls may use: the embedded TURN server (Config.TURNUDP, TURNTCP) and the external
@@ -17,6 +20,31 @@ import (
 
 // embeddedRelayID names the embedded TURN server in plans and logs.
 const embeddedRelayID = "embedded"
+
+// TURNLimits bound what a call's credentials can do. A customer's credentials reach the
+// customer's browser, so they are handed out only once the customer accepts, last minutes, are
+// renewed while the call runs, and stop working on the embedded relay the moment it ends.
+type TURNLimits struct {
+	// CredentialTTL is how long issued TURN credentials last (default relay.DefaultTTL). A call
+	// that runs longer gets fresh ones after two thirds of it, and its parties restart ICE with
+	// them; external relays honour old ones until they expire.
+	CredentialTTL time.Duration
+	// UserQuota bounds the allocations one party of one call holds on the embedded relay at once
+	// (default relay.DefaultUserQuota; negative for none).
+	UserQuota int
+	// AllowPeers are ranges the embedded relay may relay to although they are private
+	// (on-premises agents); the default refuses private, loopback, link-local and CGNAT peers.
+	AllowPeers []netip.Prefix
+	// MaxConns and MaxConnsPerIP bound TURN-over-TCP connections (defaults in package relay).
+	MaxConns, MaxConnsPerIP int
+}
+
+func (l TURNLimits) ttl() time.Duration {
+	if l.CredentialTTL > 0 {
+		return l.CredentialTTL
+	}
+	return relay.DefaultTTL
+}
 
 // startRelays starts the embedded TURN server when it is configured, and publishes the directory
 // the calls draw their ICE servers from. The secret is never logged.
@@ -42,12 +70,11 @@ func (s *Server) startRelays() error {
 		if err != nil {
 			return err
 		}
-		cfg := relay.Config{Secret: secret, UDP: s.cfg.TURNUDP, TCP: s.cfg.TURNTCP, RelayIP: ip, MinPort: minPort, MaxPort: maxPort, Log: s.log, Now: s.now}
-		if ip.IsLoopback() {
-			// A relay on loopback serves this machine only (development, tests): let it relay to
-			// loopback peers, which the default refuses.
-			cfg.AllowPeer = func(peer net.IP) bool { return peer.IsLoopback() || relay.DefaultAllowPeer(peer) }
-		}
+		// Loopback peers are allowed only when the relay listens on loopback alone (the relay
+		// decides from its listeners, not from the address it advertises).
+		l := s.cfg.TURN
+		cfg := relay.Config{Secret: secret, UDP: s.cfg.TURNUDP, TCP: s.cfg.TURNTCP, RelayIP: ip, MinPort: minPort, MaxPort: maxPort,
+			AllowPeers: l.AllowPeers, UserQuota: l.UserQuota, MaxConns: l.MaxConns, MaxConnsPerIP: l.MaxConnsPerIP, Log: s.log, Now: s.now}
 		ts, err := relay.NewServer(cfg)
 		if err != nil {
 			return err
@@ -67,7 +94,7 @@ func (s *Server) startRelays() error {
 	if len(relays) == 0 {
 		return nil
 	}
-	dir, err := relay.NewDirectory(relays, 0, s.now)
+	dir, err := relay.NewDirectory(relays, s.cfg.TURN.ttl(), s.now)
 	if err != nil {
 		s.closeRelays()
 		return err
@@ -84,6 +111,24 @@ func (s *Server) closeRelays() {
 		}
 	}
 }
+
+// revokeCall ends what a finished call's credentials can do on the embedded relay: its
+// allocations close and the credentials are refused. It runs off the routing loop (it closes
+// sockets).
+func (s *Server) revokeCall(id wire.CallID) {
+	ts := s.turn
+	if ts == nil {
+		return
+	}
+	go func() {
+		for _, side := range []wire.Author{wire.AuthorAgent, wire.AuthorCustomer} {
+			ts.Revoke(turnID(id, side))
+		}
+	}()
+}
+
+// turnID is the id a party's TURN credentials name: the call and the party.
+func turnID(id wire.CallID, side wire.Author) string { return string(id) + "/" + string(side) }
 
 // TURN returns the embedded TURN server, nil when none runs.
 func (s *Server) TURN() *relay.Server { return s.turn }
@@ -103,6 +148,28 @@ func (s *Server) registerTURNMetrics(ts *relay.Server) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_hub_turn_auth_refused_total",
 			Help: "TURN requests refused for expired, malformed or forged credentials."},
 			stat(func(st relay.Stats) float64 { return float64(st.AuthRefused) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_hub_turn_refused_total",
+			Help:        "What the embedded relay refused, by reason: peer (an address the policy forbids), quota (a party's allocations), conn_cap (a TCP connection over a cap), idle (a silent TCP connection closed).",
+			ConstLabels: prometheus.Labels{"reason": "peer"}},
+			stat(func(st relay.Stats) float64 { return float64(st.PeersRefused) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_hub_turn_refused_total",
+			Help:        "What the embedded relay refused, by reason: peer (an address the policy forbids), quota (a party's allocations), conn_cap (a TCP connection over a cap), idle (a silent TCP connection closed).",
+			ConstLabels: prometheus.Labels{"reason": "quota"}},
+			stat(func(st relay.Stats) float64 { return float64(st.QuotaRefused) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_hub_turn_refused_total",
+			Help:        "What the embedded relay refused, by reason: peer (an address the policy forbids), quota (a party's allocations), conn_cap (a TCP connection over a cap), idle (a silent TCP connection closed).",
+			ConstLabels: prometheus.Labels{"reason": "conn_cap"}},
+			stat(func(st relay.Stats) float64 { return float64(st.ConnsRefused) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_hub_turn_refused_total",
+			Help:        "What the embedded relay refused, by reason: peer (an address the policy forbids), quota (a party's allocations), conn_cap (a TCP connection over a cap), idle (a silent TCP connection closed).",
+			ConstLabels: prometheus.Labels{"reason": "idle"}},
+			stat(func(st relay.Stats) float64 { return float64(st.ConnsIdle) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_hub_turn_revoked_total",
+			Help: "TURN allocations the embedded relay closed because their call ended."},
+			stat(func(st relay.Stats) float64 { return float64(st.Revoked) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_hub_turn_connections",
+			Help: "TURN-over-TCP connections open on the embedded relay."},
+			stat(func(st relay.Stats) float64 { return float64(st.Conns) })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_hub_turn_relayed_bytes_total",
 			Help: "UDP payload relayed by the embedded relay.", ConstLabels: prometheus.Labels{"direction": "from_peers"}},
 			stat(func(st relay.Stats) float64 { return float64(st.BytesFromPeers) })),

@@ -61,11 +61,30 @@ func (rg *callRig) invite(t *testing.T, kind wire.CallKind) wire.CallID {
 	for _, p := range []*peer{rg.agent, rg.cust} {
 		st := p.callState(a.Call, wire.CallRinging)
 		rg.ringing[p] = st
-		if st.Kind != kind || st.ICE == nil || st.Allowed == "" {
-			t.Errorf("%s: ringing state = %+v; want kind %s with ICE and the setting", p.name, st, kind)
+		if st.Kind != kind || st.Allowed == "" {
+			t.Errorf("%s: ringing state = %+v; want kind %s and the setting", p.name, st, kind)
 		}
 	}
+	// The agent's peer connection is made while it rings; the customer gets no relay
+	// credentials before answering.
+	if rg.ringing[rg.agent].ICE == nil || rg.ringing[rg.cust].ICE != nil {
+		t.Errorf("ringing ICE: agent %+v, customer %+v; want the agent's only", rg.ringing[rg.agent].ICE, rg.ringing[rg.cust].ICE)
+	}
 	return a.Call
+}
+
+// answer accepts call id as the customer and returns the active state the customer got first,
+// with its ICE servers.
+func (rg *callRig) answer(t *testing.T, id wire.CallID, video bool) wire.Call {
+	t.Helper()
+	if _, err := rg.cust.conn.Request(ctx(t), wire.TypeCallAccept, wire.CallAccept{Call: id, Video: video}); err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	st := rg.cust.callState(id, wire.CallActive)
+	if st.ICE == nil {
+		t.Fatalf("active state for the customer has no ICE: %+v", st)
+	}
+	return st
 }
 
 // callState waits for call.state of id in state.
@@ -439,10 +458,10 @@ func TestCallSurvivesReconnectWithinGrace(t *testing.T) {
 	}
 	rg.cust.next(wire.TypeCallMedia, nil)
 	rg.cust.conn.Interrupt() // the link drops; the client redials and resumes
-	// The reconnected customer is told the call again, with its ICE servers and the agent's state.
-	st := rg.cust.callState(id, wire.CallRinging)
-	if st.ICE == nil {
-		t.Errorf("state after reconnect has no ICE: %+v", st)
+	// The reconnected customer is told the call again (still no ICE servers: it rings) and the
+	// agent's state.
+	if st := rg.cust.callState(id, wire.CallRinging); st.ICE != nil {
+		t.Errorf("ringing state after reconnect has ICE: %+v", st)
 	}
 	var cm wire.CallMedia
 	rg.cust.next(wire.TypeCallMedia, &cm)
@@ -529,7 +548,7 @@ func TestCallRelayPlans(t *testing.T) {
 
 	// A commercial organisation in North America: direct first, the NA relay to fall back on.
 	id := rg.invite(t, wire.CallVoice)
-	st := rg.ringing[rg.cust]
+	st := rg.answer(t, id, false)
 	if st.ICE.Policy != "all" || len(st.ICE.Servers) != 1 || st.ICE.Servers[0].URLs[0] != turnURL || st.ICE.Servers[0].Username == "" {
 		t.Errorf("NA organisation ICE = %+v; want policy all via %s", st.ICE, turnURL)
 	}
@@ -543,8 +562,9 @@ func TestCallRelayPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	id = rg.invite(t, wire.CallVideo)
+	plans := map[*peer]*wire.ICEConfig{rg.agent: rg.ringing[rg.agent].ICE, rg.cust: rg.answer(t, id, true).ICE}
 	for _, p := range []*peer{rg.agent, rg.cust} {
-		ice := rg.ringing[p].ICE
+		ice := plans[p]
 		if ice.Policy != "relay" || len(ice.Servers) != 1 || ice.Servers[0].URLs[0] != turnURL {
 			t.Fatalf("%s: GCC ICE = %+v; want relay-only via the NA relay", p.name, ice)
 		}

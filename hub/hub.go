@@ -91,6 +91,8 @@ type Config struct {
 	// Relays are external STUN/TURN relays (relay.LoadRelays reads them from a file), handed out
 	// after the embedded one, by the organisation's region.
 	Relays []relay.Relay
+	// TURN bounds the embedded relay and the credentials calls get (hub/calls_relay.go).
+	TURN TURNLimits
 }
 
 // Timer is a scheduled call, as time.AfterFunc returns.

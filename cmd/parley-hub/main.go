@@ -8,7 +8,9 @@
 //
 // Calls: -turn-udp and -turn-tcp run the embedded TURN server (-turn-public-ip is the address
 // clients reach it at; -turn-secret or -turn-secret-file its shared secret, random when neither
-// is given; -turn-region its data centre's region; -turn-ports its relay port range). -relays names a JSON file of external relays
+// is given; -turn-region its data centre's region; -turn-ports its relay port range;
+// -turn-user-quota, -turn-credential-ttl, -turn-allow-peers and -turn-max-conns[-per-ip] its
+// limits, see docs/deploy.md). -relays names a JSON file of external relays
 // (see relay.LoadRelays). -demo-calls and -demo-region set the demo organisation's call setting
 // (voice_video, voice, none) and region ("na", "gcc"...). The hub prints "listening on http://ADDR" to stdout when it is ready, logs to
 // stderr, and shuts down gracefully on SIGINT or SIGTERM.
@@ -76,6 +78,8 @@ type Main struct {
 	DemoCalls, DemoRegion string
 	// TrustedProxies is the -trusted-proxies list, parsed into Config.
 	TrustedProxies string
+	// TURNAllowPeers is the -turn-allow-peers list, parsed into Config.
+	TURNAllowPeers string
 	// Stdout receives the "listening on" line; Stderr the logs.
 	Stdout, Stderr io.Writer
 	// Server is the running hub, after Run.
@@ -109,6 +113,11 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.Config.TURNPublicIP, "turn-public-ip", os.Getenv("PARLEY_TURN_PUBLIC_IP"), "IP address clients reach the embedded TURN server at (default 127.0.0.1) (PARLEY_TURN_PUBLIC_IP)")
 	fs.StringVar(&m.Config.TURNRegion, "turn-region", envOr("PARLEY_TURN_REGION", "na"), "region of the embedded TURN server: na, eu, gcc-na... (PARLEY_TURN_REGION)")
 	fs.StringVar(&m.Config.TURNPorts, "turn-ports", os.Getenv("PARLEY_TURN_PORTS"), "embedded TURN server's relay port range, e.g. 49152-65535 (PARLEY_TURN_PORTS)")
+	fs.DurationVar(&m.Config.TURN.CredentialTTL, "turn-credential-ttl", envDuration("PARLEY_TURN_CREDENTIAL_TTL", relay.DefaultTTL), "how long a call's TURN credentials last; renewed after two thirds while the call runs (PARLEY_TURN_CREDENTIAL_TTL)")
+	fs.IntVar(&m.Config.TURN.UserQuota, "turn-user-quota", envInt("PARLEY_TURN_USER_QUOTA", relay.DefaultUserQuota), "allocations one party of a call may hold on the embedded TURN server; -1 for no limit (PARLEY_TURN_USER_QUOTA)")
+	fs.StringVar(&m.TURNAllowPeers, "turn-allow-peers", os.Getenv("PARLEY_TURN_ALLOW_PEERS"), "comma-separated CIDR prefixes the embedded TURN server may relay to although private, e.g. 10.20.0.0/16 for agents on the office network (PARLEY_TURN_ALLOW_PEERS)")
+	fs.IntVar(&m.Config.TURN.MaxConns, "turn-max-conns", envInt("PARLEY_TURN_MAX_CONNS", relay.DefaultMaxConns), "TURN-over-TCP connections open at once (PARLEY_TURN_MAX_CONNS)")
+	fs.IntVar(&m.Config.TURN.MaxConnsPerIP, "turn-max-conns-per-ip", envInt("PARLEY_TURN_MAX_CONNS_PER_IP", relay.DefaultMaxConnsPerIP), "TURN-over-TCP connections open at once from one address (PARLEY_TURN_MAX_CONNS_PER_IP)")
 	fs.StringVar(&m.RelaysFile, "relays", os.Getenv("PARLEY_RELAYS"), "JSON file of external STUN/TURN relays (PARLEY_RELAYS)")
 	fs.StringVar(&m.DemoCalls, "demo-calls", os.Getenv("PARLEY_DEMO_CALLS"), "with -demo: the demo organisation's calls: voice_video, voice or none (PARLEY_DEMO_CALLS)")
 	fs.StringVar(&m.DemoRegion, "demo-region", os.Getenv("PARLEY_DEMO_REGION"), "with -demo: the demo organisation's region, e.g. na or gcc (PARLEY_DEMO_REGION)")
@@ -126,16 +135,11 @@ func (m *Main) ParseFlags(args []string) error {
 		m.Config.Limits = hub.DefaultLimits
 		m.Config.Limits.Off = true
 	}
-	for _, p := range strings.FieldsFunc(m.TrustedProxies, func(r rune) bool { return r == ',' || r == ' ' }) {
-		pfx, err := netip.ParsePrefix(p)
-		if err != nil {
-			a, aerr := netip.ParseAddr(p)
-			if aerr != nil {
-				return fmt.Errorf("-trusted-proxies: %q is not an address or CIDR prefix", p)
-			}
-			pfx = netip.PrefixFrom(a, a.BitLen())
-		}
-		m.Config.TrustedProxies = append(m.Config.TrustedProxies, pfx.Masked())
+	if m.Config.TrustedProxies, err = parsePrefixes(m.TrustedProxies); err != nil {
+		return fmt.Errorf("-trusted-proxies: %w", err)
+	}
+	if m.Config.TURN.AllowPeers, err = parsePrefixes(m.TURNAllowPeers); err != nil {
+		return fmt.Errorf("-turn-allow-peers: %w", err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -169,6 +173,30 @@ func (m *Main) ParseFlags(args []string) error {
 		}
 	}
 	return nil
+}
+
+// parsePrefixes reads a comma- or space-separated list of addresses and CIDR prefixes.
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, p := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' }) {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is not an address or CIDR prefix", p)
+			}
+			pfx = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, pfx.Masked())
+	}
+	return out, nil
+}
+
+func envInt(key string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return n
+	}
+	return def
 }
 
 func envOr(key, def string) string {

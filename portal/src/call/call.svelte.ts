@@ -164,7 +164,19 @@ export class CallSession {
       return;
     }
     this.call = { ...this.call!, ...c, ice: c.ice ?? this.call!.ice };
-    if (c.ice) this.ice = c.ice;
+    if (c.ice) {
+      // The hub hands our relay credentials over with the answer, and fresh ones before they
+      // expire in a long call: the agent then restarts ICE, and our side gathers with these.
+      const renewed = this.ice !== null && JSON.stringify(this.ice) !== JSON.stringify(c.ice);
+      this.ice = c.ice;
+      if (renewed && this.pc) {
+        try {
+          this.pc.setConfiguration({ ...this.pc.getConfiguration(), ...rtcConfig(c.ice) });
+        } catch {
+          // A browser that refuses the change keeps the old servers until they lapse.
+        }
+      }
+    }
     if (c.state === 'ended') this.finish(endKeyOf(c));
   }
 
@@ -371,11 +383,8 @@ export class CallSession {
       return;
     }
     if ((this.phase as Phase) !== 'connecting') return;
-    const ice = this.ice;
-    const pc = this.deps.peer({
-      iceServers: (ice?.servers ?? []).map((s) => ({ urls: s.urls, username: s.username, credential: s.credential })),
-      iceTransportPolicy: ice?.policy === 'relay' ? 'relay' : 'all',
-    });
+    // The hub sent the active state, with our ICE servers, before acknowledging the accept.
+    const pc = this.deps.peer(rtcConfig(this.ice));
     this.pc = pc;
     this.remoteStream = this.deps.stream();
     // addTrack before the offer is applied: the offer's m-lines then take these transceivers, so
@@ -564,6 +573,14 @@ export class CallSession {
 
 function stopAll(s: MediaStream): void {
   for (const tr of s.getTracks()) tr.stop();
+}
+
+/** rtcConfig is the peer connection's ICE part from the hub's plan for us. */
+function rtcConfig(ice: wire.ICEConfig | null): RTCConfiguration {
+  return {
+    iceServers: (ice?.servers ?? []).map((s) => ({ urls: s.urls, username: s.username, credential: s.credential })),
+    iceTransportPolicy: ice?.policy === 'relay' ? 'relay' : 'all',
+  };
 }
 
 /** permissionKey is the translation key of a device problem. */

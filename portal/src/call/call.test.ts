@@ -68,9 +68,17 @@ class FakePC {
   onicecandidate: ((e: { candidate: RTCIceCandidate | null }) => void) | null = null;
   ontrack: ((e: { track: FakeTrack }) => void) | null = null;
   onconnectionstatechange: (() => void) | null = null;
+  /** configs are the configurations set after construction (TURN credential renewals). */
+  configs: RTCConfiguration[] = [];
   private nextMid = 0;
   private offeredLocally: FakeTx[] = [];
   constructor(readonly config: RTCConfiguration) {}
+  getConfiguration() {
+    return this.configs.at(-1) ?? this.config;
+  }
+  setConfiguration(c: RTCConfiguration) {
+    this.configs.push(c);
+  }
 
   private tx(kind: 'audio' | 'video', track: FakeTrack | null, direction: RTCRtpTransceiverDirection): FakeTx {
     const tx: FakeTx = {
@@ -170,9 +178,12 @@ function setup(gum: (c: MediaStreamConstraints) => Promise<FakeStream> = async (
   const ringer = { start: vi.fn(), stop: vi.fn() };
   const asked: MediaStreamConstraints[] = [];
   let clock = 1_000;
+  let call: CallSession;
   const deps: CallDeps = {
     request: async (type, data) => {
       requests.push({ type, data: data as Record<string, unknown> });
+      // As the hub does: the active state, with the customer's ICE servers, before the ack.
+      if (type === 'call.accept') call.handle(state('active', { ice: ICE }));
       return {};
     },
     notify: (type, data) => {
@@ -192,7 +203,7 @@ function setup(gum: (c: MediaStreamConstraints) => Promise<FakeStream> = async (
     ringer,
     now: () => clock,
   };
-  const call = new CallSession(deps, portalI18n(['en']));
+  call = new CallSession(deps, portalI18n(['en']));
   return {
     call,
     sent,
@@ -219,17 +230,14 @@ function domError(name: string): Error {
   return e;
 }
 
+/** ICE is the customer's plan: the hub sends it with the answer, never while the call rings. */
+const ICE: wire.ICEConfig = {
+  servers: [{ urls: ['stun:stun.example:3478'] }, { urls: ['turn:turn.example:3478'], username: 'u', credential: 'p' }],
+  policy: 'relay',
+};
 const ringing = (extra: Partial<wire.Call> = {}): wire.Envelope => ({
   type: 'call.state',
-  data: {
-    id: 'k1',
-    conv: 'c1',
-    kind: 'video',
-    state: 'ringing',
-    created_at: 1,
-    ice: { servers: [{ urls: ['stun:stun.example:3478'] }, { urls: ['turn:turn.example:3478'], username: 'u', credential: 'p' }], policy: 'relay' },
-    ...extra,
-  } satisfies wire.Call,
+  data: { id: 'k1', conv: 'c1', kind: 'video', state: 'ringing', created_at: 1, ...extra } satisfies wire.Call,
 });
 const state = (st: wire.CallState, extra: Partial<wire.Call> = {}): wire.Envelope => ({
   type: 'call.state',
@@ -285,6 +293,24 @@ describe('CallSession', () => {
     pc.connect('connected');
     expect(h.call.phase).toBe('active');
     expect(h.call.startedAt).toBe(1_000);
+  });
+
+  it('takes renewed TURN credentials in a long call without a new peer connection', async () => {
+    h.call.handle(ringing());
+    h.call.handle(offer('m=audio\nm=video'));
+    await h.call.accept(true);
+    await flush();
+    const pc = h.pcs[0];
+    pc.connect('connected');
+    h.call.handle(state('active', { ice: ICE })); // the same plan again (a reconnect): nothing to do
+    expect(pc.configs).toEqual([]);
+    const fresh: wire.ICEConfig = { servers: [{ urls: ['turn:turn.example:3478'], username: 'u2', credential: 'p2' }], policy: 'relay' };
+    h.call.handle(state('active', { ice: fresh }));
+    expect(h.pcs).toHaveLength(1);
+    expect(pc.configs).toHaveLength(1);
+    expect(pc.configs[0].iceServers).toEqual([{ urls: ['turn:turn.example:3478'], username: 'u2', credential: 'p2' }]);
+    expect(pc.configs[0].iceTransportPolicy).toBe('relay');
+    expect(h.call.phase).toBe('active');
   });
 
   it('accepting with audio receives the agent video without sending any', async () => {
