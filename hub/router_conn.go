@@ -1,0 +1,170 @@
+package hub
+
+import (
+	"github.com/coder/websocket"
+	"github.com/parleyhq/parley/wire"
+)
+
+// The router's connections: registering a welcomed connection (welcome, replays, the state it
+// must know) and forgetting one that has gone.
+
+// register adds a welcomed connection and queues its Welcome, the replay of what it missed, and
+// the state it must know (agent state, pending offer, receipts, snapshot).
+func (r *router) register(c *conn, resume map[wire.ConversationID]int64) error {
+	return r.call(func() error {
+		org, err := r.org(c.org)
+		if err != nil {
+			return err
+		}
+		welcome := wire.Welcome{Role: c.role, Conversations: []wire.Conversation{}, MaxTextBytes: wire.MaxTextBytes, ServerTime: r.s.now().UnixMilli()}
+		var replays []replay
+		follow := func(conv wire.Conversation) {
+			welcome.Conversations = append(welcome.Conversations, conv)
+			if after, ok := resume[conv.ID]; ok && after < conv.LastSeq {
+				replays = append(replays, replay{conv: conv.ID, after: max(after, 0), upTo: conv.LastSeq})
+			}
+		}
+		var agent *agentState
+		switch c.role {
+		case wire.RoleCustomer:
+			if cs := r.convs[c.conv]; cs != nil {
+				cs.customers[c] = struct{}{}
+				if cs.abandon != nil {
+					cs.abandon.Stop()
+					cs.abandon = nil
+				}
+				conv := cs.conv
+				conv.QueuePosition = r.position(cs)
+				follow(conv)
+			} else {
+				ctx, cancel := dbctx()
+				conv, err := r.s.store.Conversation(ctx, c.conv)
+				cancel()
+				if err != nil {
+					return err
+				}
+				follow(conv)
+			}
+		case wire.RoleAgent:
+			agent = org.agents[c.user.ID]
+			if agent == nil {
+				agent = r.addAgent(org, c.user)
+			}
+			u := c.user.Wire()
+			welcome.User = &u
+			if len(agent.conns) == 0 && !agent.online {
+				agent.idleSince = r.s.now()
+			}
+			agent.conns[c] = struct{}{}
+			agent.online = true
+			if agent.grace != nil {
+				agent.grace.Stop()
+				agent.grace = nil
+			}
+			for _, cs := range sortedConvs(agent.convs) {
+				follow(cs.conv)
+			}
+		default:
+			u := c.user.Wire()
+			welcome.User = &u
+			org.watchers[c] = struct{}{}
+		}
+		r.conns[c] = struct{}{}
+		c.pushFrame(wire.TypeWelcome, "", welcome)
+		if len(replays) > 0 {
+			c.push(&out{replay: replays})
+		}
+		r.pushReceipts(c, welcome.Conversations)
+		r.pushCalls(c)
+		r.pushVisuals(c, welcome.Conversations)
+		switch {
+		case c.role == wire.RoleCustomer && welcome.Conversations[0].State == wire.ConvWaiting:
+			c.pushFrame(wire.TypeQueuePosition, "", wire.QueuePosition{Conv: c.conv, Position: welcome.Conversations[0].QueuePosition})
+		case agent != nil:
+			c.pushFrame(wire.TypeAgentState, "", r.agentState(agent))
+			if o := agent.offer; o != nil {
+				c.pushFrame(wire.TypeOffer, "", r.offerFrame(o))
+			}
+			r.route(org)
+		case c.role == wire.RoleSupervisor || c.role == wire.RoleAdmin:
+			c.pushFrame(wire.TypeSupervisorSnapshot, "", r.snapshot(org))
+		}
+		r.dirty[org] = struct{}{}
+		return nil
+	})
+}
+
+// pushReceipts sends c the delivery markers the other side set in convs.
+func (r *router) pushReceipts(c *conn, convs []wire.Conversation) {
+	for _, conv := range convs {
+		ctx, cancel := dbctx()
+		rs, err := r.s.store.Receipts(ctx, conv.ID)
+		cancel()
+		if err != nil {
+			c.log.Warn("reading receipts", "err", err)
+			continue
+		}
+		for _, rc := range rs {
+			if rc.By != authorOf(c.role) {
+				c.pushFrame(wire.TypeChatReceipt, "", wire.Receipt{Conv: conv.ID, Seq: rc.Seq, Kind: rc.Kind, By: rc.By})
+			}
+		}
+	}
+}
+
+// unregister forgets a connection that has gone.
+func (r *router) unregister(c *conn) {
+	_ = r.call(func() error {
+		if _, ok := r.conns[c]; !ok {
+			return nil
+		}
+		delete(r.conns, c)
+		org := r.orgs[c.org]
+		switch c.role {
+		case wire.RoleCustomer:
+			if cs := r.convs[c.conv]; cs != nil {
+				delete(cs.customers, c)
+				r.watchAbandon(cs)
+				r.callPartyLeft(cs, nil)
+			}
+		case wire.RoleAgent:
+			a := org.agents[c.user.ID]
+			delete(a.conns, c)
+			r.callPartyLeft(nil, a)
+			if len(a.conns) == 0 {
+				// Offline only after a grace period, so a reconnect does not bounce presence.
+				var t Timer
+				t = r.s.cfg.AfterFunc(r.s.cfg.OfflineGrace, func() {
+					r.post(func() {
+						if a.grace != t || len(a.conns) > 0 {
+							return
+						}
+						a.grace, a.online = nil, false
+						if o := a.offer; o != nil {
+							r.revoke(o, "timeout")
+							r.route(org)
+						}
+						r.dirty[org] = struct{}{}
+					})
+				})
+				a.grace = t
+			}
+		default:
+			delete(org.watchers, c)
+		}
+		return nil
+	})
+}
+
+// closeAll tells every client the hub is going away.
+func (r *router) closeAll() {
+	_ = r.call(func() error {
+		for c := range r.conns {
+			go func() {
+				_ = c.ws.Close(websocket.StatusGoingAway, "hub shutting down")
+				c.kill()
+			}()
+		}
+		return nil
+	})
+}

@@ -1,0 +1,253 @@
+package hub
+
+import (
+	"cmp"
+	"errors"
+	"slices"
+
+	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/wire"
+)
+
+// The router's conversations: queueing, who may take part, ending, abandonment, and assignment
+// (by an accepted offer or a supervisor).
+
+// enqueue puts a new conversation in its organisation's queue and returns its position.
+func (r *router) enqueue(c wire.Conversation) (int, error) {
+	pos := 0
+	err := r.call(func() error {
+		org, err := r.org(c.Org)
+		if err != nil {
+			return err
+		}
+		cs := &convState{conv: c, org: org, customers: map[*conn]struct{}{}}
+		cs.conv.Calls = org.callsAllowed()
+		r.convs[c.ID] = cs
+		org.queue = append(org.queue, cs)
+		r.watchAbandon(cs)
+		r.s.metrics.conversations.WithLabelValues("started").Inc()
+		r.route(org)
+		pos = slices.Index(org.queue, cs) + 1
+		cs.sentPos = pos
+		r.dirty[org] = struct{}{}
+		return nil
+	})
+	return pos, err
+}
+
+// watchAbandon ends cs as left if it is still waiting with no customer connection after
+// AbandonAfter, so agents are not offered chats whose customer has gone.
+func (r *router) watchAbandon(cs *convState) {
+	if cs.conv.State != wire.ConvWaiting || len(cs.customers) > 0 || cs.abandon != nil {
+		return
+	}
+	var t Timer
+	t = r.s.cfg.AfterFunc(r.s.cfg.AbandonAfter, func() {
+		r.post(func() {
+			if cs.abandon != t || r.convs[cs.conv.ID] != cs || len(cs.customers) > 0 || cs.conv.State != wire.ConvWaiting {
+				return
+			}
+			cs.abandon = nil
+			r.s.log.Info("waiting customer gone; ending the conversation", "org", cs.org.id, "conv", cs.conv.ID)
+			if err := r.finish(cs, wire.AuthorCustomer, "The customer left the conversation."); err != nil {
+				r.s.log.Error("ending an abandoned conversation", "conv", cs.conv.ID, "err", err)
+			}
+		})
+	})
+	cs.abandon = t
+}
+
+// open finds an open conversation c may take part in. Conversations of other organisations, and
+// ones an agent is not assigned, are ErrConvNotFound; closed ones the caller could see are
+// ErrConvEnded.
+func (r *router) open(c *conn, id wire.ConversationID) (*convState, error) {
+	if id == "" {
+		return nil, wire.Errorf(wire.EINVALID, "conv is missing")
+	}
+	if c.role == wire.RoleCustomer && id != c.conv {
+		return nil, ErrConvNotFound
+	}
+	cs := r.convs[id]
+	if cs == nil {
+		ctx, cancel := dbctx()
+		defer cancel()
+		conv, err := r.s.store.Conversation(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, ErrConvNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+		if conv.Org != c.org || (c.role == wire.RoleAgent && conv.AgentID != c.user.ID) {
+			return nil, ErrConvNotFound
+		}
+		return nil, ErrConvEnded
+	}
+	if cs.conv.Org != c.org || (c.role == wire.RoleAgent && cs.conv.AgentID != c.user.ID) {
+		return nil, ErrConvNotFound
+	}
+	return cs, nil
+}
+
+// participant is open for the two parties of a chat: the customer, and the assigned agent.
+func (r *router) participant(c *conn, id wire.ConversationID) (*convState, error) {
+	cs, err := r.open(c, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.role != wire.RoleCustomer && c.role != wire.RoleAgent {
+		return nil, wire.Errorf(wire.EFORBIDDEN, "only the customer and the assigned agent write in a conversation")
+	}
+	return cs, nil
+}
+
+// end closes a conversation: the agent's End (conv.end) or the customer leaving (conv.leave).
+func (r *router) end(c *conn, rid string, t wire.Type, id wire.ConversationID) error {
+	return r.call(func() error {
+		switch {
+		case t == wire.TypeConvLeave && c.role != wire.RoleCustomer:
+			return wire.Errorf(wire.EFORBIDDEN, "only the customer leaves; agents end")
+		case t == wire.TypeConvEnd && c.role == wire.RoleCustomer:
+			return wire.Errorf(wire.EFORBIDDEN, "customers leave; agents end")
+		}
+		cs, err := r.open(c, id)
+		if err != nil {
+			return err
+		}
+		by, text := wire.AuthorCustomer, "The customer left the conversation."
+		if t == wire.TypeConvEnd {
+			by, text = wire.AuthorAgent, c.user.DisplayName+" ended the conversation."
+		}
+		if err := r.finish(cs, by, text); err != nil {
+			return err
+		}
+		ack(c, rid, wire.Ack{Conv: cs.conv.ID, Seq: cs.conv.LastSeq})
+		return nil
+	})
+}
+
+// finish ends a conversation, frees the agent, and tells everyone.
+func (r *router) finish(cs *convState, by wire.Author, text string) error {
+	org := cs.org
+	prev := cs.conv
+	cs.conv.State, cs.conv.EndedAt, cs.conv.EndedBy = wire.ConvEnded, r.s.now().UnixMilli(), by
+	ctx, cancel := dbctx()
+	err := r.s.store.UpdateConversation(ctx, cs.conv)
+	cancel()
+	if err != nil {
+		cs.conv = prev
+		return err
+	}
+	r.endVisuals(cs, "conversation_ended")
+	r.endConvCall(cs, by, "conversation_ended")
+	r.systemEvent(cs, text, convEndEvent(cs, by))
+	r.broadcast(cs, encode(wire.TypeConvState, cs.conv), nil)
+	if o := cs.offer; o != nil {
+		r.revoke(o, "left")
+	}
+	if i := slices.Index(org.queue, cs); i >= 0 {
+		org.queue = slices.Delete(org.queue, i, i+1)
+	}
+	if a := org.agents[cs.conv.AgentID]; a != nil {
+		delete(a.convs, cs.conv.ID)
+		a.idleSince = r.s.now()
+		r.pushAgentState(a)
+	}
+	if cs.abandon != nil {
+		cs.abandon.Stop()
+		cs.abandon = nil
+	}
+	delete(r.convs, cs.conv.ID)
+	r.s.metrics.conversations.WithLabelValues("ended").Inc()
+	r.s.log.Info("conversation ended", "org", org.id, "conv", cs.conv.ID, "by", by)
+	r.route(org)
+	r.dirty[org] = struct{}{}
+	return nil
+}
+
+// assign is a supervisor giving a conversation to an agent, whatever the agent's load.
+func (r *router) assign(c *conn, rid string, as wire.Assign) error {
+	return r.call(func() error {
+		if c.role != wire.RoleSupervisor && c.role != wire.RoleAdmin {
+			return wire.Errorf(wire.EFORBIDDEN, "only supervisors assign conversations")
+		}
+		cs, err := r.open(c, as.Conv)
+		if err != nil {
+			return err
+		}
+		a := cs.org.agents[as.Agent]
+		if a == nil {
+			return wire.Errorf(wire.ENOTFOUND, "no such agent")
+		}
+		if cs.conv.AgentID == a.user.ID {
+			ack(c, rid, wire.Ack{Conv: cs.conv.ID})
+			return nil
+		}
+		if o := cs.offer; o != nil {
+			r.revoke(o, "assigned")
+		}
+		if err := r.assignTo(cs, a); err != nil {
+			return err
+		}
+		r.s.log.Info("supervisor assigned a conversation", "org", cs.org.id, "conv", cs.conv.ID, "agent", a.user.ID, "by", c.user.ID)
+		ack(c, rid, wire.Ack{Conv: cs.conv.ID, Seq: cs.conv.LastSeq})
+		return nil
+	})
+}
+
+// assignTo makes a the agent of cs, taking it from the queue or from its previous agent.
+func (r *router) assignTo(cs *convState, a *agentState) error {
+	org := cs.org
+	prev := cs.conv
+	old := org.agents[cs.conv.AgentID]
+	if old != nil && old != a {
+		r.endConvCall(cs, wire.AuthorAgent, "reassigned")
+	}
+	if old != nil && old != a {
+		r.endVisuals(cs, "reassigned")
+	}
+	cs.conv.State, cs.conv.AgentID, cs.conv.AgentName, cs.conv.AcceptedAt = wire.ConvActive, a.user.ID, a.user.DisplayName, r.s.now().UnixMilli()
+	ctx, cancel := dbctx()
+	err := r.s.store.UpdateConversation(ctx, cs.conv)
+	cancel()
+	if err != nil {
+		cs.conv = prev
+		return err
+	}
+	if old != nil {
+		// The previous agent learns the conversation is no longer theirs.
+		frame := encode(wire.TypeConvState, cs.conv)
+		old.push(frame)
+		delete(old.convs, cs.conv.ID)
+		old.idleSince = r.s.now()
+		r.pushAgentState(old)
+	}
+	if i := slices.Index(org.queue, cs); i >= 0 {
+		org.queue = slices.Delete(org.queue, i, i+1)
+	}
+	a.convs[cs.conv.ID] = cs
+	if cs.abandon != nil { // an active conversation is the agent's to end
+		cs.abandon.Stop()
+		cs.abandon = nil
+	}
+	r.broadcast(cs, encode(wire.TypeConvState, cs.conv), nil)
+	r.systemEvent(cs, a.user.DisplayName+" joined the conversation.", &wire.Event{Kind: wire.EventJoined, Name: a.user.DisplayName})
+	r.pushAgentState(a)
+	r.s.metrics.conversations.WithLabelValues("assigned").Inc()
+	r.s.log.Info("conversation assigned", "org", org.id, "conv", cs.conv.ID, "agent", a.user.ID)
+	r.route(org)
+	r.dirty[org] = struct{}{}
+	return nil
+}
+
+// sortedConvs returns convs oldest first.
+func sortedConvs(convs map[wire.ConversationID]*convState) []*convState {
+	list := make([]*convState, 0, len(convs))
+	for _, cs := range convs {
+		list = append(list, cs)
+	}
+	slices.SortFunc(list, func(x, y *convState) int {
+		return cmp.Or(cmp.Compare(x.conv.CreatedAt, y.conv.CreatedAt), cmp.Compare(x.conv.ID, y.conv.ID))
+	})
+	return list
+}

@@ -1,0 +1,69 @@
+package hub
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/parleyhq/parley/wire"
+)
+
+// What the router sends after each command: queue positions and the supervisor snapshot with its
+// figures.
+
+// position is a conversation's place in its queue (0 when not waiting).
+func (r *router) position(cs *convState) int {
+	return slices.Index(cs.org.queue, cs) + 1
+}
+
+// flush sends what the last command changed: queue positions and supervisor snapshots.
+func (r *router) flush() {
+	for org := range r.dirty {
+		for i, cs := range org.queue {
+			if pos := i + 1; cs.sentPos != pos {
+				cs.sentPos = pos
+				frame := encode(wire.TypeQueuePosition, wire.QueuePosition{Conv: cs.conv.ID, Position: pos})
+				for c := range cs.customers {
+					c.push(&out{frame: frame})
+				}
+			}
+		}
+		r.s.metrics.queue.WithLabelValues(string(org.id)).Set(float64(len(org.queue)))
+		if len(org.watchers) > 0 {
+			frame := encode(wire.TypeSupervisorSnapshot, r.snapshot(org))
+			for c := range org.watchers {
+				c.push(&out{frame: frame})
+			}
+		}
+		delete(r.dirty, org)
+	}
+}
+
+// snapshot is the supervisor view of org: agents by name, then waiting conversations in queue
+// order followed by active ones, oldest first.
+func (r *router) snapshot(org *orgState) wire.Snapshot {
+	snap := wire.Snapshot{Agents: []wire.AgentSummary{}, Conversations: []wire.Conversation{}}
+	var active []*convState
+	for _, a := range org.agents {
+		snap.Agents = append(snap.Agents, wire.AgentSummary{ID: a.user.ID, DisplayName: a.user.DisplayName, Presence: a.effectivePresence(),
+			Load: a.load(), Capacity: a.user.Capacity, Online: a.online, OnCall: a.call != nil})
+		for _, cs := range a.convs {
+			active = append(active, cs)
+		}
+	}
+	slices.SortFunc(snap.Agents, func(x, y wire.AgentSummary) int {
+		return cmp.Or(cmp.Compare(x.DisplayName, y.DisplayName), cmp.Compare(x.ID, y.ID))
+	})
+	for i, cs := range org.queue {
+		conv := cs.conv
+		conv.QueuePosition = i + 1
+		snap.Conversations = append(snap.Conversations, conv)
+	}
+	slices.SortFunc(active, func(x, y *convState) int {
+		return cmp.Or(cmp.Compare(x.conv.AcceptedAt, y.conv.AcceptedAt), cmp.Compare(x.conv.ID, y.conv.ID))
+	})
+	for _, cs := range active {
+		snap.Conversations = append(snap.Conversations, cs.conv)
+	}
+	snap.Stats = r.orgStats(org)
+	return snap
+}
