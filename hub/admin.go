@@ -11,11 +11,13 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/parleyhq/parley/hub/relay"
 	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/wire"
 )
 
-// The admin API and page: an organisation's admin picks its visual engagement providers.
+// The admin API and page: an organisation's admin picks its call setting, region and visual
+// engagement providers.
 
 // adminDist is the admin page built by `npm run build:portal` (portal/vite.admin.config.ts); on a
 // fresh clone it holds only .gitkeep and /admin/ answers EUNAVAILABLE.
@@ -33,8 +35,10 @@ var DefaultVisualSettings = wire.VisualSettings{
 	ScreenShare: wire.ProviderConfig{Provider: wire.ProviderBuiltinScreenShare},
 }
 
-// adminRoutes adds the settings API and the admin page.
+// adminRoutes adds the settings API (calls, visual providers) and the admin page.
 func (s *Server) adminRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/orgs/{org}/settings/calls", s.handleGetCallSettings)
+	mux.HandleFunc("PUT /api/v1/orgs/{org}/settings/calls", s.handlePutCallSettings)
 	mux.HandleFunc("GET /api/v1/orgs/{org}/settings/visual", s.handleGetVisualSettings)
 	mux.HandleFunc("PUT /api/v1/orgs/{org}/settings/visual", s.handlePutVisualSettings)
 	mux.HandleFunc("GET /admin/{org}", s.handleAdminPage)
@@ -237,4 +241,47 @@ func (s *Server) handleAdminAsset(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	_, _ = w.Write(body)
+}
+
+// handleGetCallSettings tells any member the organisation's call setting and region.
+func (s *Server) handleGetCallSettings(w http.ResponseWriter, r *http.Request) {
+	org := wire.OrgID(r.PathValue("org"))
+	if _, err := s.member(r, org, wire.RoleAgent, wire.RoleSupervisor, wire.RoleAdmin); err != nil {
+		writeError(w, err)
+		return
+	}
+	o, err := s.store.Org(r.Context(), org)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	calls := o.Calls
+	if calls == "" {
+		calls = wire.CallsVoiceVideo
+	}
+	writeJSON(w, http.StatusOK, wire.CallSettings{Calls: calls, Region: o.Region})
+}
+
+// handlePutCallSettings lets an admin change the call setting and region (e.g. "gcc").
+func (s *Server) handlePutCallSettings(w http.ResponseWriter, r *http.Request) {
+	org := wire.OrgID(r.PathValue("org"))
+	tok, err := s.member(r, org, wire.RoleAdmin)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var cs wire.CallSettings
+	if err := readJSON(r, &cs); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.SetOrgCalls(r.Context(), org, cs.Calls, relay.Region(cs.Region)); err != nil {
+		if wire.ErrorCode(err) == wire.EINTERNAL {
+			s.log.Error("saving call settings", "org", org, "err", err)
+		}
+		writeError(w, err)
+		return
+	}
+	s.log.Info("call settings changed", "org", org, "calls", cs.Calls, "region", cs.Region, "by", tok.User)
+	writeJSON(w, http.StatusOK, cs)
 }

@@ -5,28 +5,20 @@ package hub
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"net/netip"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/parleyhq/parley/hub/relay"
 	"github.com/parleyhq/parley/hub/sqlite"
 	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/wire"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Config configures a Server. Zero fields take the documented defaults.
@@ -321,220 +313,4 @@ func (s *Server) CreateMember(ctx context.Context, org wire.OrgID, username, dis
 		s.router.memberAdded(u)
 	}
 	return u, nil
-}
-
-// routes builds the HTTP routes; the portal takes whatever is left.
-func (s *Server) routes() *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/v1/login", s.handleLogin)
-	mux.HandleFunc("POST /api/v1/orgs/{org}/conversations", s.handleStartConversation)
-	mux.HandleFunc("GET /api/v1/orgs/{org}/widget", s.handleWidget)
-	s.reportRoutes(mux)
-	s.adminRoutes(mux)
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, wire.Errorf(wire.ENOTFOUND, "no such API route"))
-	})
-	mux.HandleFunc("GET /ws", s.handleWS)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-	mux.HandleFunc("GET /readyz", s.handleReady)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
-	if s.cfg.Debug {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.Portal != nil {
-			s.cfg.Portal.ServeHTTP(w, r)
-			return
-		}
-		http.NotFound(w, r)
-	})
-	return mux
-}
-
-// readJSON decodes a small JSON body into v.
-func readJSON(r *http.Request, v any) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10+1))
-	if err != nil {
-		return wire.Errorf(wire.EINVALID, "unreadable body")
-	}
-	if len(body) > 64<<10 {
-		return wire.Errorf(wire.ETOOLARGE, "body over 64 KiB")
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return wire.Errorf(wire.EINVALID, "body is not the expected JSON")
-	}
-	return nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// writeError answers with the error's code and message; other errors read "internal error".
-func writeError(w http.ResponseWriter, err error) {
-	code := wire.ErrorCode(err)
-	writeJSON(w, code.HTTPStatus(), wire.Error{Code: code, Message: wire.ErrorMessage(err)})
-}
-
-func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	var req wire.LoginRequest
-	if err := readJSON(r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	resp, err := s.login(r.Context(), req)
-	if err != nil {
-		if wire.ErrorCode(err) == wire.EINTERNAL {
-			s.log.Error("login failed", "err", err)
-		}
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, resp)
-}
-
-func (s *Server) handleStartConversation(w http.ResponseWriter, r *http.Request) {
-	var req wire.StartConversation
-	if r.ContentLength != 0 {
-		if err := readJSON(r, &req); err != nil {
-			writeError(w, err)
-			return
-		}
-	}
-	if !s.cfg.Limits.Off && !s.starts.take(clientAddress(r, s.cfg.TrustedProxies), s.now()) {
-		s.metrics.frameErrors.WithLabelValues(string(wire.ERATELIMITED)).Inc()
-		writeError(w, ErrRateLimited)
-		return
-	}
-	resp, err := s.startConversation(r.Context(), wire.OrgID(r.PathValue("org")), req)
-	if err != nil {
-		if wire.ErrorCode(err) == wire.EINTERNAL {
-			s.log.Error("start conversation failed", "err", err)
-		}
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, resp)
-}
-
-// startConversation opens a conversation for an anonymous customer and queues it.
-func (s *Server) startConversation(ctx context.Context, org wire.OrgID, req wire.StartConversation) (wire.StartedConversation, error) {
-	var resp wire.StartedConversation
-	name := strings.TrimSpace(req.Name)
-	if len(name) > wire.MaxNameBytes {
-		return resp, wire.Errorf(wire.ETOOLARGE, "name is over %d bytes", wire.MaxNameBytes)
-	}
-	if !utf8.ValidString(name) || strings.ContainsFunc(name, isControl) {
-		return resp, wire.Errorf(wire.EINVALID, "name has characters that are not allowed")
-	}
-	if _, err := s.store.Org(ctx, org); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return resp, ErrOrgNotFound
-		}
-		return resp, err
-	}
-	conv := wire.Conversation{ID: wire.ConversationID(newID("c")), Org: org, State: wire.ConvWaiting, CustomerName: name, CreatedAt: s.now().UnixMilli()}
-	if err := s.store.CreateConversation(ctx, conv); err != nil {
-		return resp, err
-	}
-	token, hash := newToken()
-	if err := s.store.CreateToken(ctx, store.Token{Hash: hash, Org: org, Role: wire.RoleCustomer, Conv: conv.ID, ExpiresAt: s.now().Add(s.cfg.CustomerTokenTTL)}); err != nil {
-		return resp, err
-	}
-	pos, err := s.router.enqueue(conv)
-	if err != nil {
-		return resp, err
-	}
-	conv.QueuePosition = pos
-	s.log.Info("conversation started", "org", org, "conv", conv.ID)
-	return wire.StartedConversation{Conversation: conv, Token: token}, nil
-}
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
-
-func (s *Server) handleWidget(w http.ResponseWriter, r *http.Request) {
-	o, err := s.store.Org(r.Context(), wire.OrgID(r.PathValue("org")))
-	if errors.Is(err, store.ErrNotFound) {
-		err = ErrOrgNotFound
-	}
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, wire.WidgetConfig{Org: o.ID, Name: o.Name, MaxTextBytes: wire.MaxTextBytes})
-}
-
-func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		writeError(w, ErrClosed)
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if _, err := s.store.Org(ctx, "readyz-probe"); err != nil && !errors.Is(err, store.ErrNotFound) {
-		writeError(w, wire.Errorf(wire.EUNAVAILABLE, "store not ready"))
-		return
-	}
-	if !s.router.alive(ctx) {
-		writeError(w, wire.Errorf(wire.EUNAVAILABLE, "router not ready"))
-		return
-	}
-	io.WriteString(w, "ready\n")
-}
-
-// metrics are the hub's Prometheus metrics, on a registry of its own so several hubs can run in
-// one process (tests, the desktop app's demo mode).
-type metrics struct {
-	reg *prometheus.Registry
-	// connections counts live WebSocket connections by role.
-	connections *prometheus.GaugeVec
-	// messages counts stored chat messages by author.
-	messages *prometheus.CounterVec
-	// queue is the number of waiting conversations by organisation.
-	queue *prometheus.GaugeVec
-	// offers counts offers by outcome: offered, accepted, declined, timeout, revoked.
-	offers *prometheus.CounterVec
-	// frameErrors counts rejected client frames by error code.
-	frameErrors *prometheus.CounterVec
-	// conversations counts conversations by how they moved: started, assigned, ended.
-	conversations *prometheus.CounterVec
-	// storeSeconds is how long one store transaction of chat messages takes (the router waits
-	// for it; under load one transaction carries a batch).
-	storeSeconds prometheus.Histogram
-	// handleSeconds is how long a chat message takes from its frame being read to its copies
-	// being queued for every recipient: the hub's share of the fan-out latency.
-	handleSeconds prometheus.Histogram
-}
-
-// latencyBuckets are the histogram bounds of the chat path, in seconds.
-var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .02, .025, .05, .1, .25, .5, 1}
-
-func newMetrics() *metrics {
-	m := &metrics{
-		reg:           prometheus.NewRegistry(),
-		connections:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "parley_hub_connections", Help: "Live WebSocket connections by role."}, []string{"role"}),
-		messages:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_messages_total", Help: "Chat messages stored, by author."}, []string{"author"}),
-		queue:         prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "parley_hub_queue_length", Help: "Conversations waiting for an agent, by organisation."}, []string{"org"}),
-		offers:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_offers_total", Help: "Offers by outcome."}, []string{"outcome"}),
-		frameErrors:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_frame_errors_total", Help: "Client frames rejected, by error code."}, []string{"code"}),
-		conversations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_conversations_total", Help: "Conversation transitions: started, assigned, ended."}, []string{"event"}),
-		storeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "parley_hub_message_store_seconds", Help: "Time of one transaction storing chat messages (a batch under load).",
-			Buckets: latencyBuckets}),
-	}
-	m.handleSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "parley_hub_message_handle_seconds",
-		Help: "Time from reading a chat message to queueing it for its recipients.", Buckets: latencyBuckets})
-	m.reg.MustRegister(m.connections, m.messages, m.queue, m.offers, m.frameErrors, m.conversations, m.storeSeconds, m.handleSeconds,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	for _, role := range []wire.Role{wire.RoleCustomer, wire.RoleAgent, wire.RoleSupervisor, wire.RoleAdmin} {
-		m.connections.WithLabelValues(string(role))
-	}
-	return m
 }

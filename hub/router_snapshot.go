@@ -3,6 +3,7 @@ package hub
 import (
 	"cmp"
 	"slices"
+	"time"
 
 	"github.com/parleyhq/parley/wire"
 )
@@ -66,4 +67,32 @@ func (r *router) snapshot(org *orgState) wire.Snapshot {
 	}
 	snap.Stats = r.orgStats(org)
 	return snap
+}
+
+// The supervisor's figures (handle time with and without calls) travel in the snapshot.
+
+// statsWindow is how far back the supervisor's figures reach.
+const statsWindow = 24 * time.Hour
+
+// statsMaxAge is how long the router reuses an organisation's figures before reading them again
+// (so the window moves); an ended conversation or call clears them at once.
+const statsMaxAge = time.Minute
+
+// orgStats returns the organisation's figures for the supervisor snapshot, read from the store
+// when they are missing or stale. A store failure gives empty figures (logged), not a missing
+// snapshot.
+func (r *router) orgStats(org *orgState) wire.Stats {
+	now := r.s.now()
+	if org.stats != nil && now.Sub(org.statsAt) < statsMaxAge {
+		return *org.stats
+	}
+	ctx, cancel := dbctx()
+	defer cancel()
+	st, err := r.s.store.Stats(ctx, org.id, now.Add(-statsWindow).UnixMilli())
+	if err != nil {
+		r.s.log.Warn("reading supervisor figures", "org", org.id, "err", err)
+		return wire.Stats{SinceMS: now.Add(-statsWindow).UnixMilli(), Calls: map[wire.CallOutcome]int{}}
+	}
+	org.stats, org.statsAt = &st, now
+	return st
 }

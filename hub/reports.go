@@ -7,114 +7,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parleyhq/parley/hub/relay"
 	"github.com/parleyhq/parley/wire"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Call metrics: what supervisors see (handle time with and without calls, in the snapshot and
-// the CSV report) and what Prometheus scrapes.
+// The supervisors' CSV reports: conversations with their handle time and calls, and calls.
 
-// statsWindow is how far back the supervisor's figures reach.
-const statsWindow = 24 * time.Hour
-
-// statsMaxAge is how long the router reuses an organisation's figures before reading them again
-// (so the window moves); an ended conversation or call clears them at once.
-const statsMaxAge = time.Minute
-
-// callMetrics are the Prometheus metrics of calls.
-type callMetrics struct {
-	// invites counts call invitations by kind.
-	invites *prometheus.CounterVec
-	// outcomes counts calls by outcome: accepted_audio, accepted_video (when answered), declined,
-	// missed, cancelled, failed (when they end unanswered).
-	outcomes *prometheus.CounterVec
-	// seconds is the duration of answered calls, by kind.
-	seconds *prometheus.HistogramVec
-}
-
-func newCallMetrics(reg *prometheus.Registry) *callMetrics {
-	m := &callMetrics{
-		invites:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_call_invites_total", Help: "Call invitations, by kind."}, []string{"kind"}),
-		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_calls_total", Help: "Calls by outcome."}, []string{"outcome"}),
-		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "parley_hub_call_seconds", Help: "Duration of answered calls, answer to end.",
-			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600}}, []string{"kind"}),
-	}
-	reg.MustRegister(m.invites, m.outcomes, m.seconds)
-	for _, o := range []wire.CallOutcome{wire.OutcomeAcceptedAudio, wire.OutcomeAcceptedVideo, wire.OutcomeDeclined, wire.OutcomeMissed, wire.OutcomeCancelled, wire.OutcomeFailed} {
-		m.outcomes.WithLabelValues(string(o))
-	}
-	return m
-}
-
-// orgStats returns the organisation's figures for the supervisor snapshot, read from the store
-// when they are missing or stale. A store failure gives empty figures (logged), not a missing
-// snapshot.
-func (r *router) orgStats(org *orgState) wire.Stats {
-	now := r.s.now()
-	if org.stats != nil && now.Sub(org.statsAt) < statsMaxAge {
-		return *org.stats
-	}
-	ctx, cancel := dbctx()
-	defer cancel()
-	st, err := r.s.store.Stats(ctx, org.id, now.Add(-statsWindow).UnixMilli())
-	if err != nil {
-		r.s.log.Warn("reading supervisor figures", "org", org.id, "err", err)
-		return wire.Stats{SinceMS: now.Add(-statsWindow).UnixMilli(), Calls: map[wire.CallOutcome]int{}}
-	}
-	org.stats, org.statsAt = &st, now
-	return st
-}
-
-// reportRoutes adds the supervisors' reports and the call settings API.
+// reportRoutes adds the supervisors' CSV reports.
 func (s *Server) reportRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/orgs/{org}/reports/conversations.csv", s.handleConversationsCSV)
 	mux.HandleFunc("GET /api/v1/orgs/{org}/reports/calls.csv", s.handleCallsCSV)
-	mux.HandleFunc("GET /api/v1/orgs/{org}/settings/calls", s.handleGetCallSettings)
-	mux.HandleFunc("PUT /api/v1/orgs/{org}/settings/calls", s.handlePutCallSettings)
-}
-
-// handleGetCallSettings tells any member the organisation's call setting and region.
-func (s *Server) handleGetCallSettings(w http.ResponseWriter, r *http.Request) {
-	org := wire.OrgID(r.PathValue("org"))
-	if _, err := s.member(r, org, wire.RoleAgent, wire.RoleSupervisor, wire.RoleAdmin); err != nil {
-		writeError(w, err)
-		return
-	}
-	o, err := s.store.Org(r.Context(), org)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	calls := o.Calls
-	if calls == "" {
-		calls = wire.CallsVoiceVideo
-	}
-	writeJSON(w, http.StatusOK, wire.CallSettings{Calls: calls, Region: o.Region})
-}
-
-// handlePutCallSettings lets an admin change the call setting and region (e.g. "gcc").
-func (s *Server) handlePutCallSettings(w http.ResponseWriter, r *http.Request) {
-	org := wire.OrgID(r.PathValue("org"))
-	tok, err := s.member(r, org, wire.RoleAdmin)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	var cs wire.CallSettings
-	if err := readJSON(r, &cs); err != nil {
-		writeError(w, err)
-		return
-	}
-	if err := s.SetOrgCalls(r.Context(), org, cs.Calls, relay.Region(cs.Region)); err != nil {
-		if wire.ErrorCode(err) == wire.EINTERNAL {
-			s.log.Error("saving call settings", "org", org, "err", err)
-		}
-		writeError(w, err)
-		return
-	}
-	s.log.Info("call settings changed", "org", org, "calls", cs.Calls, "region", cs.Region, "by", tok.User)
-	writeJSON(w, http.StatusOK, cs)
 }
 
 // reportHeader are the columns of conversations.csv.

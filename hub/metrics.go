@@ -1,0 +1,83 @@
+package hub
+
+import (
+	"github.com/parleyhq/parley/wire"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// The hub's Prometheus metrics.
+
+// metrics are the hub's Prometheus metrics, on a registry of its own so several hubs can run in
+// one process (tests, the desktop app's demo mode).
+type metrics struct {
+	reg *prometheus.Registry
+	// connections counts live WebSocket connections by role.
+	connections *prometheus.GaugeVec
+	// messages counts stored chat messages by author.
+	messages *prometheus.CounterVec
+	// queue is the number of waiting conversations by organisation.
+	queue *prometheus.GaugeVec
+	// offers counts offers by outcome: offered, accepted, declined, timeout, revoked.
+	offers *prometheus.CounterVec
+	// frameErrors counts rejected client frames by error code.
+	frameErrors *prometheus.CounterVec
+	// conversations counts conversations by how they moved: started, assigned, ended.
+	conversations *prometheus.CounterVec
+	// storeSeconds is how long one store transaction of chat messages takes (the router waits
+	// for it; under load one transaction carries a batch).
+	storeSeconds prometheus.Histogram
+	// handleSeconds is how long a chat message takes from its frame being read to its copies
+	// being queued for every recipient: the hub's share of the fan-out latency.
+	handleSeconds prometheus.Histogram
+}
+
+// latencyBuckets are the histogram bounds of the chat path, in seconds.
+var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .02, .025, .05, .1, .25, .5, 1}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg:           prometheus.NewRegistry(),
+		connections:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "parley_hub_connections", Help: "Live WebSocket connections by role."}, []string{"role"}),
+		messages:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_messages_total", Help: "Chat messages stored, by author."}, []string{"author"}),
+		queue:         prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "parley_hub_queue_length", Help: "Conversations waiting for an agent, by organisation."}, []string{"org"}),
+		offers:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_offers_total", Help: "Offers by outcome."}, []string{"outcome"}),
+		frameErrors:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_frame_errors_total", Help: "Client frames rejected, by error code."}, []string{"code"}),
+		conversations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_conversations_total", Help: "Conversation transitions: started, assigned, ended."}, []string{"event"}),
+		storeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "parley_hub_message_store_seconds", Help: "Time of one transaction storing chat messages (a batch under load).",
+			Buckets: latencyBuckets}),
+	}
+	m.handleSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "parley_hub_message_handle_seconds",
+		Help: "Time from reading a chat message to queueing it for its recipients.", Buckets: latencyBuckets})
+	m.reg.MustRegister(m.connections, m.messages, m.queue, m.offers, m.frameErrors, m.conversations, m.storeSeconds, m.handleSeconds,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, role := range []wire.Role{wire.RoleCustomer, wire.RoleAgent, wire.RoleSupervisor, wire.RoleAdmin} {
+		m.connections.WithLabelValues(string(role))
+	}
+	return m
+}
+
+// callMetrics are the Prometheus metrics of calls.
+type callMetrics struct {
+	// invites counts call invitations by kind.
+	invites *prometheus.CounterVec
+	// outcomes counts calls by outcome: accepted_audio, accepted_video (when answered), declined,
+	// missed, cancelled, failed (when they end unanswered).
+	outcomes *prometheus.CounterVec
+	// seconds is the duration of answered calls, by kind.
+	seconds *prometheus.HistogramVec
+}
+
+func newCallMetrics(reg *prometheus.Registry) *callMetrics {
+	m := &callMetrics{
+		invites:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_call_invites_total", Help: "Call invitations, by kind."}, []string{"kind"}),
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_calls_total", Help: "Calls by outcome."}, []string{"outcome"}),
+		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "parley_hub_call_seconds", Help: "Duration of answered calls, answer to end.",
+			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600}}, []string{"kind"}),
+	}
+	reg.MustRegister(m.invites, m.outcomes, m.seconds)
+	for _, o := range []wire.CallOutcome{wire.OutcomeAcceptedAudio, wire.OutcomeAcceptedVideo, wire.OutcomeDeclined, wire.OutcomeMissed, wire.OutcomeCancelled, wire.OutcomeFailed} {
+		m.outcomes.WithLabelValues(string(o))
+	}
+	return m
+}
