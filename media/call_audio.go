@@ -1,0 +1,169 @@
+package media
+
+import (
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/parleyhq/parley/media/codec/opus"
+	"github.com/pion/webrtc/v4"
+)
+
+// Sending audio: the microphone through Opus, mute, switching microphone and speaker mid-call.
+
+// SetMuted stops (or resumes) sending microphone audio; while muted no audio packets are sent.
+func (c *Call) SetMuted(muted bool) {
+	c.mu.Lock()
+	a := c.audio
+	c.mu.Unlock()
+	if a != nil {
+		a.muted.Store(muted)
+	}
+	c.update(func(s *State) { s.Muted = muted })
+}
+
+// SetMicrophone switches the microphone mid-call. When the new one cannot open, the call keeps
+// the old one and the error says why. A call that sends no audio has nothing to switch.
+func (c *Call) SetMicrophone(id string) error {
+	c.mu.Lock()
+	a, closed := c.audio, c.closed
+	c.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	if a == nil {
+		return nil
+	}
+	src, err := OpenAudio(id)
+	if err != nil {
+		return err
+	}
+	if err := a.swap(src); err != nil && errors.Is(err, ErrClosed) {
+		return err
+	}
+	c.update(func(s *State) { s.MicrophoneError = "" })
+	return nil
+}
+
+// SetSpeaker switches the audio output mid-call ("none" plays nothing). When the new output
+// cannot open, the call keeps the old one and the error says why.
+func (c *Call) SetSpeaker(id string) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	var p *player
+	if id != "none" {
+		var err error
+		if p, err = newPlayer(id); err != nil {
+			return err
+		}
+	}
+	if old := c.player.Swap(p); old != nil {
+		old.close()
+	}
+	if c.isClosed() { // closed meanwhile: Close may have missed p
+		if p := c.player.Swap(nil); p != nil {
+			p.close()
+		}
+		return ErrClosed
+	}
+	c.update(func(s *State) { s.SpeakerError = "" })
+	return nil
+}
+
+type audioSend struct {
+	track *outTrack
+	enc   *opus.Encoder
+	muted atomic.Bool
+
+	mu     sync.Mutex
+	src    AudioSource // replaced by SetMicrophone
+	closed bool
+}
+
+// source returns the microphone being read, nil once the call closed.
+func (a *audioSend) source() AudioSource {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return nil
+	}
+	return a.src
+}
+
+// swap makes src the microphone and closes the previous one.
+func (a *audioSend) swap(src AudioSource) error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		_ = src.Close()
+		return ErrClosed
+	}
+	old := a.src
+	a.src = src
+	a.mu.Unlock()
+	return old.Close()
+}
+
+func (a *audioSend) close() error {
+	a.mu.Lock()
+	a.closed = true
+	src := a.src
+	a.mu.Unlock()
+	return src.Close()
+}
+
+func (c *Call) addAudio() error {
+	src, err := OpenAudio(c.opts.Microphone)
+	if err != nil {
+		return err
+	}
+	enc, err := opus.NewEncoder(32000)
+	if err != nil {
+		_ = src.Close()
+		return err
+	}
+	a := &audioSend{track: newOutTrack("audio", c.stream, webrtc.RTPCodecTypeAudio, nil), src: src, enc: enc}
+	s, err := c.pc.AddTrack(a.track)
+	if err != nil {
+		_ = src.Close()
+		_ = enc.Close()
+		return err
+	}
+	c.mu.Lock()
+	c.audio = a
+	c.mu.Unlock()
+	c.readRTCP(s, nil)
+	c.goSafe(func() {
+		pcm := make([]int16, opus.FrameSamples)
+		for {
+			src := a.source()
+			if src == nil {
+				return
+			}
+			if err := src.Read(pcm); err != nil {
+				if cur := a.source(); cur != nil && cur != src {
+					continue // SetMicrophone replaced it
+				}
+				if !errors.Is(err, io.EOF) {
+					c.log.Warn("microphone stopped", "err", err)
+					c.update(func(s *State) { s.MicrophoneError = err.Error() })
+				}
+				return
+			}
+			if a.muted.Load() {
+				continue // muted: nothing leaves this machine
+			}
+			pkt, err := a.enc.Encode(pcm)
+			if err != nil {
+				c.log.Warn("opus encode", "err", err)
+				continue
+			}
+			if err := a.track.write(pkt, opus.FrameSamples); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+				c.log.Debug("audio write", "err", err)
+			}
+		}
+	})
+	return nil
+}

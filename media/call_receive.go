@@ -1,0 +1,127 @@
+package media
+
+import (
+	"image"
+	"time"
+
+	"github.com/parleyhq/parley/media/codec/opus"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// Receiving: the other side's audio decoded to the speaker, its video decoded to the render bridge.
+
+// RemoteVideoURL is the loopback URL of the remote video as MJPEG, for an <img src>.
+func (c *Call) RemoteVideoURL() string { return c.remote.URL() }
+
+// OnRemoteAudio sets a function that sees every decoded 20 ms of remote audio (tests).
+// It runs on the receive goroutine and must not keep pcm.
+func (c *Call) OnRemoteAudio(f func(pcm []int16)) { c.onAudio.Store(&f) }
+
+// OnRemoteFrame sets a function that sees every decoded remote frame (tests, recording).
+// It runs on the receive goroutine and must not keep img.
+func (c *Call) OnRemoteFrame(f func(img *image.YCbCr)) { c.remote.onFrame.Store(&f) }
+
+func (c *Call) receive(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	c.log.Debug("remote track", "kind", tr.Kind().String(), "codec", tr.Codec().MimeType)
+	if tr.Kind() == webrtc.RTPCodecTypeAudio {
+		c.goSafe(func() { c.receiveAudio(tr) })
+		return
+	}
+	c.goSafe(func() { c.receiveVideo(tr) })
+}
+
+func (c *Call) receiveAudio(tr *webrtc.TrackRemote) {
+	dec, err := opus.NewDecoder()
+	if err != nil {
+		c.log.Warn("opus decoder", "err", err)
+		return
+	}
+	defer dec.Close()
+	var level float64
+	for {
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		pcm, err := dec.Decode(pkt.Payload)
+		if err != nil {
+			continue
+		}
+		level = 0.8*level + 0.2*Energy(pcm)
+		c.st.audioLevel.Store(mathFloat64bits(level))
+		c.st.lastAudio.Store(time.Now().UnixNano())
+		if f := c.onAudio.Load(); f != nil && *f != nil {
+			(*f)(pcm)
+		}
+		if p := c.player.Load(); p != nil {
+			p.push(pcm)
+		}
+	}
+}
+
+func (c *Call) receiveVideo(tr *webrtc.TrackRemote) {
+	vc, ok := findVideoCodec(tr.Codec())
+	if !ok {
+		c.log.Warn("remote video codec not supported", "codec", tr.Codec().MimeType)
+		return
+	}
+	dec, err := vc.newDecoder()
+	if err != nil {
+		c.log.Warn("video decoder", "err", err)
+		return
+	}
+	defer dec.Close()
+	asm := newAssembler(vc.depacketizer())
+	ssrc := uint32(tr.SSRC())
+	needKey := true
+	var lastPLI time.Time
+	askKey := func() {
+		if time.Since(lastPLI) < 300*time.Millisecond {
+			return
+		}
+		lastPLI = time.Now()
+		_ = c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+	}
+	for {
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		c.st.bytesRecvVideo.Add(int64(len(pkt.Payload)))
+		frames, lost := asm.push(clonePacket(pkt))
+		if lost {
+			needKey = true
+		}
+		for _, f := range frames {
+			if needKey {
+				if !vc.isKeyFrame(f) {
+					askKey()
+					continue
+				}
+				needKey = false
+			}
+			img, err := dec.Decode(f)
+			if err != nil {
+				needKey = true
+				askKey()
+				continue
+			}
+			if img == nil {
+				continue
+			}
+			if c.st.framesDecoded.Add(1) == 1 {
+				c.st.firstFrame.Store(time.Now().UnixNano())
+				c.update(func(s *State) { s.RemoteVideo = true })
+			}
+			c.remote.Publish(img)
+		}
+	}
+}
+
+// clonePacket copies what the assembler keeps: ReadRTP's buffer is reused.
+func clonePacket(p *rtp.Packet) *rtp.Packet {
+	q := &rtp.Packet{Header: p.Header, Payload: append([]byte(nil), p.Payload...)}
+	return q
+}

@@ -1,0 +1,141 @@
+package media
+
+import (
+	"errors"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// A call's signalling: offers and answers (perfect negotiation, ICE restarts) and trickled
+// candidates, held while they would meet stale credentials.
+
+// OnLocalCandidate sets the function that carries each local ICE candidate to the other side
+// (trickle ICE). Set it before CreateOffer or HandleOffer.
+func (c *Call) OnLocalCandidate(f func(Candidate)) {
+	c.mu.Lock()
+	c.onCand = f
+	c.mu.Unlock()
+}
+
+// AddRemoteCandidate adds a candidate trickled by the other side. Candidates that arrive
+// before the remote description are kept until it is set.
+func (c *Call) AddRemoteCandidate(cand Candidate) error {
+	ci := webrtc.ICECandidateInit{Candidate: cand.Candidate, SDPMid: cand.SDPMid, SDPMLineIndex: cand.SDPMLineIndex}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if !c.remoteSet {
+		c.pendingCand = append(c.pendingCand, ci)
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+	return c.pc.AddICECandidate(ci)
+}
+
+// CreateOffer starts (or re-starts) negotiation and returns the offer SDP to send.
+func (c *Call) CreateOffer() (string, error) { return c.offer(nil) }
+
+func (c *Call) offer(o *webrtc.OfferOptions) (string, error) {
+	if c.isClosed() {
+		return "", ErrClosed
+	}
+	restart := o != nil && o.ICERestart
+	if restart {
+		// pion starts gathering the new generation in CreateOffer; until the answer comes back,
+		// candidates either way would meet the other side's old credentials and be lost.
+		c.mu.Lock()
+		c.restarting, c.remoteSet = true, false
+		c.heldCand = nil // an earlier restart's, never answered: stale
+		c.mu.Unlock()
+	}
+	off, err := c.pc.CreateOffer(o)
+	if err == nil {
+		err = c.pc.SetLocalDescription(off)
+	}
+	if err != nil {
+		if restart {
+			c.mu.Lock()
+			c.restarting, c.remoteSet = false, true
+			held := c.heldCand
+			c.heldCand = nil
+			c.mu.Unlock()
+			c.sendCandidates(held)
+		}
+		return "", err
+	}
+	return off.SDP, nil
+}
+
+// HandleOffer applies the other side's offer (first call, renegotiation or ICE restart) and
+// returns the answer SDP to send back. When the offer adds video and this call was made with
+// Video, our camera goes on the same transceiver.
+func (c *Call) HandleOffer(sdp string) (string, error) {
+	if c.isClosed() {
+		return "", ErrClosed
+	}
+	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+		return "", errors.Join(ErrBadState, err)
+	}
+	if err := c.flushCandidates(); err != nil {
+		return "", err
+	}
+	ans, err := c.pc.CreateAnswer(nil)
+	if err != nil {
+		return "", err
+	}
+	if err := c.pc.SetLocalDescription(ans); err != nil {
+		return "", err
+	}
+	return ans.SDP, nil
+}
+
+// HandleAnswer applies the other side's answer to our last offer.
+func (c *Call) HandleAnswer(sdp string) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
+		return errors.Join(ErrBadState, err)
+	}
+	c.mu.Lock()
+	c.restarting = false
+	held := c.heldCand
+	c.heldCand = nil
+	c.mu.Unlock()
+	c.sendCandidates(held)
+	return c.flushCandidates()
+}
+
+// sendCandidates hands held local candidates to the signalling layer.
+func (c *Call) sendCandidates(cands []Candidate) {
+	c.mu.Lock()
+	f := c.onCand
+	c.mu.Unlock()
+	if f == nil {
+		return
+	}
+	for _, cand := range cands {
+		f(cand)
+	}
+}
+
+func (c *Call) flushCandidates() error {
+	c.mu.Lock()
+	c.remoteSet = true
+	pend := c.pendingCand
+	c.pendingCand = nil
+	c.mu.Unlock()
+	for _, ci := range pend {
+		if err := c.pc.AddICECandidate(ci); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RestartICE returns an offer with new ICE credentials, for when the network changed or the
+// connection failed.
+func (c *Call) RestartICE() (string, error) { return c.offer(&webrtc.OfferOptions{ICERestart: true}) }
