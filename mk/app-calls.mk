@@ -1,4 +1,4 @@
-# Calls from the agent app (app/calls.go, frontend/src/components/call/): the real Wails app under
+# Calls from the agent app (app/calls*.go, frontend/src/components/call/): the real Wails app under
 # Xvfb with test-pattern devices calls a portal customer in Chromium through a real hub.
 E2E_TARGETS += test-app-calls-e2e
 
