@@ -2,6 +2,310 @@
 // Run `go generate ./wire` after changing wire/*.go.
 
 /**
+ * SignInOptions is what GET /api/v1/orgs/{org}/signin tells a sign-in form about an
+ * organisation: how its members sign in.
+ */
+export interface SignInOptions {
+  org: OrgID;
+  name: string;
+  /**
+   * Password is true when members may sign in with a password.
+   */
+  password: boolean;
+  /**
+   * SSO names the organisation's identity provider when it has one, e.g. "Contoso Login".
+   */
+  sso?: string;
+  /**
+   * Language is the organisation's default language.
+   */
+  language: string;
+}
+
+/**
+ * LogoutRequest is the body of POST /api/v1/logout (optional): the bearer token is revoked.
+ */
+export interface LogoutRequest {
+}
+
+/**
+ * RenewResponse answers POST /api/v1/token/renew: the session's new token (the old one stops
+ * working; connections made with it stay up).
+ */
+export interface RenewResponse {
+  token: string;
+  /**
+   * ExpiresAt is Unix milliseconds.
+   */
+  expires_at: number;
+}
+
+/**
+ * Me answers GET /api/v1/me: who the bearer token belongs to.
+ */
+export interface Me {
+  user: User;
+  /**
+   * OrgName is the organisation's display name.
+   */
+  org_name: string;
+  /**
+   * Session is the token's session id.
+   */
+  session: string;
+  /**
+   * ExpiresAt is Unix milliseconds.
+   */
+  expires_at: number;
+}
+
+/**
+ * SetupRequest is the body of POST /api/v1/setup/info (Password empty) and POST /api/v1/setup.
+ */
+export interface SetupRequest {
+  /**
+   * Token is the secret of the setup link (its fragment).
+   */
+  token: string;
+  password?: string;
+}
+
+/**
+ * SetupInfo answers POST /api/v1/setup/info: whose link it is, before they choose a password.
+ */
+export interface SetupInfo {
+  org: OrgID;
+  org_name: string;
+  username: string;
+  display_name: string;
+  role: Role;
+  /**
+   * Purpose is "invite" or "reset".
+   */
+  purpose: string;
+  /**
+   * ExpiresAt is Unix milliseconds.
+   */
+  expires_at: number;
+}
+
+/**
+ * SetupDone answers POST /api/v1/setup. An admin is signed in to the console at once (Login set).
+ */
+export interface SetupDone {
+  info: SetupInfo;
+  login?: LoginResponse;
+}
+
+/**
+ * Member is an organisation member as the admin console shows it.
+ */
+export interface Member {
+  id: UserID;
+  username: string;
+  display_name: string;
+  email?: string;
+  role: Role;
+  capacity: number;
+  disabled: boolean;
+  /**
+   * PasswordSet is false until the member used their setup link.
+   */
+  password_set: boolean;
+  /**
+   * SSO is true when the member is linked to the identity provider.
+   */
+  sso: boolean;
+  /**
+   * CreatedAt and LastSignIn are Unix milliseconds (LastSignIn 0 when never).
+   */
+  created_at: number;
+  last_signin: number;
+}
+
+/**
+ * MemberList answers GET /api/v1/orgs/{org}/members?q=&role=&offset=&limit=.
+ */
+export interface MemberList {
+  members: Member[];
+  /**
+   * Total is how many members match, across all pages.
+   */
+  total: number;
+}
+
+/**
+ * MemberInvite is the body of POST /api/v1/orgs/{org}/members.
+ */
+export interface MemberInvite {
+  username: string;
+  display_name: string;
+  email?: string;
+  role: Role;
+  capacity: number;
+}
+
+/**
+ * MemberPatch is the body of PATCH /api/v1/orgs/{org}/members/{id}: the fields to change.
+ */
+export interface MemberPatch {
+  display_name?: string;
+  email?: string;
+  role?: Role;
+  capacity?: number;
+}
+
+/**
+ * SetupLinkResponse answers an invitation or a password reset: the one-time link, shown once.
+ */
+export interface SetupLinkResponse {
+  member: Member;
+  /**
+   * URL is the setup link; the hub keeps only a hash of its secret.
+   */
+  url: string;
+  /**
+   * ExpiresAt is Unix milliseconds.
+   */
+  expires_at: number;
+}
+
+/**
+ * Session is one of a member's sessions, as an admin sees it.
+ */
+export interface Session {
+  id: string;
+  /**
+   * CreatedAt and ExpiresAt are Unix milliseconds.
+   */
+  created_at: number;
+  expires_at: number;
+  /**
+   * Addr is the address it signed in from.
+   */
+  addr: string;
+  /**
+   * Client is "app", "console", "agent" or "cli"; Method "password", "sso" or "token".
+   */
+  client: string;
+  method: string;
+  /**
+   * Current is true for the session making the request.
+   */
+  current?: boolean;
+}
+
+/**
+ * OrgSettings is GET and PUT /api/v1/orgs/{org}: the organisation's own settings.
+ */
+export interface OrgSettings {
+  id: OrgID;
+  name: string;
+  /**
+   * Region is where calls may be relayed: "na", "eu"... or "gcc" (government cloud).
+   */
+  region: string;
+  calls: CallsAllowed;
+  language: string;
+}
+
+/**
+ * SSOSettings is GET and PUT /api/v1/orgs/{org}/settings/sso: the organisation's OpenID Connect
+ * provider and how its accounts map to members.
+ */
+export interface SSOSettings {
+  /**
+   * Enabled offers "Sign in with Name" on the sign-in forms.
+   */
+  enabled: boolean;
+  /**
+   * Name is what the button says, e.g. "Contoso Login".
+   */
+  name: string;
+  /**
+   * Issuer is the provider's issuer URL (its discovery document is at
+   * Issuer/.well-known/openid-configuration).
+   */
+  issuer: string;
+  client_id: string;
+  /**
+   * ClientSecret is write-only: PUT sets it (empty keeps the stored one), GET never returns it.
+   */
+  client_secret?: string;
+  /**
+   * ClientSecretSet says whether a secret is stored.
+   */
+  client_secret_set: boolean;
+  /**
+   * AllowedDomains are the email domains whose accounts may sign in (e.g. "example.com"); empty
+   * allows any verified address.
+   */
+  allowed_domains: string[];
+  /**
+   * RoleClaim is the ID token claim that carries group names (default "groups").
+   */
+  role_claim: string;
+  /**
+   * AdminGroups, SupervisorGroups and AgentGroups are the claim values that make an account an
+   * admin, supervisor or agent (the first that matches, in that order).
+   */
+  admin_groups: string[];
+  supervisor_groups: string[];
+  agent_groups: string[];
+  /**
+   * DefaultRole is the role of an account in none of the groups; empty refuses it.
+   */
+  default_role?: Role;
+  /**
+   * PasswordSignIn allows members to sign in with a password too. Switching it off needs a
+   * working provider; `parley-hub org set --password-signin=true` is the way back.
+   */
+  password_signin: boolean;
+  /**
+   * RedirectURL is the address to register at the provider (read-only).
+   */
+  redirect_url?: string;
+}
+
+/**
+ * AuditEntry is one line of the audit log, GET /api/v1/orgs/{org}/audit?before=&limit= (and as
+ * CSV at /api/v1/orgs/{org}/audit.csv?since=&until=).
+ */
+export interface AuditEntry {
+  id: number;
+  /**
+   * At is Unix milliseconds.
+   */
+  at: number;
+  actor?: UserID;
+  actor_name: string;
+  action: string;
+  target: string;
+  detail: string;
+  addr: string;
+}
+
+/**
+ * AuditPage answers GET /api/v1/orgs/{org}/audit.
+ */
+export interface AuditPage {
+  entries: AuditEntry[];
+  /**
+   * More is true when older entries remain (ask with before = the last ID).
+   */
+  more: boolean;
+}
+
+/**
+ * TokenExchange is the body of POST /api/v1/sso/token: the one-time code a sign-in through the
+ * identity provider handed to the app or the console, and the PKCE verifier of its challenge.
+ */
+export interface TokenExchange {
+  code: string;
+  code_verifier: string;
+}
+
+/**
  * CallID identifies one call within a conversation.
  */
 export type CallID = string;
@@ -587,7 +891,7 @@ export interface Error {
 /**
  * Code classifies an [Error].
  */
-export type Code = "EINVALID" | "ETOOLARGE" | "EUNAUTHORIZED" | "EFORBIDDEN" | "ENOTFOUND" | "ECONFLICT" | "EUNKNOWNTYPE" | "EINTERNAL" | "EUNAVAILABLE" | "ERATELIMITED";
+export type Code = "EINVALID" | "ETOOLARGE" | "EUNAUTHORIZED" | "EFORBIDDEN" | "ENOTFOUND" | "ECONFLICT" | "EUNKNOWNTYPE" | "EINTERNAL" | "EUNAVAILABLE" | "ERATELIMITED" | "EWEAKPASSWORD" | "ELINKEXPIRED" | "ELINKUSED" | "EDISABLED" | "ESSOREQUIRED" | "EDOMAIN" | "ELASTADMIN";
 
 /**
  * ChatSend posts a chat message.
@@ -627,7 +931,7 @@ export interface Message {
 /**
  * EventKind says what a system line reports.
  */
-export type EventKind = "joined" | "left" | "ended" | "call_started" | "call_ended" | "call_declined" | "call_missed" | "call_cancelled" | "call_failed";
+export type EventKind = "joined" | "left" | "ended" | "call_started" | "call_ended" | "call_declined" | "call_missed" | "call_cancelled" | "call_failed" | "requeued";
 
 /**
  * Event is what a system line reports, with the values a translation needs.
@@ -858,6 +1162,10 @@ export interface LoginRequest {
   org: OrgID;
   username: string;
   password: string;
+  /**
+   * Client says what signs in, for the member's session list: "app", "console" or "agent".
+   */
+  client?: string;
 }
 
 /**
@@ -904,6 +1212,10 @@ export interface WidgetConfig {
 }
 
 
+export const MinPasswordLength = 10;
+export const MaxPasswordBytes = 72;
+export const MinCapacity = 1;
+export const MaxCapacity = 20;
 export const CallVoice: CallKind = "voice";
 export const CallVideo: CallKind = "video";
 export const CallsVoiceVideo: CallsAllowed = "voice_video";
@@ -1008,6 +1320,13 @@ export const EUNKNOWNTYPE: Code = "EUNKNOWNTYPE";
 export const EINTERNAL: Code = "EINTERNAL";
 export const EUNAVAILABLE: Code = "EUNAVAILABLE";
 export const ERATELIMITED: Code = "ERATELIMITED";
+export const EWEAKPASSWORD: Code = "EWEAKPASSWORD";
+export const ELINKEXPIRED: Code = "ELINKEXPIRED";
+export const ELINKUSED: Code = "ELINKUSED";
+export const EDISABLED: Code = "EDISABLED";
+export const ESSOREQUIRED: Code = "ESSOREQUIRED";
+export const EDOMAIN: Code = "EDOMAIN";
+export const ELASTADMIN: Code = "ELASTADMIN";
 export const EventJoined: EventKind = "joined";
 export const EventLeft: EventKind = "left";
 export const EventEnded: EventKind = "ended";
@@ -1017,3 +1336,4 @@ export const EventCallDeclined: EventKind = "call_declined";
 export const EventCallMissed: EventKind = "call_missed";
 export const EventCallCancelled: EventKind = "call_cancelled";
 export const EventCallFailed: EventKind = "call_failed";
+export const EventRequeued: EventKind = "requeued";

@@ -44,16 +44,18 @@ func ErrorMessage(err error) string {
 // HTTPStatus is the HTTP status that goes with a code.
 func (c Code) HTTPStatus() int {
 	switch c {
-	case EINVALID, EUNKNOWNTYPE:
+	case EINVALID, EUNKNOWNTYPE, EWEAKPASSWORD:
 		return 400
 	case EUNAUTHORIZED:
 		return 401
-	case EFORBIDDEN:
+	case EFORBIDDEN, EDISABLED, ESSOREQUIRED, EDOMAIN:
 		return 403
 	case ENOTFOUND:
 		return 404
-	case ECONFLICT:
+	case ECONFLICT, ELASTADMIN:
 		return 409
+	case ELINKEXPIRED, ELINKUSED:
+		return 410
 	case ETOOLARGE:
 		return 413
 	case ERATELIMITED:

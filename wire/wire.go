@@ -222,6 +222,13 @@ const (
 	EINTERNAL     Code = "EINTERNAL"     // the hub failed; nothing the client did
 	EUNAVAILABLE  Code = "EUNAVAILABLE"  // the hub or a dependency cannot serve now; try again
 	ERATELIMITED  Code = "ERATELIMITED"  // sending faster than the hub accepts from one connection; slow down
+	EWEAKPASSWORD Code = "EWEAKPASSWORD" // a new password is too short, or common or known breached
+	ELINKEXPIRED  Code = "ELINKEXPIRED"  // a setup link that has expired
+	ELINKUSED     Code = "ELINKUSED"     // a setup link that was used already (each works once)
+	EDISABLED     Code = "EDISABLED"     // the member's account is disabled by an admin
+	ESSOREQUIRED  Code = "ESSOREQUIRED"  // the organisation signs in with its identity provider only
+	EDOMAIN       Code = "EDOMAIN"       // the identity provider's account is outside the allowed email domains
+	ELASTADMIN    Code = "ELASTADMIN"    // the change would leave the organisation without an active admin
 )
 
 // ChatSend posts a chat message.
@@ -273,6 +280,9 @@ const (
 	EventCallCancelled EventKind = "call_cancelled"
 	// EventCallFailed: "Call failed" (a party dropped before it was answered).
 	EventCallFailed EventKind = "call_failed"
+	// EventRequeued: "Agent One is no longer available; the conversation is back in the queue."
+	// (Name is the agent's): an admin disabled the agent, or the agent's session was ended.
+	EventRequeued EventKind = "requeued"
 )
 
 // Event is what a system line reports, with the values a translation needs.
@@ -432,6 +442,8 @@ type LoginRequest struct {
 	Org      OrgID  `json:"org"`
 	Username string `json:"username"`
 	Password string `json:"password"`
+	// Client says what signs in, for the member's session list: "app", "console" or "agent".
+	Client string `json:"client,omitempty"`
 }
 
 // LoginResponse answers a successful login.

@@ -35,10 +35,12 @@ const callsMigration = `CREATE TABLE calls (
 
 // UpdateOrg implements store.CallStore.
 func (d *DB) UpdateOrg(ctx context.Context, o store.Org) error {
-	if o.Calls == "" {
-		o.Calls = wire.CallsVoiceVideo
-	}
-	res, err := d.db.ExecContext(ctx, `UPDATE orgs SET name = ?, region = ?, calls = ? WHERE id = ?`, o.Name, o.Region, o.Calls, o.ID)
+	return updateOrg(ctx, d.db, o)
+}
+
+func updateOrg(ctx context.Context, db execer, o store.Org) error {
+	res, err := db.ExecContext(ctx, `UPDATE orgs SET name = ?, region = ?, calls = ?, language = ? WHERE id = ?`,
+		o.Name, o.Region, callsOrDefault(o.Calls), languageOrDefault(o.Language), o.ID)
 	if err != nil {
 		return err
 	}
@@ -214,6 +216,14 @@ func (d *DB) Stats(ctx context.Context, org wire.OrgID, since int64) (wire.Stats
 		st.AvgCallMS = total / answered
 	}
 	return st, rows.Err()
+}
+
+// languageOrDefault is the stored default language: English unless stated.
+func languageOrDefault(l string) string {
+	if l == "" {
+		return "en"
+	}
+	return l
 }
 
 // callsOrDefault is the stored call setting: voice and video unless stated.

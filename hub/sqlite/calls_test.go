@@ -32,6 +32,8 @@ const schemaV1 = `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, a
 	CREATE TABLE receipts (conv TEXT NOT NULL REFERENCES conversations(id), by TEXT NOT NULL, kind TEXT NOT NULL,
 		seq INTEGER NOT NULL, PRIMARY KEY (conv, by, kind));
 	INSERT INTO orgs VALUES ('o', 'Old Org', 0);
+	INSERT INTO users VALUES ('u1', 'o', 'agent1', 'Agent One', 'agent', 'h', 2, 0);
+	INSERT INTO tokens VALUES ('0123456789abcdef0123456789abcdef', 'o', 'agent', 'u1', '', 99999999999999);
 	INSERT INTO conversations (id, org, state, customer_name, last_seq, created_at) VALUES ('c', 'o', 'active', 'Ann', 1, 0);
 	INSERT INTO messages VALUES ('c', 1, 'system', '', 'Agent One joined the conversation.', NULL, 0);`
 
@@ -51,6 +53,13 @@ func TestUpgradeFromV1KeepsDataAndAddsCalls(t *testing.T) {
 	o, err := db.Org(ctx, "o")
 	if err != nil || o.Name != "Old Org" || o.Calls != wire.CallsVoiceVideo || o.Region != "" {
 		t.Errorf("upgraded org = %+v, %v; want its name, voice_video, no region", o, err)
+	}
+	// Members stay enabled, and their sessions get an id an admin can end them by.
+	if u, err := db.User(ctx, "u1"); err != nil || u.Disabled || u.Username != "agent1" || u.PasswordHash != "h" {
+		t.Errorf("upgraded member = %+v, %v", u, err)
+	}
+	if tok, err := db.Token(ctx, "0123456789abcdef0123456789abcdef"); err != nil || tok.ID != "s_0123456789abcdef0123" || tok.User != "u1" {
+		t.Errorf("upgraded session = %+v, %v; want id s_0123456789abcdef0123", tok, err)
 	}
 	msgs, err := db.Messages(ctx, "c", 0, 10)
 	if err != nil || len(msgs) != 1 || msgs[0].Event != nil {

@@ -2,6 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"time"
+
+	"github.com/parleyhq/parley/hub/store"
 
 	"github.com/parleyhq/parley/wire"
 )
@@ -15,8 +18,15 @@ func (d *DB) OrgSetting(ctx context.Context, org wire.OrgID, key string) (string
 
 // SetOrgSetting implements store.Store.
 func (d *DB) SetOrgSetting(ctx context.Context, org wire.OrgID, key, value string) error {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO org_settings (org, key, value, updated_at) VALUES (?, ?, ?, ?)
+	return setOrgSetting(ctx, d.db, org, key, value, d.now())
+}
+
+func setOrgSetting(ctx context.Context, db execer, org wire.OrgID, key, value string, now time.Time) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO org_settings (org, key, value, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (org, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-		org, key, value, d.now().UnixMilli())
+		org, key, value, now.UnixMilli())
+	if isForeignKey(err) {
+		return store.ErrNotFound
+	}
 	return err
 }

@@ -87,6 +87,9 @@ var migrations = []string{
 	);`,
 	// calls, organisation region and call setting, system line events (calls.go).
 	callsMigration,
+	// accounts: members' email, disabled flag and identity-provider link, sessions' ids, setup
+	// links, the audit log, single sign-on grants (accounts.go).
+	accountsMigration,
 }
 
 // DB is a store.Store on one SQLite file.
@@ -231,6 +234,11 @@ func isUnique(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint failed") || strings.Contains(err.Error(), "PRIMARY KEY"))
 }
 
+// isForeignKey reports whether err is a foreign-key violation (a row naming one that is missing).
+func isForeignKey(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
+}
+
 func notFound(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrNotFound
@@ -243,21 +251,37 @@ func (d *DB) CreateOrg(ctx context.Context, o store.Org) error {
 	if o.CreatedAt.IsZero() {
 		o.CreatedAt = d.now()
 	}
-	_, err := d.db.ExecContext(ctx, `INSERT INTO orgs (id, name, created_at, region, calls) VALUES (?, ?, ?, ?, ?)`,
-		o.ID, o.Name, o.CreatedAt.UnixMilli(), o.Region, callsOrDefault(o.Calls))
+	return createOrg(ctx, d.db, o)
+}
+
+// execer is a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func createOrg(ctx context.Context, db execer, o store.Org) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO orgs (id, name, created_at, region, calls, language) VALUES (?, ?, ?, ?, ?, ?)`,
+		o.ID, o.Name, o.CreatedAt.UnixMilli(), o.Region, callsOrDefault(o.Calls), languageOrDefault(o.Language))
 	if isUnique(err) {
 		return store.ErrConflict
 	}
 	return err
 }
 
-// Org implements store.Store.
-func (d *DB) Org(ctx context.Context, id wire.OrgID) (store.Org, error) {
+const orgCols = `id, name, created_at, region, calls, language`
+
+func scanOrg(row interface{ Scan(...any) error }) (store.Org, error) {
 	var o store.Org
 	var at int64
-	err := d.db.QueryRowContext(ctx, `SELECT id, name, created_at, region, calls FROM orgs WHERE id = ?`, id).Scan(&o.ID, &o.Name, &at, &o.Region, &o.Calls)
+	err := row.Scan(&o.ID, &o.Name, &at, &o.Region, &o.Calls, &o.Language)
 	o.CreatedAt = time.UnixMilli(at)
 	return o, notFound(err)
+}
+
+// Org implements store.Store.
+func (d *DB) Org(ctx context.Context, id wire.OrgID) (store.Org, error) {
+	return scanOrg(d.db.QueryRowContext(ctx, `SELECT `+orgCols+` FROM orgs WHERE id = ?`, id))
 }
 
 // CreateUser implements store.Store.
@@ -265,22 +289,48 @@ func (d *DB) CreateUser(ctx context.Context, u store.User) error {
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = d.now()
 	}
-	_, err := d.db.ExecContext(ctx, `INSERT INTO users (id, org, username, display_name, role, password_hash, capacity, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, u.Org, u.Username, u.DisplayName, u.Role, u.PasswordHash, u.Capacity, u.CreatedAt.UnixMilli())
+	return createUser(ctx, d.db, u)
+}
+
+func createUser(ctx context.Context, db execer, u store.User) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Org, u.Username, u.DisplayName, u.Role, u.PasswordHash, u.Capacity, u.CreatedAt.UnixMilli(),
+		u.Email, u.Disabled, u.ExternalID, millis(u.LastSignIn))
 	if isUnique(err) {
 		return store.ErrConflict
+	}
+	if isForeignKey(err) {
+		return store.ErrNotFound
 	}
 	return err
 }
 
-const userCols = `id, org, username, display_name, role, password_hash, capacity, created_at`
+const userCols = `id, org, username, display_name, role, password_hash, capacity, created_at, email, disabled, external_id, last_signin_at`
 
 func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
 	var u store.User
-	var at int64
-	err := row.Scan(&u.ID, &u.Org, &u.Username, &u.DisplayName, &u.Role, &u.PasswordHash, &u.Capacity, &at)
+	var at, last int64
+	err := row.Scan(&u.ID, &u.Org, &u.Username, &u.DisplayName, &u.Role, &u.PasswordHash, &u.Capacity, &at,
+		&u.Email, &u.Disabled, &u.ExternalID, &last)
 	u.CreatedAt = time.UnixMilli(at)
+	u.LastSignIn = fromMillis(last)
 	return u, notFound(err)
+}
+
+// millis is t in Unix milliseconds, 0 for the zero time.
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMillis is the inverse of millis.
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
 }
 
 // User implements store.Store.
@@ -313,27 +363,45 @@ func (d *DB) Users(ctx context.Context, org wire.OrgID) ([]store.User, error) {
 
 // CreateToken implements store.Store.
 func (d *DB) CreateToken(ctx context.Context, t store.Token) error {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO tokens (hash, org, role, user_id, conv, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		t.Hash, t.Org, t.Role, t.User, t.Conv, t.ExpiresAt.UnixMilli())
+	return createToken(ctx, d.db, t, d.now())
+}
+
+func createToken(ctx context.Context, db execer, t store.Token, now time.Time) error {
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = now
+	}
+	if t.ID == "" && len(t.Hash) >= 20 {
+		t.ID = "s_" + t.Hash[:20]
+	}
+	_, err := db.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.Hash, t.ID, t.Org, t.Role, t.User, t.Conv, t.CreatedAt.UnixMilli(), t.ExpiresAt.UnixMilli(), t.Addr, t.Client, t.Method)
 	if isUnique(err) {
 		return store.ErrConflict
 	}
 	return err
 }
 
+const tokenCols = `hash, id, org, role, user_id, conv, created_at, expires_at, addr, client, method`
+
+func scanToken(row interface{ Scan(...any) error }) (store.Token, error) {
+	var t store.Token
+	var created, exp int64
+	err := row.Scan(&t.Hash, &t.ID, &t.Org, &t.Role, &t.User, &t.Conv, &created, &exp, &t.Addr, &t.Client, &t.Method)
+	t.CreatedAt, t.ExpiresAt = time.UnixMilli(created), time.UnixMilli(exp)
+	return t, notFound(err)
+}
+
 // Token implements store.Store.
 func (d *DB) Token(ctx context.Context, hash string) (store.Token, error) {
-	var t store.Token
-	var exp int64
-	err := d.db.QueryRowContext(ctx, `SELECT hash, org, role, user_id, conv, expires_at FROM tokens WHERE hash = ?`, hash).
-		Scan(&t.Hash, &t.Org, &t.Role, &t.User, &t.Conv, &exp)
-	t.ExpiresAt = time.UnixMilli(exp)
-	return t, notFound(err)
+	return scanToken(d.db.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash))
 }
 
 // DeleteExpiredTokens implements store.Store.
 func (d *DB) DeleteExpiredTokens(ctx context.Context, now time.Time) error {
-	_, err := d.db.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < ?`, now.UnixMilli())
+	if _, err := d.db.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < ?`, now.UnixMilli()); err != nil {
+		return err
+	}
+	_, err := d.db.ExecContext(ctx, `DELETE FROM grants WHERE expires_at < ?`, now.UnixMilli())
 	return err
 }
 

@@ -20,6 +20,9 @@ type Org struct {
 	Region string
 	// Calls is which calls agents may start: voice and video (the default), voice only, or none.
 	Calls wire.CallsAllowed
+	// Language is the organisation's default language ("en", "es"): the portal's and the
+	// console's when the browser prefers none of theirs.
+	Language string
 }
 
 // User is an organisation member: an agent, supervisor or admin.
@@ -29,11 +32,20 @@ type User struct {
 	Username    string
 	DisplayName string
 	Role        wire.Role
-	// PasswordHash is a bcrypt hash; the password itself is never stored.
+	// Email is the member's email address, when known (single sign-on matches on it).
+	Email string
+	// PasswordHash is a bcrypt hash; the password itself is never stored. Empty until the member
+	// sets one through a setup link (or for members who sign in only with the identity provider).
 	PasswordHash string
 	// Capacity is how many capacity units the member can carry at once (a chat costs 1).
-	Capacity  int
-	CreatedAt time.Time
+	Capacity int
+	// Disabled members cannot sign in, and have no sessions.
+	Disabled bool
+	// ExternalID links the member to an identity provider's account: "issuer subject".
+	ExternalID string
+	CreatedAt  time.Time
+	// LastSignIn is when the member last signed in; zero if never.
+	LastSignIn time.Time
 }
 
 // Wire returns the member as the protocol shows it (without the password hash).
@@ -41,17 +53,28 @@ func (u User) Wire() wire.User {
 	return wire.User{ID: u.ID, Org: u.Org, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role}
 }
 
-// Token is a bearer credential. Only a hash of the token is stored.
+// Token is a bearer credential: a member's session, or a customer's hold on a conversation. Only
+// a hash of the token is stored.
 type Token struct {
 	// Hash is the SHA-256 of the token, hex.
 	Hash string
-	Org  wire.OrgID
+	// ID names the session without revealing the token (admins see it, and end sessions by it);
+	// it survives renewals.
+	ID  string
+	Org wire.OrgID
 	// Role is the holder's role; a customer token has RoleCustomer and Conv set, a member token
 	// has User set.
 	Role      wire.Role
 	User      wire.UserID
 	Conv      wire.ConversationID
+	CreatedAt time.Time
 	ExpiresAt time.Time
+	// Addr is the address the session signed in from.
+	Addr string
+	// Client says what signed in: "app", "console", "agent" (the headless agent) or "cli".
+	Client string
+	// Method is how: "password", "sso" or "token".
+	Method string
 }
 
 // Appended is the result of storing one message with AppendMessages.
@@ -89,7 +112,7 @@ type Store interface {
 	CreateToken(ctx context.Context, t Token) error
 	// Token returns the token with this hash, expired or not.
 	Token(ctx context.Context, hash string) (Token, error)
-	// DeleteExpiredTokens removes tokens that expired before now.
+	// DeleteExpiredTokens removes tokens and grants that expired before now.
 	DeleteExpiredTokens(ctx context.Context, now time.Time) error
 
 	// CreateConversation adds a conversation.
@@ -127,6 +150,8 @@ type Store interface {
 
 	// CallStore keeps calls and sums them up for supervisors (calls.go).
 	CallStore
+	// AccountStore keeps accounts, sessions, setup links and the audit log (accounts.go).
+	AccountStore
 
 	// Close releases the database.
 	Close() error

@@ -13,6 +13,13 @@ const en: Messages = {
     EINTERNAL: 'Something went wrong on our side. Please try again.',
     ERATELIMITED: 'You are sending too fast. Wait a moment, then try again.',
     EUNAVAILABLE: 'The service is busy right now. Please try again in a moment.',
+    EWEAKPASSWORD: 'Choose a stronger password: at least 10 characters, and not a common or leaked one.',
+    ELINKEXPIRED: 'This setup link has expired. Ask your admin for a new one.',
+    ELINKUSED: 'This setup link was already used: each link works once. Sign in, or ask your admin for a new link.',
+    EDISABLED: 'This account is disabled. Ask your organisation’s admin.',
+    ESSOREQUIRED: 'This organisation signs in with its identity provider, not with a password.',
+    EDOMAIN: 'That account’s email address is not in a domain this organisation allows.',
+    ELASTADMIN: 'An organisation needs at least one active admin: add another admin first.',
     NETWORK: 'We cannot reach the chat service. Check your connection; we will keep trying.',
   },
   system: {
@@ -27,6 +34,7 @@ const en: Messages = {
     call_missed: 'Missed call',
     call_cancelled: 'Call cancelled',
     call_failed: 'Call failed',
+    requeued: '{name} is no longer available; the conversation is back in the queue.',
   },
   connection: {
     reconnecting: 'Connection lost. Reconnecting…',

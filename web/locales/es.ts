@@ -13,6 +13,13 @@ const es: Messages = {
     EINTERNAL: 'Algo ha fallado por nuestra parte. Inténtalo de nuevo.',
     ERATELIMITED: 'Estás enviando demasiado rápido. Espera un momento e inténtalo de nuevo.',
     EUNAVAILABLE: 'El servicio está ocupado. Inténtalo de nuevo en un momento.',
+    EWEAKPASSWORD: 'Elige una contraseña más segura: al menos 10 caracteres, y que no sea común ni filtrada.',
+    ELINKEXPIRED: 'Este enlace de configuración ha caducado. Pide uno nuevo a tu administrador.',
+    ELINKUSED: 'Este enlace de configuración ya se usó: cada enlace sirve una vez. Inicia sesión o pide un enlace nuevo a tu administrador.',
+    EDISABLED: 'Esta cuenta está desactivada. Consulta al administrador de tu organización.',
+    ESSOREQUIRED: 'Esta organización inicia sesión con su proveedor de identidad, no con contraseña.',
+    EDOMAIN: 'El correo de esa cuenta no pertenece a un dominio que esta organización permita.',
+    ELASTADMIN: 'Una organización necesita al menos un administrador activo: añade otro administrador antes.',
     NETWORK: 'No podemos conectar con el servicio de chat. Revisa tu conexión; seguiremos intentándolo.',
   },
   system: {
@@ -27,6 +34,7 @@ const es: Messages = {
     call_missed: 'Llamada perdida',
     call_cancelled: 'Llamada cancelada',
     call_failed: 'La llamada ha fallado',
+    requeued: '{name} ya no está disponible; la conversación vuelve a la cola.',
   },
   connection: {
     reconnecting: 'Se perdió la conexión. Reconectando…',
