@@ -7,7 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"strings"
+	"time"
 
 	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/wire"
@@ -44,39 +44,6 @@ func newID(prefix string) string {
 	return prefix + "_" + hex.EncodeToString(b[:])
 }
 
-// login checks a member's password and issues a token.
-func (s *Server) login(ctx context.Context, req wire.LoginRequest) (wire.LoginResponse, error) {
-	var resp wire.LoginResponse
-	if req.Org == "" || req.Username == "" || len(req.Username) > 200 || len(req.Password) > 200 {
-		return resp, ErrBadLogin
-	}
-	key := loginKey(req.Org, req.Username)
-	if s.logins.blocked(key, s.now()) {
-		s.log.Warn("sign-in refused: too many failed attempts", "org", req.Org)
-		return resp, ErrLoginLimited
-	}
-	u, err := s.store.UserByName(ctx, req.Org, strings.TrimSpace(req.Username))
-	if errors.Is(err, store.ErrNotFound) {
-		_ = bcrypt.CompareHashAndPassword([]byte(s.dummyHash), []byte(req.Password))
-		s.logins.take(key, s.now())
-		return resp, ErrBadLogin
-	}
-	if err != nil {
-		return resp, err
-	}
-	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(req.Password)) != nil {
-		s.logins.take(key, s.now())
-		return resp, ErrBadLogin
-	}
-	token, hash := newToken()
-	exp := s.now().Add(s.cfg.TokenTTL)
-	if err := s.store.CreateToken(ctx, store.Token{Hash: hash, Org: u.Org, Role: u.Role, User: u.ID, ExpiresAt: exp}); err != nil {
-		return resp, err
-	}
-	s.log.Info("member signed in", "org", u.Org, "user", u.ID, "role", u.Role)
-	return wire.LoginResponse{Token: token, ExpiresAt: exp.UnixMilli(), User: u.Wire()}, nil
-}
-
 // authenticate resolves a token presented in Hello.
 func (s *Server) authenticate(ctx context.Context, token string) (store.Token, error) {
 	if token == "" || len(token) > 200 {
@@ -89,8 +56,23 @@ func (s *Server) authenticate(ctx context.Context, token string) (store.Token, e
 	if err != nil {
 		return t, err
 	}
-	if !s.now().Before(t.ExpiresAt) {
+	now := s.now()
+	if !now.Before(t.ExpiresAt) {
 		return t, ErrTokenInvalid
+	}
+	if t.Role == wire.RoleCustomer {
+		// A customer's token ends with its conversation, after a grace to read the transcript.
+		c, err := s.store.Conversation(ctx, t.Conv)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return t, err
+		}
+		if c.State == wire.ConvEnded && c.EndedAt > 0 {
+			end := time.UnixMilli(c.EndedAt).Add(s.cfg.CustomerGrace)
+			if !now.Before(end) {
+				_ = s.store.ExpireConversationTokens(ctx, t.Conv, end) // the sweeper deletes it
+				return t, ErrTokenInvalid
+			}
+		}
 	}
 	return t, nil
 }

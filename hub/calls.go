@@ -762,22 +762,5 @@ func (s *Server) SetOrgCalls(ctx context.Context, org wire.OrgID, allowed wire.C
 	if err := s.store.UpdateOrg(ctx, rec); err != nil {
 		return err
 	}
-	return s.router.call(func() error {
-		o := s.router.orgs[org]
-		if o == nil {
-			return nil // loaded with the new setting on first use
-		}
-		o.rec = rec
-		for _, cs := range s.router.convs {
-			if cs.org != o || cs.conv.Calls == allowed {
-				continue
-			}
-			cs.conv.Calls = allowed
-			if cs.conv.State == wire.ConvActive {
-				s.router.toParty(cs, wire.AuthorAgent, encode(wire.TypeConvState, cs.conv))
-			}
-		}
-		s.router.dirty[o] = struct{}{}
-		return nil
-	})
-}
+	s.orgChanged(rec)
+	return nil}

@@ -65,6 +65,9 @@ type conn struct {
 	org  wire.OrgID
 	user store.User
 	conv wire.ConversationID
+	// session is the id of the member's session (store.Token.ID); it ends when an admin ends the
+	// session, the member signs out, is disabled, or the session expires unrenewed.
+	session string
 	// lim bounds how fast the connection may send (limits.go), by role.
 	lim limits
 	// send is the frames queued for the writer goroutine.
@@ -190,7 +193,7 @@ func (c *conn) hello() error {
 	if err != nil {
 		return fail(err)
 	}
-	c.role, c.org, c.conv = tok.Role, tok.Org, tok.Conv
+	c.role, c.org, c.conv, c.session = tok.Role, tok.Org, tok.Conv, tok.ID
 	c.lim = newLimits(c.s.cfg.Limits, tok.Role)
 	if tok.Role == wire.RoleCustomer {
 		c.log = c.s.log.With("org", tok.Org, "conv", tok.Conv, "role", tok.Role)

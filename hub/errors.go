@@ -24,3 +24,7 @@ var ErrConvEnded = &wire.Error{Code: wire.ECONFLICT, Message: "the conversation 
 
 // ErrClosed indicates an operation on a Server after Close.
 var ErrClosed = &wire.Error{Code: wire.EUNAVAILABLE, Message: "the hub is shutting down"}
+
+// ErrSSORequired refuses a password sign-in to an organisation that signs in with its identity
+// provider only.
+var ErrSSORequired = &wire.Error{Code: wire.ESSOREQUIRED, Message: "this organisation signs in with its identity provider"}

@@ -27,6 +27,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /api/v1/orgs/{org}/widget", s.handleWidget)
 	s.reportRoutes(mux)
 	s.adminRoutes(mux)
+	s.accountRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, wire.Errorf(wire.ENOTFOUND, "no such API route"))
 	})
@@ -83,7 +84,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	resp, err := s.login(r.Context(), req)
+	resp, err := s.login(r.Context(), req, s.clientAddr(r))
 	if err != nil {
 		if wire.ErrorCode(err) == wire.EINTERNAL {
 			s.log.Error("login failed", "err", err)

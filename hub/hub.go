@@ -85,6 +85,8 @@ type Config struct {
 	Relays []relay.Relay
 	// TURN bounds the embedded relay and the credentials calls get (hub/calls_relay.go).
 	TURN TURNLimits
+	// Accounts: setup links, sessions, single sign-on (accounts.go, sessions.go, sso.go).
+	Accounts
 }
 
 // Timer is a scheduled call, as time.AfterFunc returns.
@@ -125,6 +127,8 @@ type Server struct {
 	turn *relay.Server
 	// relays hands out each call's ICE servers; nil when no relay is configured.
 	relays atomic.Pointer[relay.Directory]
+	// providers caches the organisations' identity providers (sso.go).
+	providers providerCache
 }
 
 // Open opens the store, seeds the demo organisation if asked, and loads the open conversations.
@@ -157,6 +161,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Accounts.defaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, store: cfg.Store,
 		logins: newKeyedLimiter(loginRefill, loginFailBurst), starts: newKeyedLimiter(startRefill, startBurst)}
 	var err error
@@ -188,6 +193,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	go s.router.run()
 	go s.sweepTokens()
+	go s.watchAccounts()
 	s.mux = s.routes()
 	s.http = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	return s, nil

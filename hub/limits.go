@@ -139,15 +139,29 @@ func loginKey(org wire.OrgID, username string) string {
 	return string(org) + "\x00" + strings.ToLower(strings.TrimSpace(username))
 }
 
-// clientAddress is who sent r: the connection's address, or, when that is a trusted reverse
-// proxy, the nearest address in X-Forwarded-For that is not one. IPv6 addresses count by /64
-// (one customer's network), IPv4 by address.
+// clientAddress is who sent r, as limits count it: clientIP, with IPv6 addresses by /64 (one
+// customer's network) and IPv4 by address.
 func clientAddress(r *http.Request, trusted []netip.Prefix) string {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
+	addr, ok := clientIP(r, trusted)
+	if !ok {
 		return r.RemoteAddr
 	}
-	addr := ap.Addr().Unmap()
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.String()
+	}
+	return addr.String()
+}
+
+// clientIP is who sent r: the connection's address, or, when that is a trusted reverse proxy,
+// the nearest address in X-Forwarded-For that is not one. ok is false when r.RemoteAddr is not an
+// address and port.
+func clientIP(r *http.Request, trusted []netip.Prefix) (addr netip.Addr, ok bool) {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	addr = ap.Addr().Unmap()
 	isTrusted := func(a netip.Addr) bool {
 		for _, p := range trusted {
 			if p.Contains(a) {
@@ -169,9 +183,5 @@ func clientAddress(r *http.Request, trusted []netip.Prefix) string {
 			}
 		}
 	}
-	if addr.Is6() {
-		p, _ := addr.Prefix(64)
-		return p.String()
-	}
-	return addr.String()
+	return addr, true
 }

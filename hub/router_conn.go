@@ -129,6 +129,9 @@ func (r *router) unregister(c *conn) {
 			}
 		case wire.RoleAgent:
 			a := org.agents[c.user.ID]
+			if a == nil {
+				return nil // no longer an agent (disabled, or given another role)
+			}
 			delete(a.conns, c)
 			r.callPartyLeft(nil, a)
 			if len(a.conns) == 0 {

@@ -112,15 +112,30 @@ func StartConversation(ctx context.Context, hubURL string, org wire.OrgID, name 
 
 // postJSON posts in as JSON and decodes the answer into out, or the hub's *wire.Error.
 func postJSON(ctx context.Context, u string, in, out any) error {
-	body, err := json.Marshal(in)
+	return doJSON(ctx, http.MethodPost, u, "", in, out)
+}
+
+// doJSON sends in (nil for no body) as JSON with an optional bearer token, and decodes the answer
+// into out (nil to ignore it), or the hub's *wire.Error.
+func doJSON(ctx context.Context, method, u, token string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return err
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
@@ -136,6 +151,9 @@ func postJSON(ctx context.Context, u string, in, out any) error {
 			return &werr
 		}
 		return fmt.Errorf("hub answered %s", res.Status)
+	}
+	if out == nil {
+		return nil
 	}
 	return json.Unmarshal(data, out)
 }
@@ -159,6 +177,10 @@ func wsURL(hubURL string) (string, error) {
 	return u.String(), nil
 }
 
+// StatusSessionEnded is the WebSocket close code with which the hub closes a connection whose
+// session ended (hub.StatusSessionEnded): the Conn closes instead of reconnecting.
+const StatusSessionEnded websocket.StatusCode = 4001
+
 // ErrClosed indicates an operation on a Conn after Close, or after the hub refused its token.
 var ErrClosed = errors.New("client: connection closed")
 
@@ -178,7 +200,6 @@ type pending struct {
 // Conn is a session with the hub. It is safe for concurrent use.
 type Conn struct {
 	wsURL string
-	token string
 	opts  Options
 	log   *slog.Logger
 	// events is written only by the run goroutine, and closed by it when it ends.
@@ -190,6 +211,8 @@ type Conn struct {
 	done chan struct{}
 
 	mu sync.Mutex // guards the fields below
+	// token says Hello; SetToken replaces it when the session is renewed.
+	token string
 	// ws is the live connection; nil while reconnecting.
 	ws *websocket.Conn
 	// up is closed while connected, and replaced by an open channel when the link drops.
@@ -256,6 +279,14 @@ func Dial(ctx context.Context, hubURL, token string, opts Options) (*Conn, error
 	c.connected(ws, welcome)
 	go c.run(ws)
 	return c, nil
+}
+
+// SetToken replaces the token the Conn says Hello with on its next reconnect: the session's
+// new token after a renewal (the live link stays up).
+func (c *Conn) SetToken(token string) {
+	c.mu.Lock()
+	c.token = token
+	c.mu.Unlock()
 }
 
 // Events returns the channel of everything the hub sends, plus [TypeState] events. Chat messages
@@ -467,8 +498,9 @@ func (c *Conn) connect(ctx context.Context) (*websocket.Conn, wire.Welcome, erro
 	for conv, seq := range c.seen {
 		resume[conv] = seq
 	}
+	token := c.token
 	c.mu.Unlock()
-	frame, err := wire.Encode(wire.TypeHello, "", wire.Hello{Token: c.token, Resume: resume})
+	frame, err := wire.Encode(wire.TypeHello, "", wire.Hello{Token: token, Resume: resume})
 	if err != nil {
 		_ = ws.CloseNow()
 		return nil, welcome, err
@@ -552,6 +584,12 @@ func (c *Conn) run(ws *websocket.Conn) {
 		err := c.readLoop(ws)
 		c.dropped(err)
 		if c.ctx.Err() != nil {
+			break
+		}
+		if websocket.CloseStatus(err) == StatusSessionEnded {
+			// Signed out elsewhere, ended by an admin, disabled or expired: the token is dead.
+			fatal = &wire.Error{Code: wire.EUNAUTHORIZED, Message: "the session ended"}
+			c.log.Warn("hub ended the session")
 			break
 		}
 		ws, fatal = c.redial(err)
