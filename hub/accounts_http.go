@@ -357,4 +357,3 @@ func (s *Server) handleAuditCSV(w http.ResponseWriter, r *http.Request, a adminC
 func (s *Server) handleSetupPage(w http.ResponseWriter, r *http.Request) {
 	s.handleAdminPage(w, r)
 }
-

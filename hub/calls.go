@@ -763,4 +763,5 @@ func (s *Server) SetOrgCalls(ctx context.Context, org wire.OrgID, allowed wire.C
 		return err
 	}
 	s.orgChanged(rec)
-	return nil}
+	return nil
+}
