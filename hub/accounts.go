@@ -207,7 +207,7 @@ func (m *NewMember) normalize(org wire.OrgID) error {
 // newUser makes the store record of a checked member.
 func (s *Server) newUser(org wire.OrgID, m NewMember) (store.User, error) {
 	u := store.User{ID: wire.UserID(newID("u")), Org: org, Username: m.Username, DisplayName: m.DisplayName, Email: m.Email,
-		Role: m.Role, Capacity: m.Capacity}
+		Role: m.Role, Capacity: m.Capacity, CreatedAt: s.now()}
 	if m.Password != "" {
 		h, err := HashPassword(m.Password, s.cfg.BcryptCost)
 		if err != nil {
@@ -369,6 +369,9 @@ func (s *Server) InviteMember(ctx context.Context, by Actor, org wire.OrgID, m N
 
 // member reads a member of org by id or username; another organisation's members do not exist.
 func (s *Server) memberOf(ctx context.Context, org wire.OrgID, idOrName string) (store.User, error) {
+	if _, err := s.orgRecord(ctx, org); err != nil {
+		return store.User{}, err
+	}
 	u, err := s.store.User(ctx, wire.UserID(idOrName))
 	if errors.Is(err, store.ErrNotFound) {
 		u, err = s.store.UserByName(ctx, org, NormalizeUsername(idOrName))

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/hub/relay"
-	"github.com/parleyhq/parley/hub/sqlite"
 	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/wire"
 )
@@ -172,7 +171,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		if cfg.DB == "" {
 			return nil, errors.New("hub: Config.DB or Config.Store is required")
 		}
-		db, err := sqlite.Open(ctx, cfg.DB, cfg.Now)
+		db, err := OpenStore(ctx, cfg.DB, cfg.Now)
 		if err != nil {
 			return nil, err
 		}

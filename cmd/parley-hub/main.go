@@ -41,6 +41,11 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if isSubcommand(os.Args[1:]) {
+		code := runAdmin(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
 	m := NewMain()
 	if err := m.ParseFlags(os.Args[1:]); errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -95,6 +100,11 @@ func NewMain() *Main {
 func (m *Main) ParseFlags(args []string) error {
 	fs := flag.NewFlagSet("parley-hub", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(m.Stderr, "Usage of parley-hub (the server; the subcommands init, org and user are below):\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(m.Stderr, "\n%s", adminUsage)
+	}
 	demo, _ := strconv.ParseBool(os.Getenv("PARLEY_DEMO"))
 	fs.StringVar(&m.Config.Addr, "addr", envOr("PARLEY_ADDR", "127.0.0.1:8080"), "listen address (PARLEY_ADDR)")
 	fs.StringVar(&m.Config.DB, "db", envOr("PARLEY_DB", "parley.db"), "SQLite database file (PARLEY_DB)")
@@ -121,6 +131,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.RelaysFile, "relays", os.Getenv("PARLEY_RELAYS"), "JSON file of external STUN/TURN relays (PARLEY_RELAYS)")
 	fs.StringVar(&m.DemoCalls, "demo-calls", os.Getenv("PARLEY_DEMO_CALLS"), "with -demo: the demo organisation's calls: voice_video, voice or none (PARLEY_DEMO_CALLS)")
 	fs.StringVar(&m.DemoRegion, "demo-region", os.Getenv("PARLEY_DEMO_REGION"), "with -demo: the demo organisation's region, e.g. na or gcc (PARLEY_DEMO_REGION)")
+	fs.StringVar(&m.Config.PublicURL, "public-url", os.Getenv("PARLEY_PUBLIC_URL"), "the address people reach the hub at, e.g. https://chat.example.com: setup links and the single sign-on redirect use it (PARLEY_PUBLIC_URL)")
+	fs.DurationVar(&m.Config.TokenTTL, "session-ttl", envDuration("PARLEY_SESSION_TTL", 12*time.Hour), "how long a member's session lasts without renewal; the app renews it while it runs (PARLEY_SESSION_TTL)")
 	fs.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
 	fs.StringVar(&m.TrustedProxies, "trusted-proxies", os.Getenv("PARLEY_TRUSTED_PROXIES"), "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the customer, e.g. 127.0.0.1,10.0.0.0/8 (PARLEY_TRUSTED_PROXIES)")
 	limits, err := strconv.ParseBool(envOr("PARLEY_RATE_LIMITS", "true"))
@@ -142,7 +154,7 @@ func (m *Main) ParseFlags(args []string) error {
 		return fmt.Errorf("-turn-allow-peers: %w", err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return fmt.Errorf("unexpected argument %q (subcommands: init, org, user; parley-hub help)", fs.Arg(0))
 	}
 	if m.LogFormat != "text" && m.LogFormat != "json" {
 		return fmt.Errorf("-log-format must be text or json, not %q", m.LogFormat)
