@@ -455,7 +455,57 @@ func (s *Server) ssoFinish(ctx context.Context, st ssoStart, code, base, addr st
 	if err != nil {
 		return store.User{}, err
 	}
+	if claims.Email == "" && tok.AccessToken != "" {
+		// Some providers keep the profile out of the ID token: ask their userinfo endpoint.
+		if err := s.userinfo(ctx, c, p, tok, &claims); err != nil {
+			s.log.Warn("single sign-on: userinfo failed", "org", st.Org, "err", err)
+		}
+	}
 	return s.ssoMember(ctx, st.Org, c, claims, addr)
+}
+
+// userinfo fills the email, name and groups of cl from the provider's userinfo endpoint, for the
+// same subject.
+func (s *Server) userinfo(ctx context.Context, c ssoConfig, p *oidc.Provider, tok *oauth2.Token, cl *idClaims) error {
+	ui, err := p.UserInfo(oidc.ClientContext(ctx, s.cfg.SSOClient), oauth2.StaticTokenSource(tok))
+	if err != nil {
+		return err
+	}
+	if ui.Subject != cl.Subject {
+		return fmt.Errorf("userinfo is for subject %q, not %q", ui.Subject, cl.Subject)
+	}
+	var all map[string]any
+	if err := ui.Claims(&all); err != nil {
+		return err
+	}
+	cl.Email, cl.EmailVerified = ui.Email, &ui.EmailVerified
+	if _, said := all["email_verified"]; !said {
+		cl.EmailVerified = nil
+	}
+	if cl.Name == "" {
+		cl.Name, _ = all["name"].(string)
+	}
+	if cl.Groups == nil {
+		cl.Groups = groupsClaim(all[c.RoleClaim])
+	}
+	return nil
+}
+
+// groupsClaim reads a groups claim: a list of names, or one space-separated string.
+func groupsClaim(v any) []string {
+	switch g := v.(type) {
+	case string:
+		return strings.Fields(g)
+	case []any:
+		var out []string
+		for _, x := range g {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 // idClaims are the ID token claims the hub reads.
@@ -507,16 +557,7 @@ func (s *Server) verifyIDToken(ctx context.Context, org wire.OrgID, c ssoConfig,
 		b := v == "true"
 		out.EmailVerified = &b
 	}
-	switch g := all[c.RoleClaim].(type) {
-	case string:
-		out.Groups = strings.Fields(g)
-	case []any:
-		for _, x := range g {
-			if s, ok := x.(string); ok {
-				out.Groups = append(out.Groups, s)
-			}
-		}
-	}
+	out.Groups = groupsClaim(all[c.RoleClaim])
 	return out, nil
 }
 
