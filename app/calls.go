@@ -279,6 +279,17 @@ func (cs *Calls) Devices() (DevicesView, error) {
 			v.Devices = append(v.Devices, DeviceView{ID: d.ID, Label: d.Label, Kind: string(d.Kind), Default: d.Default})
 		}
 		v.Devices = append(v.Devices, DeviceView{ID: "none", Label: "None", Kind: string(media.KindSpeaker), Default: true})
+		// The test sources stand in for camera and microphone only: the machine's speakers
+		// can still be picked, to hear the other side.
+		ds, err := media.ListDevices()
+		if err != nil {
+			m.log.Warn("list devices", "err", err)
+		}
+		for _, d := range ds {
+			if d.Kind == media.KindSpeaker {
+				v.Devices = append(v.Devices, DeviceView{ID: d.ID, Label: d.Label, Kind: string(d.Kind)})
+			}
+		}
 	} else {
 		ds, err := media.ListDevices()
 		if err != nil {

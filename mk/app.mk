@@ -1,7 +1,7 @@
 # The agent desktop app (Wails v2, Svelte UI in frontend/) and the headless agent (cmd/parley-agent).
 # Linux builds of the app need WebKitGTK 4.1 (-tags webkit2_41); its E2E runs the real app under Xvfb.
 APT_PACKAGES += libgtk-3-dev libwebkit2gtk-4.1-dev xvfb xauth xdotool locales imagemagick chromium fonts-dejavu-core
-E2E_TARGETS += test-app-e2e
+E2E_TARGETS += test-app-e2e test-app-visual-e2e
 
 APP_TAGS := webkit2_41
 APP_BIN := build/bin/parley
@@ -9,7 +9,7 @@ APP_BIN := build/bin/parley
 # plus the window harness (tag e2e, internal/winharness) that E2E tests drive the real window with.
 APP_E2E_BIN := $(OUT)/parley-e2e
 
-.PHONY: agent app demo test-app-e2e $(OUT)/parley-agent $(APP_BIN) $(APP_E2E_BIN)
+.PHONY: agent app demo test-app-e2e test-app-visual-e2e $(OUT)/parley-agent $(APP_BIN) $(APP_E2E_BIN)
 
 # agent: the headless agent.
 agent: $(OUT)/parley-agent
@@ -44,3 +44,8 @@ app-locales: deps
 # against a real hub, with customers in Chromium. X screenshots in test-results/app-window-*.png.
 test-app-e2e: deps web app-locales $(OUT)/parley-hub $(OUT)/parley-agent $(APP_E2E_BIN)
 	PARLEY_HUB=$(OUT)/parley-hub PARLEY_AGENT=$(OUT)/parley-agent PARLEY_APP_E2E=$(APP_E2E_BIN) node --test --test-timeout=300000 e2e/app.test.mjs
+
+# test-app-visual-e2e: co-browse and screen share inside the real window, with a customer in
+# Chromium on a site that embeds the widget. X screenshots in test-results/app-window-*.png.
+test-app-visual-e2e: deps web $(OUT)/parley-hub $(APP_E2E_BIN)
+	PARLEY_HUB=$(OUT)/parley-hub PARLEY_APP_E2E=$(APP_E2E_BIN) node --test --test-timeout=300000 e2e/app-visual.test.mjs

@@ -7,3 +7,4 @@ export * from './proxy.mjs';
 export * from './media.mjs';
 export * from './app.mjs';
 export * from './window.mjs';
+export * from './pulse.mjs';

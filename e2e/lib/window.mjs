@@ -260,6 +260,16 @@ class Window {
     return file;
   }
 
+  /**
+   * pixels is what the X display shows in a page rectangle ({x, y, width, height}, as boundingBox
+   * gives), as raw RGB bytes: the window's real pixels, e.g. to see video move.
+   */
+  async pixels(box) {
+    const geo = `${Math.round(box.width)}x${Math.round(box.height)}+${Math.round(this.origin.x + box.x)}+${Math.round(this.origin.y + box.y)}`;
+    const { stdout } = await run('import', ['-window', 'root', '-crop', geo, 'rgb:-'], { env: this.xenv, encoding: 'buffer', maxBuffer: 64 << 20, timeout: 30_000 });
+    return stdout;
+  }
+
   /** appPid finds the app's own process (xvfb-run's grandchild) for /proc measurements. */
   async appPid() {
     const { stdout } = await run('pgrep', ['-g', String(this.proc.pid), '-f', windowBinary()]);
