@@ -29,7 +29,8 @@ export async function startPulse() {
     env: { XDG_RUNTIME_DIR: dir, PULSE_RUNTIME_PATH: join(dir, 'pulse') },
     /**
      * record reads the null sink's monitor until it has `seconds` of audio (the sink's clock is
-     * not real time here, so it counts samples, bounded by timeoutMs) and returns its RMS (0..1).
+     * not real time here, so it counts samples, bounded by timeoutMs) and returns its loudness:
+     * rms over the whole, and peak, the loudest 20 ms (Chromium's fake microphone beeps).
      */
     async record(seconds = 2, timeoutMs = 20_000) {
       const want = 2 * 48000 * seconds;
@@ -49,13 +50,21 @@ export async function startPulse() {
       });
       p.kill('SIGINT');
       const raw = Buffer.concat(chunks);
-      let sum = 0;
       const count = Math.floor(raw.length / 2);
-      for (let i = 0; i < count; i++) {
-        const v = raw.readInt16LE(2 * i) / 32768;
-        sum += v * v;
+      const win = 960; // 20 ms at 48 kHz
+      let sum = 0;
+      let peak = 0;
+      for (let i = 0; i < count; i += win) {
+        let w = 0;
+        const end = Math.min(i + win, count);
+        for (let j = i; j < end; j++) {
+          const v = raw.readInt16LE(2 * j) / 32768;
+          w += v * v;
+        }
+        sum += w;
+        peak = Math.max(peak, Math.sqrt(w / (end - i)));
       }
-      return count ? Math.sqrt(sum / count) : 0;
+      return { rms: count ? Math.sqrt(sum / count) : 0, peak };
     },
     async stop() {
       await run('pulseaudio', ['--kill'], { env }).catch(() => {});

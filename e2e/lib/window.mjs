@@ -19,7 +19,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { resultsDir, root } from './paths.mjs';
 
@@ -272,7 +272,8 @@ class Window {
 
   /** appPid finds the app's own process (xvfb-run's grandchild) for /proc measurements. */
   async appPid() {
-    const { stdout } = await run('pgrep', ['-g', String(this.proc.pid), '-f', windowBinary()]);
+    // By name (the kernel keeps 15 characters): xvfb-run's command line names the binary too.
+    const { stdout } = await run('pgrep', ['-g', String(this.proc.pid), '-x', basename(windowBinary()).slice(0, 15)]);
     return Number(stdout.trim().split('\n')[0]);
   }
 }

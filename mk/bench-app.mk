@@ -1,0 +1,11 @@
+# The whole agent app's cost against a Chromium agent tab (issue 17): bench/app.mjs runs the app's
+# window (release build + test harness, under Xvfb) and a headed Chromium agent in the same call
+# with the same Chromium customer, and prints one table: CPU and memory of each whole process
+# tree, call setup, glass to glass read from the windows' pixels (bench/xstamp). Not in `make test`.
+.PHONY: bench-app $(OUT)/xstamp
+
+$(OUT)/xstamp: deps
+	$(GO) build -o $@ ./bench/xstamp
+
+bench-app: deps web $(OUT)/parley-hub $(OUT)/parley-e2e $(OUT)/xstamp
+	PARLEY_HUB=$(OUT)/parley-hub PARLEY_APP_E2E=$(OUT)/parley-e2e PARLEY_XSTAMP=$(OUT)/xstamp timeout 900 node bench/app.mjs
