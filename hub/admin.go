@@ -35,12 +35,14 @@ var DefaultVisualSettings = wire.VisualSettings{
 	ScreenShare: wire.ProviderConfig{Provider: wire.ProviderBuiltinScreenShare},
 }
 
-// adminRoutes adds the settings API (calls, visual providers) and the admin page.
+// adminRoutes adds the settings API (calls, visual providers, auto-close) and the admin page.
 func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/orgs/{org}/settings/calls", s.handleGetCallSettings)
 	mux.HandleFunc("PUT /api/v1/orgs/{org}/settings/calls", s.handlePutCallSettings)
 	mux.HandleFunc("GET /api/v1/orgs/{org}/settings/visual", s.handleGetVisualSettings)
 	mux.HandleFunc("PUT /api/v1/orgs/{org}/settings/visual", s.handlePutVisualSettings)
+	mux.HandleFunc("GET /api/v1/orgs/{org}/settings/auto-close", s.handleGetAutoClose)
+	mux.HandleFunc("PUT /api/v1/orgs/{org}/settings/auto-close", s.handlePutAutoClose)
 	mux.HandleFunc("GET /admin/{org}", s.handleAdminPage)
 	mux.HandleFunc("GET /admin/assets/{name}", s.handleAdminAsset)
 }

@@ -531,6 +531,8 @@ func (r *router) endCall(cl *callState, outcome wire.CallOutcome, reason string,
 	r.systemEvent(cl.cs, text, ev)
 	cl.agent.idleSince = r.s.now()
 	r.capacityChanged(cl.agent)
+	r.touch(cl.cs) // the end of a call is activity: the close for inactivity waits from now
+
 }
 
 // callLine is the transcript line for an ended call.
@@ -590,6 +592,9 @@ func (r *router) capacityChanged(a *agentState) {
 func (r *router) sendCallState(cl *callState) {
 	for _, side := range []wire.Author{wire.AuthorAgent, wire.AuthorCustomer} {
 		r.toCallParty(cl, side, r.callFrame(cl, side))
+	}
+	if cl.cs.conv.ClosesAt != 0 {
+		r.armIdle(cl.cs, false) // a call in progress never closes for inactivity
 	}
 }
 
@@ -692,14 +697,6 @@ func (r *router) endConvCall(cs *convState, by wire.Author, reason string) {
 		}
 	}
 	r.endCall(cl, outcome, reason, by)
-}
-
-// convEndEvent is the event of the line that says who ended a conversation.
-func convEndEvent(cs *convState, by wire.Author) *wire.Event {
-	if by == wire.AuthorCustomer {
-		return &wire.Event{Kind: wire.EventLeft}
-	}
-	return &wire.Event{Kind: wire.EventEnded, Name: cs.conv.AgentName}
 }
 
 // systemEvent stores and broadcasts a line from the hub with its machine-readable event.

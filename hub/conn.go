@@ -365,6 +365,21 @@ func (c *conn) dispatch(env wire.Envelope) error {
 	case wire.TypeCallInvite, wire.TypeCallAccept, wire.TypeCallDecline, wire.TypeCallEnd, wire.TypeCallSignal,
 		wire.TypeCallMedia, wire.TypeCallState:
 		return c.callRequest(env)
+	case wire.TypeCustomerPresence:
+		var m wire.CustomerPresenceSet
+		if err := env.Unmarshal(&m); err != nil {
+			return err
+		}
+		return c.s.router.customerPresence(c, env.RID, m)
+	case wire.TypeConvKeep, wire.TypeSupervisorClose:
+		var ref wire.ConvRef
+		if err := env.Unmarshal(&ref); err != nil {
+			return err
+		}
+		if env.Type == wire.TypeConvKeep {
+			return c.s.router.keepOpen(c, env.RID, ref.Conv)
+		}
+		return c.s.router.supervisorClose(c, env.RID, ref.Conv)
 	case wire.TypeSupervisorAssign:
 		var a wire.Assign
 		if err := env.Unmarshal(&a); err != nil {

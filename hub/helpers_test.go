@@ -130,7 +130,7 @@ func (p *peer) next(typ wire.Type, v any) wire.Envelope {
 	}
 }
 
-// until returns the first event of type typ for which match is true.
+// until returns the first event of type typ (any type when "") for which match is true.
 func (p *peer) until(typ wire.Type, match func(wire.Envelope) bool) wire.Envelope {
 	p.t.Helper()
 	deadline := time.After(5 * time.Second)
@@ -140,7 +140,7 @@ func (p *peer) until(typ wire.Type, match func(wire.Envelope) bool) wire.Envelop
 			if !ok {
 				p.t.Fatalf("%s: events closed while waiting for %s", p.name, typ)
 			}
-			if env.Type == typ && match(env) {
+			if (typ == "" || env.Type == typ) && match(env) {
 				return env
 			}
 		case <-deadline:

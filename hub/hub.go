@@ -40,6 +40,15 @@ type Config struct {
 	// AbandonAfter is how long a waiting conversation stays queued once its customer has no
 	// connection left (or never connected); then it ends as if the customer left (default 5 min).
 	AbandonAfter time.Duration
+	// CustomerGoneAfter is how long a customer with no connection left counts as away before they
+	// count as gone (default 30 s; the portal reconnects within 10 s).
+	CustomerGoneAfter time.Duration
+	// AutoCloseAfter is how long an active conversation stays open with its customer gone and
+	// nobody writing, for organisations that set no time of their own (default 10 min).
+	AutoCloseAfter time.Duration
+	// AutoCloseWarning is how long before that close the agent is warned (default 1 min; at most
+	// half the auto-close time).
+	AutoCloseWarning time.Duration
 	// TokenTTL is how long a member's login lasts (default 12 h).
 	TokenTTL time.Duration
 	// CustomerTokenTTL is how long a customer can resume a conversation (default 7 days).
@@ -141,6 +150,15 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.AbandonAfter <= 0 {
 		cfg.AbandonAfter = 5 * time.Minute
+	}
+	if cfg.CustomerGoneAfter <= 0 {
+		cfg.CustomerGoneAfter = 30 * time.Second
+	}
+	if cfg.AutoCloseAfter <= 0 {
+		cfg.AutoCloseAfter = 10 * time.Minute
+	}
+	if cfg.AutoCloseWarning <= 0 {
+		cfg.AutoCloseWarning = time.Minute
 	}
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = 12 * time.Hour

@@ -20,7 +20,7 @@ func (s *Server) reportRoutes(mux *http.ServeMux) {
 
 // reportHeader are the columns of conversations.csv.
 var reportHeader = []string{"conversation", "customer", "agent", "created_at", "accepted_at", "ended_at", "ended_by",
-	"handle_time_s", "calls", "answered_calls", "call_kinds", "call_outcomes", "call_time_s"}
+	"end_reason", "outcome", "handle_time_s", "calls", "answered_calls", "call_kinds", "call_outcomes", "call_time_s"}
 
 // callsHeader are the columns of calls.csv.
 var callsHeader = []string{"call", "conversation", "agent_id", "kind", "outcome", "reason", "ended_by",
@@ -80,6 +80,7 @@ func (s *Server) handleConversationsCSV(w http.ResponseWriter, r *http.Request) 
 		out = append(out, []string{
 			string(row.Conv.ID), row.Conv.CustomerName, row.Conv.AgentName,
 			msTime(row.Conv.CreatedAt), msTime(row.Conv.AcceptedAt), msTime(row.Conv.EndedAt), string(row.Conv.EndedBy),
+			string(row.Conv.EndReason), string(row.Conv.Outcome),
 			seconds(row.HandleMS), strconv.Itoa(row.Calls), strconv.Itoa(row.Answered), strings.Join(kinds, " "),
 			strings.Join(outcomes, " "), seconds(row.CallMS),
 		})

@@ -46,6 +46,9 @@ type router struct {
 	// visuals are the open (invited or active) visual engagements (hub/visual.go); nil until the
 	// first.
 	visuals map[wire.VisualID]*visualState
+	// loadedAt is when the router picked up the open conversations: no conversation closes for
+	// inactivity before its customer had CustomerGoneAfter to reconnect (router_idle.go).
+	loadedAt time.Time
 }
 
 // orgState is one organisation's live state.
@@ -62,6 +65,8 @@ type orgState struct {
 	// stats are the supervisor's figures, read at statsAt; nil when they must be read again.
 	stats   *wire.Stats
 	statsAt time.Time
+	// autoClose is the organisation's auto-close time; 0 means the hub's default.
+	autoClose time.Duration
 }
 
 // agentState is one agent's presence, load and connections.
@@ -131,6 +136,18 @@ type convState struct {
 	abandon Timer
 	// call is the conversation's ringing or active call.
 	call *callState
+	// hidden are the customer's connections whose tab is hidden (router_idle.go).
+	hidden map[*conn]struct{}
+	// gone fires CustomerGoneAfter after the customer's last connection went: they are gone.
+	gone Timer
+	// presenceLater passes on a visibility change that came too soon after the last one.
+	presenceLater Timer
+	// presenceAt is when the customer's presence last changed.
+	presenceAt time.Time
+	// idle fires at the inactivity warning, then at the close; nil while none is due.
+	idle Timer
+	// answered is true once the agent wrote: an end other than the agent's is then resolved.
+	answered bool
 }
 
 // passOver skips a for this conversation until until.
@@ -172,6 +189,7 @@ func (r *router) load(ctx context.Context) error {
 	if err := r.endCallsAtStart(); err != nil {
 		return err
 	}
+	r.loadedAt = r.s.now()
 	convs, err := r.s.store.OpenConversations(ctx)
 	if err != nil {
 		return err
@@ -186,12 +204,15 @@ func (r *router) load(ctx context.Context) error {
 		r.convs[c.ID] = cs
 		if a := org.agents[c.AgentID]; c.State == wire.ConvActive && a != nil {
 			a.convs[c.ID] = cs
-			continue
+		} else {
+			// Waiting, or active with an agent who no longer exists: back to the queue.
+			cs.conv.State, cs.conv.AgentID, cs.conv.AgentName = wire.ConvWaiting, "", ""
+			org.queue = append(org.queue, cs)
+			r.watchAbandon(cs)
 		}
-		// Waiting, or active with an agent who no longer exists: back to the queue.
-		cs.conv.State, cs.conv.AgentID, cs.conv.AgentName = wire.ConvWaiting, "", ""
-		org.queue = append(org.queue, cs)
-		r.watchAbandon(cs)
+		if err := r.loadPresence(cs); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -226,6 +247,7 @@ func (r *router) run() {
 				if cs.abandon != nil {
 					cs.abandon.Stop()
 				}
+				cs.stopIdleTimers()
 			}
 			for _, org := range r.orgs {
 				for _, a := range org.agents {
@@ -311,7 +333,11 @@ func (r *router) org(id wire.OrgID) (*orgState, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &orgState{id: id, rec: rec, agents: map[wire.UserID]*agentState{}, watchers: map[*conn]struct{}{}}
+	autoClose, err := r.s.autoCloseSetting(ctx, id)
+	if err != nil {
+		r.s.log.Warn("reading the auto-close setting; the default applies", "org", id, "err", err)
+	}
+	o := &orgState{id: id, rec: rec, agents: map[wire.UserID]*agentState{}, watchers: map[*conn]struct{}{}, autoClose: autoClose}
 	for _, u := range users {
 		r.addAgent(o, u)
 	}

@@ -118,6 +118,13 @@ func (r *router) chatBatch(reqs []*sendReq) {
 		a.req.c.pushFrame(wire.TypeAck, a.req.rid, wire.Ack{Conv: stored.Conv, Seq: stored.Seq})
 		if !res[i].Dup {
 			a.cs.conv.LastSeq = stored.Seq
+			a.cs.conv.ActivityAt = stored.At // stored with the message (store.AppendMessages)
+			if stored.Author == wire.AuthorAgent {
+				a.cs.answered = true
+			}
+			if a.cs.conv.ClosesAt != 0 {
+				r.armIdle(a.cs, false) // someone wrote: the close waits again
+			}
 			r.s.metrics.messages.WithLabelValues(string(stored.Author)).Inc()
 			if a.req.c.role == wire.RoleCustomer && a.cs.preview == "" {
 				a.cs.preview = truncate(stored.Text, 140)

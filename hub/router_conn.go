@@ -78,8 +78,14 @@ func (r *router) register(c *conn, resume map[wire.ConversationID]int64) error {
 		r.pushCalls(c)
 		r.pushVisuals(c, welcome.Conversations)
 		switch {
-		case c.role == wire.RoleCustomer && welcome.Conversations[0].State == wire.ConvWaiting:
-			c.pushFrame(wire.TypeQueuePosition, "", wire.QueuePosition{Conv: c.conv, Position: welcome.Conversations[0].QueuePosition})
+		case c.role == wire.RoleCustomer:
+			if welcome.Conversations[0].State == wire.ConvWaiting {
+				c.pushFrame(wire.TypeQueuePosition, "", wire.QueuePosition{Conv: c.conv, Position: welcome.Conversations[0].QueuePosition})
+			}
+			if cs := r.convs[c.conv]; cs != nil {
+				// After the welcome and the replay, so a customer who comes back gets the line live.
+				r.customerChanged(cs, false)
+			}
 		case agent != nil:
 			c.pushFrame(wire.TypeAgentState, "", r.agentState(agent))
 			if o := agent.offer; o != nil {
@@ -124,7 +130,9 @@ func (r *router) unregister(c *conn) {
 		case wire.RoleCustomer:
 			if cs := r.convs[c.conv]; cs != nil {
 				delete(cs.customers, c)
+				delete(cs.hidden, c)
 				r.watchAbandon(cs)
+				r.customerChanged(cs, false)
 				r.callPartyLeft(cs, nil)
 			}
 		case wire.RoleAgent:

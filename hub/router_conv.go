@@ -22,6 +22,12 @@ func (r *router) enqueue(c wire.Conversation) (int, error) {
 		}
 		cs := &convState{conv: c, org: org, customers: map[*conn]struct{}{}}
 		cs.conv.Calls = org.callsAllowed()
+		// Not connected yet: away until the portal connects (a moment later), gone if it never does.
+		cs.conv.Customer, cs.conv.CustomerSince, cs.presenceAt = wire.CustomerAway, c.CreatedAt, r.s.now()
+		if cs.conv.ActivityAt == 0 {
+			cs.conv.ActivityAt = c.CreatedAt
+		}
+		r.watchGone(cs, r.s.cfg.CustomerGoneAfter)
 		r.convs[c.ID] = cs
 		org.queue = append(org.queue, cs)
 		r.watchAbandon(cs)
@@ -49,7 +55,8 @@ func (r *router) watchAbandon(cs *convState) {
 			}
 			cs.abandon = nil
 			r.s.log.Info("waiting customer gone; ending the conversation", "org", cs.org.id, "conv", cs.conv.ID)
-			if err := r.finish(cs, wire.AuthorCustomer, "The customer left the conversation."); err != nil {
+			if err := r.finish(cs, ending{by: wire.AuthorCustomer, reason: wire.EndAbandoned, text: "The customer left the conversation.",
+				ev: &wire.Event{Kind: wire.EventLeft}}); err != nil {
 				r.s.log.Error("ending an abandoned conversation", "conv", cs.conv.ID, "err", err)
 			}
 		})
@@ -114,11 +121,15 @@ func (r *router) end(c *conn, rid string, t wire.Type, id wire.ConversationID) e
 		if err != nil {
 			return err
 		}
-		by, text := wire.AuthorCustomer, "The customer left the conversation."
+		e := ending{by: wire.AuthorCustomer, reason: wire.EndByCustomer, text: "The customer left the conversation.", ev: &wire.Event{Kind: wire.EventLeft}}
 		if t == wire.TypeConvEnd {
-			by, text = wire.AuthorAgent, c.user.DisplayName+" ended the conversation."
+			e = ending{by: wire.AuthorAgent, reason: wire.EndByAgent, text: c.user.DisplayName + " ended the conversation.",
+				ev: &wire.Event{Kind: wire.EventEnded, Name: cs.conv.AgentName}}
 		}
-		if err := r.finish(cs, by, text); err != nil {
+		if cs.conv.State == wire.ConvWaiting && e.reason == wire.EndByCustomer {
+			e.reason = wire.EndAbandoned // left the queue before an agent took it
+		}
+		if err := r.finish(cs, e); err != nil {
 			return err
 		}
 		ack(c, rid, wire.Ack{Conv: cs.conv.ID, Seq: cs.conv.LastSeq})
@@ -126,11 +137,14 @@ func (r *router) end(c *conn, rid string, t wire.Type, id wire.ConversationID) e
 	})
 }
 
-// finish ends a conversation, frees the agent, and tells everyone.
-func (r *router) finish(cs *convState, by wire.Author, text string) error {
+// finish ends a conversation as e says, frees the agent, and tells everyone.
+func (r *router) finish(cs *convState, e ending) error {
 	org := cs.org
 	prev := cs.conv
+	by := e.by
 	cs.conv.State, cs.conv.EndedAt, cs.conv.EndedBy = wire.ConvEnded, r.s.now().UnixMilli(), by
+	cs.conv.EndReason, cs.conv.Outcome = e.reason, e.outcome(cs)
+	cs.conv.ClosesAt, cs.conv.CloseWarning = 0, false
 	ctx, cancel := dbctx()
 	err := r.s.store.UpdateConversation(ctx, cs.conv)
 	cancel()
@@ -140,7 +154,7 @@ func (r *router) finish(cs *convState, by wire.Author, text string) error {
 	}
 	r.endVisuals(cs, "conversation_ended")
 	r.endConvCall(cs, by, "conversation_ended")
-	r.systemEvent(cs, text, convEndEvent(cs, by))
+	r.systemEvent(cs, e.text, e.ev)
 	r.broadcast(cs, encode(wire.TypeConvState, cs.conv), nil)
 	if o := cs.offer; o != nil {
 		r.revoke(o, "left")
@@ -157,9 +171,10 @@ func (r *router) finish(cs *convState, by wire.Author, text string) error {
 		cs.abandon.Stop()
 		cs.abandon = nil
 	}
+	cs.stopIdleTimers()
 	delete(r.convs, cs.conv.ID)
 	r.s.metrics.conversations.WithLabelValues("ended").Inc()
-	r.s.log.Info("conversation ended", "org", org.id, "conv", cs.conv.ID, "by", by)
+	r.s.log.Info("conversation ended", "org", org.id, "conv", cs.conv.ID, "by", by, "reason", e.reason, "outcome", cs.conv.Outcome)
 	r.route(org)
 	r.dirty[org] = struct{}{}
 	return nil
@@ -206,7 +221,9 @@ func (r *router) assignTo(cs *convState, a *agentState) error {
 	if old != nil && old != a {
 		r.endVisuals(cs, "reassigned")
 	}
-	cs.conv.State, cs.conv.AgentID, cs.conv.AgentName, cs.conv.AcceptedAt = wire.ConvActive, a.user.ID, a.user.DisplayName, r.s.now().UnixMilli()
+	now := r.s.now().UnixMilli()
+	// Taking a conversation is activity: the close for inactivity waits from now.
+	cs.conv.State, cs.conv.AgentID, cs.conv.AgentName, cs.conv.AcceptedAt, cs.conv.ActivityAt = wire.ConvActive, a.user.ID, a.user.DisplayName, now, now
 	ctx, cancel := dbctx()
 	err := r.s.store.UpdateConversation(ctx, cs.conv)
 	cancel()
@@ -232,6 +249,7 @@ func (r *router) assignTo(cs *convState, a *agentState) error {
 	}
 	r.broadcast(cs, encode(wire.TypeConvState, cs.conv), nil)
 	r.systemEvent(cs, a.user.DisplayName+" joined the conversation.", &wire.Event{Kind: wire.EventJoined, Name: a.user.DisplayName})
+	r.armIdle(cs, false) // a customer who went while waiting: the close is due from now on
 	r.pushAgentState(a)
 	r.s.metrics.conversations.WithLabelValues("assigned").Inc()
 	r.s.log.Info("conversation assigned", "org", org.id, "conv", cs.conv.ID, "agent", a.user.ID)

@@ -58,6 +58,9 @@ func (vs *visualState) view(side wire.Author) wire.Visual {
 func (r *router) publishVisual(vs *visualState) {
 	r.toParty(vs.cs, wire.AuthorAgent, encode(wire.TypeVisualState, vs.view(wire.AuthorAgent)))
 	r.toParty(vs.cs, wire.AuthorCustomer, encode(wire.TypeVisualState, vs.view(wire.AuthorCustomer)))
+	if vs.cs.conv.ClosesAt != 0 {
+		r.armIdle(vs.cs, false) // a co-browse in progress never closes for inactivity
+	}
 }
 
 // newPIN returns a uniformly random 6-digit PIN.
@@ -421,6 +424,7 @@ func (r *router) endVisual(vs *visualState, by wire.Author, reason string) {
 	vs.v.State, vs.v.EndedBy, vs.v.Reason, vs.v.EndedAt, vs.v.Control = wire.VisualEnded, by, reason, r.s.now().UnixMilli(), false
 	delete(r.visuals, vs.v.ID)
 	r.publishVisual(vs)
+	r.touch(vs.cs) // the end of a co-browse is activity
 	r.s.log.Info("visual engagement ended", "org", vs.cs.org.id, "conv", vs.v.Conv, "visual", vs.v.ID, "by", by, "reason", reason)
 }
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createI18n } from './i18n';
 import en from './locales/en';
 import es from './locales/es';
-import { callDuration, systemLine } from './systemline';
+import { callDuration, shownTo, systemLine } from './systemline';
+import * as wire from './wire.gen';
 
 const esT = createI18n({ en, es }, ['es-ES']);
 const enT = createI18n({ en, es }, ['en-GB']);
@@ -15,6 +16,29 @@ describe('systemLine', () => {
     expect(systemLine(enT, 'x', { kind: 'call_missed' })).toBe('Missed call');
     expect(systemLine(esT, 'The customer left the conversation.', { kind: 'left' }, 'customer')).toBe('Has salido de la conversación.');
     expect(systemLine(enT, 'The customer left the conversation.', { kind: 'left' }, 'agent')).toBe('The customer left the conversation.');
+  });
+
+  it('has a sentence for every event the hub sends, in English and Spanish', () => {
+    const kinds = Object.entries(wire)
+      .filter(([k]) => k.startsWith('Event') && k !== 'EventKind')
+      .map(([, v]) => v as wire.EventKind);
+    expect(kinds).toContain('idle_closed');
+    for (const tr of [enT, esT]) {
+      for (const kind of kinds) {
+        const line = systemLine(tr, 'HUB TEXT', { kind, call_kind: 'voice', name: 'Ana', duration_ms: 1000 }, 'agent');
+        expect(line, `${tr.lang} ${kind}`).not.toBe('HUB TEXT');
+      }
+    }
+    expect(systemLine(esT, 'Closed after inactivity.', { kind: 'idle_closed' })).toBe('Cerrada por inactividad.');
+    expect(systemLine(esT, 'x', { kind: 'customer_gone' }, 'agent')).toBe('El cliente ha abandonado el chat.');
+  });
+
+  it('keeps the customer\'s own comings and goings out of their transcript', () => {
+    expect(shownTo({ kind: 'customer_gone' }, 'customer')).toBe(false);
+    expect(shownTo({ kind: 'customer_back' }, 'customer')).toBe(false);
+    expect(shownTo({ kind: 'customer_gone' }, 'agent')).toBe(true);
+    expect(shownTo({ kind: 'idle_closed' }, 'customer')).toBe(true);
+    expect(shownTo(undefined, 'customer')).toBe(true);
   });
 
   it('falls back to the hub text for lines without an event', () => {

@@ -13,6 +13,14 @@ export function callDuration(ms: number): string {
 }
 
 /**
+ * shownTo says whether reader sees a system line: the customer does not read that they left the
+ * chat page or came back (the agent does).
+ */
+export function shownTo(ev: wire.Event | null | undefined, reader: wire.Author): boolean {
+  return !(reader === 'customer' && (ev?.kind === 'customer_gone' || ev?.kind === 'customer_back'));
+}
+
+/**
  * systemLine translates a system message from its event, or returns its text when it has none.
  * reader is who reads it, so the customer reads "You left" where the agent reads "The customer left".
  */

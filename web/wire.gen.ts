@@ -475,6 +475,53 @@ export interface CallSettings {
 }
 
 /**
+ * CustomerPresence says whether the customer is with the conversation.
+ */
+export type CustomerPresence = "here" | "away" | "gone";
+
+/**
+ * CustomerPresenceSet is the portal telling the hub whether the chat's tab is hidden.
+ */
+export interface CustomerPresenceSet {
+  conv: ConversationID;
+  /**
+   * Hidden is true while the tab is in the background or minimised.
+   */
+  hidden: boolean;
+}
+
+/**
+ * EndReason says why a conversation ended.
+ */
+export type EndReason = "agent" | "customer" | "abandoned" | "inactivity" | "supervisor";
+
+/**
+ * ConvOutcome is how a conversation ended, for the reports.
+ */
+export type ConvOutcome = "resolved" | "abandoned";
+
+/**
+ * AutoCloseSettings is an organisation's auto-close time, at
+ * GET and PUT /api/v1/orgs/{org}/settings/auto-close.
+ */
+export interface AutoCloseSettings {
+  /**
+   * AfterSeconds is how long a conversation stays open with its customer gone and nobody
+   * writing; 0 means the hub's default. Otherwise between MinAutoCloseSeconds and
+   * MaxAutoCloseSeconds.
+   */
+  after_s: number;
+  /**
+   * DefaultSeconds is the hub's default (read only).
+   */
+  default_s?: number;
+  /**
+   * WarningSeconds is how long before the close the agent is warned (read only).
+   */
+  warning_s?: number;
+}
+
+/**
  * VisualID identifies one visual engagement within a conversation.
  */
 export type VisualID = string;
@@ -789,7 +836,7 @@ export type ReceiptKind = "delivered" | "read";
 /**
  * Type names a message.
  */
-export type Type = "call.invite" | "call.state" | "call.accept" | "call.decline" | "call.end" | "call.signal" | "call.media" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.result" | "visual.signal" | "visual.settings" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign";
+export type Type = "call.invite" | "call.state" | "call.accept" | "call.decline" | "call.end" | "call.signal" | "call.media" | "customer.presence" | "conv.keep" | "supervisor.close" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.result" | "visual.signal" | "visual.settings" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign";
 
 /**
  * Envelope is one WebSocket frame.
@@ -931,7 +978,7 @@ export interface Message {
 /**
  * EventKind says what a system line reports.
  */
-export type EventKind = "joined" | "left" | "ended" | "call_started" | "call_ended" | "call_declined" | "call_missed" | "call_cancelled" | "call_failed" | "requeued";
+export type EventKind = "joined" | "left" | "ended" | "call_started" | "call_ended" | "call_declined" | "call_missed" | "call_cancelled" | "call_failed" | "requeued" | "customer_gone" | "customer_back" | "idle_closed" | "supervisor_closed";
 
 /**
  * Event is what a system line reports, with the values a translation needs.
@@ -1012,9 +1059,30 @@ export interface Conversation {
   accepted_at?: number;
   ended_at?: number;
   /**
-   * EndedBy says who ended it: the agent (End) or the customer (left).
+   * EndedBy says who ended it: the agent (End), the customer (left), or the hub (system: closed
+   * after inactivity or by a supervisor).
    */
   ended_by?: Author;
+  /**
+   * EndReason says why it ended, and Outcome whether it was resolved or abandoned (presence.go).
+   */
+  end_reason?: EndReason;
+  outcome?: ConvOutcome;
+  /**
+   * Customer is whether the customer is here, away or gone, since CustomerSince (Unix ms).
+   */
+  customer?: CustomerPresence;
+  customer_since?: number;
+  /**
+   * ActivityAt is when someone last wrote, or the agent chose to keep it open (Unix ms).
+   */
+  activity_at?: number;
+  /**
+   * ClosesAt is when the hub will close it for inactivity (Unix ms); 0 while none is due.
+   * CloseWarning is set from a minute before: the agent may keep it open (TypeConvKeep).
+   */
+  closes_at?: number;
+  close_warning?: boolean;
   /**
    * Calls is which calls the agent may start in this conversation: the organisation's setting,
    * or its queue's override. Empty when not stated (older hubs).
@@ -1102,8 +1170,9 @@ export interface Snapshot {
 }
 
 /**
- * Stats sum up the conversations of an organisation that ended since SinceMS (the last 24 hours)
- * after an agent accepted them. Handle time runs from the agent's accept to the end.
+ * Stats sum up the conversations of an organisation that ended since SinceMS (the last 24 hours):
+ * handle times over those an agent accepted, outcomes over all. Handle time runs from the agent's
+ * accept to the end.
  */
 export interface Stats {
   /**
@@ -1129,6 +1198,13 @@ export interface Stats {
    * AvgCallMS is the average duration of the answered calls among them (answer to end).
    */
   avg_call_ms: number;
+  /**
+   * Resolved and Abandoned count the conversations that ended in the window by outcome
+   * (presence.go); AutoClosed those of them the hub closed after inactivity.
+   */
+  resolved: number;
+  abandoned: number;
+  auto_closed: number;
 }
 
 /**
@@ -1238,6 +1314,21 @@ export const TypeCallEnd: Type = "call.end";
 export const TypeCallSignal: Type = "call.signal";
 export const TypeCallMedia: Type = "call.media";
 export const MaxSDPBytes = 12 << 10;
+export const TypeCustomerPresence: Type = "customer.presence";
+export const TypeConvKeep: Type = "conv.keep";
+export const TypeSupervisorClose: Type = "supervisor.close";
+export const CustomerHere: CustomerPresence = "here";
+export const CustomerAway: CustomerPresence = "away";
+export const CustomerGone: CustomerPresence = "gone";
+export const EndByAgent: EndReason = "agent";
+export const EndByCustomer: EndReason = "customer";
+export const EndAbandoned: EndReason = "abandoned";
+export const EndInactivity: EndReason = "inactivity";
+export const EndBySupervisor: EndReason = "supervisor";
+export const OutcomeResolved: ConvOutcome = "resolved";
+export const OutcomeAbandoned: ConvOutcome = "abandoned";
+export const MinAutoCloseSeconds = 60;
+export const MaxAutoCloseSeconds = 24 * 3600;
 export const VisualCobrowse: VisualKind = "cobrowse";
 export const VisualScreenShare: VisualKind = "screenshare";
 export const ProviderNone: ProviderKind = "";
@@ -1337,3 +1428,7 @@ export const EventCallMissed: EventKind = "call_missed";
 export const EventCallCancelled: EventKind = "call_cancelled";
 export const EventCallFailed: EventKind = "call_failed";
 export const EventRequeued: EventKind = "requeued";
+export const EventCustomerGone: EventKind = "customer_gone";
+export const EventCustomerBack: EventKind = "customer_back";
+export const EventIdleClosed: EventKind = "idle_closed";
+export const EventSupervisorClosed: EventKind = "supervisor_closed";

@@ -283,6 +283,15 @@ const (
 	// EventRequeued: "Agent One is no longer available; the conversation is back in the queue."
 	// (Name is the agent's): an admin disabled the agent, or the agent's session was ended.
 	EventRequeued EventKind = "requeued"
+	// EventCustomerGone: "The customer has left the chat." (no connection for a while; the
+	// conversation stays open).
+	EventCustomerGone EventKind = "customer_gone"
+	// EventCustomerBack: "The customer is back."
+	EventCustomerBack EventKind = "customer_back"
+	// EventIdleClosed: "Closed after inactivity."
+	EventIdleClosed EventKind = "idle_closed"
+	// EventSupervisorClosed: "A supervisor closed the conversation." (Name is the supervisor's).
+	EventSupervisorClosed EventKind = "supervisor_closed"
 )
 
 // Event is what a system line reports, with the values a translation needs.
@@ -339,8 +348,21 @@ type Conversation struct {
 	CreatedAt  int64 `json:"created_at"`
 	AcceptedAt int64 `json:"accepted_at,omitempty"`
 	EndedAt    int64 `json:"ended_at,omitempty"`
-	// EndedBy says who ended it: the agent (End) or the customer (left).
+	// EndedBy says who ended it: the agent (End), the customer (left), or the hub (system: closed
+	// after inactivity or by a supervisor).
 	EndedBy Author `json:"ended_by,omitempty"`
+	// EndReason says why it ended, and Outcome whether it was resolved or abandoned (presence.go).
+	EndReason EndReason   `json:"end_reason,omitempty"`
+	Outcome   ConvOutcome `json:"outcome,omitempty"`
+	// Customer is whether the customer is here, away or gone, since CustomerSince (Unix ms).
+	Customer      CustomerPresence `json:"customer,omitempty"`
+	CustomerSince int64            `json:"customer_since,omitempty"`
+	// ActivityAt is when someone last wrote, or the agent chose to keep it open (Unix ms).
+	ActivityAt int64 `json:"activity_at,omitempty"`
+	// ClosesAt is when the hub will close it for inactivity (Unix ms); 0 while none is due.
+	// CloseWarning is set from a minute before: the agent may keep it open (TypeConvKeep).
+	ClosesAt     int64 `json:"closes_at,omitempty"`
+	CloseWarning bool  `json:"close_warning,omitempty"`
 	// Calls is which calls the agent may start in this conversation: the organisation's setting,
 	// or its queue's override. Empty when not stated (older hubs).
 	Calls CallsAllowed `json:"calls,omitempty"`
@@ -399,8 +421,9 @@ type Snapshot struct {
 	Stats Stats `json:"stats"`
 }
 
-// Stats sum up the conversations of an organisation that ended since SinceMS (the last 24 hours)
-// after an agent accepted them. Handle time runs from the agent's accept to the end.
+// Stats sum up the conversations of an organisation that ended since SinceMS (the last 24 hours):
+// handle times over those an agent accepted, outcomes over all. Handle time runs from the agent's
+// accept to the end.
 type Stats struct {
 	// SinceMS is the start of the window, Unix milliseconds.
 	SinceMS int64 `json:"since_ms"`
@@ -415,6 +438,11 @@ type Stats struct {
 	Calls map[CallOutcome]int `json:"calls"`
 	// AvgCallMS is the average duration of the answered calls among them (answer to end).
 	AvgCallMS int64 `json:"avg_call_ms"`
+	// Resolved and Abandoned count the conversations that ended in the window by outcome
+	// (presence.go); AutoClosed those of them the hub closed after inactivity.
+	Resolved   int `json:"resolved"`
+	Abandoned  int `json:"abandoned"`
+	AutoClosed int `json:"auto_closed"`
 }
 
 // AgentSummary is one agent's line in the supervisor view.

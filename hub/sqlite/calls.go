@@ -100,8 +100,7 @@ func (d *DB) Report(ctx context.Context, org wire.OrgID, since, until int64) ([]
 		var c wire.Conversation
 		var callID, kind, outcome sql.NullString
 		var answered, ended sql.NullInt64
-		if err := rows.Scan(&c.ID, &c.Org, &c.State, &c.CustomerName, &c.AgentID, &c.AgentName, &c.LastSeq, &c.CreatedAt,
-			&c.AcceptedAt, &c.EndedAt, &c.EndedBy, &callID, &kind, &outcome, &answered, &ended); err != nil {
+		if err := rows.Scan(append(convFields(&c), &callID, &kind, &outcome, &answered, &ended)...); err != nil {
 			return nil, err
 		}
 		if n := len(out); n == 0 || out[n-1].Conv.ID != c.ID {
@@ -192,6 +191,16 @@ func (d *DB) Stats(ctx context.Context, org wire.OrgID, since int64) (wire.Stats
 		return st, err
 	}
 	rows.Close()
+	// Outcomes of every conversation that ended, accepted or not (abandoned in the queue too).
+	err = d.db.QueryRowContext(ctx, `SELECT
+			COALESCE(SUM(CASE WHEN outcome = ? THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN outcome = ? THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN end_reason = ? THEN 1 ELSE 0 END), 0)
+		FROM conversations WHERE org = ? AND state = ? AND ended_at >= ?`,
+		wire.OutcomeResolved, wire.OutcomeAbandoned, wire.EndInactivity, org, wire.ConvEnded, since).Scan(&st.Resolved, &st.Abandoned, &st.AutoClosed)
+	if err != nil {
+		return st, err
+	}
 	rows, err = d.db.QueryContext(ctx, `SELECT outcome, COUNT(*),
 			COALESCE(SUM(CASE WHEN answered_at > 0 AND ended_at > answered_at THEN ended_at - answered_at END), 0),
 			SUM(CASE WHEN answered_at > 0 THEN 1 ELSE 0 END)

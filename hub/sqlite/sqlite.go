@@ -90,6 +90,14 @@ var migrations = []string{
 	// accounts: members' email, disabled flag and identity-provider link, sessions' ids, setup
 	// links, the audit log, single sign-on grants (accounts.go).
 	accountsMigration,
+	// 5: the customer's presence, the last activity, and why and how a conversation ended.
+	`ALTER TABLE conversations ADD COLUMN customer TEXT NOT NULL DEFAULT '';
+	ALTER TABLE conversations ADD COLUMN customer_since INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE conversations ADD COLUMN activity_at INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE conversations ADD COLUMN end_reason TEXT NOT NULL DEFAULT '';
+	ALTER TABLE conversations ADD COLUMN outcome TEXT NOT NULL DEFAULT '';
+	UPDATE conversations SET activity_at = COALESCE((SELECT MAX(at) FROM messages m
+		WHERE m.conv = conversations.id AND m.author != 'system'), created_at);`,
 }
 
 // DB is a store.Store on one SQLite file.
@@ -148,7 +156,10 @@ func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
 		sql  string
 	}{
 		{&d.findClientID, `SELECT ` + msgCols + ` FROM messages WHERE conv = ? AND client_id = ?`},
-		{&d.bumpSeq, `UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`},
+		// A message by a person is activity (the auto-close waits for nobody writing); a system
+		// line is not.
+		{&d.bumpSeq, `UPDATE conversations SET last_seq = last_seq + 1,
+			activity_at = CASE WHEN ? THEN MAX(activity_at, ?) ELSE activity_at END WHERE id = ? RETURNING last_seq`},
 		{&d.insertMsg, `INSERT INTO messages (conv, seq, author, author_name, text, client_id, at, event) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 	} {
 		if *p.stmt, err = db.PrepareContext(ctx, p.sql); err != nil {
@@ -405,18 +416,29 @@ func (d *DB) DeleteExpiredTokens(ctx context.Context, now time.Time) error {
 	return err
 }
 
-const convCols = `id, org, state, customer_name, agent_id, agent_name, last_seq, created_at, accepted_at, ended_at, ended_by`
+const convCols = `id, org, state, customer_name, agent_id, agent_name, last_seq, created_at, accepted_at, ended_at, ended_by,
+	customer, customer_since, activity_at, end_reason, outcome`
+
+// convFields are the fields of c in convCols' order, for scanning.
+func convFields(c *wire.Conversation) []any {
+	return []any{&c.ID, &c.Org, &c.State, &c.CustomerName, &c.AgentID, &c.AgentName, &c.LastSeq, &c.CreatedAt, &c.AcceptedAt,
+		&c.EndedAt, &c.EndedBy, &c.Customer, &c.CustomerSince, &c.ActivityAt, &c.EndReason, &c.Outcome}
+}
 
 func scanConv(row interface{ Scan(...any) error }) (wire.Conversation, error) {
 	var c wire.Conversation
-	err := row.Scan(&c.ID, &c.Org, &c.State, &c.CustomerName, &c.AgentID, &c.AgentName, &c.LastSeq, &c.CreatedAt, &c.AcceptedAt, &c.EndedAt, &c.EndedBy)
+	err := row.Scan(convFields(&c)...)
 	return c, notFound(err)
 }
 
 // CreateConversation implements store.Store.
 func (d *DB) CreateConversation(ctx context.Context, c wire.Conversation) error {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO conversations (`+convCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.Org, c.State, c.CustomerName, c.AgentID, c.AgentName, c.LastSeq, c.CreatedAt, c.AcceptedAt, c.EndedAt, c.EndedBy)
+	if c.ActivityAt == 0 {
+		c.ActivityAt = c.CreatedAt
+	}
+	_, err := d.db.ExecContext(ctx, `INSERT INTO conversations (`+convCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.Org, c.State, c.CustomerName, c.AgentID, c.AgentName, c.LastSeq, c.CreatedAt, c.AcceptedAt, c.EndedAt, c.EndedBy,
+		c.Customer, c.CustomerSince, c.ActivityAt, c.EndReason, c.Outcome)
 	if isUnique(err) {
 		return store.ErrConflict
 	}
@@ -428,11 +450,14 @@ func (d *DB) Conversation(ctx context.Context, id wire.ConversationID) (wire.Con
 	return scanConv(d.db.QueryRowContext(ctx, `SELECT `+convCols+` FROM conversations WHERE id = ?`, id))
 }
 
-// UpdateConversation implements store.Store. It leaves last_seq to AppendMessage.
+// UpdateConversation implements store.Store. It leaves last_seq to AppendMessage, and moves
+// activity_at only forward.
 func (d *DB) UpdateConversation(ctx context.Context, c wire.Conversation) error {
 	res, err := d.db.ExecContext(ctx, `UPDATE conversations SET state = ?, customer_name = ?, agent_id = ?, agent_name = ?,
-		accepted_at = ?, ended_at = ?, ended_by = ? WHERE id = ?`,
-		c.State, c.CustomerName, c.AgentID, c.AgentName, c.AcceptedAt, c.EndedAt, c.EndedBy, c.ID)
+		accepted_at = ?, ended_at = ?, ended_by = ?, customer = ?, customer_since = ?, activity_at = MAX(activity_at, ?),
+		end_reason = ?, outcome = ? WHERE id = ?`,
+		c.State, c.CustomerName, c.AgentID, c.AgentName, c.AcceptedAt, c.EndedAt, c.EndedBy, c.Customer, c.CustomerSince,
+		c.ActivityAt, c.EndReason, c.Outcome, c.ID)
 	if err != nil {
 		return err
 	}
@@ -500,10 +525,10 @@ func (d *DB) AppendMessages(ctx context.Context, ms []wire.Message) ([]store.App
 				return nil, err
 			}
 		}
-		if err := bump.QueryRowContext(ctx, m.Conv).Scan(&m.Seq); err != nil {
+		m.At = d.now().UnixMilli()
+		if err := bump.QueryRowContext(ctx, m.Author != wire.AuthorSystem, m.At, m.Conv).Scan(&m.Seq); err != nil {
 			return nil, notFound(err)
 		}
-		m.At = d.now().UnixMilli()
 		var clientID any
 		if m.ClientID != "" {
 			clientID = m.ClientID

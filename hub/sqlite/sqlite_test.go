@@ -143,3 +143,71 @@ func TestAppendMessagesBatch(t *testing.T) {
 		t.Errorf("c1 holds %d messages after the failed batch; want 2", len(msgs))
 	}
 }
+
+// The auto-close waits for nobody writing: a person's message moves activity_at, a system line
+// does not, and a save with an older value never moves it back. Presence and the end survive a
+// reopen.
+func TestActivityPresenceAndOutcome(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir() + "/s.db"
+	now := time.UnixMilli(1_000_000)
+	db, err := sqlite.Open(ctx, path, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateOrg(ctx, store.Org{ID: "o", Name: "O"}); err != nil {
+		t.Fatal(err)
+	}
+	c := wire.Conversation{ID: "c", Org: "o", State: wire.ConvActive, CreatedAt: 500_000}
+	if err := db.CreateConversation(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	activity := func() int64 {
+		t.Helper()
+		got, err := db.Conversation(ctx, "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.ActivityAt
+	}
+	if got := activity(); got != 500_000 {
+		t.Errorf("new conversation: activity_at %d; want its creation 500000", got)
+	}
+	for _, step := range []struct {
+		author wire.Author
+		at     int64
+		want   int64
+	}{
+		{wire.AuthorCustomer, 1_000_000, 1_000_000},
+		{wire.AuthorSystem, 2_000_000, 1_000_000},
+		{wire.AuthorAgent, 3_000_000, 3_000_000},
+	} {
+		now = time.UnixMilli(step.at)
+		if _, err := db.AppendMessages(ctx, []wire.Message{{Conv: "c", Author: step.author, Text: "x"}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := activity(); got != step.want {
+			t.Errorf("after a %s message at %d: activity_at %d; want %d", step.author, step.at, got, step.want)
+		}
+	}
+	c.ActivityAt, c.Customer, c.CustomerSince = 2_500_000, wire.CustomerGone, 2_900_000
+	if err := db.UpdateConversation(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got := activity(); got != 3_000_000 {
+		t.Errorf("a save with an older activity moved it back to %d", got)
+	}
+	c.State, c.EndReason, c.Outcome = wire.ConvEnded, wire.EndInactivity, wire.OutcomeAbandoned
+	if err := db.UpdateConversation(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db = open(t, path)
+	got, err := db.Conversation(ctx, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Customer != wire.CustomerGone || got.CustomerSince != 2_900_000 || got.EndReason != wire.EndInactivity || got.Outcome != wire.OutcomeAbandoned {
+		t.Errorf("reopened: %+v; want gone since 2900000, ended for inactivity, abandoned", got)
+	}
+}

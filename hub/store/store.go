@@ -119,14 +119,15 @@ type Store interface {
 	CreateConversation(ctx context.Context, c wire.Conversation) error
 	// Conversation returns a conversation (QueuePosition is not stored).
 	Conversation(ctx context.Context, id wire.ConversationID) (wire.Conversation, error)
-	// UpdateConversation saves a conversation's state, agent and times.
+	// UpdateConversation saves a conversation's state, agent, times, customer presence, end
+	// reason and outcome. ActivityAt only moves forward (a message stored meanwhile may be newer).
 	UpdateConversation(ctx context.Context, c wire.Conversation) error
 	// OpenConversations lists the waiting and active conversations of every organisation, oldest
 	// first, so a restarted hub picks them up again.
 	OpenConversations(ctx context.Context) ([]wire.Conversation, error)
 
 	// AppendMessage stores m with the conversation's next sequence number and returns it with Seq
-	// and At set. When m.ClientID was already stored in the conversation, it returns the stored
+	// and At set; a message not by AuthorSystem moves the conversation's ActivityAt to At. When m.ClientID was already stored in the conversation, it returns the stored
 	// message and dup = true, and stores nothing.
 	AppendMessage(ctx context.Context, m wire.Message) (stored wire.Message, dup bool, err error)
 	// AppendMessages stores several messages in one transaction, in order, as AppendMessage would

@@ -35,6 +35,10 @@ const en: Messages = {
     call_cancelled: 'Call cancelled',
     call_failed: 'Call failed',
     requeued: '{name} is no longer available; the conversation is back in the queue.',
+    customer_gone: 'The customer has left the chat.',
+    customer_back: 'The customer is back.',
+    idle_closed: 'Closed after inactivity.',
+    supervisor_closed: '{name} (supervisor) closed the conversation.',
   },
   connection: {
     reconnecting: 'Connection lost. Reconnecting…',

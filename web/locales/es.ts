@@ -35,6 +35,10 @@ const es: Messages = {
     call_cancelled: 'Llamada cancelada',
     call_failed: 'La llamada ha fallado',
     requeued: '{name} ya no está disponible; la conversación vuelve a la cola.',
+    customer_gone: 'El cliente ha abandonado el chat.',
+    customer_back: 'El cliente ha vuelto.',
+    idle_closed: 'Cerrada por inactividad.',
+    supervisor_closed: '{name} (supervisión) ha cerrado la conversación.',
   },
   connection: {
     reconnecting: 'Se perdió la conexión. Reconectando…',
