@@ -116,6 +116,7 @@ func (r *router) removeAgent(o *orgState, a *agentState) {
 		r.systemEvent(cs, a.user.DisplayName+" is no longer available; the conversation is back in the queue.",
 			&wire.Event{Kind: wire.EventRequeued, Name: a.user.DisplayName})
 		r.watchAbandon(cs)
+		r.armIdle(cs, false) // waiting: no close for inactivity
 		r.s.log.Info("conversation back in the queue", "org", o.id, "conv", id, "agent", a.user.ID)
 	}
 	o.queue = append(requeued, o.queue...)

@@ -242,8 +242,8 @@ func (r *router) armIdle(cs *convState, tell bool) {
 				return
 			}
 			cs.idle = nil
-			if r.s.now().Before(closesAt) || r.busy(cs) {
-				r.armIdle(cs, false) // the warning, or a call started meanwhile
+			if r.s.now().Before(closesAt) || r.busy(cs) || cs.conv.State != wire.ConvActive || cs.conv.Customer != wire.CustomerGone {
+				r.armIdle(cs, false) // the warning; or a call started, or the chat went back to the queue
 				return
 			}
 			r.s.log.Info("closing a conversation after inactivity", "org", cs.org.id, "conv", cs.conv.ID, "agent", cs.conv.AgentID)
