@@ -5,7 +5,9 @@
 # The app is cross-compiled with cgo by mingw-w64 through the Wails CLI (out/tools/wails), so it
 # carries whatever media engine the app links: H.264 and Opus from the static libraries that
 # pion/mediadevices ships for windows/amd64; -tags novpx,noturbojpeg because Debian has no mingw
-# libvpx or libjpeg-turbo (no VP8 on Windows; the render bridge uses Go's image/jpeg there). Every exe, the
+# libvpx or libjpeg-turbo (no VP8 on Windows; the render bridge uses Go's image/jpeg there). The
+# mingw runtime is linked in statically (scripts/dist/windows-cgo.sh says why), and every exe is
+# checked to import only DLLs a clean Windows has (scripts/dist/windows-imports.sh). Every exe, the
 # uninstaller included, and both installers are Authenticode-signed by scripts/dist/sign.sh.
 # Needs frontend/dist built first; VERSION and LDFLAGS come from the Makefile.
 set -euo pipefail
@@ -17,16 +19,11 @@ stage=out/dist/windows
 rm -rf "$stage"; mkdir -p "$stage" dist
 rm -f dist/parley-*-windows-amd64-setup.exe dist/parley-*-windows-amd64.msi
 
-# The media engine's codecs for Windows: the static OpenH264 and Opus that pion/mediadevices ships
-# (the same recipe as mk/media.mk's build-media-windows); no libvpx or libjpeg-turbo for mingw.
-mdir=$(go list -m -f '{{.Dir}}' github.com/pion/mediadevices)
-mkdir -p out/win-include && ln -sfn "$mdir/pkg/codec/openh264/include/openh264" out/win-include/wels
-export CGO_CFLAGS="-O2 -I$root/out/win-include -I$mdir/pkg/codec/opus/include"
-export CGO_LDFLAGS="$mdir/pkg/codec/openh264/lib/libopenh264-windows-x64.a $mdir/pkg/codec/opus/lib/libopus-windows-x64.a -lssp -lstdc++"
+# The media engine's codecs and the static mingw runtime (scripts/dist/windows-cgo.sh).
+. scripts/dist/windows-cgo.sh
 
 echo "dist: cross-compiling parley.exe (windows/amd64, cgo with mingw-w64)"
-CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc CXX=x86_64-w64-mingw32-g++ \
-  out/tools/wails build -platform windows/amd64 -tags novpx,noturbojpeg -s -m -skipbindings -nosyncgomod -trimpath \
+out/tools/wails build -platform windows/amd64 -tags "$WINDOWS_TAGS" -s -m -skipbindings -nosyncgomod -trimpath \
     -ldflags "$LDFLAGS" -o parley-dist.exe -nocolour -v 1 >"$stage/wails.log" 2>&1 \
   || { tail -40 "$stage/wails.log" >&2; exit 1; }
 mv build/bin/parley-dist.exe "$stage/parley.exe"
