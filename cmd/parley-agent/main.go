@@ -7,11 +7,14 @@
 //	parley-agent -hub URL [-org demo] -user U -password P [-accept] [-reply-echo]
 //	             [-call voice|video] [-devices test-pattern|system]
 //	             [-cobrowse [-cobrowse-record FILE] [-cobrowse-field ID] [-cobrowse-type TEXT]]
+//	             [-policy machine|none|FILE]
 //
 // With -call the agent calls the customer after the first customer message of each conversation
 // it holds (one call at a time), using the test pattern and tone unless -devices system; it logs
 // the call's state, the customer's mute and video changes and the first remote frame.
 // With -cobrowse it invites the customer to the built-in co-browse (see cobrowse.go).
+// Like the desktop app it obeys this machine's policy file (see policy.go): a locked hub URL
+// refuses any other hub, and a malformed file refuses sign-in.
 package main
 
 import (
@@ -67,7 +70,9 @@ type Main struct {
 	// Call is the kind of call to start after a conversation's first customer message; "" for none.
 	Call wire.CallKind
 	// Devices is where calls take camera and microphone from (test-pattern by default).
-	Devices     app.DeviceMode
+	Devices app.DeviceMode
+	// PolicyFile is the policy obeyed: "machine" (this machine's), "none", or a file.
+	PolicyFile  string
 	ShowVersion bool
 	Verbose     bool
 
@@ -84,7 +89,7 @@ type Main struct {
 
 // NewMain returns a Main writing to the process's stdout and stderr.
 func NewMain() *Main {
-	return &Main{Org: "demo", Presence: wire.PresenceAvailable, Devices: app.DevicesTestPattern, Stdout: os.Stdout, Stderr: os.Stderr}
+	return &Main{Org: "demo", Presence: wire.PresenceAvailable, Devices: app.DevicesTestPattern, PolicyFile: policyMachine, Stdout: os.Stdout, Stderr: os.Stderr}
 }
 
 // ParseFlags reads the command line; the password may also come from PARLEY_PASSWORD.
@@ -100,6 +105,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fl.BoolVar(&m.ReplyEcho, "reply-echo", false, "answer each customer message with \"echo: <text>\"")
 	call := fl.String("call", "", "call the customer after their first message: voice or video")
 	devices := fl.String("devices", string(m.Devices), "call devices: test-pattern or system")
+	fl.StringVar(&m.PolicyFile, "policy", m.PolicyFile, "policy file obeyed: machine (this machine's), none, or a file")
 	fl.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
 	fl.BoolVar(&m.Verbose, "v", false, "debug logs")
 	m.cobrowseFlags(fl)
@@ -121,6 +127,9 @@ func (m *Main) ParseFlags(args []string) error {
 	if m.ShowVersion {
 		return nil
 	}
+	if err := checkPolicyFlag(m.PolicyFile); err != nil {
+		return err
+	}
 	if fl.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fl.Args(), " "))
 	}
@@ -138,7 +147,8 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.log = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level})).With("agent", m.User)
 	q := newQueue()
-	m.svc = app.New(app.Config{Emitter: q, Logger: m.log, Devices: m.Devices})
+	pol, polPath, polErr := m.loadPolicy()
+	m.svc = app.New(app.Config{Emitter: q, Logger: m.log, Devices: m.Devices, Policy: pol, PolicyErr: polErr, PolicyPath: polPath})
 	defer m.svc.Close()
 
 	started := time.Now()

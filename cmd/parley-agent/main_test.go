@@ -47,6 +47,8 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-hub", "http://h", "-user", "u", "-password", "p", "-call", "voice", "-devices", "system"}, false},
 		{[]string{"-hub", "http://h", "-user", "u", "-password", "p", "-call", "hologram"}, true},
 		{[]string{"-hub", "http://h", "-user", "u", "-password", "p", "-devices", "webcam"}, true},
+		{[]string{"-hub", "http://h", "-user", "u", "-password", "p", "-policy", "none"}, false},
+		{[]string{"-hub", "http://h", "-user", "u", "-password", "p", "-policy", "/no/such/policy.json"}, true},
 	}
 	for _, tt := range tests {
 		m := NewMain()
@@ -76,7 +78,7 @@ func TestAcceptAndEcho(t *testing.T) {
 	logs := &syncBuffer{}
 	m := NewMain()
 	m.Stderr, m.Stdout = logs, logs
-	if err := m.ParseFlags([]string{"-hub", s.URL(), "-user", "agent1", "-password", "demo", "-accept", "-reply-echo"}); err != nil {
+	if err := m.ParseFlags([]string{"-hub", s.URL(), "-user", "agent1", "-password", "demo", "-accept", "-reply-echo", "-policy", "none"}); err != nil {
 		t.Fatal(err)
 	}
 	m.Ready = make(chan struct{})
