@@ -29,6 +29,8 @@ func micWireError(err error) error {
 		code = CodeMicrophoneBusy
 	case errors.Is(err, media.ErrClosed):
 		return ErrNoCall
+	default:
+		code = osDeviceCode(media.KindMicrophone, code)
 	}
 	return &wire.Error{Code: code, Message: "microphone unavailable"}
 }
@@ -47,6 +49,7 @@ func isCameraError(err error) bool {
 	return errors.Is(err, media.ErrNoCamera) || errors.Is(err, media.ErrPermissionDenied) || errors.Is(err, media.ErrDeviceBusy)
 }
 
+// cameraCode turns a media error from opening a camera into the UI's code.
 func cameraCode(err error) wire.Code {
 	switch {
 	case errors.Is(err, media.ErrPermissionDenied):
@@ -54,7 +57,19 @@ func cameraCode(err error) wire.Code {
 	case errors.Is(err, media.ErrDeviceBusy):
 		return CodeCameraBusy
 	}
-	return CodeNoCamera
+	return osDeviceCode(media.KindCamera, CodeNoCamera)
+}
+
+// osDeviceCode explains a device that could not be opened for no reason the media engine could
+// tell: the OS may be keeping it from Parley without saying so. Windows' privacy switches make
+// DirectShow and WASAPI find or open nothing, as if there were no device; on Linux the device
+// file may belong to a group the agent is not in. It returns the code of the problem
+// CheckDevicePermissions finds for kind, or def when it finds none.
+func osDeviceCode(kind media.DeviceKind, def wire.Code) wire.Code {
+	if p := PermissionFor(kind); p != nil {
+		return p.Code
+	}
+	return def
 }
 
 // deviceWireError turns a media error from turning video on into the UI's coded error.

@@ -46,8 +46,11 @@ type PermissionProblem struct {
 // Windows privacy settings, missing Linux devices or device files this user may not open. It
 // returns nothing where it cannot tell (macOS asks the agent itself, with the bundle's sentence).
 func CheckDevicePermissions() []PermissionProblem {
-	return checkDevicePermissions()
+	return checkPermissions()
 }
+
+// checkPermissions is checkDevicePermissions; tests replace it.
+var checkPermissions = checkDevicePermissions
 
 // PermissionFor returns the problem found for one kind of device, nil when none is known. The
 // calls service asks it to explain a device that failed to open.
