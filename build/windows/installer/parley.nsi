@@ -1,4 +1,4 @@
-; Parley agent app: per-machine Windows installer (NSIS 3, Unicode).
+; Parley agent app: per-machine Windows installer (NSIS 3, 64-bit Unicode stub).
 ; Built by scripts/dist/windows.sh, which passes:
 ;   makensis -DVERSION=0.3.0-4-gabc -DNUMVER=0.3.0.4 -DAGENT_EXE=... -DPOLICY_EXE=...
 ;            -DWEBVIEW2_SETUP=... -DICON=... -DOUTFILE=... parley.nsi
@@ -10,7 +10,11 @@
 ; validates them; an invalid value fails the install with exit code 3 (nothing is left half-set).
 ; Exit codes: 0 done, 1 cancelled, 2 aborted, 3 policy refused, 64 Windows too old, 65 not x64.
 
-Unicode true
+; A 64-bit installer for a 64-bit app: it writes to the real Program Files and the 64-bit registry
+; with no WOW64 redirection, and it is the one Debian's 64-bit Wine runs, so `make test-windows`
+; installs and uninstalls it like the MSI. (On 32-bit Windows it does not start at all; Parley
+; does not run there either.)
+Target amd64-unicode
 ManifestDPIAware true
 RequestExecutionLevel admin
 SetCompressor /SOLID lzma
