@@ -70,7 +70,7 @@ installed() {
     echo "  info  MSI: Parley.lnk is in the user's Start menu under Wine: $lnk"
   fi
   check "$kind: Start-menu shortcut Parley.lnk points at the installed parley.exe" \
-    sh -c "strings -el '$lnk' | grep -qi 'Program Files.Parley.parley.exe'"
+    sh -c "{ strings '$lnk'; strings -el '$lnk'; } | grep -qi 'Program Files.Parley.parley.exe'"
   check "$kind: Apps & features lists Parley" \
     sh -c "WINEPREFIX='$p' WINEDEBUG=-all $wine reg query 'HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall' /s 2>/dev/null | tr -d '\\r' | grep -q 'DisplayName.*REG_SZ.*Parley'"
   check "$kind: policy.json holds the hub and the lock" python3 -c "
