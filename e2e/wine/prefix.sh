@@ -37,6 +37,8 @@ fi
 # The overrides live in the prefix, so every later start obeys them without an environment.
 $wine reg add 'HKCU\Software\Wine\DllOverrides' /v bcryptprimitives /d native /f >/dev/null 2>&1
 $wine reg add 'HKCU\Software\Wine\DllOverrides' /v winemenubuilder.exe /d '' /f >/dev/null 2>&1
+# Wine 8 tells programs it is Windows 7 unless told otherwise; Parley's installers want 10.
+$wine reg add 'HKCU\Software\Wine' /v Version /d win10 /f >/dev/null 2>&1
 /usr/lib/wine/wineserver -w
 sys32=$dir/drive_c/windows/system32
 [ -f "$sys32/kernel32.dll" ] || { echo "prefix.sh: wineboot made no $sys32" >&2; cat "$log" >&2; exit 1; }
