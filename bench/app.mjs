@@ -222,8 +222,8 @@ async function display() {
 }
 
 /** benchApp: the app's window calls a customer from More commands; its tree is measured. */
-async function benchApp(hub, custBrowser) {
-  const win = await startWindow({ args: ['-hub', hub.url, '-devices', 'test-pattern'] });
+async function benchApp(hub, custBrowser, bin) {
+  const win = await startWindow({ args: ['-hub', hub.url, '-devices', 'test-pattern'], binary: bin });
   try {
     await win.getByTestId('signin-hub').fill(hub.url);
     await win.getByTestId('signin-org').fill('demo');
@@ -322,6 +322,9 @@ const watchdog = setTimeout(() => {
 try {
   hub = await startHub();
   custBrowser = await launchChromium({ media: true, args: ['--autoplay-policy=no-user-gesture-required'] });
+  // BENCH_BEFORE names an earlier build of the app: measured too, in the same run, for a
+  // before/after column.
+  const before = process.env.BENCH_BEFORE ? await benchApp(hub, custBrowser, process.env.BENCH_BEFORE) : null;
   const app = await benchApp(hub, custBrowser);
   const web = await benchChromium(hub, custBrowser, app.box);
   const mib = (k) => (k / 1024).toFixed(0);
@@ -339,6 +342,12 @@ try {
   line('glass to glass, p95 (ms)', app.g2gP95, web.g2gP95, r(app.g2gP95, web.g2gP95) + 'x', '');
   line('frames painted per second', app.fps.toFixed(1), web.fps.toFixed(1), '', '');
   console.log('');
+  if (before) {
+    console.log(`the same, app before -> after (before: ${process.env.BENCH_BEFORE})`);
+    console.log(`  CPU ${before.cpu.toFixed(0)}% -> ${app.cpu.toFixed(0)}% of a core (${r(app.cpu, before.cpu)}x); PSS ${mib(before.pss)} -> ${mib(app.pss)} MiB; setup ${before.setup} -> ${app.setup} ms; glass to glass median ${before.g2gMedian} -> ${app.g2gMedian} ms, p95 ${before.g2gP95} -> ${app.g2gP95} ms`);
+    console.log(`  before, % of a core: ${JSON.stringify(before.byName)}`);
+    console.log('');
+  }
   console.log(`app tree (${app.procs} processes), % of a core: ${JSON.stringify(app.byName)}`);
   console.log(`Chromium tree (${web.procs} processes), % of a core: ${JSON.stringify(web.byName)}`);
 } catch (err) {

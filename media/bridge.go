@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,7 +21,10 @@ import (
 // the UI as MJPEG (multipart/x-mixed-replace), which an <img> shows in WebKitGTK, WebView2 and
 // WKWebView alike. Each feed has its own random token in its URL; other processes on the
 // machine cannot guess it. Frames are JPEG-encoded only while someone watches, once per frame
-// whatever the number of viewers; a slow viewer skips to the newest frame.
+// and size whatever the number of viewers; a slow viewer skips to the newest frame. A viewer
+// asks for the size it shows (?w=WIDTH: the frame is shrunk in Go before encoding, so the
+// encoder, the loopback socket and the webview's decoder all handle that size, not the camera's)
+// and may cap the rate (?fps=N, e.g. a small self view).
 type Bridge struct {
 	log *slog.Logger
 	ln  net.Listener
@@ -98,10 +102,11 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	width := queryInt(r, "w", 4096)
 	switch ext {
 	case "jpg":
 		// One frame: the newest.
-		j, _, ok := f.jpegAfter(r.Context(), 0)
+		j, _, ok := f.jpegAfter(r.Context(), 0, width)
 		if !ok {
 			http.Error(w, "no frame", http.StatusServiceUnavailable)
 			return
@@ -119,13 +124,25 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) {
 		if _, err := fmt.Fprintf(w, "--%s\r\n", boundary); err != nil {
 			return
 		}
+		var gap time.Duration
+		if fps := queryInt(r, "fps", 60); fps > 0 {
+			gap = time.Second / time.Duration(fps)
+		}
 		var seq uint64
+		var next time.Time
 		for {
-			j, s, ok := f.jpegAfter(r.Context(), seq)
+			if d := time.Until(next); gap > 0 && d > 0 {
+				select {
+				case <-time.After(d):
+				case <-r.Context().Done():
+					return
+				}
+			}
+			j, s, ok := f.jpegAfter(r.Context(), seq, width)
 			if !ok {
 				return
 			}
-			seq = s
+			seq, next = s, time.Now().Add(gap)
 			if _, err := fmt.Fprintf(w, "Content-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", len(j)); err != nil {
 				return
 			}
@@ -153,10 +170,9 @@ type Feed struct {
 
 	mu      sync.Mutex
 	latest  *image.YCbCr
-	seq     uint64 // number of the latest frame
-	jpg     []byte // JPEG of frame jpgSeq
-	jpgSeq  uint64
-	notify  chan struct{} // closed and replaced on each new frame
+	seq     uint64          // number of the latest frame
+	jpgs    map[int]encoded // the newest JPEG at each width viewers asked for (0: full size)
+	notify  chan struct{}   // closed and replaced on each new frame
 	closed  bool
 	pubTime time.Time
 	enc     *jpeg.Encoder // made when the first viewer comes
@@ -201,8 +217,24 @@ func (f *Feed) Close() {
 	f.b.mu.Unlock()
 }
 
-// jpegAfter waits for a frame newer than seq and returns its JPEG.
-func (f *Feed) jpegAfter(ctx context.Context, seq uint64) ([]byte, uint64, bool) {
+// encoded is one JPEG of frame seq.
+type encoded struct {
+	seq uint64
+	jpg []byte
+}
+
+// queryInt reads a non-negative integer query parameter, 0 when absent or bad, at most limit.
+func queryInt(r *http.Request, name string, limit int) int {
+	v, err := strconv.Atoi(r.URL.Query().Get(name))
+	if err != nil || v < 0 {
+		return 0
+	}
+	return min(v, limit)
+}
+
+// jpegAfter waits for a frame newer than seq and returns its JPEG, shrunk to width (0: as it
+// came).
+func (f *Feed) jpegAfter(ctx context.Context, seq uint64, width int) ([]byte, uint64, bool) {
 	for {
 		f.mu.Lock()
 		if f.closed {
@@ -210,7 +242,10 @@ func (f *Feed) jpegAfter(ctx context.Context, seq uint64) ([]byte, uint64, bool)
 			return nil, 0, false
 		}
 		if f.latest != nil && f.seq > seq {
-			if f.jpgSeq != f.seq {
+			if width >= f.latest.Rect.Dx() {
+				width = 0
+			}
+			if e := f.jpgs[width]; e.seq != f.seq {
 				if f.enc == nil {
 					enc, err := jpeg.NewEncoder()
 					if err != nil {
@@ -220,16 +255,19 @@ func (f *Feed) jpegAfter(ctx context.Context, seq uint64) ([]byte, uint64, bool)
 					f.enc = enc
 				}
 				// A new slice each time: viewers may still be writing the previous one.
-				j, err := f.enc.Encode(make([]byte, 0, len(f.jpg)+4096), f.latest, 75)
+				j, err := f.enc.Encode(make([]byte, 0, len(e.jpg)+4096), Downscale(f.latest, width), 75)
 				if err != nil {
 					f.mu.Unlock()
 					return nil, 0, false
 				}
-				f.jpg, f.jpgSeq = j, f.seq
+				if f.jpgs == nil || len(f.jpgs) > 8 { // widths nobody shows any more go
+					f.jpgs = map[int]encoded{}
+				}
+				f.jpgs[width] = encoded{seq: f.seq, jpg: j}
 			}
-			j, s := f.jpg, f.jpgSeq
+			e := f.jpgs[width]
 			f.mu.Unlock()
-			return j, s, true
+			return e.jpg, e.seq, true
 		}
 		ch := f.notify
 		f.mu.Unlock()

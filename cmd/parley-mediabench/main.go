@@ -117,6 +117,8 @@ func run(window time.Duration, chromium string) error {
 	}
 	fmt.Printf("setup offer->first decoded frame in Go: %.0f ms (%.2fx Chromium<->Chromium)\n", gc.setupMs, gc.setupMs/cc.setupMs)
 	fmt.Printf("CPU of the Go process (decoding, encoding, bridge with one MJPEG viewer): %.1f%% of one core (%.2fx one browser of the Chromium call)\n", gc.cpu, gc.cpu/(cc.cpuBoth/2))
+	fmt.Println("  leaves out the app's window: the webview decoding and painting the MJPEG streams (WebKitWebProcess,")
+	fmt.Println("  WebKitNetworkProcess); the browser row includes its painting. `make bench-app` measures the whole app.")
 	fmt.Printf("RSS of the Go process during the call: %.1f MiB\n", gc.rssMiB)
 	return nil
 }

@@ -37,8 +37,8 @@ export function windowBinary() {
  * resolves once the window's page has loaded, its bindings answer and the pointer is calibrated.
  * Xvfb and the app form their own process group: stop() ends both.
  */
-export async function startWindow({ args = [], env = {}, lang = 'en_US.UTF-8', readyTimeoutMs = 90_000, wait = true } = {}) {
-  const bin = windowBinary();
+export async function startWindow({ args = [], env = {}, lang = 'en_US.UTF-8', readyTimeoutMs = 90_000, wait = true, binary } = {}) {
+  const bin = binary || windowBinary();
   if (!existsSync(bin)) throw new Error(`${bin} missing: make out/parley-e2e`);
   const proc = spawn(
     'xvfb-run',
@@ -80,7 +80,7 @@ export async function startWindow({ args = [], env = {}, lang = 'en_US.UTF-8', r
     clearTimeout(t);
   };
   process.on('exit', () => kill('SIGKILL'));
-  const win = new Window({ proc, logs, exited, stop, pid: () => proc.pid });
+  const win = new Window({ proc, logs, exited, stop, bin });
   win.ready = async () => {
     const end = Date.now() + readyTimeoutMs;
     const gone = exited.then((code) => Promise.reject(new Error(`the app exited (${code})`)));
@@ -108,8 +108,9 @@ export async function startWindow({ args = [], env = {}, lang = 'en_US.UTF-8', r
 
 /** Window is one running app window: script, locators, real mouse and keyboard, screenshots. */
 class Window {
-  constructor({ proc, logs, exited, stop }) {
+  constructor({ proc, logs, exited, stop, bin }) {
     this.proc = proc;
+    this.bin = bin;
     this.logs = logs;
     this.exited = exited;
     this.stop = stop;
@@ -273,7 +274,7 @@ class Window {
   /** appPid finds the app's own process (xvfb-run's grandchild) for /proc measurements. */
   async appPid() {
     // By name (the kernel keeps 15 characters): xvfb-run's command line names the binary too.
-    const { stdout } = await run('pgrep', ['-g', String(this.proc.pid), '-x', basename(windowBinary()).slice(0, 15)]);
+    const { stdout } = await run('pgrep', ['-g', String(this.proc.pid), '-x', basename(this.bin).slice(0, 15)]);
     return Number(stdout.trim().split('\n')[0]);
   }
 }

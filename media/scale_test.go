@@ -1,0 +1,59 @@
+package media
+
+import (
+	"image"
+	"testing"
+	"time"
+)
+
+func TestDownscale(t *testing.T) {
+	now := time.UnixMilli(1_800_000_000_123)
+	src := NewPattern(640, 480).Draw(now)
+	for _, w := range []int{320, 324, 97, 64} {
+		got := Downscale(src, w)
+		wantW := w &^ 1
+		if got.Rect.Dx() != wantW || got.Rect.Dy() != (480*wantW/640)&^1 {
+			t.Errorf("Downscale(640x480, %d) = %v; want %dx%d", w, got.Rect, wantW, (480*wantW/640)&^1)
+		}
+		if w < 160 { // below about 2.5 px a block the stamp is not meant to be read
+			continue
+		}
+		// What a viewer reads off the shrunk picture is still the frame that was drawn.
+		if ts, frame, ok := ReadStamp(got); !ok || !ts.Equal(now) || frame != 0 {
+			t.Errorf("Downscale(640x480, %d): stamp %v %d %v; want %v 0 true", w, ts, frame, ok, now)
+		}
+	}
+	if got := Downscale(src, 640); got != src {
+		t.Error("Downscale to the same width made a copy")
+	}
+	if got := Downscale(src, 0); got != src {
+		t.Error("Downscale to width 0 did not keep the picture")
+	}
+
+	// A flat picture stays flat: the box filter averages, it adds nothing.
+	flat := image.NewYCbCr(image.Rect(0, 0, 640, 480), image.YCbCrSubsampleRatio420)
+	for i := range flat.Y {
+		flat.Y[i] = 200
+	}
+	for i := range flat.Cb {
+		flat.Cb[i], flat.Cr[i] = 90, 160
+	}
+	small := Downscale(flat, 250)
+	for i, v := range small.Y {
+		if v != 200 {
+			t.Fatalf("flat Y[%d] = %d; want 200", i, v)
+		}
+	}
+	for i := range small.Cb {
+		if small.Cb[i] != 90 || small.Cr[i] != 160 {
+			t.Fatalf("flat chroma[%d] = %d,%d; want 90,160", i, small.Cb[i], small.Cr[i])
+		}
+	}
+}
+
+func BenchmarkDownscale(b *testing.B) {
+	src := NewPattern(640, 480).Draw(time.Now())
+	for b.Loop() {
+		Downscale(src, 324)
+	}
+}
