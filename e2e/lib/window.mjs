@@ -120,7 +120,9 @@ class Window {
       type: (text) => this.xdo(['type', '--delay', '8', '--clearmodifiers', '--', text]),
     };
     this.mouse = {
-      move: (x, y) => this.xdo(['mousemove', '--sync', String(Math.round(this.origin.x + x)), String(Math.round(this.origin.y + y))]),
+      // No --sync: xdotool waits forever for a move to a point the pointer is already at. The
+      // X server handles XTest events in order, so a click sent after the move lands there.
+      move: (x, y) => this.xdo(['mousemove', String(Math.round(this.origin.x + x)), String(Math.round(this.origin.y + y))]),
       down: () => this.xdo(['mousedown', '1']),
       up: () => this.xdo(['mouseup', '1']),
       click: async (x, y) => {
@@ -227,7 +229,7 @@ class Window {
     for (let i = 0; !seen; i++) {
       if (Date.now() > end) throw new Error('the page never saw the pointer move');
       // Move off and back, so each try is a new motion event.
-      await this.xdo(['mousemove', '--sync', String(px + (i % 2)), String(py)]);
+      await this.xdo(['mousemove', String(px + (i % 2)), String(py)]);
       seen = await this.evaluate(() => window.__e2eMouse);
       if (!seen) await sleep(100);
       else this.origin = { x: px + (i % 2) - seen.x, y: py - seen.y };

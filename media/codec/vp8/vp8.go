@@ -107,6 +107,9 @@ type Encoder struct {
 	applied  int // target the encoder runs with
 	closed   bool
 	r        video.Reader // set when built through BuildVideoEncoder
+	// configSets counts vpx_codec_enc_config_set calls after NewEncoder (tests check that a
+	// bitrate change costs one, not one per frame).
+	configSets int
 }
 
 // NewEncoder returns an encoder for w x h I420 frames.
@@ -191,6 +194,7 @@ func (e *Encoder) Encode(img *image.YCbCr) ([]byte, bool, error) {
 			return nil, false, fmt.Errorf("vp8: config_set: %d", int(ec))
 		}
 		e.applied = e.bitrate
+		e.configSets++
 	}
 	t := time.Now()
 	dur := t.Sub(e.last).Microseconds()
