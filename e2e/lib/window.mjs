@@ -188,7 +188,7 @@ class Window {
   }
 
   /** waitForFunction polls fn(arg) in the page until it returns something truthy, and returns it. */
-  async waitForFunction(fn, arg, { timeout = 20_000, polling = 50 } = {}) {
+  async waitForFunction(fn, arg, { timeout = 40_000, polling = 50 } = {}) {
     const end = Date.now() + timeout;
     let last;
     for (;;) {
@@ -213,7 +213,7 @@ class Window {
    * under a bare Xvfb, but nothing promises that), gives the window the keyboard focus and checks
    * a real mouse move arrives in the page.
    */
-  async calibrate(timeout = 20_000) {
+  async calibrate(timeout = 40_000) {
     const { stdout } = await run('xdotool', ['search', '--sync', '--onlyvisible', '--name', '^Parley$'], { env: this.xenv, timeout });
     this.windowId = stdout.trim().split('\n')[0];
     await this.xdo(['windowfocus', '--sync', this.windowId]);
@@ -359,7 +359,7 @@ class Locator {
   }
 
   /** need is on() that waits (bounded) for a match first. */
-  async need(body, arg, timeout = 20_000) {
+  async need(body, arg, timeout = 40_000) {
     await this.waitFor({ state: 'attached', timeout });
     return this.on(body, arg);
   }
@@ -369,7 +369,7 @@ class Locator {
   }
 
   /** waitFor waits until the first match is attached, visible (default), hidden or detached. */
-  async waitFor({ state = 'visible', timeout = 20_000 } = {}) {
+  async waitFor({ state = 'visible', timeout = 40_000 } = {}) {
     const steps = JSON.stringify(this.steps);
     const check = `(() => { const findAll = ${findAll.toString()}; const el = findAll(${steps})[0];
       const visible = !!el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
@@ -390,7 +390,7 @@ class Locator {
    * point scrolls the first match into view and returns the page point at its centre once the
    * element (not something over it) is there to be hit, as a person's click would need.
    */
-  async point(timeout = 20_000) {
+  async point(timeout = 40_000) {
     await this.waitFor({ state: 'visible', timeout });
     const end = Date.now() + timeout;
     for (;;) {
@@ -409,13 +409,13 @@ class Locator {
   }
 
   /** click is a real X mouse click at the element's centre. */
-  async click({ timeout = 20_000 } = {}) {
+  async click({ timeout = 40_000 } = {}) {
     const { x, y } = await this.point(timeout);
     await this.win.mouse.click(x, y);
   }
 
   /** fill clicks into the field, selects what is there and types text with the real keyboard. */
-  async fill(text, { timeout = 20_000 } = {}) {
+  async fill(text, { timeout = 40_000 } = {}) {
     await this.click({ timeout });
     await this.on((el) => el.select?.());
     if (text === '') {
