@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,6 +53,22 @@ var (
 	ErrNoProvider = &wire.Error{Code: wire.EFORBIDDEN, Message: "no provider is configured for this"}
 	// ErrNoPIN indicates a share of a PIN when there is none.
 	ErrNoPIN = &wire.Error{Code: wire.ECONFLICT, Message: "there is no PIN to share"}
+	// ErrProviderInsecure indicates a provider whose credential URLs are plain http to another
+	// machine: the app will not send the agent's password there.
+	ErrProviderInsecure = &wire.Error{Code: wire.EFORBIDDEN, Message: "the provider's address is not secure (http)"}
+	// ErrProviderMoved indicates stored credentials that were kept for another provider address:
+	// the agent signs in again before they go anywhere.
+	ErrProviderMoved = &wire.Error{Code: wire.EUNAUTHORIZED, Message: "the provider's address changed: sign in again"}
+)
+
+// Notices about where provider credentials go (ProviderAccount.Notice).
+const (
+	// NoticeMoved: the provider's address changed since the agent signed in; the stored
+	// credentials were dropped and the agent signs in again.
+	NoticeMoved = "moved"
+	// NoticeInsecure: the provider's address is plain http to another machine; Parley sends it
+	// no credentials.
+	NoticeInsecure = "insecure"
 )
 
 // Where a provider account's credentials are kept.
@@ -69,6 +86,14 @@ type ProviderAccount struct {
 	// Problem is "locked" or "unavailable" when the keychain could not be used, so the UI offers
 	// to keep the credentials for this session only.
 	Problem string `json:"problem,omitempty"`
+	// Host is where Parley sends these credentials (the host of the provider's verify and
+	// session URLs), shown to the agent before and after signing in.
+	Host string `json:"host,omitempty"`
+	// Notice is NoticeMoved or NoticeInsecure, or empty.
+	Notice string `json:"notice,omitempty"`
+	// PreviousHost is, with NoticeMoved, the host the dropped credentials were for ("" when
+	// they were kept before Parley recorded it).
+	PreviousHost string `json:"previous_host,omitempty"`
 }
 
 // VisualView is the state of visual engagement for the UI.
@@ -98,8 +123,9 @@ type Visual struct {
 	settings wire.VisualSettings
 	known    bool
 	accounts map[wire.VisualKind]ProviderAccount
-	// creds are the signed-in credentials, by kind (in memory while the app runs).
-	creds map[wire.VisualKind][2]string
+	// creds are the signed-in credentials, by kind (in memory while the app runs), with the
+	// origin they are bound to.
+	creds map[wire.VisualKind]credentials
 	// engagements are the latest engagement of each conversation.
 	engagements map[wire.ConversationID]wire.Visual
 	// subs get every visual frame (the built-in co-browse and screen-share views).
@@ -112,7 +138,10 @@ func newVisual(c *core, keys keychain.Store) *Visual {
 	if keys == nil {
 		keys = keychain.NewOS(nil, keychain.DefaultTimeout)
 	}
-	v := &Visual{c: c, keys: keys, session: keychain.NewSession(), http: &http.Client{Timeout: 10 * time.Second}}
+	// Redirects are not followed: the provider's password goes to the URL the agent was shown,
+	// never on to wherever that URL points (a plain-http one included).
+	noRedirects := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	v := &Visual{c: c, keys: keys, session: keychain.NewSession(), http: &http.Client{Timeout: 10 * time.Second, CheckRedirect: noRedirects}}
 	v.drop()
 	v.screens = v.attachScreenShares()
 	return v
@@ -124,7 +153,7 @@ func (v *Visual) drop() {
 	defer v.mu.Unlock()
 	v.settings, v.known = wire.VisualSettings{}, false
 	v.accounts = map[wire.VisualKind]ProviderAccount{}
-	v.creds = map[wire.VisualKind][2]string{}
+	v.creds = map[wire.VisualKind]credentials{}
 	v.engagements = map[wire.ConversationID]wire.Visual{}
 	if v.screens != nil {
 		// The hub ends the engagements of an agent that went; free the calls now.
@@ -240,10 +269,49 @@ func (v *Visual) account(p *wire.ExternalProvider) string {
 	return v.c.session.HubURL + " " + org + " " + p.Name
 }
 
-// credentials are what the keychain keeps for an account.
+// credentials are what the keychain keeps for an account. Origin binds them to where they may
+// be sent: the keychain entry is named by hub, organisation and provider name, which an admin can
+// keep while pointing the provider's URLs somewhere else.
 type credentials struct {
 	Username string `json:"u"`
 	Password string `json:"p"`
+	Origin   string `json:"o"`
+}
+
+// credentialOrigin is where a provider's credentials go: the origins of its verify and session
+// URLs (its sign-in page's when it has neither), space-separated, and their hosts for the agent
+// to read. It refuses a provider any of whose URLs is plain http to another machine.
+func credentialOrigin(p *wire.ExternalProvider) (origin, hosts string, err error) {
+	urls := []string{p.VerifyURL, p.SessionURL}
+	if p.VerifyURL == "" && p.SessionURL == "" {
+		urls = []string{p.SignInURL}
+	}
+	var origins, names []string
+	for _, raw := range urls {
+		if raw == "" {
+			continue
+		}
+		u, perr := url.Parse(raw)
+		if perr != nil || !wire.SecureProviderURL(raw) {
+			return "", hostOf(raw), ErrProviderInsecure
+		}
+		o := u.Scheme + "://" + strings.ToLower(u.Host)
+		if !slices.Contains(origins, o) {
+			origins, names = append(origins, o), append(names, u.Host)
+		}
+	}
+	return strings.Join(origins, " "), strings.Join(names, ", "), nil
+}
+
+// hostOf is the host part of a URL or origin list, for the agent to read.
+func hostOf(raw string) string {
+	var hosts []string
+	for _, f := range strings.Fields(raw) {
+		if u, err := url.Parse(f); err == nil && u.Host != "" {
+			hosts = append(hosts, u.Host)
+		}
+	}
+	return strings.Join(hosts, ", ")
 }
 
 // loadAccounts looks up the stored credentials of each external provider (off the hub reader:
@@ -255,7 +323,8 @@ func (v *Visual) loadAccounts() {
 			continue
 		}
 		acct := v.account(pc.External)
-		var a ProviderAccount
+		origin, host, oerr := credentialOrigin(pc.External)
+		a := ProviderAccount{Host: host}
 		var cr credentials
 		raw, err := v.session.Get(keychainService, acct)
 		storage := StorageSession
@@ -264,8 +333,18 @@ func (v *Visual) loadAccounts() {
 			storage = StorageKeychain
 		}
 		switch {
-		case err == nil && json.Unmarshal([]byte(raw), &cr) == nil:
-			a = ProviderAccount{SignedIn: true, Username: cr.Username, Storage: storage}
+		case oerr != nil:
+			// Nothing is sent to a plain-http provider, stored credentials or not.
+			a.Notice = NoticeInsecure
+		case err == nil && json.Unmarshal([]byte(raw), &cr) == nil && cr.Origin != origin:
+			// The provider now points elsewhere: the password was given for the old address, so
+			// it is dropped rather than sent to the new one.
+			a.Notice, a.PreviousHost = NoticeMoved, hostOf(cr.Origin)
+			_ = v.session.Delete(keychainService, acct)
+			_ = v.keys.Delete(keychainService, acct)
+			v.c.log.Warn("provider address changed: stored credentials dropped", "provider", pc.External.Name, "kind", kind, "from", a.PreviousHost, "to", host)
+		case err == nil && cr.Username != "":
+			a.SignedIn, a.Username, a.Storage = true, cr.Username, storage
 		case errors.Is(err, keychain.ErrLocked):
 			a.Problem = "locked"
 		case errors.Is(err, keychain.ErrUnavailable):
@@ -273,8 +352,9 @@ func (v *Visual) loadAccounts() {
 		}
 		v.mu.Lock()
 		v.accounts[kind] = a
+		delete(v.creds, kind)
 		if a.SignedIn {
-			v.creds[kind] = [2]string{cr.Username, cr.Password}
+			v.creds[kind] = cr
 		}
 		v.mu.Unlock()
 	}
@@ -298,20 +378,26 @@ func (v *Visual) SignIn(kind wire.VisualKind, username, password string, session
 		return v.View(), wire.Errorf(wire.EINVALID, "username and password are required")
 	}
 	log := v.c.log.With("provider", pc.External.Name, "kind", kind)
+	origin, host, err := credentialOrigin(pc.External)
+	if err != nil {
+		log.Warn("provider sign-in refused: plain http", "host", host)
+		return v.View(), err
+	}
 	if pc.External.VerifyURL != "" {
 		if err := v.verify(pc.External.VerifyURL, username, password); err != nil {
 			log.Info("provider sign-in refused", "code", wire.ErrorCode(err))
 			return v.View(), err
 		}
 	}
-	raw, _ := json.Marshal(credentials{username, password})
+	cr := credentials{Username: username, Password: password, Origin: origin}
+	raw, _ := json.Marshal(cr)
 	acct := v.account(pc.External)
-	a := ProviderAccount{SignedIn: true, Username: username, Storage: StorageKeychain}
+	a := ProviderAccount{SignedIn: true, Username: username, Storage: StorageKeychain, Host: host}
 	if sessionOnly {
 		_ = v.session.Set(keychainService, acct, string(raw))
 		a.Storage = StorageSession
 	} else if err := v.keys.Set(keychainService, acct, string(raw)); err != nil {
-		a = ProviderAccount{Problem: "unavailable"}
+		a = ProviderAccount{Problem: "unavailable", Host: host}
 		werr := ErrKeychainUnavailable
 		if errors.Is(err, keychain.ErrLocked) {
 			a.Problem, werr = "locked", ErrKeychainLocked
@@ -324,9 +410,9 @@ func (v *Visual) SignIn(kind wire.VisualKind, username, password string, session
 	}
 	v.mu.Lock()
 	v.accounts[kind] = a
-	v.creds[kind] = [2]string{username, password}
+	v.creds[kind] = cr
 	v.mu.Unlock()
-	log.Info("signed in to the provider", "storage", a.Storage)
+	log.Info("signed in to the provider", "storage", a.Storage, "host", host)
 	return v.emit(), nil
 }
 
@@ -339,9 +425,10 @@ func (v *Visual) SignOut(kind wire.VisualKind) (VisualView, error) {
 	acct := v.account(pc.External)
 	_ = v.session.Delete(keychainService, acct)
 	err = v.keys.Delete(keychainService, acct)
+	_, host, _ := credentialOrigin(pc.External)
 	v.mu.Lock()
 	delete(v.creds, kind)
-	v.accounts[kind] = ProviderAccount{}
+	v.accounts[kind] = ProviderAccount{Host: host}
 	v.mu.Unlock()
 	view := v.emit()
 	switch {
@@ -397,7 +484,15 @@ func (v *Visual) Start(conv wire.ConversationID, kind wire.VisualKind) (wire.Vis
 	if !ok {
 		return wire.Visual{}, wire.Errorf(wire.EUNAUTHORIZED, "sign in to the provider first")
 	}
-	session, pin, err := v.createSession(pc.External, cr[0], cr[1])
+	// The settings may have changed since sign-in (an admin edit arrives as visual.settings while
+	// the app runs): the password goes only where the agent gave it for.
+	if origin, _, err := credentialOrigin(pc.External); err != nil {
+		return wire.Visual{}, err
+	} else if origin != cr.Origin {
+		go v.loadAccounts() // drops them and tells the agent why
+		return wire.Visual{}, ErrProviderMoved
+	}
+	session, pin, err := v.createSession(pc.External, cr.Username, cr.Password)
 	if err != nil {
 		v.c.log.Info("creating a provider session failed", "provider", pc.External.Name, "code", wire.ErrorCode(err))
 		return wire.Visual{}, err

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,10 +24,20 @@ import (
 // fakeProvider is a third-party co-browse service: a sign-in page, a credentials check and a
 // session API that answers a session id and PIN.
 func fakeProvider(t *testing.T) (*httptest.Server, *wire.ExternalProvider) {
+	srv, ext, _ := fakeProviderSeen(t)
+	return srv, ext
+}
+
+// fakeProviderSeen is fakeProvider that also counts the requests that carried credentials.
+func fakeProviderSeen(t *testing.T) (*httptest.Server, *wire.ExternalProvider, *atomic.Int32) {
 	t.Helper()
 	mux := http.NewServeMux()
+	seen := &atomic.Int32{}
 	authed := func(r *http.Request) bool {
 		u, p, ok := r.BasicAuth()
+		if ok {
+			seen.Add(1)
+		}
 		return ok && u == "agent@acme" && p == "hunter2"
 	}
 	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "<h1>AcmeView sign-in</h1>") })
@@ -46,7 +57,7 @@ func fakeProvider(t *testing.T) (*httptest.Server, *wire.ExternalProvider) {
 	t.Cleanup(srv.Close)
 	return srv, &wire.ExternalProvider{Name: "AcmeView", SignInURL: srv.URL + "/login", VerifyURL: srv.URL + "/api/me",
 		SessionURL: srv.URL + "/api/sessions", SessionIDPointer: "/session/id", PINPointer: "/session/pin",
-		JoinURL: srv.URL + "/join/{session}?pin={pin}"}
+		JoinURL: srv.URL + "/join/{session}?pin={pin}"}, seen
 }
 
 // setProviders makes ext the demo organisation's co-browse provider, as its admin.
@@ -203,4 +214,77 @@ func TestVisualBuiltinSharePIN(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitCustomer(t, cust, wire.TypeVisualState, func(x wire.Visual) bool { return x.ID == v.ID && x.State == wire.VisualEnded })
+}
+
+// TestVisualProviderMoved is the attack of issue 12: an admin keeps the provider's name and
+// points its session URL at another server. The stored password must not follow: the app drops
+// it, tells the agent where the credentials would now go and why they must sign in again, and
+// sends nothing to the new server until they do.
+func TestVisualProviderMoved(t *testing.T) {
+	hubURL := startHub(t, hub.Config{})
+	srv, ext, _ := fakeProviderSeen(t)
+	setProviders(t, hubURL, ext)
+	keys := keychain.NewSession()
+	svc, rec := signInWith(t, hubURL, keys)
+	waitFor(t, rec, app.EventVisual, func(v app.VisualView) bool { return v.Known && v.Settings.Cobrowse.External != nil })
+	view, err := svc.Visual.SignIn(wire.VisualCobrowse, "agent@acme", "hunter2", false)
+	acctHost := strings.TrimPrefix(srv.URL, "http://")
+	if a := view.Accounts[wire.VisualCobrowse]; err != nil || !a.SignedIn || a.Host != acctHost {
+		t.Fatalf("SignIn = %+v, %v; want signed in, credentials going to %s", a, err, acctHost)
+	}
+	cust := takeChat(t, hubURL, svc, rec)
+
+	// The admin moves only the session URL.
+	other, otherExt, otherSeen := fakeProviderSeen(t)
+	moved := *ext
+	moved.SessionURL = otherExt.SessionURL
+	setProviders(t, hubURL, &moved)
+	otherHost := strings.TrimPrefix(other.URL, "http://")
+	// Started as soon as the new settings reach the app (before or after it looked at the
+	// stored credentials again): nothing is sent to the new server.
+	waitFor(t, rec, app.EventVisual, func(v app.VisualView) bool {
+		return v.Settings.Cobrowse.External != nil && v.Settings.Cobrowse.External.SessionURL == moved.SessionURL
+	})
+	if _, err := svc.Visual.Start(cust.conv, wire.VisualCobrowse); wire.ErrorCode(err) != wire.EUNAUTHORIZED {
+		t.Errorf("Start after the move = %v; want EUNAUTHORIZED", err)
+	}
+	v := waitFor(t, rec, app.EventVisual, func(v app.VisualView) bool { return v.Accounts[wire.VisualCobrowse].Notice == app.NoticeMoved })
+	a := v.Accounts[wire.VisualCobrowse]
+	if a.SignedIn || a.PreviousHost != acctHost || a.Host != acctHost+", "+otherHost {
+		t.Errorf("account after the move = %+v; want signed out, from %s to %s", a, acctHost, acctHost+", "+otherHost)
+	}
+	if _, err := svc.Visual.Start(cust.conv, wire.VisualCobrowse); wire.ErrorCode(err) != wire.EUNAUTHORIZED {
+		t.Errorf("Start once the agent is told = %v; want EUNAUTHORIZED", err)
+	}
+	if n := otherSeen.Load(); n != 0 {
+		t.Fatalf("the new session URL received credentials %d times before the agent signed in again", n)
+	}
+	if _, err := keys.Get("Parley visual provider", hubURL+" demo AcmeView"); !errors.Is(err, keychain.ErrNotFound) {
+		t.Errorf("keychain entry after the move: %v; want it dropped", err)
+	}
+
+	// Signing in again, having seen the new host, sends them there.
+	if _, err := svc.Visual.SignIn(wire.VisualCobrowse, "agent@acme", "hunter2", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Visual.Start(cust.conv, wire.VisualCobrowse); err != nil {
+		t.Fatalf("Start after signing in again: %v", err)
+	}
+	if otherSeen.Load() != 1 {
+		t.Errorf("the new session URL got %d requests; want 1", otherSeen.Load())
+	}
+}
+
+// Credentials kept before they were bound to an address are asked for again, once.
+func TestVisualUnboundCredentials(t *testing.T) {
+	hubURL := startHub(t, hub.Config{})
+	_, ext := fakeProvider(t)
+	setProviders(t, hubURL, ext)
+	keys := keychain.NewSession()
+	_ = keys.Set("Parley visual provider", hubURL+" demo AcmeView", `{"u":"agent@acme","p":"hunter2"}`)
+	_, rec := signInWith(t, hubURL, keys)
+	v := waitFor(t, rec, app.EventVisual, func(v app.VisualView) bool { return v.Accounts[wire.VisualCobrowse].Notice != "" })
+	if a := v.Accounts[wire.VisualCobrowse]; a.SignedIn || a.Notice != app.NoticeMoved || a.PreviousHost != "" {
+		t.Errorf("account = %+v; want asked to sign in again", a)
+	}
 }

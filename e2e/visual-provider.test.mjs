@@ -58,7 +58,7 @@ function fakeProvider() {
 }
 
 /** setProvider makes the fake site the demo organisation's co-browse provider, as its admin. */
-async function setProvider() {
+async function setProvider(change = {}) {
   const login = await (
     await fetch(`${hub.url}/api/v1/login`, { method: 'POST', body: JSON.stringify({ org: 'demo', username: 'admin1', password: 'demo' }) })
   ).json();
@@ -76,6 +76,7 @@ async function setProvider() {
           session_id_pointer: '/session/id',
           pin_pointer: '/session/pin',
           join_url: `${provider.url}/join/{session}?pin={pin}`,
+          ...change,
         },
       },
       screenshare: { provider: 'builtin-screenshare' },
@@ -167,6 +168,30 @@ test('external provider: tab, sign-in kept in the keyring, PIN shared into the c
   await page.getByTestId('provider-sign-out').click();
   await page.getByTestId('provider-username').waitFor({ timeout: T });
   await assert.rejects(run('secret-tool', ['lookup', 'service', 'Parley visual provider', 'username', `${hub.url} demo AcmeView`]));
+
+  // The form says where the password goes before the agent types it.
+  const host = new URL(provider.url).host;
+  assert.match(await page.getByTestId('provider-host').textContent(), new RegExp(`sends this username and password to ${host}`));
+  await page.getByTestId('provider-password').fill('hunter2');
+  await page.getByTestId('provider-sign-in').click();
+  await page.getByTestId('provider-signed-in').waitFor({ timeout: T });
+
+  // An admin keeps the provider's name and points its session URL at another server: the saved
+  // password is dropped, not sent there, and the agent is told why and where it would go now.
+  const other = await fakeProvider();
+  try {
+    await setProvider({ session_url: `${other.url}/api/sessions` });
+    const moved = page.getByTestId('provider-moved');
+    await moved.waitFor({ timeout: T });
+    assert.equal(await moved.getAttribute('data-from'), host);
+    assert.equal(await moved.getAttribute('data-to'), `${host}, ${new URL(other.url).host}`);
+    assert.match(await moved.textContent(), /address changed from/);
+    await page.screenshot({ path: join(shots, 'visual-provider-moved.png') });
+    assert.deepEqual(other.seen, [], 'the new server received nothing');
+    await assert.rejects(run('secret-tool', ['lookup', 'service', 'Parley visual provider', 'username', `${hub.url} demo AcmeView`]));
+  } finally {
+    other.close();
+  }
   await agentCtx.close();
   await custCtx.close();
 });

@@ -156,6 +156,10 @@ func checkExternal(e *wire.ExternalProvider) error {
 		if err := checkWebURL(filled); err != nil {
 			return wire.Errorf(wire.EINVALID, "%s must be an absolute http or https URL", u.field)
 		}
+		// Agents type their provider password into these pages and the app sends it to them.
+		if !wire.SecureProviderURL(filled) {
+			return wire.Errorf(wire.EINVALID, "%s must be https (http only to this machine, for testing)", u.field)
+		}
 	}
 	for _, p := range []struct{ field, v string }{{"session_id_pointer", e.SessionIDPointer}, {"pin_pointer", e.PINPointer}} {
 		if p.v != "" && (!strings.HasPrefix(p.v, "/") || len(p.v) > 200) {

@@ -752,7 +752,8 @@ export interface ProviderConfig {
 
 /**
  * ExternalProvider is a third-party co-browse or screen-share service described by URL templates,
- * so a real service can be wired in by configuration. Every URL is http or https.
+ * so a real service can be wired in by configuration. Every URL is https, or http to loopback
+ * ([SecureProviderURL]).
  */
 export interface ExternalProvider {
   /**

@@ -21,6 +21,11 @@ package wire
 // TypeVisualSignal, as calls do. External providers carry their media themselves: Parley only
 // invites, checks the PIN, opens the provider's join page for the customer and keeps the state.
 
+import (
+	"net/netip"
+	"net/url"
+)
+
 // VisualID identifies one visual engagement within a conversation.
 type VisualID string
 
@@ -258,8 +263,32 @@ type ProviderConfig struct {
 	External *ExternalProvider `json:"external,omitempty"`
 }
 
+// SecureProviderURL reports whether raw may be an external provider's URL: https, or http to a
+// loopback host (a provider running on the agent's own machine, as in development and tests).
+// The agent's provider password travels to some of these URLs, and the agent types into others:
+// plain http across a network would hand both to anyone on the path.
+func SecureProviderURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	switch u.Scheme {
+	case "https":
+		return true
+	case "http":
+		h := u.Hostname()
+		if h == "localhost" {
+			return true
+		}
+		ip, err := netip.ParseAddr(h)
+		return err == nil && ip.IsLoopback()
+	}
+	return false
+}
+
 // ExternalProvider is a third-party co-browse or screen-share service described by URL templates,
-// so a real service can be wired in by configuration. Every URL is http or https.
+// so a real service can be wired in by configuration. Every URL is https, or http to loopback
+// ([SecureProviderURL]).
 type ExternalProvider struct {
 	// Name is shown to the agent and the customer, e.g. "AcmeView".
 	Name string `json:"name"`

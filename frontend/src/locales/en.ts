@@ -241,6 +241,11 @@ const en: Messages = {
       signedIn: 'Signed in as {user}',
       session: ' (for this session only)',
       signOut: 'Sign out',
+      goesTo: 'Parley sends this username and password to {host}.',
+      sentTo: 'Your credentials go to {host}.',
+      moved: 'This provider’s address changed from {from} to {host}, so Parley did not send your saved password there. Sign in again if you trust the new address.',
+      rebind: 'Parley now checks where your provider password goes: sign in again to send it to {host}.',
+      insecure: 'This provider’s address ({host}) is not secure (plain http), so Parley will not send it your password. Ask your admin to switch it to https.',
     },
     keychain: {
       locked: 'Your system keychain is locked, so Parley cannot keep these credentials. Unlock it and sign in again, or use them for this session only.',

@@ -241,6 +241,11 @@ const es: Messages = {
       signedIn: 'Sesión iniciada como {user}',
       session: ' (solo para esta sesión)',
       signOut: 'Cerrar sesión',
+      goesTo: 'Parley envía este usuario y contraseña a {host}.',
+      sentTo: 'Tus credenciales van a {host}.',
+      moved: 'La dirección de este proveedor cambió de {from} a {host}, así que Parley no envió allí tu contraseña guardada. Vuelve a iniciar sesión si confías en la nueva dirección.',
+      rebind: 'Parley ahora comprueba adónde va tu contraseña del proveedor: vuelve a iniciar sesión para enviarla a {host}.',
+      insecure: 'La dirección de este proveedor ({host}) no es segura (http sin cifrar), así que Parley no le enviará tu contraseña. Pide a tu administrador que use https.',
     },
     keychain: {
       locked: 'El llavero del sistema está bloqueado, así que Parley no puede guardar estas credenciales. Desbloquéalo e inicia sesión de nuevo, o úsalas solo para esta sesión.',

@@ -14,6 +14,12 @@ export interface Account {
   username?: string;
   storage?: 'keychain' | 'session';
   problem?: 'locked' | 'unavailable';
+  /** host is where Parley sends these credentials. */
+  host?: string;
+  /** notice: the provider's address changed since sign-in, or is plain http. */
+  notice?: 'moved' | 'insecure';
+  /** previous_host is, with 'moved', the host the dropped credentials were for. */
+  previous_host?: string;
 }
 
 /** View mirrors app.VisualView. */
