@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/hub/relay"
+	"github.com/parleyhq/parley/hub/sqlite"
 	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/wire"
 )
@@ -26,6 +27,9 @@ type Config struct {
 	Addr string
 	// DB is the SQLite database file; it is created if missing.
 	DB string
+	// DBSynchronous is sqlite.SyncFull (default: acknowledged messages survive a power loss) or
+	// sqlite.SyncNormal.
+	DBSynchronous string
 	// Store, when set, is used instead of opening DB (the Server does not close it).
 	Store store.Store
 	// Demo seeds the demo organisation (see [DemoOrg]) when it is missing.
@@ -189,7 +193,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		if cfg.DB == "" {
 			return nil, errors.New("hub: Config.DB or Config.Store is required")
 		}
-		db, err := OpenStore(ctx, cfg.DB, cfg.Now)
+		db, err := openStore(ctx, cfg.DB, sqlite.Options{Now: cfg.Now, Synchronous: cfg.DBSynchronous})
 		if err != nil {
 			return nil, err
 		}

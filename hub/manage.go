@@ -14,10 +14,15 @@ import (
 // OpenStore opens the store a -db value names: today a SQLite file (created if missing). The
 // hub, its subcommands and tools all open their database here, so another engine plugs in once.
 func OpenStore(ctx context.Context, db string, now func() time.Time) (store.Store, error) {
+	return openStore(ctx, db, sqlite.Options{Now: now})
+}
+
+// openStore is OpenStore with the database's options (the hub's -db-synchronous).
+func openStore(ctx context.Context, db string, opt sqlite.Options) (store.Store, error) {
 	if db == "" {
 		return nil, errors.New("hub: no database given (-db or PARLEY_DB)")
 	}
-	return sqlite.Open(ctx, db, now)
+	return sqlite.OpenWith(ctx, db, opt)
 }
 
 // Manager changes organisations and accounts in a hub's database without serving it: what

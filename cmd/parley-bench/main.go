@@ -2,7 +2,9 @@
 // parley-hub binary on a fresh database, connects agents and customers through hub/client until
 // the asked number of conversations are live, measures the hub's memory per idle connection, then
 // has customers and agents exchange messages and prints the fan-out latency (send → delivery to
-// the other party) at p50 and p99.
+// the other party) at p50 and p99. It does it twice in one run: first with the database's
+// synchronous=NORMAL as the reference, then with the hub's default FULL (every acknowledged message
+// fsynced), and prints what FULL costs; the targets apply to FULL.
 //
 //	parley-bench -hub out/parley-hub -convs 1000 -duration 20s
 package main
@@ -45,11 +47,56 @@ func main() {
 	flag.DurationVar(&cfg.duration, "duration", 20*time.Second, "how long customers and agents exchange messages")
 	flag.IntVar(&cfg.rate, "rate", 200, "customer messages per second, all conversations together (each is answered by the agent)")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the hub's CPU profile during the traffic phase to this file")
+	reference := flag.Bool("sync-reference", true, "first measure the same traffic with synchronous=normal, to print what full costs")
 	flag.Parse()
-	if err := run(cfg); err != nil {
+	if err := main1(cfg, *reference); err != nil {
 		fmt.Fprintln(os.Stderr, "parley-bench:", err)
 		os.Exit(1)
 	}
+}
+
+// main1 measures the hub with the database fsyncing every commit (the default), after the same
+// traffic with synchronous=normal as the reference when asked.
+func main1(cfg config, reference bool) error {
+	var ref result
+	if reference {
+		fmt.Println("== reference: -db-synchronous normal (a power loss may roll back the last acknowledged messages)")
+		cfg.sync = "normal"
+		var err error
+		if ref, err = run(cfg); err != nil {
+			return err
+		}
+	}
+	fmt.Println("== measured: -db-synchronous full (the default: every acknowledged message is on disk)")
+	cfg.sync = "full"
+	full, err := run(cfg)
+	if err != nil {
+		return err
+	}
+	if reference {
+		ratio := func(a, b float64) string {
+			if b == 0 {
+				return "n/a"
+			}
+			return fmt.Sprintf("%.2fx", a/b)
+		}
+		fmt.Printf("synchronous full vs normal, same traffic in the same run: p50 %.2f vs %.2f ms (%s), p99 %.2f vs %.2f ms (%s), mean store transaction %.2f vs %.2f ms (%s)\n",
+			full.p50, ref.p50, ratio(full.p50, ref.p50), full.p99, ref.p99, ratio(full.p99, ref.p99),
+			full.storeMean, ref.storeMean, ratio(full.storeMean, ref.storeMean))
+	}
+	verdict := "PASS"
+	if full.p50 > 2 || full.p99 > 20 || full.perConn > 32 {
+		verdict = "FAIL"
+	}
+	fmt.Printf("targets p50 <= 2 ms, p99 <= 20 ms, <= 32 KB per idle connection: %s\n", verdict)
+	return nil
+}
+
+// result is what one measurement found.
+type result struct {
+	perConn   float64 // KB of heap and stacks per idle connection
+	p50, p99  float64 // fan-out latency, ms
+	storeMean float64 // mean store transaction, ms
 }
 
 type config struct {
@@ -60,36 +107,37 @@ type config struct {
 	rate       int
 	cpuProfile string
 	gogc       int
+	sync       string // the hub's -db-synchronous
 }
 
 const org wire.OrgID = "bench"
 
-func run(cfg config) error {
+func run(cfg config) (result, error) {
 	if cfg.convs < 1 || cfg.capacity < 1 || cfg.rate < 1 {
-		return errors.New("-convs, -capacity and -rate must be positive")
+		return result{}, errors.New("-convs, -capacity and -rate must be positive")
 	}
 	nAgents := (cfg.convs + cfg.capacity - 1) / cfg.capacity
 	dir, err := os.MkdirTemp("", "parley-bench")
 	if err != nil {
-		return err
+		return result{}, err
 	}
 	defer os.RemoveAll(dir)
 	db := filepath.Join(dir, "bench.db")
 	if err := seed(db, nAgents, cfg.capacity); err != nil {
-		return err
+		return result{}, err
 	}
 
 	// The hub runs as its own process, as in production, so its memory is its own.
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.duration+5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, cfg.hubBin, "-addr", "127.0.0.1:0", "-db", db, "-log-format", "json", "-debug", "-rate-limits=false")
+	cmd := exec.CommandContext(ctx, cfg.hubBin, "-addr", "127.0.0.1:0", "-db", db, "-db-synchronous", cfg.sync, "-log-format", "json", "-debug", "-rate-limits=false")
 	cmd.Stderr = io.Discard
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return err
+		return result{}, err
 	}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", cfg.hubBin, err)
+		return result{}, fmt.Errorf("starting %s: %w", cfg.hubBin, err)
 	}
 	defer func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
@@ -97,39 +145,39 @@ func run(cfg config) error {
 	}()
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
-		return fmt.Errorf("hub did not start: %w", err)
+		return result{}, fmt.Errorf("hub did not start: %w", err)
 	}
 	url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
 	if !ok {
-		return fmt.Errorf("hub printed %q", line)
+		return result{}, fmt.Errorf("hub printed %q", line)
 	}
 	go io.Copy(io.Discard, stdout)
 
 	time.Sleep(500 * time.Millisecond)
 	base, err := memory(url)
 	if err != nil {
-		return err
+		return result{}, err
 	}
 
 	b := &bench{url: url, convs: cfg.convs, active: make(chan struct{}, cfg.convs)}
 	if err := b.connectAgents(ctx, nAgents); err != nil {
-		return err
+		return result{}, err
 	}
 	if err := b.startCustomers(ctx); err != nil {
-		return err
+		return result{}, err
 	}
 	for range cfg.convs {
 		select {
 		case <-b.active:
 		case <-time.After(60 * time.Second):
-			return errors.New("conversations did not all become active within 60 s")
+			return result{}, errors.New("conversations did not all become active within 60 s")
 		}
 	}
 	conns := nAgents + cfg.convs
 	time.Sleep(2 * time.Second) // let the hub settle: every connection idle
 	idle, err := memory(url)
 	if err != nil {
-		return err
+		return result{}, err
 	}
 	fmt.Printf("parley-bench: %d live conversations, %d agents (capacity %d), %d idle connections to %s\n", cfg.convs, nAgents, cfg.capacity, conns, cfg.hubBin)
 	perConn := float64(idle.heapStack-base.heapStack) / float64(conns) / 1024
@@ -167,7 +215,7 @@ func run(cfg config) error {
 	b.measuring.Store(false)
 	lat := b.latencies()
 	if len(lat) == 0 {
-		return errors.New("no message was delivered")
+		return result{}, errors.New("no message was delivered")
 	}
 	pct := func(p float64) float64 {
 		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
@@ -180,15 +228,37 @@ func run(cfg config) error {
 	if h, err := chatsim.Histogram(url, "parley_hub_message_store_seconds", "0.001", "0.005", "0.02", "0.1"); err == nil {
 		fmt.Printf("  store transactions (one per batch of messages): %s\n", h)
 	}
-	verdict := "PASS"
-	if pct(0.50) > 2 || pct(0.99) > 20 || perConn > 32 {
-		verdict = "FAIL"
-	}
-	fmt.Printf("targets p50 <= 2 ms, p99 <= 20 ms, <= 32 KB per idle connection: %s\n", verdict)
+	res := result{perConn: perConn, p50: pct(0.50), p99: pct(0.99), storeMean: meanMS(url, "parley_hub_message_store_seconds")}
 	for _, c := range b.all {
 		c.Close()
 	}
-	return nil
+	return res, nil
+}
+
+// meanMS is the mean of a histogram on the hub's /metrics, in ms (0 when unknown).
+func meanMS(url, name string) float64 {
+	res, err := http.Get(url + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	var sum, count float64
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), " ")
+		f, err := strconv.ParseFloat(v, 64)
+		switch {
+		case err != nil:
+		case k == name+"_sum":
+			sum = f
+		case k == name+"_count":
+			count = f
+		}
+	}
+	if count == 0 {
+		return 0
+	}
+	return sum / count * 1000
 }
 
 // seed creates the bench organisation and its agents in a fresh database.

@@ -33,6 +33,7 @@ import (
 
 	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/hub/relay"
+	"github.com/parleyhq/parley/hub/sqlite"
 	"github.com/parleyhq/parley/internal/version"
 	"github.com/parleyhq/parley/portal"
 	"github.com/parleyhq/parley/wire"
@@ -108,6 +109,7 @@ func (m *Main) ParseFlags(args []string) error {
 	demo, _ := strconv.ParseBool(os.Getenv("PARLEY_DEMO"))
 	fs.StringVar(&m.Config.Addr, "addr", envOr("PARLEY_ADDR", "127.0.0.1:8080"), "listen address (PARLEY_ADDR)")
 	fs.StringVar(&m.Config.DB, "db", envOr("PARLEY_DB", "parley.db"), "SQLite database file (PARLEY_DB)")
+	fs.StringVar(&m.Config.DBSynchronous, "db-synchronous", envOr("PARLEY_DB_SYNCHRONOUS", sqlite.SyncFull), "full: every acknowledged message survives a power loss; normal: faster, the last ones may not (PARLEY_DB_SYNCHRONOUS)")
 	fs.BoolVar(&m.Config.Demo, "demo", demo, "seed the demo organisation: agents agent1, agent2, supervisor super1, admin admin1, password demo (PARLEY_DEMO)")
 	fs.DurationVar(&m.Config.OfferTimeout, "offer-timeout", envDuration("PARLEY_OFFER_TIMEOUT", 30*time.Second), "how long an agent has to accept an offer (PARLEY_OFFER_TIMEOUT)")
 	fs.DurationVar(&m.Config.CustomerGoneAfter, "customer-gone", envDuration("PARLEY_CUSTOMER_GONE", 30*time.Second), "how long a customer with no connection counts as away before they count as gone (PARLEY_CUSTOMER_GONE)")

@@ -119,15 +119,48 @@ const checkpointEvery = time.Second
 
 var _ store.Store = (*DB)(nil)
 
+// Synchronous modes (SQLite's PRAGMA synchronous in WAL mode).
+const (
+	// SyncFull fsyncs the WAL at every commit: a message the hub acknowledged survives a power
+	// loss. The default; the chat path's group commit (one transaction per batch of messages)
+	// keeps its cost small (see make bench-hub).
+	SyncFull = "full"
+	// SyncNormal fsyncs only at checkpoints: faster, but a power loss (not a crash of the hub)
+	// can roll back the last acknowledged messages.
+	SyncNormal = "normal"
+)
+
+// Options tune Open.
+type Options struct {
+	// Now stamps stored rows; nil means time.Now.
+	Now func() time.Time
+	// Synchronous is SyncFull (the default when empty) or SyncNormal.
+	Synchronous string
+}
+
 // Open opens (creating if needed) the SQLite database at path and brings its schema up to date.
 // now stamps stored rows; nil means time.Now.
 func Open(ctx context.Context, path string, now func() time.Time) (*DB, error) {
+	return OpenWith(ctx, path, Options{Now: now})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
+	now := opt.Now
 	if now == nil {
 		now = time.Now
 	}
+	sync := "FULL"
+	switch opt.Synchronous {
+	case "", SyncFull:
+	case SyncNormal:
+		sync = "NORMAL"
+	default:
+		return nil, fmt.Errorf("sqlite: synchronous must be %s or %s, not %q", SyncFull, SyncNormal, opt.Synchronous)
+	}
 	dsn := func(pragmas ...string) string {
 		q := url.Values{}
-		for _, p := range append([]string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)"}, pragmas...) {
+		for _, p := range append([]string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(" + sync + ")", "foreign_keys(1)"}, pragmas...) {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", "immediate")
