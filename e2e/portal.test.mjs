@@ -256,6 +256,33 @@ button{display:none!important} iframe{border:12px solid red!important} *{font-si
   }
 });
 
+test('a page that frames the chat without the loader is told nothing (not the conversation token)', async () => {
+  // The browser denies the framed chat its storage, so the chat hands its token to the loader on
+  // the host page; a page that frames the chat directly must not receive it.
+  const evil = http.createServer((req, res) => {
+    res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    res.end(`<!doctype html><title>Not the shop</title><script>window.got = []; addEventListener('message', (e) => got.push(e.data));</script>
+<iframe title="framed chat" style="width:400px;height:600px" src="${hub.url}/chat/demo?embed=1"></iframe>`);
+  });
+  await new Promise((r) => evil.listen(0, '127.0.0.1', r));
+  try {
+    const context = await browser.newContext({ viewport: desktop });
+    const page = await context.newPage();
+    await page.goto(`http://localhost:${evil.address().port}/`);
+    const frame = page.frameLocator('iframe[title="framed chat"]');
+    await frame.getByTestId('prechat-name').fill('Framed');
+    await frame.getByTestId('prechat-start').click();
+    await send(frame, 'hello from a framed chat');
+    await frame.locator('[data-testid="chat-message"][data-author="agent"]').filter({ hasText: 'echo: hello from a framed chat' }).waitFor({ timeout: T });
+    assert.deepEqual(await page.evaluate(() => window.got), [], 'the framing page received messages from the chat');
+    await frame.getByTestId('chat-leave').click();
+    await frame.getByTestId('chat-leave-confirm').click();
+    await context.close();
+  } finally {
+    evil.close();
+  }
+});
+
 test('customers beyond the agent\'s capacity wait and see their place in the queue', async () => {
   // agent1 takes 3 chats at once (demo capacity); the next two customers queue.
   const first = [];

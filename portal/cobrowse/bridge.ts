@@ -9,6 +9,7 @@
 // with b.setControl(granted), and b.stop() to end.
 import * as wire from '../../web/wire.gen';
 import type { Command, FromRecorder, Pointer, ToRecorder } from './protocol';
+import { toHost } from '../src/host';
 
 /** Proto is the chat's hub connection, as the call module gets it. */
 export interface Proto {
@@ -51,7 +52,7 @@ export async function startCobrowse(proto: Proto, visual: wire.VisualID, opts: O
   const tell = (m: ToRecorder) => live && port.postMessage(m);
   // The loader on the host page keeps the co-browse going on the site's next page until told it
   // ended (widget.ts); a page that unloads tells nothing, so the next one resumes.
-  const ended = () => opts.embedded && !opts.connect && window.parent.postMessage({ parley: 'cobrowse-end' }, '*');
+  const ended = () => opts.embedded && !opts.connect && toHost({ parley: 'cobrowse-end' });
   const setControl = async (granted: boolean) => {
     tell({ op: 'control', granted });
     await proto.request(wire.TypeVisualControl, { visual, granted } satisfies wire.VisualControl);
@@ -146,7 +147,6 @@ function hostPort(timeoutMs: number): Promise<MessagePort> {
     };
     const timer = setTimeout(() => done(() => reject(new Error('EUNAVAILABLE'))), timeoutMs);
     window.addEventListener('message', onMessage);
-    // The host page's origin is not known here; the message says nothing secret.
-    window.parent.postMessage({ parley: 'cobrowse' }, '*');
+    toHost({ parley: 'cobrowse' });
   });
 }

@@ -142,6 +142,8 @@ function init(): void {
       frame.src = `${hub}/chat/${encodeURIComponent(org!)}?embed=1${kept()}`;
       frame.addEventListener('load', () => {
         ready = true;
+        // The chat posts to this page only once it knows its origin from a message of ours.
+        frame?.contentWindow?.postMessage({ parley: 'hello' }, hub);
         tell();
       });
       panel.appendChild(frame);

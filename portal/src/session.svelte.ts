@@ -8,6 +8,7 @@ import { upsertMessage, applyReceipt, type Item } from '../../web/transcript';
 import type { Component } from 'svelte';
 import type { CallSession } from './call/call.svelte';
 import { visualHook } from './visual/hook';
+import { toHost } from './host';
 import type { VisualSession } from './visual/visual.svelte';
 
 /** Phase is which screen the portal shows. */
@@ -309,7 +310,7 @@ export class ChatSession {
       if (m.author === 'agent') this.agentTyping = false;
       this.client?.notify(wire.TypeChatReceipt, { conv: m.conv, seq: m.seq, kind: 'delivered' } satisfies wire.Receipt);
       if (this.shown) this.markRead();
-      else if (m.author === 'agent' && typeof window !== 'undefined') window.parent.postMessage({ parley: 'unread' }, '*');
+      else if (m.author === 'agent') toHost({ parley: 'unread' });
     }
   }
 
@@ -375,7 +376,7 @@ export class ChatSession {
       const c = env.data as wire.Call;
       if (this.conv && c.conv !== this.conv.id) return;
       // A call ringing while the widget is closed lights the launcher.
-      if (c.state === 'ringing' && !this.shown && typeof window !== 'undefined') window.parent.postMessage({ parley: 'unread' }, '*');
+      if (c.state === 'ringing' && !this.shown) toHost({ parley: 'unread' });
       if (!this.callLoad && c.state !== 'ringing') return;
     } else if (!this.callLoad) {
       return;

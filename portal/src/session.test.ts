@@ -4,6 +4,9 @@ import { ChatSession, utf8Length } from './session.svelte';
 import { portalI18n } from './i18n';
 import type { SocketLike } from '../../web/client';
 import type * as wire from '../../web/wire.gen';
+import { toHost } from './host';
+
+vi.mock('./host', () => ({ toHost: vi.fn() }));
 
 // These unit tests cover the portal's own state logic with a fake socket and a fake fetch; the
 // end-to-end test (e2e/portal.test.mjs) runs the same code against the real hub.
@@ -144,8 +147,9 @@ describe('ChatSession', () => {
   });
 
   it('while the widget is closed, reports unread messages to the host page and does not mark them read', async () => {
-    const posted: unknown[] = [];
-    const spy = vi.spyOn(window.parent, 'postMessage').mockImplementation((m: unknown) => void posted.push(m));
+    // What goes to the host page passes through host.ts, which posts only to the loader's origin.
+    const posted = vi.mocked(toHost).mock.calls;
+    posted.length = 0;
     vi.spyOn(document, 'hasFocus').mockReturnValue(true);
     await s.load();
     await s.start('Dana');
@@ -153,13 +157,12 @@ describe('ChatSession', () => {
     ws().deliver({ type: 'welcome', data: { role: 'customer', conversations: [conv('active')], max_text_bytes: 100, server_time: 0 } });
     s.shown = false;
     ws().deliver({ type: 'chat.message', data: { conv: 'c1', seq: 1, author: 'agent', author_name: 'Ana', text: 'hello?', at: 1 } });
-    expect(posted).toEqual([{ parley: 'unread' }]);
+    expect(posted).toEqual([[{ parley: 'unread' }]]);
     const kinds = () => ws().sent.filter((e) => e.type === 'chat.receipt').map((e) => (e.data as wire.Receipt).kind);
     expect(kinds()).toEqual(['delivered']);
     s.shown = true;
     s.markRead();
     expect(kinds()).toEqual(['delivered', 'read']);
-    spy.mockRestore();
   });
 
   it('starts over when the hub no longer accepts the saved token', async () => {

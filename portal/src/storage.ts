@@ -3,6 +3,8 @@
 // it; there the page keeps the value in memory and asks the loader to keep it in the host page's
 // sessionStorage, which hands it back in the iframe URL's fragment (#s=…) on the next page.
 
+import { toHost } from './host';
+
 /** KeyValue is the part of Storage the portal uses. */
 export type KeyValue = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 
@@ -34,8 +36,9 @@ export function pickStorage(embed: boolean): KeyValue {
       }
     }
   }
+  // The token goes only to the loader's origin (host.ts), never to whatever page frames us.
   const tell = (key: string, value: string | null) => {
-    if (embed) window.parent.postMessage({ parley: 'store', key, value }, '*');
+    if (embed) toHost({ parley: 'store', key, value });
   };
   return {
     getItem: (k) => mem.get(k) ?? null,
