@@ -6,10 +6,24 @@ import { Replayer } from 'rrweb';
 import { Assembler } from '../../../../portal/cobrowse/protocol';
 import type * as wire from '../../../../web/wire.gen';
 
-/** Mirror is the replayed page shown to the agent. */
+/** EventType.Meta: rrweb starts a recording, and each checkout, with it (then a full snapshot). */
+const META = 4;
+
+/**
+ * Mirror is the replayed page shown to the agent. rrweb's live replayer keeps every event it was
+ * given, so a co-browse left open all shift would grow without end; the recorder takes a full
+ * snapshot every 30 s (a checkout: Meta, then FullSnapshot), and at each the mirror starts a fresh
+ * replayer from it, hidden, shows it once it has drawn the snapshot and drops the old one. Memory
+ * holds the events since the last checkout, whatever the length of the session.
+ */
 export class Mirror {
+  /** replayer is the replay shown. */
   private replayer: Replayer | null = null;
+  /** next is the replay being built from the latest checkout, shown once it has drawn it. */
+  private next: Replayer | null = null;
   private readonly assembler = new Assembler();
+  /** rebuilds counts the replays started from a checkout (for tests). */
+  rebuilds = 0;
   /** width and height are the customer's viewport, in CSS pixels (0 until the first snapshot). */
   width = 0;
   height = 0;
@@ -33,22 +47,47 @@ export class Mirror {
     }
     if (!events) return;
     for (const e of events as { type: number; timestamp: number; data: { width?: number; height?: number } }[]) {
-      if (!this.replayer) {
-        // A replay starts at a Meta event (type 4) followed by a full snapshot.
-        if (e.type !== 4) continue;
-        this.start(e.timestamp);
+      if (e.type === META) {
+        if (!this.replayer) {
+          // A replay starts at a Meta event followed by a full snapshot.
+          this.replayer = this.start(e.timestamp, true);
+        } else {
+          // A checkout: replay from it afresh (see Mirror), replacing a rebuild still pending.
+          this.next?.destroy();
+          this.next = this.start(e.timestamp, false);
+          this.rebuilds++;
+        }
       }
-      if (e.type === 4 && e.data.width && e.data.height) this.resize(e.data.width, e.data.height);
+      if (!this.replayer) continue;
+      if (e.type === META && e.data.width && e.data.height) this.resize(e.data.width, e.data.height);
       try {
-        this.replayer!.addEvent(e as never);
+        (this.next ?? this.replayer).addEvent(e as never);
       } catch {
         this.onError('EINVALID');
       }
     }
   }
 
-  private start(baseline: number): void {
-    this.replayer = new Replayer([], {
+  /** events is how many events the replays hold (the shown one and the one being built). */
+  get events(): number {
+    const n = (r: Replayer | null) => r?.service.state.context.events.length ?? 0;
+    return n(this.replayer) + n(this.next);
+  }
+
+  /** swap shows the replay built from the last checkout and drops the old one with its events. */
+  private swap(next: Replayer): void {
+    if (next !== this.next || !this.replayer) return;
+    const old = this.replayer;
+    this.replayer = next;
+    this.next = null;
+    old.iframe.removeAttribute('data-testid');
+    next.iframe.setAttribute('data-testid', 'cobrowse-frame');
+    next.wrapper.style.visibility = '';
+    old.destroy();
+  }
+
+  private start(baseline: number, shown: boolean): Replayer {
+    const replayer = new Replayer([], {
       root: this.root,
       liveMode: true,
       mouseTail: false,
@@ -60,13 +99,23 @@ export class Mirror {
       insertStyleRules: ['* { animation-play-state: paused !important; }'],
     });
     // Sandbox: rrweb makes its iframe allow-same-origin only (no scripts); say so again in case.
-    this.replayer.iframe.setAttribute('sandbox', 'allow-same-origin');
-    this.replayer.iframe.setAttribute('data-testid', 'cobrowse-frame');
-    this.replayer.on('resize', (d) => {
+    replayer.iframe.setAttribute('sandbox', 'allow-same-origin');
+    // Both replays sit in the same place; the one being built stays invisible until it has drawn.
+    replayer.wrapper.style.position = 'absolute';
+    replayer.wrapper.style.left = '0';
+    replayer.wrapper.style.top = '0';
+    if (shown) replayer.iframe.setAttribute('data-testid', 'cobrowse-frame');
+    else {
+      replayer.wrapper.style.visibility = 'hidden';
+      replayer.on('fullsnapshot-rebuilded', () => this.swap(replayer));
+    }
+    replayer.on('resize', (d) => {
+      if (replayer !== this.replayer && replayer !== this.next) return;
       const { width, height } = d as { width: number; height: number };
       this.resize(width, height);
     });
-    this.replayer.startLive(baseline - 500);
+    replayer.startLive(baseline - 500);
+    return replayer;
   }
 
   private resize(w: number, h: number): void {
@@ -97,8 +146,9 @@ export class Mirror {
 
   /** destroy removes the replay. */
   destroy(): void {
+    this.next?.destroy();
     this.replayer?.destroy();
-    this.replayer = null;
+    this.replayer = this.next = null;
   }
 }
 
