@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { readFileSync, readdirSync, existsSync, mkdtempSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -262,6 +262,10 @@ test('co-browse: the agent sees the page, secrets never leave, laser dot, contro
   await until('the next page in the agent replay', async () =>
     (await agent.evaluate(() => document.querySelector('iframe')?.contentDocument?.querySelector('h1')?.textContent ?? null)) === 'Delivery options');
   assert.equal(await agent.evaluate(() => window.__pwned ?? null), null);
+  // The new page's snapshot started a fresh replay and the old one went with its events (a
+  // shift-long co-browse holds only what came since the last snapshot).
+  assert.deepEqual(await agent.evaluate(() => [document.querySelectorAll('iframe').length, window.mirror.rebuilds]), [1, 1]);
+  assert.equal(await agent.evaluate(() => document.querySelector('iframe').getAttribute('sandbox')), 'allow-same-origin');
   await agent.screenshot({ path: join(resultsDir(), 'cobrowse-agent-next-page.png') });
 
   await ctx.close();
@@ -538,7 +542,8 @@ function jpegs(url, n, gapMs) {
 test('through the hub: the customer shares their screen from the widget; the agent\'s engine shows moving frames', async (t) => {
   const hub = await startHub();
   t.after(() => hub.stop());
-  const agent = await startAgent(hub.url, { args: ['-accept', '-screenshare'] });
+  const urls = join(mkdtempSync(join(tmpdir(), 'parley-share-')), 'urls');
+  const agent = await startAgent(hub.url, { args: ['-accept', '-screenshare', '-screenshare-urls', urls] });
   t.after(() => agent.stop());
   const site = http.createServer((req, res) => {
     res.setHeader('Content-Type', 'text/html; charset=utf-8');
@@ -556,7 +561,10 @@ test('through the hub: the customer shares their screen from the widget; the age
   const chat = await chatAndAccept(page, 'Linus', 'my screen is weird', 'Screen share PIN');
 
   const line = await until('the first frame at the agent', () => agent.logs.find((l) => l.includes('msg=screenshare') && l.includes('frames=true')), 30_000);
-  const url = /url=(http:\/\/127\.0\.0\.1:\d+\/\S+)/.exec(line)[1];
+  // The stream's token never reaches the log; the URL is in the agent's private file.
+  assert.ok(!agent.logs.some((l) => /\/video\/[^/\s…]+\.mjpeg/.test(l)), 'an MJPEG token in the agent log');
+  const url = /^\S+ (http:\/\/127\.0\.0\.1:\d+\/\S+)$/m.exec(await until('the MJPEG URL file', () => existsSync(urls) && readFileSync(urls, 'utf8')))[1];
+  assert.equal(statSync(urls).mode & 0o777, 0o600);
   const [a, b] = await jpegs(url, 2, 500);
   assert.ok(!a.equals(b), 'the customer\'s screen does not move at the agent');
   t.diagnostic(`agent MJPEG: ${a.length} and ${b.length} byte pictures, ${/width=(\d+)/.exec(line)[1]}x${/height=(\d+)/.exec(line)[1]}`);

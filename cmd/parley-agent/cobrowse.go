@@ -7,8 +7,10 @@ package main
 // whenever the page changes (at most once a second),
 // and, when the customer grants control, types -cobrowse-type into the element whose id is
 // -cobrowse-field (each of a comma-separated list). After the customer takes control back it tries once more and logs the refusal.
-// With -screenshare it invites to the built-in screen share instead and logs the share's state,
-// first frame and loopback MJPEG URL.
+// With -screenshare it invites to the built-in screen share instead and logs the share's state
+// and first frame. The loopback MJPEG URL carries a token that lets anyone on the machine watch
+// the customer's screen: the log shows it without the token, and -screenshare-urls writes it
+// whole to a file only the agent's user can read.
 
 import (
 	"encoding/json"
@@ -28,6 +30,7 @@ type cobrowse struct {
 	record string
 	field  string
 	text   string
+	urls   string // -screenshare-urls
 
 	out     *os.File
 	invited map[wire.ConversationID]bool
@@ -40,11 +43,35 @@ type cobrowse struct {
 	typed   map[wire.VisualID]bool
 	// pointed is when the laser was last moved, per engagement.
 	pointed map[wire.VisualID]time.Time
+	// written are the screen shares whose URL went to -screenshare-urls.
+	written map[wire.VisualID]bool
+}
+
+// withoutToken is a loopback MJPEG URL with its token (the last path segment) left out, for logs.
+func withoutToken(u string) string {
+	if i := strings.LastIndexByte(u, '/'); i >= 0 && strings.HasPrefix(u, "http") {
+		return u[:i+1] + "…"
+	}
+	return u
+}
+
+// appendLine appends line to the file at path, creating it readable by its owner only.
+func appendLine(path, line string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(line + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (m *Main) cobrowseFlags(fl *flag.FlagSet) {
 	fl.BoolVar(&m.cb.on, "cobrowse", false, "invite each conversation's customer to a built-in co-browse after their first message")
-	fl.BoolVar(&m.cb.screen, "screenshare", false, "invite each conversation's customer to a built-in screen share after their first message (logs the first frame and the MJPEG URL)")
+	fl.BoolVar(&m.cb.screen, "screenshare", false, "invite each conversation's customer to a built-in screen share after their first message (logs the first frame)")
+	fl.StringVar(&m.cb.urls, "screenshare-urls", "", "append each screen share's loopback MJPEG URL (it holds the stream's token) to this file, mode 0600, as \"visual url\" lines")
 	fl.StringVar(&m.cb.record, "cobrowse-record", "", "append every co-browse batch received to this file (JSON lines)")
 	fl.StringVar(&m.cb.field, "cobrowse-field", "name", "id of the element to type into once the customer grants control (a comma-separated list types into each; the first is tried again after control is taken back)")
 	fl.StringVar(&m.cb.text, "cobrowse-type", " via agent", "what to type into it")
@@ -59,6 +86,7 @@ func (m *Main) cobrowseEvent(data any, states map[wire.ConversationID]wire.ConvS
 	if cb.invited == nil {
 		cb.invited, cb.parts, cb.nodes = map[wire.ConversationID]bool{}, map[wire.VisualID][]string{}, map[string]int64{}
 		cb.control, cb.typed, cb.pointed = map[wire.VisualID]bool{}, map[wire.VisualID]bool{}, map[wire.VisualID]time.Time{}
+		cb.written = map[wire.VisualID]bool{}
 		if cb.record != "" {
 			f, err := os.OpenFile(cb.record, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 			if err != nil {
@@ -90,7 +118,13 @@ func (m *Main) cobrowseEvent(data any, states map[wire.ConversationID]wire.ConvS
 	case wire.VisualEvent:
 		cb.chunk(m, d)
 	case app.ScreenShareView:
-		m.log.Info("screenshare", "visual", d.Visual, "connection", d.Connection, "frames", d.Frames, "width", d.Width, "height", d.Height, "url", d.URL)
+		m.log.Info("screenshare", "visual", d.Visual, "connection", d.Connection, "frames", d.Frames, "width", d.Width, "height", d.Height, "url", withoutToken(d.URL))
+		if d.Frames && cb.urls != "" && !cb.written[d.Visual] {
+			cb.written[d.Visual] = true
+			if err := appendLine(cb.urls, string(d.Visual)+" "+d.URL); err != nil {
+				m.log.Warn("screenshare urls", "err", err)
+			}
+		}
 	case app.VisualView:
 		for _, e := range d.Engagements {
 			if e.Kind != wire.VisualCobrowse {
