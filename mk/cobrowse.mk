@@ -21,4 +21,4 @@ $(OUT)/screenshare-probe: deps
 # frames) or at the agent; and parley-agent -screenshare: the customer shares the screen from the
 # widget, the agent's MJPEG shows moving pictures, stop closes the call. Screenshots in test-results/.
 test-cobrowse-e2e: deps web $(OUT)/parley-hub $(OUT)/parley-agent $(OUT)/screenshare-probe
-	PARLEY_HUB=$(OUT)/parley-hub PARLEY_AGENT=$(OUT)/parley-agent PARLEY_SCREENSHARE_PROBE=$(OUT)/screenshare-probe node --test --test-timeout=180000 e2e/cobrowse.test.mjs
+	PARLEY_HUB=$(OUT)/parley-hub PARLEY_AGENT=$(OUT)/parley-agent PARLEY_SCREENSHARE_PROBE=$(OUT)/screenshare-probe node --test --test-timeout=600000 e2e/cobrowse.test.mjs

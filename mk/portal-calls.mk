@@ -10,4 +10,4 @@ E2E_TARGETS += test-portal-calls-e2e
 .PHONY: test-portal-calls-e2e
 
 test-portal-calls-e2e: deps $(OUT)/parley-hub $(OUT)/parley-agent
-	PARLEY_HUB=$(OUT)/parley-hub PARLEY_AGENT=$(OUT)/parley-agent node --test --test-timeout=240000 e2e/portal-calls.test.mjs
+	PARLEY_HUB=$(OUT)/parley-hub PARLEY_AGENT=$(OUT)/parley-agent node --test --test-timeout=600000 e2e/portal-calls.test.mjs
