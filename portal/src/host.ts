@@ -50,11 +50,11 @@ export function hostLink(win: Window): HostLink {
   };
 }
 
-let shared: HostLink | null = null;
+// Listening starts when the chat's code loads, before the loader's first message (sent when the
+// frame has loaded) can arrive.
+const shared: HostLink | null = typeof window === 'undefined' ? null : hostLink(window);
 
 /** toHost posts m to the loader on the host page (see hostLink). */
 export function toHost(m: Message): void {
-  if (typeof window === 'undefined') return;
-  shared ||= hostLink(window);
-  shared.post(m);
+  shared?.post(m);
 }
