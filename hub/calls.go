@@ -165,10 +165,16 @@ func (c *conn) callRequest(env wire.Envelope) error {
 // understanding them, but it refuses what no browser or pion peer would send, so garbage never
 // reaches the other party's WebRTC stack.
 func checkSignal(sig wire.CallSignal) error {
-	if (sig.SDP == nil) == (sig.Candidate == nil) {
-		return wire.Errorf(wire.EINVALID, "a call signal carries one sdp or one candidate")
+	return checkSDPOrCandidate(sig.SDP, sig.Candidate)
+}
+
+// checkSDPOrCandidate checks one SDP description or one ICE candidate, as call.signal and the
+// built-in screen share's visual.signal carry them.
+func checkSDPOrCandidate(sdp *wire.SDP, candidate *wire.ICECandidate) error {
+	if (sdp == nil) == (candidate == nil) {
+		return wire.Errorf(wire.EINVALID, "a signal carries one sdp or one candidate")
 	}
-	if d := sig.SDP; d != nil {
+	if d := sdp; d != nil {
 		if len(d.SDP) > wire.MaxSDPBytes {
 			return wire.Errorf(wire.ETOOLARGE, "sdp is over %d bytes", wire.MaxSDPBytes)
 		}
@@ -181,7 +187,7 @@ func checkSignal(sig wire.CallSignal) error {
 			return wire.Errorf(wire.EINVALID, "sdp type must be offer, answer, pranswer or rollback")
 		}
 	}
-	cand := sig.Candidate
+	cand := candidate
 	switch {
 	case len(cand.Candidate) > maxCandidateBytes:
 		return wire.Errorf(wire.ETOOLARGE, "candidate is over %d bytes", maxCandidateBytes)

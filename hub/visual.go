@@ -161,11 +161,9 @@ func (c *conn) visual(env wire.Envelope) error {
 		if err := env.Unmarshal(&m); err != nil {
 			return err
 		}
-		if (m.SDP == nil) == (m.Candidate == nil) {
-			return wire.Errorf(wire.EINVALID, "a signal carries an sdp or a candidate")
-		}
-		if m.SDP != nil && len(m.SDP.SDP) > wire.MaxSDPBytes {
-			return wire.Errorf(wire.ETOOLARGE, "sdp is over %d bytes", wire.MaxSDPBytes)
+		// The same checks as call signalling: garbage never reaches the other party's WebRTC stack.
+		if err := checkSDPOrCandidate(m.SDP, m.Candidate); err != nil {
+			return err
 		}
 		m.From = authorOf(c.role)
 		return c.s.router.visualRelay(c, env.RID, m.Visual, wire.TypeVisualSignal, m)
