@@ -2,19 +2,28 @@ package hub_test
 
 import (
 	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/parleyhq/parley/hub"
+	"github.com/parleyhq/parley/hub/client"
 	"github.com/parleyhq/parley/hub/relay"
 	"github.com/parleyhq/parley/wire"
 	"github.com/pion/turn/v5"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // The attacks of issue 12, each run against a real hub on loopback: the refusal, the metric
@@ -199,4 +208,366 @@ func TestAbuseTURNRelay(t *testing.T) {
 		t.Errorf("revoked metric = %v; want %d", got, relay.DefaultUserQuota)
 	}
 	by.chat()
+}
+
+// from is a header that says, through the trusted loopback proxy, which address a request
+// comes from.
+func from(addr string) http.Header {
+	return http.Header{"X-Forwarded-For": []string{addr}}
+}
+
+// behindProxy trusts the loopback proxy, so tests can stand for customers at many addresses.
+func behindProxy(c *hub.Config) {
+	c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+}
+
+// rawHello opens a WebSocket as header's address, says hello with token and returns the
+// connection with the first frame the hub answered (welcome or error); the HTTP status when the
+// upgrade itself was refused.
+func rawHello(t *testing.T, s *hub.Server, token string, header http.Header) (*websocket.Conn, wire.Envelope, int) {
+	t.Helper()
+	ws, res, err := websocket.Dial(ctx(t), strings.Replace(s.URL(), "http", "ws", 1)+"/ws", &websocket.DialOptions{HTTPHeader: header})
+	if err != nil {
+		if res != nil {
+			return nil, wire.Envelope{}, res.StatusCode
+		}
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { _ = ws.CloseNow() })
+	hello, _ := wire.Encode(wire.TypeHello, "", wire.Hello{Token: token})
+	if err := ws.Write(ctx(t), websocket.MessageText, hello); err != nil {
+		t.Fatal(err)
+	}
+	_, data, err := ws.Read(ctx(t))
+	if err != nil {
+		t.Fatalf("reading the answer to hello: %v", err)
+	}
+	env, err := wire.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws, env, http.StatusSwitchingProtocols
+}
+
+func errCode(env wire.Envelope) wire.Code {
+	var e wire.Error
+	_ = json.Unmarshal(env.Data, &e)
+	return e.Code
+}
+
+// Review: one customer token opened 3,000 WebSocket connections, all welcomed; 100 connections
+// × 12 chat.send stored 1,200 messages (the chat limit times the connections), each fanned out
+// to every connection.
+func TestAbuseOneCustomerManyConnections(t *testing.T) {
+	t.Parallel()
+	s := startHub(t)
+	by := newBystander(t, s)
+	agent := member(t, s, "agent1")
+	started, err := client.StartConversation(ctx(t), s.URL(), hub.DemoOrg, "Mallory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent.accept(started.Conversation.ID)
+
+	var open []*websocket.Conn
+	refused := 0
+	for range 20 {
+		ws, env, _ := rawHello(t, s, started.Token, nil)
+		switch {
+		case env.Type == wire.TypeWelcome:
+			open = append(open, ws)
+		case env.Type == wire.TypeError && errCode(env) == wire.ETOOMANY:
+			refused++
+		default:
+			t.Fatalf("hello answered %s %s", env.Type, env.Data)
+		}
+	}
+	if len(open) != hub.DefaultLimits.CustomerConns || refused != 20-hub.DefaultLimits.CustomerConns {
+		t.Errorf("20 connections with one token: %d welcomed, %d refused; want %d welcomed", len(open), refused, hub.DefaultLimits.CustomerConns)
+	}
+	if got := metric(t, s, `parley_hub_connections_refused_total{reason="conversation"}`); got != float64(refused) {
+		t.Errorf("refusals metric = %v; want %d", got, refused)
+	}
+	by.chat()
+
+	// Every connection sends its 12 messages at once: the conversation's budget is shared.
+	var stored, limited atomic.Int64
+	var wg sync.WaitGroup
+	for i, ws := range open {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 12 {
+				f, _ := wire.Encode(wire.TypeChatSend, fmt.Sprintf("r%d", j), wire.ChatSend{Conv: started.Conversation.ID, Text: "spam", ClientID: fmt.Sprintf("c%d-%d", i, j)})
+				if err := ws.Write(ctx(t), websocket.MessageText, f); err != nil {
+					return
+				}
+			}
+			// Count this connection's answers: acks stored, errors refused.
+			for n := 0; n < 12; {
+				_, data, err := ws.Read(ctx(t))
+				if err != nil {
+					return
+				}
+				env, _ := wire.Decode(data)
+				switch {
+				case env.Type == wire.TypeAck && env.RID != "":
+					stored.Add(1)
+					n++
+				case env.Type == wire.TypeError && env.RID != "":
+					if errCode(env) == wire.ERATELIMITED {
+						limited.Add(1)
+					}
+					n++
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	burst := int64(hub.DefaultLimits.CustomerSendBurst)
+	if stored.Load() > burst+2 || limited.Load() == 0 {
+		t.Errorf("%d connections × 12 sends: %d stored, %d limited; want at most the conversation's burst (%d) stored", len(open), stored.Load(), limited.Load(), burst)
+	}
+	if got := metric(t, s, `parley_hub_rate_limited_total{limit="sends"}`); got < 1 {
+		t.Errorf("sends limit metric = %v; want the refusals counted", got)
+	}
+	by.chat()
+
+	// Closing a tab makes room for another.
+	_ = open[0].Close(websocket.StatusNormalClosure, "")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, env, _ := rawHello(t, s, started.Token, nil)
+		if env.Type == wire.TypeWelcome {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no room after a connection closed: %s %s", env.Type, env.Data)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// One address opening conversation after conversation, each with its tabs, meets the address's
+// cap; agents behind the same address (an office) are counted per account instead.
+func TestAbuseOneAddressManyConnections(t *testing.T) {
+	t.Parallel()
+	s := startHub(t, behindProxy, func(c *hub.Config) { c.Limits.AddressConns = 6 })
+	by := newBystander(t, s)
+	welcomed, refused := 0, 0
+	for i := range 4 {
+		started, err := client.StartConversationWith(ctx(t), s.URL(), hub.DemoOrg, fmt.Sprint("bot", i), from("198.51.100.7"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			_, env, status := rawHello(t, s, started.Token, from("198.51.100.7"))
+			switch {
+			case env.Type == wire.TypeWelcome:
+				welcomed++
+			case env.Type == wire.TypeError && errCode(env) == wire.ETOOMANY:
+				refused++
+			default:
+				t.Fatalf("connection %d: %s %s (HTTP %d)", i, env.Type, env.Data, status)
+			}
+		}
+	}
+	if welcomed != 6 || refused != 2 {
+		t.Errorf("8 customer connections from one address: %d welcomed, %d refused; want 6 and 2", welcomed, refused)
+	}
+	if got := metric(t, s, `parley_hub_connections_refused_total{reason="address"}`); got != 2 {
+		t.Errorf("address refusals metric = %v; want 2", got)
+	}
+	// Connections that never say hello are capped per address too, before the upgrade.
+	pendingStatus := 0
+	for range hub.DefaultLimits.PendingConns + 1 {
+		ws, res, err := websocket.Dial(ctx(t), strings.Replace(s.URL(), "http", "ws", 1)+"/ws", &websocket.DialOptions{HTTPHeader: from("198.51.100.8")})
+		if err != nil {
+			if res != nil {
+				pendingStatus = res.StatusCode
+			}
+			break
+		}
+		t.Cleanup(func() { _ = ws.CloseNow() })
+	}
+	if pendingStatus != http.StatusTooManyRequests {
+		t.Errorf("%d silent connections from one address: last refusal HTTP %d; want 429", hub.DefaultLimits.PendingConns+1, pendingStatus)
+	}
+	// An agent in the same office connects: members count per account.
+	login, err := client.Login(ctx(t), s.URL(), hub.DemoOrg, "agent1", hub.DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, env, status := rawHello(t, s, login.Token, from("198.51.100.7")); env.Type != wire.TypeWelcome {
+		t.Errorf("an agent behind the busy address: %s %s (HTTP %d); want welcomed", env.Type, env.Data, status)
+	}
+	// A customer elsewhere is not affected.
+	started, err := client.StartConversationWith(ctx(t), s.URL(), hub.DemoOrg, "elsewhere", from("203.0.113.50"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, env, _ := rawHello(t, s, started.Token, from("203.0.113.50")); env.Type != wire.TypeWelcome {
+		t.Errorf("a customer at another address: %s %s", env.Type, env.Data)
+	}
+	by.chat()
+}
+
+// Review: a connection that sends nothing and answers nothing stayed forever.
+func TestAbuseSilentConnectionsClosed(t *testing.T) {
+	t.Parallel()
+	s := startHub(t, func(c *hub.Config) { c.Limits.IdleTimeout = time.Second })
+	by := newBystander(t, s)
+	started, err := client.StartConversation(ctx(t), s.URL(), hub.DemoOrg, "Ghost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Says hello, then never reads again, so it answers no ping.
+	ghost, env, _ := rawHello(t, s, started.Token, nil)
+	if env.Type != wire.TypeWelcome {
+		t.Fatalf("hello: %s", env.Type)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for metric(t, s, `parley_hub_connections_idle_closed_total`) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("a silent connection that answers no ping was not closed")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Its socket is closed: reading ends.
+	rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		if _, _, err := ghost.Read(rctx); err != nil {
+			if rctx.Err() != nil {
+				t.Fatal("the silent connection's socket is still open")
+			}
+			break
+		}
+	}
+	// Quiet clients that answer pings stay: the bystanders said nothing for several idle periods.
+	time.Sleep(3500 * time.Millisecond)
+	by.chat()
+	if got := metric(t, s, `parley_hub_connections_idle_closed_total`); got != 1 {
+		t.Errorf("idle closed = %v; want only the silent one", got)
+	}
+}
+
+// Review: five wrong passwords locked the real agent out, and one wrong try every 20 s kept them
+// out; unknown usernames cost a password hash each, with no limit per address.
+func TestAbuseSignIn(t *testing.T) {
+	t.Parallel()
+	s := startHub(t, behindProxy)
+	by := newBystander(t, s)
+	login := func(addr, user, pw string) (wire.Code, string) {
+		body, _ := json.Marshal(wire.LoginRequest{Org: hub.DemoOrg, Username: user, Password: pw})
+		req, _ := http.NewRequestWithContext(ctx(t), http.MethodPost, s.URL()+"/api/v1/login", bytes.NewReader(body))
+		req.Header.Set("X-Forwarded-For", addr)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if res.StatusCode == http.StatusOK {
+			return "", ""
+		}
+		var e wire.Error
+		_ = json.NewDecoder(res.Body).Decode(&e)
+		return e.Code, res.Header.Get("Retry-After")
+	}
+	const attacker, office = "198.51.100.66", "203.0.113.10"
+	for i := range 8 {
+		code, _ := login(attacker, "agent1", fmt.Sprint("guess", i))
+		if code != wire.EUNAUTHORIZED && code != wire.ERATELIMITED {
+			t.Fatalf("guess %d: %s", i, code)
+		}
+	}
+	// The attacker backs off; the agent, elsewhere, signs in at once.
+	if code, after := login(attacker, "agent1", "guess-again"); code != wire.ERATELIMITED || after == "" {
+		t.Errorf("the attacker's next guess = %q (Retry-After %q); want ERATELIMITED with a wait", code, after)
+	}
+	if code, _ := login(office, "agent1", hub.DemoPassword); code != "" {
+		t.Errorf("the real agent from the office = %q; want signed in", code)
+	}
+	// Unknown usernames from one address back off too.
+	refusedAt := -1
+	for i := range 40 {
+		if code, _ := login("198.51.100.77", fmt.Sprintf("nobody%d", i), "x"); code == wire.ERATELIMITED {
+			refusedAt = i
+			break
+		}
+	}
+	if refusedAt < 0 {
+		t.Error("40 unknown usernames from one address: none refused")
+	}
+	if got := metric(t, s, `parley_hub_logins_total{result="limited"}`); got < 2 {
+		t.Errorf("limited sign-ins metric = %v; want them counted", got)
+	}
+	by.chat()
+}
+
+// A flood of sign-ins with real password hashes, from many addresses: at most a few hashes run at
+// once, and chat carries on.
+func TestAbuseSignInFloodDoesNotStarveChat(t *testing.T) {
+	t.Parallel()
+	s := startHub(t, behindProxy, func(c *hub.Config) { c.BcryptCost = bcrypt.DefaultCost })
+	by := newBystander(t, s)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; ; j++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, _ = client.Login(context.Background(), s.URL(), hub.DemoOrg, fmt.Sprintf("x%d-%d", i, j), "x")
+			}
+		}()
+	}
+	// Chat messages still arrive within a second (bystander.chat checks) while the flood runs.
+	time.Sleep(300 * time.Millisecond)
+	for range 5 {
+		by.chat()
+	}
+	close(stop)
+	wg.Wait()
+	if got := metric(t, s, `parley_hub_logins_total{result="wrong"}`) + metric(t, s, `parley_hub_logins_total{result="busy"}`); got < 5 {
+		t.Errorf("the flood made %v sign-in attempts; want it to have run", got)
+	}
+}
+
+// Review: nothing bounded the hub's sockets. Past Config.MaxConns, connections are closed at once
+// and counted; those already open carry on.
+func TestAbuseTCPConnectionCap(t *testing.T) {
+	t.Parallel()
+	s := startHub(t, func(c *hub.Config) { c.MaxConns = 12 })
+	by := newBystander(t, s)
+	addr := strings.TrimPrefix(s.URL(), "http://")
+	var held []net.Conn
+	t.Cleanup(func() {
+		for _, c := range held {
+			_ = c.Close()
+		}
+	})
+	for range 20 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for metric(t, s, `parley_hub_connections_refused_total{reason="tcp_cap"}`) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("no connection refused past the cap")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := metric(t, s, `parley_hub_tcp_connections`); got > 12 {
+		t.Errorf("%v TCP connections open; want at most 12", got)
+	}
+	by.chat() // its WebSockets were open before
 }

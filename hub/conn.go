@@ -68,8 +68,16 @@ type conn struct {
 	// session is the id of the member's session (store.Token.ID); it ends when an admin ends the
 	// session, the member signs out, is disabled, or the session expires unrenewed.
 	session string
-	// lim bounds how fast the connection may send (limits.go), by role.
-	lim limits
+	// lim charges the connection's frames to its customer's conversation or its member's
+	// account (limits.go).
+	lim limiter
+	// held are the LimitState keys this connection holds a place under (address, conversation,
+	// account), given back when it goes.
+	held []string
+	// lastRead is when the last frame arrived (Unix ns); pinging is set while a liveness ping
+	// is out (conncap.go).
+	lastRead atomic.Int64
+	pinging  atomic.Bool
 	// send is the frames queued for the writer goroutine.
 	send chan *out
 	// writing is true while a writer goroutine runs. The writer is started by push and ends when
@@ -116,12 +124,37 @@ func (c *conn) pushError(rid string, err error) {
 	c.pushFrame(wire.TypeError, rid, wire.Error{Code: code, Message: wire.ErrorMessage(err)})
 }
 
-// kill ends the connection abruptly.
+// kill ends the connection abruptly and gives back its places under the caps.
 func (c *conn) kill() {
 	c.goneOnce.Do(func() {
 		close(c.gone)
 		_ = c.ws.CloseNow()
+		for _, k := range c.held {
+			c.s.limitState.Release(k)
+		}
 	})
+}
+
+// hold takes a place under key, of which max may be held at once; reason names the cap in the
+// refusal's metric.
+func (c *conn) hold(key string, max int, reason string) error {
+	if !c.s.limitState.Acquire(key, max) {
+		c.s.metrics.connsRefused.WithLabelValues(reason).Inc()
+		return ErrTooManyConns
+	}
+	c.held = append(c.held, key)
+	return nil
+}
+
+// drop gives back the place held under key before the connection goes.
+func (c *conn) drop(key string) {
+	for i, k := range c.held {
+		if k == key {
+			c.s.limitState.Release(k)
+			c.held = append(c.held[:i], c.held[i+1:]...)
+			return
+		}
+	}
 }
 
 // handleWS upgrades to WebSocket, authenticates the Hello, then reads requests until the client
@@ -136,13 +169,34 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	s.conns.Add(1)
 	s.mu.Unlock()
 	defer s.conns.Done()
+	// One address's connections that have not said Hello yet are capped: refused before the
+	// upgrade, with 429 (after it, its customers are capped at their Hello).
+	addr := clientAddress(r, s.cfg.TrustedProxies)
+	pendingKey := ""
+	if !s.cfg.Limits.Off {
+		pendingKey = "conns-pending:" + addr
+		if !s.limitState.Acquire(pendingKey, s.cfg.Limits.PendingConns) {
+			s.metrics.connsRefused.WithLabelValues("pending").Inc()
+			writeError(w, ErrTooManyConns)
+			return
+		}
+	}
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
+		if pendingKey != "" {
+			s.limitState.Release(pendingKey)
+		}
 		return
 	}
 	ws.SetReadLimit(hardFrameLimit)
 	c := &conn{s: s, ws: ws, log: s.log, send: make(chan *out, sendQueue), gone: make(chan struct{})}
-	if err := c.hello(); err != nil {
+	if pendingKey != "" {
+		c.held = append(c.held, pendingKey)
+	}
+	c.lastRead.Store(time.Now().UnixNano())
+	err = c.hello(addr)
+	c.drop(pendingKey)
+	if err != nil {
 		c.kill()
 		return
 	}
@@ -160,8 +214,10 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
-// hello reads and checks the first frame, registers the connection, and queues the Welcome.
-func (c *conn) hello() error {
+// hello reads and checks the first frame, takes the connection's places under the caps (a
+// customer's conversation and address, a member's account), registers the connection, and
+// queues the Welcome.
+func (c *conn) hello(addr string) error {
 	ctx, cancel := context.WithTimeout(c.s.ctx, helloTimeout)
 	defer cancel()
 	fail := func(err error) error {
@@ -194,9 +250,20 @@ func (c *conn) hello() error {
 		return fail(err)
 	}
 	c.role, c.org, c.conv, c.session = tok.Role, tok.Org, tok.Conv, tok.ID
-	c.lim = newLimits(c.s.cfg.Limits, tok.Role)
+	c.lim = c.s.limiterFor(tok.Role, tok.Conv, tok.User)
+	lim := c.s.cfg.Limits
 	if tok.Role == wire.RoleCustomer {
 		c.log = c.s.log.With("org", tok.Org, "conv", tok.Conv, "role", tok.Role)
+		if !lim.Off {
+			if err := c.hold("conns-conv:"+string(tok.Conv), lim.CustomerConns, "conversation"); err != nil {
+				c.log.Info("connection refused: too many for this conversation", "max", lim.CustomerConns)
+				return fail(err)
+			}
+			if err := c.hold("conns-address:"+addr, lim.AddressConns, "address"); err != nil {
+				c.log.Info("connection refused: too many customers' connections from this address", "max", lim.AddressConns, "address", addr)
+				return fail(err)
+			}
+		}
 	} else {
 		u, err := c.s.store.User(ctx, tok.User)
 		if err != nil {
@@ -204,6 +271,13 @@ func (c *conn) hello() error {
 		}
 		c.user = u
 		c.log = c.s.log.With("org", tok.Org, "user", u.ID, "role", tok.Role)
+		if !lim.Off {
+			// An office's agents share an address: members count per account.
+			if err := c.hold("conns-user:"+string(u.ID), lim.MemberConns, "account"); err != nil {
+				c.log.Info("connection refused: too many for this account", "max", lim.MemberConns)
+				return fail(err)
+			}
+		}
 	}
 	if err := c.s.router.register(c, h.Resume); err != nil {
 		return fail(err)
@@ -266,12 +340,14 @@ func (c *conn) readLoop() {
 			c.pushError("", err)
 			continue
 		}
+		c.lastRead.Store(time.Now().UnixNano())
 		env, err := wire.Decode(data)
 		if err != nil {
 			c.pushError("", err)
 			continue
 		}
-		if err := c.lim.allow(env.Type, len(data)); err != nil {
+		if which, err := c.lim.allow(env.Type, len(data)); err != nil {
+			c.s.metrics.rateLimited.WithLabelValues(which).Inc()
 			c.pushError(env.RID, err)
 			continue
 		}

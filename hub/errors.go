@@ -1,13 +1,26 @@
 package hub
 
-import "github.com/parleyhq/parley/wire"
+import (
+	"time"
+
+	"github.com/parleyhq/parley/wire"
+)
 
 // ErrBadLogin indicates a wrong organisation, username or password. It does not say which, so a
 // caller cannot probe for usernames.
 var ErrBadLogin = &wire.Error{Code: wire.EUNAUTHORIZED, Message: "wrong organisation, username or password"}
 
-// ErrLoginLimited refuses a sign-in to an account with too many recent failed attempts.
+// ErrLoginLimited refuses a sign-in to an account with too many recent failed attempts from
+// the same address.
 var ErrLoginLimited = &wire.Error{Code: wire.ERATELIMITED, Message: "too many failed sign-ins; wait a minute"}
+
+// loginLimited is ErrLoginLimited with how long to wait (the HTTP answer's Retry-After).
+type loginLimited struct{ wait time.Duration }
+
+func (e *loginLimited) Error() string { return ErrLoginLimited.Error() }
+
+// Unwrap makes errors.As find the *wire.Error.
+func (e *loginLimited) Unwrap() error { return ErrLoginLimited }
 
 // ErrTokenInvalid indicates a token the hub never issued, or one that expired.
 var ErrTokenInvalid = &wire.Error{Code: wire.EUNAUTHORIZED, Message: "token is unknown or expired"}

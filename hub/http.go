@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -14,6 +15,7 @@ import (
 	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/wire"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
 )
 
 // The HTTP API: routes, JSON bodies and errors, sign-in, starting a conversation, the widget's
@@ -89,6 +91,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		if wire.ErrorCode(err) == wire.EINTERNAL {
 			s.log.Error("login failed", "err", err)
 		}
+		var ll *loginLimited
+		switch {
+		case errors.As(err, &ll):
+			w.Header().Set("Retry-After", strconv.Itoa(int(ll.wait.Seconds())+1))
+		case errors.Is(err, ErrLoginBusy):
+			w.Header().Set("Retry-After", "1")
+		}
 		writeError(w, err)
 		return
 	}
@@ -103,8 +112,9 @@ func (s *Server) handleStartConversation(w http.ResponseWriter, r *http.Request)
 			return
 		}
 	}
-	if !s.cfg.Limits.Off && !s.starts.take(clientAddress(r, s.cfg.TrustedProxies), s.now()) {
+	if !s.cfg.Limits.Off && !s.limitState.Take("starts:"+clientAddress(r, s.cfg.TrustedProxies), rate.Every(startRefill), startBurst, 1, s.now()) {
 		s.metrics.frameErrors.WithLabelValues(string(wire.ERATELIMITED)).Inc()
+		s.metrics.rateLimited.WithLabelValues("starts").Inc()
 		writeError(w, ErrRateLimited)
 		return
 	}

@@ -61,6 +61,12 @@ type Config struct {
 	Now func() time.Time
 	// Limits bound how fast one connection may send (limits.go); zero means DefaultLimits.
 	Limits Limits
+	// LimitState keeps the limits' counts; nil keeps them in this process. Hubs serving the same
+	// customers together would share one.
+	LimitState LimitState
+	// MaxConns bounds the TCP connections the hub holds at once (default DefaultMaxConns); past
+	// it new ones are closed at once and counted.
+	MaxConns int
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the customer's address
 	// (limits per address count the customer, not the proxy).
 	TrustedProxies []netip.Prefix
@@ -110,12 +116,13 @@ type Timer interface {
 // Server is a running hub.
 type Server struct {
 	cfg Config
-	// logins counts failed sign-ins per account, starts new conversations per customer
-	// address (limits.go).
-	logins, starts *keyedLimiter
-	log            *slog.Logger
-	now            func() time.Time
-	store          store.Store
+	// limitState keeps what the limits count (limits.go, limitstate.go, signin.go).
+	limitState LimitState
+	// hashSem holds a token per password being checked (signin.go).
+	hashSem chan struct{}
+	log     *slog.Logger
+	now     func() time.Time
+	store   store.Store
 	// ownStore says whether Close closes store.
 	ownStore bool
 	// dummyHash is compared against when a username does not exist, at the cost of real hashes,
@@ -173,8 +180,12 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Limits == (Limits{}) {
-		cfg.Limits = DefaultLimits
+	cfg.Limits = cfg.Limits.withDefaults()
+	if cfg.LimitState == nil {
+		cfg.LimitState = NewMemoryLimitState()
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	if cfg.AfterFunc == nil {
 		cfg.AfterFunc = func(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
@@ -183,8 +194,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.Accounts.defaults()
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, store: cfg.Store,
-		logins: newKeyedLimiter(loginRefill, loginFailBurst), starts: newKeyedLimiter(startRefill, startBurst)}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, store: cfg.Store, limitState: cfg.LimitState,
+		hashSem: make(chan struct{}, hashSlots())}
 	var err error
 	if s.dummyHash, err = HashPassword("parley-dummy-password", cfg.BcryptCost); err != nil {
 		return nil, err
@@ -216,7 +227,10 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	go s.sweepTokens()
 	go s.watchAccounts()
 	s.mux = s.routes()
-	s.http = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	// A stranger's connection never idles for free: the request line and headers within 10 s,
+	// a keep-alive connection gone after 2 minutes unused (WebSockets have their own deadline).
+	s.http = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	return s, nil
 }
 
@@ -240,6 +254,8 @@ func (s *Server) Start() error {
 		ln.Close()
 		return err
 	}
+	ln = s.capListener(ln)
+	go s.sweepIdle()
 	s.mu.Lock()
 	s.ln = ln
 	s.mu.Unlock()

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -12,19 +11,39 @@ import (
 	"github.com/parleyhq/parley/wire"
 )
 
-// Limits say how fast one connection may send. A customer is anonymous: one browser tab must
-// not be able to fill the database or flood its agent, so it gets a person's pace with room for
-// bursts. Members are authenticated; their bound only stops a runaway client. A frame over its
-// limit is refused with ERATELIMITED and nothing of it is stored or relayed; the connection stays.
-// Each limit is a rate per second and a burst (token buckets).
+// Limits say how much one customer, one account and one address may do. A customer is anonymous:
+// one person must not be able to fill the database, flood their agent or hold the hub's sockets,
+// however many tabs or connections they open, so every limit is charged to the customer's
+// conversation (all its connections together) or to their address, never to one connection.
+// Members are authenticated; their bounds only stop a runaway client. A frame over its limit is
+// refused with ERATELIMITED and nothing of it is stored or relayed; the connection stays. A
+// connection over a cap is refused at its Hello with ETOOMANY. Rates are per second with a burst
+// (token buckets).
 type Limits struct {
-	CustomerFrames, CustomerFrameBurst  float64 // any frame but co-browse events
-	CustomerSends, CustomerSendBurst    float64 // chat messages
-	CustomerVisual, CustomerVisualBurst float64 // co-browse event bytes
-	MemberFrames, MemberFrameBurst      float64
-	// Off turns the per-connection and per-address limits off: for load tests that run
-	// thousands of customers from one machine, never for a public hub. Failed sign-ins stay
-	// limited.
+	// Per customer conversation.
+	CustomerFrames, CustomerFrameBurst             float64 // any frame but co-browse events
+	CustomerSends, CustomerSendBurst               float64 // chat messages
+	CustomerVisual, CustomerVisualBurst            float64 // co-browse event bytes
+	CustomerVisualFrames, CustomerVisualFrameBurst float64 // co-browse event frames (a snapshot is hundreds)
+	// Per member account.
+	MemberFrames, MemberFrameBurst float64
+	// CustomerConns is how many connections one conversation's customer may hold (tabs).
+	CustomerConns int
+	// MemberConns is how many connections one account may hold (the app, a second window, the
+	// headless agent).
+	MemberConns int
+	// AddressConns is how many customer connections one client address may hold (members count
+	// per account: an office's agents share one address).
+	AddressConns int
+	// PendingConns is how many connections one address may hold that have not said Hello yet
+	// (they have helloTimeout to do it).
+	PendingConns int
+	// IdleTimeout: a connection that has sent nothing for this long is pinged, and closed if it
+	// does not answer within as long again (a vanished client, a half-open socket).
+	IdleTimeout time.Duration
+	// Off turns the customer, member and address limits off: for load tests that run thousands
+	// of customers from one machine, never for a public hub. Sign-ins stay limited and idle
+	// connections are still closed.
 	Off bool
 }
 
@@ -33,56 +52,106 @@ var DefaultLimits = Limits{
 	CustomerFrames: 30, CustomerFrameBurst: 120,
 	CustomerSends: 2, CustomerSendBurst: 12,
 	CustomerVisual: 2 << 20, CustomerVisualBurst: 10 << 20,
+	CustomerVisualFrames: 600, CustomerVisualFrameBurst: 1200,
 	MemberFrames: 200, MemberFrameBurst: 600,
+	CustomerConns: 5, MemberConns: 10, AddressConns: 100, PendingConns: 50,
+	IdleTimeout: 60 * time.Second,
 }
 
-// limits are one connection's rate limiters; sends and visual are nil for members.
-type limits struct {
-	frames, sends, visual *rate.Limiter
+// withDefaults fills the zero fields from DefaultLimits.
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	set := func(v *float64, def float64) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	set(&l.CustomerFrames, d.CustomerFrames)
+	set(&l.CustomerFrameBurst, d.CustomerFrameBurst)
+	set(&l.CustomerSends, d.CustomerSends)
+	set(&l.CustomerSendBurst, d.CustomerSendBurst)
+	set(&l.CustomerVisual, d.CustomerVisual)
+	set(&l.CustomerVisualBurst, d.CustomerVisualBurst)
+	set(&l.CustomerVisualFrames, d.CustomerVisualFrames)
+	set(&l.CustomerVisualFrameBurst, d.CustomerVisualFrameBurst)
+	set(&l.MemberFrames, d.MemberFrames)
+	set(&l.MemberFrameBurst, d.MemberFrameBurst)
+	if l.CustomerConns == 0 {
+		l.CustomerConns = d.CustomerConns
+	}
+	if l.MemberConns == 0 {
+		l.MemberConns = d.MemberConns
+	}
+	if l.AddressConns == 0 {
+		l.AddressConns = d.AddressConns
+	}
+	if l.PendingConns == 0 {
+		l.PendingConns = d.PendingConns
+	}
+	if l.IdleTimeout == 0 {
+		l.IdleTimeout = d.IdleTimeout
+	}
+	return l
 }
 
-func newLimits(l Limits, role wire.Role) limits {
-	if l.Off {
-		return limits{}
-	}
-	if role != wire.RoleCustomer {
-		return limits{frames: rate.NewLimiter(rate.Limit(l.MemberFrames), int(l.MemberFrameBurst))}
-	}
-	return limits{
-		frames: rate.NewLimiter(rate.Limit(l.CustomerFrames), int(l.CustomerFrameBurst)),
-		sends:  rate.NewLimiter(rate.Limit(l.CustomerSends), int(l.CustomerSendBurst)),
-		visual: rate.NewLimiter(rate.Limit(l.CustomerVisual), int(l.CustomerVisualBurst)),
-	}
-}
-
-// ErrRateLimited refuses a frame sent faster than the connection's limit.
+// ErrRateLimited refuses a frame sent faster than its customer's or account's limit.
 var ErrRateLimited = wire.Errorf(wire.ERATELIMITED, "sending too fast; slow down")
 
-// allow charges one frame of size bytes to the connection's limits.
-func (l limits) allow(t wire.Type, size int) error {
-	if t == wire.TypeVisualEvent && l.visual != nil {
-		// A page's snapshot comes as hundreds of parts at once: charged by bytes, not frames.
-		if !l.visual.AllowN(time.Now(), size) {
-			return ErrRateLimited
-		}
-		return nil
-	}
-	if l.frames != nil && !l.frames.Allow() {
-		return ErrRateLimited
-	}
-	if t == wire.TypeChatSend && l.sends != nil && !l.sends.Allow() {
-		return ErrRateLimited
-	}
-	return nil
+// ErrTooManyConns refuses a connection over a cap (per conversation, account or address).
+var ErrTooManyConns = wire.Errorf(wire.ETOOMANY, "too many connections at once; close one")
+
+// limiter charges one connection's frames to the buckets of who is behind it: its customer's
+// conversation or its member's account, in the hub's LimitState.
+type limiter struct {
+	state LimitState
+	l     Limits
+	// key names the customer's conversation or the member's account; "" when limits are off.
+	key      string
+	customer bool
+	now      func() time.Time
 }
 
-// Failed sign-ins per account: a few at once, then one every loginRefill, so a password cannot
-// be guessed by trying many; a right password is never charged. Keyed by organisation and
-// username, not by address: a contact centre's agents share one.
-const (
-	loginFailBurst = 5
-	loginRefill    = 20 * time.Second
-)
+func (s *Server) limiterFor(role wire.Role, conv wire.ConversationID, user wire.UserID) limiter {
+	if s.cfg.Limits.Off {
+		return limiter{}
+	}
+	if role == wire.RoleCustomer {
+		return limiter{state: s.limitState, l: s.cfg.Limits, key: "conv:" + string(conv), customer: true, now: s.now}
+	}
+	return limiter{state: s.limitState, l: s.cfg.Limits, key: "user:" + string(user), now: s.now}
+}
+
+// allow charges one frame of size bytes and says which limit refused it ("" when none did).
+func (l limiter) allow(t wire.Type, size int) (string, error) {
+	if l.key == "" {
+		return "", nil
+	}
+	now := l.now()
+	if !l.customer {
+		if !l.state.Take(l.key+"/frames", rate.Limit(l.l.MemberFrames), int(l.l.MemberFrameBurst), 1, now) {
+			return "frames", ErrRateLimited
+		}
+		return "", nil
+	}
+	if t == wire.TypeVisualEvent {
+		// A page's snapshot comes as hundreds of parts at once: co-browse events have their own
+		// frame limit, so a snapshot neither waits for nor starves the chat, and a byte budget.
+		if !l.state.Take(l.key+"/visual-frames", rate.Limit(l.l.CustomerVisualFrames), int(l.l.CustomerVisualFrameBurst), 1, now) {
+			return "frames", ErrRateLimited
+		}
+		if !l.state.Take(l.key+"/visual", rate.Limit(l.l.CustomerVisual), int(l.l.CustomerVisualBurst), size, now) {
+			return "visual", ErrRateLimited
+		}
+		return "", nil
+	}
+	if !l.state.Take(l.key+"/frames", rate.Limit(l.l.CustomerFrames), int(l.l.CustomerFrameBurst), 1, now) {
+		return "frames", ErrRateLimited
+	}
+	if t == wire.TypeChatSend && !l.state.Take(l.key+"/sends", rate.Limit(l.l.CustomerSends), int(l.l.CustomerSendBurst), 1, now) {
+		return "sends", ErrRateLimited
+	}
+	return "", nil
+}
 
 // New conversations per customer address: an anonymous script must not fill an organisation's
 // queue and database. Generous, since an office's customers may share one address.
@@ -90,54 +159,6 @@ const (
 	startBurst  = 30
 	startRefill = 2 * time.Second
 )
-
-// keysMax bounds the keys a keyedLimiter remembers; past it, those back at full allowance are
-// forgotten (a spray of made-up usernames or addresses cannot grow the map without end).
-const keysMax = 10000
-
-// keyedLimiter is a token bucket per key (an account, an address).
-type keyedLimiter struct {
-	every time.Duration
-	burst int
-
-	mu   sync.Mutex
-	keys map[string]*rate.Limiter
-}
-
-func newKeyedLimiter(every time.Duration, burst int) *keyedLimiter {
-	return &keyedLimiter{every: every, burst: burst, keys: map[string]*rate.Limiter{}}
-}
-
-// blocked reports whether key has used up its allowance for now, without charging it.
-func (k *keyedLimiter) blocked(key string, now time.Time) bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	l := k.keys[key]
-	return l != nil && l.TokensAt(now) < 1
-}
-
-// take charges key once and reports whether it had the allowance.
-func (k *keyedLimiter) take(key string, now time.Time) bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	l := k.keys[key]
-	if l == nil {
-		if len(k.keys) >= keysMax {
-			for key, v := range k.keys {
-				if v.TokensAt(now) >= float64(k.burst) {
-					delete(k.keys, key)
-				}
-			}
-		}
-		l = rate.NewLimiter(rate.Every(k.every), k.burst)
-		k.keys[key] = l
-	}
-	return l.AllowN(now, 1)
-}
-
-func loginKey(org wire.OrgID, username string) string {
-	return string(org) + "\x00" + strings.ToLower(strings.TrimSpace(username))
-}
 
 // clientAddress is who sent r, as limits count it: clientIP, with IPv6 addresses by /64 (one
 // customer's network) and IPv4 by address.

@@ -68,7 +68,9 @@ func (m *Manager) Close() error {
 func (m *Manager) Orgs(ctx context.Context) ([]store.Org, error) { return m.store.Orgs(ctx) }
 
 // Org reads one organisation.
-func (m *Manager) Org(ctx context.Context, id wire.OrgID) (store.Org, error) { return m.orgRecord(ctx, id) }
+func (m *Manager) Org(ctx context.Context, id wire.OrgID) (store.Org, error) {
+	return m.orgRecord(ctx, id)
+}
 
 // Member reads one member of org by id or username.
 func (m *Manager) Member(ctx context.Context, org wire.OrgID, who string) (store.User, error) {

@@ -30,6 +30,18 @@ type metrics struct {
 	// handleSeconds is how long a chat message takes from its frame being read to its copies
 	// being queued for every recipient: the hub's share of the fan-out latency.
 	handleSeconds prometheus.Histogram
+	// rateLimited counts frames and requests refused by a rate limit, by limit: frames, sends,
+	// visual (co-browse bytes), starts (new conversations per address).
+	rateLimited *prometheus.CounterVec
+	// connsRefused counts connections refused by a cap, by reason: tcp_cap, pending, address,
+	// conversation, account.
+	connsRefused *prometheus.CounterVec
+	// idleClosed counts WebSockets closed for silence and no answer to a ping.
+	idleClosed prometheus.Counter
+	// tcpConns is the TCP connections open now.
+	tcpConns prometheus.Gauge
+	// logins counts sign-ins by result: ok, wrong, limited, busy.
+	logins *prometheus.CounterVec
 }
 
 // latencyBuckets are the histogram bounds of the chat path, in seconds.
@@ -49,8 +61,27 @@ func newMetrics() *metrics {
 	}
 	m.handleSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "parley_hub_message_handle_seconds",
 		Help: "Time from reading a chat message to queueing it for its recipients.", Buckets: latencyBuckets})
+	m.rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_rate_limited_total",
+		Help: "Frames and requests refused by a rate limit, by limit: frames, sends, visual, starts."}, []string{"limit"})
+	m.connsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_connections_refused_total",
+		Help: "Connections refused by a cap, by reason: tcp_cap, pending (before Hello, per address), address (customers per address), conversation, account."}, []string{"reason"})
+	m.idleClosed = prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_hub_connections_idle_closed_total",
+		Help: "WebSockets closed for sending nothing and answering no ping."})
+	m.tcpConns = prometheus.NewGauge(prometheus.GaugeOpts{Name: "parley_hub_tcp_connections", Help: "TCP connections open on the hub's listener."})
+	m.logins = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_logins_total",
+		Help: "Sign-ins by result: ok, wrong (password or username), limited (backing off), busy (too many checked at once)."}, []string{"result"})
 	m.reg.MustRegister(m.connections, m.messages, m.queue, m.offers, m.frameErrors, m.conversations, m.storeSeconds, m.handleSeconds,
+		m.rateLimited, m.connsRefused, m.idleClosed, m.tcpConns, m.logins,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, l := range []string{"frames", "sends", "visual", "starts"} {
+		m.rateLimited.WithLabelValues(l)
+	}
+	for _, r := range []string{"tcp_cap", "pending", "address", "conversation", "account"} {
+		m.connsRefused.WithLabelValues(r)
+	}
+	for _, r := range []string{"ok", "wrong", "limited", "busy"} {
+		m.logins.WithLabelValues(r)
+	}
 	for _, role := range []wire.Role{wire.RoleCustomer, wire.RoleAgent, wire.RoleSupervisor, wire.RoleAdmin} {
 		m.connections.WithLabelValues(string(role))
 	}

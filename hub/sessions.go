@@ -92,31 +92,40 @@ func (s *Server) login(ctx context.Context, req wire.LoginRequest, addr string) 
 	if req.Org == "" || username == "" || len(username) > 200 || len(req.Password) > 200 {
 		return resp, ErrBadLogin
 	}
-	key := loginKey(req.Org, username)
-	if s.logins.blocked(key, s.now()) {
-		s.log.Warn("sign-in refused: too many failed attempts", "org", req.Org)
-		return resp, ErrLoginLimited
+	// Failures are limited per address and account together, and per address (signin.go).
+	account, address := loginKeys(addr, req.Org, username)
+	if wait := s.loginWait(account, address); wait > 0 {
+		s.metrics.logins.WithLabelValues("limited").Inc()
+		s.log.Warn("sign-in refused: too many failed attempts from this address", "org", req.Org, "address", addr, "wait", wait.Round(time.Second))
+		return resp, &loginLimited{wait: wait}
 	}
 	if sso, err := s.ssoSettings(ctx, req.Org); err == nil && !sso.passwordAllowed() {
 		return resp, ErrSSORequired
 	}
+	release, err := s.hashing(ctx)
+	if err != nil {
+		return resp, err
+	}
+	defer release()
 	u, err := s.store.UserByName(ctx, req.Org, username)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.PasswordHash == "") {
 		// The same work as a real check, so timing does not tell who exists.
 		_ = bcrypt.CompareHashAndPassword([]byte(s.dummyHash), []byte(req.Password))
-		s.logins.take(key, s.now())
+		s.loginFailed(account, address)
 		return resp, ErrBadLogin
 	}
 	if err != nil {
 		return resp, err
 	}
 	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(req.Password)) != nil {
-		s.logins.take(key, s.now())
+		s.loginFailed(account, address)
 		return resp, ErrBadLogin
 	}
+	s.limitState.Clear(account)
 	if u.Disabled {
 		return resp, store.ErrDisabled
 	}
+	s.metrics.logins.WithLabelValues("ok").Inc()
 	return s.issue(ctx, u, req.Client, "password", addr)
 }
 

@@ -58,7 +58,7 @@ func (c Code) HTTPStatus() int {
 		return 410
 	case ETOOLARGE:
 		return 413
-	case ERATELIMITED:
+	case ERATELIMITED, ETOOMANY:
 		return 429
 	case EUNAVAILABLE:
 		return 503

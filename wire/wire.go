@@ -221,7 +221,8 @@ const (
 	EUNKNOWNTYPE  Code = "EUNKNOWNTYPE"  // a message type the hub does not know
 	EINTERNAL     Code = "EINTERNAL"     // the hub failed; nothing the client did
 	EUNAVAILABLE  Code = "EUNAVAILABLE"  // the hub or a dependency cannot serve now; try again
-	ERATELIMITED  Code = "ERATELIMITED"  // sending faster than the hub accepts from one connection; slow down
+	ERATELIMITED  Code = "ERATELIMITED"  // sending faster than the hub accepts from one customer, account or address; slow down
+	ETOOMANY      Code = "ETOOMANY"      // too many connections at once for one conversation, account or address
 	EWEAKPASSWORD Code = "EWEAKPASSWORD" // a new password is too short, or common or known breached
 	ELINKEXPIRED  Code = "ELINKEXPIRED"  // a setup link that has expired
 	ELINKUSED     Code = "ELINKUSED"     // a setup link that was used already (each works once)

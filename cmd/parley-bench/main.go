@@ -2,7 +2,8 @@
 // parley-hub binary on a fresh database, connects agents and customers through hub/client until
 // the asked number of conversations are live, measures the hub's memory per idle connection, then
 // has customers and agents exchange messages and prints the fan-out latency (send → delivery to
-// the other party) at p50 and p99. It does it twice in one run: first with the database's
+// the other party) at p50 and p99, with the hub's limits on (each customer at its own address
+// behind a trusted proxy). It does it twice in one run: first with the database's
 // synchronous=NORMAL as the reference, then with the hub's default FULL (every acknowledged message
 // fsynced), and prints what FULL costs; the targets apply to FULL.
 //
@@ -130,7 +131,10 @@ func run(cfg config) (result, error) {
 	// The hub runs as its own process, as in production, so its memory is its own.
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.duration+5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, cfg.hubBin, "-addr", "127.0.0.1:0", "-db", db, "-db-synchronous", cfg.sync, "-log-format", "json", "-debug", "-rate-limits=false")
+	// The limits stay on, as on a public hub: each customer comes from its own address through
+	// a trusted proxy (X-Forwarded-For), the agents from one office address.
+	cmd := exec.CommandContext(ctx, cfg.hubBin, "-addr", "127.0.0.1:0", "-db", db, "-db-synchronous", cfg.sync, "-log-format", "json", "-debug",
+		"-trusted-proxies", "127.0.0.1")
 	cmd.Stderr = io.Discard
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -436,10 +440,12 @@ func (b *bench) startCustomers(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			started, err := client.StartConversation(ctx, b.url, org, fmt.Sprintf("customer%04d", i))
+			// Customer i is at 10.x.y.z, as a reverse proxy in front of the hub would say.
+			from := http.Header{"X-Forwarded-For": []string{fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)}}
+			started, err := client.StartConversationWith(ctx, b.url, org, fmt.Sprintf("customer%04d", i), from)
 			var c *client.Conn
 			if err == nil {
-				c, err = client.Dial(ctx, b.url, started.Token, client.Options{Logger: quiet})
+				c, err = client.Dial(ctx, b.url, started.Token, client.Options{Logger: quiet, Header: from})
 			}
 			mu.Lock()
 			defer mu.Unlock()

@@ -144,14 +144,19 @@ func (m *Main) ParseFlags(args []string) error {
 	if err != nil {
 		return fmt.Errorf("PARLEY_RATE_LIMITS: %w", err)
 	}
-	fs.BoolVar(&limits, "rate-limits", limits, "limit how fast each connection and customer address may send; false only for load tests on one machine (PARLEY_RATE_LIMITS)")
+	fs.BoolVar(&limits, "rate-limits", limits, "limit what each customer, account and address may send and hold open; false only for load tests on one machine (PARLEY_RATE_LIMITS)")
+	d := hub.DefaultLimits
+	m.Config.Limits = d
+	fs.IntVar(&m.Config.Limits.CustomerConns, "customer-conns", envInt("PARLEY_CUSTOMER_CONNS", d.CustomerConns), "connections one customer's conversation may hold at once (tabs) (PARLEY_CUSTOMER_CONNS)")
+	fs.IntVar(&m.Config.Limits.MemberConns, "member-conns", envInt("PARLEY_MEMBER_CONNS", d.MemberConns), "connections one agent, supervisor or admin account may hold at once (PARLEY_MEMBER_CONNS)")
+	fs.IntVar(&m.Config.Limits.AddressConns, "address-conns", envInt("PARLEY_ADDRESS_CONNS", d.AddressConns), "customer connections one address may hold at once (PARLEY_ADDRESS_CONNS)")
+	fs.IntVar(&m.Config.Limits.PendingConns, "pending-conns", envInt("PARLEY_PENDING_CONNS", d.PendingConns), "connections one address may hold before they say hello (PARLEY_PENDING_CONNS)")
+	fs.DurationVar(&m.Config.Limits.IdleTimeout, "idle-timeout", envDuration("PARLEY_IDLE_TIMEOUT", d.IdleTimeout), "a WebSocket silent this long is pinged, and closed if it does not answer within as long again (PARLEY_IDLE_TIMEOUT)")
+	fs.IntVar(&m.Config.MaxConns, "max-conns", envInt("PARLEY_MAX_CONNS", hub.DefaultMaxConns), "TCP connections the hub holds at once; past it new ones are closed (PARLEY_MAX_CONNS)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if !limits {
-		m.Config.Limits = hub.DefaultLimits
-		m.Config.Limits.Off = true
-	}
+	m.Config.Limits.Off = !limits
 	if m.Config.TrustedProxies, err = parsePrefixes(m.TrustedProxies); err != nil {
 		return fmt.Errorf("-trusted-proxies: %w", err)
 	}

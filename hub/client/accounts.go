@@ -17,7 +17,7 @@ func apiURL(hubURL, path string) string { return strings.TrimRight(hubURL, "/") 
 // SignIn signs a member in with a password (req.Client says what signs in).
 func SignIn(ctx context.Context, hubURL string, req wire.LoginRequest) (wire.LoginResponse, error) {
 	var resp wire.LoginResponse
-	err := postJSON(ctx, apiURL(hubURL, "/api/v1/login"), req, &resp)
+	err := postJSON(ctx, apiURL(hubURL, "/api/v1/login"), req, &resp, nil)
 	return resp, err
 }
 
@@ -32,7 +32,7 @@ func SignInOptions(ctx context.Context, hubURL string, org wire.OrgID) (wire.Sig
 // the challenge the sign-in started with, for a session.
 func ExchangeSSO(ctx context.Context, hubURL, code, verifier string) (wire.LoginResponse, error) {
 	var resp wire.LoginResponse
-	err := postJSON(ctx, apiURL(hubURL, "/api/v1/sso/token"), wire.TokenExchange{Code: code, CodeVerifier: verifier}, &resp)
+	err := postJSON(ctx, apiURL(hubURL, "/api/v1/sso/token"), wire.TokenExchange{Code: code, CodeVerifier: verifier}, &resp, nil)
 	return resp, err
 }
 

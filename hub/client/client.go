@@ -91,33 +91,46 @@ type Options struct {
 	EventBuffer int
 	// HTTPClient dials the WebSocket; nil uses http.DefaultClient.
 	HTTPClient *http.Client
+	// Header is sent with the WebSocket upgrade (a proxy's X-Forwarded-For, in load tests).
+	Header http.Header
 }
 
 // Login signs a member of org in and returns the token to [Dial] with.
 func Login(ctx context.Context, hubURL string, org wire.OrgID, username, password string) (wire.LoginResponse, error) {
 	var resp wire.LoginResponse
 	err := postJSON(ctx, strings.TrimRight(hubURL, "/")+"/api/v1/login",
-		wire.LoginRequest{Org: org, Username: username, Password: password}, &resp)
+		wire.LoginRequest{Org: org, Username: username, Password: password}, &resp, nil)
 	return resp, err
 }
 
 // StartConversation opens a conversation as an anonymous customer of org, as the portal does, and
 // returns it with the customer token to [Dial] with.
 func StartConversation(ctx context.Context, hubURL string, org wire.OrgID, name string) (wire.StartedConversation, error) {
+	return StartConversationWith(ctx, hubURL, org, name, nil)
+}
+
+// StartConversationWith is StartConversation with extra request headers (a proxy's
+// X-Forwarded-For, in load tests that stand for many customers).
+func StartConversationWith(ctx context.Context, hubURL string, org wire.OrgID, name string, header http.Header) (wire.StartedConversation, error) {
 	var resp wire.StartedConversation
 	err := postJSON(ctx, strings.TrimRight(hubURL, "/")+"/api/v1/orgs/"+url.PathEscape(string(org))+"/conversations",
-		wire.StartConversation{Name: name}, &resp)
+		wire.StartConversation{Name: name}, &resp, header)
 	return resp, err
 }
 
 // postJSON posts in as JSON and decodes the answer into out, or the hub's *wire.Error.
-func postJSON(ctx context.Context, u string, in, out any) error {
-	return doJSON(ctx, http.MethodPost, u, "", in, out)
+func postJSON(ctx context.Context, u string, in, out any, header http.Header) error {
+	return doJSONWith(ctx, http.MethodPost, u, "", in, out, header)
 }
 
 // doJSON sends in (nil for no body) as JSON with an optional bearer token, and decodes the answer
 // into out (nil to ignore it), or the hub's *wire.Error.
 func doJSON(ctx context.Context, method, u, token string, in, out any) error {
+	return doJSONWith(ctx, method, u, token, in, out, nil)
+}
+
+// doJSONWith is doJSON with extra request headers.
+func doJSONWith(ctx context.Context, method, u, token string, in, out any, header http.Header) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -129,6 +142,9 @@ func doJSON(ctx context.Context, method, u, token string, in, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return err
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -488,7 +504,7 @@ func (c *Conn) closedErr() error {
 // connect dials, says Hello with what to resume, and reads the Welcome.
 func (c *Conn) connect(ctx context.Context) (*websocket.Conn, wire.Welcome, error) {
 	var welcome wire.Welcome
-	ws, _, err := websocket.Dial(ctx, c.wsURL, &websocket.DialOptions{HTTPClient: c.opts.HTTPClient})
+	ws, _, err := websocket.Dial(ctx, c.wsURL, &websocket.DialOptions{HTTPClient: c.opts.HTTPClient, HTTPHeader: c.opts.Header})
 	if err != nil {
 		return nil, welcome, err
 	}

@@ -12,6 +12,7 @@ const en: Messages = {
     EUNKNOWNTYPE: 'This page is out of date. Please reload it.',
     EINTERNAL: 'Something went wrong on our side. Please try again.',
     ERATELIMITED: 'You are sending too fast. Wait a moment, then try again.',
+    ETOOMANY: 'Too many windows are connected from here at once. Close one; this one will connect again by itself.',
     EUNAVAILABLE: 'The service is busy right now. Please try again in a moment.',
     EWEAKPASSWORD: 'Choose a stronger password: at least 10 characters, and not a common or leaked one.',
     ELINKEXPIRED: 'This setup link has expired. Ask your admin for a new one.',

@@ -12,6 +12,7 @@ const es: Messages = {
     EUNKNOWNTYPE: 'Esta página está desactualizada. Vuelve a cargarla, por favor.',
     EINTERNAL: 'Algo ha fallado por nuestra parte. Inténtalo de nuevo.',
     ERATELIMITED: 'Estás enviando demasiado rápido. Espera un momento e inténtalo de nuevo.',
+    ETOOMANY: 'Hay demasiadas ventanas conectadas desde aquí a la vez. Cierra una; esta volverá a conectarse sola.',
     EUNAVAILABLE: 'El servicio está ocupado. Inténtalo de nuevo en un momento.',
     EWEAKPASSWORD: 'Elige una contraseña más segura: al menos 10 caracteres, y que no sea común ni filtrada.',
     ELINKEXPIRED: 'Este enlace de configuración ha caducado. Pide uno nuevo a tu administrador.',
