@@ -277,6 +277,7 @@ test('a page that frames the chat without the loader is told nothing (not the co
     assert.deepEqual(await page.evaluate(() => window.got), [], 'the framing page received messages from the chat');
     await frame.getByTestId('chat-leave').click();
     await frame.getByTestId('chat-leave-confirm').click();
+    await frame.getByTestId('chat-ended').waitFor({ timeout: T });
     await context.close();
   } finally {
     evil.close();
