@@ -50,7 +50,7 @@ func (l TURNLimits) ttl() time.Duration {
 // the calls draw their ICE servers from. The secret is never logged.
 func (s *Server) startRelays() error {
 	relays := append([]relay.Relay(nil), s.cfg.Relays...)
-	if s.cfg.TURNUDP != "" || s.cfg.TURNTCP != "" {
+	if s.cfg.TURNUDP != "" || s.cfg.TURNTCP != "" || s.cfg.TLS.TURNTLS != "" {
 		secret := s.cfg.TURNSecret
 		if secret == "" {
 			var b [32]byte
@@ -73,7 +73,7 @@ func (s *Server) startRelays() error {
 		// Loopback peers are allowed only when the relay listens on loopback alone (the relay
 		// decides from its listeners, not from the address it advertises).
 		l := s.cfg.TURN
-		cfg := relay.Config{Secret: secret, UDP: s.cfg.TURNUDP, TCP: s.cfg.TURNTCP, RelayIP: ip, MinPort: minPort, MaxPort: maxPort,
+		cfg := relay.Config{Secret: secret, UDP: s.cfg.TURNUDP, TCP: s.cfg.TURNTCP, TLS: s.cfg.TLS.TURNTLS, TLSConfig: s.tlsConf, RelayIP: ip, MinPort: minPort, MaxPort: maxPort,
 			AllowPeers: l.AllowPeers, UserQuota: l.UserQuota, MaxConns: l.MaxConns, MaxConnsPerIP: l.MaxConnsPerIP, Log: s.log, Now: s.now}
 		ts, err := relay.NewServer(cfg)
 		if err != nil {
@@ -88,7 +88,9 @@ func (s *Server) startRelays() error {
 		}
 		s.turn = ts
 		s.registerTURNMetrics(ts)
-		relays = append([]relay.Relay{ts.Relay(embeddedRelayID, region, host)}, relays...)
+		embedded := ts.Relay(embeddedRelayID, region, host)
+		embedded.URLs = s.withTURNName(embedded.URLs) // turns: by the certificate's name
+		relays = append([]relay.Relay{embedded}, relays...)
 		s.log.Info("embedded TURN server listening", "udp", ts.UDPAddr(), "tcp", ts.TCPAddr(), "region", region, "advertised", host)
 	}
 	if len(relays) == 0 {

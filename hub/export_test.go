@@ -20,3 +20,16 @@ func (s *Server) VerifyIDToken(ctx context.Context, org wire.OrgID, raw, nonce s
 	_, err = s.verifyIDToken(ctx, org, c, p, raw, nonce)
 	return err
 }
+
+// RelayURLs lists the URLs of the relays calls are handed, first preferred.
+func (s *Server) RelayURLs() []string {
+	d := s.relays.Load()
+	if d == nil {
+		return nil
+	}
+	var out []string
+	for _, r := range d.Relays() {
+		out = append(out, r.URLs...)
+	}
+	return out
+}

@@ -5,6 +5,7 @@ package hub
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"github.com/parleyhq/parley/hub/sqlite"
 	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/wire"
+	"golang.org/x/crypto/acme/autocert"
 )
 
 // Config configures a Server. Zero fields take the documented defaults.
@@ -105,6 +107,8 @@ type Config struct {
 	TURN TURNLimits
 	// Accounts: setup links, sessions, single sign-on (accounts.go, sessions.go, sso.go).
 	Accounts
+	// TLS makes the hub serve HTTPS itself (tls.go); zero serves plain HTTP.
+	TLS TLSSettings
 }
 
 // Timer is a scheduled call, as time.AfterFunc returns.
@@ -148,6 +152,13 @@ type Server struct {
 	relays atomic.Pointer[relay.Directory]
 	// providers caches the organisations' identity providers (sso.go).
 	providers providerCache
+	// tlsConf is the HTTPS and TURN-over-TLS configuration, nil for plain HTTP; certs the
+	// certificate files it serves (nil with ACME), acme the ACME manager, acmeHTTP its HTTP-01
+	// listener (tls.go).
+	tlsConf  *tls.Config
+	certs    *certFiles
+	acme     *autocert.Manager
+	acmeHTTP *http.Server
 }
 
 // Open opens the store, seeds the demo organisation if asked, and loads the open conversations.
@@ -196,6 +207,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.Accounts.defaults()
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, store: cfg.Store, limitState: cfg.LimitState,
 		hashSem: make(chan struct{}, hashSlots())}
+	if err := s.setupTLS(); err != nil {
+		return nil, err
+	}
 	var err error
 	if s.dummyHash, err = HashPassword("parley-dummy-password", cfg.BcryptCost); err != nil {
 		return nil, err
@@ -250,6 +264,9 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
+	if ln, err = s.listenTLS(ln); err != nil {
+		return err
+	}
 	if err := s.startRelays(); err != nil {
 		ln.Close()
 		return err
@@ -281,7 +298,11 @@ func (s *Server) URL() string {
 	if addr.IP.IsUnspecified() { // listening on every interface: loopback is one of them
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
+	scheme := "http://"
+	if s.tlsConf != nil {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, strconv.Itoa(addr.Port))
 }
 
 // Close stops the hub gracefully: it stops accepting, tells every WebSocket client the hub is
@@ -298,6 +319,9 @@ func (s *Server) Close(ctx context.Context) error {
 	s.log.Info("hub shutting down")
 	defer func() { s.log.Info("hub stopped", "took", time.Since(start).Round(time.Millisecond)) }()
 	err := s.http.Shutdown(ctx)
+	if s.acmeHTTP != nil {
+		_ = s.acmeHTTP.Close()
+	}
 	s.router.closeAll()
 	waited := make(chan struct{})
 	go func() { s.conns.Wait(); close(waited) }()

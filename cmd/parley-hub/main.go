@@ -62,6 +62,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "parley-hub:", err)
 		os.Exit(1)
 	}
+	// SIGHUP reads the TLS certificate and key again (after a renewal), without a restart.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			_ = m.Server.ReloadTLS() // logged either way
+		}
+	}()
 	<-ctx.Done()
 	stop()
 	if err := m.Close(); err != nil {
@@ -84,6 +92,8 @@ type Main struct {
 	DemoCalls, DemoRegion string
 	// TrustedProxies is the -trusted-proxies list, parsed into Config.
 	TrustedProxies string
+	// ACMEDomains is the -acme-domains list, parsed into Config.TLS.
+	ACMEDomains string
 	// TURNAllowPeers is the -turn-allow-peers list, parsed into Config.
 	TURNAllowPeers string
 	// Stdout receives the "listening on" line; Stderr the logs.
@@ -138,6 +148,15 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.DemoRegion, "demo-region", os.Getenv("PARLEY_DEMO_REGION"), "with -demo: the demo organisation's region, e.g. na or gcc (PARLEY_DEMO_REGION)")
 	fs.StringVar(&m.Config.PublicURL, "public-url", os.Getenv("PARLEY_PUBLIC_URL"), "the address people reach the hub at, e.g. https://chat.example.com: setup links and the single sign-on redirect use it (PARLEY_PUBLIC_URL)")
 	fs.DurationVar(&m.Config.TokenTTL, "session-ttl", envDuration("PARLEY_SESSION_TTL", 12*time.Hour), "how long a member's session lasts without renewal; the app renews it while it runs (PARLEY_SESSION_TTL)")
+	fs.StringVar(&m.Config.TLS.CertFile, "tls-cert", os.Getenv("PARLEY_TLS_CERT"), "serve HTTPS with this PEM certificate (with its chain); SIGHUP reads it again (PARLEY_TLS_CERT)")
+	fs.StringVar(&m.Config.TLS.KeyFile, "tls-key", os.Getenv("PARLEY_TLS_KEY"), "the certificate's PEM private key (PARLEY_TLS_KEY)")
+	fs.StringVar(&m.ACMEDomains, "acme-domains", os.Getenv("PARLEY_ACME_DOMAINS"), "get and renew HTTPS certificates for these comma-separated names over ACME (Let's Encrypt by default), instead of -tls-cert (PARLEY_ACME_DOMAINS)")
+	fs.StringVar(&m.Config.TLS.ACMECache, "acme-cache", os.Getenv("PARLEY_ACME_CACHE"), "directory for the ACME account key and certificates (PARLEY_ACME_CACHE)")
+	fs.StringVar(&m.Config.TLS.ACMEEmail, "acme-email", os.Getenv("PARLEY_ACME_EMAIL"), "contact address for the certificate authority (PARLEY_ACME_EMAIL)")
+	fs.StringVar(&m.Config.TLS.ACMEDirectory, "acme-directory", os.Getenv("PARLEY_ACME_DIRECTORY"), "ACME directory URL; empty for Let's Encrypt (PARLEY_ACME_DIRECTORY)")
+	fs.StringVar(&m.Config.TLS.ACMEHTTP, "acme-http", os.Getenv("PARLEY_ACME_HTTP"), "address for ACME HTTP-01 challenges and a redirect to HTTPS, e.g. :80; empty uses TLS-ALPN-01 on the HTTPS port only (PARLEY_ACME_HTTP)")
+	fs.StringVar(&m.Config.TLS.TURNTLS, "turn-tls", os.Getenv("PARLEY_TURN_TLS"), "embedded TURN server's TURN-over-TLS address with the hub's certificate, e.g. :5349 (PARLEY_TURN_TLS)")
+	fs.StringVar(&m.Config.TLS.TURNName, "turn-name", os.Getenv("PARLEY_TURN_NAME"), "the name on the certificate clients reach TURN over TLS by (default: the -public-url host) (PARLEY_TURN_NAME)")
 	fs.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
 	fs.StringVar(&m.TrustedProxies, "trusted-proxies", os.Getenv("PARLEY_TRUSTED_PROXIES"), "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the customer, e.g. 127.0.0.1,10.0.0.0/8 (PARLEY_TRUSTED_PROXIES)")
 	limits, err := strconv.ParseBool(envOr("PARLEY_RATE_LIMITS", "true"))
@@ -162,6 +181,11 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if m.Config.TURN.AllowPeers, err = parsePrefixes(m.TURNAllowPeers); err != nil {
 		return fmt.Errorf("-turn-allow-peers: %w", err)
+	}
+	for _, d := range strings.Split(m.ACMEDomains, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			m.Config.TLS.ACMEDomains = append(m.Config.TLS.ACMEDomains, d)
+		}
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (subcommands: init, org, user; parley-hub help)", fs.Arg(0))
