@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	parley [-hub URL] [-demo [-demo-addr 127.0.0.1:8080]] [-devices system|test-pattern] [--version]
+//	parley [-hub URL] [-org ID] [-demo [-demo-addr 127.0.0.1:8080]] [-devices system|test-pattern] [--version]
 //	parley -check-policy FILE|machine
 //
 // With -demo the app starts a hub in-process on SQLite with the demo organisation, signs in as
@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 
@@ -90,6 +91,7 @@ func main() {
 func run() error {
 	fl := flag.NewFlagSet("parley", flag.ContinueOnError)
 	hubURL := fl.String("hub", os.Getenv("PARLEY_HUB"), "hub URL to pre-fill in the sign-in form (env PARLEY_HUB)")
+	orgID := fl.String("org", os.Getenv("PARLEY_ORG"), "organisation to pre-fill in the sign-in form (env PARLEY_ORG)")
 	demo := fl.Bool("demo", false, "start a demo hub in-process and sign in as agent1")
 	demoAddr := fl.String("demo-addr", "127.0.0.1:8080", "address of the demo hub")
 	showVersion := fl.Bool("version", false, "print the version and exit")
@@ -135,7 +137,7 @@ func run() error {
 	}
 
 	ctx := context.Background()
-	prefill := app.Prefill{HubURL: *hubURL, Org: "demo"}
+	prefill := app.Prefill{HubURL: *hubURL, Org: *orgID}
 	var stopDemo func()
 	if *demo {
 		url, stop, err := startDemo(ctx, *demoAddr, log)
@@ -144,13 +146,26 @@ func run() error {
 		}
 		stopDemo = stop
 		defer stopDemo()
-		prefill.HubURL = url
+		prefill.HubURL, prefill.Org = url, "demo"
 		fmt.Printf("portal: %s/chat/demo\n", url)
 	}
 
 	emitter := &wailsEmitter{}
+	// Single sign-on opens the system browser, never a page inside the app (RFC 8252).
+	openURL := func(u string) error {
+		ctx := emitter.ctx.Load()
+		if ctx == nil {
+			return errors.New("the window is not open yet")
+		}
+		runtime.BrowserOpenURL(*ctx, u)
+		return nil
+	}
+	stateDir := ""
+	if dir, err := os.UserConfigDir(); err == nil && !*demo {
+		stateDir = filepath.Join(dir, "parley")
+	}
 	svc := app.New(app.Config{Emitter: emitter, Logger: log, Prefill: prefill, Devices: app.DeviceMode(*devices),
-		Policy: pol, PolicyErr: polErr, PolicyPath: polPath})
+		Policy: pol, PolicyErr: polErr, PolicyPath: polPath, OpenURL: openURL, StateDir: stateDir})
 	if *demo && polErr == nil { // with a refused policy the window opens on the error instead
 		if _, err := svc.Session.SignIn(prefill.HubURL, "demo", "agent1", "demo"); err != nil {
 			return fmt.Errorf("demo sign-in: %w", err)

@@ -36,6 +36,13 @@ type Config struct {
 	PolicyErr error
 	// PolicyPath is where this machine's policy file lives, for the About box.
 	PolicyPath string
+	// OpenURL opens a page in the system browser (single sign-on); nil means there is none.
+	OpenURL func(url string) error
+	// StateDir is where the app remembers the last hub, organisation and username; empty
+	// remembers nothing.
+	StateDir string
+	// Client says what signs in, in the member's session list: "app" (default) or "agent".
+	Client string
 }
 
 // Services are the services bound to the UI. They share one hub connection.
@@ -63,11 +70,18 @@ func New(cfg Config) *Services {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Client == "" {
+		cfg.Client = "app"
+	}
 	c := &core{
 		emitter: cfg.Emitter,
 		log:     cfg.Logger,
 		now:     cfg.Now,
-		prefill: policyPrefill(cfg.Policy, cfg.Prefill),
+		prefill: policyPrefill(cfg.Policy, startPrefill(cfg.Prefill, remembered(cfg.StateDir))),
+
+		openURL:     cfg.OpenURL,
+		stateDir:    cfg.StateDir,
+		clientLabel: cfg.Client,
 
 		policy:     cfg.Policy,
 		policyErr:  cfg.PolicyErr,
@@ -158,6 +172,15 @@ type core struct {
 	snapshot *wire.Snapshot
 	snapAt   int64
 	token    string // the login token, for the hub's HTTP API (reports); memory only
+	// tokenExp is when token expires unless renewed.
+	tokenExp time.Time
+	// ssoCancel stops a single sign-on waiting in the browser.
+	ssoCancel context.CancelFunc
+
+	// openURL, stateDir and clientLabel are fixed at New (Config).
+	openURL     func(string) error
+	stateDir    string
+	clientLabel string
 }
 
 // reset forgets everything about the last session. Callers hold mu (or own c exclusively).
@@ -178,6 +201,7 @@ func (c *core) reset() {
 	c.snapshot = nil
 	c.snapAt = 0
 	c.token = ""
+	c.tokenExp = time.Time{}
 }
 
 // nowMs is the local clock in Unix milliseconds.

@@ -181,7 +181,29 @@ func policyPrefill(p policy.Policy, pre Prefill) Prefill {
 	if p.HubURL != "" && (p.IsLocked(policy.SettingHubURL) || pre.HubURL == "") {
 		pre.HubURL = p.HubURL
 	}
+	if p.Org != "" && (p.IsLocked(policy.SettingOrg) || pre.Org == "") {
+		pre.Org = p.Org
+	}
 	return pre
+}
+
+// startPrefill is what the sign-in form starts with before the policy: the flags' values, else
+// the last sign-in's. A hub given by flag that differs from the last one drops the last
+// organisation and username with it.
+func startPrefill(flags, last Prefill) Prefill {
+	if flags.HubURL != "" && flags.HubURL != last.HubURL {
+		last = Prefill{}
+	}
+	if flags.HubURL != "" {
+		last.HubURL = flags.HubURL
+	}
+	if flags.Org != "" {
+		last.Org = flags.Org
+	}
+	if flags.Username != "" {
+		last.Username = flags.Username
+	}
+	return last
 }
 
 // deviceLocked refuses a device choice of a kind (camera, microphone, speaker) the policy locks.

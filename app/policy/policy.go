@@ -30,6 +30,7 @@ type Setting string
 // the policy's value, or its own default where the policy gives none.
 const (
 	SettingHubURL     Setting = "hub_url"
+	SettingOrg        Setting = "org"
 	SettingRegion     Setting = "region"
 	SettingProvider   Setting = "provider"
 	SettingCamera     Setting = "camera"
@@ -40,7 +41,7 @@ const (
 
 // Settings lists every setting a policy may lock, in the order the docs give them.
 var Settings = []Setting{
-	SettingHubURL, SettingRegion, SettingProvider,
+	SettingHubURL, SettingOrg, SettingRegion, SettingProvider,
 	SettingCamera, SettingMicrophone, SettingSpeaker, SettingLanguage,
 }
 
@@ -76,6 +77,8 @@ type Policy struct {
 	Path string
 	// HubURL is the hub the app connects to (http or https, no credentials), or empty.
 	HubURL string
+	// Org is the organisation the app signs in to (the hub's organisation id), or empty.
+	Org string
 	// Region is the organisation's region (e.g. "gcc"), or empty.
 	Region string
 	// Provider is the co-browse / screen-share provider's identifier, or empty.
@@ -181,6 +184,14 @@ func Parse(path string, data []byte) (Policy, error) {
 			p.HubURL = s
 			return nil
 		},
+		"org": func(raw []byte, off int64) error {
+			s, err := d.str(raw, off, "org")
+			if err == nil && !orgRE.MatchString(s) {
+				err = d.errAt(off, fmt.Errorf("%w: org %q must be the organisation's id: lower-case letters, digits and '-', e.g. \"acme\"", ErrInvalidValue, s))
+			}
+			p.Org = s
+			return err
+		},
 		"region": func(raw []byte, off int64) error {
 			s, err := d.str(raw, off, "region")
 			if err == nil && !tokenRE.MatchString(s) {
@@ -277,11 +288,12 @@ func (p Policy) MarshalJSON() ([]byte, error) {
 	}
 	out := struct {
 		HubURL         string    `json:"hub_url,omitempty"`
+		Org            string    `json:"org,omitempty"`
 		Region         string    `json:"region,omitempty"`
 		Provider       string    `json:"provider,omitempty"`
 		AllowedDevices *devices  `json:"allowed_devices,omitempty"`
 		Locked         []Setting `json:"locked,omitempty"`
-	}{HubURL: p.HubURL, Region: p.Region, Provider: p.Provider, Locked: p.Locked}
+	}{HubURL: p.HubURL, Org: p.Org, Region: p.Region, Provider: p.Provider, Locked: p.Locked}
 	ad := p.AllowedDevices
 	if ad.Cameras != nil || ad.Microphones != nil || ad.Speakers != nil {
 		out.AllowedDevices = &devices{ptr(ad.Cameras), ptr(ad.Microphones), ptr(ad.Speakers)}
@@ -293,6 +305,8 @@ func lockedWithoutValue(p Policy, s Setting) bool {
 	switch s {
 	case SettingHubURL:
 		return p.HubURL == ""
+	case SettingOrg:
+		return p.Org == ""
 	case SettingRegion:
 		return p.Region == ""
 	case SettingProvider:
@@ -308,6 +322,9 @@ func settingList() string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// orgRE is what an organisation id looks like (the hub's rule).
+var orgRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$`)
 
 // tokenRE is what region and provider identifiers look like.
 var tokenRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)

@@ -15,6 +15,7 @@ type View struct {
 	Path string `json:"path,omitempty"`
 	// HubURL, Region and Provider are the policy's values, empty where it sets none.
 	HubURL   string `json:"hub_url,omitempty"`
+	Org      string `json:"org,omitempty"`
 	Region   string `json:"region,omitempty"`
 	Provider string `json:"provider,omitempty"`
 	// Locked lists the settings the UI must show as locked.
@@ -23,7 +24,7 @@ type View struct {
 
 // View returns the UI's view of p.
 func (p Policy) View() View {
-	v := View{Managed: p.Managed(), Path: p.Path, HubURL: p.HubURL, Region: p.Region, Provider: p.Provider, Locked: []string{}}
+	v := View{Managed: p.Managed(), Path: p.Path, HubURL: p.HubURL, Org: p.Org, Region: p.Region, Provider: p.Provider, Locked: []string{}}
 	for _, s := range p.Locked {
 		v.Locked = append(v.Locked, string(s))
 	}
@@ -41,6 +42,7 @@ func (p Policy) WriteSummary(w io.Writer) error {
 		}
 	}
 	show("hub_url", p.HubURL)
+	show("org", p.Org)
 	show("region", p.Region)
 	show("provider", p.Provider)
 	devs := func(name string, l []string) {

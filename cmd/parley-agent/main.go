@@ -4,7 +4,8 @@
 //
 // Usage:
 //
-//	parley-agent -hub URL [-org demo] -user U -password P [-accept] [-reply-echo]
+//	parley-agent -hub URL -org ID -user U -password P [-accept] [-reply-echo]
+//	parley-agent -hub URL -token TOKEN [-accept] [-reply-echo]
 //	             [-call voice|video] [-devices test-pattern|system]
 //	             [-cobrowse [-cobrowse-record FILE] [-cobrowse-field ID] [-cobrowse-type TEXT]]
 //	             [-policy machine|none|FILE]
@@ -63,6 +64,9 @@ type Main struct {
 	Org      string
 	User     string
 	Password string
+	// Token is a session token made for automation (parley-hub user token), instead of a
+	// password.
+	Token string
 	// Presence is set after sign-in ("available" by default, so offers come).
 	Presence wire.Presence
 	// Accept takes every offer; ReplyEcho answers each customer message with "echo: <text>".
@@ -89,7 +93,7 @@ type Main struct {
 
 // NewMain returns a Main writing to the process's stdout and stderr.
 func NewMain() *Main {
-	return &Main{Org: "demo", Presence: wire.PresenceAvailable, Devices: app.DevicesTestPattern, PolicyFile: policyMachine, Stdout: os.Stdout, Stderr: os.Stderr}
+	return &Main{Presence: wire.PresenceAvailable, Devices: app.DevicesTestPattern, PolicyFile: policyMachine, Stdout: os.Stdout, Stderr: os.Stderr}
 }
 
 // ParseFlags reads the command line; the password may also come from PARLEY_PASSWORD.
@@ -97,7 +101,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fl := flag.NewFlagSet("parley-agent", flag.ContinueOnError)
 	fl.SetOutput(m.Stderr)
 	fl.StringVar(&m.HubURL, "hub", os.Getenv("PARLEY_HUB"), "hub URL, e.g. http://127.0.0.1:8080 (env PARLEY_HUB)")
-	fl.StringVar(&m.Org, "org", m.Org, "organisation")
+	fl.StringVar(&m.Org, "org", os.Getenv("PARLEY_ORG"), "organisation (env PARLEY_ORG)")
+	fl.StringVar(&m.Token, "token", os.Getenv("PARLEY_TOKEN"), "a session token for automation (parley-hub user token), instead of -org, -user and -password (env PARLEY_TOKEN)")
 	fl.StringVar(&m.User, "user", "", "username")
 	fl.StringVar(&m.Password, "password", os.Getenv("PARLEY_PASSWORD"), "password (env PARLEY_PASSWORD)")
 	presence := fl.String("presence", string(m.Presence), "presence after sign-in: available, busy, away or offline")
@@ -133,8 +138,12 @@ func (m *Main) ParseFlags(args []string) error {
 	if fl.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fl.Args(), " "))
 	}
-	if m.HubURL == "" || m.User == "" || m.Password == "" {
-		return errors.New("-hub, -user and -password are required")
+	switch {
+	case m.HubURL == "":
+		return errors.New("-hub is required")
+	case m.Token != "":
+	case m.Org == "" || m.User == "" || m.Password == "":
+		return errors.New("-org, -user and -password (or -token) are required")
 	}
 	return nil
 }
@@ -148,11 +157,15 @@ func (m *Main) Run(ctx context.Context) error {
 	m.log = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level})).With("agent", m.User)
 	q := newQueue()
 	pol, polPath, polErr := m.loadPolicy()
-	m.svc = app.New(app.Config{Emitter: q, Logger: m.log, Devices: m.Devices, Policy: pol, PolicyErr: polErr, PolicyPath: polPath})
+	m.svc = app.New(app.Config{Emitter: q, Logger: m.log, Devices: m.Devices, Policy: pol, PolicyErr: polErr, PolicyPath: polPath, Client: "agent"})
 	defer m.svc.Close()
 
 	started := time.Now()
-	if _, err := m.svc.Session.SignIn(m.HubURL, m.Org, m.User, m.Password); err != nil {
+	if m.Token != "" {
+		if _, err := m.svc.Session.SignInToken(m.HubURL, m.Token); err != nil {
+			return fmt.Errorf("sign in to %s with a token: %w", m.HubURL, err)
+		}
+	} else if _, err := m.svc.Session.SignIn(m.HubURL, m.Org, m.User, m.Password); err != nil {
 		return fmt.Errorf("sign in to %s as %s/%s: %w", m.HubURL, m.Org, m.User, err)
 	}
 	if m.Presence != "" {

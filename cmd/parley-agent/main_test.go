@@ -38,17 +38,19 @@ func TestParseFlags(t *testing.T) {
 		args    []string
 		wantErr bool
 	}{
-		{[]string{"-hub", "http://h", "-user", "u", "-password", "p"}, false},
+		{[]string{"-hub", "http://h", "-org", "o", "-user", "u", "-password", "p"}, false},
+		{[]string{"-hub", "http://h", "-user", "u", "-password", "p"}, true}, // no organisation: no demo default
+		{[]string{"-hub", "http://h", "-token", "t"}, false},
 		{[]string{"-hub", "http://h", "-user", "u"}, true},
 		{[]string{"-user", "u", "-password", "p"}, true},
 		{[]string{"-version"}, false},
 		{[]string{"-hub", "http://h", "-user", "u", "-password", "p", "extra"}, true},
-		{[]string{"-hub", "http://h", "-user", "u", "-password", "p", "-call", "video"}, false},
-		{[]string{"-hub", "http://h", "-user", "u", "-password", "p", "-call", "voice", "-devices", "system"}, false},
-		{[]string{"-hub", "http://h", "-user", "u", "-password", "p", "-call", "hologram"}, true},
-		{[]string{"-hub", "http://h", "-user", "u", "-password", "p", "-devices", "webcam"}, true},
-		{[]string{"-hub", "http://h", "-user", "u", "-password", "p", "-policy", "none"}, false},
-		{[]string{"-hub", "http://h", "-user", "u", "-password", "p", "-policy", "/no/such/policy.json"}, true},
+		{[]string{"-hub", "http://h", "-org", "o", "-user", "u", "-password", "p", "-call", "video"}, false},
+		{[]string{"-hub", "http://h", "-org", "o", "-user", "u", "-password", "p", "-call", "voice", "-devices", "system"}, false},
+		{[]string{"-hub", "http://h", "-org", "o", "-user", "u", "-password", "p", "-call", "hologram"}, true},
+		{[]string{"-hub", "http://h", "-org", "o", "-user", "u", "-password", "p", "-devices", "webcam"}, true},
+		{[]string{"-hub", "http://h", "-org", "o", "-user", "u", "-password", "p", "-policy", "none"}, false},
+		{[]string{"-hub", "http://h", "-org", "o", "-user", "u", "-password", "p", "-policy", "/no/such/policy.json"}, true},
 	}
 	for _, tt := range tests {
 		m := NewMain()
@@ -78,7 +80,7 @@ func TestAcceptAndEcho(t *testing.T) {
 	logs := &syncBuffer{}
 	m := NewMain()
 	m.Stderr, m.Stdout = logs, logs
-	if err := m.ParseFlags([]string{"-hub", s.URL(), "-user", "agent1", "-password", "demo", "-accept", "-reply-echo", "-policy", "none"}); err != nil {
+	if err := m.ParseFlags([]string{"-hub", s.URL(), "-org", "demo", "-user", "agent1", "-password", "demo", "-accept", "-reply-echo", "-policy", "none"}); err != nil {
 		t.Fatal(err)
 	}
 	m.Ready = make(chan struct{})

@@ -53,7 +53,7 @@ func TestPolicy(t *testing.T) {
 			logs := &syncBuffer{}
 			m := NewMain()
 			m.Stderr, m.Stdout = logs, logs
-			if err := m.ParseFlags([]string{"-hub", s.URL(), "-user", "agent1", "-password", "demo", "-policy", tt.policy}); err != nil {
+			if err := m.ParseFlags([]string{"-hub", s.URL(), "-org", "demo", "-user", "agent1", "-password", "demo", "-policy", tt.policy}); err != nil {
 				t.Fatal(err)
 			}
 			m.Ready = make(chan struct{})

@@ -22,7 +22,7 @@ func main() {
 const usage = `usage:
   parley-policy check [FILE]          validate a policy file (default: this machine's)
   parley-policy set [flags]           write or update this machine's policy file
-      -file FILE  -hub-url URL  -region NAME  -provider NAME  -lock SETTING,...
+      -file FILE  -hub-url URL  -org ID  -region NAME  -provider NAME  -lock SETTING,...
   parley-policy install SOURCE [-file FILE]
                                       validate SOURCE and install it as the policy file
   parley-policy path                  print where this machine's policy file lives
@@ -67,6 +67,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.SetOutput(stderr)
 		file := fs.String("file", defPath, "policy file to write")
 		hub := fs.String("hub-url", "", "hub URL")
+		org := fs.String("org", "", "organisation id")
 		region := fs.String("region", "", "region")
 		provider := fs.String("provider", "", "co-browse / screen-share provider")
 		lock := fs.String("lock", "", "comma-separated settings to lock")
@@ -86,6 +87,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		set(&p.HubURL, *hub)
+		set(&p.Org, *org)
 		set(&p.Region, *region)
 		set(&p.Provider, *provider)
 		for _, s := range strings.Split(*lock, ",") {

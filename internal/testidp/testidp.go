@@ -9,8 +9,13 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"html/template"
+	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -200,4 +205,83 @@ func (l *loginPage) check(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, l.callback(r.Context(), id), http.StatusFound)
+}
+
+// Browser plays a person's browser through a sign-in: it follows redirects, types the username
+// and password into the provider's form, and stops at the first address done says is the end
+// (for an app, its loopback redirect), which it fetches (as a browser would) unless Fetch is off.
+type Browser struct {
+	// AtProvider may change the authorization request the provider receives.
+	AtProvider func(u *url.URL)
+	// BeforeStep runs before each request, with its URL.
+	BeforeStep func(u *url.URL)
+	hc         *http.Client
+}
+
+// NewBrowser returns a browser with its own cookies.
+func NewBrowser() *Browser {
+	jar, _ := cookiejar.New(nil)
+	return &Browser{hc: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+var formID = regexp.MustCompile(`name="id" value="([^"]+)"`)
+
+// SignIn goes from start, signs in as user at the provider, and returns the address it ended at
+// (where done returned true), after fetching it when fetch is set.
+func (b *Browser) SignIn(start, user, password string, done func(*url.URL) bool, fetch bool) (*url.URL, error) {
+	next, err := url.Parse(start)
+	if err != nil {
+		return nil, err
+	}
+	for range 20 {
+		if done(next) {
+			if fetch {
+				res, err := b.hc.Get(next.String())
+				if err != nil {
+					return next, err
+				}
+				res.Body.Close()
+			}
+			return next, nil
+		}
+		if b.AtProvider != nil && next.Query().Get("nonce") != "" && strings.Contains(next.Path, "authorize") {
+			b.AtProvider(next)
+		}
+		if b.BeforeStep != nil {
+			b.BeforeStep(next)
+		}
+		res, err := b.hc.Get(next.String())
+		if err != nil {
+			return nil, err
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		switch {
+		case res.StatusCode == http.StatusFound || res.StatusCode == http.StatusSeeOther:
+			loc, err := res.Location()
+			if err != nil {
+				return nil, err
+			}
+			next = loc
+		case res.StatusCode == http.StatusOK && formID.Match(body):
+			form := url.Values{"id": {string(formID.FindSubmatch(body)[1])}, "username": {user}, "password": {password}}
+			res, err := b.hc.PostForm(next.Scheme+"://"+next.Host+"/login/username", form)
+			if err != nil {
+				return nil, err
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusFound {
+				return nil, fmt.Errorf("provider sign-in of %s answered %s", user, res.Status)
+			}
+			loc, err := res.Location()
+			if err != nil {
+				return nil, err
+			}
+			next = next.ResolveReference(loc)
+		default:
+			return nil, fmt.Errorf("GET %s = %s: %.200s", next, res.Status, body)
+		}
+	}
+	return nil, fmt.Errorf("too many redirects")
 }
