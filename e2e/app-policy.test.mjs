@@ -49,8 +49,8 @@ async function openUI(app, locale = 'en-US') {
   return { context, page, errors };
 }
 
-test('a locked hub: the field is locked and pre-filled, sign-in works, the About box says managed', async () => {
-  const file = policy('locked.json', JSON.stringify({ hub_url: hub.url, region: 'gcc', locked: ['hub_url', 'region'] }, null, 2));
+test('a locked hub and organisation: the fields are locked and pre-filled, sign-in works, the About box says managed', async () => {
+  const file = policy('locked.json', JSON.stringify({ hub_url: hub.url, org: 'demo', region: 'gcc', locked: ['hub_url', 'org', 'region'] }, null, 2));
   const app = await startApp(file);
   try {
     await app.ready();
@@ -60,6 +60,9 @@ test('a locked hub: the field is locked and pre-filled, sign-in works, the About
     assert.equal(await field.inputValue(), hub.url);
     assert.equal(await field.getAttribute('readonly'), '');
     assert.equal(await page.getByTestId('signin-hub-locked').getAttribute('title'), 'Set by your organisation');
+    await page.getByTestId('signin-org-locked').waitFor({ timeout: T });
+    assert.equal(await page.getByTestId('signin-org').inputValue(), 'demo');
+    assert.equal(await page.getByTestId('signin-org-name').textContent(), 'Demo Company');
     await page.getByTestId('signin-username').fill('agent1');
     await page.getByTestId('signin-password').fill('demo');
     await page.screenshot({ path: join(shots, 'app-policy-signin-locked.png') });

@@ -3,7 +3,8 @@
 // signing in through its UI.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -67,6 +68,8 @@ export async function startApp({ args = [], env = {}, wait = true, readyTimeoutM
       env: {
         ...process.env,
         assetdir: process.env.PARLEY_APP_ASSETS || join(root, 'frontend', 'dist'),
+        // The app remembers the last sign-in here: a fresh one per run.
+        XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'parley-app-config-')),
         devserver: `127.0.0.1:${port}`,
         loglevel: 'Info',
         GDK_BACKEND: 'x11',

@@ -18,7 +18,8 @@
 // window.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { resultsDir, root } from './paths.mjs';
@@ -47,7 +48,9 @@ export async function startWindow({ args = [], env = {}, lang = 'en_US.UTF-8', r
       cwd: root,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LANGUAGE: '', LC_ALL: '', LC_MESSAGES: '', LANG: lang, GDK_BACKEND: 'x11', ...env },
+      // A fresh XDG_CONFIG_HOME: the app remembers the last sign-in there, and one test's must
+      // not pre-fill the next.
+      env: { ...process.env, XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'parley-window-config-')), LANGUAGE: '', LC_ALL: '', LC_MESSAGES: '', LANG: lang, GDK_BACKEND: 'x11', ...env },
     },
   );
   const logs = [];

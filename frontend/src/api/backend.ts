@@ -134,6 +134,9 @@ export const session = {
   current: () => call<v.SessionView>('Session', 'Current'),
   signIn: (hub: string, org: string, user: string, password: string) =>
     call<v.SessionView>('Session', 'SignIn', hub, org, user, password),
+  options: (hub: string, org: string) => call<v.SignInOptionsView>('Session', 'Options', hub, org),
+  signInSSO: (hub: string, org: string) => call<v.SessionView>('Session', 'SignInSSO', hub, org),
+  cancelSSO: () => call<void>('Session', 'CancelSSO'),
   signOut: () => call<void>('Session', 'SignOut'),
 };
 

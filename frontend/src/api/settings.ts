@@ -17,6 +17,7 @@ export interface PolicyView {
   managed: boolean;
   path?: string;
   hub_url?: string;
+  org?: string;
   region?: string;
   provider?: string;
   locked: string[];

@@ -17,6 +17,15 @@ export interface Prefill {
   username: string;
 }
 
+/** SignInOptionsView is app.SignInOptionsView: how an organisation's members sign in. */
+export interface SignInOptionsView {
+  hub_url: string;
+  org: string;
+  name: string;
+  password: boolean;
+  sso?: string;
+}
+
 export interface OfferView {
   id: wire.OfferID;
   conv: wire.ConversationID;

@@ -13,6 +13,12 @@ const en: Messages = {
     password: 'Password',
     submit: 'Sign in',
     busy: 'Signing in…',
+    ssoButton: 'Sign in with {name}',
+    ssoWaiting: 'Finish signing in in the browser window that opened. Parley continues here by itself.',
+    ssoCancel: 'Cancel',
+    or: 'or with a password',
+    orgLocked: 'The organisation is set by your organisation’s IT.',
+    checking: 'Looking up the organisation…',
     errors: {
       EUNAUTHORIZED: 'The organisation, username or password is not right.',
       ENOTFOUND: 'There is no such organisation on this hub.',
@@ -20,6 +26,10 @@ const en: Messages = {
       EUNAVAILABLE: 'The hub cannot be reached or is busy. Check the URL and your connection, then try again.',
       ERATELIMITED: 'Too many failed sign-ins for this account from this network. Wait a moment, then try again.',
       EFORBIDDEN: 'This account may not use the agent app.',
+      EDISABLED: 'This account is disabled. Ask your organisation’s admin.',
+      ESSOREQUIRED: 'This organisation signs in with its identity provider: use the button above.',
+      EDOMAIN: 'That account is not one this organisation allows. Sign in with your work account.',
+      ECONFLICT: 'That identity provider account is linked to another member. Ask your admin.',
     },
   },
   roles: { agent: 'Agent', supervisor: 'Supervisor', admin: 'Admin', customer: 'Customer' },
@@ -128,7 +138,7 @@ const en: Messages = {
   time: { now: 'now', sec: '{n}s', min: '{n}m', hour: '{n}h {m}m' },
   notice: {
     connectionLost: 'The connection to the hub was lost and you were signed out.',
-    sessionExpired: 'Your session expired. Please sign in again.',
+    sessionExpired: 'Your session ended: it expired, you signed out elsewhere, or an admin ended it. Please sign in again.',
   },
   agentCall: {
     voice: 'Voice call',

@@ -13,6 +13,12 @@ const es: Messages = {
     password: 'Contraseña',
     submit: 'Iniciar sesión',
     busy: 'Iniciando sesión…',
+    ssoButton: 'Iniciar sesión con {name}',
+    ssoWaiting: 'Termina de iniciar sesión en la ventana del navegador que se abrió. Parley sigue aquí solo.',
+    ssoCancel: 'Cancelar',
+    or: 'o con contraseña',
+    orgLocked: 'La organización la fija el departamento de TI de tu organización.',
+    checking: 'Buscando la organización…',
     errors: {
       EUNAUTHORIZED: 'La organización, el usuario o la contraseña no son correctos.',
       ENOTFOUND: 'Esa organización no existe en este hub.',
@@ -20,6 +26,10 @@ const es: Messages = {
       EUNAVAILABLE: 'No se puede conectar con el hub o está ocupado. Revisa la URL y tu conexión e inténtalo de nuevo.',
       ERATELIMITED: 'Demasiados intentos fallidos para esta cuenta desde esta red. Espera un momento e inténtalo de nuevo.',
       EFORBIDDEN: 'Esta cuenta no puede usar la aplicación del agente.',
+      EDISABLED: 'Esta cuenta está desactivada. Consulta al administrador de tu organización.',
+      ESSOREQUIRED: 'Esta organización inicia sesión con su proveedor de identidad: usa el botón de arriba.',
+      EDOMAIN: 'Esa cuenta no es de las que permite esta organización. Inicia sesión con tu cuenta de trabajo.',
+      ECONFLICT: 'Esa cuenta del proveedor de identidad está vinculada a otro miembro. Consulta a tu administrador.',
     },
   },
   roles: { agent: 'Agente', supervisor: 'Supervisor', admin: 'Administrador', customer: 'Cliente' },
@@ -128,7 +138,7 @@ const es: Messages = {
   time: { now: 'ahora', sec: '{n} s', min: '{n} min', hour: '{n} h {m} min' },
   notice: {
     connectionLost: 'Se perdió la conexión con el hub y se cerró tu sesión.',
-    sessionExpired: 'Tu sesión caducó. Vuelve a iniciar sesión.',
+    sessionExpired: 'Tu sesión terminó: caducó, cerraste sesión en otro sitio o un administrador la terminó. Vuelve a iniciar sesión.',
   },
   agentCall: {
     voice: 'Llamada de voz',

@@ -4,7 +4,7 @@ import type { Prefill, SessionView } from '../api/types';
 
 export const session = $state({
   view: { signed_in: false, hub_url: '', connection: 'offline', max_text_bytes: 4000 } as SessionView,
-  prefill: { hub_url: '', org: 'demo', username: '' } as Prefill,
+  prefill: { hub_url: '', org: '', username: '' } as Prefill,
   loaded: false,
 });
 
@@ -15,7 +15,7 @@ export function setSession(v: SessionView): void {
 export async function loadSession(): Promise<void> {
   const [view, prefill] = await Promise.all([api.session.current(), api.session.prefill()]);
   session.view = view;
-  session.prefill = { ...prefill, org: prefill.org || 'demo' };
+  session.prefill = prefill;
   session.loaded = true;
 }
 
@@ -23,6 +23,12 @@ export async function loadSession(): Promise<void> {
 export async function signIn(hub: string, org: string, user: string, password: string): Promise<void> {
   session.view = await api.session.signIn(hub, org, user, password);
   session.prefill = { hub_url: session.view.hub_url, org, username: user };
+}
+
+/** signInSSO signs in through the organisation's identity provider in the system browser. */
+export async function signInSSO(hub: string, org: string): Promise<void> {
+  session.view = await api.session.signInSSO(hub, org);
+  session.prefill = { hub_url: session.view.hub_url, org, username: session.view.user?.username ?? '' };
 }
 
 export async function signOut(): Promise<void> {
