@@ -31,12 +31,11 @@ func (s *Server) orgChanged(rec store.Org) {
 			return nil // loaded with the new record on first use
 		}
 		o.rec = rec
-		allowed := o.callsAllowed()
 		for _, cs := range s.router.convs {
-			if cs.org != o || cs.conv.Calls == allowed {
+			if cs.org != o || cs.conv.Calls == cs.callsAllowed() {
 				continue
 			}
-			cs.conv.Calls = allowed
+			cs.conv.Calls = cs.callsAllowed()
 			if cs.conv.State == wire.ConvActive {
 				s.router.toParty(cs, wire.AuthorAgent, encode(wire.TypeConvState, cs.conv))
 			}
@@ -112,7 +111,8 @@ func (r *router) removeAgent(o *orgState, a *agentState) {
 		delete(a.convs, id)
 		requeued = append(requeued, cs)
 		a.push(encode(wire.TypeConvState, cs.conv))
-		r.broadcast(cs, encode(wire.TypeConvState, cs.conv), nil)
+		r.requeued(cs)
+		r.sendConvState(cs)
 		r.systemEvent(cs, a.user.DisplayName+" is no longer available; the conversation is back in the queue.",
 			&wire.Event{Kind: wire.EventRequeued, Name: a.user.DisplayName})
 		r.watchAbandon(cs)
@@ -124,6 +124,10 @@ func (r *router) removeAgent(o *orgState, a *agentState) {
 		a.grace.Stop()
 	}
 	delete(o.agents, a.user.ID)
+	if o.skills == nil {
+		o.skills = map[wire.UserID]map[string]int{}
+	}
+	o.skills[a.user.ID] = a.skills // kept for if they become an agent again
 	a.online = false
 	r.dirty[o] = struct{}{}
 }

@@ -96,8 +96,7 @@ func (s *Server) callGrace() time.Duration {
 	return DefaultCallGrace
 }
 
-// callsAllowed is the organisation's call setting. There is one queue per organisation, so
-// there is no per-queue override yet: it belongs here when queues come.
+// callsAllowed is the organisation's call setting; a queue may override it (convState.callsAllowed).
 func (o *orgState) callsAllowed() wire.CallsAllowed {
 	if o.rec.Calls == "" {
 		return wire.CallsVoiceVideo
@@ -265,7 +264,7 @@ func (r *router) callInvite(c *conn, rid string, ci wire.CallInvite) error {
 			return err
 		}
 		a := cs.org.agents[c.user.ID]
-		allowed := cs.org.callsAllowed()
+		allowed := cs.callsAllowed()
 		switch {
 		case cs.conv.State != wire.ConvActive || a == nil:
 			return ErrConvNotFound
@@ -378,6 +377,7 @@ func (r *router) callAccept(c *conn, rid string, ca wire.CallAccept) error {
 			cl.ring.Stop()
 			cl.ring = nil
 		}
+		cl.cs.visit.WithCall = true // the queue's handle time with calls (saved when the visit ends)
 		cl.ice[wire.AuthorCustomer] = ice
 		r.scheduleRenewal(cl)
 		r.callm.outcomes.WithLabelValues(string(cl.call.Outcome)).Inc()
@@ -712,7 +712,7 @@ func (r *router) systemEvent(cs *convState, text string, ev *wire.Event) {
 		r.s.log.Error("storing a system message", "conv", cs.conv.ID, "err", err)
 		return
 	}
-	r.broadcast(cs, encode(wire.TypeChatMessage, m), nil)
+	r.sendMessage(cs, m)
 }
 
 // endCallsAtStart closes the calls a stopped hub left ringing or active: none survives a

@@ -462,6 +462,8 @@ func (c *conn) dispatch(env wire.Envelope) error {
 			return err
 		}
 		return c.s.router.assign(c, env.RID, a)
+	case wire.TypeConvTransfer, wire.TypeConvInvite, wire.TypeConvConsultLeave, wire.TypeConvMessage:
+		return c.routingRequest(env)
 	default:
 		return wire.Errorf(wire.EUNKNOWNTYPE, "unknown message type %.40q", env.Type)
 	}
@@ -484,7 +486,7 @@ func (c *conn) canRead(id wire.ConversationID) error {
 	if err != nil {
 		return err
 	}
-	if c.role == wire.RoleAgent && conv.AgentID != c.user.ID {
+	if c.role == wire.RoleAgent && conv.AgentID != c.user.ID && !c.s.router.isConsultant(id, c.user.ID) {
 		return ErrConvNotFound
 	}
 	return nil
@@ -547,6 +549,10 @@ func (c *conn) writeReplay(rs []replay) error {
 				if m.Seq > r.upTo {
 					break conv // newer messages go out live; the next conversation's replay follows
 				}
+				after = m.Seq
+				if m.Internal && c.role == wire.RoleCustomer {
+					continue // never to a customer
+				}
 				frame, err := wire.Encode(wire.TypeChatMessage, "", m)
 				if err != nil {
 					return err
@@ -554,7 +560,6 @@ func (c *conn) writeReplay(rs []replay) error {
 				if err := c.write(frame); err != nil {
 					return err
 				}
-				after = m.Seq
 			}
 		}
 	}
@@ -562,7 +567,7 @@ func (c *conn) writeReplay(rs []replay) error {
 }
 
 // writeSync answers a sync request: up to historyPage messages tagged with its RID, then the Ack
-// with the last sequence number sent.
+// with the last sequence number read (a customer's answer leaves internal notes out).
 func (c *conn) writeSync(r *syncReq) error {
 	msgs, err := c.s.store.Messages(c.s.ctx, r.conv, r.after, historyPage)
 	if err != nil {
@@ -572,6 +577,10 @@ func (c *conn) writeSync(r *syncReq) error {
 	}
 	ack := wire.Ack{Conv: r.conv, Seq: r.after}
 	for _, m := range msgs {
+		ack.Seq = m.Seq
+		if m.Internal && c.role == wire.RoleCustomer {
+			continue // never to a customer
+		}
 		frame, err := wire.Encode(wire.TypeChatMessage, r.rid, m)
 		if err != nil {
 			return err
@@ -579,7 +588,6 @@ func (c *conn) writeSync(r *syncReq) error {
 		if err := c.write(frame); err != nil {
 			return err
 		}
-		ack.Seq = m.Seq
 	}
 	frame, err := wire.Encode(wire.TypeAck, r.rid, ack)
 	if err != nil {

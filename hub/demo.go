@@ -58,7 +58,7 @@ func (s *Server) seedDemo(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return s.seedDemoRouting(ctx)
 }
 
 // upgradeDemoOrg gives a demo organisation seeded before organisations had a region one.

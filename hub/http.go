@@ -30,6 +30,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.reportRoutes(mux)
 	s.adminRoutes(mux)
 	s.accountRoutes(mux)
+	s.routingRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, wire.Errorf(wire.ENOTFOUND, "no such API route"))
 	})
@@ -139,13 +140,32 @@ func (s *Server) startConversation(ctx context.Context, org wire.OrgID, req wire
 	if !utf8.ValidString(name) || strings.ContainsFunc(name, isControl) {
 		return resp, wire.Errorf(wire.EINVALID, "name has characters that are not allowed")
 	}
+	message, contact := strings.TrimSpace(req.Message), strings.TrimSpace(req.Contact)
+	if err := checkText("message", message, wire.MaxTextBytes, false); err != nil {
+		return resp, err
+	}
+	if err := checkText("contact", contact, 2*wire.MaxNameBytes, false); err != nil {
+		return resp, err
+	}
 	if _, err := s.store.Org(ctx, org); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return resp, ErrOrgNotFound
 		}
 		return resp, err
 	}
-	conv := wire.Conversation{ID: wire.ConversationID(newID("c")), Org: org, State: wire.ConvWaiting, CustomerName: name, CreatedAt: s.now().UnixMilli()}
+	// Which queue, with which skills: the pre-chat answer's, else the widget's, else the
+	// default (an unknown one is logged, never refused). Outside its hours a queue takes
+	// messages only.
+	adm, err := s.router.admit(org, wire.QueueID(truncate(string(req.Queue), 64)), truncate(req.Choice, 64))
+	if err != nil {
+		return resp, err
+	}
+	if !adm.info.Open && message == "" {
+		return resp, ErrQueueClosed
+	}
+	now := s.now().UnixMilli()
+	conv := wire.Conversation{ID: wire.ConversationID(newID("c")), Org: org, State: wire.ConvWaiting, CustomerName: name, CreatedAt: now,
+		Queue: adm.info.ID, QueueName: adm.info.Name, QueuedAt: now, Skills: adm.skills, Message: message != "", Contact: contact}
 	if err := s.store.CreateConversation(ctx, conv); err != nil {
 		return resp, err
 	}
@@ -153,12 +173,32 @@ func (s *Server) startConversation(ctx context.Context, org wire.OrgID, req wire
 	if err := s.store.CreateToken(ctx, store.Token{Hash: hash, Org: org, Role: wire.RoleCustomer, Conv: conv.ID, ExpiresAt: s.now().Add(s.cfg.CustomerTokenTTL)}); err != nil {
 		return resp, err
 	}
-	pos, err := s.router.enqueue(conv)
+	visit := store.Visit{Conv: conv.ID, N: 1, Org: org, Queue: conv.Queue, EnteredAt: now, Message: conv.Message}
+	if err := s.store.SaveConvRouting(ctx, conv.ID, store.ConvRouting{Queue: conv.Queue, QueuedAt: now, Skills: conv.Skills,
+		Message: conv.Message, Contact: contact, Visit: 1}); err != nil {
+		return resp, err
+	}
+	if err := s.store.SaveVisit(ctx, visit); err != nil {
+		return resp, err
+	}
+	if message != "" {
+		// A message left instead of a chat: the customer's words, then the line that says so.
+		stored, err := s.store.AppendMessages(ctx, []wire.Message{
+			{Conv: conv.ID, Author: wire.AuthorCustomer, AuthorName: name, Text: message},
+			{Conv: conv.ID, Author: wire.AuthorSystem, Text: "The customer left a message.", Event: &wire.Event{Kind: wire.EventMessageLeft}},
+		})
+		if err != nil {
+			return resp, err
+		}
+		conv.LastSeq = stored[len(stored)-1].Message.Seq
+	}
+	qp, kept, err := s.router.enqueue(conv, visit, truncate(message, 140))
 	if err != nil {
 		return resp, err
 	}
-	conv.QueuePosition = pos
-	s.log.Info("conversation started", "org", org, "conv", conv.ID)
+	conv = customerConv(kept)
+	conv.QueuePosition = qp.Position
+	s.log.Info("conversation started", "org", org, "conv", conv.ID, "queue", conv.Queue, "message", conv.Message)
 	return wire.StartedConversation{Conversation: conv, Token: token}, nil
 }
 
@@ -173,7 +213,12 @@ func (s *Server) handleWidget(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, wire.WidgetConfig{Org: o.ID, Name: o.Name, MaxTextBytes: wire.MaxTextBytes})
+	queue, prechat, err := s.router.widget(o.ID, wire.QueueID(truncate(r.URL.Query().Get("queue"), 64)))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.WidgetConfig{Org: o.ID, Name: o.Name, MaxTextBytes: wire.MaxTextBytes, Queue: queue, Prechat: prechat})
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {

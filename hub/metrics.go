@@ -42,6 +42,8 @@ type metrics struct {
 	tcpConns prometheus.Gauge
 	// logins counts sign-ins by result: ok, wrong, limited, busy.
 	logins *prometheus.CounterVec
+	// routingMetrics are the metrics of queues and routing (routing_metrics.go).
+	*routingMetrics
 }
 
 // latencyBuckets are the histogram bounds of the chat path, in seconds.
@@ -82,6 +84,7 @@ func newMetrics() *metrics {
 	for _, r := range []string{"ok", "wrong", "limited", "busy"} {
 		m.logins.WithLabelValues(r)
 	}
+	m.routingMetrics = newRoutingMetrics(m.reg)
 	for _, role := range []wire.Role{wire.RoleCustomer, wire.RoleAgent, wire.RoleSupervisor, wire.RoleAdmin} {
 		m.connections.WithLabelValues(string(role))
 	}

@@ -49,6 +49,8 @@ type router struct {
 	// loadedAt is when the router picked up the open conversations: no conversation closes for
 	// inactivity before its customer had CustomerGoneAfter to reconnect (router_idle.go).
 	loadedAt time.Time
+	// loaded is set once load has picked up the open conversations.
+	loaded bool
 }
 
 // orgState is one organisation's live state.
@@ -62,6 +64,24 @@ type orgState struct {
 	watchers map[*conn]struct{}
 	// rec is the stored organisation: its region and call setting.
 	rec store.Org
+	// queues are its queues by id, order them as the admin does, def is the default one
+	// (routing.go); prechat is the question asked before a chat.
+	queues  map[wire.QueueID]*queueState
+	order   []*queueState
+	def     *queueState
+	prechat wire.Prechat
+	// skills are the skills of members who are not agents (kept for if they become one).
+	skills map[wire.UserID]map[string]int
+	// members are the connections of every signed-in member by user, for those reading along
+	// (routing_consult.go).
+	members map[wire.UserID]map[*conn]struct{}
+	// people are the organisation's members of every role, by id (names of those reading along).
+	people map[wire.UserID]store.User
+	// openVisits are the stored open queue visits, until load gives them to their conversations.
+	openVisits map[wire.ConversationID]store.Visit
+	// free is route's scratch list of the agents who can take a chat, kept to spare an
+	// allocation per pass.
+	free []*agentState
 	// stats are the supervisor's figures, read at statsAt; nil when they must be read again.
 	stats   *wire.Stats
 	statsAt time.Time
@@ -90,6 +110,8 @@ type agentState struct {
 	idleSince time.Time
 	// call is the agent's ringing or active call; it takes their remaining capacity.
 	call *callState
+	// skills are the agent's skills and their levels.
+	skills map[string]int
 }
 
 // push queues frame for every connection of the agent (the app, a second window, parley-agent).
@@ -148,6 +170,21 @@ type convState struct {
 	idle Timer
 	// answered is true once the agent wrote: an end other than the agent's is then resolved.
 	answered bool
+
+	// queue is the queue it waits in (or was taken from); visit is its current stay there.
+	queue *queueState
+	visit store.Visit
+	// widened is true once it may go to agents without its skills; overflow once it waited
+	// the queue's maximum. widenTimer and maxWaitTimer set them.
+	widened, overflow        bool
+	widenTimer, maxWaitTimer Timer
+	// target is the agent a transfer named: only they are offered it, once.
+	target *agentState
+	// consultants are the members reading along, with who invited them.
+	consultants map[wire.UserID]*consultant
+	// sentWait and sentOverflow are the estimate and overflow last sent to the customer.
+	sentWait     int64
+	sentOverflow bool
 }
 
 // passOver skips a for this conversation until until.
@@ -168,7 +205,7 @@ type offerState struct {
 }
 
 func newRouter(s *Server) *router {
-	return &router{
+	r := &router{
 		s:      s,
 		cmds:   make(chan func(), 64),
 		sends:  make(chan *sendReq, maxBatch),
@@ -182,6 +219,8 @@ func newRouter(s *Server) *router {
 		calls:  map[wire.CallID]*callState{},
 		callm:  newCallMetrics(s.metrics.reg),
 	}
+	s.metrics.reg.MustRegister(newQueueCollector(r))
+	return r
 }
 
 // load picks up the conversations that were open when the hub last stopped. It runs before run.
@@ -194,13 +233,21 @@ func (r *router) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ids := make([]wire.ConversationID, len(convs))
+	for i, c := range convs {
+		ids[i] = c.ID
+	}
+	routings, err := r.s.store.ConvRoutings(ctx, ids)
+	if err != nil {
+		return err
+	}
 	for _, c := range convs {
 		org, err := r.org(c.Org)
 		if err != nil {
 			return err
 		}
 		cs := &convState{conv: c, org: org, customers: map[*conn]struct{}{}}
-		cs.conv.Calls = org.callsAllowed()
+		r.restoreRouting(cs, routings[c.ID])
 		r.convs[c.ID] = cs
 		if a := org.agents[c.AgentID]; c.State == wire.ConvActive && a != nil {
 			a.convs[c.ID] = cs
@@ -209,12 +256,17 @@ func (r *router) load(ctx context.Context) error {
 			cs.conv.State, cs.conv.AgentID, cs.conv.AgentName = wire.ConvWaiting, "", ""
 			org.queue = append(org.queue, cs)
 			r.watchAbandon(cs)
+			r.watchWait(cs)
 		}
 		if err := r.loadPresence(cs); err != nil {
 			return err
 		}
 	}
-	return nil
+	for _, o := range r.orgs {
+		o.openVisits = nil
+	}
+	r.loaded = true
+	return r.loadConsultants(ctx)
 }
 
 // run executes commands until stop.
@@ -337,9 +389,14 @@ func (r *router) org(id wire.OrgID) (*orgState, error) {
 	if err != nil {
 		r.s.log.Warn("reading the auto-close setting; the default applies", "org", id, "err", err)
 	}
-	o := &orgState{id: id, rec: rec, agents: map[wire.UserID]*agentState{}, watchers: map[*conn]struct{}{}, autoClose: autoClose}
+	o := &orgState{id: id, rec: rec, agents: map[wire.UserID]*agentState{}, watchers: map[*conn]struct{}{}, autoClose: autoClose,
+		members: map[wire.UserID]map[*conn]struct{}{}, people: map[wire.UserID]store.User{}}
 	for _, u := range users {
+		o.people[u.ID] = u
 		r.addAgent(o, u)
+	}
+	if err := r.loadRouting(ctx, o); err != nil {
+		return nil, err
 	}
 	r.orgs[id] = o
 	return o, nil
@@ -353,7 +410,12 @@ func (r *router) addAgent(o *orgState, u store.User) *agentState {
 	if a := o.agents[u.ID]; a != nil {
 		return a
 	}
-	a := &agentState{user: u, presence: wire.PresenceAvailable, conns: map[*conn]struct{}{}, convs: map[wire.ConversationID]*convState{}}
+	a := &agentState{user: u, presence: wire.PresenceAvailable, conns: map[*conn]struct{}{}, convs: map[wire.ConversationID]*convState{},
+		skills: o.skills[u.ID]}
+	if a.skills == nil {
+		a.skills = map[string]int{}
+	}
+	delete(o.skills, u.ID)
 	o.agents[u.ID] = a
 	return a
 }
@@ -362,6 +424,7 @@ func (r *router) addAgent(o *orgState, u store.User) *agentState {
 func (r *router) memberAdded(u store.User) {
 	_ = r.call(func() error {
 		if o := r.orgs[u.Org]; o != nil {
+			o.people[u.ID] = u
 			r.addAgent(o, u)
 			r.dirty[o] = struct{}{}
 		}

@@ -47,7 +47,7 @@ func (r *router) systemMessage(cs *convState, text string) {
 		r.s.log.Error("storing a system message", "conv", cs.conv.ID, "err", err)
 		return
 	}
-	r.broadcast(cs, encode(wire.TypeChatMessage, m), nil)
+	r.sendMessage(cs, m)
 }
 
 // sendReq is a chat message waiting for the router.
@@ -87,12 +87,12 @@ func (r *router) chatBatch(reqs []*sendReq) {
 	var ok []accepted
 	var msgs []wire.Message
 	for _, req := range reqs {
-		cs, err := r.participant(req.c, req.m.Conv)
+		cs, err := r.writer(req.c, req.m.Conv, req.m.Internal)
 		if err != nil {
 			req.done <- err
 			continue
 		}
-		msg := wire.Message{Conv: cs.conv.ID, Author: authorOf(req.c.role), Text: req.m.Text, ClientID: req.m.ClientID}
+		msg := wire.Message{Conv: cs.conv.ID, Author: authorOf(req.c.role), Text: req.m.Text, ClientID: req.m.ClientID, Internal: req.m.Internal}
 		if req.c.role == wire.RoleCustomer {
 			msg.AuthorName = cs.conv.CustomerName
 		} else {
@@ -126,6 +126,9 @@ func (r *router) chatBatch(reqs []*sendReq) {
 				r.armIdle(a.cs, false) // someone wrote: the close waits again
 			}
 			r.s.metrics.messages.WithLabelValues(string(stored.Author)).Inc()
+			if stored.Author == wire.AuthorAgent && !stored.Internal && a.req.c.user.ID == a.cs.conv.AgentID {
+				r.firstResponse(a.cs)
+			}
 			if a.req.c.role == wire.RoleCustomer && a.cs.preview == "" {
 				a.cs.preview = truncate(stored.Text, 140)
 				if o := a.cs.offer; o != nil {
@@ -133,7 +136,7 @@ func (r *router) chatBatch(reqs []*sendReq) {
 					o.agent.push(encode(wire.TypeOffer, r.offerFrame(o)))
 				}
 			}
-			r.broadcast(a.cs, encode(wire.TypeChatMessage, stored), nil)
+			r.sendMessage(a.cs, stored)
 		}
 		r.s.metrics.handleSeconds.Observe(time.Since(a.req.start).Seconds())
 		a.req.done <- nil

@@ -33,7 +33,7 @@ func (r *router) register(c *conn, resume map[wire.ConversationID]int64) error {
 					cs.abandon.Stop()
 					cs.abandon = nil
 				}
-				conv := cs.conv
+				conv := customerConv(cs.conv)
 				conv.QueuePosition = r.position(cs)
 				follow(conv)
 			} else {
@@ -64,10 +64,22 @@ func (r *router) register(c *conn, resume map[wire.ConversationID]int64) error {
 			for _, cs := range sortedConvs(agent.convs) {
 				follow(cs.conv)
 			}
+			for _, cs := range r.consulting(org, c.user.ID) {
+				follow(cs.conv)
+			}
 		default:
 			u := c.user.Wire()
 			welcome.User = &u
 			org.watchers[c] = struct{}{}
+			for _, cs := range r.consulting(org, c.user.ID) {
+				follow(cs.conv)
+			}
+		}
+		if c.role != wire.RoleCustomer {
+			if org.members[c.user.ID] == nil {
+				org.members[c.user.ID] = map[*conn]struct{}{}
+			}
+			org.members[c.user.ID][c] = struct{}{}
 		}
 		r.conns[c] = struct{}{}
 		c.pushFrame(wire.TypeWelcome, "", welcome)
@@ -79,8 +91,8 @@ func (r *router) register(c *conn, resume map[wire.ConversationID]int64) error {
 		r.pushVisuals(c, welcome.Conversations)
 		switch {
 		case c.role == wire.RoleCustomer:
-			if welcome.Conversations[0].State == wire.ConvWaiting {
-				c.pushFrame(wire.TypeQueuePosition, "", wire.QueuePosition{Conv: c.conv, Position: welcome.Conversations[0].QueuePosition})
+			if cs := r.convs[c.conv]; cs != nil && welcome.Conversations[0].State == wire.ConvWaiting {
+				c.pushFrame(wire.TypeQueuePosition, "", r.positionFrame(cs, welcome.Conversations[0].QueuePosition, r.s.now()))
 			}
 			if cs := r.convs[c.conv]; cs != nil {
 				// After the welcome and the replay, so a customer who comes back gets the line live.
@@ -126,6 +138,12 @@ func (r *router) unregister(c *conn) {
 		}
 		delete(r.conns, c)
 		org := r.orgs[c.org]
+		if c.role != wire.RoleCustomer {
+			delete(org.members[c.user.ID], c)
+			if len(org.members[c.user.ID]) == 0 {
+				delete(org.members, c.user.ID)
+			}
+		}
 		switch c.role {
 		case wire.RoleCustomer:
 			if cs := r.convs[c.conv]; cs != nil {

@@ -12,16 +12,21 @@ import (
 // The router's conversations: queueing, who may take part, ending, abandonment, and assignment
 // (by an accepted offer or a supervisor).
 
-// enqueue puts a new conversation in its organisation's queue and returns its position.
-func (r *router) enqueue(c wire.Conversation) (int, error) {
-	pos := 0
+// enqueue puts a new conversation in its queue (c.Queue, the default one if it went) and
+// returns its position there and the conversation as the router keeps it.
+func (r *router) enqueue(c wire.Conversation, visit store.Visit, preview string) (wire.QueuePosition, wire.Conversation, error) {
+	var qp wire.QueuePosition
 	err := r.call(func() error {
 		org, err := r.org(c.Org)
 		if err != nil {
 			return err
 		}
-		cs := &convState{conv: c, org: org, customers: map[*conn]struct{}{}}
-		cs.conv.Calls = org.callsAllowed()
+		cs := &convState{conv: c, org: org, customers: map[*conn]struct{}{}, visit: visit, preview: preview}
+		qs := org.queues[c.Queue]
+		if qs == nil {
+			qs = org.def
+		}
+		r.applyQueue(cs, qs)
 		// Not connected yet: away until the portal connects (a moment later), gone if it never does.
 		cs.conv.Customer, cs.conv.CustomerSince, cs.presenceAt = wire.CustomerAway, c.CreatedAt, r.s.now()
 		if cs.conv.ActivityAt == 0 {
@@ -31,20 +36,23 @@ func (r *router) enqueue(c wire.Conversation) (int, error) {
 		r.convs[c.ID] = cs
 		org.queue = append(org.queue, cs)
 		r.watchAbandon(cs)
+		r.watchWait(cs)
 		r.s.metrics.conversations.WithLabelValues("started").Inc()
 		r.route(org)
-		pos = slices.Index(org.queue, cs) + 1
-		cs.sentPos = pos
+		now := r.s.now()
+		qp = r.positionFrame(cs, r.position(cs), now)
+		cs.sentPos, cs.sentWait, cs.sentOverflow = qp.Position, qp.EstimatedWaitMS, qp.Overflow
+		c = cs.conv
 		r.dirty[org] = struct{}{}
 		return nil
 	})
-	return pos, err
+	return qp, c, err
 }
 
 // watchAbandon ends cs as left if it is still waiting with no customer connection after
 // AbandonAfter, so agents are not offered chats whose customer has gone.
 func (r *router) watchAbandon(cs *convState) {
-	if cs.conv.State != wire.ConvWaiting || len(cs.customers) > 0 || cs.abandon != nil {
+	if cs.conv.State != wire.ConvWaiting || len(cs.customers) > 0 || cs.abandon != nil || cs.conv.Message {
 		return
 	}
 	var t Timer
@@ -154,8 +162,11 @@ func (r *router) finish(cs *convState, e ending) error {
 	}
 	r.endVisuals(cs, "conversation_ended")
 	r.endConvCall(cs, by, "conversation_ended")
+	r.visitLeft(cs, store.VisitEnded)
+	r.stopWaitTimers(cs)
 	r.systemEvent(cs, e.text, e.ev)
-	r.broadcast(cs, encode(wire.TypeConvState, cs.conv), nil)
+	r.sendConvState(cs)
+	r.dropConsultants(cs)
 	if o := cs.offer; o != nil {
 		r.revoke(o, "left")
 	}
@@ -231,6 +242,16 @@ func (r *router) assignTo(cs *convState, a *agentState) error {
 		cs.conv = prev
 		return err
 	}
+	if prev.State == wire.ConvWaiting {
+		r.visitAnswered(cs, a)
+	} else if cs.visit.N > 0 {
+		cs.visit.Agent = a.user.ID
+	}
+	r.stopWaitTimers(cs)
+	cs.target, cs.overflow, cs.widened = nil, false, false
+	if _, ok := cs.consultants[a.user.ID]; ok { // whoever read along and now takes it is its agent
+		r.removeConsultant(cs, a.user.ID, false)
+	}
 	if old != nil {
 		// The previous agent learns the conversation is no longer theirs.
 		frame := encode(wire.TypeConvState, cs.conv)
@@ -247,9 +268,10 @@ func (r *router) assignTo(cs *convState, a *agentState) error {
 		cs.abandon.Stop()
 		cs.abandon = nil
 	}
-	r.broadcast(cs, encode(wire.TypeConvState, cs.conv), nil)
+	r.sendConvState(cs)
 	r.systemEvent(cs, a.user.DisplayName+" joined the conversation.", &wire.Event{Kind: wire.EventJoined, Name: a.user.DisplayName})
 	r.armIdle(cs, false) // a customer who went while waiting: the close is due from now on
+	r.handVisualsTo(cs)
 	r.pushAgentState(a)
 	r.s.metrics.conversations.WithLabelValues("assigned").Inc()
 	r.s.log.Info("conversation assigned", "org", org.id, "conv", cs.conv.ID, "agent", a.user.ID)

@@ -2,6 +2,8 @@ package hub
 
 import (
 	"cmp"
+	"slices"
+	"time"
 
 	"github.com/parleyhq/parley/wire"
 )
@@ -59,36 +61,42 @@ func (r *router) answerOffer(c *conn, rid string, id wire.OfferID, accept bool) 
 	})
 }
 
-// route offers waiting conversations, oldest first, to available agents with free capacity: the
-// least loaded first, then the one idle longest.
+// route offers waiting conversations, in queue order, to the agents who can take a chat now:
+// for each, the best of them for it (routing.go, pick). An agent gets one offer at a time, so
+// each offer takes its agent out of the running for the rest of this pass.
 func (r *router) route(org *orgState) {
+	start := time.Now()
+	defer func() { r.s.metrics.routeSeconds.Observe(time.Since(start).Seconds()) }()
+	free := org.free[:0]
+	for _, a := range org.agents {
+		if a.canTake() {
+			free = append(free, a)
+		}
+	}
+	defer func() { clear(free); org.free = free[:0] }()
+	if len(free) == 0 {
+		return
+	}
 	now := r.s.now()
 	for _, cs := range org.queue {
 		if cs.offer != nil {
 			continue
 		}
-		var best *agentState
-		for _, a := range org.agents {
-			if !a.online || a.presence != wire.PresenceAvailable || a.offer != nil || a.load()+unitsChat > a.user.Capacity {
-				continue
-			}
-			if until, ok := cs.skip[a.user.ID]; ok && now.Before(until) {
-				continue
-			}
-			if best == nil || better(a, best) {
-				best = a
-			}
-		}
-		if best != nil {
+		if best := r.pick(cs, free, now); best != nil {
 			r.offer(cs, best)
+			i := slices.Index(free, best)
+			free = slices.Delete(free, i, i+1)
+			if len(free) == 0 {
+				return
+			}
 		}
 	}
 }
 
-// better orders candidate agents: least loaded, then idle longest, then by id.
+// better orders candidate agents: most free capacity, then idle longest, then by id.
 func better(a, b *agentState) bool {
-	if c := cmp.Compare(a.load(), b.load()); c != 0 {
-		return c < 0
+	if c := cmp.Compare(a.free(), b.free()); c != 0 {
+		return c > 0
 	}
 	if !a.idleSince.Equal(b.idleSince) {
 		return a.idleSince.Before(b.idleSince)
@@ -109,7 +117,9 @@ func (r *router) offer(cs *convState, a *agentState) {
 }
 
 func (r *router) offerFrame(o *offerState) wire.Offer {
-	return wire.Offer{ID: o.id, Conv: o.conv.conv.ID, CustomerName: o.conv.conv.CustomerName, Preview: o.conv.preview, ExpiresAt: o.expires.UnixMilli()}
+	c := o.conv.conv
+	return wire.Offer{ID: o.id, Conv: c.ID, CustomerName: c.CustomerName, Preview: o.conv.preview, ExpiresAt: o.expires.UnixMilli(),
+		Queue: c.Queue, QueueName: c.QueueName, Transfer: c.Transfer, Message: c.Message}
 }
 
 // expire moves a lapsed offer on to the next agent.
@@ -146,6 +156,11 @@ func (r *router) clearOffer(o *offerState) {
 	delete(r.offers, o.id)
 	if o.conv.offer == o {
 		o.conv.offer = nil
+	}
+	if o.conv.target == o.agent {
+		// A transfer names its agent for one offer: taken or not, the conversation is its
+		// queue's again.
+		o.conv.target = nil
 	}
 	if o.agent.offer == o {
 		o.agent.offer = nil

@@ -13,16 +13,27 @@ import (
 
 // position is a conversation's place in its queue (0 when not waiting).
 func (r *router) position(cs *convState) int {
-	return slices.Index(cs.org.queue, cs) + 1
+	pos := 0
+	for _, w := range cs.org.queue {
+		if w.queue == cs.queue {
+			pos++
+		}
+		if w == cs {
+			return pos
+		}
+	}
+	return 0
 }
 
 // flush sends what the last command changed: queue positions and supervisor snapshots.
 func (r *router) flush() {
+	now := r.s.now()
 	for org := range r.dirty {
-		for i, cs := range org.queue {
-			if pos := i + 1; cs.sentPos != pos {
-				cs.sentPos = pos
-				frame := encode(wire.TypeQueuePosition, wire.QueuePosition{Conv: cs.conv.ID, Position: pos})
+		for cs, pos := range queuePositions(org) {
+			qp := r.positionFrame(cs, pos, now)
+			if cs.sentPos != pos || cs.sentWait != qp.EstimatedWaitMS || cs.sentOverflow != qp.Overflow {
+				cs.sentPos, cs.sentWait, cs.sentOverflow = pos, qp.EstimatedWaitMS, qp.Overflow
+				frame := encode(wire.TypeQueuePosition, qp)
 				for c := range cs.customers {
 					c.push(&out{frame: frame})
 				}
@@ -46,7 +57,8 @@ func (r *router) snapshot(org *orgState) wire.Snapshot {
 	var active []*convState
 	for _, a := range org.agents {
 		snap.Agents = append(snap.Agents, wire.AgentSummary{ID: a.user.ID, DisplayName: a.user.DisplayName, Presence: a.effectivePresence(),
-			Load: a.load(), Capacity: a.user.Capacity, Online: a.online, OnCall: a.call != nil})
+			Load: a.load(), Capacity: a.user.Capacity, Online: a.online, OnCall: a.call != nil,
+			Queues: org.queuesOf(a), Skills: skillList(a.skills), IdleSinceMS: unixMilli(a.idleSince)})
 		for _, cs := range a.convs {
 			active = append(active, cs)
 		}
@@ -54,9 +66,10 @@ func (r *router) snapshot(org *orgState) wire.Snapshot {
 	slices.SortFunc(snap.Agents, func(x, y wire.AgentSummary) int {
 		return cmp.Or(cmp.Compare(x.DisplayName, y.DisplayName), cmp.Compare(x.ID, y.ID))
 	})
-	for i, cs := range org.queue {
+	positions := queuePositions(org)
+	for _, cs := range org.queue {
 		conv := cs.conv
-		conv.QueuePosition = i + 1
+		conv.QueuePosition = positions[cs]
 		snap.Conversations = append(snap.Conversations, conv)
 	}
 	slices.SortFunc(active, func(x, y *convState) int {
@@ -66,6 +79,7 @@ func (r *router) snapshot(org *orgState) wire.Snapshot {
 		snap.Conversations = append(snap.Conversations, cs.conv)
 	}
 	snap.Stats = r.orgStats(org)
+	snap.Queues = r.queueStats(org, r.s.now())
 	return snap
 }
 

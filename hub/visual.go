@@ -237,11 +237,16 @@ func (r *router) visualInvite(c *conn, rid string, m wire.VisualInvite) error {
 				return wire.Errorf(wire.ECONFLICT, "a visual engagement is already open in this conversation")
 			}
 		}
-		ctx, cancel := dbctx()
-		settings, err := r.s.visualSettings(ctx, cs.conv.Org)
-		cancel()
-		if err != nil {
-			return err
+		var settings wire.VisualSettings
+		if cs.queue != nil && cs.queue.q.Visual != nil { // the queue's own providers
+			settings = *cs.queue.q.Visual
+		} else {
+			ctx, cancel := dbctx()
+			settings, err = r.s.visualSettings(ctx, cs.conv.Org)
+			cancel()
+			if err != nil {
+				return err
+			}
 		}
 		pc := settings.Cobrowse
 		if m.Kind == wire.VisualScreenShare {

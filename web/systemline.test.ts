@@ -41,6 +41,19 @@ describe('systemLine', () => {
     expect(shownTo(undefined, 'customer')).toBe(true);
   });
 
+  it('translates routing lines: transfers, readers along, left messages', () => {
+    expect(systemLine(esT, 'x', { kind: 'transferred', queue: 'Facturación' })).toBe('Te estamos transfiriendo a Facturación.');
+    expect(systemLine(enT, 'x', { kind: 'transferred' })).toBe('Transferring you to another agent.');
+    expect(systemLine(enT, 'x', { kind: 'transfer_note', name: 'Agent One', target: 'Billing', note: 'wants a refund' })).toBe(
+      'Agent One transferred the conversation to Billing: “wants a refund”',
+    );
+    expect(systemLine(esT, 'x', { kind: 'consult_invited', name: 'Ana', target: 'Supervisor One' })).toBe(
+      'Ana invitó a Supervisor One a seguir la conversación.',
+    );
+    expect(systemLine(enT, 'x', { kind: 'message_left' }, 'customer')).toBe('You left a message. We will reply here.');
+    expect(systemLine(enT, 'x', { kind: 'message_left' }, 'agent')).toBe('The customer left a message.');
+  });
+
   it('falls back to the hub text for lines without an event', () => {
     expect(systemLine(esT, 'Something else', undefined)).toBe('Something else');
   });

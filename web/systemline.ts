@@ -29,6 +29,15 @@ export function systemLine(t: Translator, text: string, ev?: wire.Event | null, 
   let key = `system.${ev.kind}`;
   if (ev.kind === 'call_started') key += `_${ev.call_kind ?? 'voice'}`;
   if (ev.kind === 'left' && reader === 'customer') key += '_self';
-  const out = t.t(key, { name: ev.name ?? '', duration: callDuration(ev.duration_ms ?? 0) });
+  if (ev.kind === 'message_left' && reader === 'customer') key += '_self';
+  if (ev.kind === 'transferred' && !ev.queue) key += '_agent';
+  if ((ev.kind === 'transfer_note' || ev.kind === 'consult_invited') && ev.note) key += '_with';
+  const out = t.t(key, {
+    name: ev.name ?? '',
+    duration: callDuration(ev.duration_ms ?? 0),
+    queue: ev.queue ?? '',
+    target: ev.target ?? '',
+    note: ev.note ?? '',
+  });
   return out === key ? text : out;
 }

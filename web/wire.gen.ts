@@ -522,6 +522,344 @@ export interface AutoCloseSettings {
 }
 
 /**
+ * QueueID names a queue within its organisation: a short slug such as "sales", which widget tags
+ * use (data-queue="sales").
+ */
+export type QueueID = string;
+
+/**
+ * QuickReplyID identifies one quick reply.
+ */
+export type QuickReplyID = string;
+
+/**
+ * Skill is something an agent can do, or a conversation needs, at a level from 1 to
+ * MaxSkillLevel: e.g. {billing 2} or {es 3}. Names are lower-case words.
+ */
+export interface Skill {
+  name: string;
+  level: number;
+}
+
+/**
+ * OpenInterval is one stretch of a weekday when a queue is open, in the queue's time zone.
+ */
+export interface OpenInterval {
+  /**
+   * Day is 0 for Sunday to 6 for Saturday.
+   */
+  day: number;
+  /**
+   * From and To are "HH:MM", From before To (split a night shift in two).
+   */
+  from: string;
+  to: string;
+}
+
+/**
+ * WorkingHours say when a queue takes chats. No intervals means always open.
+ */
+export interface WorkingHours {
+  /**
+   * TimeZone is an IANA zone such as "Europe/Madrid"; empty means UTC.
+   */
+  time_zone?: string;
+  intervals?: OpenInterval[];
+}
+
+/**
+ * ServiceLevel is a queue's target: Percent of conversations answered within TargetS seconds.
+ */
+export interface ServiceLevel {
+  target_s: number;
+  percent: number;
+}
+
+/**
+ * Queue is a queue's settings, as admins edit them.
+ */
+export interface Queue {
+  id: QueueID;
+  name: string;
+  /**
+   * Default marks the organisation's default queue: where conversations go that name no
+   * queue, or an unknown one. There is always exactly one.
+   */
+  default?: boolean;
+  /**
+   * Calls overrides the organisation's call setting in this queue; "" keeps it.
+   */
+  calls?: CallsAllowed;
+  /**
+   * Visual overrides the organisation's visual engagement providers; nil keeps them.
+   */
+  visual?: VisualSettings;
+  /**
+   * Language is the language the queue serves in ("en", "es"): the portal speaks it to the
+   * queue's customers. Empty follows the customer's browser.
+   */
+  language?: string;
+  hours: WorkingHours;
+  /**
+   * ClosedMessage is what customers read outside the working hours (a default sentence in
+   * their language when empty).
+   */
+  closed_message?: string;
+  /**
+   * MaxWaitS is how long a customer waits before being offered to leave a message instead;
+   * 0 means no limit.
+   */
+  max_wait_s?: number;
+  /**
+   * Skills are required of the agent who takes the queue's conversations.
+   */
+  skills?: Skill[];
+  /**
+   * WidenAfterS is how long a conversation waits for an agent with the required skills before
+   * any member of the queue may take it (default 60).
+   */
+  widen_after_s?: number;
+  /**
+   * ServiceLevel is the queue's target (default 80 % within 30 s).
+   */
+  service_level: ServiceLevel;
+}
+
+/**
+ * QueueInfo is what the portal learns about a queue.
+ */
+export interface QueueInfo {
+  id: QueueID;
+  name: string;
+  language?: string;
+  /**
+   * Open is false outside the working hours; the portal then shows ClosedMessage and offers to
+   * leave a message.
+   */
+  open: boolean;
+  closed_message?: string;
+}
+
+/**
+ * PrechatChoice is one answer to the pre-chat question: the queue it leads to and the skills it
+ * needs on top of the queue's.
+ */
+export interface PrechatChoice {
+  /**
+   * ID is what the portal sends back (StartConversation.Choice).
+   */
+  id: string;
+  label: string;
+  queue: QueueID;
+  skills?: Skill[];
+}
+
+/**
+ * Prechat is the question the admin asks before a chat (e.g. "What is it about?"); without
+ * choices there is none. The body of GET and PUT /api/v1/orgs/{org}/routing/prechat.
+ */
+export interface Prechat {
+  question: string;
+  choices: PrechatChoice[];
+}
+
+/**
+ * MemberRouting is a member's place in routing: the queues they take conversations from, and
+ * their skills. The body of PUT /api/v1/orgs/{org}/routing/members/{user}.
+ */
+export interface MemberRouting {
+  user: UserID;
+  queues: QueueID[];
+  skills: Skill[];
+}
+
+/**
+ * RoutingMember is one member's line in the admin's routing page.
+ */
+export interface RoutingMember {
+  user: UserID;
+  queues: QueueID[];
+  skills: Skill[];
+  username: string;
+  display_name: string;
+  role: Role;
+  capacity: number;
+}
+
+/**
+ * Routing is the answer of GET /api/v1/orgs/{org}/routing: everything the admin's routing page
+ * edits.
+ */
+export interface Routing {
+  queues: Queue[];
+  members: RoutingMember[];
+  prechat: Prechat;
+}
+
+/**
+ * Transfer moves a conversation to a queue (Queue) or to an agent (Agent), one of the two.
+ */
+export interface Transfer {
+  conv: ConversationID;
+  queue?: QueueID;
+  agent?: UserID;
+  /**
+   * Note is what the next agent reads first; up to MaxNoteBytes.
+   */
+  note?: string;
+}
+
+/**
+ * TransferInfo is the last transfer of a conversation, as the next agent sees it. Customers
+ * never get it.
+ */
+export interface TransferInfo {
+  from: UserID;
+  from_name: string;
+  /**
+   * To names where it went: a queue's name or an agent's.
+   */
+  to: string;
+  note?: string;
+  at: number;
+  /**
+   * CallBack is the kind of call the customer was on when the transfer ended it: the next
+   * agent is asked to call back.
+   */
+  call_back?: CallKind;
+}
+
+/**
+ * ConsultInvite invites a member to read along in a conversation and write internal notes.
+ */
+export interface ConsultInvite {
+  conv: ConversationID;
+  user: UserID;
+  note?: string;
+}
+
+/**
+ * Consult is an invitation to read along, as the invited member receives it.
+ */
+export interface Consult {
+  conversation: Conversation;
+  by: UserID;
+  by_name: string;
+  note?: string;
+  /**
+   * Ended is true when the invitation is over (the member left, or the conversation moved).
+   */
+  ended?: boolean;
+}
+
+/**
+ * MemberRef names a member in a conversation's details.
+ */
+export interface MemberRef {
+  id: UserID;
+  name: string;
+}
+
+/**
+ * LeaveMessage turns the customer's waiting conversation into a left message.
+ */
+export interface LeaveMessage {
+  conv: ConversationID;
+  /**
+   * Contact is how the agent can reach the customer (an email address or a phone number),
+   * optional, up to MaxNameBytes*2.
+   */
+  contact?: string;
+}
+
+/**
+ * QuickReplyScope says who a quick reply is for.
+ */
+export type QuickReplyScope = "org" | "queue" | "personal";
+
+/**
+ * QuickReply is a canned response. Text may hold placeholders the app fills in when the agent
+ * picks it: {customer_name}, {agent_name}, {queue}.
+ */
+export interface QuickReply {
+  id: QuickReplyID;
+  scope: QuickReplyScope;
+  /**
+   * Queue is set for the queue scope.
+   */
+  queue?: QueueID;
+  /**
+   * Owner is set for the personal scope.
+   */
+  owner?: UserID;
+  /**
+   * Shortcut is what the agent types after "/" to find it, e.g. "refund".
+   */
+  shortcut: string;
+  text: string;
+  updated_at: number;
+}
+
+/**
+ * QueueStats are one queue's waiting-time figures: now, and over the window since SinceMS
+ * (24 hours). Durations are milliseconds; a figure with nothing to average is 0, a share with
+ * nothing to count is -1.
+ */
+export interface QueueStats {
+  queue: QueueID;
+  name: string;
+  /**
+   * Waiting is how many conversations wait now; LongestWaitMS how long the oldest has.
+   */
+  waiting: number;
+  longest_wait_ms: number;
+  /**
+   * AgentsOnline are the queue's members online, AgentsAvailable those who could take a chat.
+   */
+  agents_online: number;
+  agents_available: number;
+  /**
+   * EstimatedWaitMS is what a new customer would be told (0: not enough data).
+   */
+  estimated_wait_ms: number;
+  since_ms: number;
+  /**
+   * Answered and Abandoned count the conversations an agent took, and those whose customer
+   * left while waiting; Messages those left as a message; Transferred those moved out after
+   * an agent took them.
+   */
+  answered: number;
+  abandoned: number;
+  messages: number;
+  transferred: number;
+  /**
+   * ServiceLevelPct is the share of Answered+Abandoned answered within Target (-1: none yet).
+   */
+  service_level_pct: number;
+  target: ServiceLevel;
+  /**
+   * ASAMS is the average speed of answer: the mean wait of the answered ones.
+   */
+  asa_ms: number;
+  /**
+   * AbandonPct is Abandoned over Answered+Abandoned (-1: none yet).
+   */
+  abandon_pct: number;
+  /**
+   * FirstResponseMS is the mean time from joining the queue to the agent's first message.
+   */
+  first_response_ms: number;
+  /**
+   * Handle time (an agent's accept to the end or the transfer) of the conversations with an
+   * answered call and without.
+   */
+  with_call: number;
+  without_call: number;
+  aht_with_call_ms: number;
+  aht_without_call_ms: number;
+}
+
+/**
  * VisualID identifies one visual engagement within a conversation.
  */
 export type VisualID = string;
@@ -622,7 +960,7 @@ export interface Visual {
   control: boolean;
   /**
    * EndedBy says who ended it; Reason is a short code: "stopped", "declined", "pin_expired",
-   * "pin_attempts", "conversation_ended", "reassigned".
+   * "pin_attempts", "conversation_ended", "reassigned", "transferred".
    */
   ended_by?: Author;
   reason?: string;
@@ -837,7 +1175,7 @@ export type ReceiptKind = "delivered" | "read";
 /**
  * Type names a message.
  */
-export type Type = "call.invite" | "call.state" | "call.accept" | "call.decline" | "call.end" | "call.signal" | "call.media" | "customer.presence" | "conv.keep" | "supervisor.close" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.result" | "visual.signal" | "visual.settings" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign";
+export type Type = "call.invite" | "call.state" | "call.accept" | "call.decline" | "call.end" | "call.signal" | "call.media" | "customer.presence" | "conv.keep" | "supervisor.close" | "conv.transfer" | "conv.invite" | "consult" | "conv.consult_leave" | "conv.message" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.result" | "visual.signal" | "visual.settings" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign";
 
 /**
  * Envelope is one WebSocket frame.
@@ -939,7 +1277,7 @@ export interface Error {
 /**
  * Code classifies an [Error].
  */
-export type Code = "EINVALID" | "ETOOLARGE" | "EUNAUTHORIZED" | "EFORBIDDEN" | "ENOTFOUND" | "ECONFLICT" | "EUNKNOWNTYPE" | "EINTERNAL" | "EUNAVAILABLE" | "ERATELIMITED" | "ETOOMANY" | "EWEAKPASSWORD" | "ELINKEXPIRED" | "ELINKUSED" | "EDISABLED" | "ESSOREQUIRED" | "EDOMAIN" | "ELASTADMIN";
+export type Code = "EQUEUECLOSED" | "EAGENTUNAVAILABLE" | "EINVALID" | "ETOOLARGE" | "EUNAUTHORIZED" | "EFORBIDDEN" | "ENOTFOUND" | "ECONFLICT" | "EUNKNOWNTYPE" | "EINTERNAL" | "EUNAVAILABLE" | "ERATELIMITED" | "ETOOMANY" | "EWEAKPASSWORD" | "ELINKEXPIRED" | "ELINKUSED" | "EDISABLED" | "ESSOREQUIRED" | "EDOMAIN" | "ELASTADMIN";
 
 /**
  * ChatSend posts a chat message.
@@ -952,6 +1290,11 @@ export interface ChatSend {
    * ClientID is acknowledged with the original sequence number instead of being stored twice.
    */
   client_id: string;
+  /**
+   * Internal makes the message an internal note: the assigned agent and those reading along
+   * see it, the customer never does. Readers along may write only internal notes.
+   */
+  internal?: boolean;
 }
 
 /**
@@ -974,12 +1317,17 @@ export interface Message {
    * system lines stored before events existed.
    */
   event?: Event;
+  /**
+   * Internal marks an internal note or an internal system line (a transfer's note, who was
+   * invited to read along): never sent to a customer.
+   */
+  internal?: boolean;
 }
 
 /**
  * EventKind says what a system line reports.
  */
-export type EventKind = "joined" | "left" | "ended" | "call_started" | "call_ended" | "call_declined" | "call_missed" | "call_cancelled" | "call_failed" | "requeued" | "customer_gone" | "customer_back" | "idle_closed" | "supervisor_closed";
+export type EventKind = "joined" | "left" | "ended" | "call_started" | "call_ended" | "call_declined" | "call_missed" | "call_cancelled" | "call_failed" | "requeued" | "customer_gone" | "customer_back" | "idle_closed" | "supervisor_closed" | "transferred" | "transfer_note" | "consult_invited" | "consult_left" | "message_left";
 
 /**
  * Event is what a system line reports, with the values a translation needs.
@@ -998,6 +1346,18 @@ export interface Event {
    * DurationMS is how long the call lasted from its answer, for call_ended.
    */
   duration_ms?: number;
+  /**
+   * Queue is a queue's name, for transferred.
+   */
+  queue?: string;
+  /**
+   * Target is the other member's name or the queue's, for transfer_note and consult_invited.
+   */
+  target?: string;
+  /**
+   * Note is the agent's note, for transfer_note and consult_invited.
+   */
+  note?: string;
 }
 
 /**
@@ -1089,6 +1449,41 @@ export interface Conversation {
    * or its queue's override. Empty when not stated (older hubs).
    */
   calls?: CallsAllowed;
+  /**
+   * Queue is the queue the conversation is in (or was taken from); QueueName its name.
+   */
+  queue?: QueueID;
+  queue_name?: string;
+  /**
+   * QueuedAt is when it last joined a queue (at the start, or at a transfer), Unix ms.
+   */
+  queued_at?: number;
+  /**
+   * Message is true once the customer left a message instead of waiting: it stays queued
+   * for the next agent whether or not the customer is still there. Contact is how to reach
+   * them, if they said.
+   */
+  message?: boolean;
+  contact?: string;
+  /**
+   * The fields below are for members only: the hub clears them in every frame to a customer.
+   *
+   * Skills are what the agent who takes it needs (the queue's and the pre-chat answer's).
+   */
+  skills?: Skill[];
+  /**
+   * Transfer is its last transfer, with the note for the next agent.
+   */
+  transfer?: TransferInfo;
+  /**
+   * Consultants are the members reading along.
+   */
+  consultants?: MemberRef[];
+  /**
+   * Visual is the queue's visual engagement providers when they differ from the
+   * organisation's (TypeVisualSettings); nil otherwise.
+   */
+  visual?: VisualSettings;
 }
 
 /**
@@ -1097,6 +1492,20 @@ export interface Conversation {
 export interface QueuePosition {
   conv: ConversationID;
   position: number;
+  /**
+   * Queue is the queue the customer waits in.
+   */
+  queue?: QueueID;
+  /**
+   * EstimatedWaitMS is the expected wait from the queue's recent handling rate; 0 means too
+   * little data (the portal says "a few minutes").
+   */
+  estimated_wait_ms?: number;
+  /**
+   * Overflow is true once the customer has waited the queue's maximum: the portal offers to
+   * leave a message instead.
+   */
+  overflow?: boolean;
 }
 
 /**
@@ -1138,6 +1547,19 @@ export interface Offer {
    * ExpiresAt is when the offer moves on to another agent, Unix milliseconds.
    */
   expires_at: number;
+  /**
+   * Queue and QueueName say which queue it comes from.
+   */
+  queue?: QueueID;
+  queue_name?: string;
+  /**
+   * Transfer is set when another agent transferred it: their note comes first.
+   */
+  transfer?: TransferInfo;
+  /**
+   * Message is true for a left message (the customer may have gone).
+   */
+  message?: boolean;
 }
 
 /**
@@ -1168,6 +1590,10 @@ export interface Snapshot {
    * Stats are the handle-time figures of the conversations that ended lately.
    */
   stats: Stats;
+  /**
+   * Queues are each queue's waiting-time figures, in the admin's order.
+   */
+  queues: QueueStats[];
 }
 
 /**
@@ -1222,6 +1648,15 @@ export interface AgentSummary {
    * OnCall is true while the agent has a call.
    */
   on_call: boolean;
+  /**
+   * Queues are the queues the agent takes conversations from; Skills their skills.
+   */
+  queues?: QueueID[];
+  skills?: Skill[];
+  /**
+   * IdleSinceMS is when the agent's load last dropped, Unix ms (routing's tie-break).
+   */
+  idle_since_ms?: number;
 }
 
 /**
@@ -1265,6 +1700,22 @@ export interface StartConversation {
    * Name is the customer's optional display name from the pre-chat form.
    */
   name?: string;
+  /**
+   * Queue is the queue the widget names (data-queue); an unknown one means the default queue.
+   */
+  queue?: QueueID;
+  /**
+   * Choice is the customer's answer to the pre-chat question (a PrechatChoice ID); it picks the
+   * queue and adds its skills, and wins over Queue.
+   */
+  choice?: string;
+  /**
+   * Message, when set, leaves a message instead of waiting for a chat (the way to reach a
+   * queue outside its working hours): it becomes the conversation's first line. Contact is
+   * how to reach the customer.
+   */
+  message?: string;
+  contact?: string;
 }
 
 /**
@@ -1286,6 +1737,33 @@ export interface WidgetConfig {
    * MaxTextBytes is the largest message text the hub accepts.
    */
   max_text_bytes: number;
+  /**
+   * Queue is the queue the widget asked for (?queue=), resolved: the default queue when it
+   * named none or an unknown one.
+   */
+  queue: QueueInfo;
+  /**
+   * Prechat is the question to ask before a chat, when the widget names no queue; nil when
+   * there is none. Choices carries each answer's queue as QueueInfo in Queues.
+   */
+  prechat?: PrechatQuestion;
+}
+
+/**
+ * PrechatQuestion is the pre-chat question as the portal shows it.
+ */
+export interface PrechatQuestion {
+  question: string;
+  choices: PrechatOption[];
+}
+
+/**
+ * PrechatOption is one answer the customer may pick, with the queue it leads to.
+ */
+export interface PrechatOption {
+  id: string;
+  label: string;
+  queue: QueueInfo;
 }
 
 
@@ -1330,6 +1808,22 @@ export const OutcomeResolved: ConvOutcome = "resolved";
 export const OutcomeAbandoned: ConvOutcome = "abandoned";
 export const MinAutoCloseSeconds = 60;
 export const MaxAutoCloseSeconds = 24 * 3600;
+export const EQUEUECLOSED: Code = "EQUEUECLOSED";
+export const EAGENTUNAVAILABLE: Code = "EAGENTUNAVAILABLE";
+export const MaxQueues = 100;
+export const MaxSkills = 20;
+export const MaxSkillLevel = 5;
+export const MaxNoteBytes = 1000;
+export const MaxQuickReplies = 1000;
+export const MaxQueueMessageBytes = 1000;
+export const TypeConvTransfer: Type = "conv.transfer";
+export const TypeConvInvite: Type = "conv.invite";
+export const TypeConsult: Type = "consult";
+export const TypeConvConsultLeave: Type = "conv.consult_leave";
+export const TypeConvMessage: Type = "conv.message";
+export const QuickReplyOrg: QuickReplyScope = "org";
+export const QuickReplyQueue: QuickReplyScope = "queue";
+export const QuickReplyPersonal: QuickReplyScope = "personal";
 export const VisualCobrowse: VisualKind = "cobrowse";
 export const VisualScreenShare: VisualKind = "screenshare";
 export const ProviderNone: ProviderKind = "";
@@ -1434,3 +1928,8 @@ export const EventCustomerGone: EventKind = "customer_gone";
 export const EventCustomerBack: EventKind = "customer_back";
 export const EventIdleClosed: EventKind = "idle_closed";
 export const EventSupervisorClosed: EventKind = "supervisor_closed";
+export const EventTransferred: EventKind = "transferred";
+export const EventTransferNote: EventKind = "transfer_note";
+export const EventConsultInvited: EventKind = "consult_invited";
+export const EventConsultLeft: EventKind = "consult_left";
+export const EventMessageLeft: EventKind = "message_left";

@@ -52,7 +52,7 @@ func (c Code) HTTPStatus() int {
 		return 403
 	case ENOTFOUND:
 		return 404
-	case ECONFLICT, ELASTADMIN:
+	case ECONFLICT, ELASTADMIN, EQUEUECLOSED, EAGENTUNAVAILABLE:
 		return 409
 	case ELINKEXPIRED, ELINKUSED:
 		return 410

@@ -152,7 +152,7 @@ type Visual struct {
 	// Control is true while the customer lets the agent drive a co-browsed page.
 	Control bool `json:"control"`
 	// EndedBy says who ended it; Reason is a short code: "stopped", "declined", "pin_expired",
-	// "pin_attempts", "conversation_ended", "reassigned".
+	// "pin_attempts", "conversation_ended", "reassigned", "transferred".
 	EndedBy Author `json:"ended_by,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 	// ICE holds the STUN/TURN servers for the built-in screen share, for the party receiving it.

@@ -239,6 +239,9 @@ type ChatSend struct {
 	// ClientID is unique per message from this client; a resend after a reconnect with the same
 	// ClientID is acknowledged with the original sequence number instead of being stored twice.
 	ClientID string `json:"client_id"`
+	// Internal makes the message an internal note: the assigned agent and those reading along
+	// see it, the customer never does. Readers along may write only internal notes.
+	Internal bool `json:"internal,omitempty"`
 }
 
 // Message is a stored chat message.
@@ -255,6 +258,9 @@ type Message struct {
 	// in the reader's language; Text stays the English fallback. Nil for chat messages and for
 	// system lines stored before events existed.
 	Event *Event `json:"event,omitempty"`
+	// Internal marks an internal note or an internal system line (a transfer's note, who was
+	// invited to read along): never sent to a customer.
+	Internal bool `json:"internal,omitempty"`
 }
 
 // EventKind says what a system line reports.
@@ -293,6 +299,20 @@ const (
 	EventIdleClosed EventKind = "idle_closed"
 	// EventSupervisorClosed: "A supervisor closed the conversation." (Name is the supervisor's).
 	EventSupervisorClosed EventKind = "supervisor_closed"
+	// EventTransferred: "Transferring you to Billing." (Queue is the queue's name), or
+	// "Transferring you to another agent." (no Queue). The customer's one line about a transfer.
+	EventTransferred EventKind = "transferred"
+	// EventTransferNote (internal): "Agent One transferred the conversation to Billing: note"
+	// (Name the agent's, Target where it went, Note theirs).
+	EventTransferNote EventKind = "transfer_note"
+	// EventConsultInvited (internal): "Agent One invited Supervisor One to read along." (Name the
+	// inviter's, Target the invitee's, Note theirs).
+	EventConsultInvited EventKind = "consult_invited"
+	// EventConsultLeft (internal): "Supervisor One stopped reading along." (Name theirs).
+	EventConsultLeft EventKind = "consult_left"
+	// EventMessageLeft: "The customer left a message." The conversation waits for the next
+	// agent though the customer may have gone.
+	EventMessageLeft EventKind = "message_left"
 )
 
 // Event is what a system line reports, with the values a translation needs.
@@ -304,6 +324,12 @@ type Event struct {
 	CallKind CallKind `json:"call_kind,omitempty"`
 	// DurationMS is how long the call lasted from its answer, for call_ended.
 	DurationMS int64 `json:"duration_ms,omitempty"`
+	// Queue is a queue's name, for transferred.
+	Queue string `json:"queue,omitempty"`
+	// Target is the other member's name or the queue's, for transfer_note and consult_invited.
+	Target string `json:"target,omitempty"`
+	// Note is the agent's note, for transfer_note and consult_invited.
+	Note string `json:"note,omitempty"`
 }
 
 // Typing says whether someone is typing in a conversation. The hub fills Author.
@@ -367,12 +393,41 @@ type Conversation struct {
 	// Calls is which calls the agent may start in this conversation: the organisation's setting,
 	// or its queue's override. Empty when not stated (older hubs).
 	Calls CallsAllowed `json:"calls,omitempty"`
+	// Queue is the queue the conversation is in (or was taken from); QueueName its name.
+	Queue     QueueID `json:"queue,omitempty"`
+	QueueName string  `json:"queue_name,omitempty"`
+	// QueuedAt is when it last joined a queue (at the start, or at a transfer), Unix ms.
+	QueuedAt int64 `json:"queued_at,omitempty"`
+	// Message is true once the customer left a message instead of waiting: it stays queued
+	// for the next agent whether or not the customer is still there. Contact is how to reach
+	// them, if they said.
+	Message bool   `json:"message,omitempty"`
+	Contact string `json:"contact,omitempty"`
+	// The fields below are for members only: the hub clears them in every frame to a customer.
+	//
+	// Skills are what the agent who takes it needs (the queue's and the pre-chat answer's).
+	Skills []Skill `json:"skills,omitempty"`
+	// Transfer is its last transfer, with the note for the next agent.
+	Transfer *TransferInfo `json:"transfer,omitempty"`
+	// Consultants are the members reading along.
+	Consultants []MemberRef `json:"consultants,omitempty"`
+	// Visual is the queue's visual engagement providers when they differ from the
+	// organisation's (TypeVisualSettings); nil otherwise.
+	Visual *VisualSettings `json:"visual,omitempty"`
 }
 
 // QueuePosition reports a waiting customer's place in the queue (1 = next).
 type QueuePosition struct {
 	Conv     ConversationID `json:"conv"`
 	Position int            `json:"position"`
+	// Queue is the queue the customer waits in.
+	Queue QueueID `json:"queue,omitempty"`
+	// EstimatedWaitMS is the expected wait from the queue's recent handling rate; 0 means too
+	// little data (the portal says "a few minutes").
+	EstimatedWaitMS int64 `json:"estimated_wait_ms,omitempty"`
+	// Overflow is true once the customer has waited the queue's maximum: the portal offers to
+	// leave a message instead.
+	Overflow bool `json:"overflow,omitempty"`
 }
 
 // PresenceSet changes the agent's presence.
@@ -400,6 +455,13 @@ type Offer struct {
 	Preview string `json:"preview,omitempty"`
 	// ExpiresAt is when the offer moves on to another agent, Unix milliseconds.
 	ExpiresAt int64 `json:"expires_at"`
+	// Queue and QueueName say which queue it comes from.
+	Queue     QueueID `json:"queue,omitempty"`
+	QueueName string  `json:"queue_name,omitempty"`
+	// Transfer is set when another agent transferred it: their note comes first.
+	Transfer *TransferInfo `json:"transfer,omitempty"`
+	// Message is true for a left message (the customer may have gone).
+	Message bool `json:"message,omitempty"`
 }
 
 // OfferRef names an offer.
@@ -420,6 +482,8 @@ type Snapshot struct {
 	Conversations []Conversation `json:"conversations"`
 	// Stats are the handle-time figures of the conversations that ended lately.
 	Stats Stats `json:"stats"`
+	// Queues are each queue's waiting-time figures, in the admin's order.
+	Queues []QueueStats `json:"queues"`
 }
 
 // Stats sum up the conversations of an organisation that ended since SinceMS (the last 24 hours):
@@ -456,6 +520,11 @@ type AgentSummary struct {
 	Online      bool     `json:"online"`
 	// OnCall is true while the agent has a call.
 	OnCall bool `json:"on_call"`
+	// Queues are the queues the agent takes conversations from; Skills their skills.
+	Queues []QueueID `json:"queues,omitempty"`
+	Skills []Skill   `json:"skills,omitempty"`
+	// IdleSinceMS is when the agent's load last dropped, Unix ms (routing's tie-break).
+	IdleSinceMS int64 `json:"idle_since_ms,omitempty"`
 }
 
 // Assign gives a conversation to an agent.
@@ -487,6 +556,16 @@ type LoginResponse struct {
 type StartConversation struct {
 	// Name is the customer's optional display name from the pre-chat form.
 	Name string `json:"name,omitempty"`
+	// Queue is the queue the widget names (data-queue); an unknown one means the default queue.
+	Queue QueueID `json:"queue,omitempty"`
+	// Choice is the customer's answer to the pre-chat question (a PrechatChoice ID); it picks the
+	// queue and adds its skills, and wins over Queue.
+	Choice string `json:"choice,omitempty"`
+	// Message, when set, leaves a message instead of waiting for a chat (the way to reach a
+	// queue outside its working hours): it becomes the conversation's first line. Contact is
+	// how to reach the customer.
+	Message string `json:"message,omitempty"`
+	Contact string `json:"contact,omitempty"`
 }
 
 // StartedConversation answers StartConversation. The customer keeps Token to resume the
@@ -502,4 +581,23 @@ type WidgetConfig struct {
 	Name string `json:"name"`
 	// MaxTextBytes is the largest message text the hub accepts.
 	MaxTextBytes int `json:"max_text_bytes"`
+	// Queue is the queue the widget asked for (?queue=), resolved: the default queue when it
+	// named none or an unknown one.
+	Queue QueueInfo `json:"queue"`
+	// Prechat is the question to ask before a chat, when the widget names no queue; nil when
+	// there is none. Choices carries each answer's queue as QueueInfo in Queues.
+	Prechat *PrechatQuestion `json:"prechat,omitempty"`
+}
+
+// PrechatQuestion is the pre-chat question as the portal shows it.
+type PrechatQuestion struct {
+	Question string          `json:"question"`
+	Choices  []PrechatOption `json:"choices"`
+}
+
+// PrechatOption is one answer the customer may pick, with the queue it leads to.
+type PrechatOption struct {
+	ID    string    `json:"id"`
+	Label string    `json:"label"`
+	Queue QueueInfo `json:"queue"`
 }

@@ -118,6 +118,14 @@ func StartConversationWith(ctx context.Context, hubURL string, org wire.OrgID, n
 	return resp, err
 }
 
+// Start starts a conversation as the portal does, with a queue, a pre-chat answer or a left
+// message (wire.StartConversation).
+func Start(ctx context.Context, hubURL string, org wire.OrgID, req wire.StartConversation) (wire.StartedConversation, error) {
+	var resp wire.StartedConversation
+	err := postJSON(ctx, strings.TrimRight(hubURL, "/")+"/api/v1/orgs/"+url.PathEscape(string(org))+"/conversations", req, &resp, nil)
+	return resp, err
+}
+
 // postJSON posts in as JSON and decodes the answer into out, or the hub's *wire.Error.
 func postJSON(ctx context.Context, u string, in, out any, header http.Header) error {
 	return doJSONWith(ctx, http.MethodPost, u, "", in, out, header)
@@ -347,7 +355,11 @@ func (c *Conn) Request(ctx context.Context, t wire.Type, payload any) (wire.Ack,
 // link drops before the Ack, Send resends the message with the same ClientID once reconnected, and
 // the hub stores it once. Refused for sending too fast (ERATELIMITED), it waits and sends again.
 func (c *Conn) Send(ctx context.Context, conv wire.ConversationID, text string) (wire.Ack, error) {
-	msg := wire.ChatSend{Conv: conv, Text: text, ClientID: newClientID()}
+	return c.send1(ctx, wire.ChatSend{Conv: conv, Text: text, ClientID: newClientID()})
+}
+
+// send1 sends one chat message until the hub stores it, is refused, or ctx ends.
+func (c *Conn) send1(ctx context.Context, msg wire.ChatSend) (wire.Ack, error) {
 	backoff := 100 * time.Millisecond
 	for {
 		p, rid, err := c.send(ctx, wire.TypeChatSend, msg)
@@ -372,6 +384,12 @@ func (c *Conn) Send(ctx context.Context, conv wire.ConversationID, text string) 
 		}
 		return ack, err
 	}
+}
+
+// SendNote posts an internal note to conv: the agent and those reading along see it, the
+// customer never does. It is resent like [Conn.Send].
+func (c *Conn) SendNote(ctx context.Context, conv wire.ConversationID, text string) (wire.Ack, error) {
+	return c.send1(ctx, wire.ChatSend{Conv: conv, Text: text, ClientID: newClientID(), Internal: true})
 }
 
 // History returns the stored messages of conv after sequence number after (at most the hub's page

@@ -20,3 +20,14 @@ func TestAccounts(t *testing.T) {
 		return db
 	})
 }
+
+func TestRouting(t *testing.T) {
+	storetest.Routing(t, func(t *testing.T, now func() time.Time) store.Store {
+		db, err := sqlite.Open(context.Background(), t.TempDir()+"/r.db", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}

@@ -98,6 +98,8 @@ var migrations = []string{
 	ALTER TABLE conversations ADD COLUMN outcome TEXT NOT NULL DEFAULT '';
 	UPDATE conversations SET activity_at = COALESCE((SELECT MAX(at) FROM messages m
 		WHERE m.conv = conversations.id AND m.author != 'system'), created_at);`,
+	// queues, skills, quick replies, queue visits, readers along, internal notes (routing.go).
+	routingMigration,
 }
 
 // DB is a store.Store on one SQLite file.
@@ -193,7 +195,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 		// line is not.
 		{&d.bumpSeq, `UPDATE conversations SET last_seq = last_seq + 1,
 			activity_at = CASE WHEN ? THEN MAX(activity_at, ?) ELSE activity_at END WHERE id = ? RETURNING last_seq`},
-		{&d.insertMsg, `INSERT INTO messages (conv, seq, author, author_name, text, client_id, at, event) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&d.insertMsg, `INSERT INTO messages (conv, seq, author, author_name, text, client_id, at, event, internal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 	} {
 		if *p.stmt, err = db.PrepareContext(ctx, p.sql); err != nil {
 			d.closeDBs()
@@ -519,12 +521,12 @@ func (d *DB) OpenConversations(ctx context.Context) ([]wire.Conversation, error)
 	return convs, rows.Err()
 }
 
-const msgCols = `conv, seq, author, author_name, text, COALESCE(client_id, ''), at, COALESCE(event, '')`
+const msgCols = `conv, seq, author, author_name, text, COALESCE(client_id, ''), at, COALESCE(event, ''), internal`
 
 func scanMsg(row interface{ Scan(...any) error }) (wire.Message, error) {
 	var m wire.Message
 	var ev string
-	err := row.Scan(&m.Conv, &m.Seq, &m.Author, &m.AuthorName, &m.Text, &m.ClientID, &m.At, &ev)
+	err := row.Scan(&m.Conv, &m.Seq, &m.Author, &m.AuthorName, &m.Text, &m.ClientID, &m.At, &ev, &m.Internal)
 	m.Event = decodeEvent(ev)
 	return m, notFound(err)
 }
@@ -566,7 +568,7 @@ func (d *DB) AppendMessages(ctx context.Context, ms []wire.Message) ([]store.App
 		if m.ClientID != "" {
 			clientID = m.ClientID
 		}
-		if _, err := insert.ExecContext(ctx, m.Conv, m.Seq, m.Author, m.AuthorName, m.Text, clientID, m.At, encodeEvent(m.Event)); err != nil {
+		if _, err := insert.ExecContext(ctx, m.Conv, m.Seq, m.Author, m.AuthorName, m.Text, clientID, m.At, encodeEvent(m.Event), m.Internal); err != nil {
 			return nil, err
 		}
 		res = append(res, store.Appended{Message: m})

@@ -153,6 +153,8 @@ type Store interface {
 	CallStore
 	// AccountStore keeps accounts, sessions, setup links and the audit log (accounts.go).
 	AccountStore
+	// RoutingStore keeps queues, skills, quick replies and the figures' visits (routing.go).
+	RoutingStore
 
 	// Close releases the database.
 	Close() error

@@ -1,0 +1,423 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/wire"
+)
+
+// routingMigration adds queues, members' queues and skills, quick replies, conversations'
+// routing and queue visits, who reads along, and internal messages.
+const routingMigration = `CREATE TABLE queues (
+		org        TEXT NOT NULL REFERENCES orgs(id),
+		id         TEXT NOT NULL,
+		position   INTEGER NOT NULL,
+		is_default INTEGER NOT NULL DEFAULT 0,
+		settings   TEXT NOT NULL,
+		PRIMARY KEY (org, id)
+	);
+	CREATE TABLE queue_members (
+		org     TEXT NOT NULL REFERENCES orgs(id),
+		queue   TEXT NOT NULL,
+		user_id TEXT NOT NULL REFERENCES users(id),
+		PRIMARY KEY (org, queue, user_id)
+	);
+	CREATE TABLE member_skills (
+		org     TEXT NOT NULL REFERENCES orgs(id),
+		user_id TEXT NOT NULL REFERENCES users(id),
+		skill   TEXT NOT NULL,
+		level   INTEGER NOT NULL,
+		PRIMARY KEY (user_id, skill)
+	);
+	CREATE INDEX member_skills_org ON member_skills(org);
+	CREATE TABLE quick_replies (
+		id         TEXT PRIMARY KEY,
+		org        TEXT NOT NULL REFERENCES orgs(id),
+		scope      TEXT NOT NULL,
+		queue      TEXT NOT NULL DEFAULT '',
+		owner      TEXT NOT NULL DEFAULT '',
+		shortcut   TEXT NOT NULL,
+		text       TEXT NOT NULL,
+		updated_at INTEGER NOT NULL
+	);
+	CREATE INDEX quick_replies_org ON quick_replies(org, shortcut);
+	CREATE TABLE conv_routing (
+		conv      TEXT PRIMARY KEY REFERENCES conversations(id),
+		queue     TEXT NOT NULL,
+		queued_at INTEGER NOT NULL,
+		visit     INTEGER NOT NULL,
+		message   INTEGER NOT NULL DEFAULT 0,
+		contact   TEXT NOT NULL DEFAULT '',
+		skills    TEXT NOT NULL DEFAULT '',
+		transfer  TEXT NOT NULL DEFAULT ''
+	);
+	CREATE TABLE queue_visits (
+		conv              TEXT NOT NULL REFERENCES conversations(id),
+		n                 INTEGER NOT NULL,
+		org               TEXT NOT NULL REFERENCES orgs(id),
+		queue             TEXT NOT NULL,
+		entered_at        INTEGER NOT NULL,
+		answered_at       INTEGER NOT NULL DEFAULT 0,
+		first_response_at INTEGER NOT NULL DEFAULT 0,
+		left_at           INTEGER NOT NULL DEFAULT 0,
+		outcome           TEXT NOT NULL DEFAULT '',
+		agent_id          TEXT NOT NULL DEFAULT '',
+		message           INTEGER NOT NULL DEFAULT 0,
+		with_call         INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (conv, n)
+	);
+	CREATE INDEX queue_visits_org_entered ON queue_visits(org, entered_at);
+	CREATE INDEX queue_visits_org_left ON queue_visits(org, left_at);
+	CREATE TABLE consultants (
+		conv    TEXT NOT NULL REFERENCES conversations(id),
+		user_id TEXT NOT NULL REFERENCES users(id),
+		PRIMARY KEY (conv, user_id)
+	);
+	ALTER TABLE messages ADD COLUMN internal INTEGER NOT NULL DEFAULT 0;`
+
+// Queues implements store.RoutingStore.
+func (d *DB) Queues(ctx context.Context, org wire.OrgID) ([]wire.Queue, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT settings, is_default FROM queues WHERE org = ? ORDER BY position, id`, org)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var qs []wire.Queue
+	for rows.Next() {
+		var raw string
+		var def bool
+		if err := rows.Scan(&raw, &def); err != nil {
+			return nil, err
+		}
+		var q wire.Queue
+		if err := json.Unmarshal([]byte(raw), &q); err != nil {
+			return nil, err
+		}
+		q.Default = def
+		qs = append(qs, q)
+	}
+	return qs, rows.Err()
+}
+
+// SaveQueue implements store.RoutingStore.
+func (d *DB) SaveQueue(ctx context.Context, org wire.OrgID, q wire.Queue) error {
+	raw, err := json.Marshal(q)
+	if err != nil {
+		return err
+	}
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if q.Default {
+		if _, err := tx.ExecContext(ctx, `UPDATE queues SET is_default = 0 WHERE org = ? AND id != ?`, org, q.ID); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO queues (org, id, position, is_default, settings)
+		VALUES (?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM queues WHERE org = ?), ?, ?)
+		ON CONFLICT (org, id) DO UPDATE SET is_default = excluded.is_default, settings = excluded.settings`,
+		org, q.ID, org, q.Default, string(raw))
+	if err != nil {
+		return foreignKey(err)
+	}
+	return tx.Commit()
+}
+
+// DeleteQueue implements store.RoutingStore.
+func (d *DB) DeleteQueue(ctx context.Context, org wire.OrgID, id wire.QueueID) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `DELETE FROM queues WHERE org = ? AND id = ?`, org, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM queue_members WHERE org = ? AND queue = ?`, org, id); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM quick_replies WHERE org = ? AND scope = ? AND queue = ?`, org, wire.QuickReplyQueue, id); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// MemberRoutings implements store.RoutingStore.
+func (d *DB) MemberRoutings(ctx context.Context, org wire.OrgID) ([]wire.MemberRouting, error) {
+	byUser := map[wire.UserID]*wire.MemberRouting{}
+	var order []wire.UserID
+	get := func(u wire.UserID) *wire.MemberRouting {
+		m := byUser[u]
+		if m == nil {
+			m = &wire.MemberRouting{User: u, Queues: []wire.QueueID{}, Skills: []wire.Skill{}}
+			byUser[u] = m
+			order = append(order, u)
+		}
+		return m
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT m.user_id, m.queue FROM queue_members m
+		LEFT JOIN queues q ON q.org = m.org AND q.id = m.queue
+		WHERE m.org = ? ORDER BY m.user_id, q.position, m.queue`, org)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var u wire.UserID
+		var q wire.QueueID
+		if err := rows.Scan(&u, &q); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		m := get(u)
+		m.Queues = append(m.Queues, q)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = d.db.QueryContext(ctx, `SELECT user_id, skill, level FROM member_skills WHERE org = ? ORDER BY user_id, skill`, org)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u wire.UserID
+		var s wire.Skill
+		if err := rows.Scan(&u, &s.Name, &s.Level); err != nil {
+			return nil, err
+		}
+		m := get(u)
+		m.Skills = append(m.Skills, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]wire.MemberRouting, 0, len(order))
+	for _, u := range order {
+		out = append(out, *byUser[u])
+	}
+	return out, nil
+}
+
+// SetMemberRouting implements store.RoutingStore.
+func (d *DB) SetMemberRouting(ctx context.Context, org wire.OrgID, m wire.MemberRouting) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM queue_members WHERE org = ? AND user_id = ?`, org, m.User); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM member_skills WHERE org = ? AND user_id = ?`, org, m.User); err != nil {
+		return err
+	}
+	for _, q := range m.Queues {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO queue_members (org, queue, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, org, q, m.User); err != nil {
+			return foreignKey(err)
+		}
+	}
+	for _, s := range m.Skills {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO member_skills (org, user_id, skill, level) VALUES (?, ?, ?, ?)
+			ON CONFLICT (user_id, skill) DO UPDATE SET level = excluded.level`, org, m.User, s.Name, s.Level); err != nil {
+			return foreignKey(err)
+		}
+	}
+	return tx.Commit()
+}
+
+// QuickReplies implements store.RoutingStore.
+func (d *DB) QuickReplies(ctx context.Context, org wire.OrgID) ([]wire.QuickReply, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT id, scope, queue, owner, shortcut, text, updated_at FROM quick_replies
+		WHERE org = ? ORDER BY shortcut, id`, org)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []wire.QuickReply
+	for rows.Next() {
+		var q wire.QuickReply
+		if err := rows.Scan(&q.ID, &q.Scope, &q.Queue, &q.Owner, &q.Shortcut, &q.Text, &q.UpdatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, q)
+	}
+	return out, rows.Err()
+}
+
+// SaveQuickReply implements store.RoutingStore.
+func (d *DB) SaveQuickReply(ctx context.Context, org wire.OrgID, q wire.QuickReply) error {
+	if q.UpdatedAt == 0 {
+		q.UpdatedAt = d.now().UnixMilli()
+	}
+	var owner wire.OrgID
+	err := d.db.QueryRowContext(ctx, `SELECT org FROM quick_replies WHERE id = ?`, q.ID).Scan(&owner)
+	switch {
+	case err == nil && owner != org:
+		return store.ErrNotFound // another organisation's: it does not exist for this one
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	_, err = d.db.ExecContext(ctx, `INSERT INTO quick_replies (id, org, scope, queue, owner, shortcut, text, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET scope = excluded.scope, queue = excluded.queue, owner = excluded.owner,
+		shortcut = excluded.shortcut, text = excluded.text, updated_at = excluded.updated_at`,
+		q.ID, org, q.Scope, q.Queue, q.Owner, q.Shortcut, q.Text, q.UpdatedAt)
+	return foreignKey(err)
+}
+
+// DeleteQuickReply implements store.RoutingStore.
+func (d *DB) DeleteQuickReply(ctx context.Context, org wire.OrgID, id wire.QuickReplyID) error {
+	res, err := d.db.ExecContext(ctx, `DELETE FROM quick_replies WHERE org = ? AND id = ?`, org, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// ConvRoutings implements store.RoutingStore.
+func (d *DB) ConvRoutings(ctx context.Context, ids []wire.ConversationID) (map[wire.ConversationID]store.ConvRouting, error) {
+	out := make(map[wire.ConversationID]store.ConvRouting, len(ids))
+	// In pages, well under SQLite's limit on bound parameters.
+	for len(ids) > 0 {
+		page := ids[:min(len(ids), 500)]
+		ids = ids[len(page):]
+		args := make([]any, len(page))
+		for i, id := range page {
+			args[i] = id
+		}
+		rows, err := d.db.QueryContext(ctx, `SELECT conv, queue, queued_at, visit, message, contact, skills, transfer
+			FROM conv_routing WHERE conv IN (?`+strings.Repeat(", ?", len(page)-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id wire.ConversationID
+			var r store.ConvRouting
+			var skills, transfer string
+			if err := rows.Scan(&id, &r.Queue, &r.QueuedAt, &r.Visit, &r.Message, &r.Contact, &skills, &transfer); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if skills != "" {
+				_ = json.Unmarshal([]byte(skills), &r.Skills)
+			}
+			if transfer != "" {
+				var t wire.TransferInfo
+				if json.Unmarshal([]byte(transfer), &t) == nil {
+					r.Transfer = &t
+				}
+			}
+			out[id] = r
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// SaveConvRouting implements store.RoutingStore.
+func (d *DB) SaveConvRouting(ctx context.Context, conv wire.ConversationID, r store.ConvRouting) error {
+	var skills, transfer string
+	if len(r.Skills) > 0 {
+		b, _ := json.Marshal(r.Skills)
+		skills = string(b)
+	}
+	if r.Transfer != nil {
+		b, _ := json.Marshal(r.Transfer)
+		transfer = string(b)
+	}
+	_, err := d.db.ExecContext(ctx, `INSERT INTO conv_routing (conv, queue, queued_at, visit, message, contact, skills, transfer)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (conv) DO UPDATE SET queue = excluded.queue, queued_at = excluded.queued_at, visit = excluded.visit,
+		message = excluded.message, contact = excluded.contact, skills = excluded.skills, transfer = excluded.transfer`,
+		conv, r.Queue, r.QueuedAt, r.Visit, r.Message, r.Contact, skills, transfer)
+	return foreignKey(err)
+}
+
+const visitCols = `conv, n, org, queue, entered_at, answered_at, first_response_at, left_at, outcome, agent_id, message, with_call`
+
+// SaveVisit implements store.RoutingStore.
+func (d *DB) SaveVisit(ctx context.Context, v store.Visit) error {
+	_, err := d.db.ExecContext(ctx, `INSERT INTO queue_visits (`+visitCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (conv, n) DO UPDATE SET queue = excluded.queue, entered_at = excluded.entered_at,
+		answered_at = excluded.answered_at, first_response_at = excluded.first_response_at, left_at = excluded.left_at,
+		outcome = excluded.outcome, agent_id = excluded.agent_id, message = excluded.message, with_call = excluded.with_call`,
+		v.Conv, v.N, v.Org, v.Queue, v.EnteredAt, v.AnsweredAt, v.FirstResponseAt, v.LeftAt, v.Outcome, v.Agent, v.Message, v.WithCall)
+	return foreignKey(err)
+}
+
+// Visits implements store.RoutingStore.
+func (d *DB) Visits(ctx context.Context, org wire.OrgID, since, until int64) ([]store.Visit, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT `+visitCols+` FROM queue_visits
+		WHERE org = ? AND entered_at < ? AND (entered_at >= ? OR left_at >= ? OR left_at = 0 OR answered_at >= ? OR first_response_at >= ?)
+		ORDER BY entered_at, conv, n`, org, until, since, since, since, since)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Visit
+	for rows.Next() {
+		var v store.Visit
+		if err := rows.Scan(&v.Conv, &v.N, &v.Org, &v.Queue, &v.EnteredAt, &v.AnsweredAt, &v.FirstResponseAt, &v.LeftAt,
+			&v.Outcome, &v.Agent, &v.Message, &v.WithCall); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// SetConsultant implements store.RoutingStore.
+func (d *DB) SetConsultant(ctx context.Context, c store.Consultant, on bool) error {
+	if !on {
+		_, err := d.db.ExecContext(ctx, `DELETE FROM consultants WHERE conv = ? AND user_id = ?`, c.Conv, c.User)
+		return err
+	}
+	_, err := d.db.ExecContext(ctx, `INSERT INTO consultants (conv, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, c.Conv, c.User)
+	return foreignKey(err)
+}
+
+// OpenConsultants implements store.RoutingStore.
+func (d *DB) OpenConsultants(ctx context.Context) ([]store.Consultant, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT k.conv, k.user_id FROM consultants k JOIN conversations c ON c.id = k.conv
+		WHERE c.state IN (?, ?) ORDER BY k.conv, k.user_id`, wire.ConvWaiting, wire.ConvActive)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Consultant
+	for rows.Next() {
+		var c store.Consultant
+		if err := rows.Scan(&c.Conv, &c.User); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// foreignKey reports a row naming a missing one (an unknown organisation, member or
+// conversation) as store.ErrNotFound.
+func foreignKey(err error) error {
+	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY constraint failed") {
+		return store.ErrNotFound
+	}
+	return err
+}
