@@ -616,6 +616,8 @@ func (c *core) view(cv *conv) ConversationView {
 		LastSeq: cv.LastSeq, CreatedAt: c.local(cv.CreatedAt), AcceptedAt: c.local(cv.AcceptedAt),
 		EndedAt: c.local(cv.EndedAt), EndedBy: cv.EndedBy, Unread: cv.unread,
 		CustomerTyping: cv.customerTyping, DeliveredSeq: cv.delivered, ReadSeq: cv.read, Calls: cv.Calls,
+		Customer: cv.Customer, CustomerSince: c.local(cv.CustomerSince), ClosesAt: c.local(cv.ClosesAt),
+		CloseWarning: cv.CloseWarning, EndReason: cv.EndReason,
 	}
 	if n := len(cv.msgs); n > 0 {
 		v.LastText, v.LastAt = cv.msgs[n-1].Text, cv.msgs[n-1].At

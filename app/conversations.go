@@ -131,6 +131,16 @@ func (cs *Conversations) Typing(id wire.ConversationID, typing bool) error {
 	return err
 }
 
+// KeepOpen keeps open a conversation the hub warned it would close for inactivity (its customer
+// has gone and nobody writes); the wait starts again.
+func (cs *Conversations) KeepOpen(id wire.ConversationID) error {
+	_, err := cs.c.request(wire.TypeConvKeep, wire.ConvRef{Conv: id})
+	if err == nil {
+		cs.c.log.Info("conversation kept open", "conv", id)
+	}
+	return err
+}
+
 // End ends a conversation: the End button. The transcript is kept.
 func (cs *Conversations) End(id wire.ConversationID) error {
 	_, err := cs.c.request(wire.TypeConvEnd, wire.ConvRef{Conv: id})

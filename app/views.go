@@ -68,6 +68,16 @@ type ConversationView struct {
 	ReadSeq      int64 `json:"read_seq"`
 	// Calls is which calls the agent may start here (voice_video, voice, none); "" = not stated.
 	Calls wire.CallsAllowed `json:"calls,omitempty"`
+	// Customer is whether the customer is here, away (tab hidden) or gone (no connection for a
+	// while), since CustomerSince; "" from an older hub.
+	Customer      wire.CustomerPresence `json:"customer,omitempty"`
+	CustomerSince int64                 `json:"customer_since,omitempty"`
+	// ClosesAt is when the hub closes the conversation for inactivity (0: not due); from a
+	// minute before, CloseWarning is set and the agent may keep it open (Conversations.KeepOpen).
+	ClosesAt     int64 `json:"closes_at,omitempty"`
+	CloseWarning bool  `json:"close_warning,omitempty"`
+	// EndReason says why it ended: agent, customer, abandoned, inactivity or supervisor.
+	EndReason wire.EndReason `json:"end_reason,omitempty"`
 }
 
 // MessageView is one chat message.

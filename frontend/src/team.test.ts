@@ -15,7 +15,7 @@ function view(over: Partial<SupervisorView> = {}): SupervisorView {
     updated_at: 1,
     stats: {
       since_ms: 1, with_call: 2, without_call: 5, aht_with_call_ms: 250_000, aht_without_call_ms: 61_000,
-      calls: { accepted_video: 2, declined: 1, missed: 3 }, avg_call_ms: 125_000,
+      calls: { accepted_video: 2, declined: 1, missed: 3 }, avg_call_ms: 125_000, resolved: 6, abandoned: 1, auto_closed: 2,
     },
     ...over,
   };
@@ -58,7 +58,7 @@ describe('team view figures', () => {
   });
 
   it('shows a dash, not 0s, when no chat ended yet', () => {
-    team.view = view({ stats: { since_ms: 1, with_call: 0, without_call: 0, aht_with_call_ms: 0, aht_without_call_ms: 0, calls: {}, avg_call_ms: 0 } });
+    team.view = view({ stats: { since_ms: 1, with_call: 0, without_call: 0, aht_with_call_ms: 0, aht_without_call_ms: 0, calls: {}, avg_call_ms: 0, resolved: 0, abandoned: 0, auto_closed: 0 } });
     const r = render(TeamView);
     expect(r.getByTestId('aht-with-call').textContent).toBe('—');
     expect(r.getByTestId('aht-without-call').textContent).toBe('—');

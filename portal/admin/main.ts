@@ -1,7 +1,7 @@
 // The organisation admin's page, served by the hub at /admin/{org}: sign in as an admin, then pick
 // the co-browse and screen-share providers (Parley's built-in ones, none, or an external provider
-// described by URL templates). It talks to POST /api/v1/login and GET/PUT
-// /api/v1/orgs/{org}/settings/visual. Plain TypeScript, no framework; user text is set with
+// described by URL templates), and how long a chat whose customer has gone stays open. It talks to
+// POST /api/v1/login and GET/PUT /api/v1/orgs/{org}/settings/visual and .../settings/auto-close. Plain TypeScript, no framework; user text is set with
 // textContent and input values only, never as HTML.
 import type * as wire from '../../web/wire.gen';
 
@@ -28,10 +28,15 @@ const strings = {
     join_url: 'Customer join URL, with {pin} and {session}',
     save: 'Save',
     saved: 'Saved. Agents get the new providers at once.',
+    autoClose: 'Chats whose customer has left',
+    autoCloseMinutes: 'Close after this many minutes with the customer gone and nobody writing (1 to 1440; empty for the hub’s default of {default})',
+    autoCloseHint: 'Agents are warned {warning} before and can keep a chat open. Calls and co-browse in progress never close.',
+    autoCloseSaved: 'Saved. Open chats follow the new time at once.',
+    minutes: '{n} min',
     errors: {
       EUNAUTHORIZED: 'The username or password is not right, or the sign-in expired.',
       EFORBIDDEN: 'Only the organisation’s admins may change this.',
-      EINVALID: 'Something is missing or not valid: every URL must start with http:// or https://.',
+      EINVALID: 'Something is missing or not valid: every URL must start with http:// or https://, and the minutes go from 1 to 1440.',
       ETOOLARGE: 'A field is too long.',
       ERATELIMITED: 'Too many failed sign-ins for this account. Wait a minute, then try again.',
       other: 'That did not work. Try again.',
@@ -59,10 +64,15 @@ const strings = {
     join_url: 'URL de acceso del cliente, con {pin} y {session}',
     save: 'Guardar',
     saved: 'Guardado. Los agentes reciben los nuevos proveedores al momento.',
+    autoClose: 'Chats cuyo cliente se ha ido',
+    autoCloseMinutes: 'Cerrar tras estos minutos con el cliente ausente y sin que nadie escriba (de 1 a 1440; vacío para el valor del hub, {default})',
+    autoCloseHint: 'Se avisa a los agentes {warning} antes y pueden mantener el chat abierto. Las llamadas y la navegación conjunta en curso nunca se cierran.',
+    autoCloseSaved: 'Guardado. Los chats abiertos siguen el nuevo tiempo al momento.',
+    minutes: '{n} min',
     errors: {
       EUNAUTHORIZED: 'El usuario o la contraseña no son correctos, o la sesión caducó.',
       EFORBIDDEN: 'Solo los administradores de la organización pueden cambiar esto.',
-      EINVALID: 'Falta algo o no es válido: cada URL debe empezar por http:// o https://.',
+      EINVALID: 'Falta algo o no es válido: cada URL debe empezar por http:// o https://, y los minutos van de 1 a 1440.',
       ETOOLARGE: 'Un campo es demasiado largo.',
       ERATELIMITED: 'Demasiados intentos fallidos para esta cuenta. Espera un minuto e inténtalo de nuevo.',
       other: 'No funcionó. Inténtalo de nuevo.',
@@ -173,7 +183,46 @@ async function showSettings(): Promise<void> {
       msg.textContent = errorText((err as Error).message);
     }
   };
-  root.replaceChildren(el('h1', {}, s.title), form);
+  root.replaceChildren(el('h1', {}, s.title), form, await autoCloseForm());
+}
+
+/** minutes formats seconds as whole minutes ("10 min"), or seconds when under one. */
+function minutes(sec: number): string {
+  return sec >= 60 ? s.minutes.replace('{n}', String(Math.round(sec / 60))) : `${sec} s`;
+}
+
+/** autoCloseForm is the organisation's auto-close time (empty: the hub's default). */
+async function autoCloseForm(): Promise<HTMLElement> {
+  const path = `/api/v1/orgs/${encodeURIComponent(org)}/settings/auto-close`;
+  const msg = el('p', { role: 'status', 'data-testid': 'admin-autoclose-status' });
+  let v: wire.AutoCloseSettings = { after_s: 0 };
+  try {
+    v = await api<wire.AutoCloseSettings>('GET', path);
+  } catch (err) {
+    msg.className = 'err';
+    msg.textContent = errorText((err as Error).message);
+  }
+  const input = el('input', { 'data-testid': 'admin-autoclose-minutes', type: 'number', min: '1', max: '1440', step: '1', inputmode: 'numeric' });
+  input.value = v.after_s ? String(Math.round(v.after_s / 60)) : '';
+  const form = el('form', { 'data-testid': 'admin-autoclose' },
+    el('h2', {}, s.autoClose),
+    el('label', {}, s.autoCloseMinutes.replace('{default}', minutes(v.default_s ?? 600)), input),
+    el('p', { class: 'hint' }, s.autoCloseHint.replace('{warning}', minutes(v.warning_s ?? 60))),
+    msg,
+    el('button', { type: 'submit', 'data-testid': 'admin-autoclose-save' }, s.save));
+  form.onsubmit = async (e) => {
+    e.preventDefault();
+    msg.className = '';
+    const n = input.value.trim() === '' ? 0 : Number(input.value);
+    try {
+      await api('PUT', path, { after_s: Number.isInteger(n) ? n * 60 : -1 } satisfies wire.AutoCloseSettings);
+      msg.textContent = s.autoCloseSaved;
+    } catch (err) {
+      msg.className = 'err';
+      msg.textContent = errorText((err as Error).message);
+    }
+  };
+  return form;
 }
 
 const style = document.createElement('style');
@@ -181,6 +230,7 @@ style.textContent = `body{font:14px system-ui,sans-serif;margin:0;background:#f5
 main{max-width:720px;margin:24px auto;padding:0 16px}form{background:#fff;border:1px solid #e3e6ec;border-radius:10px;padding:16px;display:flex;flex-direction:column;gap:10px}
 label{display:flex;flex-direction:column;gap:3px;font-size:13px}input,select{font:inherit;padding:6px 8px;border:1px solid #cfd4dc;border-radius:6px}
 fieldset{border:1px solid #e3e6ec;border-radius:8px;display:flex;flex-direction:column;gap:8px}.ext{display:flex;flex-direction:column;gap:8px}
+main>form+form{margin-top:16px}h2{font-size:16px;margin:0}.hint{margin:0;color:#5b6474;font-size:13px}
 button{align-self:flex-start;font:inherit;padding:7px 14px;border:0;border-radius:6px;background:#2563eb;color:#fff;cursor:pointer}.err{color:#b42318}[hidden]{display:none!important}`;
 document.head.append(style);
 

@@ -77,6 +77,8 @@ export class ChatSession {
   private maxText = wire.MaxTextBytes;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private loadAttempts = 0;
+  /** hidden is whether the page's tab is hidden; the hub shows the agent the customer as away. */
+  private hidden = false;
 
   constructor(
     readonly org: wire.OrgID,
@@ -249,6 +251,22 @@ export class ChatSession {
     if (this.client.notify(wire.TypeChatReceipt, r)) this.readSeq = this.lastTheirSeq;
   }
 
+  /**
+   * visibility tells the hub whether the tab is hidden, so the agent sees the customer as away
+   * (a new connection counts as shown: welcome repeats a hidden state).
+   */
+  visibility(hidden: boolean): void {
+    if (hidden === this.hidden) return;
+    this.hidden = hidden;
+    this.sendPresence();
+  }
+
+  private sendPresence(): void {
+    const conv = this.conv;
+    if (!this.client || !conv || conv.state === 'ended') return;
+    this.client.notify(wire.TypeCustomerPresence, { conv: conv.id, hidden: this.hidden } satisfies wire.CustomerPresenceSet);
+  }
+
   /** reconnectNow retries at once (the browser came back online). */
   reconnectNow(): void {
     this.client?.reconnectNow();
@@ -284,6 +302,7 @@ export class ChatSession {
     const mine = w.conversations?.find((c) => c.id === this.saved?.conv) ?? w.conversations?.[0];
     if (mine) {
       this.setConv(mine);
+      if (this.hidden) this.sendPresence();
     } else if (this.saved) {
       // Not among the open conversations: it ended while we were away. Fetch its transcript.
       const id = this.saved.conv;

@@ -165,7 +165,31 @@ describe('ChatSession', () => {
     expect(kinds()).toEqual(['delivered', 'read']);
   });
 
-  it('starts over when the hub no longer accepts the saved token', async () => {
+  it('tells the hub when the tab is hidden or shown, again after a reconnect, and never once ended', async () => {
+    await s.load();
+    await s.start('Dana');
+    ws().accept();
+    ws().deliver({ type: 'welcome', data: { role: 'customer', conversations: [conv('active')], max_text_bytes: 100, server_time: 0 } });
+    const presence = (f: FakeSocket) => f.sent.filter((e) => e.type === 'customer.presence').map((e) => (e.data as wire.CustomerPresenceSet).hidden);
+    s.visibility(false); // shown already: nothing to say
+    s.visibility(true);
+    s.visibility(true);
+    expect(presence(ws())).toEqual([true]);
+    // A new connection counts as shown at the hub: the hidden tab says so again.
+    const first = ws();
+    first.close();
+    await vi.waitFor(() => expect(sockets.length).toBe(2), { timeout: 3000 });
+    ws().accept();
+    ws().deliver({ type: 'welcome', data: { role: 'customer', conversations: [conv('active')], max_text_bytes: 100, server_time: 0 } });
+    expect(presence(ws())).toEqual([true]);
+    s.visibility(false);
+    expect(presence(ws())).toEqual([true, false]);
+    ws().deliver({ type: 'conv.state', data: conv('ended', { end_reason: 'inactivity' }) });
+    s.visibility(true);
+    expect(presence(ws())).toEqual([true, false]);
+  });
+
+    it('starts over when the hub no longer accepts the saved token', async () => {
     storage.setItem('parley.chat.demo', JSON.stringify({ token: 'old', conv: 'c0' }));
     await s.load();
     expect(s.phase).toBe('chat');

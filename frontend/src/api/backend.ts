@@ -159,11 +159,13 @@ export const conversations = {
   send: (id: v.ConversationID, text: string) => call<v.MessageView>('Conversations', 'Send', id, text),
   typing: (id: v.ConversationID, typing: boolean) => call<void>('Conversations', 'Typing', id, typing),
   end: (id: v.ConversationID) => call<void>('Conversations', 'End', id),
+  keepOpen: (id: v.ConversationID) => call<void>('Conversations', 'KeepOpen', id),
 };
 
 export const supervisor = {
   snapshot: () => call<v.SupervisorView>('Supervisor', 'Snapshot'),
   assign: (conv: v.ConversationID, agent: v.UserID) => call<void>('Supervisor', 'Assign', conv, agent),
+  close: (conv: v.ConversationID) => call<void>('Supervisor', 'Close', conv),
   /** fetchCSV returns a report's CSV text; saveCSV writes it to the downloads folder and returns the path. */
   fetchCSV: (report: v.Report) => call<string>('Supervisor', 'FetchCSV', report),
   saveCSV: (report: v.Report) => call<string>('Supervisor', 'SaveCSV', report),

@@ -52,6 +52,14 @@ export interface ConversationView {
   customer_typing: boolean;
   delivered_seq: number;
   read_seq: number;
+  calls?: wire.CallsAllowed;
+  /** customer is here, away (tab hidden) or gone (no connection for a while), since customer_since. */
+  customer?: wire.CustomerPresence;
+  customer_since?: number;
+  /** closes_at is when the hub closes it for inactivity; close_warning asks the agent to keep it. */
+  closes_at?: number;
+  close_warning?: boolean;
+  end_reason?: wire.EndReason;
 }
 
 export interface MessageView {

@@ -48,6 +48,8 @@ const en: Messages = {
       byAgent: '{agent} ended the chat.',
       byAgentAnon: 'The agent ended the chat.',
       byCustomer: 'You left the chat.',
+      inactivity: 'The chat was closed after a while with nobody writing.',
+      closed: 'The chat was closed.',
       again: 'Start a new chat',
       kept: 'The conversation stays above for your reference.',
     },

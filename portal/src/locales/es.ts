@@ -48,6 +48,8 @@ const es: Messages = {
       byAgent: '{agent} ha finalizado el chat.',
       byAgentAnon: 'El agente ha finalizado el chat.',
       byCustomer: 'Has salido del chat.',
+      inactivity: 'El chat se cerró tras un rato sin que nadie escribiera.',
+      closed: 'El chat se ha cerrado.',
       again: 'Iniciar un chat nuevo',
       kept: 'La conversación queda arriba para que la consultes.',
     },
