@@ -241,7 +241,7 @@ test('a supervisor sees which customers are gone and closes their chats', async 
     await row('Hana').waitFor({ timeout: T });
     await closeTab(gus);
     await win.getByTestId('gone-count').waitFor({ timeout: T });
-    assert.equal((await win.getByTestId('gone-count').textContent()).trim(), '1 customers gone');
+    assert.equal((await win.getByTestId('gone-count').textContent()).trim(), 'Customers gone: 1');
     assert.match(await row('Gus').textContent(), /Left the chat \d+s ago/);
     assert.equal(await row('Hana').getByTestId('close-conversation').count(), 0, 'no Close for a customer who is here');
     await win.shot('app-idle-team-gone.png');

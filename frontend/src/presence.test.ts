@@ -91,7 +91,7 @@ describe('customer presence for the supervisor', () => {
     clock.now = now;
     team.view = view();
     const r = render(TeamView);
-    expect(r.getByTestId('gone-count').textContent).toBe('1 customers gone');
+    expect(r.getByTestId('gone-count').textContent).toBe('Customers gone: 1');
     const rows = r.getAllByTestId('team-conversation');
     const gus = rows.find((e) => e.dataset.conv === 'c2')!;
     const dana = rows.find((e) => e.dataset.conv === 'c1')!;

@@ -128,7 +128,7 @@ const en: Messages = {
     close: 'Close',
     closeHint: 'The customer has gone: end this conversation and free the agent.',
     closed: 'Closed.',
-    goneCount: '{n} customers gone',
+    goneCount: 'Customers gone: {n}',
     stats: {
       title: 'Last 24 hours',
       ahtWithCall: 'Handle time with a call',

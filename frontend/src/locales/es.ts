@@ -128,7 +128,7 @@ const es: Messages = {
     close: 'Cerrar',
     closeHint: 'El cliente se ha ido: finaliza esta conversación y libera al agente.',
     closed: 'Cerrada.',
-    goneCount: '{n} clientes se han ido',
+    goneCount: 'Clientes que se fueron: {n}',
     stats: {
       title: 'Últimas 24 horas',
       ahtWithCall: 'Tiempo de atención con llamada',
