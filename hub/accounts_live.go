@@ -193,9 +193,12 @@ func (s *Server) applyAudit(ctx context.Context, last int64) int64 {
 		return last
 	}
 	members := map[wire.OrgID]map[string]bool{}
+	routing := map[wire.OrgID]bool{}
 	for _, e := range es {
 		last = e.ID
 		switch e.Action {
+		case AuditQueueSave, AuditQueueDelete, AuditMemberRouting, AuditPrechat:
+			routing[e.Org] = true
 		case AuditOrgUpdate:
 			if o, err := s.store.Org(ctx, e.Org); err == nil {
 				s.orgChanged(o)
@@ -206,6 +209,9 @@ func (s *Server) applyAudit(ctx context.Context, last int64) int64 {
 			}
 			members[e.Org][e.Target] = true
 		}
+	}
+	for org := range routing {
+		s.reloadRouting(ctx, org)
 	}
 	var users []wire.UserID
 	for org, names := range members {

@@ -45,7 +45,7 @@ func (s *Server) seedDemoRouting(ctx context.Context) error {
 		return err
 	}
 	for _, q := range demoQueues {
-		if _, err := s.SaveQueue(ctx, DemoOrg, q); err != nil {
+		if _, err := s.SaveQueue(ctx, demoActor, DemoOrg, q); err != nil {
 			return err
 		}
 	}
@@ -58,11 +58,11 @@ func (s *Server) seedDemoRouting(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.SetMemberRouting(ctx, DemoOrg, wire.MemberRouting{User: u.ID, Queues: queues, Skills: demoSkills[username]}); err != nil {
+		if err := s.SetMemberRouting(ctx, demoActor, DemoOrg, wire.MemberRouting{User: u.ID, Queues: queues, Skills: demoSkills[username]}); err != nil {
 			return err
 		}
 	}
-	if err := s.SetPrechat(ctx, DemoOrg, demoPrechat); err != nil {
+	if err := s.SetPrechat(ctx, demoActor, DemoOrg, demoPrechat); err != nil {
 		return err
 	}
 	admin, err := s.store.UserByName(ctx, DemoOrg, "admin1")
@@ -70,7 +70,7 @@ func (s *Server) seedDemoRouting(ctx context.Context) error {
 		return err
 	}
 	for _, q := range demoReplies {
-		if _, err := s.SaveQuickReply(ctx, DemoOrg, admin.ID, wire.RoleAdmin, q); err != nil {
+		if _, err := s.SaveQuickReply(ctx, Actor{User: admin.ID, Name: demoActor.Name}, DemoOrg, wire.RoleAdmin, q); err != nil {
 			return err
 		}
 	}

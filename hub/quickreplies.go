@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -43,7 +44,8 @@ func (s *Server) QuickRepliesFor(ctx context.Context, org wire.OrgID, user wire.
 
 // SaveQuickReply checks and stores a quick reply for a member with role: admins manage the
 // organisation's and queues' replies, every member their own.
-func (s *Server) SaveQuickReply(ctx context.Context, org wire.OrgID, by wire.UserID, role wire.Role, q wire.QuickReply) (wire.QuickReply, error) {
+func (s *Server) SaveQuickReply(ctx context.Context, actor Actor, org wire.OrgID, role wire.Role, q wire.QuickReply) (wire.QuickReply, error) {
+	by := actor.User
 	q.Shortcut = strings.TrimSpace(strings.TrimPrefix(q.Shortcut, "/"))
 	q.Text = strings.TrimSpace(q.Text)
 	if !slugRE.MatchString(q.Shortcut) {
@@ -101,11 +103,15 @@ func (s *Server) SaveQuickReply(ctx context.Context, org wire.OrgID, by wire.Use
 	if err := s.store.SaveQuickReply(ctx, org, q); err != nil {
 		return q, err
 	}
+	if q.Scope != wire.QuickReplyPersonal {
+		s.routingAudit(ctx, actor.entry(org, AuditQuickReply, "/"+q.Shortcut, "saved ("+string(q.Scope)+" "+string(q.Queue)+")"))
+	}
 	return q, nil
 }
 
 // DeleteQuickReply removes a quick reply the member may edit.
-func (s *Server) DeleteQuickReply(ctx context.Context, org wire.OrgID, by wire.UserID, role wire.Role, id wire.QuickReplyID) error {
+func (s *Server) DeleteQuickReply(ctx context.Context, actor Actor, org wire.OrgID, role wire.Role, id wire.QuickReplyID) error {
+	by := actor.User
 	all, err := s.store.QuickReplies(ctx, org)
 	if err != nil {
 		return err
@@ -114,7 +120,13 @@ func (s *Server) DeleteQuickReply(ctx context.Context, org wire.OrgID, by wire.U
 	if i < 0 || !canEditReply(all[i], by, role) {
 		return wire.Errorf(wire.ENOTFOUND, "no such quick reply")
 	}
-	return s.store.DeleteQuickReply(ctx, org, id)
+	if err := s.store.DeleteQuickReply(ctx, org, id); err != nil {
+		return err
+	}
+	if all[i].Scope != wire.QuickReplyPersonal {
+		s.routingAudit(ctx, actor.entry(org, AuditQuickReply, "/"+all[i].Shortcut, "removed"))
+	}
+	return nil
 }
 
 // canEditReply reports whether a member may change q: admins the shared ones, everyone their own.
@@ -154,7 +166,7 @@ func (s *Server) handleSaveQuickReply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q.ID = wire.QuickReplyID(r.PathValue("id")) // "" for POST: a new one
-	saved, err := s.SaveQuickReply(r.Context(), org, tok.User, tok.Role, q)
+	saved, err := s.SaveQuickReply(r.Context(), s.actorOf(r, tok), org, tok.Role, q)
 	if err != nil {
 		if wire.ErrorCode(err) == wire.EINTERNAL {
 			s.log.Error("saving a quick reply", "org", org, "err", err)
@@ -173,7 +185,7 @@ func (s *Server) handleDeleteQuickReply(w http.ResponseWriter, r *http.Request) 
 		writeError(w, err)
 		return
 	}
-	if err := s.DeleteQuickReply(r.Context(), org, tok.User, tok.Role, wire.QuickReplyID(r.PathValue("id"))); err != nil {
+	if err := s.DeleteQuickReply(r.Context(), s.actorOf(r, tok), org, tok.Role, wire.QuickReplyID(r.PathValue("id"))); err != nil {
 		if wire.ErrorCode(err) == wire.EINTERNAL {
 			s.log.Error("removing a quick reply", "org", org, "err", err)
 		}
@@ -181,4 +193,13 @@ func (s *Server) handleDeleteQuickReply(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// actorOf is who a member's request acts as, for the audit log.
+func (s *Server) actorOf(r *http.Request, tok store.Token) Actor {
+	a := Actor{User: tok.User, Name: string(tok.User), Addr: s.clientAddr(r)}
+	if u, err := s.store.User(r.Context(), tok.User); err == nil {
+		a.Name = u.Username
+	}
+	return a
 }

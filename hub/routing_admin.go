@@ -167,7 +167,7 @@ func (s *Server) Queues(ctx context.Context, org wire.OrgID) ([]wire.Queue, erro
 
 // SaveQueue checks and stores a queue (new or changed). The first queue an organisation saves
 // becomes its default unless it already had the implicit one stored.
-func (s *Server) SaveQueue(ctx context.Context, org wire.OrgID, q wire.Queue) (wire.Queue, error) {
+func (s *Server) SaveQueue(ctx context.Context, by Actor, org wire.OrgID, q wire.Queue) (wire.Queue, error) {
 	q.Name = strings.TrimSpace(q.Name)
 	if err := CheckQueue(q); err != nil {
 		return q, err
@@ -200,13 +200,21 @@ func (s *Server) SaveQueue(ctx context.Context, org wire.OrgID, q wire.Queue) (w
 		return q, err
 	}
 	q = normalizeQueue(q)
+	detail := "changed"
+	if i < 0 {
+		detail = "created"
+	}
+	if q.Default {
+		detail += ", default"
+	}
+	s.routingAudit(ctx, by.entry(org, AuditQueueSave, string(q.ID), detail))
 	s.router.queueSaved(org, q)
 	return q, nil
 }
 
 // DeleteQueue removes a queue; its waiting conversations move to the default queue. The default
 // queue, and a queue the pre-chat question sends customers to, cannot be removed (ECONFLICT).
-func (s *Server) DeleteQueue(ctx context.Context, org wire.OrgID, id wire.QueueID) error {
+func (s *Server) DeleteQueue(ctx context.Context, by Actor, org wire.OrgID, id wire.QueueID) error {
 	qs, err := s.Queues(ctx, org)
 	if err != nil {
 		return err
@@ -230,12 +238,13 @@ func (s *Server) DeleteQueue(ctx context.Context, org wire.OrgID, id wire.QueueI
 	if err := s.store.DeleteQueue(ctx, org, id); err != nil {
 		return err
 	}
+	s.routingAudit(ctx, by.entry(org, AuditQueueDelete, string(id), ""))
 	s.router.queueDeleted(org, id)
 	return nil
 }
 
 // SetMemberRouting checks and stores a member's queues and skills.
-func (s *Server) SetMemberRouting(ctx context.Context, org wire.OrgID, m wire.MemberRouting) error {
+func (s *Server) SetMemberRouting(ctx context.Context, by Actor, org wire.OrgID, m wire.MemberRouting) error {
 	u, err := s.store.User(ctx, m.User)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Org != org) {
 		return wire.Errorf(wire.ENOTFOUND, "no such member")
@@ -276,12 +285,13 @@ func (s *Server) SetMemberRouting(ctx context.Context, org wire.OrgID, m wire.Me
 	if err := s.store.SetMemberRouting(ctx, org, m); err != nil {
 		return err
 	}
+	s.routingAudit(ctx, by.entry(org, AuditMemberRouting, u.Username, describeRouting(m)))
 	s.router.memberRoutingChanged(org, m)
 	return nil
 }
 
 // SetPrechat checks and stores the pre-chat question; no choices means none is asked.
-func (s *Server) SetPrechat(ctx context.Context, org wire.OrgID, p wire.Prechat) error {
+func (s *Server) SetPrechat(ctx context.Context, by Actor, org wire.OrgID, p wire.Prechat) error {
 	p.Question = strings.TrimSpace(p.Question)
 	if len(p.Choices) > 0 {
 		if err := checkText("question", p.Question, 200, true); err != nil {
@@ -324,6 +334,7 @@ func (s *Server) SetPrechat(ctx context.Context, org wire.OrgID, p wire.Prechat)
 	if err := s.store.SetOrgSetting(ctx, org, settingPrechat, string(raw)); err != nil {
 		return err
 	}
+	s.routingAudit(ctx, by.entry(org, AuditPrechat, "", fmt.Sprintf("%d answers", len(p.Choices))))
 	s.router.prechatChanged(org, p)
 	return nil
 }
@@ -402,25 +413,29 @@ func (r *router) queueDeleted(org wire.OrgID, id wire.QueueID) {
 		if o == nil || o.queues[id] == nil || o.queues[id] == o.def {
 			return nil
 		}
-		gone := o.queues[id]
-		delete(o.queues, id)
-		o.order = slices.DeleteFunc(o.order, func(x *queueState) bool { return x == gone })
-		for _, cs := range r.convs {
-			if cs.queue != gone {
-				continue
-			}
-			r.applyQueue(cs, o.def)
-			cs.visit.Queue = o.def.q.ID
-			r.saveRouting(cs)
-			if cs.conv.State == wire.ConvWaiting {
-				r.watchWait(cs)
-			}
-			r.toMembers(cs, encode(wire.TypeConvState, cs.conv))
-		}
+		r.dropQueue(o, o.queues[id])
 		r.route(o)
 		r.dirty[o] = struct{}{}
 		return nil
 	})
+}
+
+// dropQueue removes a queue from o; its conversations move to the default queue.
+func (r *router) dropQueue(o *orgState, gone *queueState) {
+	delete(o.queues, gone.q.ID)
+	o.order = slices.DeleteFunc(o.order, func(x *queueState) bool { return x == gone })
+	for _, cs := range r.convs {
+		if cs.queue != gone {
+			continue
+		}
+		r.applyQueue(cs, o.def)
+		cs.visit.Queue = o.def.q.ID
+		r.saveRouting(cs)
+		if cs.conv.State == wire.ConvWaiting {
+			r.watchWait(cs)
+		}
+		r.toMembers(cs, encode(wire.TypeConvState, cs.conv))
+	}
 }
 
 // memberRoutingChanged applies a member's new queues and skills.
@@ -506,43 +521,12 @@ func (r *router) admit(org wire.OrgID, queue wire.QueueID, choice string) (admis
 // routingRoutes adds the routing admin API.
 func (s *Server) routingRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/orgs/{org}/routing", s.handleGetRouting)
-	mux.HandleFunc("PUT /api/v1/orgs/{org}/routing/queues/{queue}", s.handlePutQueue)
-	mux.HandleFunc("DELETE /api/v1/orgs/{org}/routing/queues/{queue}", s.handleDeleteQueue)
-	mux.HandleFunc("PUT /api/v1/orgs/{org}/routing/members/{user}", s.handlePutMemberRouting)
-	mux.HandleFunc("PUT /api/v1/orgs/{org}/routing/prechat", s.handlePutPrechat)
+	mux.HandleFunc("PUT /api/v1/orgs/{org}/routing/queues/{queue}", s.admin(s.handlePutQueue))
+	mux.HandleFunc("DELETE /api/v1/orgs/{org}/routing/queues/{queue}", s.admin(s.handleDeleteQueue))
+	mux.HandleFunc("PUT /api/v1/orgs/{org}/routing/members/{user}", s.admin(s.handlePutMemberRouting))
+	mux.HandleFunc("PUT /api/v1/orgs/{org}/routing/prechat", s.admin(s.handlePutPrechat))
 	mux.HandleFunc("GET /api/v1/orgs/{org}/reports/queues.csv", s.handleQueuesCSV)
 	s.quickReplyRoutes(mux)
-}
-
-// adminWrite runs one admin change from an HTTP request: it authenticates an admin of the
-// organisation, decodes the body into v (when not nil), runs do, logs it and answers with out().
-func (s *Server) adminWrite(w http.ResponseWriter, r *http.Request, what string, v any, do func(org wire.OrgID, by wire.UserID) (any, error)) {
-	org := wire.OrgID(r.PathValue("org"))
-	tok, err := s.member(r, org, wire.RoleAdmin)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if v != nil {
-		if err := readJSON(r, v); err != nil {
-			writeError(w, err)
-			return
-		}
-	}
-	res, err := do(org, tok.User)
-	if err != nil {
-		if wire.ErrorCode(err) == wire.EINTERNAL {
-			s.log.Error(what, "org", org, "err", err)
-		}
-		writeError(w, err)
-		return
-	}
-	s.log.Info(what, "org", org, "by", tok.User)
-	if res == nil {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
 }
 
 func (s *Server) handleGetRouting(w http.ResponseWriter, r *http.Request) {
@@ -562,42 +546,150 @@ func (s *Server) handleGetRouting(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rt)
 }
 
-func (s *Server) handlePutQueue(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePutQueue(w http.ResponseWriter, r *http.Request, a adminCtx) {
 	var q wire.Queue
-	s.adminWrite(w, r, "queue saved", &q, func(org wire.OrgID, _ wire.UserID) (any, error) {
-		if q.ID == "" {
-			q.ID = wire.QueueID(r.PathValue("queue"))
-		}
-		if string(q.ID) != r.PathValue("queue") {
-			return nil, wire.Errorf(wire.EINVALID, "the body's id is not the path's")
-		}
-		return s.SaveQueue(r.Context(), org, q)
-	})
+	if err := readJSON(r, &q); err != nil {
+		writeError(w, err)
+		return
+	}
+	if q.ID == "" {
+		q.ID = wire.QueueID(r.PathValue("queue"))
+	}
+	if string(q.ID) != r.PathValue("queue") {
+		writeError(w, wire.Errorf(wire.EINVALID, "the body's id is not the path's"))
+		return
+	}
+	q, err := s.SaveQueue(r.Context(), a.by, a.org, q)
+	s.answer(w, "saving a queue", q, err)
 }
 
-func (s *Server) handleDeleteQueue(w http.ResponseWriter, r *http.Request) {
-	s.adminWrite(w, r, "queue removed", nil, func(org wire.OrgID, _ wire.UserID) (any, error) {
-		return nil, s.DeleteQueue(r.Context(), org, wire.QueueID(r.PathValue("queue")))
-	})
+func (s *Server) handleDeleteQueue(w http.ResponseWriter, r *http.Request, a adminCtx) {
+	if err := s.DeleteQueue(r.Context(), a.by, a.org, wire.QueueID(r.PathValue("queue"))); err != nil {
+		s.answer(w, "removing a queue", nil, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) handlePutMemberRouting(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePutMemberRouting(w http.ResponseWriter, r *http.Request, a adminCtx) {
 	var m wire.MemberRouting
-	s.adminWrite(w, r, "member's queues and skills saved", &m, func(org wire.OrgID, _ wire.UserID) (any, error) {
-		m.User = wire.UserID(r.PathValue("user"))
-		if err := s.SetMemberRouting(r.Context(), org, m); err != nil {
-			return nil, err
-		}
-		return m, nil
-	})
+	if err := readJSON(r, &m); err != nil {
+		writeError(w, err)
+		return
+	}
+	m.User = wire.UserID(r.PathValue("user"))
+	err := s.SetMemberRouting(r.Context(), a.by, a.org, m)
+	s.answer(w, "saving a member's queues and skills", m, err)
 }
 
-func (s *Server) handlePutPrechat(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePutPrechat(w http.ResponseWriter, r *http.Request, a adminCtx) {
 	var p wire.Prechat
-	s.adminWrite(w, r, "pre-chat question saved", &p, func(org wire.OrgID, _ wire.UserID) (any, error) {
-		if err := s.SetPrechat(r.Context(), org, p); err != nil {
-			return nil, err
+	if err := readJSON(r, &p); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.SetPrechat(r.Context(), a.by, a.org, p); err != nil {
+		s.answer(w, "saving the pre-chat question", nil, err)
+		return
+	}
+	p, err := s.prechat(r.Context(), a.org)
+	s.answer(w, "reading the pre-chat question", p, err)
+}
+
+// Audit actions of routing's administration.
+const (
+	AuditQueueSave     = "routing.queue_save"
+	AuditQueueDelete   = "routing.queue_delete"
+	AuditMemberRouting = "routing.member"
+	AuditPrechat       = "routing.prechat"
+	AuditQuickReply    = "routing.quick_reply"
+)
+
+// routingAudit writes an audit entry for a routing change already made. The change stands if the
+// entry cannot be written (logged): a hub sharing the database then misses it until it restarts.
+func (s *Server) routingAudit(ctx context.Context, e store.AuditEntry) {
+	if err := s.store.Apply(ctx, store.Change{Audit: []store.AuditEntry{e}}); err != nil {
+		s.log.Error("writing a routing change to the audit log", "org", e.Org, "action", e.Action, "err", err)
+	}
+}
+
+// describeRouting is an audit entry's detail for a member's queues and skills.
+func describeRouting(m wire.MemberRouting) string {
+	qs := make([]string, len(m.Queues))
+	for i, q := range m.Queues {
+		qs[i] = string(q)
+	}
+	sk := make([]string, len(m.Skills))
+	for i, x := range m.Skills {
+		sk[i] = fmt.Sprintf("%s:%d", x.Name, x.Level)
+	}
+	return "queues " + strings.Join(qs, ",") + "; skills " + strings.Join(sk, ",")
+}
+
+// reloadRouting reads an organisation's routing from the store and hands it to the router: how
+// a hub applies changes another process (parley-hub queue) made to its database.
+func (s *Server) reloadRouting(ctx context.Context, org wire.OrgID) {
+	queues, err := s.store.Queues(ctx, org)
+	if err != nil {
+		s.log.Warn("reloading routing", "org", org, "err", err)
+		return
+	}
+	members, err := s.store.MemberRoutings(ctx, org)
+	if err != nil {
+		s.log.Warn("reloading routing", "org", org, "err", err)
+		return
+	}
+	p, err := s.prechat(ctx, org)
+	if err != nil {
+		s.log.Warn("reloading routing", "org", org, "err", err)
+		return
+	}
+	s.router.routingReloaded(org, queues, members, p)
+}
+
+// routingReloaded applies an organisation's routing as stored.
+func (r *router) routingReloaded(org wire.OrgID, queues []wire.Queue, members []wire.MemberRouting, p wire.Prechat) {
+	if r == nil {
+		return
+	}
+	_ = r.call(func() error {
+		o := r.orgs[org]
+		if o == nil {
+			return nil
 		}
-		return s.prechat(r.Context(), org)
+		keep := map[wire.QueueID]bool{}
+		for _, q := range queues {
+			r.putQueue(o, q)
+			keep[q.ID] = true
+		}
+		if len(queues) > 0 {
+			for _, qs := range slices.Clone(o.order) {
+				if !keep[qs.q.ID] && qs != o.def {
+					r.dropQueue(o, qs)
+				}
+			}
+		}
+		had := map[wire.UserID]bool{}
+		for _, m := range members {
+			r.applyMemberRouting(o, m)
+			had[m.User] = true
+		}
+		for id, a := range o.agents {
+			if !had[id] && (len(a.skills) > 0 || len(o.queuesOf(a)) < len(o.order)) {
+				r.applyMemberRouting(o, wire.MemberRouting{User: id})
+			}
+		}
+		o.prechat = p
+		for _, cs := range r.convs {
+			if cs.org == o {
+				r.applyQueue(cs, cs.queue)
+				if cs.conv.State == wire.ConvWaiting {
+					r.watchWait(cs)
+				}
+			}
+		}
+		r.route(o)
+		r.dirty[o] = struct{}{}
+		return nil
 	})
 }

@@ -186,7 +186,7 @@ func TestRoutingQueueMembershipAndCapacityAcrossQueues(t *testing.T) {
 	t.Parallel()
 	rg := newRoutingRig(t)
 	// Agent Two serves Sales only, with room for one chat.
-	if err := rg.s.SetMemberRouting(ctx(t), hub.DemoOrg, wire.MemberRouting{User: rg.user(t, "agent2"), Queues: []wire.QueueID{"sales"}}); err != nil {
+	if err := rg.s.SetMemberRouting(ctx(t), hub.Actor{Name: "test"}, hub.DemoOrg, wire.MemberRouting{User: rg.user(t, "agent2"), Queues: []wire.QueueID{"sales"}}); err != nil {
 		t.Fatal(err)
 	}
 	one := 1
@@ -368,7 +368,7 @@ func TestOutOfHoursTakesMessagesOnly(t *testing.T) {
 	rg := newRoutingRig(t)
 	// Sales opens on the weekday after today, so it is closed now.
 	tomorrow := int(rg.clk.now().UTC().Weekday()+1) % 7
-	if _, err := rg.s.SaveQueue(ctx(t), hub.DemoOrg, wire.Queue{ID: "sales", Name: "Sales", ClosedMessage: "We open tomorrow at nine.",
+	if _, err := rg.s.SaveQueue(ctx(t), hub.Actor{Name: "test"}, hub.DemoOrg, wire.Queue{ID: "sales", Name: "Sales", ClosedMessage: "We open tomorrow at nine.",
 		Hours: wire.WorkingHours{Intervals: []wire.OpenInterval{{Day: tomorrow, From: "09:00", To: "17:00"}}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -507,7 +507,7 @@ func TestTransferRefusedMovesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	tomorrow := int(rg.clk.now().UTC().Weekday()+1) % 7
-	if _, err := rg.s.SaveQueue(ctx(t), hub.DemoOrg, wire.Queue{ID: "sales", Name: "Sales",
+	if _, err := rg.s.SaveQueue(ctx(t), hub.Actor{Name: "test"}, hub.DemoOrg, wire.Queue{ID: "sales", Name: "Sales",
 		Hours: wire.WorkingHours{Intervals: []wire.OpenInterval{{Day: tomorrow, From: "00:00", To: "24:00"}}}}); err != nil {
 		t.Fatal(err)
 	}

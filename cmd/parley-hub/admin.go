@@ -52,6 +52,7 @@ const adminUsage = `Usage:
   parley-hub user enable --org ID USER
   parley-hub user reset --org ID USER
   parley-hub user token --org ID USER [--ttl 24h]
+  parley-hub queue list|set|delete|member|prechat --org ID ...   (parley-hub queue lists them)
 
 init creates an organisation and its first admin, and prints a one-time setup link where the
 admin chooses a password (no password is ever given on the command line). user add and user
@@ -77,7 +78,7 @@ func isSubcommand(args []string) bool {
 		return false
 	}
 	switch args[0] {
-	case "init", "org", "user", "help":
+	case "init", "org", "user", "queue", "help":
 		return true
 	}
 	return false
@@ -101,6 +102,9 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitOK
 	}
 	loadEnvFile(envFile)
+	if args[0] == "queue" {
+		return runQueue(ctx, a, args[1:])
+	}
 	cmd := args[0]
 	if cmd != "init" {
 		if len(args) < 2 {
