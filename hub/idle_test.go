@@ -662,3 +662,33 @@ func TestRestartAfterTheDeadlineGivesTheCustomerTime(t *testing.T) {
 	}
 	agent.agentState(func(as wire.AgentState) bool { return as.Load == 1 })
 }
+
+// A queue's own auto-close time wins over the organisation's, and a change applies at once.
+func TestQueueAutoCloseTime(t *testing.T) {
+	vc := newVClock()
+	s := idleHub(t, vc, "")
+	if err := s.SetAutoClose(ctx(t), hub.DemoOrg, wire.AutoCloseSettings{AfterSeconds: 300}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.SaveQueue(ctx(t), hub.DemoOrg, wire.Queue{ID: hub.DefaultQueue, Name: "General", Default: true, AutoCloseS: 5})
+	wantCode(t, "a 5 s queue auto-close", err, wire.EINVALID)
+	if _, err := s.SaveQueue(ctx(t), hub.DemoOrg, wire.Queue{ID: hub.DefaultQueue, Name: "General", Default: true, AutoCloseS: 120}); err != nil {
+		t.Fatal(err)
+	}
+	agent := member(t, s, "agent1")
+	cust, conv := chatWith(t, s, agent, "Carla")
+	leave(t, agent, cust, conv.ID)
+	vc.advance(goneAfter)
+	gone := agent.convState(conv.ID, func(c wire.Conversation) bool { return c.Customer == wire.CustomerGone && c.ClosesAt > 0 })
+	if want := gone.CustomerSince + 120_000; gone.ClosesAt != want {
+		t.Errorf("in a 2-minute queue: ClosesAt %d; want %d", gone.ClosesAt, want)
+	}
+	// Back to the organisation's time.
+	if _, err := s.SaveQueue(ctx(t), hub.DemoOrg, wire.Queue{ID: hub.DefaultQueue, Name: "General", Default: true}); err != nil {
+		t.Fatal(err)
+	}
+	moved := agent.convState(conv.ID, func(c wire.Conversation) bool { return c.ClosesAt != gone.ClosesAt })
+	if want := gone.CustomerSince + 300_000; moved.ClosesAt != want {
+		t.Errorf("after the queue's time was cleared: ClosesAt %d; want %d (the organisation's 5 minutes)", moved.ClosesAt, want)
+	}
+}

@@ -164,10 +164,12 @@ func (r *router) customerPresence(c *conn, rid string, m wire.CustomerPresenceSe
 	})
 }
 
-// autoCloseAfter is how long cs stays open with its customer gone and nobody writing: the
-// organisation's setting, or the hub's default. (Per queue once queues exist: a queue's own
-// setting wins.)
+// autoCloseAfter is how long cs stays open with its customer gone and nobody writing: its queue's
+// setting, else the organisation's, else the hub's default.
 func (r *router) autoCloseAfter(cs *convState) time.Duration {
+	if cs.queue != nil && cs.queue.q.AutoCloseS > 0 {
+		return time.Duration(cs.queue.q.AutoCloseS) * time.Second
+	}
 	if d := cs.org.autoClose; d > 0 {
 		return d
 	}
@@ -224,7 +226,7 @@ func (r *router) armIdle(cs *convState, tell bool) {
 	if tell {
 		// Told after the timer is set (below), so whoever hears of it can count on it.
 		defer func() {
-			r.toParty(cs, wire.AuthorAgent, encode(wire.TypeConvState, cs.conv))
+			r.toMembers(cs, encode(wire.TypeConvState, cs.conv)) // the agent and any consultants
 			r.dirty[cs.org] = struct{}{}
 		}()
 	}

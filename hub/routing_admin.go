@@ -129,6 +129,8 @@ func CheckQueue(q wire.Queue) error {
 		return wire.Errorf(wire.EINVALID, "the service level target must be 0 (default) to 3600 seconds")
 	case q.ServiceLevel.Percent < 0 || q.ServiceLevel.Percent > 100:
 		return wire.Errorf(wire.EINVALID, "the service level percent must be 0 (default) to 100")
+	case q.AutoCloseS != 0 && (q.AutoCloseS < wire.MinAutoCloseSeconds || q.AutoCloseS > wire.MaxAutoCloseSeconds):
+		return wire.Errorf(wire.EINVALID, "auto close must be 0 (the organisation's) or %d to %d seconds", wire.MinAutoCloseSeconds, wire.MaxAutoCloseSeconds)
 	}
 	return nil
 }
@@ -394,6 +396,7 @@ func (r *router) queueSaved(org wire.OrgID, q wire.Queue) {
 			if cs.conv.State == wire.ConvWaiting {
 				r.watchWait(cs)
 			} else {
+				r.armIdle(cs, false) // the queue's auto-close time may have changed
 				r.toMembers(cs, encode(wire.TypeConvState, cs.conv))
 			}
 		}

@@ -623,6 +623,11 @@ export interface Queue {
    * ServiceLevel is the queue's target (default 80 % within 30 s).
    */
   service_level: ServiceLevel;
+  /**
+   * AutoCloseS is how long a chat of this queue stays open with its customer gone and nobody
+   * writing (MinAutoCloseSeconds to MaxAutoCloseSeconds); 0 keeps the organisation's time.
+   */
+  auto_close_s?: number;
 }
 
 /**

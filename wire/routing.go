@@ -126,6 +126,9 @@ type Queue struct {
 	WidenAfterS int `json:"widen_after_s,omitempty"`
 	// ServiceLevel is the queue's target (default 80 % within 30 s).
 	ServiceLevel ServiceLevel `json:"service_level"`
+	// AutoCloseS is how long a chat of this queue stays open with its customer gone and nobody
+	// writing (MinAutoCloseSeconds to MaxAutoCloseSeconds); 0 keeps the organisation's time.
+	AutoCloseS int `json:"auto_close_s,omitempty"`
 }
 
 // QueueInfo is what the portal learns about a queue.
