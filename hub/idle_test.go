@@ -670,9 +670,9 @@ func TestQueueAutoCloseTime(t *testing.T) {
 	if err := s.SetAutoClose(ctx(t), hub.DemoOrg, wire.AutoCloseSettings{AfterSeconds: 300}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.SaveQueue(ctx(t), hub.DemoOrg, wire.Queue{ID: hub.DefaultQueue, Name: "General", Default: true, AutoCloseS: 5})
+	_, err := s.SaveQueue(ctx(t), hub.CommandLine, hub.DemoOrg, wire.Queue{ID: hub.DefaultQueue, Name: "General", Default: true, AutoCloseS: 5})
 	wantCode(t, "a 5 s queue auto-close", err, wire.EINVALID)
-	if _, err := s.SaveQueue(ctx(t), hub.DemoOrg, wire.Queue{ID: hub.DefaultQueue, Name: "General", Default: true, AutoCloseS: 120}); err != nil {
+	if _, err := s.SaveQueue(ctx(t), hub.CommandLine, hub.DemoOrg, wire.Queue{ID: hub.DefaultQueue, Name: "General", Default: true, AutoCloseS: 120}); err != nil {
 		t.Fatal(err)
 	}
 	agent := member(t, s, "agent1")
@@ -684,7 +684,7 @@ func TestQueueAutoCloseTime(t *testing.T) {
 		t.Errorf("in a 2-minute queue: ClosesAt %d; want %d", gone.ClosesAt, want)
 	}
 	// Back to the organisation's time.
-	if _, err := s.SaveQueue(ctx(t), hub.DemoOrg, wire.Queue{ID: hub.DefaultQueue, Name: "General", Default: true}); err != nil {
+	if _, err := s.SaveQueue(ctx(t), hub.CommandLine, hub.DemoOrg, wire.Queue{ID: hub.DefaultQueue, Name: "General", Default: true}); err != nil {
 		t.Fatal(err)
 	}
 	moved := agent.convState(conv.ID, func(c wire.Conversation) bool { return c.ClosesAt != gone.ClosesAt })
