@@ -14,6 +14,7 @@ import (
 
 	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/hub/client"
+	"github.com/parleyhq/parley/hub/sqlite"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -690,5 +691,52 @@ func TestQueueAutoCloseTime(t *testing.T) {
 	moved := agent.convState(conv.ID, func(c wire.Conversation) bool { return c.ClosesAt != gone.ClosesAt })
 	if want := gone.CustomerSince + 300_000; moved.ClosesAt != want {
 		t.Errorf("after the queue's time was cleared: ClosesAt %d; want %d (the organisation's 5 minutes)", moved.ClosesAt, want)
+	}
+}
+
+// A hub that stopped without saying goodbye (or an older hub's database) leaves customers whose
+// presence is unknown: they count as last seen when someone last wrote, get the grace to come
+// back, and a chat idle for longer than the auto-close time then closes.
+func TestRestartAfterACrash(t *testing.T) {
+	vc := newVClock()
+	db := t.TempDir() + "/hub.db"
+	s1 := idleHub(t, vc, db)
+	agent := member(t, s1, "agent1")
+	_, conv := chatWith(t, s1, agent, "Carla")
+	if _, err := agent.conn.Send(ctx(t), conv.ID, "Anything else?"); err != nil {
+		t.Fatal(err)
+	}
+	wroteAt := vc.Now().UnixMilli()
+	vc.advance(20 * time.Minute) // connected, nobody writing
+	agent.conn.Close()
+	closeHub(t, s1)
+	// What a crash leaves: the customer stored as here.
+	st, err := sqlite.Open(ctx(t), db, vc.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.Conversation(ctx(t), conv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Customer, c.CustomerSince = wire.CustomerHere, 0
+	if err := st.UpdateConversation(ctx(t), c); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	vc.advance(time.Minute)
+	s2 := idleHub(t, vc, db)
+	loadedAt := vc.Now()
+	agent = member(t, s2, "agent1")
+	w := agent.conn.Welcome().Conversations
+	if len(w) != 1 || w[0].Customer != wire.CustomerAway || w[0].CustomerSince != wroteAt {
+		t.Fatalf("after the crash: %+v; want the customer away since the last message (%d)", w, wroteAt)
+	}
+	settle(t, agent)
+	vc.advance(goneAfter)
+	ended := agent.convState(conv.ID, func(c wire.Conversation) bool { return c.State == wire.ConvEnded })
+	if ended.EndedAt != loadedAt.Add(goneAfter).UnixMilli() {
+		t.Errorf("ended at %d; want when the grace ran out (%d)", ended.EndedAt, loadedAt.Add(goneAfter).UnixMilli())
 	}
 }

@@ -309,9 +309,12 @@ func (r *router) supervisorClose(c *conn, rid string, id wire.ConversationID) er
 	})
 }
 
-// loadPresence sets up a conversation the hub found open at start: no customer is connected yet,
-// so one who was here counts as away since now and gone if they do not come back; one already
-// gone keeps the time they left, and the close is scheduled from it.
+// loadPresence sets up a conversation the hub found open at start: no customer is connected yet.
+// One already gone keeps the time they left, and the close is scheduled from it. One away (their
+// last connection went, or the hub stopped gracefully under them) was last seen then. One whose
+// presence is unknown (the hub stopped without saying goodbye, or the conversation predates
+// presence) was last seen, as far as the hub knows, when someone last wrote. Either way they have
+// CustomerGoneAfter to reconnect before they count as gone, and no chat closes before that.
 func (r *router) loadPresence(cs *convState) error {
 	ctx, cancel := dbctx()
 	_, err := r.s.store.FirstMessage(ctx, cs.conv.ID, wire.AuthorAgent)
@@ -331,8 +334,7 @@ func (r *router) loadPresence(cs *convState) error {
 		// Last seen when the last connection went (a graceful stop records it for everyone).
 		r.watchGone(cs, r.s.cfg.CustomerGoneAfter)
 	default:
-		// Connected when the hub stopped without saying goodbye: last seen now.
-		cs.conv.Customer, cs.conv.CustomerSince = wire.CustomerAway, r.loadedAt.UnixMilli()
+		cs.conv.Customer, cs.conv.CustomerSince = wire.CustomerAway, min(cs.conv.ActivityAt, r.loadedAt.UnixMilli())
 		r.watchGone(cs, r.s.cfg.CustomerGoneAfter)
 	}
 	r.armIdle(cs, false)
