@@ -81,12 +81,17 @@ Function .onInit
     Quit
   ${EndIf}
   SetRegView 64
+  ; GetOptions ends a value at the next character that starts its option name: with "/HUBURL="
+  ; that is the first "/" of "https://", and the hub URL would be "https:". With " /HUBURL=" it
+  ; is the next space outside quotes, so URLs keep their slashes and a path with spaces is quoted
+  ; (/POLICY="\\server\share\my policy.json"). The space put first finds an option given first.
   ${GetParameters} $R0
-  ${GetOptions} $R0 "/HUBURL=" $HubURL
-  ${GetOptions} $R0 "/REGION=" $Region
-  ${GetOptions} $R0 "/PROVIDER=" $Provider
-  ${GetOptions} $R0 "/LOCK=" $Lock
-  ${GetOptions} $R0 "/POLICY=" $PolicySrc
+  StrCpy $R0 " $R0"
+  ${GetOptions} $R0 " /HUBURL=" $HubURL
+  ${GetOptions} $R0 " /REGION=" $Region
+  ${GetOptions} $R0 " /PROVIDER=" $Provider
+  ${GetOptions} $R0 " /LOCK=" $Lock
+  ${GetOptions} $R0 " /POLICY=" $PolicySrc
 FunctionEnd
 
 Section "Parley" SecMain
