@@ -46,13 +46,19 @@ echo "  info  two fresh Wine prefixes in $(( $(date +%s) - t0 )) s"
 w() { local p=$1; shift; WINEPREFIX=$p WINEDEBUG=-all $wine "$@"; local rc=$?; WINEPREFIX=$p $wineserver -w; return $rc; }
 winpath() { echo "Z:$(realpath "$1" | tr / '\\')"; }
 
+# Registry keys that every Windows has from its own setup, which Wine makes only when first used:
+# Windows Installer's containers (msiexec makes them at the first MSI; the uninstall empties them,
+# and anything of Parley's inside them is a subkey, which still counts) and the audio endpoints
+# (made when parley.exe first opens audio; a subtree of the system's, not of Parley's).
+windows_own='^REG (Software\\\\Classes\\\\Installer\\\\(Features|Products|UpgradeCodes)|Software\\\\Microsoft\\\\Windows\\\\CurrentVersion\\\\Installer\\\\(UpgradeCodes|UserData\\\\S-1-5-18\\\\(Components|Products)))$|^REG Software\\\\Microsoft\\\\Windows\\\\CurrentVersion\\\\MMDevices\\\\'
+
 # snapshot PREFIX lists the prefix's files and registry keys outside Wine's own bookkeeping.
 snapshot() {
   local p=$1
   (cd "$p/drive_c" && find . -path ./windows/Installer -prune -o -path './windows/temp' -prune \
     -o -path './users/*/AppData/Local/Temp' -prune -o -path './users/*/Temp' -prune -o -print | sort)
   WINEPREFIX=$p $wineserver -w
-  for reg in system.reg user.reg; do sed -n 's/^\[\(.*\)\] [0-9]*$/REG \1/p' "$p/$reg"; done | sort
+  for reg in system.reg user.reg; do sed -n 's/^\[\(.*\)\] [0-9]*$/REG \1/p' "$p/$reg"; done | grep -Ev "$windows_own" | sort
 }
 
 # installed PREFIX KIND checks an installed Parley.
@@ -109,6 +115,8 @@ removed() {
   comm -13 "$before" "$work/$kind.after" >"$work/$kind.left"
   check "$kind: uninstall leaves only %ProgramData%\\Parley\\policy.json (docs/deploy.md)" \
     bash -c "diff <(printf '%s\n' ./ProgramData/Parley ./ProgramData/Parley/policy.json) '$work/$kind.left'"
+  check "$kind: no registry key or value names Parley after the uninstall" \
+    sh -c "! grep -i -n parley '$p/system.reg' '$p/user.reg'"
 }
 
 echo "== MSI: msiexec /i $(basename "$msi") /qn HUBURL=$hub LOCK=hub_url"

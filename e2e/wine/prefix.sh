@@ -24,6 +24,8 @@ if [ -n "${2:-}" ]; then
   echo "wine prefix $dir copied from $tpl"
   exit 0
 fi
+# Wine makes the prefix's own folder, not its parents.
+mkdir -p "$(dirname "$dir")"
 export WINEPREFIX=$dir WINEARCH=win64 WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
 wine=/usr/lib/wine/wine64
 [ -x $wine ] || { echo "prefix.sh: $wine missing (apt wine64; make test-windows installs it)" >&2; exit 1; }
