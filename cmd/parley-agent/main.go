@@ -6,13 +6,15 @@
 //
 //	parley-agent -hub URL -org ID -user U -password P [-accept] [-reply-echo]
 //	parley-agent -hub URL -token TOKEN [-accept] [-reply-echo]
-//	             [-call voice|video] [-devices test-pattern|system]
+//	             [-call voice|video] [-devices test-pattern|system] [-speaker none|default|ID]
 //	             [-cobrowse [-cobrowse-record FILE] [-cobrowse-field ID] [-cobrowse-type TEXT]]
 //	             [-policy machine|none|FILE]
 //
 // With -call the agent calls the customer after the first customer message of each conversation
 // it holds (one call at a time), using the test pattern and tone unless -devices system; it logs
-// the call's state, the customer's mute and video changes and the first remote frame.
+// the call's state, the customer's mute and video changes and the first remote frame. The test
+// pattern plays nothing unless -speaker picks a speaker (as the app's device menu can); with -v it
+// logs the call's quality every second (frames and bits sent and received, round trip, route).
 // With -cobrowse it invites the customer to the built-in co-browse (see cobrowse.go).
 // Like the desktop app it obeys this machine's policy file (see policy.go): a locked hub URL
 // refuses any other hub, and a malformed file refuses sign-in.
@@ -35,6 +37,7 @@ import (
 
 	"github.com/parleyhq/parley/app"
 	"github.com/parleyhq/parley/internal/version"
+	"github.com/parleyhq/parley/media"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -75,6 +78,9 @@ type Main struct {
 	Call wire.CallKind
 	// Devices is where calls take camera and microphone from (test-pattern by default).
 	Devices app.DeviceMode
+	// Speaker is the speaker calls play into: "" for the mode's (none with the test pattern, the
+	// system's default otherwise), "none", "default", or a device ID.
+	Speaker string
 	// PolicyFile is the policy obeyed: "machine" (this machine's), "none", or a file.
 	PolicyFile  string
 	ShowVersion bool
@@ -110,6 +116,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fl.BoolVar(&m.ReplyEcho, "reply-echo", false, "answer each customer message with \"echo: <text>\"")
 	call := fl.String("call", "", "call the customer after their first message: voice or video")
 	devices := fl.String("devices", string(m.Devices), "call devices: test-pattern or system")
+	fl.StringVar(&m.Speaker, "speaker", "", "speaker calls play into: none, default (the system's) or a device ID (default: none with -devices test-pattern, the system's default otherwise)")
 	fl.StringVar(&m.PolicyFile, "policy", m.PolicyFile, "policy file obeyed: machine (this machine's), none, or a file")
 	fl.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
 	fl.BoolVar(&m.Verbose, "v", false, "debug logs")
@@ -159,6 +166,15 @@ func (m *Main) Run(ctx context.Context) error {
 	pol, polPath, polErr := m.loadPolicy()
 	m.svc = app.New(app.Config{Emitter: q, Logger: m.log, Devices: m.Devices, Policy: pol, PolicyErr: polErr, PolicyPath: polPath, Client: "agent"})
 	defer m.svc.Close()
+	if m.Speaker != "" {
+		id := m.Speaker
+		if id == "default" {
+			id = ""
+		}
+		if err := m.svc.Calls.SelectDevice(string(media.KindSpeaker), id); err != nil {
+			return fmt.Errorf("speaker %s: %w", m.Speaker, err)
+		}
+	}
 
 	started := time.Now()
 	if m.Token != "" {
@@ -226,7 +242,8 @@ func (m *Main) Run(ctx context.Context) error {
 		case *app.CallView:
 			m.logCall(&lastCall, data)
 		case app.QualityView:
-			m.log.Debug("call quality", "call", data.Call, "level", data.Level, "rtt_ms", data.RTTMs, "loss_pct", data.LossPct, "recv_kbps", data.RecvKbps, "recv_fps", data.RecvFPS)
+			m.log.Debug("call quality", "call", data.Call, "level", data.Level, "route", data.Route, "rtt_ms", data.RTTMs, "loss_pct", data.LossPct,
+				"send_kbps", data.SendKbps, "send_fps", data.SendFPS, "recv_kbps", data.RecvKbps, "recv_fps", data.RecvFPS)
 		case app.SessionView:
 			m.log.Info("session", "connection", data.Connection, "signed_in", data.SignedIn)
 			if !data.SignedIn {

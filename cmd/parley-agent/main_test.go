@@ -50,6 +50,7 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-hub", "http://h", "-org", "o", "-user", "u", "-password", "p", "-call", "hologram"}, true},
 		{[]string{"-hub", "http://h", "-org", "o", "-user", "u", "-password", "p", "-devices", "webcam"}, true},
 		{[]string{"-hub", "http://h", "-org", "o", "-user", "u", "-password", "p", "-policy", "none"}, false},
+		{[]string{"-hub", "http://h", "-org", "o", "-user", "u", "-password", "p", "-speaker", "default"}, false},
 		{[]string{"-hub", "http://h", "-org", "o", "-user", "u", "-password", "p", "-policy", "/no/such/policy.json"}, true},
 	}
 	for _, tt := range tests {
