@@ -30,6 +30,8 @@ mv build/bin/parley-dist.exe "$stage/parley.exe"
 GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $LDFLAGS" \
   -o "$stage/parley-policy.exe" ./cmd/parley-policy
 scripts/dist/sign.sh "$stage/parley.exe" "$stage/parley-policy.exe"
+echo "dist: DLLs the Windows programs import"
+scripts/dist/windows-imports.sh "$stage/parley.exe" "$stage/parley-policy.exe"
 
 webview2=$(go env GOMODCACHE)/github.com/wailsapp/wails/v2@$(go list -m -f '{{.Version}}' github.com/wailsapp/wails/v2)/internal/webview2runtime/MicrosoftEdgeWebview2Setup.exe
 [ -f "$webview2" ] || { echo "windows.sh: no WebView2 bootstrapper at $webview2" >&2; exit 1; }
@@ -44,6 +46,7 @@ makensis -V2 -INPUTCHARSET UTF8 \
   -DSIGN="$root/scripts/dist/sign.sh" \
   build/windows/installer/parley.nsi
 scripts/dist/sign.sh "$setup"
+scripts/dist/windows-imports.sh "$setup"
 
 # MSI: wixl wants source paths relative to the working directory.
 msi=dist/parley-$semver-windows-amd64.msi
