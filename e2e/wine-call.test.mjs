@@ -52,7 +52,7 @@ after(async () => {
  * the call's quality every second (frames sent and received, route).
  */
 function agent(args, user = 'agent1') {
-  return prefix.start(exe, ['-hub', hub.url, '-user', user, '-password', 'demo', '-accept', '-reply-echo', '-v', ...args], {
+  return prefix.start(exe, ['-hub', hub.url, '-org', 'demo', '-user', user, '-password', 'demo', '-accept', '-reply-echo', '-v', ...args], {
     ready: /msg=ready/,
     name: 'agent.exe',
     timeoutMs: 120_000,
@@ -325,7 +325,7 @@ test('the Windows agent under Wine makes a video call: moving H.264 video and it
 });
 
 test('the policy in %ProgramData% locks the hub: the Windows agent refuses another one', async () => {
-  const r = await prefix.run(exe, ['-hub', 'http://127.0.0.1:9', '-user', 'agent1', '-password', 'demo'], { extraEnv: pulse.env });
+  const r = await prefix.run(exe, ['-hub', 'http://127.0.0.1:9', '-org', 'demo', '-user', 'agent1', '-password', 'demo'], { extraEnv: pulse.env });
   assert.notEqual(r.code, 0, 'the agent must not start against another hub');
   assert.match(r.stderr, /locked by this machine's policy/);
   assert.match(r.stderr, /hub_locked=true/);
