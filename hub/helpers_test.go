@@ -3,12 +3,14 @@ package hub_test
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/hub/client"
+	"github.com/parleyhq/parley/internal/pgtest"
 	"github.com/parleyhq/parley/wire"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -31,12 +33,22 @@ func (c *clock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// testDB is a fresh database for one test's hub: a SQLite file, or with PARLEY_TEST_DB=postgres
+// a schema in the test binary's own PostgreSQL cluster (make test-hub-postgres runs the hub's
+// tests that way).
+func testDB(t testing.TB) string {
+	if os.Getenv("PARLEY_TEST_DB") == "postgres" {
+		return pgtest.DSN(t)
+	}
+	return t.TempDir() + "/hub.db"
+}
+
 // startHub runs a demo hub on loopback with a fresh database.
 func startHub(t testing.TB, tweak ...func(*hub.Config)) *hub.Server {
 	t.Helper()
 	cfg := hub.Config{
 		Addr:         "127.0.0.1:0",
-		DB:           t.TempDir() + "/hub.db",
+		DB:           testDB(t),
 		Demo:         true,
 		OfferTimeout: 5 * time.Second,
 		OfflineGrace: 200 * time.Millisecond,

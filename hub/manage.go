@@ -6,13 +6,15 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/parleyhq/parley/hub/postgres"
 	"github.com/parleyhq/parley/hub/sqlite"
 	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/wire"
 )
 
-// OpenStore opens the store a -db value names: today a SQLite file (created if missing). The
-// hub, its subcommands and tools all open their database here, so another engine plugs in once.
+// OpenStore opens the store a -db value names: a PostgreSQL database (postgres://... or
+// postgresql://..., the store a cluster of hubs shares) or else a SQLite file (created if
+// missing). The hub, its subcommands and tools all open their database here.
 func OpenStore(ctx context.Context, db string, now func() time.Time) (store.Store, error) {
 	return openStore(ctx, db, sqlite.Options{Now: now})
 }
@@ -21,6 +23,9 @@ func OpenStore(ctx context.Context, db string, now func() time.Time) (store.Stor
 func openStore(ctx context.Context, db string, opt sqlite.Options) (store.Store, error) {
 	if db == "" {
 		return nil, errors.New("hub: no database given (-db or PARLEY_DB)")
+	}
+	if postgres.IsDSN(db) {
+		return postgres.Open(ctx, db, opt.Now)
 	}
 	return sqlite.OpenWith(ctx, db, opt)
 }
@@ -102,4 +107,13 @@ func (m *Manager) IssueToken(ctx context.Context, by Actor, org wire.OrgID, who 
 		return wire.LoginResponse{}, err
 	}
 	return wire.LoginResponse{Token: token, ExpiresAt: tok.ExpiresAt.UnixMilli(), User: u.Wire()}, nil
+}
+
+// SchemaVersion returns the schema version of the database a -db value names, without changing
+// it (0 for a new one), and this hub's (parley-hub migrate --status).
+func SchemaVersion(ctx context.Context, db string) (have, want int, err error) {
+	if postgres.IsDSN(db) {
+		return postgres.Version(ctx, db)
+	}
+	return sqlite.Version(ctx, db)
 }

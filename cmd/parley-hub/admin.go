@@ -60,7 +60,8 @@ reset print such a link too; links expire after 72 hours and work once. user tok
 session token for automation (parley-agent -token): treat it as a password.
 
 Every subcommand takes:
-  -db FILE          the hub's database (PARLEY_DB; default parley.db)
+  -db DB            the hub's database: a SQLite file or postgres://... (PARLEY_DB; default parley.db)
+  -db-file FILE     a file holding -db, e.g. a PostgreSQL address with its password (PARLEY_DB_FILE)
   -public-url URL   the address people reach the hub at, for the links (PARLEY_PUBLIC_URL)
   --json            print JSON instead of sentences (errors too, on stderr)
 They read the service's environment file, /etc/default/parley-hub, when it exists (variables
@@ -98,7 +99,7 @@ type admin struct {
 func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := &admin{stdout: stdout, stderr: stderr}
 	if args[0] == "help" {
-		fmt.Fprint(stdout, adminUsage)
+		fmt.Fprint(stdout, adminUsage+"\n"+dataUsage)
 		return exitOK
 	}
 	loadEnvFile(envFile)
@@ -118,6 +119,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, adminUsage) }
 	fs.StringVar(&a.db, "db", envOr("PARLEY_DB", "parley.db"), "the hub's database (PARLEY_DB)")
+	dbFile := fs.String("db-file", os.Getenv("PARLEY_DB_FILE"), "a file holding -db (PARLEY_DB_FILE)")
 	fs.StringVar(&a.publicURL, "public-url", os.Getenv("PARLEY_PUBLIC_URL"), "the address people reach the hub at (PARLEY_PUBLIC_URL)")
 	fs.BoolVar(&a.json, "json", false, "print JSON")
 	var (
@@ -205,6 +207,9 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	default:
 		fmt.Fprintf(stderr, "parley-hub: unknown subcommand %q\n\n%s", cmd, adminUsage)
 		return exitUsage
+	}
+	if a.db, err = readDB(a.db, *dbFile); err != nil {
+		return a.fail(err)
 	}
 	if err := dropToOwner(a.db); err != nil {
 		return a.fail(err)

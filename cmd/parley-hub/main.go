@@ -42,6 +42,11 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if isDataSubcommand(os.Args[1:]) {
+		code := runData(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
 	if isSubcommand(os.Args[1:]) {
 		code := runAdmin(ctx, os.Args[1:], os.Stdout, os.Stderr)
 		stop()
@@ -86,6 +91,8 @@ type Main struct {
 	LogFormat string
 	// ShowVersion asks to print the version and exit.
 	ShowVersion bool
+	// DBFile, when set, holds the database to open (ParseFlags reads it into Config.DB).
+	DBFile string
 	// TURNSecretFile and RelaysFile are read by ParseFlags into Config.
 	TURNSecretFile, RelaysFile string
 	// DemoCalls and DemoRegion, when set, change the demo organisation's call setting and region.
@@ -114,11 +121,12 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.Usage = func() {
 		fmt.Fprintf(m.Stderr, "Usage of parley-hub (the server; the subcommands init, org and user are below):\n")
 		fs.PrintDefaults()
-		fmt.Fprintf(m.Stderr, "\n%s", adminUsage)
+		fmt.Fprintf(m.Stderr, "\n%s\n%s", adminUsage, dataUsage)
 	}
 	demo, _ := strconv.ParseBool(os.Getenv("PARLEY_DEMO"))
 	fs.StringVar(&m.Config.Addr, "addr", envOr("PARLEY_ADDR", "127.0.0.1:8080"), "listen address (PARLEY_ADDR)")
-	fs.StringVar(&m.Config.DB, "db", envOr("PARLEY_DB", "parley.db"), "SQLite database file (PARLEY_DB)")
+	fs.StringVar(&m.Config.DB, "db", envOr("PARLEY_DB", "parley.db"), "the database: a SQLite file, or a PostgreSQL address postgres://user@host/db shared by a cluster of hubs (PARLEY_DB)")
+	fs.StringVar(&m.DBFile, "db-file", os.Getenv("PARLEY_DB_FILE"), "a file holding -db, for a PostgreSQL address with a password; wins over -db (PARLEY_DB_FILE)")
 	fs.StringVar(&m.Config.DBSynchronous, "db-synchronous", envOr("PARLEY_DB_SYNCHRONOUS", sqlite.SyncFull), "full: every acknowledged message survives a power loss; normal: faster, the last ones may not (PARLEY_DB_SYNCHRONOUS)")
 	fs.BoolVar(&m.Config.Demo, "demo", demo, "seed the demo organisation: agents agent1, agent2, supervisor super1, admin admin1, password demo (PARLEY_DEMO)")
 	fs.DurationVar(&m.Config.OfferTimeout, "offer-timeout", envDuration("PARLEY_OFFER_TIMEOUT", 30*time.Second), "how long an agent has to accept an offer (PARLEY_OFFER_TIMEOUT)")
@@ -192,6 +200,9 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if m.LogFormat != "text" && m.LogFormat != "json" {
 		return fmt.Errorf("-log-format must be text or json, not %q", m.LogFormat)
+	}
+	if m.Config.DB, err = readDB(m.Config.DB, m.DBFile); err != nil {
+		return fmt.Errorf("-db-file: %w", err)
 	}
 	if m.Config.TURNSecret == "" && m.TURNSecretFile == "" {
 		m.Config.TURNSecret = os.Getenv("PARLEY_TURN_SECRET")

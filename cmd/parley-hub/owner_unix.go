@@ -6,14 +6,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
 // dropToOwner makes a subcommand run as root act as the owner of the database's folder (the
 // hub service's user), so the database files it creates or grows stay the service's.
 func dropToOwner(db string) error {
-	if os.Geteuid() != 0 {
-		return nil
+	if os.Geteuid() != 0 || strings.Contains(db, "://") {
+		return nil // not root, or not a file: a database server
 	}
 	dir := filepath.Dir(db)
 	fi, err := os.Stat(dir)

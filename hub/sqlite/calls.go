@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"strings"
 
 	"github.com/parleyhq/parley/hub/store"
@@ -241,28 +240,4 @@ func callsOrDefault(c wire.CallsAllowed) wire.CallsAllowed {
 		return wire.CallsVoiceVideo
 	}
 	return c
-}
-
-// encodeEvent is the stored form of a system line's event: JSON, or NULL.
-func encodeEvent(ev *wire.Event) any {
-	if ev == nil {
-		return nil
-	}
-	b, err := json.Marshal(ev)
-	if err != nil {
-		return nil
-	}
-	return string(b)
-}
-
-// decodeEvent reads a stored event; a missing or unreadable one is nil (the text remains).
-func decodeEvent(s string) *wire.Event {
-	if s == "" {
-		return nil
-	}
-	var ev wire.Event
-	if json.Unmarshal([]byte(s), &ev) != nil || ev.Kind == "" {
-		return nil
-	}
-	return &ev
 }

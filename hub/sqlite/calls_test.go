@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	_ "github.com/parleyhq/parley/hub/sqlite" // registers the driver used to write a v1 database
-	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -80,65 +79,5 @@ func TestUpgradeFromV1KeepsDataAndAddsCalls(t *testing.T) {
 	}
 	if o2, _ := db.Org(ctx, "o"); o2.Calls != wire.CallsVoiceOnly || o2.Region != "gcc" {
 		t.Errorf("after UpdateOrg: %+v", o2)
-	}
-}
-
-func TestCallsSaveEndAndReport(t *testing.T) {
-	ctx := context.Background()
-	db := open(t, t.TempDir()+"/c.db")
-	if err := db.CreateOrg(ctx, store.Org{ID: "o", Name: "O", Region: "na"}); err != nil {
-		t.Fatal(err)
-	}
-	conv := wire.Conversation{ID: "c", Org: "o", State: wire.ConvActive, CustomerName: "Ann", AgentID: "u", AgentName: "Agent", CreatedAt: 1000, AcceptedAt: 2000}
-	if err := db.CreateConversation(ctx, conv); err != nil {
-		t.Fatal(err)
-	}
-	calls := []store.CallRecord{
-		{Call: wire.Call{ID: "k1", Conv: "c", Kind: wire.CallVideo, State: wire.CallEnded, Outcome: wire.OutcomeDeclined, CreatedAt: 3000, EndedAt: 4000}, Org: "o", Agent: "u"},
-		{Call: wire.Call{ID: "k2", Conv: "c", Kind: wire.CallVideo, State: wire.CallActive, Outcome: wire.OutcomeAcceptedVideo, CreatedAt: 5000, AnsweredAt: 6000}, Org: "o", Agent: "u"},
-		{Call: wire.Call{ID: "k3", Conv: "c", Kind: wire.CallVoice, State: wire.CallRinging, CreatedAt: 7000}, Org: "o", Agent: "u"},
-	}
-	for _, c := range calls {
-		if err := db.SaveCall(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// The hub restarted: the active and the ringing call end; the unanswered one failed.
-	if n, err := db.EndOpenCalls(ctx, 66000, "hub_restart"); err != nil || n != 2 {
-		t.Fatalf("EndOpenCalls = %d, %v; want 2", n, err)
-	}
-	got, err := db.CallsOf(ctx, "c")
-	if err != nil || len(got) != 3 {
-		t.Fatalf("CallsOf = %+v, %v", got, err)
-	}
-	if got[1].State != wire.CallEnded || got[1].Outcome != wire.OutcomeAcceptedVideo || got[1].EndedAt != 66000 ||
-		got[2].Outcome != wire.OutcomeFailed || got[2].Reason != "hub_restart" {
-		t.Errorf("after EndOpenCalls: %+v", got)
-	}
-	conv.State, conv.EndedAt = wire.ConvEnded, 122000
-	if err := db.UpdateConversation(ctx, conv); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := db.Report(ctx, "o", 0, 200000)
-	if err != nil || len(rows) != 1 {
-		t.Fatalf("Report = %+v, %v", rows, err)
-	}
-	r := rows[0]
-	if r.HandleMS != 120000 || r.Calls != 3 || r.Answered != 1 || r.CallMS != 60000 || len(r.CallKinds) != 3 || r.CallKinds[2] != wire.CallVoice || len(r.Outcomes) != 3 || r.Outcomes[0] != wire.OutcomeDeclined || r.Outcomes[2] != wire.OutcomeFailed {
-		t.Errorf("report row = %+v", r)
-	}
-	if rows, _ := db.Report(ctx, "o", 122001, 200000); len(rows) != 0 {
-		t.Errorf("Report after the end = %d rows; want 0", len(rows))
-	}
-	if cr, err := db.CallsReport(ctx, "o", 4000, 66001); err != nil || len(cr) != 3 || cr[0].ID != "k1" {
-		t.Errorf("CallsReport = %+v, %v; want the three calls", cr, err)
-	}
-	if cr, _ := db.CallsReport(ctx, "o", 4001, 66000); len(cr) != 0 {
-		t.Errorf("CallsReport outside the window = %d calls; want 0", len(cr))
-	}
-	st, err := db.Stats(ctx, "o", 0)
-	if err != nil || st.WithCall != 1 || st.AHTWithCallMS != 120000 || st.WithoutCall != 0 || st.AvgCallMS != 60000 ||
-		st.Calls[wire.OutcomeDeclined] != 1 || st.Calls[wire.OutcomeAcceptedVideo] != 1 || st.Calls[wire.OutcomeFailed] != 1 {
-		t.Errorf("Stats = %+v, %v", st, err)
 	}
 }

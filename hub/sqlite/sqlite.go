@@ -472,7 +472,7 @@ func (d *DB) CreateConversation(ctx context.Context, c wire.Conversation) error 
 		c.ActivityAt = c.CreatedAt
 	}
 	_, err := d.db.ExecContext(ctx, `INSERT INTO conversations (`+convCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.Org, c.State, c.CustomerName, c.AgentID, c.AgentName, c.LastSeq, c.CreatedAt, c.AcceptedAt, c.EndedAt, c.EndedBy,
+		c.ID, c.Org, c.State, store.Clean(c.CustomerName), c.AgentID, c.AgentName, c.LastSeq, c.CreatedAt, c.AcceptedAt, c.EndedAt, c.EndedBy,
 		c.Customer, c.CustomerSince, c.ActivityAt, c.EndReason, c.Outcome)
 	if isUnique(err) {
 		return store.ErrConflict
@@ -491,7 +491,7 @@ func (d *DB) UpdateConversation(ctx context.Context, c wire.Conversation) error 
 	res, err := d.db.ExecContext(ctx, `UPDATE conversations SET state = ?, customer_name = ?, agent_id = ?, agent_name = ?,
 		accepted_at = ?, ended_at = ?, ended_by = ?, customer = ?, customer_since = ?, activity_at = MAX(activity_at, ?),
 		end_reason = ?, outcome = ? WHERE id = ?`,
-		c.State, c.CustomerName, c.AgentID, c.AgentName, c.AcceptedAt, c.EndedAt, c.EndedBy, c.Customer, c.CustomerSince,
+		c.State, store.Clean(c.CustomerName), c.AgentID, c.AgentName, c.AcceptedAt, c.EndedAt, c.EndedBy, c.Customer, c.CustomerSince,
 		c.ActivityAt, c.EndReason, c.Outcome, c.ID)
 	if err != nil {
 		return err
@@ -527,7 +527,7 @@ func scanMsg(row interface{ Scan(...any) error }) (wire.Message, error) {
 	var m wire.Message
 	var ev string
 	err := row.Scan(&m.Conv, &m.Seq, &m.Author, &m.AuthorName, &m.Text, &m.ClientID, &m.At, &ev, &m.Internal)
-	m.Event = decodeEvent(ev)
+	m.Event = store.DecodeEvent(ev)
 	return m, notFound(err)
 }
 
@@ -561,6 +561,7 @@ func (d *DB) AppendMessages(ctx context.Context, ms []wire.Message) ([]store.App
 			}
 		}
 		m.At = d.now().UnixMilli()
+		m.Text, m.AuthorName = store.Clean(m.Text), store.Clean(m.AuthorName)
 		if err := bump.QueryRowContext(ctx, m.Author != wire.AuthorSystem, m.At, m.Conv).Scan(&m.Seq); err != nil {
 			return nil, notFound(err)
 		}
@@ -568,7 +569,7 @@ func (d *DB) AppendMessages(ctx context.Context, ms []wire.Message) ([]store.App
 		if m.ClientID != "" {
 			clientID = m.ClientID
 		}
-		if _, err := insert.ExecContext(ctx, m.Conv, m.Seq, m.Author, m.AuthorName, m.Text, clientID, m.At, encodeEvent(m.Event), m.Internal); err != nil {
+		if _, err := insert.ExecContext(ctx, m.Conv, m.Seq, m.Author, m.AuthorName, m.Text, clientID, m.At, store.EncodeEvent(m.Event), m.Internal); err != nil {
 			return nil, err
 		}
 		res = append(res, store.Appended{Message: m})

@@ -125,6 +125,7 @@ check "dpkg -i installs the hub" dpkg -i "$hub_deb"
 check "parley-hub --version" sh -c "/usr/bin/parley-hub --version | grep -q '^parley-hub '"
 check "system user parley exists, without a login shell" sh -c "getent passwd parley | grep -q ':/usr/sbin/nologin$'"
 check "state directory /var/lib/parley-hub belongs to parley" sh -c "[ \"\$(stat -c %U:%a /var/lib/parley-hub)\" = parley:750 ]"
+check "the secrets folder /etc/parley-hub is root's alone" sh -c "[ \"\$(stat -c %U:%a /etc/parley-hub)\" = root:700 ]"
 check "/etc/default/parley-hub is a conffile" sh -c "dpkg-query -W -f='\${Conffiles}' parley-hub | grep -q /etc/default/parley-hub"
 if command -v systemd-analyze >/dev/null; then
   check "systemd-analyze verify accepts the unit" systemd-analyze verify /lib/systemd/system/parley-hub.service
@@ -156,7 +157,7 @@ dpkg -L parley-hub | while read -r f; do [ -f "$f" ] && echo "$f"; done | grep -
 check "dpkg -r removes the hub" dpkg -r parley-hub
 check "removal keeps the database, the user and the conffile" sh -c "[ -d /var/lib/parley-hub ] && getent passwd parley >/dev/null && [ -f /etc/default/parley-hub ]"
 check "no program file is left after removal" sh -c "! xargs -a '$work/hub-installed' ls -d 2>/dev/null | grep ."
-check "dpkg --purge removes database, user, group and conffile" sh -c "dpkg --purge parley-hub >/dev/null && [ ! -e /var/lib/parley-hub ] && ! getent passwd parley && ! getent group parley && [ ! -e /etc/default/parley-hub ]"
+check "dpkg --purge removes database, secrets, user, group and conffile" sh -c "dpkg --purge parley-hub >/dev/null && [ ! -e /var/lib/parley-hub ] && [ ! -e /etc/parley-hub ] && ! getent passwd parley && ! getent group parley && [ ! -e /etc/default/parley-hub ]"
 
 echo "== macOS bundle files (the build itself runs on a Mac)"
 check "Info.plist declares camera and microphone usage" python3 -c "

@@ -1,0 +1,190 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/wire"
+)
+
+// UpdateOrg implements store.CallStore.
+func (d *DB) UpdateOrg(ctx context.Context, o store.Org) error {
+	return updateOrg(ctx, d.pool, o)
+}
+
+func updateOrg(ctx context.Context, db querier, o store.Org) error {
+	tag, err := db.Exec(ctx, `UPDATE orgs SET name = $1, region = $2, calls = $3, language = $4 WHERE id = $5`,
+		clean(o.Name), o.Region, callsOrDefault(o.Calls), languageOrDefault(o.Language), o.ID)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+const callCols = `id, conv, org, agent_id, kind, state, outcome, reason, ended_by, created_at, answered_at, ended_at`
+
+func scanCall(row pgx.Row) (store.CallRecord, error) {
+	var c store.CallRecord
+	err := row.Scan(&c.ID, &c.Conv, &c.Org, &c.Agent, &c.Kind, &c.State, &c.Outcome, &c.Reason, &c.EndedBy, &c.CreatedAt, &c.AnsweredAt, &c.EndedAt)
+	return c, notFound(err)
+}
+
+// SaveCall implements store.CallStore.
+func (d *DB) SaveCall(ctx context.Context, c store.CallRecord) error {
+	_, err := d.pool.Exec(ctx, `INSERT INTO calls (`+callCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, state = excluded.state, outcome = excluded.outcome,
+		reason = excluded.reason, ended_by = excluded.ended_by, answered_at = excluded.answered_at, ended_at = excluded.ended_at`,
+		c.ID, c.Conv, c.Org, c.Agent, c.Kind, c.State, c.Outcome, c.Reason, c.EndedBy, c.CreatedAt, c.AnsweredAt, c.EndedAt)
+	if isForeignKey(err) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// EndOpenCalls implements store.CallStore.
+func (d *DB) EndOpenCalls(ctx context.Context, at int64, reason string) (int, error) {
+	tag, err := d.pool.Exec(ctx, `UPDATE calls SET state = $1, ended_at = $2, reason = $3,
+		outcome = CASE WHEN answered_at = 0 THEN $4 ELSE outcome END WHERE state != $1`,
+		wire.CallEnded, at, reason, wire.OutcomeFailed)
+	if err != nil {
+		return 0, err
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// CallsOf implements store.CallStore.
+func (d *DB) CallsOf(ctx context.Context, conv wire.ConversationID) ([]store.CallRecord, error) {
+	rows, err := d.pool.Query(ctx, `SELECT `+callCols+` FROM calls WHERE conv = $1 ORDER BY created_at, id`, conv)
+	return collect(rows, err, scanCall)
+}
+
+// Report implements store.CallStore.
+func (d *DB) Report(ctx context.Context, org wire.OrgID, since, until int64) ([]store.ReportRow, error) {
+	rows, err := d.pool.Query(ctx, `SELECT `+prefixed("c.", convCols)+`,
+			k.id, k.kind, k.outcome, k.answered_at, k.ended_at
+		FROM conversations c LEFT JOIN calls k ON k.conv = c.id
+		WHERE c.org = $1 AND c.state = $2 AND c.ended_at >= $3 AND c.ended_at < $4
+		ORDER BY c.ended_at, c.id, k.created_at, k.id`, org, wire.ConvEnded, since, until)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.ReportRow
+	for rows.Next() {
+		var c wire.Conversation
+		var callID, kind, outcome *string
+		var answered, ended *int64
+		if err := rows.Scan(append(convFields(&c), &callID, &kind, &outcome, &answered, &ended)...); err != nil {
+			return nil, err
+		}
+		if n := len(out); n == 0 || out[n-1].Conv.ID != c.ID {
+			row := store.ReportRow{Conv: c}
+			if c.AcceptedAt > 0 && c.EndedAt > c.AcceptedAt {
+				row.HandleMS = c.EndedAt - c.AcceptedAt
+			}
+			out = append(out, row)
+		}
+		if callID == nil {
+			continue
+		}
+		row := &out[len(out)-1]
+		row.Calls++
+		row.CallKinds = append(row.CallKinds, wire.CallKind(*kind))
+		row.Outcomes = append(row.Outcomes, wire.CallOutcome(*outcome))
+		if *answered > 0 {
+			row.Answered++
+			if *ended > *answered {
+				row.CallMS += *ended - *answered
+			}
+		}
+	}
+	return out, rows.Err()
+}
+
+// CallsReport implements store.CallStore.
+func (d *DB) CallsReport(ctx context.Context, org wire.OrgID, since, until int64) ([]store.CallRecord, error) {
+	rows, err := d.pool.Query(ctx, `SELECT `+callCols+` FROM calls WHERE org = $1 AND state = $2 AND ended_at >= $3 AND ended_at < $4
+		ORDER BY ended_at, id`, org, wire.CallEnded, since, until)
+	return collect(rows, err, scanCall)
+}
+
+// Stats implements store.CallStore.
+func (d *DB) Stats(ctx context.Context, org wire.OrgID, since int64) (wire.Stats, error) {
+	st := wire.Stats{SinceMS: since, Calls: map[wire.CallOutcome]int{}}
+	// A conversation counts as "with call" when one of its calls was answered.
+	rows, err := d.pool.Query(ctx, `SELECT
+			EXISTS (SELECT 1 FROM calls k WHERE k.conv = c.id AND k.answered_at > 0) AS with_call,
+			COUNT(*), COALESCE(AVG(c.ended_at - c.accepted_at), 0)::float8
+		FROM conversations c
+		WHERE c.org = $1 AND c.state = $2 AND c.ended_at >= $3 AND c.accepted_at > 0
+		GROUP BY with_call`, org, wire.ConvEnded, since)
+	if err != nil {
+		return st, err
+	}
+	for rows.Next() {
+		var with bool
+		var n int
+		var avg float64
+		if err := rows.Scan(&with, &n, &avg); err != nil {
+			rows.Close()
+			return st, err
+		}
+		if with {
+			st.WithCall, st.AHTWithCallMS = n, int64(avg)
+		} else {
+			st.WithoutCall, st.AHTWithoutCallMS = n, int64(avg)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return st, err
+	}
+	// Outcomes of every conversation that ended, accepted or not (abandoned in the queue too).
+	err = d.pool.QueryRow(ctx, `SELECT
+			COUNT(*) FILTER (WHERE outcome = $1),
+			COUNT(*) FILTER (WHERE outcome = $2),
+			COUNT(*) FILTER (WHERE end_reason = $3)
+		FROM conversations WHERE org = $4 AND state = $5 AND ended_at >= $6`,
+		wire.OutcomeResolved, wire.OutcomeAbandoned, wire.EndInactivity, org, wire.ConvEnded, since).Scan(&st.Resolved, &st.Abandoned, &st.AutoClosed)
+	if err != nil {
+		return st, err
+	}
+	rows, err = d.pool.Query(ctx, `SELECT outcome, COUNT(*),
+			COALESCE(SUM(CASE WHEN answered_at > 0 AND ended_at > answered_at THEN ended_at - answered_at END), 0)::bigint,
+			COUNT(*) FILTER (WHERE answered_at > 0)
+		FROM calls WHERE org = $1 AND state = $2 AND ended_at >= $3 GROUP BY outcome`, org, wire.CallEnded, since)
+	if err != nil {
+		return st, err
+	}
+	defer rows.Close()
+	var total, answered int64
+	for rows.Next() {
+		var outcome wire.CallOutcome
+		var n int
+		var ms, ans int64
+		if err := rows.Scan(&outcome, &n, &ms, &ans); err != nil {
+			return st, err
+		}
+		st.Calls[outcome] = n
+		total += ms
+		answered += ans
+	}
+	if answered > 0 {
+		st.AvgCallMS = total / answered
+	}
+	return st, rows.Err()
+}
+
+// prefixed qualifies each column of a column list with p.
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}

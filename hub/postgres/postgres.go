@@ -1,0 +1,562 @@
+// Package postgres implements the hub's store.Store on PostgreSQL through jackc/pgx: the store a
+// cluster of hub nodes shares. It keeps hub/sqlite's promises (the same numbered migrations, the
+// per-conversation seq, idempotent client ids, every write committed before it returns), checked
+// by running hub/store/storetest against both engines.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/wire"
+)
+
+// DB is a store.Store on a PostgreSQL database.
+type DB struct {
+	pool *pgxpool.Pool
+	// now stamps rows; injected for tests.
+	now func() time.Time
+}
+
+var _ store.Store = (*DB)(nil)
+
+// IsDSN reports whether a -db value names a PostgreSQL database (postgres:// or postgresql://)
+// rather than a SQLite file.
+func IsDSN(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// defaultMaxConns is the pool's size unless the DSN sets pool_max_conns: the routing loop writes
+// one transaction at a time, and HTTP requests read beside it.
+const defaultMaxConns = 16
+
+// migrationLock is the advisory lock key hubs hold while they migrate, so hubs started together
+// migrate once ("parley" in ASCII).
+const migrationLock = 0x7061726c6579
+
+// Open connects to the PostgreSQL database dsn names and brings its schema up to date. now
+// stamps stored rows; nil means time.Now. Errors never repeat the DSN (it may hold a password).
+func Open(ctx context.Context, dsn string, now func() time.Time) (*DB, error) {
+	if now == nil {
+		now = time.Now
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, errors.New("postgres: the database address is not a valid PostgreSQL URL")
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	d := &DB{pool: pool, now: now}
+	if err := d.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: migrate %s: %w", Redact(dsn), err)
+	}
+	return d, nil
+}
+
+// Redact returns dsn with its password replaced by "xxxxx", for logs and errors.
+func Redact(dsn string) string {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return "postgres://(unreadable address)"
+	}
+	return fmt.Sprintf("postgres://%s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
+}
+
+// Pool is the database's connection pool, for the cluster's leases and bus (hub/cluster).
+func (d *DB) Pool() *pgxpool.Pool { return d.pool }
+
+// SchemaVersion returns the database's schema version and this hub's.
+func (d *DB) SchemaVersion(ctx context.Context) (have, want int, err error) {
+	err = d.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have)
+	return have, len(migrations), err
+}
+
+// migrate applies the migrations the database has not seen, each in its own transaction under an
+// advisory lock, so several hubs starting at once apply each migration once.
+func (d *DB) migrate(ctx context.Context) error {
+	if _, err := d.pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		// Two hubs creating it at once: one wins, the other finds it there.
+		var pg *pgconn.PgError
+		if !errors.As(err, &pg) || (pg.Code != "23505" && pg.Code != "42P07") {
+			return err
+		}
+	}
+	for {
+		done, err := d.migrateOne(ctx)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// migrateOne applies the next migration, if any; done is true when there was none.
+func (d *DB) migrateOne(ctx context.Context) (done bool, err error) {
+	tx, err := d.pool.Begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
+		return false, err
+	}
+	var have int
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return false, err
+	}
+	if have > len(migrations) {
+		return false, fmt.Errorf("database schema version %d is newer than this hub (%d)", have, len(migrations))
+	}
+	if have == len(migrations) {
+		return true, nil
+	}
+	v := have + 1
+	if _, err := tx.Exec(ctx, migrations[v-1]); err != nil {
+		return false, fmt.Errorf("migration %d: %w", v, err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, v, d.now().UnixMilli()); err != nil {
+		return false, err
+	}
+	return false, tx.Commit(ctx)
+}
+
+// Close closes the pool.
+func (d *DB) Close() error {
+	d.pool.Close()
+	return nil
+}
+
+// pgCode is the SQLSTATE of err, or "".
+func pgCode(err error) string {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code
+	}
+	return ""
+}
+
+// isUnique reports whether err is a unique-constraint violation.
+func isUnique(err error) bool { return pgCode(err) == "23505" }
+
+// isForeignKey reports whether err is a foreign-key violation (a row naming one that is missing).
+func isForeignKey(err error) bool { return pgCode(err) == "23503" }
+
+func notFound(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// clean is store.Clean.
+var clean = store.Clean
+
+// querier is a pool or a transaction.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// CreateOrg implements store.Store.
+func (d *DB) CreateOrg(ctx context.Context, o store.Org) error {
+	if o.CreatedAt.IsZero() {
+		o.CreatedAt = d.now()
+	}
+	return createOrg(ctx, d.pool, o)
+}
+
+func createOrg(ctx context.Context, db querier, o store.Org) error {
+	_, err := db.Exec(ctx, `INSERT INTO orgs (id, name, created_at, region, calls, language) VALUES ($1, $2, $3, $4, $5, $6)`,
+		o.ID, clean(o.Name), o.CreatedAt.UnixMilli(), o.Region, callsOrDefault(o.Calls), languageOrDefault(o.Language))
+	if isUnique(err) {
+		return store.ErrConflict
+	}
+	return err
+}
+
+const orgCols = `id, name, created_at, region, calls, language`
+
+func scanOrg(row pgx.Row) (store.Org, error) {
+	var o store.Org
+	var at int64
+	err := row.Scan(&o.ID, &o.Name, &at, &o.Region, &o.Calls, &o.Language)
+	o.CreatedAt = time.UnixMilli(at)
+	return o, notFound(err)
+}
+
+// Org implements store.Store.
+func (d *DB) Org(ctx context.Context, id wire.OrgID) (store.Org, error) {
+	return scanOrg(d.pool.QueryRow(ctx, `SELECT `+orgCols+` FROM orgs WHERE id = $1`, id))
+}
+
+// CreateUser implements store.Store.
+func (d *DB) CreateUser(ctx context.Context, u store.User) error {
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = d.now()
+	}
+	return createUser(ctx, d.pool, u)
+}
+
+func createUser(ctx context.Context, db querier, u store.User) error {
+	_, err := db.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		u.ID, u.Org, clean(u.Username), clean(u.DisplayName), u.Role, u.PasswordHash, u.Capacity, u.CreatedAt.UnixMilli(),
+		clean(u.Email), u.Disabled, u.ExternalID, millis(u.LastSignIn))
+	if isUnique(err) {
+		return store.ErrConflict
+	}
+	if isForeignKey(err) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+const userCols = `id, org, username, display_name, role, password_hash, capacity, created_at, email, disabled, external_id, last_signin_at`
+
+func scanUser(row pgx.Row) (store.User, error) {
+	var u store.User
+	var at, last int64
+	err := row.Scan(&u.ID, &u.Org, &u.Username, &u.DisplayName, &u.Role, &u.PasswordHash, &u.Capacity, &at,
+		&u.Email, &u.Disabled, &u.ExternalID, &last)
+	u.CreatedAt = time.UnixMilli(at)
+	u.LastSignIn = fromMillis(last)
+	return u, notFound(err)
+}
+
+// millis is t in Unix milliseconds, 0 for the zero time.
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMillis is the inverse of millis.
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+// User implements store.Store.
+func (d *DB) User(ctx context.Context, id wire.UserID) (store.User, error) {
+	return scanUser(d.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
+}
+
+// UserByName implements store.Store.
+func (d *DB) UserByName(ctx context.Context, org wire.OrgID, username string) (store.User, error) {
+	return scanUser(d.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE org = $1 AND username = $2`, org, username))
+}
+
+// collect scans every row with scan.
+func collect[T any](rows pgx.Rows, err error, scan func(pgx.Row) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Users implements store.Store.
+func (d *DB) Users(ctx context.Context, org wire.OrgID) ([]store.User, error) {
+	rows, err := d.pool.Query(ctx, `SELECT `+userCols+` FROM users WHERE org = $1 ORDER BY username`, org)
+	return collect(rows, err, scanUser)
+}
+
+// CreateToken implements store.Store.
+func (d *DB) CreateToken(ctx context.Context, t store.Token) error {
+	return createToken(ctx, d.pool, t, d.now())
+}
+
+func createToken(ctx context.Context, db querier, t store.Token, now time.Time) error {
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = now
+	}
+	if t.ID == "" && len(t.Hash) >= 20 {
+		t.ID = "s_" + t.Hash[:20]
+	}
+	_, err := db.Exec(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		t.Hash, t.ID, t.Org, t.Role, t.User, t.Conv, t.CreatedAt.UnixMilli(), t.ExpiresAt.UnixMilli(), clean(t.Addr), clean(t.Client), clean(t.Method))
+	if isUnique(err) {
+		return store.ErrConflict
+	}
+	return err
+}
+
+const tokenCols = `hash, id, org, role, user_id, conv, created_at, expires_at, addr, client, method`
+
+func scanToken(row pgx.Row) (store.Token, error) {
+	var t store.Token
+	var created, exp int64
+	err := row.Scan(&t.Hash, &t.ID, &t.Org, &t.Role, &t.User, &t.Conv, &created, &exp, &t.Addr, &t.Client, &t.Method)
+	t.CreatedAt, t.ExpiresAt = time.UnixMilli(created), time.UnixMilli(exp)
+	return t, notFound(err)
+}
+
+// Token implements store.Store.
+func (d *DB) Token(ctx context.Context, hash string) (store.Token, error) {
+	return scanToken(d.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = $1`, hash))
+}
+
+// DeleteExpiredTokens implements store.Store.
+func (d *DB) DeleteExpiredTokens(ctx context.Context, now time.Time) error {
+	if _, err := d.pool.Exec(ctx, `DELETE FROM tokens WHERE expires_at < $1`, now.UnixMilli()); err != nil {
+		return err
+	}
+	_, err := d.pool.Exec(ctx, `DELETE FROM grants WHERE expires_at < $1`, now.UnixMilli())
+	return err
+}
+
+const convCols = `id, org, state, customer_name, agent_id, agent_name, last_seq, created_at, accepted_at, ended_at, ended_by,
+	customer, customer_since, activity_at, end_reason, outcome`
+
+// convFields are the fields of c in convCols' order, for scanning.
+func convFields(c *wire.Conversation) []any {
+	return []any{&c.ID, &c.Org, &c.State, &c.CustomerName, &c.AgentID, &c.AgentName, &c.LastSeq, &c.CreatedAt, &c.AcceptedAt,
+		&c.EndedAt, &c.EndedBy, &c.Customer, &c.CustomerSince, &c.ActivityAt, &c.EndReason, &c.Outcome}
+}
+
+func scanConv(row pgx.Row) (wire.Conversation, error) {
+	var c wire.Conversation
+	err := row.Scan(convFields(&c)...)
+	return c, notFound(err)
+}
+
+// CreateConversation implements store.Store.
+func (d *DB) CreateConversation(ctx context.Context, c wire.Conversation) error {
+	if c.ActivityAt == 0 {
+		c.ActivityAt = c.CreatedAt
+	}
+	_, err := d.pool.Exec(ctx, `INSERT INTO conversations (`+convCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		c.ID, c.Org, c.State, clean(c.CustomerName), c.AgentID, clean(c.AgentName), c.LastSeq, c.CreatedAt, c.AcceptedAt, c.EndedAt, c.EndedBy,
+		c.Customer, c.CustomerSince, c.ActivityAt, c.EndReason, c.Outcome)
+	if isUnique(err) {
+		return store.ErrConflict
+	}
+	if isForeignKey(err) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// Conversation implements store.Store.
+func (d *DB) Conversation(ctx context.Context, id wire.ConversationID) (wire.Conversation, error) {
+	return scanConv(d.pool.QueryRow(ctx, `SELECT `+convCols+` FROM conversations WHERE id = $1`, id))
+}
+
+// UpdateConversation implements store.Store. It leaves last_seq to AppendMessage, and moves
+// activity_at only forward.
+func (d *DB) UpdateConversation(ctx context.Context, c wire.Conversation) error {
+	tag, err := d.pool.Exec(ctx, `UPDATE conversations SET state = $1, customer_name = $2, agent_id = $3, agent_name = $4,
+		accepted_at = $5, ended_at = $6, ended_by = $7, customer = $8, customer_since = $9, activity_at = GREATEST(activity_at, $10),
+		end_reason = $11, outcome = $12 WHERE id = $13`,
+		c.State, clean(c.CustomerName), c.AgentID, clean(c.AgentName), c.AcceptedAt, c.EndedAt, c.EndedBy, c.Customer, c.CustomerSince,
+		c.ActivityAt, c.EndReason, c.Outcome, c.ID)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// OpenConversations implements store.Store.
+func (d *DB) OpenConversations(ctx context.Context) ([]wire.Conversation, error) {
+	rows, err := d.pool.Query(ctx, `SELECT `+convCols+` FROM conversations WHERE state IN ($1, $2) ORDER BY created_at, id`,
+		wire.ConvWaiting, wire.ConvActive)
+	return collect(rows, err, scanConv)
+}
+
+const msgCols = `conv, seq, author, author_name, text, COALESCE(client_id, ''), at, COALESCE(event, ''), internal`
+
+func scanMsg(row pgx.Row) (wire.Message, error) {
+	var m wire.Message
+	var ev string
+	err := row.Scan(&m.Conv, &m.Seq, &m.Author, &m.AuthorName, &m.Text, &m.ClientID, &m.At, &ev, &m.Internal)
+	m.Event = store.DecodeEvent(ev)
+	return m, notFound(err)
+}
+
+// appendSQL stores one message: a message whose client id is already stored in the conversation
+// returns the stored one (dup true) and changes nothing; otherwise the conversation's next seq
+// is taken (its row stays locked until the transaction ends, so seqs never clash) and the message
+// inserted. A missing conversation returns no row. A message by a person moves activity_at.
+const appendSQL = `WITH dup AS (
+		SELECT ` + msgCols + ` FROM messages WHERE conv = $1 AND client_id = $5
+	), bump AS (
+		UPDATE conversations SET last_seq = last_seq + 1,
+			activity_at = CASE WHEN $8 THEN GREATEST(activity_at, $7) ELSE activity_at END
+		WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM dup) RETURNING last_seq
+	), ins AS (
+		INSERT INTO messages (conv, seq, author, author_name, text, client_id, at, event, internal)
+		SELECT $1, last_seq, $2, $3, $4, $5, $7, $6, $9 FROM bump
+		RETURNING ` + msgCols + `
+	)
+	SELECT true, * FROM dup UNION ALL SELECT false, * FROM ins`
+
+// AppendMessage implements store.Store.
+func (d *DB) AppendMessage(ctx context.Context, m wire.Message) (wire.Message, bool, error) {
+	res, err := d.AppendMessages(ctx, []wire.Message{m})
+	if err != nil {
+		return m, false, err
+	}
+	return res[0].Message, res[0].Dup, nil
+}
+
+// AppendMessages implements store.Store. The messages go to the server in one round trip (a
+// pipelined batch inside one transaction). Two hubs storing the same client id at the same
+// moment make one of them fail on the unique index: it tries again and finds the first.
+func (d *DB) AppendMessages(ctx context.Context, ms []wire.Message) ([]store.Appended, error) {
+	for attempt := 0; ; attempt++ {
+		res, err := d.appendMessages(ctx, ms)
+		if isUnique(err) && attempt < 3 {
+			continue
+		}
+		return res, err
+	}
+}
+
+func (d *DB) appendMessages(ctx context.Context, ms []wire.Message) ([]store.Appended, error) {
+	tx, err := d.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(ctx)
+	b := &pgx.Batch{}
+	for _, m := range ms {
+		var clientID any
+		if m.ClientID != "" {
+			clientID = clean(m.ClientID)
+		}
+		b.Queue(appendSQL, m.Conv, m.Author, clean(m.AuthorName), clean(m.Text), clientID, store.EncodeEvent(m.Event),
+			d.now().UnixMilli(), m.Author != wire.AuthorSystem, m.Internal)
+	}
+	br := tx.SendBatch(ctx, b)
+	res := make([]store.Appended, 0, len(ms))
+	var failed error
+	for range ms {
+		var a store.Appended
+		var ev string
+		err := br.QueryRow().Scan(&a.Dup, &a.Message.Conv, &a.Message.Seq, &a.Message.Author, &a.Message.AuthorName,
+			&a.Message.Text, &a.Message.ClientID, &a.Message.At, &ev, &a.Message.Internal)
+		if err != nil && failed == nil {
+			failed = notFound(err)
+		}
+		a.Message.Event = store.DecodeEvent(ev)
+		res = append(res, a)
+	}
+	if err := br.Close(); err != nil && failed == nil {
+		failed = err
+	}
+	if failed != nil {
+		return nil, failed
+	}
+	return res, tx.Commit(ctx)
+}
+
+// Messages implements store.Store.
+func (d *DB) Messages(ctx context.Context, conv wire.ConversationID, after int64, limit int) ([]wire.Message, error) {
+	rows, err := d.pool.Query(ctx, `SELECT `+msgCols+` FROM messages WHERE conv = $1 AND seq > $2 ORDER BY seq LIMIT $3`, conv, after, limit)
+	return collect(rows, err, scanMsg)
+}
+
+// FirstMessage implements store.Store.
+func (d *DB) FirstMessage(ctx context.Context, conv wire.ConversationID, author wire.Author) (wire.Message, error) {
+	return scanMsg(d.pool.QueryRow(ctx, `SELECT `+msgCols+` FROM messages WHERE conv = $1 AND author = $2 ORDER BY seq LIMIT 1`, conv, author))
+}
+
+// SetReceipt implements store.Store.
+func (d *DB) SetReceipt(ctx context.Context, conv wire.ConversationID, r store.Receipt) error {
+	_, err := d.pool.Exec(ctx, `INSERT INTO receipts (conv, "by", kind, seq) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (conv, "by", kind) DO UPDATE SET seq = GREATEST(receipts.seq, excluded.seq)`, conv, r.By, r.Kind, r.Seq)
+	if isForeignKey(err) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// Receipts implements store.Store.
+func (d *DB) Receipts(ctx context.Context, conv wire.ConversationID) ([]store.Receipt, error) {
+	rows, err := d.pool.Query(ctx, `SELECT "by", kind, seq FROM receipts WHERE conv = $1 ORDER BY "by", kind`, conv)
+	return collect(rows, err, func(row pgx.Row) (store.Receipt, error) {
+		var r store.Receipt
+		err := row.Scan(&r.By, &r.Kind, &r.Seq)
+		return r, err
+	})
+}
+
+// OrgSetting implements store.Store.
+func (d *DB) OrgSetting(ctx context.Context, org wire.OrgID, key string) (string, error) {
+	var v string
+	err := d.pool.QueryRow(ctx, `SELECT value FROM org_settings WHERE org = $1 AND key = $2`, org, key).Scan(&v)
+	return v, notFound(err)
+}
+
+// SetOrgSetting implements store.Store.
+func (d *DB) SetOrgSetting(ctx context.Context, org wire.OrgID, key, value string) error {
+	return setOrgSetting(ctx, d.pool, org, key, value, d.now())
+}
+
+func setOrgSetting(ctx context.Context, db querier, org wire.OrgID, key, value string, now time.Time) error {
+	_, err := db.Exec(ctx, `INSERT INTO org_settings (org, key, value, updated_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (org, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+		org, key, clean(value), now.UnixMilli())
+	if isForeignKey(err) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// languageOrDefault is the stored default language: English unless stated.
+func languageOrDefault(l string) string {
+	if l == "" {
+		return "en"
+	}
+	return l
+}
+
+// callsOrDefault is the stored call setting: voice and video unless stated.
+func callsOrDefault(c wire.CallsAllowed) wire.CallsAllowed {
+	if c == "" {
+		return wire.CallsVoiceVideo
+	}
+	return c
+}
+
+// Version returns the schema version of the database dsn names without changing it (0 for a
+// new database), and this hub's.
+func Version(ctx context.Context, dsn string) (have, want int, err error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return 0, 0, fmt.Errorf("postgres: connecting to %s: %w", Redact(dsn), err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil || !exists {
+		return 0, len(migrations), err
+	}
+	err = conn.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have)
+	return have, len(migrations), err
+}
