@@ -14,7 +14,6 @@ import (
 
 	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/hub/client"
-	"github.com/parleyhq/parley/hub/sqlite"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -350,7 +349,7 @@ func TestKeepOpenStartsTheWaitAgain(t *testing.T) {
 
 func TestRestartKeepsTheDeadline(t *testing.T) {
 	vc := newVClock()
-	db := t.TempDir() + "/hub.db"
+	db := testDB(t)
 	s1 := idleHub(t, vc, db)
 	agent := member(t, s1, "agent1")
 	cust, conv := chatWith(t, s1, agent, "Carla")
@@ -384,7 +383,7 @@ func TestRestartKeepsTheDeadline(t *testing.T) {
 // close on time and the agent is free again.
 func TestRestartWithDeadChatsFreesTheAgent(t *testing.T) {
 	vc := newVClock()
-	db := t.TempDir() + "/hub.db"
+	db := testDB(t)
 	s1 := idleHub(t, vc, db)
 	agent := member(t, s1, "agent1")
 	var custs []*peer
@@ -627,7 +626,7 @@ func TestAutoCloseSettingAPI(t *testing.T) {
 // customer first gets the grace to reconnect, and one who does keeps the chat.
 func TestRestartAfterTheDeadlineGivesTheCustomerTime(t *testing.T) {
 	vc := newVClock()
-	db := t.TempDir() + "/hub.db"
+	db := testDB(t)
 	s1 := idleHub(t, vc, db)
 	agent := member(t, s1, "agent1")
 	cust1, conv1, token1 := customerToken(t, s1, "Ann")
@@ -699,7 +698,7 @@ func TestQueueAutoCloseTime(t *testing.T) {
 // back, and a chat idle for longer than the auto-close time then closes.
 func TestRestartAfterACrash(t *testing.T) {
 	vc := newVClock()
-	db := t.TempDir() + "/hub.db"
+	db := testDB(t)
 	s1 := idleHub(t, vc, db)
 	agent := member(t, s1, "agent1")
 	_, conv := chatWith(t, s1, agent, "Carla")
@@ -711,7 +710,7 @@ func TestRestartAfterACrash(t *testing.T) {
 	agent.conn.Close()
 	closeHub(t, s1)
 	// What a crash leaves: the customer stored as here.
-	st, err := sqlite.Open(ctx(t), db, vc.Now)
+	st, err := hub.OpenStore(ctx(t), db, vc.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

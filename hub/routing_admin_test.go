@@ -135,7 +135,7 @@ func TestQuickRepliesByScope(t *testing.T) {
 
 func TestRoutingSurvivesRestart(t *testing.T) {
 	t.Parallel()
-	dbPath := t.TempDir() + "/hub.db"
+	dbPath := testDB(t)
 	open := func() *hub.Server {
 		s, err := hub.Open(context.Background(), hub.Config{Addr: "127.0.0.1:0", DB: dbPath, Demo: true, BcryptCost: bcrypt.MinCost,
 			OfferTimeout: 5 * time.Second, OfflineGrace: 200 * time.Millisecond})

@@ -304,4 +304,3 @@ func (d *DB) OpenConsultants(ctx context.Context) ([]store.Consultant, error) {
 		return c, err
 	})
 }
-

@@ -90,6 +90,10 @@ func Start(ctx context.Context) (*Cluster, error) {
 	}
 	cred := asUnprivileged()
 	if cred != nil {
+		if err := reachable(filepath.Dir(dir)); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
 		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
 			os.RemoveAll(dir)
 			return nil, err
@@ -98,6 +102,7 @@ func Start(ctx context.Context) (*Cluster, error) {
 	initdb := exec.CommandContext(ctx, filepath.Join(bin, "initdb"), "-D", filepath.Join(dir, "data"), "-U", "parley",
 		"-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	initdb.Dir = dir // the caller's directory may be closed to nobody
 	initdb.Env = append(os.Environ(), "LC_ALL=C.UTF-8")
 	if out, err := initdb.CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
@@ -123,6 +128,23 @@ func asUnprivileged() *syscall.Credential {
 	return &syscall.Credential{Uid: nobody, Gid: nobody, NoSetGroups: false, Groups: []uint32{}}
 }
 
+// reachable checks that nobody can pass through dir and its parents to the cluster's directory
+// (a TMPDIR under root's 0700 home cannot be).
+func reachable(dir string) error {
+	for d := dir; ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		if st.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("pgtest: running as root, the cluster runs as nobody, who cannot enter %s (mode %v): set TMPDIR to a directory open to all, such as /tmp", d, st.Mode().Perm())
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
+}
+
 func start(ctx context.Context, bin, dir string, cred *syscall.Credential) (*Cluster, error) {
 	port, err := freePort()
 	if err != nil {
@@ -146,6 +168,7 @@ func start(ctx context.Context, bin, dir string, cred *syscall.Credential) (*Clu
 			"-c", "unix_socket_directories=", "-c", "fsync=off", "-c", "synchronous_commit=off",
 			"-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "log_min_messages=warning")
 		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.Dir = dir
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
 		if err := cmd.Start(); err != nil {
 			started <- err
