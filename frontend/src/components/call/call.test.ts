@@ -4,6 +4,7 @@ import { tick } from 'svelte';
 import { call, setCall, timer, callError, type CallView } from '../../stores/call.svelte';
 import { moreCommands } from '../../lib/commands';
 import type { ConversationView } from '../../api/types';
+import { clock } from '../../stores/clock.svelte';
 import FloatingCallControl from './FloatingCallControl.svelte';
 import './commands';
 
@@ -38,6 +39,7 @@ describe('call timer', () => {
 describe('floating call control', () => {
   it('shows the video call with its controls, remote and self video', async () => {
     setCall(view());
+    clock.now = Date.now(); // the shared clock ticks only once the app starts it; the test reads it as the app would a tick later
     const { getByTestId, queryByTestId } = render(FloatingCallControl);
     await tick();
     expect(getByTestId('floating-call-control').dataset.state).toBe('active');
