@@ -317,9 +317,11 @@ test('the pre-chat form, at desktop and phone width', async () => {
   for (const [label, viewport] of [['desktop', desktop], ['phone', phone]]) {
     const { context, page, errors } = await customer({ name: null, viewport });
     await page.getByTestId('prechat-start').waitFor({ timeout: T });
-    // Keyboard only: the name field, then the start button.
+    // Keyboard only: the name field, the pre-chat question (one stop), then the start button.
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'prechat-name');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'prechat-choice');
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'prechat-start');
     await page.screenshot({ path: join(shots, `portal-prechat-${label}.png`) });

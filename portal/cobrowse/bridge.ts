@@ -113,7 +113,12 @@ export async function startCobrowse(proto: Proto, visual: wire.VisualID, opts: O
         case wire.TypeVisualState: {
           const v = d as unknown as wire.Visual;
           if (v.state === 'ended') stop();
-          else tell({ op: 'control', granted: v.control === true });
+          else {
+            tell({ op: 'control', granted: v.control === true });
+            // The state is sent again when the conversation moves to another agent: their view
+            // starts from nothing, so the page is sent whole.
+            tell({ op: 'snapshot' });
+          }
           break;
         }
       }

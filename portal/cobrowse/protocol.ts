@@ -63,6 +63,9 @@ export type ToRecorder =
   | { op: 'pointer'; pointer: Pointer }
   | { op: 'command'; id?: string; command: Command }
   | { op: 'control'; granted: boolean }
+  // snapshot asks for a fresh full snapshot: the engagement's state changed, e.g. a transfer
+  // handed it to another agent whose view starts empty.
+  | { op: 'snapshot' }
   | { op: 'stop' };
 
 /** FromRecorder is what the recorder sends the chat. */

@@ -245,6 +245,9 @@ export function startRecorder(port: MessagePort, doc: Document = document): Reco
       case 'control':
         setControl(m.granted === true, false);
         break;
+      case 'snapshot':
+        record.takeFullSnapshot?.(true);
+        break;
       case 'stop':
         stop();
         break;

@@ -1,5 +1,5 @@
 // The embed loader. A host page includes
-//   <script src="https://HUB/widget.js" data-org="demo" async></script>
+//   <script src="https://HUB/widget.js" data-org="demo" data-queue="sales" async></script>
 // and gets a launcher button that opens the chat in an iframe served by the hub (/chat/{org}?embed=1).
 // The button lives in a shadow root and the chat in the iframe, so the host page's CSS and
 // scripts cannot reach the chat and the chat cannot break the host page. No framework: this file must
@@ -64,6 +64,8 @@ function init(): void {
   const script = document.currentScript as HTMLScriptElement | null;
   if (!script || window.Parley) return;
   const org = script.dataset.org;
+  // The queue the chat goes to (an unknown one goes to the organisation's default).
+  const queue = script.dataset.queue ? `&queue=${encodeURIComponent(script.dataset.queue.slice(0, 64))}` : '';
   if (!org) {
     console.warn('parley widget: add data-org="your-org" to the script tag');
     return;
@@ -139,7 +141,7 @@ function init(): void {
       // Calls: the chat asks for the camera and microphone (only when the customer accepts a call)
       // and plays the agent's sound and the ring; the built-in screen share asks for the screen.
       frame.allow = 'camera; microphone; autoplay; display-capture';
-      frame.src = `${hub}/chat/${encodeURIComponent(org!)}?embed=1${kept()}`;
+      frame.src = `${hub}/chat/${encodeURIComponent(org!)}?embed=1${queue}${kept()}`;
       frame.addEventListener('load', () => {
         ready = true;
         // The chat posts to this page only once it knows its origin from a message of ours.

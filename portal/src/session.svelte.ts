@@ -46,6 +46,10 @@ export class ChatSession {
   items = $state<Item[]>([]);
   conn = $state<ConnState>('closed');
   queuePosition = $state(0);
+  /** queueWait is the estimated wait in ms (0: not enough data, "a few minutes"). */
+  queueWait = $state(0);
+  /** overflow is true once the customer has waited the queue's maximum: they may leave a message. */
+  overflow = $state(false);
   agentTyping = $state(false);
   /** problem is a translated sentence for the screen-level error (unavailable, cannot start). */
   problem = $state('');
@@ -84,6 +88,8 @@ export class ChatSession {
     readonly org: wire.OrgID,
     private t: Translator,
     private deps: Deps,
+    /** queue is the queue the widget names (data-queue), "" for none. */
+    readonly queue = '',
   ) {}
 
   /** limit is the largest message, in UTF-8 bytes. */
@@ -107,7 +113,8 @@ export class ChatSession {
       this.problem = '';
     }
     try {
-      const cfg = await this.api<wire.WidgetConfig>('GET', `/api/v1/orgs/${encodeURIComponent(this.org)}/widget`);
+      const q = this.queue ? `?queue=${encodeURIComponent(this.queue)}` : '';
+      const cfg = await this.api<wire.WidgetConfig>('GET', `/api/v1/orgs/${encodeURIComponent(this.org)}/widget${q}`);
       this.config = cfg;
       if (cfg.max_text_bytes > 0) this.maxText = cfg.max_text_bytes;
     } catch (e) {
@@ -131,14 +138,22 @@ export class ChatSession {
     }
   }
 
-  /** start begins a new conversation with the name from the pre-chat form (may be empty). */
-  async start(name: string): Promise<void> {
+  /**
+   * start begins a new conversation with the name from the pre-chat form (may be empty), the
+   * answer to the pre-chat question (a choice id), or, outside the queue's hours, a message left
+   * for the next agent with how to reach the customer.
+   */
+  async start(name: string, opts: { choice?: string; message?: string; contact?: string } = {}): Promise<void> {
     if (this.starting) return;
     this.starting = true;
     this.problem = '';
     name = name.trim();
     try {
       const body: wire.StartConversation = name ? { name } : {};
+      if (this.queue) body.queue = this.queue;
+      if (opts.choice) body.choice = opts.choice;
+      if (opts.message?.trim()) body.message = opts.message.trim();
+      if (opts.contact?.trim()) body.contact = opts.contact.trim();
       const started = await this.api<wire.StartedConversation>(
         'POST',
         `/api/v1/orgs/${encodeURIComponent(this.org)}/conversations`,
@@ -149,11 +164,32 @@ export class ChatSession {
       this.deps.storage.setItem(this.key, JSON.stringify(this.saved));
       this.conv = started.conversation;
       this.queuePosition = started.conversation.queue_position ?? 0;
+      this.queueWait = 0;
+      this.overflow = false;
       this.connect();
     } catch (e) {
       this.problem = this.sentence(e);
     } finally {
       this.starting = false;
+    }
+  }
+
+  /**
+   * leaveMessage turns the waiting chat into a message for the next agent (after a long wait): the
+   * customer may then go, and the agent's reply waits here. It returns a sentence on failure.
+   */
+  async leaveMessage(contact: string): Promise<string> {
+    const conv = this.conv;
+    if (!this.client || !conv) return '';
+    try {
+      const lm: wire.LeaveMessage = { conv: conv.id };
+      if (contact.trim()) lm.contact = contact.trim();
+      await this.client.request(wire.TypeConvMessage, lm);
+      this.conv = { ...conv, message: true, contact: lm.contact };
+      this.overflow = false;
+      return '';
+    } catch (e) {
+      return this.sentence(e);
     }
   }
 
@@ -237,6 +273,8 @@ export class ChatSession {
     this.conv = null;
     this.items = [];
     this.queuePosition = 0;
+    this.queueWait = 0;
+    this.overflow = false;
     this.agentTyping = false;
     this.lastTheirSeq = this.readSeq = 0;
     this.conn = 'closed';
@@ -340,7 +378,10 @@ export class ChatSession {
         return;
       case wire.TypeQueuePosition: {
         const q = env.data as wire.QueuePosition;
-        if (!this.conv || q.conv === this.conv.id) this.queuePosition = q.position;
+        if (this.conv && q.conv !== this.conv.id) return;
+        this.queuePosition = q.position;
+        this.queueWait = q.estimated_wait_ms ?? 0;
+        this.overflow = !!q.overflow;
         return;
       }
       case wire.TypeChatTyping: {

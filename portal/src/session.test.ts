@@ -103,6 +103,42 @@ describe('ChatSession', () => {
     expect(s.queuePosition).toBe(1);
   });
 
+  it('sends the widget\'s queue and the pre-chat answer, shows the estimated wait, and leaves a message after a long wait', async () => {
+    const q = new ChatSession('demo', portalI18n(['en']), {
+      fetch: fetchMock as unknown as typeof fetch,
+      storage,
+      socketURL: 'ws://hub/ws',
+      socket: () => {
+        const f = new FakeSocket();
+        sockets.push(f);
+        return f;
+      },
+    }, 'sales');
+    fetchMock.mockImplementation(async (path: string) => {
+      if (path.endsWith('/widget?queue=sales')) return json(200, { org: 'demo', name: 'Demo', max_text_bytes: 100, queue: { id: 'sales', name: 'Sales', open: true } });
+      if (path.endsWith('/conversations')) return json(200, { conversation: conv('waiting', { queue_position: 3, queue: 'sales' }), token: 'tok' });
+      return json(404, { code: 'ENOTFOUND', message: 'no' });
+    });
+    await q.load();
+    expect(q.config?.queue.name).toBe('Sales');
+    await q.start('Dana', { choice: 'billing' });
+    expect(fetchMock).toHaveBeenLastCalledWith('/api/v1/orgs/demo/conversations', expect.objectContaining({ body: '{"name":"Dana","queue":"sales","choice":"billing"}' }));
+    ws().accept();
+    ws().deliver({ type: 'welcome', data: { role: 'customer', conversations: [conv('waiting', { queue_position: 3 })], max_text_bytes: 100, server_time: 0 } });
+    ws().deliver({ type: 'queue.position', data: { conv: 'c1', position: 2, queue: 'sales', estimated_wait_ms: 180000 } });
+    expect([q.queuePosition, q.queueWait, q.overflow]).toEqual([2, 180000, false]);
+    ws().deliver({ type: 'queue.position', data: { conv: 'c1', position: 2, queue: 'sales', overflow: true } });
+    expect([q.queueWait, q.overflow]).toEqual([0, true]);
+    const left = q.leaveMessage(' ana@example.com ');
+    const req = ws().sent.find((e) => e.type === 'conv.message')!;
+    expect(req.data).toEqual({ conv: 'c1', contact: 'ana@example.com' });
+    ws().deliver({ type: 'ack', rid: req.rid, data: { conv: 'c1', seq: 2 } });
+    expect(await left).toBe('');
+    expect(q.conv?.message).toBe(true);
+    expect(q.overflow).toBe(false);
+    q.dispose();
+  });
+
   it('refuses a message over the limit before sending and explains a refusal by the hub', async () => {
     await s.load();
     await s.start('');
