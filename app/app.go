@@ -656,10 +656,11 @@ func (c *core) convViews() []ConversationView {
 // supervisorView converts the last snapshot for the UI.
 func (c *core) supervisorView() SupervisorView {
 	v := SupervisorView{Agents: []wire.AgentSummary{}, Conversations: []ConversationView{}, UpdatedAt: c.snapAt,
-		Stats: wire.Stats{Calls: map[wire.CallOutcome]int{}}}
+		Stats: wire.Stats{Calls: map[wire.CallOutcome]int{}}, Queues: []wire.QueueStats{}}
 	if c.snapshot == nil {
 		return v
 	}
+	v.Queues = append(v.Queues, c.snapshot.Queues...)
 	v.Agents = append(v.Agents, c.snapshot.Agents...)
 	v.Stats = statsView(c.snapshot.Stats)
 	for _, wc := range c.snapshot.Conversations {

@@ -46,7 +46,7 @@ func TestSupervisorStatsAndReports(t *testing.T) {
 		t.Fatalf("End = %v", err)
 	}
 	snap := waitFor(t, srec, app.EventSupervisor, func(s app.SupervisorView) bool {
-		return s.Stats.WithoutCall == 1 && s.Stats.Calls[wire.OutcomeDeclined] == 1
+		return s.Stats.WithoutCall == 1 && s.Stats.Calls[wire.OutcomeDeclined] == 1 && answered(s.Queues, "general") == 1
 	})
 	if snap.Stats.WithCall != 0 || snap.Stats.AHTWithCallMS != 0 || snap.Stats.SinceMS == 0 {
 		t.Errorf("Stats = %+v; want no chat with a call and a window start", snap.Stats)
@@ -119,4 +119,14 @@ func TestSupervisorStatsAndReports(t *testing.T) {
 func reportFirstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// answered is how many conversations the queue's figures say an agent took (-1: no such queue).
+func answered(qs []wire.QueueStats, id wire.QueueID) int {
+	for _, q := range qs {
+		if q.Queue == id {
+			return q.Answered
+		}
+	}
+	return -1
 }

@@ -100,6 +100,9 @@ type SupervisorView struct {
 	UpdatedAt int64 `json:"updated_at"`
 	// Stats are the hub's handle-time figures for the last 24 hours (times as the hub sent them).
 	Stats wire.Stats `json:"stats"`
+	// Queues are each queue's waiting-time figures (now, and over the last 24 hours), in the
+	// admin's order.
+	Queues []wire.QueueStats `json:"queues"`
 }
 
 // Notice tells the UI about something no request caused, e.g. an offer that timed out.

@@ -3,6 +3,7 @@ import { render, cleanup, fireEvent, waitFor } from '@testing-library/svelte';
 import { team } from './stores/supervisor.svelte';
 import { notices } from './stores/notices.svelte';
 import type { SupervisorView } from './api/types';
+import type * as wire from '../../web/wire.gen';
 import TeamView from './components/TeamView.svelte';
 
 function view(over: Partial<SupervisorView> = {}): SupervisorView {
@@ -17,6 +18,7 @@ function view(over: Partial<SupervisorView> = {}): SupervisorView {
       since_ms: 1, with_call: 2, without_call: 5, aht_with_call_ms: 250_000, aht_without_call_ms: 61_000,
       calls: { accepted_video: 2, declined: 1, missed: 3 }, avg_call_ms: 125_000, resolved: 6, abandoned: 1, auto_closed: 2,
     },
+    queues: [],
     ...over,
   };
 }
@@ -55,6 +57,34 @@ describe('team view figures', () => {
     expect(one.querySelector('[data-testid="agent-on-call"]')?.textContent).toContain('On a call');
     expect(two.querySelector('[data-testid="agent-on-call"]')).toBeNull();
     expect((one.querySelector('.fill') as HTMLElement).style.width).toBe('100%');
+  });
+
+  it('shows each queue\'s figures: waiting now, longest wait, service level against its target, abandonment, agents', () => {
+    const q = (over: Partial<wire.QueueStats>): wire.QueueStats => ({
+      queue: 'general', name: 'General', waiting: 0, longest_wait_ms: 0, agents_online: 2, agents_available: 1, estimated_wait_ms: 0,
+      since_ms: 1, answered: 0, abandoned: 0, messages: 0, transferred: 0, service_level_pct: -1, target: { target_s: 30, percent: 80 },
+      asa_ms: 0, abandon_pct: -1, first_response_ms: 0, with_call: 0, without_call: 0, aht_with_call_ms: 0, aht_without_call_ms: 0, ...over,
+    });
+    team.view = view({ queues: [
+      q({}),
+      q({ queue: 'billing', name: 'Billing', waiting: 2, longest_wait_ms: 95_000, answered: 3, abandoned: 1, service_level_pct: 50, abandon_pct: 25, asa_ms: 40_000 }),
+    ] });
+    const r = render(TeamView);
+    const rows = Object.fromEntries(r.getAllByTestId('queue-figures').map((row) => [row.dataset.queue, row]));
+    const cell = (queue: string, id: string) => rows[queue].querySelector(`[data-testid="${id}"]`)?.textContent?.trim();
+    expect(Object.keys(rows)).toEqual(['general', 'billing']);
+    // Nothing answered yet: dashes, not 0 %.
+    expect([cell('general', 'queue-waiting'), cell('general', 'queue-longest'), cell('general', 'queue-service-level'), cell('general', 'queue-abandoned')]).toEqual(['0', '—', '—', '—']);
+    expect([cell('billing', 'queue-waiting'), cell('billing', 'queue-longest'), cell('billing', 'queue-service-level'), cell('billing', 'queue-asa'), cell('billing', 'queue-abandoned')]).toEqual(['2', '1m', '50%', '40s', '25%']);
+    // Under the 80 % target: marked.
+    expect(rows.billing.querySelector('[data-testid="queue-service-level"]')?.classList.contains('bad')).toBe(true);
+    expect(cell('general', 'queue-agents')).toBe('1 free of 2');
+  });
+
+  it('shows no queue table before the hub sends figures', () => {
+    team.view = view({ queues: [] });
+    const r = render(TeamView);
+    expect(r.queryByTestId('team-queues')).toBeNull();
   });
 
   it('shows a dash, not 0s, when no chat ended yet', () => {

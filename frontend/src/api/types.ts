@@ -79,6 +79,8 @@ export interface SupervisorView {
   updated_at: number;
   /** stats are the hub's handle-time figures of the last 24 hours. */
   stats: wire.Stats;
+  /** queues are each queue's waiting-time figures, now and over the last 24 hours. */
+  queues: wire.QueueStats[];
 }
 
 /** Report names a supervisor's CSV export (app.ReportConversations, app.ReportCalls). */

@@ -4,7 +4,7 @@ import type { UIError } from '../api/backend';
 import type { Report, SupervisorView } from '../api/types';
 
 export const team = $state({
-  view: { agents: [], conversations: [], updated_at: 0, stats: { since_ms: 0, with_call: 0, without_call: 0, aht_with_call_ms: 0, aht_without_call_ms: 0, calls: {}, avg_call_ms: 0, resolved: 0, abandoned: 0, auto_closed: 0 } } as SupervisorView,
+  view: { agents: [], conversations: [], updated_at: 0, stats: { since_ms: 0, with_call: 0, without_call: 0, aht_with_call_ms: 0, aht_without_call_ms: 0, calls: {}, avg_call_ms: 0, resolved: 0, abandoned: 0, auto_closed: 0 }, queues: [] } as SupervisorView,
 });
 
 export function setTeam(v: SupervisorView): void {
