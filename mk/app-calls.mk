@@ -8,4 +8,4 @@ E2E_TARGETS += test-app-calls-e2e
 # test-app-calls-e2e: video, decline and voice calls (with a supervisor assigning a chat mid-call).
 # X screenshots of the window go to test-results/app-window-call-*.png.
 test-app-calls-e2e: deps web $(OUT)/parley-hub $(OUT)/parley-e2e
-	PARLEY_HUB=$(OUT)/parley-hub PARLEY_APP_E2E=$(OUT)/parley-e2e node --test --test-timeout=300000 e2e/app-calls.test.mjs
+	PARLEY_HUB=$(OUT)/parley-hub PARLEY_APP_E2E=$(OUT)/parley-e2e node --test --test-timeout=600000 e2e/app-calls.test.mjs

@@ -18,7 +18,7 @@
 // window.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -33,24 +33,32 @@ export function windowBinary() {
 }
 
 /**
- * startWindow runs the test build under xvfb-run (its own X display, 1280x800) with args and
- * env, the system language set to lang (LANG; the webview takes the page's language from it), and
- * resolves once the window's page has loaded, its bindings answer and the pointer is calibrated.
- * Xvfb and the app form their own process group: stop() ends both.
+ * startWindow runs the test build under xvfb-run (its own X display, 1280x800, no key
+ * autorepeat) with args and env, the system language set to lang (LANG; the webview takes the
+ * page's language from it), and resolves once the window's page has loaded, its bindings answer
+ * and the pointer is calibrated. Xvfb and the app form their own process group: stop() ends both.
+ *
+ * Each window starts from nothing, like a first start on a new desktop: its own XDG_CONFIG_HOME
+ * (the app's remembered sign-in), XDG_DATA_HOME (the webview's localStorage, e.g. where the
+ * agent last dragged the call control) and XDG_CACHE_HOME, removed by stop(). Without that,
+ * every run on a machine inherited the last one's page state (CI: HOME persists between runs).
  */
 export async function startWindow({ args = [], env = {}, lang = 'en_US.UTF-8', readyTimeoutMs = 90_000, wait = true, binary } = {}) {
   const bin = binary || windowBinary();
   if (!existsSync(bin)) throw new Error(`${bin} missing: make out/parley-e2e`);
+  const home = mkdtempSync(join(tmpdir(), 'parley-window-'));
+  const xdg = Object.fromEntries(['config', 'data', 'cache'].map((d) => [`XDG_${d.toUpperCase()}_HOME`, join(home, d)]));
+  for (const d of Object.values(xdg)) mkdirSync(d);
+  // -r: no server-side key autorepeat. On a loaded machine a KeyRelease can come late enough for
+  // the X server to repeat the key ("super1" typed as "superr1").
   const proc = spawn(
     'xvfb-run',
-    ['-a', '-s', '-screen 0 1280x800x24 -nolisten tcp', 'sh', '-c', 'echo "xdisplay $DISPLAY $XAUTHORITY"; exec "$0" "$@"', bin, ...args],
+    ['-a', '-s', '-screen 0 1280x800x24 -nolisten tcp -r', 'sh', '-c', 'echo "xdisplay $DISPLAY $XAUTHORITY"; exec "$0" "$@"', bin, ...args],
     {
       cwd: root,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      // A fresh XDG_CONFIG_HOME: the app remembers the last sign-in there, and one test's must
-      // not pre-fill the next.
-      env: { ...process.env, XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'parley-window-config-')), LANGUAGE: '', LC_ALL: '', LC_MESSAGES: '', LANG: lang, GDK_BACKEND: 'x11', ...env },
+      env: { ...process.env, ...xdg, LANGUAGE: '', LC_ALL: '', LC_MESSAGES: '', LANG: lang, GDK_BACKEND: 'x11', ...env },
     },
   );
   const logs = [];
@@ -76,13 +84,17 @@ export async function startWindow({ args = [], env = {}, lang = 'en_US.UTF-8', r
     }
   };
   const stop = async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    if (!kill('SIGTERM')) return;
-    const t = setTimeout(() => kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(t);
+    if (proc.exitCode === null && proc.signalCode === null && kill('SIGTERM')) {
+      const t = setTimeout(() => kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(t);
+    }
+    rmSync(home, { recursive: true, force: true });
   };
-  process.on('exit', () => kill('SIGKILL'));
+  process.on('exit', () => {
+    kill('SIGKILL');
+    rmSync(home, { recursive: true, force: true });
+  });
   const win = new Window({ proc, logs, exited, stop, bin });
   win.ready = async () => {
     const end = Date.now() + readyTimeoutMs;
@@ -118,14 +130,19 @@ class Window {
     this.exited = exited;
     this.stop = stop;
     this.origin = { x: 0, y: 0 }; // the page's (0,0) on the X screen
+    this.screen = { width: 1280, height: 800 }; // the X screen (calibrate reads it)
+    this.pointer = null; // where the last move put the pointer, in page coordinates
     this.keyboard = {
       press: (keys) => this.xdo(['key', '--clearmodifiers', xKeys(keys)]),
       type: (text) => this.xdo(['type', '--delay', '8', '--clearmodifiers', '--', text]),
     };
     this.mouse = {
-      // No --sync: xdotool waits forever for a move to a point the pointer is already at. The
-      // X server handles XTest events in order, so a click sent after the move lands there.
-      move: (x, y) => this.xdo(['mousemove', String(Math.round(this.origin.x + x)), String(Math.round(this.origin.y + y))]),
+      // move(x, y, {steps}) moves the pointer to page point (x, y), in steps moves from where
+      // it is (as Playwright's does: a drag sends the page motion on the way).
+      move: async (x, y, { steps = 1 } = {}) => {
+        const from = this.pointer ?? { x, y };
+        for (let i = 1; i <= steps; i++) await this.moveTo(from.x + ((x - from.x) * i) / steps, from.y + ((y - from.y) * i) / steps, `mouse.move(${x}, ${y})`);
+      },
       down: () => this.xdo(['mousedown', '1']),
       up: () => this.xdo(['mouseup', '1']),
       click: async (x, y) => {
@@ -133,6 +150,24 @@ class Window {
         await this.xdo(['click', '1']);
       },
     };
+  }
+
+  /**
+   * moveTo puts the X pointer on page point (x, y). A point off the X screen is refused with an
+   * error naming what was aimed at (what), never handed to xdotool: X would pin the pointer to
+   * the screen's edge and the click land on something else (and xdotool reads "-244" as an
+   * option). No --sync: xdotool waits forever for a move to a point the pointer is already at;
+   * the X server handles XTest events in order, so a click sent after the move lands there.
+   */
+  async moveTo(x, y, what) {
+    const sx = Math.round(this.origin.x + x);
+    const sy = Math.round(this.origin.y + y);
+    const { width, height } = this.screen;
+    if (!Number.isFinite(sx) || !Number.isFinite(sy) || sx < 0 || sy < 0 || sx >= width || sy >= height) {
+      throw new Error(`${what}: page point (${Math.round(x)}, ${Math.round(y)}) is (${sx}, ${sy}) on the X screen, which is ${width}x${height}: off the screen`);
+    }
+    await this.xdo(['mousemove', '--', String(sx), String(sy)]);
+    this.pointer = { x, y };
   }
 
   /** pid is the process id of xvfb-run (the group leader); appPid() finds the app itself. */
@@ -219,6 +254,9 @@ class Window {
   async calibrate(timeout = 40_000) {
     const { stdout } = await run('xdotool', ['search', '--sync', '--onlyvisible', '--name', '^Parley$'], { env: this.xenv, timeout });
     this.windowId = stdout.trim().split('\n')[0];
+    const { stdout: screen } = await run('xdotool', ['getdisplaygeometry'], { env: this.xenv, timeout });
+    const [width, height] = screen.trim().split(/\s+/).map(Number);
+    if (width > 0 && height > 0) this.screen = { width, height };
     await this.xdo(['windowfocus', '--sync', this.windowId]);
     await this.evaluate(() => {
       window.__e2eMouse = null;
@@ -232,10 +270,13 @@ class Window {
     for (let i = 0; !seen; i++) {
       if (Date.now() > end) throw new Error('the page never saw the pointer move');
       // Move off and back, so each try is a new motion event.
-      await this.xdo(['mousemove', String(px + (i % 2)), String(py)]);
+      await this.xdo(['mousemove', '--', String(px + (i % 2)), String(py)]);
       seen = await this.evaluate(() => window.__e2eMouse);
       if (!seen) await sleep(100);
-      else this.origin = { x: px + (i % 2) - seen.x, y: py - seen.y };
+      else {
+        this.origin = { x: px + (i % 2) - seen.x, y: py - seen.y };
+        this.pointer = seen;
+      }
     }
   }
 
@@ -271,7 +312,11 @@ class Window {
    * gives), as raw RGB bytes: the window's real pixels, e.g. to see video move.
    */
   async pixels(box) {
-    const geo = `${Math.round(box.width)}x${Math.round(box.height)}+${Math.round(this.origin.x + box.x)}+${Math.round(this.origin.y + box.y)}`;
+    const [x, y, w, h] = [this.origin.x + box.x, this.origin.y + box.y, box.width, box.height].map(Math.round);
+    if (!(x >= 0 && y >= 0 && w > 0 && h > 0 && x + w <= this.screen.width && y + h <= this.screen.height)) {
+      throw new Error(`pixels(${JSON.stringify(box)}): not inside the ${this.screen.width}x${this.screen.height} X screen`);
+    }
+    const geo = `${w}x${h}+${x}+${y}`;
     const { stdout } = await run('import', ['-window', 'root', '-crop', geo, 'rgb:-'], { env: this.xenv, encoding: 'buffer', maxBuffer: 64 << 20, timeout: 30_000 });
     return stdout;
   }
@@ -390,8 +435,9 @@ class Locator {
   }
 
   /**
-   * point scrolls the first match into view and returns the page point at its centre once the
-   * element (not something over it) is there to be hit, as a person's click would need.
+   * point scrolls the first match into view and returns the page point at its centre once that
+   * point is inside the window's page and the element (not something over it) is there to be
+   * hit, as a person's click would need.
    */
   async point(timeout = 40_000) {
     await this.waitFor({ state: 'visible', timeout });
@@ -402,11 +448,15 @@ class Locator {
         const r = el.getBoundingClientRect();
         const x = r.left + r.width / 2;
         const y = r.top + r.height / 2;
+        const page = `${innerWidth}x${innerHeight}`;
+        if (!(x >= 0 && y >= 0 && x < innerWidth && y < innerHeight)) return { x, y, why: `its centre (${Math.round(x)}, ${Math.round(y)}) is outside the ${page} page` };
+        if (el.disabled) return { x, y, why: 'it is disabled' };
         const hit = document.elementFromPoint(x, y);
-        return { x, y, ok: !!hit && (hit === el || el.contains(hit)) && !el.disabled };
+        if (!hit || !(hit === el || el.contains(hit))) return { x, y, why: `${hit ? `<${hit.tagName.toLowerCase()}${hit.dataset?.testid ? ` data-testid="${hit.dataset.testid}"` : ''}>` : 'nothing'} is at its centre (${Math.round(x)}, ${Math.round(y)})` };
+        return { x, y, ok: true };
       });
       if (p?.ok) return p;
-      if (Date.now() > end) throw new Error(`${this.describe()} is covered, disabled or gone`);
+      if (Date.now() > end) throw new Error(`${this.describe()} cannot be clicked: ${p?.why ?? 'it is gone'}`);
       await sleep(50);
     }
   }
@@ -414,7 +464,8 @@ class Locator {
   /** click is a real X mouse click at the element's centre. */
   async click({ timeout = 40_000 } = {}) {
     const { x, y } = await this.point(timeout);
-    await this.win.mouse.click(x, y);
+    await this.win.moveTo(x, y, `click on ${this.describe()}`);
+    await this.win.xdo(['click', '1']);
   }
 
   /** fill clicks into the field, selects what is there and types text with the real keyboard. */
