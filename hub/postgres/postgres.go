@@ -87,12 +87,17 @@ func (d *DB) SchemaVersion(ctx context.Context) (have, want int, err error) {
 // migrate applies the migrations the database has not seen, each in its own transaction under an
 // advisory lock, so several hubs starting at once apply each migration once.
 func (d *DB) migrate(ctx context.Context) error {
-	if _, err := d.pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		// Two hubs creating it at once: one wins, the other finds it there.
-		var pg *pgconn.PgError
-		if !errors.As(err, &pg) || (pg.Code != "23505" && pg.Code != "42P07") {
+	// Under the migration lock: two hubs running CREATE TABLE IF NOT EXISTS at once can both
+	// miss the table and one fail (on its row type, 42710, or its name, 23505).
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
 			return err
 		}
+		_, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	for {
 		done, err := d.migrateOne(ctx)
