@@ -12,10 +12,12 @@ import (
 
 var _ store.Mover = (*DB)(nil)
 
-// TableNames implements store.Mover.
+// TableNames implements store.Mover. The cluster's bookkeeping (cluster_*: leases) is left out:
+// it belongs to the running nodes, not to the hub's data.
 func (d *DB) TableNames(ctx context.Context) ([]string, error) {
 	rows, err := d.pool.Query(ctx, `SELECT table_name FROM information_schema.tables
-		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name != 'schema_migrations' ORDER BY table_name`)
+		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name != 'schema_migrations'
+		AND table_name NOT LIKE 'cluster\_%' ORDER BY table_name`)
 	return collect(rows, err, func(row pgx.Row) (string, error) {
 		var n string
 		err := row.Scan(&n)
