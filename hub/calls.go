@@ -727,7 +727,7 @@ func (r *router) endCallsAtStart() error {
 	return err
 }
 
-// stopCallTimers stops every call's timers (the router is stopping).
+// stopCallTimers stops every call's and screen share's timers (the router is stopping).
 func (r *router) stopCallTimers() {
 	for _, cl := range r.calls {
 		if cl.ring != nil {
@@ -738,6 +738,11 @@ func (r *router) stopCallTimers() {
 		}
 		if cl.renew != nil {
 			cl.renew.Stop()
+		}
+	}
+	for _, vs := range r.visuals {
+		if vs.renew != nil {
+			vs.renew.Stop()
 		}
 	}
 }

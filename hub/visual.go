@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/parleyhq/parley/hub/relay"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -43,15 +44,65 @@ type visualState struct {
 	pinExpires time.Time
 	// attempts counts wrong PINs.
 	attempts int
+	// region is the organisation's region at the invite; ice are each party's ICE servers for a
+	// built-in screen share, issued once the customer accepts (the same plan as a call's: a
+	// government organisation's screen goes through a North-American relay only).
+	region relay.Region
+	ice    map[wire.Author]*wire.ICEConfig
+	// renew fires when the parties' TURN credentials need renewing; nil when none are pending.
+	renew Timer
 }
 
-// view is the engagement as side sees it: only the agent sees the PIN.
+// view is the engagement as side sees it: only the agent sees the PIN; each side its ICE.
 func (vs *visualState) view(side wire.Author) wire.Visual {
 	v := vs.v
 	if side == wire.AuthorAgent {
 		v.PIN = vs.pin
 	}
+	if v.State == wire.VisualActive {
+		v.ICE = vs.ice[side]
+	}
 	return v
+}
+
+// visualICE issues both parties' ICE servers for an active built-in screen share, named by the
+// engagement and the party (so the relay can revoke them when it ends).
+func (r *router) visualICE(vs *visualState) error {
+	ice := map[wire.Author]*wire.ICEConfig{}
+	for _, side := range []wire.Author{wire.AuthorAgent, wire.AuthorCustomer} {
+		plan, err := r.s.icePlan(vs.region, wire.CallID(vs.v.ID), side)
+		if err != nil {
+			return err
+		}
+		ice[side] = plan
+	}
+	vs.ice = ice
+	return nil
+}
+
+// scheduleVisualRenewal gives a long screen share's parties fresh TURN credentials before theirs
+// expire; the customer's browser (the offerer) restarts ICE with them.
+func (r *router) scheduleVisualRenewal(vs *visualState) {
+	if vs.renew != nil {
+		vs.renew.Stop()
+	}
+	vs.renew = r.s.cfg.AfterFunc(r.s.cfg.TURN.ttl()*2/3, func() {
+		r.post(func() {
+			if r.visuals[vs.v.ID] != vs || vs.v.State != wire.VisualActive {
+				return
+			}
+			vs.renew = nil
+			if err := r.visualICE(vs); err != nil {
+				r.s.log.Warn("renewing a screen share's TURN credentials", "visual", vs.v.ID, "err", err)
+				return
+			}
+			if !hasCredentials(vs.ice[wire.AuthorCustomer]) && !hasCredentials(vs.ice[wire.AuthorAgent]) {
+				return
+			}
+			r.publishVisual(vs)
+			r.scheduleVisualRenewal(vs)
+		})
+	})
 }
 
 // publish sends the engagement's state to both parties.
@@ -268,6 +319,14 @@ func (r *router) visualInvite(c *conn, rid string, m wire.VisualInvite) error {
 			vs.pinExpires = now.Add(PINTTL)
 			vs.v.PINExpiresAt = vs.pinExpires.UnixMilli()
 		}
+		vs.region = relay.Region(cs.org.rec.Region)
+		if pc.Provider == wire.ProviderBuiltinScreenShare {
+			// Refused now, not after the customer accepted, when the organisation's screen must go
+			// through a relay the hub does not have.
+			if _, err := r.s.icePlan(vs.region, wire.CallID(vs.v.ID), wire.AuthorAgent); err != nil {
+				return err
+			}
+		}
 		vs.v.PINRequired = vs.pin != ""
 		if r.visuals == nil {
 			r.visuals = map[wire.VisualID]*visualState{}
@@ -308,9 +367,16 @@ func (r *router) visualAccept(c *conn, rid string, m wire.VisualAccept) error {
 			}
 			return ErrPINWrong
 		}
+		if vs.v.Provider == wire.ProviderBuiltinScreenShare {
+			if err := r.visualICE(vs); err != nil {
+				return err
+			}
+			r.scheduleVisualRenewal(vs)
+		}
 		vs.v.State, vs.v.AcceptedAt = wire.VisualActive, now.UnixMilli()
-		ack(c, rid, wire.Ack{Conv: vs.v.Conv, Visual: vs.v.ID})
+		// The state (with each party's ICE servers) before the ack, as for calls.
 		r.publishVisual(vs)
+		ack(c, rid, wire.Ack{Conv: vs.v.Conv, Visual: vs.v.ID})
 		r.s.log.Info("visual engagement accepted", "org", vs.cs.org.id, "conv", vs.v.Conv, "visual", vs.v.ID)
 		return nil
 	})
@@ -426,6 +492,13 @@ func (r *router) endVisual(vs *visualState, by wire.Author, reason string) {
 	}
 	vs.v.State, vs.v.EndedBy, vs.v.Reason, vs.v.EndedAt, vs.v.Control = wire.VisualEnded, by, reason, r.s.now().UnixMilli(), false
 	delete(r.visuals, vs.v.ID)
+	if vs.renew != nil {
+		vs.renew.Stop()
+		vs.renew = nil
+	}
+	if vs.ice != nil {
+		r.s.revokeCall(wire.CallID(vs.v.ID)) // the embedded relay stops relaying for it now
+	}
 	r.publishVisual(vs)
 	r.touch(vs.cs) // the end of a co-browse is activity
 	r.s.log.Info("visual engagement ended", "org", vs.cs.org.id, "conv", vs.v.Conv, "visual", vs.v.ID, "by", by, "reason", reason)

@@ -340,3 +340,17 @@ func TestVisualSettingsAPIAndExternalProvider(t *testing.T) {
 	_, err = cust.conn.Request(ctx(t), wire.TypeVisualEvent, wire.VisualEvent{Visual: v.ID, Seq: 1, Parts: 1, Data: "[]"})
 	wantCode(t, "events in an external engagement", err, wire.EFORBIDDEN)
 }
+
+// A government organisation's screen must go through a North-American relay: with none, the
+// built-in screen share is refused at the invitation, before the customer is asked anything.
+func TestVisualScreenShareGovernmentWithoutRelayRefused(t *testing.T) {
+	s := startHub(t)
+	agent, _, conv := chatting(t, s, "Gov")
+	if err := s.SetOrgCalls(ctx(t), hub.DemoOrg, wire.CallsVoiceVideo, "gcc"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := agent.conn.Request(ctx(t), wire.TypeVisualInvite, wire.VisualInvite{Conv: conv.ID, Kind: wire.VisualScreenShare})
+	wantCode(t, "GCC screen share without a relay", err, wire.EUNAVAILABLE)
+	// Co-browse carries no media: it is still offered.
+	invite(t, agent, conv.ID, wire.VisualCobrowse, "", "")
+}
