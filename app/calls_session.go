@@ -2,6 +2,7 @@ package app
 
 import (
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley/media"
@@ -37,7 +38,46 @@ type callSession struct {
 	relayOnly                      bool
 	warnings                       []wire.Code
 	stopStats                      chan struct{}
-	restarted                      bool // one ICE restart was tried after a failure
+	restarted                      bool   // one ICE restart was tried after a failure
+	iceKey                         string // the TURN credentials the peer connection gathers with
+}
+
+// iceKey names an ICE plan's credentials, to notice the hub's renewal.
+func iceKey(ice *wire.ICEConfig) string {
+	if ice == nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(ice.Policy)
+	for _, sv := range ice.Servers {
+		b.WriteString(" " + sv.Username)
+	}
+	return b.String()
+}
+
+// renewICE takes fresh TURN credentials the hub sent during a long call: the peer connection
+// gathers with them from now on, and if the call goes through a relay, an ICE restart moves it
+// onto allocations made with them before the old ones expire.
+func (s *callSession) renewICE(ice *wire.ICEConfig) {
+	if s.mc == nil || ice == nil || iceKey(ice) == s.iceKey {
+		return
+	}
+	s.iceKey = iceKey(ice)
+	var servers []media.ICEServer
+	for _, sv := range ice.Servers {
+		servers = append(servers, media.ICEServer{URLs: sv.URLs, Username: sv.Username, Credential: sv.Credential})
+	}
+	if err := s.mc.SetICEServers(servers, ice.Policy == "relay"); err != nil {
+		s.log.Warn("renewed ICE servers refused", "err", err)
+		return
+	}
+	if s.state != callActive || s.offerPending || !(s.relayOnly || s.mc.Stats().Relayed) {
+		return // a direct path needs no relay credentials; the next restart uses the new ones
+	}
+	s.log.Info("TURN credentials renewed: restarting ICE onto them")
+	if err := s.offer(s.mc.RestartICE); err != nil {
+		s.log.Warn("ICE restart", "err", err)
+	}
 }
 
 func (s *callSession) mine(id wire.CallID) bool { return id != "" && id == s.id }
@@ -84,6 +124,7 @@ func (s *callSession) onState(st wire.Call) {
 				return
 			}
 		}
+		s.renewICE(st.ICE)
 		s.sendMedia()
 		s.startStats()
 	case wire.CallEnded:
@@ -111,6 +152,7 @@ func (s *callSession) startMedia(ice *wire.ICEConfig) error {
 		}
 		opts.RelayOnly = ice.Policy == "relay"
 		s.relayOnly = opts.RelayOnly
+		s.iceKey = iceKey(ice)
 	}
 	mc, err := media.NewCall(opts)
 	if err != nil && s.video && isCameraError(err) {

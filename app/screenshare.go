@@ -290,7 +290,7 @@ func (s *screenShares) onHub(ev wire.Envelope) {
 		}
 		switch v.State {
 		case wire.VisualActive:
-			s.do(func() { s.start(v) })
+			s.do(func() { s.start(v); s.renew(v) })
 		case wire.VisualEnded:
 			s.do(func() { s.end(v.ID) })
 		}
@@ -333,6 +333,24 @@ func (s *screenShares) start(v wire.Visual) {
 	s.shares[v.ID] = sh
 	s.mu.Unlock()
 	s.emit(sh.View())
+}
+
+// renew takes fresh TURN credentials the hub sent during a long screen share: the next ICE
+// gathering uses them (the customer's browser, which offers, restarts ICE with its own).
+func (s *screenShares) renew(v wire.Visual) {
+	s.mu.Lock()
+	sh := s.shares[v.ID]
+	s.mu.Unlock()
+	if sh == nil || v.ICE == nil {
+		return
+	}
+	var servers []media.ICEServer
+	for _, sv := range v.ICE.Servers {
+		servers = append(servers, media.ICEServer{URLs: sv.URLs, Username: sv.Username, Credential: sv.Credential})
+	}
+	if err := sh.call.SetICEServers(servers, v.ICE.Policy == "relay"); err != nil {
+		s.opts.Logger.Warn("renewed ICE servers refused", "visual", v.ID, "err", err)
+	}
 }
 
 func (s *screenShares) end(id wire.VisualID) {

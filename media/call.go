@@ -81,6 +81,10 @@ type Call struct {
 	self   *Feed // local preview
 	stream string
 
+	// sig serialises the peer connection's descriptions and configuration: pion's
+	// SetConfiguration and SetRemoteDescription are not safe against each other.
+	sig sync.Mutex
+
 	mu          sync.Mutex
 	closed      bool
 	remoteSet   bool

@@ -51,10 +51,12 @@ func (c *Call) offer(o *webrtc.OfferOptions) (string, error) {
 		c.heldCand = nil // an earlier restart's, never answered: stale
 		c.mu.Unlock()
 	}
+	c.sig.Lock()
 	off, err := c.pc.CreateOffer(o)
 	if err == nil {
 		err = c.pc.SetLocalDescription(off)
 	}
+	c.sig.Unlock()
 	if err != nil {
 		if restart {
 			c.mu.Lock()
@@ -76,6 +78,8 @@ func (c *Call) HandleOffer(sdp string) (string, error) {
 	if c.isClosed() {
 		return "", ErrClosed
 	}
+	c.sig.Lock()
+	defer c.sig.Unlock()
 	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return "", errors.Join(ErrBadState, err)
 	}
@@ -97,7 +101,10 @@ func (c *Call) HandleAnswer(sdp string) error {
 	if c.isClosed() {
 		return ErrClosed
 	}
-	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
+	c.sig.Lock()
+	err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
+	c.sig.Unlock()
+	if err != nil {
 		return errors.Join(ErrBadState, err)
 	}
 	c.mu.Lock()
@@ -139,3 +146,21 @@ func (c *Call) flushCandidates() error {
 // RestartICE returns an offer with new ICE credentials, for when the network changed or the
 // connection failed.
 func (c *Call) RestartICE() (string, error) { return c.offer(&webrtc.OfferOptions{ICERestart: true}) }
+
+// SetICEServers replaces the STUN/TURN servers (and the relay-only policy) the next ICE gathering
+// uses: fresh TURN credentials the hub handed out for a long call. They apply at the next ICE
+// restart (RestartICE, or the other side's restart offer); the current path is left alone.
+func (c *Call) SetICEServers(servers []ICEServer, relayOnly bool) error {
+	c.sig.Lock()
+	defer c.sig.Unlock()
+	cfg := c.pc.GetConfiguration()
+	cfg.ICEServers = nil
+	for _, s := range servers {
+		cfg.ICEServers = append(cfg.ICEServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
+	cfg.ICETransportPolicy = webrtc.ICETransportPolicyAll
+	if relayOnly {
+		cfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	return c.pc.SetConfiguration(cfg)
+}

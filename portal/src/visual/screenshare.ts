@@ -33,10 +33,15 @@ export class ScreenShare {
   private dot: HTMLDivElement | null = null;
   private dotTimer: ReturnType<typeof setTimeout> | null = null;
 
+  /** ice is the hub's plan for us: with the accepted state, renewed in a long share. */
+  private ice: wire.ICEConfig | undefined;
+
   constructor(
     private readonly deps: ScreenShareDeps,
     private readonly visual: wire.Visual,
-  ) {}
+  ) {
+    this.ice = visual.ice;
+  }
 
   private set(s: ShareState): void {
     if (this.state === s) return;
@@ -72,7 +77,7 @@ export class ScreenShare {
     track?.addEventListener('ended', () => void this.stop(true));
     this.set('connecting');
 
-    const ice = this.visual.ice;
+    const ice = this.ice;
     const pc = this.deps.peer({
       iceServers: ice?.servers?.map((s) => ({ urls: s.urls, username: s.username, credential: s.credential })) ?? [],
       iceTransportPolicy: ice?.policy === 'relay' ? 'relay' : 'all',
@@ -106,10 +111,13 @@ export class ScreenShare {
   /** handle takes the agent's visual.signal and visual.pointer, and visual.state, of this
    * engagement; frames of any other engagement are ignored. */
   async handle(env: wire.Envelope): Promise<void> {
-    const d = env.data as { visual?: string } | undefined;
-    if (!d || d.visual !== this.visual.id) return;
+    const d = env.data as { visual?: string; id?: string } | undefined;
+    // visual.state names the engagement by id, the other frames by visual.
+    if (!d || (env.type === wire.TypeVisualState ? d.id : d.visual) !== this.visual.id) return;
     if (env.type === wire.TypeVisualState) {
-      if ((d as wire.Visual).state === 'ended') await this.stop(false);
+      const v = d as wire.Visual;
+      if (v.state === 'ended') await this.stop(false);
+      else if (v.state === 'active' && v.ice && JSON.stringify(v.ice) !== JSON.stringify(this.ice)) await this.renew(v.ice);
       return;
     }
     if (env.type === wire.TypeVisualPointer) {
@@ -129,6 +137,28 @@ export class ScreenShare {
       }
     } catch {
       // A bad answer or candidate from the other side: the connection state says the rest.
+    }
+  }
+
+  /**
+   * renew takes the fresh TURN credentials the hub sends during a long share: we offer, so we
+   * restart ICE with them, before the old ones expire and the relay stops carrying the screen.
+   */
+  private async renew(ice: wire.ICEConfig): Promise<void> {
+    this.ice = ice;
+    const pc = this.pc;
+    if (!pc) return;
+    try {
+      pc.setConfiguration({
+        ...pc.getConfiguration(),
+        iceServers: ice.servers.map((s) => ({ urls: s.urls, username: s.username, credential: s.credential })),
+        iceTransportPolicy: ice.policy === 'relay' ? 'relay' : 'all',
+      });
+      const offer = await pc.createOffer({ iceRestart: true });
+      await pc.setLocalDescription(offer);
+      await this.deps.request(wire.TypeVisualSignal, { visual: this.visual.id, sdp: { type: 'offer', sdp: offer.sdp ?? '' } } satisfies wire.VisualSignal);
+    } catch {
+      // The old credentials carry on until they lapse; the connection state says the rest.
     }
   }
 
