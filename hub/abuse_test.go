@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -28,11 +29,15 @@ import (
 // The attacks of issue 12, each run against a real hub on loopback: the refusal, the metric
 // that shows it to an operator, and another customer whose chat carries on meanwhile.
 
-// metric reads one sample of the hub's /metrics: name with its labels as printed, e.g.
-// `parley_hub_turn_refused_total{reason="quota"}`; 0 when absent.
+// metric reads one sample of the hub's /metrics (on its own address when it has one): name with
+// its labels as printed, e.g. `parley_hub_turn_refused_total{reason="quota"}`; 0 when absent.
 func metric(t *testing.T, s *hub.Server, sample string) float64 {
 	t.Helper()
-	res, err := http.Get(s.URL() + "/metrics")
+	url := s.MetricsURL()
+	if url == "" {
+		url = s.URL() + "/metrics"
+	}
+	res, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,9 +220,11 @@ func from(addr string) http.Header {
 	return http.Header{"X-Forwarded-For": []string{addr}}
 }
 
-// behindProxy trusts the loopback proxy, so tests can stand for customers at many addresses.
+// behindProxy trusts the loopback proxy, so tests can stand for customers at many addresses. As
+// behind a real proxy, the metrics are on an address of their own.
 func behindProxy(c *hub.Config) {
 	c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	c.MetricsAddr = "127.0.0.1:0"
 }
 
 // rawHello opens a WebSocket as header's address, says hello with token and returns the
@@ -569,4 +576,74 @@ func TestAbuseTCPConnectionCap(t *testing.T) {
 		t.Errorf("%v TCP connections open; want at most 12", got)
 	}
 	by.chat() // its WebSockets were open before
+}
+
+// Review: /metrics was open to anyone. Without a token it answers a client on this machine
+// connected directly; through a proxy (a forwarded request, or any from a trusted proxy's
+// address) it is refused; with the metrics token it answers whoever has it; on its own address
+// it is not served on the hub's.
+func TestAbuseMetricsAccess(t *testing.T) {
+	t.Parallel()
+	get := func(url string, header http.Header) int {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx(t), http.MethodGet, url, nil)
+		for k, v := range header {
+			req.Header[k] = v
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if res.StatusCode == http.StatusOK && strings.HasSuffix(url, "/metrics") {
+			body, _ := io.ReadAll(res.Body)
+			if !bytes.Contains(body, []byte("parley_hub_connections")) {
+				t.Errorf("GET %s answered 200 without the hub's metrics", url)
+			}
+		}
+		return res.StatusCode
+	}
+	bearer := func(tok string) http.Header { return http.Header{"Authorization": []string{"Bearer " + tok}} }
+
+	s := startHub(t)
+	if code := get(s.URL()+"/metrics", nil); code != http.StatusOK {
+		t.Errorf("/metrics from this machine = %d; want 200", code)
+	}
+	if code := get(s.URL()+"/metrics", from("203.0.113.9")); code != http.StatusForbidden {
+		t.Errorf("/metrics forwarded by a local proxy for a stranger = %d; want 403", code)
+	}
+
+	// Behind a proxy on this machine, a request from it is a stranger's, named or not.
+	proxied := startHub(t, func(c *hub.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")} })
+	for _, h := range []http.Header{from("203.0.113.9"), nil} {
+		if code := get(proxied.URL()+"/metrics", h); code != http.StatusForbidden {
+			t.Errorf("/metrics through the trusted proxy (%v) = %d; want 403", h, code)
+		}
+	}
+	if code := get(proxied.URL()+"/healthz", nil); code != http.StatusOK {
+		t.Errorf("/healthz through the proxy = %d; want 200 (only the metrics are guarded)", code)
+	}
+
+	tok := startHub(t, func(c *hub.Config) {
+		c.MetricsToken = "scrape-me"
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	})
+	for _, h := range []http.Header{nil, bearer("scrape-you"), bearer("")} {
+		if code := get(tok.URL()+"/metrics", h); code != http.StatusUnauthorized {
+			t.Errorf("/metrics with %v = %d; want 401", h, code)
+		}
+	}
+	withTok := bearer("scrape-me")
+	withTok["X-Forwarded-For"] = []string{"203.0.113.9"}
+	if code := get(tok.URL()+"/metrics", withTok); code != http.StatusOK {
+		t.Errorf("/metrics with the token, from afar = %d; want 200", code)
+	}
+
+	own := startHub(t, behindProxy)
+	if code := get(own.MetricsURL(), nil); code != http.StatusOK {
+		t.Errorf("/metrics on its own address = %d; want 200", code)
+	}
+	if code := get(own.URL()+"/metrics", nil); code == http.StatusOK {
+		t.Errorf("/metrics still served on the hub's address")
+	}
 }

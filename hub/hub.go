@@ -66,6 +66,12 @@ type Config struct {
 	// LimitState keeps the limits' counts; nil keeps them in this process. Hubs serving the same
 	// customers together would share one.
 	LimitState LimitState
+	// MetricsToken, when set, is the bearer token /metrics asks for; without it only clients on
+	// this machine read them (metrics_access.go).
+	MetricsToken string
+	// MetricsAddr, when set, serves /metrics (and the profiler with Debug) on this address
+	// instead of the hub's, e.g. a private interface the scraper reaches.
+	MetricsAddr string
 	// MaxConns bounds the TCP connections the hub holds at once (default DefaultMaxConns); past
 	// it new ones are closed at once and counted.
 	MaxConns int
@@ -136,6 +142,9 @@ type Server struct {
 	router    *router
 	mux       *http.ServeMux
 	http      *http.Server
+	// ops serves /metrics on Config.MetricsAddr, when set, on opsLn.
+	ops   *http.Server
+	opsLn net.Listener
 
 	mu sync.Mutex // guards ln and closed
 	ln net.Listener
@@ -271,6 +280,11 @@ func (s *Server) Start() error {
 		ln.Close()
 		return err
 	}
+	if err := s.startOps(); err != nil {
+		ln.Close()
+		s.closeRelays()
+		return err
+	}
 	ln = s.capListener(ln)
 	go s.sweepIdle()
 	s.mu.Lock()
@@ -321,6 +335,9 @@ func (s *Server) Close(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	if s.acmeHTTP != nil {
 		_ = s.acmeHTTP.Close()
+	}
+	if s.ops != nil {
+		_ = s.ops.Shutdown(ctx)
 	}
 	s.router.closeAll()
 	waited := make(chan struct{})

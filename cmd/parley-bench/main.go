@@ -138,9 +138,10 @@ func run(cfg config) (result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.duration+5*time.Minute)
 	defer cancel()
 	// The limits stay on, as on a public hub: each customer comes from its own address through
-	// a trusted proxy (X-Forwarded-For), the agents from one office address.
+	// a trusted proxy (X-Forwarded-For), the agents from one office address. As behind a real
+	// proxy, the metrics and the profiler are on a loopback port of their own.
 	cmd := exec.CommandContext(ctx, cfg.hubBin, "-addr", "127.0.0.1:0", "-db", db, "-db-synchronous", cfg.sync, "-log-format", "json", "-debug",
-		"-trusted-proxies", "127.0.0.1")
+		"-trusted-proxies", "127.0.0.1", "-metrics-addr", "127.0.0.1:0")
 	cmd.Stderr = io.Discard
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -153,7 +154,8 @@ func run(cfg config) (result, error) {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
 	}()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	out := bufio.NewReader(stdout)
+	line, err := out.ReadString('\n')
 	if err != nil {
 		return result{}, fmt.Errorf("hub did not start: %w", err)
 	}
@@ -161,10 +163,20 @@ func run(cfg config) (result, error) {
 	if !ok {
 		return result{}, fmt.Errorf("hub printed %q", line)
 	}
-	go io.Copy(io.Discard, stdout)
+	line, err = out.ReadString('\n')
+	if err != nil {
+		return result{}, fmt.Errorf("hub printed no metrics address: %w", err)
+	}
+	// ops is where /metrics and /debug/pprof are.
+	ops, ok := strings.CutPrefix(strings.TrimSpace(line), "metrics on ")
+	if !ok {
+		return result{}, fmt.Errorf("hub printed %q", line)
+	}
+	ops = strings.TrimSuffix(ops, "/metrics")
+	go io.Copy(io.Discard, out)
 
 	time.Sleep(500 * time.Millisecond)
-	base, err := memory(url)
+	base, err := memory(ops)
 	if err != nil {
 		return result{}, err
 	}
@@ -185,7 +197,7 @@ func run(cfg config) (result, error) {
 	}
 	conns := nAgents + cfg.convs
 	time.Sleep(2 * time.Second) // let the hub settle: every connection idle
-	idle, err := memory(url)
+	idle, err := memory(ops)
 	if err != nil {
 		return result{}, err
 	}
@@ -197,7 +209,7 @@ func run(cfg config) (result, error) {
 	// Traffic: each customer sends at random times; its agent answers every message.
 	b.measuring.Store(true)
 	if cfg.cpuProfile != "" {
-		go profile(url, cfg.cpuProfile, cfg.duration)
+		go profile(ops, cfg.cpuProfile, cfg.duration)
 	}
 	deadline := time.Now().Add(cfg.duration)
 	perConv := float64(cfg.rate) / float64(cfg.convs) // messages per second per conversation
@@ -232,13 +244,13 @@ func run(cfg config) (result, error) {
 	}
 	fmt.Printf("fan-out latency over %s, %d deliveries (customer→agent and agent→customer): p50 %.2f ms, p99 %.2f ms, max %.2f ms; send errors %d\n",
 		cfg.duration, len(lat), pct(0.50), pct(0.99), float64(lat[len(lat)-1].Microseconds())/1000, sendErrs.Load())
-	if h, err := chatsim.Histogram(url, "parley_hub_message_handle_seconds", "0.001", "0.005", "0.02", "0.1"); err == nil {
+	if h, err := chatsim.Histogram(ops, "parley_hub_message_handle_seconds", "0.001", "0.005", "0.02", "0.1"); err == nil {
 		fmt.Printf("inside the hub, read to queued for recipients: %s\n", h)
 	}
-	if h, err := chatsim.Histogram(url, "parley_hub_message_store_seconds", "0.001", "0.005", "0.02", "0.1"); err == nil {
+	if h, err := chatsim.Histogram(ops, "parley_hub_message_store_seconds", "0.001", "0.005", "0.02", "0.1"); err == nil {
 		fmt.Printf("  store transactions (one per batch of messages): %s\n", h)
 	}
-	res := result{perConn: perConn, p50: pct(0.50), p99: pct(0.99), storeMean: meanMS(url, "parley_hub_message_store_seconds")}
+	res := result{perConn: perConn, p50: pct(0.50), p99: pct(0.99), storeMean: meanMS(ops, "parley_hub_message_store_seconds")}
 	for _, c := range b.all {
 		c.Close()
 	}

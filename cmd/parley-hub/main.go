@@ -12,8 +12,13 @@
 // -turn-user-quota, -turn-credential-ttl, -turn-allow-peers and -turn-max-conns[-per-ip] its
 // limits, see docs/deploy.md). -relays names a JSON file of external relays
 // (see relay.LoadRelays). -demo-calls and -demo-region set the demo organisation's call setting
-// (voice_video, voice, none) and region ("na", "gcc"...). The hub prints "listening on http://ADDR" to stdout when it is ready, logs to
-// stderr, and shuts down gracefully on SIGINT or SIGTERM.
+// (voice_video, voice, none) and region ("na", "gcc"...).
+//
+// /metrics answers this machine only, unless -metrics-token-file names a bearer token for it;
+// -metrics-addr serves it (and -debug's profiler) on an address of its own.
+//
+// The hub prints "listening on http://ADDR" to stdout when it is ready (then "metrics on URL"
+// with -metrics-addr), logs to stderr, and shuts down gracefully on SIGINT or SIGTERM.
 package main
 
 import (
@@ -103,6 +108,8 @@ type Main struct {
 	ACMEDomains string
 	// TURNAllowPeers is the -turn-allow-peers list, parsed into Config.
 	TURNAllowPeers string
+	// MetricsTokenFile is read by ParseFlags into Config.MetricsToken.
+	MetricsTokenFile string
 	// Stdout receives the "listening on" line; Stderr the logs.
 	Stdout, Stderr io.Writer
 	// Server is the running hub, after Run.
@@ -179,6 +186,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.IntVar(&m.Config.Limits.AddressConns, "address-conns", envInt("PARLEY_ADDRESS_CONNS", d.AddressConns), "customer connections one address may hold at once (PARLEY_ADDRESS_CONNS)")
 	fs.IntVar(&m.Config.Limits.PendingConns, "pending-conns", envInt("PARLEY_PENDING_CONNS", d.PendingConns), "connections one address may hold before they say hello (PARLEY_PENDING_CONNS)")
 	fs.DurationVar(&m.Config.Limits.IdleTimeout, "idle-timeout", envDuration("PARLEY_IDLE_TIMEOUT", d.IdleTimeout), "a WebSocket silent this long is pinged, and closed if it does not answer within as long again (PARLEY_IDLE_TIMEOUT)")
+	fs.StringVar(&m.Config.MetricsAddr, "metrics-addr", os.Getenv("PARLEY_METRICS_ADDR"), "serve /metrics on this address instead of the hub's, e.g. 10.0.0.5:9090 for the scraper (PARLEY_METRICS_ADDR)")
+	fs.StringVar(&m.MetricsTokenFile, "metrics-token-file", os.Getenv("PARLEY_METRICS_TOKEN_FILE"), "file holding the bearer token /metrics asks for; without one only this machine reads them (PARLEY_METRICS_TOKEN_FILE)")
 	fs.IntVar(&m.Config.MaxConns, "max-conns", envInt("PARLEY_MAX_CONNS", hub.DefaultMaxConns), "TCP connections the hub holds at once; past it new ones are closed (PARLEY_MAX_CONNS)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -203,6 +212,16 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if m.Config.DB, err = readDB(m.Config.DB, m.DBFile); err != nil {
 		return fmt.Errorf("-db-file: %w", err)
+	}
+	m.Config.MetricsToken = os.Getenv("PARLEY_METRICS_TOKEN")
+	if m.MetricsTokenFile != "" {
+		b, err := os.ReadFile(m.MetricsTokenFile)
+		if err != nil {
+			return fmt.Errorf("-metrics-token-file: %w", err)
+		}
+		if m.Config.MetricsToken = strings.TrimSpace(string(b)); m.Config.MetricsToken == "" {
+			return fmt.Errorf("-metrics-token-file %s is empty", m.MetricsTokenFile)
+		}
 	}
 	if m.Config.TURNSecret == "" && m.TURNSecretFile == "" {
 		m.Config.TURNSecret = os.Getenv("PARLEY_TURN_SECRET")
@@ -297,6 +316,9 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Config.Logger.Info("demo organisation ready", "org", hub.DemoOrg, "portal", s.URL()+"/chat/"+string(hub.DemoOrg))
 	}
 	fmt.Fprintf(m.Stdout, "listening on %s\n", s.URL())
+	if u := s.MetricsURL(); u != "" {
+		fmt.Fprintf(m.Stdout, "metrics on %s\n", u)
+	}
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -150,5 +151,51 @@ func TestRunWithoutDemoHasNoDemoOrg(t *testing.T) {
 	_, err := client.Login(context.Background(), url, "demo", "agent1", "demo")
 	if wire.ErrorCode(err) != wire.EUNAUTHORIZED {
 		t.Errorf("login without -demo: %v; want EUNAUTHORIZED", err)
+	}
+}
+
+func TestMetricsFlags(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile, emptyFile := dir+"/metrics.token", dir+"/empty"
+	if err := os.WriteFile(tokenFile, []byte("s3cret-scrape\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(emptyFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := &Main{Stdout: io.Discard, Stderr: io.Discard}
+	if err := m.ParseFlags([]string{"-metrics-token-file", tokenFile}); err != nil || m.Config.MetricsToken != "s3cret-scrape" {
+		t.Errorf("-metrics-token-file: err %v, token %q; want the file's line", err, m.Config.MetricsToken)
+	}
+	for _, bad := range []string{emptyFile, dir + "/missing"} {
+		if err := (&Main{Stdout: io.Discard, Stderr: io.Discard}).ParseFlags([]string{"-metrics-token-file", bad}); err == nil {
+			t.Errorf("-metrics-token-file %s: no error", bad)
+		}
+	}
+
+	// With -metrics-addr the hub says where its metrics are, and serves them only there.
+	var stdout bytes.Buffer
+	m = &Main{Stdout: &stdout, Stderr: io.Discard}
+	if err := m.ParseFlags([]string{"-addr", "127.0.0.1:0", "-db", dir + "/p.db", "-metrics-addr", "127.0.0.1:0"}); err != nil {
+		t.Fatal(err)
+	}
+	m.Config.BcryptCost = bcrypt.MinCost
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	match := regexp.MustCompile(`^listening on (http://\S+)\nmetrics on (http://127\.0\.0\.1:\d+/metrics)\n$`).FindStringSubmatch(stdout.String())
+	if match == nil {
+		t.Fatalf("stdout = %q; want the listening line, then \"metrics on URL\"", stdout.String())
+	}
+	for url, want := range map[string]int{match[2]: http.StatusOK, match[1] + "/metrics": http.StatusNotFound} {
+		res, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("GET %s = %d; want %d", url, res.StatusCode, want)
+		}
 	}
 }
