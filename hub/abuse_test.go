@@ -57,6 +57,11 @@ func metric(t *testing.T, s *hub.Server, sample string) float64 {
 	return 0
 }
 
+// bystanderDelay bounds a bystander's message: about a millisecond on an idle machine, so a hub
+// that blocks on the attack misses it by far; generous because CI machines are shared and loaded
+// (1.6 s was seen at a load of 36 on 2 cores).
+const bystanderDelay = 3 * time.Second
+
 // bystander is another customer chatting with agent2: the attacks must not reach them.
 type bystander struct {
 	t     *testing.T
@@ -75,7 +80,7 @@ func newBystander(t *testing.T, s *hub.Server) *bystander {
 	return b
 }
 
-// chat checks one message each way arrives within a second.
+// chat checks one message each way arrives within bystanderDelay.
 func (b *bystander) chat() {
 	b.t.Helper()
 	b.n++
@@ -86,7 +91,7 @@ func (b *bystander) chat() {
 			b.t.Fatalf("bystander: %s could not chat: %v", dir.from.name, err)
 		}
 		dir.to.message(b.conv.ID, text)
-		if d := time.Since(start); d > time.Second {
+		if d := time.Since(start); d > bystanderDelay {
 			b.t.Errorf("bystander: a message took %v", d)
 		}
 	}
@@ -533,7 +538,7 @@ func TestAbuseSignInFloodDoesNotStarveChat(t *testing.T) {
 			}
 		}()
 	}
-	// Chat messages still arrive within a second (bystander.chat checks) while the flood runs.
+	// Chat messages still arrive promptly (bystander.chat checks) while the flood runs.
 	time.Sleep(300 * time.Millisecond)
 	for range 5 {
 		by.chat()
