@@ -386,6 +386,7 @@ func (c *core) event(ev wire.Envelope) (out []emission, followUp []func()) {
 		c.offers = append(c.offers, OfferView{
 			ID: o.ID, Conv: o.Conv, CustomerName: o.CustomerName, Preview: o.Preview,
 			ReceivedAt: received, ExpiresAt: o.ExpiresAt - c.offset,
+			QueueName: o.QueueName, Transfer: o.Transfer, Message: o.Message,
 		})
 		out = append(out, emission{EventOffers, c.offerViews()})
 
@@ -617,7 +618,8 @@ func (c *core) view(cv *conv) ConversationView {
 		EndedAt: c.local(cv.EndedAt), EndedBy: cv.EndedBy, Unread: cv.unread,
 		CustomerTyping: cv.customerTyping, DeliveredSeq: cv.delivered, ReadSeq: cv.read, Calls: cv.Calls,
 		Customer: cv.Customer, CustomerSince: c.local(cv.CustomerSince), ClosesAt: c.local(cv.ClosesAt),
-		CloseWarning: cv.CloseWarning, EndReason: cv.EndReason,
+		CloseWarning: cv.CloseWarning, EndReason: cv.EndReason, Queue: cv.Queue, QueueName: cv.QueueName,
+		Transfer: cv.Transfer,
 	}
 	if n := len(cv.msgs); n > 0 {
 		v.LastText, v.LastAt = cv.msgs[n-1].Text, cv.msgs[n-1].At

@@ -42,6 +42,11 @@ type OfferView struct {
 	// ReceivedAt and ExpiresAt bound the countdown, local Unix milliseconds.
 	ReceivedAt int64 `json:"received_at"`
 	ExpiresAt  int64 `json:"expires_at"`
+	// QueueName is the queue it comes from; Transfer, when a colleague transferred it, carries
+	// their note (read first); Message is true for a message the customer left.
+	QueueName string             `json:"queue_name,omitempty"`
+	Transfer  *wire.TransferInfo `json:"transfer,omitempty"`
+	Message   bool               `json:"message,omitempty"`
 }
 
 // ConversationView is one line of the conversation list and the header of the panel.
@@ -78,6 +83,11 @@ type ConversationView struct {
 	CloseWarning bool  `json:"close_warning,omitempty"`
 	// EndReason says why it ended: agent, customer, abandoned, inactivity or supervisor.
 	EndReason wire.EndReason `json:"end_reason,omitempty"`
+	// Queue and QueueName are the queue it is in (or was taken from); Transfer is its last
+	// transfer, with the note for this agent.
+	Queue     wire.QueueID       `json:"queue,omitempty"`
+	QueueName string             `json:"queue_name,omitempty"`
+	Transfer  *wire.TransferInfo `json:"transfer,omitempty"`
 }
 
 // MessageView is one chat message.

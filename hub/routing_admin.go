@@ -534,7 +534,8 @@ func (s *Server) routingRoutes(mux *http.ServeMux) {
 
 func (s *Server) handleGetRouting(w http.ResponseWriter, r *http.Request) {
 	org := wire.OrgID(r.PathValue("org"))
-	if _, err := s.member(r, org, wire.RoleAdmin, wire.RoleSupervisor); err != nil {
+	// Agents read it too: the app's transfer dialog lists the queues and colleagues.
+	if _, err := s.member(r, org, wire.RoleAdmin, wire.RoleSupervisor, wire.RoleAgent); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -38,6 +38,11 @@ func TestRoutingAdminAPI(t *testing.T) {
 	if len(rt.Queues) != 3 || !rt.Queues[0].Default || rt.Queues[2].Skills[0] != (wire.Skill{Name: "billing", Level: 1}) || len(rt.Prechat.Choices) != 3 {
 		t.Errorf("demo routing = %+v", rt)
 	}
+	// An agent reads it (the app's transfer dialog lists queues and colleagues from it).
+	var seen wire.Routing
+	if err := call(agent, http.MethodGet, "/routing", nil, &seen); err != nil || len(seen.Queues) != 3 || len(seen.Members) == 0 {
+		t.Errorf("agent GET /routing = %+v, %v; want the queues and members", seen, err)
+	}
 	spanish := wire.Queue{ID: "soporte", Name: "Soporte", Language: "es", Skills: []wire.Skill{{Name: "es", Level: 2}},
 		Hours: wire.WorkingHours{TimeZone: "Europe/Madrid", Intervals: []wire.OpenInterval{{Day: 1, From: "09:00", To: "18:00"}}}}
 	var saved wire.Queue

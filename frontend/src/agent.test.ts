@@ -1,4 +1,4 @@
-import { describe, it, expect, afterEach, vi } from 'vitest';
+import { describe, it, expect, beforeEach, afterEach, vi } from 'vitest';
 import { render, cleanup, fireEvent } from '@testing-library/svelte';
 import { tick } from 'svelte';
 import { toUIError } from './api/backend';
@@ -95,6 +95,9 @@ describe('communication panel', () => {
 });
 
 describe('More commands menu', () => {
+  beforeEach(() => {
+    moreCommands.length = 0; // modules register theirs (Transfer) on import
+  });
   afterEach(() => {
     cleanup();
     moreCommands.length = 0;

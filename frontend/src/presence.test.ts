@@ -82,6 +82,7 @@ describe('customer presence for the supervisor', () => {
       ],
       updated_at: 1,
       stats: { since_ms: 1, with_call: 0, without_call: 0, aht_with_call_ms: 0, aht_without_call_ms: 0, calls: {}, avg_call_ms: 0, resolved: 4, abandoned: 1, auto_closed: 2 },
+      queues: [],
     };
   }
 

@@ -2,6 +2,7 @@
 // the Wails runtime's events (window.runtime.EventsOn). Everything else imports from here, so the
 // UI runs in unit tests with a fake backend and in a plain browser against a Wails dev server.
 import type * as v from './types';
+import type { Routing } from '../../../web/wire.gen';
 
 /** UIError is a failed call: a wire code the UI translates, and a message for the console. */
 export interface UIError {
@@ -160,6 +161,10 @@ export const conversations = {
   typing: (id: v.ConversationID, typing: boolean) => call<void>('Conversations', 'Typing', id, typing),
   end: (id: v.ConversationID) => call<void>('Conversations', 'End', id),
   keepOpen: (id: v.ConversationID) => call<void>('Conversations', 'KeepOpen', id),
+  /** transferTargets lists the organisation's queues and members (wire.Routing). */
+  transferTargets: () => call<Routing>('Conversations', 'TransferTargets'),
+  /** transfer moves a conversation to a queue or an agent (one of the two) with a note. */
+  transfer: (id: v.ConversationID, queue: string, agent: string, note: string) => call<void>('Conversations', 'Transfer', id, queue, agent, note),
 };
 
 export const supervisor = {

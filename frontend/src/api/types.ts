@@ -33,6 +33,10 @@ export interface OfferView {
   preview?: string;
   received_at: number;
   expires_at: number;
+  /** queue_name is the queue it comes from; transfer carries a colleague's note; message: a left message. */
+  queue_name?: string;
+  transfer?: wire.TransferInfo;
+  message?: boolean;
 }
 
 export interface ConversationView {
@@ -60,6 +64,10 @@ export interface ConversationView {
   closes_at?: number;
   close_warning?: boolean;
   end_reason?: wire.EndReason;
+  /** queue is the queue it is in or came from; transfer its last transfer with the note for this agent. */
+  queue?: string;
+  queue_name?: string;
+  transfer?: wire.TransferInfo;
 }
 
 export interface MessageView {
