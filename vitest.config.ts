@@ -10,6 +10,6 @@ export default defineConfig({
     environment: 'jsdom',
     // Generous: the first dynamic import compiles Svelte on the fly, slow on a loaded 2-core machine.
     testTimeout: 30000,
-    include: ['web/**/*.test.ts', 'frontend/src/**/*.test.ts', 'portal/src/**/*.test.ts'],
+    include: ['web/**/*.test.ts', 'frontend/src/**/*.test.ts', 'portal/src/**/*.test.ts', 'portal/admin/**/*.test.ts'],
   },
 });

@@ -361,7 +361,7 @@ test('an unknown organisation is reported as such', async () => {
   await context.close();
 });
 
-test('the admin page: a wrong password and an agent are refused with a sentence; the admin picks an external provider and agents get it', async () => {
+test('the admin console: a wrong password and an agent are refused with a sentence; the admin picks an external provider and agents get it', async () => {
   const context = await browser.newContext({ viewport: desktop, locale: 'en-US' });
   const page = await context.newPage();
   const errors = [];
@@ -376,6 +376,7 @@ test('the admin page: a wrong password and an agent are refused with a sentence;
   await page.getByRole('alert').filter({ hasText: 'The username or password is not right' }).waitFor({ timeout: T });
 
   await signIn('admin1', 'demo');
+  await page.getByTestId('admin-nav-providers').click();
   const provider = page.getByTestId('admin-cobrowse-provider');
   await provider.waitFor({ timeout: T });
   const before = await provider.inputValue();
@@ -405,15 +406,18 @@ test('the admin page: a wrong password and an agent are refused with a sentence;
   await page.getByTestId('admin-save').click();
   await page.getByTestId('admin-status').filter({ hasText: 'Saved.' }).waitFor({ timeout: T });
 
-  // An agent may look but not change.
+  // An agent is told the console is for admins, and the API refuses their change.
   const agentCtx = await browser.newContext({ viewport: desktop, locale: 'en-US' });
   const agentPage = await agentCtx.newPage();
-  await agentPage.goto(`${hub.url}/admin/demo`);
+  await agentPage.goto(`${hub.url}/admin/demo#providers`);
   await agentPage.getByTestId('admin-username').fill('agent1');
   await agentPage.getByTestId('admin-password').fill('demo');
   await agentPage.getByTestId('admin-signin').getByRole('button').click();
-  await agentPage.getByTestId('admin-save').click();
-  await agentPage.getByTestId('admin-status').filter({ hasText: 'Only the organisation’s admins may change this.' }).waitFor({ timeout: T });
+  await agentPage.getByRole('alert').filter({ hasText: 'Only the organisation’s admins may use this console.' }).waitFor({ timeout: T });
+  assert.equal(await agentPage.getByTestId('admin-cobrowse-provider').count(), 0);
+  const put = await fetch(`${hub.url}/api/v1/orgs/demo/settings/visual`, { method: 'PUT', headers: { Authorization: `Bearer ${login.token}` }, body: JSON.stringify(settings) });
+  assert.equal(put.status, 403);
+  assert.equal((await put.json()).code, 'EFORBIDDEN');
   await agentCtx.close();
   assert.deepEqual(errors, []);
   await context.close();

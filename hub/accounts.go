@@ -34,20 +34,21 @@ var CommandLine = Actor{Name: "parley-hub"}
 
 // Audit actions.
 const (
-	AuditOrgCreate      = "org.create"
-	AuditOrgUpdate      = "org.update"
-	AuditMemberInvite   = "member.invite"
-	AuditMemberUpdate   = "member.update"
-	AuditMemberDisable  = "member.disable"
-	AuditMemberEnable   = "member.enable"
-	AuditMemberReset    = "member.reset"
-	AuditPasswordSet    = "member.password_set"
-	AuditSignIn         = "session.signin"
-	AuditSignOut        = "session.signout"
-	AuditSessionEnd     = "session.end"
-	AuditSSOUpdate      = "settings.sso"
-	AuditVisualUpdate   = "settings.visual"
-	AuditSSOSignInError = "session.sso_refused"
+	AuditOrgCreate       = "org.create"
+	AuditOrgUpdate       = "org.update"
+	AuditMemberInvite    = "member.invite"
+	AuditMemberUpdate    = "member.update"
+	AuditMemberDisable   = "member.disable"
+	AuditMemberEnable    = "member.enable"
+	AuditMemberReset     = "member.reset"
+	AuditPasswordSet     = "member.password_set"
+	AuditSignIn          = "session.signin"
+	AuditSignOut         = "session.signout"
+	AuditSessionEnd      = "session.end"
+	AuditSSOUpdate       = "settings.sso"
+	AuditVisualUpdate    = "settings.visual"
+	AuditAutoCloseUpdate = "settings.autoclose"
+	AuditSSOSignInError  = "session.sso_refused"
 )
 
 // DefaultSetupLinkTTL is how long a setup link works when Config.SetupLinkTTL is zero.

@@ -5,13 +5,13 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"path"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/parleyhq/parley/hub/relay"
 	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/wire"
 )
@@ -87,7 +87,7 @@ func (s *Server) visualSettings(ctx context.Context, org wire.OrgID) (wire.Visua
 }
 
 // SetVisualSettings checks and stores an organisation's providers.
-func (s *Server) SetVisualSettings(ctx context.Context, org wire.OrgID, v wire.VisualSettings) error {
+func (s *Server) SetVisualSettings(ctx context.Context, by Actor, org wire.OrgID, v wire.VisualSettings) error {
 	if err := CheckVisualSettings(v); err != nil {
 		return err
 	}
@@ -101,11 +101,24 @@ func (s *Server) SetVisualSettings(ctx context.Context, org wire.OrgID, v wire.V
 	if err != nil {
 		return err
 	}
-	if err := s.store.SetOrgSetting(ctx, org, settingVisual, string(raw)); err != nil {
+	detail := fmt.Sprintf("co-browse %s, screen share %s", providerName(v.Cobrowse), providerName(v.ScreenShare))
+	if err := s.store.Apply(ctx, store.Change{SetSetting: &store.Setting{Org: org, Key: settingVisual, Value: string(raw)},
+		Audit: []store.AuditEntry{by.entry(org, AuditVisualUpdate, string(org), detail)}}); err != nil {
 		return err
 	}
 	s.router.visualSettingsChanged(org, v)
 	return nil
+}
+
+// providerName names a provider choice for the audit log.
+func providerName(pc wire.ProviderConfig) string {
+	switch {
+	case pc.Provider == wire.ProviderNone:
+		return "none"
+	case pc.Provider == wire.ProviderExternal && pc.External != nil:
+		return fmt.Sprintf("external %q", pc.External.Name)
+	}
+	return string(pc.Provider)
 }
 
 // CheckVisualSettings refuses providers of the wrong kind and external providers with missing or
@@ -188,26 +201,22 @@ func (s *Server) handleGetVisualSettings(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handlePutVisualSettings(w http.ResponseWriter, r *http.Request) {
-	org := wire.OrgID(r.PathValue("org"))
-	tok, err := s.member(r, org, wire.RoleAdmin)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	var v wire.VisualSettings
-	if err := readJSON(r, &v); err != nil {
-		writeError(w, err)
-		return
-	}
-	if err := s.SetVisualSettings(r.Context(), org, v); err != nil {
-		if wire.ErrorCode(err) == wire.EINTERNAL {
-			s.log.Error("storing visual settings", "org", org, "err", err)
+	s.admin(func(w http.ResponseWriter, r *http.Request, a adminCtx) {
+		var v wire.VisualSettings
+		if err := readJSON(r, &v); err != nil {
+			writeError(w, err)
+			return
 		}
-		writeError(w, err)
-		return
-	}
-	s.log.Info("visual providers changed", "org", org, "by", tok.User, "cobrowse", v.Cobrowse.Provider, "screenshare", v.ScreenShare.Provider)
-	writeJSON(w, http.StatusOK, v)
+		if err := s.SetVisualSettings(r.Context(), a.by, a.org, v); err != nil {
+			if wire.ErrorCode(err) == wire.EINTERNAL {
+				s.log.Error("storing visual settings", "org", a.org, "err", err)
+			}
+			writeError(w, err)
+			return
+		}
+		s.log.Info("visual providers changed", "org", a.org, "by", a.tok.User, "cobrowse", v.Cobrowse.Provider, "screenshare", v.ScreenShare.Provider)
+		writeJSON(w, http.StatusOK, v)
+	})(w, r)
 }
 
 // adminCSP keeps the admin page to its own scripts and the hub's API.
@@ -270,24 +279,25 @@ func (s *Server) handleGetCallSettings(w http.ResponseWriter, r *http.Request) {
 
 // handlePutCallSettings lets an admin change the call setting and region (e.g. "gcc").
 func (s *Server) handlePutCallSettings(w http.ResponseWriter, r *http.Request) {
-	org := wire.OrgID(r.PathValue("org"))
-	tok, err := s.member(r, org, wire.RoleAdmin)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	var cs wire.CallSettings
-	if err := readJSON(r, &cs); err != nil {
-		writeError(w, err)
-		return
-	}
-	if err := s.SetOrgCalls(r.Context(), org, cs.Calls, relay.Region(cs.Region)); err != nil {
-		if wire.ErrorCode(err) == wire.EINTERNAL {
-			s.log.Error("saving call settings", "org", org, "err", err)
+	s.admin(func(w http.ResponseWriter, r *http.Request, a adminCtx) {
+		var cs wire.CallSettings
+		if err := readJSON(r, &cs); err != nil {
+			writeError(w, err)
+			return
 		}
-		writeError(w, err)
-		return
-	}
-	s.log.Info("call settings changed", "org", org, "calls", cs.Calls, "region", cs.Region, "by", tok.User)
-	writeJSON(w, http.StatusOK, cs)
+		// The same checked, audited path as the console's organisation settings.
+		rec, err := s.orgRecord(r.Context(), a.org)
+		if err == nil {
+			_, err = s.UpdateOrganisation(r.Context(), a.by, wire.OrgSettings{ID: a.org, Name: rec.Name, Region: cs.Region, Calls: cs.Calls, Language: rec.Language})
+		}
+		if err != nil {
+			if wire.ErrorCode(err) == wire.EINTERNAL {
+				s.log.Error("saving call settings", "org", a.org, "err", err)
+			}
+			writeError(w, err)
+			return
+		}
+		s.log.Info("call settings changed", "org", a.org, "calls", cs.Calls, "region", cs.Region, "by", a.tok.User)
+		writeJSON(w, http.StatusOK, cs)
+	})(w, r)
 }

@@ -51,7 +51,7 @@ func (s *Server) AutoCloseSettings(ctx context.Context, org wire.OrgID) (wire.Au
 
 // SetAutoClose checks and stores an organisation's auto-close time (0: the hub's default); open
 // conversations are scheduled again at once.
-func (s *Server) SetAutoClose(ctx context.Context, org wire.OrgID, v wire.AutoCloseSettings) error {
+func (s *Server) SetAutoClose(ctx context.Context, by Actor, org wire.OrgID, v wire.AutoCloseSettings) error {
 	if v.AfterSeconds != 0 && (v.AfterSeconds < wire.MinAutoCloseSeconds || v.AfterSeconds > wire.MaxAutoCloseSeconds) {
 		return wire.Errorf(wire.EINVALID, "after_s must be 0 (the default) or from %d to %d seconds", wire.MinAutoCloseSeconds, wire.MaxAutoCloseSeconds)
 	}
@@ -65,7 +65,12 @@ func (s *Server) SetAutoClose(ctx context.Context, org wire.OrgID, v wire.AutoCl
 	if err != nil {
 		return err
 	}
-	if err := s.store.SetOrgSetting(ctx, org, settingAutoClose, string(raw)); err != nil {
+	detail := "the hub's default"
+	if v.AfterSeconds != 0 {
+		detail = (time.Duration(v.AfterSeconds) * time.Second).String()
+	}
+	if err := s.store.Apply(ctx, store.Change{SetSetting: &store.Setting{Org: org, Key: settingAutoClose, Value: string(raw)},
+		Audit: []store.AuditEntry{by.entry(org, AuditAutoCloseUpdate, string(org), detail)}}); err != nil {
 		return err
 	}
 	return s.router.call(func() error {
@@ -99,29 +104,25 @@ func (s *Server) handleGetAutoClose(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePutAutoClose(w http.ResponseWriter, r *http.Request) {
-	org := wire.OrgID(r.PathValue("org"))
-	tok, err := s.member(r, org, wire.RoleAdmin)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	var v wire.AutoCloseSettings
-	if err := readJSON(r, &v); err != nil {
-		writeError(w, err)
-		return
-	}
-	if err := s.SetAutoClose(r.Context(), org, v); err != nil {
-		if wire.ErrorCode(err) == wire.EINTERNAL {
-			s.log.Error("storing the auto-close setting", "org", org, "err", err)
+	s.admin(func(w http.ResponseWriter, r *http.Request, a adminCtx) {
+		var v wire.AutoCloseSettings
+		if err := readJSON(r, &v); err != nil {
+			writeError(w, err)
+			return
 		}
-		writeError(w, err)
-		return
-	}
-	s.log.Info("auto-close time changed", "org", org, "after_s", v.AfterSeconds, "by", tok.User)
-	v, err = s.AutoCloseSettings(r.Context(), org)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+		if err := s.SetAutoClose(r.Context(), a.by, a.org, v); err != nil {
+			if wire.ErrorCode(err) == wire.EINTERNAL {
+				s.log.Error("storing the auto-close setting", "org", a.org, "err", err)
+			}
+			writeError(w, err)
+			return
+		}
+		s.log.Info("auto-close time changed", "org", a.org, "after_s", v.AfterSeconds, "by", a.tok.User)
+		v, err := s.AutoCloseSettings(r.Context(), a.org)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	})(w, r)
 }

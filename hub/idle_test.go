@@ -667,7 +667,7 @@ func TestRestartAfterTheDeadlineGivesTheCustomerTime(t *testing.T) {
 func TestQueueAutoCloseTime(t *testing.T) {
 	vc := newVClock()
 	s := idleHub(t, vc, "")
-	if err := s.SetAutoClose(ctx(t), hub.DemoOrg, wire.AutoCloseSettings{AfterSeconds: 300}); err != nil {
+	if err := s.SetAutoClose(ctx(t), hub.CommandLine, hub.DemoOrg, wire.AutoCloseSettings{AfterSeconds: 300}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := s.SaveQueue(ctx(t), hub.CommandLine, hub.DemoOrg, wire.Queue{ID: hub.DefaultQueue, Name: "General", Default: true, AutoCloseS: 5})

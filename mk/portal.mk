@@ -21,3 +21,11 @@ test-portal-routing-e2e: deps out/parley-hub out/parley-agent
 # portal-size: print the gzipped weight of the widget loader and of the chat's first load.
 portal-size: deps
 	npm run --silent build:portal | grep budget
+
+# test-admin-e2e: the organisation admin's console in Chromium against a real hub: sign in, invite
+# someone who sets a password on the setup page, change the organisation, the audit log, sign-out
+# ending the session; the console at 360 px in Spanish. Screenshots go to test-results/.
+E2E_TARGETS += test-admin-e2e
+.PHONY: test-admin-e2e
+test-admin-e2e: deps out/parley-hub
+	PARLEY_HUB=$(OUT)/parley-hub node --test --test-timeout=240000 e2e/admin.test.mjs

@@ -1,6 +1,8 @@
-// Builds the organisation admin's page (portal/admin/) into hub/admin/dist, which the hub embeds
-// and serves at /admin/{org}, with its assets under /admin/assets/.
+// Builds the organisation admin's console and the setup page (portal/admin/, Svelte) into
+// hub/admin/dist, which the hub embeds and serves at /admin/{org} and /setup, with its assets
+// under /admin/assets/.
 import { defineConfig } from 'vite';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -17,6 +19,7 @@ export default defineConfig(({ command }) => {
     root,
     base: '/admin/',
     publicDir: false,
+    plugins: [svelte()],
     build: { outDir, emptyOutDir: false, target: 'es2020', modulePreload: { polyfill: false }, reportCompressedSize: true },
   };
 });
