@@ -121,7 +121,7 @@ check "dpkg --purge leaves no package record" sh -c "dpkg --purge parley >/dev/n
 
 echo "== hub .deb"
 dpkg -r parley-hub >/dev/null 2>&1; dpkg --purge parley-hub >/dev/null 2>&1
-check "dpkg -i installs the hub" dpkg -i "$hub_deb"
+check "dpkg -i installs the hub and says how to start (parley-hub init)" sh -c "dpkg -i '$hub_deb' | grep -q 'sudo parley-hub init --org'"
 check "parley-hub --version" sh -c "/usr/bin/parley-hub --version | grep -q '^parley-hub '"
 check "system user parley exists, without a login shell" sh -c "getent passwd parley | grep -q ':/usr/sbin/nologin$'"
 check "state directory /var/lib/parley-hub belongs to parley" sh -c "[ \"\$(stat -c %U:%a /var/lib/parley-hub)\" = parley:750 ]"
