@@ -260,9 +260,14 @@ async function benchApp(hub, custBrowser, bin) {
     const frames = await xstamp(win.xenv, rect, { seconds: Math.min(SECONDS, 5) }).done;
     const lat = frames.map((f) => f.at - f.stamp);
     await win.shot('bench-app-window.png');
+    // The same call with the window minimised (unmapped, as a window manager does).
+    await win.minimise();
+    await sleep(2000);
+    const minimised = await cost(pid);
+    await win.restore();
     await cust.page.getByTestId('call-end').click();
     await cust.context.close();
-    return { ...c, setup, g2gMedian: quantile(lat, 0.5), g2gP95: quantile(lat, 0.95), fps: frames.length / Math.min(SECONDS, 5), box };
+    return { ...c, minimised, setup, g2gMedian: quantile(lat, 0.5), g2gP95: quantile(lat, 0.95), fps: frames.length / Math.min(SECONDS, 5), box };
   } finally {
     await win.stop();
   }
@@ -342,10 +347,13 @@ try {
   line('glass to glass, p95 (ms)', app.g2gP95, web.g2gP95, r(app.g2gP95, web.g2gP95) + 'x', '');
   line('frames painted per second', app.fps.toFixed(1), web.fps.toFixed(1), '', '');
   console.log('');
+  console.log(`app window minimised, same call: CPU ${app.minimised.cpu.toFixed(0)}% of a core (${r(app.minimised.cpu, app.cpu)}x shown), PSS ${mib(app.minimised.pss)} MiB; % of a core: ${JSON.stringify(app.minimised.byName)}`);
+  console.log('');
   if (before) {
     console.log(`the same, app before -> after (before: ${process.env.BENCH_BEFORE})`);
     console.log(`  CPU ${before.cpu.toFixed(0)}% -> ${app.cpu.toFixed(0)}% of a core (${r(app.cpu, before.cpu)}x); PSS ${mib(before.pss)} -> ${mib(app.pss)} MiB; setup ${before.setup} -> ${app.setup} ms; glass to glass median ${before.g2gMedian} -> ${app.g2gMedian} ms, p95 ${before.g2gP95} -> ${app.g2gP95} ms`);
     console.log(`  before, % of a core: ${JSON.stringify(before.byName)}`);
+    console.log(`  minimised: CPU ${before.minimised.cpu.toFixed(0)}% -> ${app.minimised.cpu.toFixed(0)}% of a core (${r(app.minimised.cpu, before.minimised.cpu)}x); before minimised, % of a core: ${JSON.stringify(before.minimised.byName)}`);
     console.log('');
   }
   console.log(`app tree (${app.procs} processes), % of a core: ${JSON.stringify(app.byName)}`);

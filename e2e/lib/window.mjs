@@ -9,6 +9,7 @@
 //   await win.getByTestId('presence').waitFor();
 //   const v = await win.evaluate(() => document.title);            // any script, its JSON answer
 //   await win.keyboard.press('Alt+A');
+//   await win.minimise(); await win.restore();                      // as a window manager would
 //   await win.shot('app-window-offer.png');                         // test-results/, X screenshot
 //   await win.stop();
 //
@@ -278,6 +279,22 @@ class Window {
         this.pointer = seen;
       }
     }
+  }
+
+  /**
+   * minimise hides the window as a window manager does with an iconified one (Xvfb has none):
+   * unmaps it, and waits until the page knows it is hidden.
+   */
+  async minimise(timeout = 40_000) {
+    await this.xdo(['windowunmap', '--sync', this.windowId]);
+    await this.waitForFunction(() => document.visibilityState === 'hidden', null, { timeout });
+  }
+
+  /** restore shows the window again, gives it the keyboard and waits until the page is visible. */
+  async restore(timeout = 40_000) {
+    await this.xdo(['windowmap', '--sync', this.windowId]);
+    await this.xdo(['windowfocus', '--sync', this.windowId]);
+    await this.waitForFunction(() => document.visibilityState === 'visible', null, { timeout });
   }
 
   /** locator finds elements by CSS selector. */
