@@ -652,3 +652,28 @@ func TestAbuseMetricsAccess(t *testing.T) {
 		t.Errorf("/metrics still served on the hub's address")
 	}
 }
+
+// Review: a supervisor's conv.end ended any conversation of the organisation, and the stored
+// system line named the agent. Only the assigned agent ends one; a supervisor closes it
+// deliberately (supervisor.close), named as the supervisor.
+func TestAbuseSupervisorEndsOthersConversation(t *testing.T) {
+	t.Parallel()
+	s := startHub(t)
+	agent, cust, conv := chatting(t, s, "Dora")
+	sup := member(t, s, "super1")
+	_, err := sup.conn.Request(ctx(t), wire.TypeConvEnd, wire.ConvRef{Conv: conv.ID})
+	if wire.ErrorCode(err) != wire.EFORBIDDEN {
+		t.Fatalf("supervisor conv.end of agent1's chat: %v; want EFORBIDDEN", err)
+	}
+	// Nothing ended: the chat carries on both ways.
+	if _, err := cust.conn.Request(ctx(t), wire.TypeChatSend, wire.ChatSend{Conv: conv.ID, Text: "still here", ClientID: "c1"}); err != nil {
+		t.Fatalf("customer after the refused end: %v", err)
+	}
+	agent.message(conv.ID, "still here")
+	if _, err := sup.conn.Request(ctx(t), wire.TypeSupervisorClose, wire.ConvRef{Conv: conv.ID}); err != nil {
+		t.Fatalf("supervisor.close: %v", err)
+	}
+	if line := agent.systemLine(wire.EventSupervisorClosed); line.Event.Name != "Supervisor One" {
+		t.Errorf("closing line = %+v; want it to name the supervisor", line)
+	}
+}

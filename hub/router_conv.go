@@ -129,6 +129,11 @@ func (r *router) end(c *conn, rid string, t wire.Type, id wire.ConversationID) e
 		if err != nil {
 			return err
 		}
+		if t == wire.TypeConvEnd && cs.conv.AgentID != c.user.ID {
+			// A supervisor's End would be stored as the agent's: closing someone else's
+			// conversation is the team view's Close (supervisor.close), logged as theirs.
+			return wire.Errorf(wire.EFORBIDDEN, "only the assigned agent ends a conversation; supervisors close it from the team view")
+		}
 		e := ending{by: wire.AuthorCustomer, reason: wire.EndByCustomer, text: "The customer left the conversation.", ev: &wire.Event{Kind: wire.EventLeft}}
 		if t == wire.TypeConvEnd {
 			e = ending{by: wire.AuthorAgent, reason: wire.EndByAgent, text: c.user.DisplayName + " ended the conversation.",
