@@ -195,6 +195,8 @@ func run() error {
 		AssetServer:      &assetserver.Options{Assets: dist},
 		OnStartup: func(ctx context.Context) {
 			emitter.ctx.Store(&ctx)
+			// A crashed or hung page is reloaded, and the services keep the customers served.
+			watchWebContent(svc.WindowGone)
 		},
 		OnDomReady: domReady,
 		OnShutdown: func(context.Context) {

@@ -43,6 +43,9 @@ type Config struct {
 	StateDir string
 	// Client says what signs in, in the member's session list: "app" (default) or "agent".
 	Client string
+	// WindowTimeout is how long a reloaded window may take to come back after its page crashed;
+	// 0 means WindowTimeout.
+	WindowTimeout time.Duration
 }
 
 // Services are the services bound to the UI. They share one hub connection.
@@ -55,6 +58,7 @@ type Services struct {
 	Calls         *Calls
 	Visual        *Visual
 	Settings      *Settings
+	Window        *Window
 
 	core *core
 }
@@ -99,6 +103,7 @@ func New(cfg Config) *Services {
 		Calls:         &Calls{m: c.calls},
 		Visual:        c.visual,
 		Settings:      &Settings{c: c},
+		Window:        newWindow(c, cfg.WindowTimeout),
 		core:          c,
 	}
 }
@@ -112,7 +117,7 @@ func (s *Services) Close() error {
 
 // Bindings lists the services for wails.Run's Bind option.
 func (s *Services) Bindings() []any {
-	return []any{s.Session, s.Presence, s.Offers, s.Conversations, s.Supervisor, s.Calls, s.Visual, s.Settings}
+	return []any{s.Session, s.Presence, s.Offers, s.Conversations, s.Supervisor, s.Calls, s.Visual, s.Settings, s.Window}
 }
 
 // requestTimeout bounds every request to the hub.

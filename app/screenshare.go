@@ -59,6 +59,12 @@ type ScreenShare struct {
 	call *media.Call
 	send SignalSender
 	log  *slog.Logger
+	// feed is the picture the UI shows. The share owns it (not the call) so that it can end the
+	// stream the moment the share ends, before the UI is told and removes its <img>: a WebKitGTK
+	// view whose multipart stream is torn down from under the element misbehaves.
+	feed *media.Feed
+	// bridge is the share's own render bridge when the options gave none; closed with the share.
+	bridge *media.Bridge
 
 	mu sync.Mutex
 	// view is the current state for the UI.
@@ -85,12 +91,24 @@ func NewScreenShare(id wire.VisualID, send SignalSender, opts ScreenShareOptions
 		}
 		mo.RelayOnly = opts.ICE.Policy == "relay"
 	}
+	bridge, own := opts.Bridge, (*media.Bridge)(nil)
+	if bridge == nil {
+		b, err := media.NewBridge(log)
+		if err != nil {
+			return nil, err
+		}
+		bridge, own = b, b
+	}
+	mo.Bridge = bridge
 	call, err := media.NewCall(mo)
 	if err != nil {
+		if own != nil {
+			_ = own.Close()
+		}
 		return nil, err
 	}
-	s := &ScreenShare{id: id, call: call, send: send, log: log}
-	s.view = ScreenShareView{Visual: id, URL: call.RemoteVideoURL(), Connection: "new"}
+	s := &ScreenShare{id: id, call: call, send: send, log: log, feed: bridge.NewFeed(), bridge: own}
+	s.view = ScreenShareView{Visual: id, URL: s.feed.URL(), Connection: "new"}
 	call.OnLocalCandidate(func(c media.Candidate) {
 		err := send(wire.VisualSignal{Visual: id, Candidate: &wire.ICECandidate{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: toInt(c.SDPMLineIndex)}})
 		if err != nil {
@@ -108,6 +126,7 @@ func NewScreenShare(id wire.VisualID, send SignalSender, opts ScreenShareOptions
 		if f != nil {
 			f(img)
 		}
+		s.feed.Publish(img)
 		s.change(func(v *ScreenShareView) { v.Frames, v.Width, v.Height = true, b.Dx(), b.Dy() })
 	})
 	return s, nil
@@ -200,7 +219,11 @@ func (s *ScreenShare) HandleSignal(m wire.VisualSignal) error {
 	}
 }
 
-// Close ends the media call; the engagement's stop is the caller's to send.
+// EndPicture ends the picture's stream at once (every viewer's MJPEG response finishes); the call
+// itself is closed by Close. It is quick and safe to call from any goroutine, more than once.
+func (s *ScreenShare) EndPicture() { s.feed.Close() }
+
+// Close ends the picture and the media call; the engagement's stop is the caller's to send.
 func (s *ScreenShare) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -209,7 +232,11 @@ func (s *ScreenShare) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	s.EndPicture()
 	err := s.call.Close()
+	if s.bridge != nil {
+		_ = s.bridge.Close()
+	}
 	s.change(func(v *ScreenShareView) { v.Connection = "closed" })
 	return err
 }
@@ -292,6 +319,14 @@ func (s *screenShares) onHub(ev wire.Envelope) {
 		case wire.VisualActive:
 			s.do(func() { s.start(v); s.renew(v) })
 		case wire.VisualEnded:
+			// The stream ends now, before the visual service tells the UI (it calls its
+			// subscribers first), so the UI removes a picture whose stream is already over.
+			s.mu.Lock()
+			sh := s.shares[v.ID]
+			s.mu.Unlock()
+			if sh != nil {
+				sh.EndPicture()
+			}
 			s.do(func() { s.end(v.ID) })
 		}
 	case wire.TypeVisualSignal:

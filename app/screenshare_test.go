@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"image"
+	"io"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -201,7 +203,36 @@ func TestScreenShares(t *testing.T) {
 	if _, ok := s.view("c1"); ok {
 		t.Error("a co-browse got a screen-share call")
 	}
+
+	// The UI watches the picture (its <img>'s MJPEG stream). When the share ends, the stream ends
+	// at once, before the visual service tells the UI and the UI removes the <img>: even while
+	// the share's own work (closing the call) waits in its queue.
+	view, _ := s.view("v1")
+	resp, err := http.Get(view.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadFull(resp.Body, make([]byte, 1024)); err != nil {
+		t.Fatalf("reading the picture's stream: %v", err)
+	}
+	streamEnded := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, resp.Body)
+		streamEnded <- err
+	}()
+	hold := make(chan struct{})
+	s.do(func() { <-hold })
 	s.onHub(env(wire.TypeVisualState, wire.Visual{ID: "v1", Kind: wire.VisualScreenShare, Provider: wire.ProviderBuiltinScreenShare, State: wire.VisualEnded}))
+	select {
+	case err := <-streamEnded:
+		if err != nil {
+			t.Errorf("the picture's stream broke (%v); want it finished", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the picture's stream still runs after the share ended")
+	}
+	close(hold)
 	for end := time.Now().Add(5 * time.Second); ; {
 		if _, ok := s.view("v1"); !ok {
 			break

@@ -154,6 +154,7 @@ export const offers = {
 
 export const conversations = {
   list: () => call<v.ConversationView[]>('Conversations', 'List'),
+  active: () => call<v.ConversationID>('Conversations', 'Active'),
   open: (id: v.ConversationID) => call<v.ConversationView>('Conversations', 'Open', id),
   close: () => call<void>('Conversations', 'Close'),
   messages: (id: v.ConversationID) => call<v.MessageView[]>('Conversations', 'Messages', id),
@@ -174,6 +175,11 @@ export const supervisor = {
   /** fetchCSV returns a report's CSV text; saveCSV writes it to the downloads folder and returns the path. */
   fetchCSV: (report: v.Report) => call<string>('Supervisor', 'FetchCSV', report),
   saveCSV: (report: v.Report) => call<string>('Supervisor', 'SaveCSV', report),
+};
+
+/** appWindow is the Window service: the page reports each load, so a crash can be recovered from. */
+export const appWindow = {
+  ready: () => call<void>('Window', 'Ready'),
 };
 
 export const visual = {

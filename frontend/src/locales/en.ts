@@ -192,6 +192,8 @@ const en: Messages = {
   notice: {
     connectionLost: 'The connection to the hub was lost and you were signed out.',
     sessionExpired: 'Your session ended: it expired, you signed out elsewhere, or an admin ended it. Please sign in again.',
+    windowRecovered: 'The window stopped responding and was reloaded. Your conversations are as you left them.',
+    windowRecoveredCall: 'The window stopped responding and was reloaded. Your call went on and is still connected.',
   },
   agentCall: {
     voice: 'Voice call',

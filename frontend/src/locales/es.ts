@@ -192,6 +192,8 @@ const es: Messages = {
   notice: {
     connectionLost: 'Se perdió la conexión con el hub y se cerró tu sesión.',
     sessionExpired: 'Tu sesión terminó: caducó, cerraste sesión en otro sitio o un administrador la terminó. Vuelve a iniciar sesión.',
+    windowRecovered: 'La ventana dejó de responder y se volvió a cargar. Tus conversaciones siguen como las dejaste.',
+    windowRecoveredCall: 'La ventana dejó de responder y se volvió a cargar. Tu llamada siguió y sigue conectada.',
   },
   agentCall: {
     voice: 'Llamada de voz',

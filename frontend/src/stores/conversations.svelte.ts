@@ -24,8 +24,11 @@ export function addMessage(m: MessageView): void {
   convs.messages[m.conv] = next;
 }
 
+/** loadConversations loads the list and shows the conversation the services have open (after a reload). */
 export async function loadConversations(): Promise<void> {
   convs.list = await api.conversations.list();
+  const id = await api.conversations.active();
+  if (id) await followActive(id);
 }
 
 /** openConversation makes id the active conversation and loads its transcript. */

@@ -25,6 +25,10 @@ export async function init(): Promise<void> {
     api.on<MessageView>('message', addMessage),
     api.on<string>('active', followActive),
     api.on<SupervisorView>('supervisor', setTeam),
+    // The page was reloaded after its web process stopped: say so, and whether the call went on.
+    api.on<{ recovered: boolean; call: boolean }>('window', (w) => {
+      if (w.recovered) notify(i18n.t(w.call ? 'notice.windowRecoveredCall' : 'notice.windowRecovered'), 'info', 12000);
+    }),
     api.on<Notice>('notice', (n) => {
       if (n.kind === 'offer_revoked') {
         const key = `offer.revoked.${n.reason ?? 'other'}`;
@@ -37,6 +41,7 @@ export async function init(): Promise<void> {
   ]);
   await loadSession();
   if (session.view.signed_in) await refresh();
+  api.appWindow.ready().catch(() => {});
 }
 
 /** refresh loads every domain's current state (after sign-in). */

@@ -1,0 +1,183 @@
+// What agents meet on a real shift (issue 21), in the agent app's REAL window: the test build
+// (release build plus the window harness) under Xvfb, real X clicks and keys, a real hub, and
+// customers in headless Chromium with fake camera, microphone and screen. X screenshots of the
+// window go to test-results/app-shift-*.png.
+//
+// Run: make test-app-shift-e2e (or node --test e2e/app-shift.test.mjs with out/parley-e2e,
+// out/parley-hub built).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { desktop, launchChromium, startHub, startWindow, watch } from './lib/index.mjs';
+
+const run = promisify(execFile);
+const T = 60_000; // how long any single expectation may take (the machine may be busy)
+
+let hub, win, browser;
+
+before(async () => {
+  hub = await startHub({ args: ['-ring-timeout', '60s'] });
+  browser = await launchChromium({ media: true, args: ['--auto-select-desktop-capture-source=Entire screen'] });
+  win = await startWindow({ args: ['-hub', hub.url, '-devices', 'test-pattern'] });
+  await signIn(win, 'agent1');
+  await win.waitForFunction(() => document.querySelector('[data-testid="presence"]')?.value === 'available', null, { timeout: T });
+});
+
+after(async () => {
+  await browser?.close();
+  await win?.stop();
+  await hub?.stop();
+});
+
+/** signIn fills the window's sign-in form with the real keyboard and submits it with Enter. */
+async function signIn(w, user, password = 'demo') {
+  await w.getByTestId('signin-username').waitFor({ timeout: T });
+  await w.getByTestId('signin-hub').fill(hub.url);
+  await w.getByTestId('signin-org').fill('demo');
+  await w.getByTestId('signin-username').fill(user);
+  await w.getByTestId('signin-password').fill(password);
+  await w.keyboard.press('Enter');
+  await w.getByTestId('presence').waitFor({ timeout: T });
+}
+
+/** customer starts a chat in the portal and the agent accepts it with Alt+A. */
+async function customer(name, text = `hello, this is ${name}`) {
+  const context = await browser.newContext({ viewport: desktop, locale: 'en-US' });
+  const page = await context.newPage();
+  const errors = watch(page);
+  await page.goto(`${hub.url}/chat/demo`);
+  await page.getByTestId('prechat-name').fill(name);
+  await page.getByTestId('prechat-start').click();
+  await page.getByTestId('chat-input').fill(text);
+  await page.getByTestId('chat-input').press('Enter');
+  await win.getByTestId('offer-accept').waitFor({ timeout: T });
+  await win.keyboard.press('Alt+A');
+  await message(win, 'customer', text).waitFor({ timeout: T });
+  return { context, page, errors };
+}
+
+function message(page, author, text) {
+  return page.locator(`[data-testid="chat-message"][data-author="${author}"]`).filter({ hasText: text });
+}
+
+/** videoCall starts a video call from More commands; the customer accepts with video. */
+async function videoCall(cust) {
+  await win.getByTestId('more-commands').click();
+  await win.getByTestId('video-call').click();
+  await cust.page.getByTestId('accept-video').click({ timeout: T });
+  await win.locator('[data-testid="floating-call-control"][data-state="active"]').waitFor({ timeout: T });
+  await win.waitForFunction(() => document.querySelector('[data-testid="remote-video"]')?.naturalWidth > 0, null, { timeout: T });
+}
+
+/** seconds reads the call timer (m:ss) of the window's floating call control. */
+async function seconds() {
+  const text = await win.getByTestId('call-timer').textContent();
+  const m = /^(\d+):(\d\d)$/.exec(text.trim());
+  return m ? Number(m[1]) * 60 + Number(m[2]) : -1;
+}
+
+/**
+ * afterReload waits until fn() is truthy in the window's page across a reload: a script sent into
+ * a page that then dies never answers, so each try gets a short time limit.
+ */
+async function afterReload(fn, timeout = 90_000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await win.script(`(${fn.toString()})()`, 3_000).catch(() => null);
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`not true after the reload within ${timeout} ms: ${fn.toString().slice(0, 200)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** recovered waits for the reloaded window's toast that says the call went on. */
+const recovered = () => afterReload(() => [...document.querySelectorAll('[data-testid="toast"]')].some((t) => t.textContent.includes('Your call went on')));
+
+/** timerMoves waits until the window's call timer has moved on. */
+async function timerMoves() {
+  const s0 = await seconds();
+  await win.waitForFunction((s) => {
+    const m = /^(\d+):(\d\d)$/.exec(document.querySelector('[data-testid="call-timer"]')?.textContent.trim() ?? '');
+    return m && Number(m[1]) * 60 + Number(m[2]) > s;
+  }, s0, { timeout: T });
+}
+
+/** webProcess is the pid of the window's WebKitWebProcess (0 when there is none). */
+async function webProcess() {
+  const app = await win.appPid();
+  try {
+    const { stdout } = await run('pgrep', ['-P', String(app), '-f', 'WebKitWebProcess']);
+    return Number(stdout.trim().split('\n')[0]) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** shareScreen starts the built-in screen share from the window; the customer accepts it. */
+async function shareScreen(cust) {
+  if ((await win.getByTestId('provider-tab').count()) === 0) await win.getByTestId('visual-engagement').click();
+  await win.getByTestId('visual-create').click();
+  await win.getByTestId('share-pin').click({ timeout: T });
+  const pinMsg = message(cust.page, 'agent', 'PIN').last();
+  await pinMsg.waitFor({ timeout: T });
+  const pin = /(\d{6})/.exec(await pinMsg.textContent())[1];
+  await cust.page.getByTestId('visual-pin').fill(pin);
+  await cust.page.getByTestId('visual-accept').click();
+  // A 1280x720 screen: on a busy machine the customer's browser takes a while to send it.
+  await win.waitForFunction(() => document.querySelector('[data-testid="screenshare-video"]')?.naturalWidth > 0, null, { timeout: 90_000 });
+}
+
+test('item 1: stopping a screen share mid-call (agent, then customer) leaves the window\'s page alive and the call running', async () => {
+  const cust = await customer('Sam');
+  await videoCall(cust);
+  const web = await webProcess();
+  assert.ok(web > 0, 'the window has a web process');
+  for (const who of ['agent', 'customer']) {
+    await shareScreen(cust);
+    await win.shot(`app-shift-sharing-${who}.png`);
+    if (who === 'agent') await win.getByTestId('visual-stop-agent').click();
+    else await cust.page.getByTestId('visual-stop').click();
+    await win.getByTestId('visual-create').waitFor({ timeout: T });
+    await timerMoves();
+    assert.equal(await webProcess(), web, `the web process survived the ${who}'s stop`);
+  }
+  await win.shot('app-shift-share-stopped.png');
+  await win.getByTestId('call-end').click();
+  await cust.page.getByTestId('call-ended').waitFor({ timeout: T });
+  await cust.context.close();
+});
+
+test('item 1: a crashed or hung page is reloaded, the agent is told, and the call goes on', async () => {
+  const cust = await customer('Cara');
+  await videoCall(cust);
+  const web = await webProcess();
+  assert.ok(web > 0, 'the window has a web process');
+
+  // The page's process dies (as it did with a segfault in libwebkit2gtk; SIGKILL here, since
+  // JavaScriptCore's own SIGSEGV handler may swallow a signal that no fault raised): the window
+  // reloads it, the agent is told, and the call is still there, its timer running, the customer
+  // in it.
+  process.kill(web, 'SIGKILL');
+  await recovered();
+  const again = await webProcess();
+  assert.ok(again > 0 && again !== web, `a new web process (${web} -> ${again})`);
+  await win.locator('[data-testid="floating-call-control"][data-state="active"]').waitFor({ timeout: T });
+  await win.waitForFunction(() => document.querySelector('[data-testid="remote-video"]')?.naturalWidth > 0, null, { timeout: T });
+  await timerMoves();
+  await win.getByTestId('communication-panel').waitFor({ timeout: T });
+  await win.shot('app-shift-recovered.png');
+  assert.equal(await cust.page.getByTestId('call-ended').count(), 0, 'the customer is still in the call');
+
+  // A page that stops answering (its process stopped) is ended and reloaded the same way.
+  process.kill(again, 'SIGSTOP');
+  await recovered();
+  const third = await webProcess();
+  assert.ok(third > 0 && third !== again, `a new web process after the hang (${again} -> ${third})`);
+  await win.locator('[data-testid="floating-call-control"][data-state="active"]').waitFor({ timeout: T });
+
+  // The window works: the agent ends the call with a real click, and the customer sees it.
+  await win.getByTestId('call-end').click();
+  await cust.page.getByTestId('call-ended').waitFor({ timeout: T });
+  await cust.context.close();
+});
