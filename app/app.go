@@ -403,7 +403,7 @@ func (c *core) event(ev wire.Envelope) (out []emission, followUp []func()) {
 		if c.removeOffer(r.Offer) {
 			c.log.Info("offer revoked", "offer", r.Offer, "reason", r.Reason)
 			out = append(out, emission{EventOffers, c.offerViews()},
-				emission{EventNotice, Notice{Kind: "offer_revoked", Reason: r.Reason}})
+				emission{EventNotice, Notice{Kind: "offer_revoked", Reason: r.Reason, Next: r.Next}})
 		}
 
 	case wire.TypeConvState:

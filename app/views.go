@@ -120,6 +120,8 @@ type Notice struct {
 	// Kind is "offer_revoked", "connection_lost" or "signed_out".
 	Kind   string `json:"kind"`
 	Reason string `json:"reason,omitempty"`
+	// Next is where a withdrawn offer's conversation went: "agent" or "queue" (wire.OfferRevoked).
+	Next string `json:"next,omitempty"`
 	// Code is set when an error caused the notice.
 	Code wire.Code `json:"code,omitempty"`
 }

@@ -44,6 +44,7 @@ async function signIn(w, user, password = 'demo') {
 /** customer starts a chat in the portal and the agent accepts it with Alt+A. */
 async function customer(name, text = `hello, this is ${name}`) {
   const context = await browser.newContext({ viewport: desktop, locale: 'en-US' });
+  context.setDefaultTimeout(T);
   const page = await context.newPage();
   const errors = watch(page);
   await page.goto(`${hub.url}/chat/demo`);
@@ -55,6 +56,14 @@ async function customer(name, text = `hello, this is ${name}`) {
   await win.keyboard.press('Alt+A');
   await message(win, 'customer', text).waitFor({ timeout: T });
   return { context, page, errors };
+}
+
+/** leave has a customer leave their chat (so agent1's capacity is free for the next test). */
+async function leave({ page, context }) {
+  await page.getByTestId('chat-leave').click();
+  await page.getByTestId('chat-leave-confirm').click();
+  await page.getByTestId('chat-ended').waitFor({ timeout: T });
+  await context.close();
 }
 
 function message(page, author, text) {
@@ -118,7 +127,7 @@ async function webProcess() {
 async function shareScreen(cust) {
   if ((await win.getByTestId('provider-tab').count()) === 0) await win.getByTestId('visual-engagement').click();
   await win.getByTestId('visual-create').click();
-  await win.getByTestId('share-pin').click({ timeout: T });
+  // The built-in session's PIN reaches the chat with the invitation: no second click.
   const pinMsg = message(cust.page, 'agent', 'PIN').last();
   await pinMsg.waitFor({ timeout: T });
   const pin = /(\d{6})/.exec(await pinMsg.textContent())[1];
@@ -145,7 +154,7 @@ test('item 1: stopping a screen share mid-call (agent, then customer) leaves the
   await win.shot('app-shift-share-stopped.png');
   await win.getByTestId('call-end').click();
   await cust.page.getByTestId('call-ended').waitFor({ timeout: T });
-  await cust.context.close();
+  await leave(cust);
 });
 
 test('item 1: a crashed or hung page is reloaded, the agent is told, and the call goes on', async () => {
@@ -168,6 +177,9 @@ test('item 1: a crashed or hung page is reloaded, the agent is told, and the cal
   await win.getByTestId('communication-panel').waitFor({ timeout: T });
   await win.shot('app-shift-recovered.png');
   assert.equal(await cust.page.getByTestId('call-ended').count(), 0, 'the customer is still in the call');
+  // The notice stays until the agent closes it.
+  await win.getByTestId('toast').filter({ hasText: 'Your call went on' }).locator('button').click();
+  await win.getByTestId('toast').waitFor({ state: 'detached', timeout: T });
 
   // A page that stops answering (its process stopped) is ended and reloaded the same way.
   process.kill(again, 'SIGSTOP');
@@ -179,5 +191,38 @@ test('item 1: a crashed or hung page is reloaded, the agent is told, and the cal
   // The window works: the agent ends the call with a real click, and the customer sees it.
   await win.getByTestId('call-end').click();
   await cust.page.getByTestId('call-ended').waitFor({ timeout: T });
-  await cust.context.close();
+  await leave(cust);
+});
+
+test('item 2: starting a call withdraws the offer on screen at once, and the toast says truthfully where the customer went', async () => {
+  const cust = await customer('Olga');
+  // A second customer writes: their offer shows while agent1 still has room.
+  const context = await browser.newContext({ viewport: desktop, locale: 'en-US' });
+  const waiting = await context.newPage();
+  await waiting.goto(`${hub.url}/chat/demo`);
+  await waiting.getByTestId('prechat-name').fill('Pavel');
+  await waiting.getByTestId('prechat-start').click();
+  await waiting.getByTestId('chat-input').fill('my order is late');
+  await waiting.getByTestId('chat-input').press('Enter');
+  await win.getByTestId('offer').filter({ hasText: 'Pavel' }).waitFor({ timeout: T });
+  await win.shot('app-shift-offer-before-call.png');
+
+  // agent1 calls Olga: Pavel's offer goes at once (no other agent is online: back to the queue).
+  await win.getByTestId('more-commands').click();
+  await win.getByTestId('voice-call').click();
+  await win.getByTestId('offer').waitFor({ state: 'detached', timeout: T });
+  await win.getByTestId('toast').filter({ hasText: 'went back to the queue' }).waitFor({ timeout: T });
+  await win.shot('app-shift-offer-withdrawn.png');
+  // Pavel writes again while the call rings: no offer comes back.
+  await waiting.getByTestId('chat-input').fill('hello?');
+  await waiting.getByTestId('chat-input').press('Enter');
+  await win.waitForTimeout(1500);
+  assert.equal(await win.getByTestId('offer').count(), 0, 'no offer while the call rings');
+  await win.getByTestId('call-end').click();
+  await win.getByTestId('floating-call-control').waitFor({ state: 'detached', timeout: T });
+  // With the call over, Pavel is offered again.
+  await win.getByTestId('offer').filter({ hasText: 'Pavel' }).waitFor({ timeout: T });
+  await leave({ page: waiting, context });
+  await win.getByTestId('offer').waitFor({ state: 'detached', timeout: T });
+  await leave(cust);
 });

@@ -312,6 +312,12 @@ func (r *router) callInvite(c *conn, rid string, ci wire.CallInvite) error {
 		}
 		r.callm.invites.WithLabelValues(string(ci.Kind)).Inc()
 		cl.log.Info("call invited", "kind", ci.Kind, "agent", a.user.ID, "policy", cl.ice[wire.AuthorAgent].Policy)
+		// Routing offers an agent on a call no new conversation, so a chat they were still
+		// considering goes at once to another agent or back to the queue (the call now holds
+		// their capacity, so routing passes them by).
+		if o := a.offer; o != nil {
+			r.withdraw(o, "call")
+		}
 		c.pushFrame(wire.TypeAck, rid, wire.Ack{Conv: cs.conv.ID, Call: id})
 		r.sendCallState(cl)
 		r.capacityChanged(a)

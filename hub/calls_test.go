@@ -761,3 +761,66 @@ func TestCallSettingsAPI(t *testing.T) {
 	_, err := rg.agent.conn.Request(ctx(t), wire.TypeCallInvite, wire.CallInvite{Conv: rg.conv.ID, Kind: wire.CallVideo})
 	wantCode(t, "video invite after the admin chose voice only", err, wire.EFORBIDDEN)
 }
+
+// TestCallWithdrawsPendingOffer: an agent considering an offer starts a call in another chat. The
+// offer is withdrawn at once (routing offers no new conversation during a call), the chat goes
+// to the other agent when one is free, back to the queue when none is, and the agent is told
+// which; the customer's first message, written during the call, is no new offer to them.
+func TestCallWithdrawsPendingOffer(t *testing.T) {
+	t.Parallel()
+	rg := newCallRig(t)
+
+	// Only agent1 is online: the withdrawn chat waits in the queue.
+	waiting, conv2 := customer(t, rg.s, "Waiting")
+	first := rg.agent.offer(conv2.ID)
+	// Read in order: the withdrawal comes before the call's ringing state.
+	a, err := rg.agent.conn.Request(ctx(t), wire.TypeCallInvite, wire.CallInvite{Conv: rg.conv.ID, Kind: wire.CallVoice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := a.Call
+	var rv wire.OfferRevoked
+	rg.agent.until(wire.TypeOfferRevoked, func(env wire.Envelope) bool {
+		_ = json.Unmarshal(env.Data, &rv)
+		return rv.Offer == first.ID
+	})
+	if rv.Reason != "call" || rv.Next != "queue" {
+		t.Errorf("offer.revoked = %+v; want reason call, next queue", rv)
+	}
+	if _, err := rg.agent.conn.Request(ctx(t), wire.TypeOfferAccept, wire.OfferRef{Offer: first.ID}); err == nil {
+		t.Error("the withdrawn offer could still be accepted")
+	}
+	// The customer writes while the call rings: no offer (nor its update) reaches agent1.
+	if _, err := waiting.conn.Send(ctx(t), conv2.ID, "is anyone there?"); err != nil {
+		t.Fatal(err)
+	}
+	rg.agent.none(wire.TypeOffer, 300*time.Millisecond)
+
+	// agent2 comes online: the waiting chat goes to them.
+	agent2 := member(t, rg.s, "agent2")
+	agent2.accept(conv2.ID)
+	if _, err := rg.agent.conn.Request(ctx(t), wire.TypeCallEnd, wire.CallRef{Call: id}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Now an offer to agent1 with agent2 free: the call sends it to agent2 straight away.
+	setPresence := func(p *peer, pr wire.Presence) {
+		if _, err := p.conn.Request(ctx(t), wire.TypePresenceSet, wire.PresenceSet{Presence: pr}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setPresence(agent2, wire.PresenceBusy) // so conv3 is offered to agent1
+	_, conv3 := customer(t, rg.s, "Third")
+	o3 := rg.agent.offer(conv3.ID)
+	setPresence(agent2, wire.PresenceAvailable)
+	if _, err := rg.agent.conn.Request(ctx(t), wire.TypeCallInvite, wire.CallInvite{Conv: rg.conv.ID, Kind: wire.CallVideo}); err != nil {
+		t.Fatal(err)
+	}
+	rg.agent.until(wire.TypeOfferRevoked, func(env wire.Envelope) bool {
+		_ = json.Unmarshal(env.Data, &rv)
+		return rv.Offer == o3.ID
+	})
+	if rv.Reason != "call" || rv.Next != "agent" {
+		t.Errorf("offer.revoked = %+v; want reason call, next agent", rv)
+	}
+}

@@ -128,12 +128,24 @@ func (r *router) expire(id wire.OfferID) {
 	if o == nil {
 		return
 	}
-	r.revoke(o, "timeout")
-	r.s.metrics.offers.WithLabelValues("timeout").Inc()
 	o.conv.passOver(o.agent, r.s.now().Add(r.s.cfg.OfferTimeout))
+	r.withdraw(o, "timeout")
+	r.s.metrics.offers.WithLabelValues("timeout").Inc()
 	r.retryLater(o.conv.org)
-	r.route(o.conv.org)
 	r.dirty[o.conv.org] = struct{}{}
+}
+
+// withdraw takes an offer back from its agent, routes the conversation again (the caller has
+// made sure that agent is not picked) and tells the agent why and, truthfully, where it went:
+// Next is "agent" when another agent was offered it now, "queue" when it waits for one.
+func (r *router) withdraw(o *offerState, reason string) {
+	r.clearOffer(o)
+	r.route(o.conv.org)
+	next := "queue"
+	if o.conv.offer != nil {
+		next = "agent"
+	}
+	o.agent.push(encode(wire.TypeOfferRevoked, wire.OfferRevoked{Offer: o.id, Reason: reason, Next: next}))
 }
 
 // retryLater routes org again once passed-over agents may be offered again.

@@ -1580,9 +1580,14 @@ export interface OfferRef {
 export interface OfferRevoked {
   offer: OfferID;
   /**
-   * Reason is "timeout", "declined", "assigned" or "left".
+   * Reason is "timeout", "declined", "assigned", "left", or "call" (the agent started a call).
    */
   reason: string;
+  /**
+   * Next says where a timed-out or call-withdrawn conversation went: "agent" (offered to
+   * another agent) or "queue" (waiting for the next free one).
+   */
+  next?: string;
 }
 
 /**
@@ -1898,6 +1903,7 @@ export const TypeAgentState: Type = "agent.state";
 export const TypeOffer: Type = "offer";
 export const TypeOfferAccept: Type = "offer.accept";
 export const TypeOfferDecline: Type = "offer.decline";
+export const TypeAgentSignOut: Type = "agent.sign_out";
 export const TypeOfferRevoked: Type = "offer.revoked";
 export const TypeSupervisorSnapshot: Type = "supervisor.snapshot";
 export const TypeSupervisorAssign: Type = "supervisor.assign";

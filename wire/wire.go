@@ -135,6 +135,9 @@ const (
 	TypeOfferAccept Type = "offer.accept"
 	// TypeOfferDecline (agent→hub, [OfferRef]) refuses an offer; it moves on to another agent.
 	TypeOfferDecline Type = "offer.decline"
+	// TypeAgentSignOut (agent→hub, no payload) signs the agent out of routing before the
+	// connection closes: they are offline at once and their conversations go back to the queue.
+	TypeAgentSignOut Type = "agent.sign_out"
 	// TypeOfferRevoked (hub→agent, [OfferRevoked]) withdraws an offer (timed out, customer left).
 	TypeOfferRevoked Type = "offer.revoked"
 
@@ -472,8 +475,11 @@ type OfferRef struct {
 // OfferRevoked withdraws an offer.
 type OfferRevoked struct {
 	Offer OfferID `json:"offer"`
-	// Reason is "timeout", "declined", "assigned" or "left".
+	// Reason is "timeout", "declined", "assigned", "left", or "call" (the agent started a call).
 	Reason string `json:"reason"`
+	// Next says where a timed-out or call-withdrawn conversation went: "agent" (offered to
+	// another agent) or "queue" (waiting for the next free one).
+	Next string `json:"next,omitempty"`
 }
 
 // Snapshot is the supervisor's view of an organisation.

@@ -97,6 +97,8 @@ export type Report = 'conversations' | 'calls';
 export interface Notice {
   kind: 'offer_revoked' | 'connection_lost' | 'signed_out';
   reason?: string;
+  /** next is where a withdrawn offer's conversation went: 'agent' or 'queue'. */
+  next?: 'agent' | 'queue';
   code?: wire.Code;
 }
 

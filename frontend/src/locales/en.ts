@@ -56,6 +56,9 @@ const en: Messages = {
     callBack: 'They were on a call: call the customer back.',
     revoked: {
       timeout: 'An offer timed out and went to another agent.',
+      timeoutQueue: 'An offer timed out. The customer is back in the queue for the next free agent.',
+      call: 'You started a call, so the chat you were offered went to another agent.',
+      callQueue: 'You started a call, so the chat you were offered went back to the queue for the next free agent.',
       assigned: 'An offer was withdrawn: a supervisor assigned the conversation.',
       left: 'An offer was withdrawn: the customer left.',
       declined: 'The offer was declined.',

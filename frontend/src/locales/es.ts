@@ -56,6 +56,9 @@ const es: Messages = {
     callBack: 'Estaba en una llamada: devuelve la llamada al cliente.',
     revoked: {
       timeout: 'Una oferta caducó y pasó a otro agente.',
+      timeoutQueue: 'Una oferta caducó. El cliente vuelve a la cola para el próximo agente libre.',
+      call: 'Empezaste una llamada, así que el chat que se te ofrecía pasó a otro agente.',
+      callQueue: 'Empezaste una llamada, así que el chat que se te ofrecía volvió a la cola para el próximo agente libre.',
       assigned: 'Se retiró una oferta: un supervisor asignó la conversación.',
       left: 'Se retiró una oferta: el cliente se fue.',
       declined: 'La oferta fue rechazada.',

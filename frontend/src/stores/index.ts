@@ -27,11 +27,14 @@ export async function init(): Promise<void> {
     api.on<SupervisorView>('supervisor', setTeam),
     // The page was reloaded after its web process stopped: say so, and whether the call went on.
     api.on<{ recovered: boolean; call: boolean }>('window', (w) => {
-      if (w.recovered) notify(i18n.t(w.call ? 'notice.windowRecoveredCall' : 'notice.windowRecovered'), 'info', 12000);
+      // It stays until closed: the agent may have looked away while the window was frozen.
+      if (w.recovered) notify(i18n.t(w.call ? 'notice.windowRecoveredCall' : 'notice.windowRecovered'), 'info', 0);
     }),
     api.on<Notice>('notice', (n) => {
       if (n.kind === 'offer_revoked') {
-        const key = `offer.revoked.${n.reason ?? 'other'}`;
+        // Where the conversation went, as the hub saw it: another agent, or the queue.
+        const where = n.next === 'queue' ? 'Queue' : '';
+        const key = `offer.revoked.${n.reason ?? 'other'}${n.reason === 'timeout' || n.reason === 'call' ? where : ''}`;
         const text = i18n.t(key);
         notify(text === key ? i18n.t('offer.revoked.other') : text);
       } else if (n.kind === 'connection_lost') {

@@ -9,11 +9,11 @@ export const notices = $state({ items: [] as Toast[] });
 
 let next = 1;
 
-/** notify shows text for a few seconds. */
+/** notify shows text for a few seconds; with ms 0 it stays until the agent closes it. */
 export function notify(text: string, tone: Toast['tone'] = 'info', ms = 5000): void {
   const id = next++;
   notices.items.push({ id, text, tone });
-  setTimeout(() => dismiss(id), ms);
+  if (ms > 0) setTimeout(() => dismiss(id), ms);
 }
 
 /** dismiss hides a toast. */
