@@ -233,8 +233,24 @@ func (s *Session) SignOut() error {
 	c.signMu.Lock()
 	defer c.signMu.Unlock()
 	c.mu.Lock()
-	l, stop, done := c.link, c.stop, c.done
+	l := c.link
+	agent := c.session.User != nil && c.session.User.Role == wire.RoleAgent
+	c.mu.Unlock()
 	if l == nil {
+		return nil
+	}
+	// Routing hears it first: the agent's customers go back to the queue now, not when the
+	// offline grace runs out, and no new offer is made to a desk nobody sits at.
+	if agent {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		if _, err := l.Request(ctx, wire.TypeAgentSignOut, nil); err != nil {
+			c.log.Warn("telling the hub of the sign-out", "code", wire.ErrorCode(err))
+		}
+		cancel()
+	}
+	c.mu.Lock()
+	stop, done := c.stop, c.done
+	if c.link != l { // lost meanwhile: already signed out
 		c.mu.Unlock()
 		return nil
 	}

@@ -87,39 +87,7 @@ func (r *router) removeAgent(o *orgState, a *agentState) {
 	if a.offer != nil {
 		r.revoke(a.offer, "unavailable")
 	}
-	ids := make([]wire.ConversationID, 0, len(a.convs))
-	for id := range a.convs {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	requeued := make([]*convState, 0, len(ids))
-	for _, id := range ids {
-		cs := a.convs[id]
-		r.endConvCall(cs, wire.AuthorAgent, "agent unavailable")
-		r.endVisuals(cs, "agent unavailable")
-		prev := cs.conv
-		cs.conv.State, cs.conv.AgentID, cs.conv.AgentName, cs.conv.AcceptedAt = wire.ConvWaiting, "", "", 0
-		ctx, cancel := dbctx()
-		err := r.s.store.UpdateConversation(ctx, cs.conv)
-		cancel()
-		if err != nil {
-			// Stored as still the agent's: a restarted hub requeues it (the agent is gone).
-			r.s.log.Error("requeueing a conversation", "conv", id, "err", err)
-			cs.conv = prev
-			continue
-		}
-		delete(a.convs, id)
-		requeued = append(requeued, cs)
-		a.push(encode(wire.TypeConvState, cs.conv))
-		r.requeued(cs)
-		r.sendConvState(cs)
-		r.systemEvent(cs, a.user.DisplayName+" is no longer available; the conversation is back in the queue.",
-			&wire.Event{Kind: wire.EventRequeued, Name: a.user.DisplayName})
-		r.watchAbandon(cs)
-		r.armIdle(cs, false) // waiting: no close for inactivity
-		r.s.log.Info("conversation back in the queue", "org", o.id, "conv", id, "agent", a.user.ID)
-	}
-	o.queue = append(requeued, o.queue...)
+	r.requeueAll(o, a, "agent unavailable")
 	if a.grace != nil {
 		a.grace.Stop()
 	}

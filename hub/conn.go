@@ -429,6 +429,8 @@ func (c *conn) dispatch(env wire.Envelope) error {
 			return wire.Errorf(wire.EINVALID, "presence must be available, busy or away")
 		}
 		return c.s.router.setPresence(c, env.RID, p.Presence)
+	case wire.TypeAgentSignOut:
+		return c.s.router.signOut(c, env.RID)
 	case wire.TypeOfferAccept, wire.TypeOfferDecline:
 		var ref wire.OfferRef
 		if err := env.Unmarshal(&ref); err != nil {

@@ -169,11 +169,8 @@ func (r *router) unregister(c *conn) {
 							return
 						}
 						a.grace, a.online = nil, false
-						if o := a.offer; o != nil {
-							r.revoke(o, "timeout")
-							r.route(org)
-						}
-						r.dirty[org] = struct{}{}
+						// Gone for good: their offer, call and chats go to others.
+						r.release(org, a, "offline")
 					})
 				})
 				a.grace = t

@@ -210,6 +210,9 @@ func (r *router) assign(c *conn, rid string, as wire.Assign) error {
 		if a == nil {
 			return wire.Errorf(wire.ENOTFOUND, "no such agent")
 		}
+		if !a.online { // nobody would see it: the customer would wait on an empty desk
+			return wire.Errorf(wire.EAGENTUNAVAILABLE, "%s is offline", a.user.DisplayName)
+		}
 		if cs.conv.AgentID == a.user.ID {
 			ack(c, rid, wire.Ack{Conv: cs.conv.ID})
 			return nil
