@@ -73,8 +73,9 @@ import (
 // process. A web process that stops answering for unresponsiveLimit is ended, which takes the
 // same path.
 
-// unresponsiveLimit is how long the page may stop answering before its process is ended.
-const unresponsiveLimit = 10 * time.Second
+// unresponsiveLimit is how long the page may stop answering before its process is ended (WebKit
+// itself calls it unresponsive after about 3 s; a busy machine can stall a live page longer).
+const unresponsiveLimit = 20 * time.Second
 
 var webWatch struct {
 	mu sync.Mutex

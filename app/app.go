@@ -140,6 +140,8 @@ type conv struct {
 	customerTyping bool
 	// delivered and read are the customer's receipts for the agent's messages.
 	delivered, read int64
+	// moved is true once the conversation is no longer this agent's (ConversationView.Moved).
+	moved bool
 }
 
 // core is the state the services share. One goroutine (run) reads the hub connection; the
@@ -354,8 +356,18 @@ func (c *core) welcome(w wire.Welcome) (out []emission, followUp []func()) {
 	if w.MaxTextBytes > 0 {
 		c.session.MaxTextBytes = w.MaxTextBytes
 	}
+	mine := map[wire.ConversationID]bool{}
 	for _, wc := range w.Conversations {
+		mine[wc.ID] = true
 		followUp = append(followUp, c.upsertConv(wc)...)
+	}
+	// An agent back after a long drop: open chats the hub no longer lists went to others.
+	if w.Role == wire.RoleAgent {
+		for id, cv := range c.convs {
+			if !mine[id] && cv.State == wire.ConvActive {
+				cv.moved = true
+			}
+		}
 	}
 	out = append(out, emission{EventSession, c.session}, emission{EventConversations, c.convViews()})
 	return out, followUp
@@ -501,6 +513,13 @@ func (c *core) upsertConv(wc wire.Conversation) (followUp []func()) {
 	if wc.State == wire.ConvEnded {
 		cv.customerTyping = false
 	}
+	// Back in the queue, or someone else's now: the agent may read it, not write in it.
+	me := wire.UserID("")
+	if c.session.User != nil {
+		me = c.session.User.ID
+	}
+	cv.moved = c.session.User != nil && c.session.User.Role == wire.RoleAgent &&
+		(wc.State == wire.ConvWaiting || (wc.State == wire.ConvActive && wc.AgentID != me))
 	if have := cv.lastSeq(); wc.LastSeq > have {
 		id, after := wc.ID, have
 		followUp = append(followUp, func() { c.history(id, after) })
@@ -624,7 +643,7 @@ func (c *core) view(cv *conv) ConversationView {
 		CustomerTyping: cv.customerTyping, DeliveredSeq: cv.delivered, ReadSeq: cv.read, Calls: cv.Calls,
 		Customer: cv.Customer, CustomerSince: c.local(cv.CustomerSince), ClosesAt: c.local(cv.ClosesAt),
 		CloseWarning: cv.CloseWarning, EndReason: cv.EndReason, Queue: cv.Queue, QueueName: cv.QueueName,
-		Transfer: cv.Transfer,
+		Transfer: cv.Transfer, Moved: cv.moved,
 	}
 	if n := len(cv.msgs); n > 0 {
 		v.LastText, v.LastAt = cv.msgs[n-1].Text, cv.msgs[n-1].At

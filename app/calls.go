@@ -101,6 +101,10 @@ type CallView struct {
 	SelfVideoURL   string `json:"self_video_url,omitempty"`
 	// Warnings are device problems the call goes on despite (no camera, no speaker).
 	Warnings []wire.Code `json:"warnings,omitempty"`
+	// Answering is true while a ringing call has been answered by the customer and their browser
+	// gets the devices; RemoteProblem is what holds it up ("camera_denied", ...; wire.Call).
+	Answering     bool   `json:"answering,omitempty"`
+	RemoteProblem string `json:"remote_problem,omitempty"`
 }
 
 // QualityView is the call-quality indicator and its details.

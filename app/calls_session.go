@@ -34,7 +34,9 @@ type callSession struct {
 	muted                          bool
 	remoteMuted, remoteVideo       bool
 	remoteKnown                    bool
-	offerPending                   bool // our offer awaits its answer (perfect negotiation)
+	answering                      bool   // the customer answered; their browser is getting the devices
+	problem                        string // what holds their answer up, e.g. camera_denied
+	offerPending                   bool   // our offer awaits its answer (perfect negotiation)
 	relayOnly                      bool
 	warnings                       []wire.Code
 	stopStats                      chan struct{}
@@ -100,7 +102,8 @@ func (s *callSession) onState(st wire.Call) {
 	if st.Outcome != "" {
 		s.outcome = st.Outcome
 	}
-	s.log.Info("call state", "state", st.State, "outcome", st.Outcome, "reason", st.Reason)
+	s.answering, s.problem = st.Answering, st.Problem
+	s.log.Info("call state", "state", st.State, "outcome", st.Outcome, "reason", st.Reason, "answering", st.Answering, "problem", st.Problem)
 	switch st.State {
 	case wire.CallRinging:
 		s.state = callRinging
@@ -507,7 +510,8 @@ func (s *callSession) viewOf() CallView {
 		AnsweredAt: s.answeredAt, EndedAt: s.endedAt, Muted: s.muted, Video: s.video,
 		HasVideo: s.mst.HasVideo, VideoAllowed: s.allowed != wire.CallsVoiceOnly && s.allowed != wire.CallsNone,
 		RemoteMuted: s.remoteMuted, RemoteVideo: s.remoteVideo, RemoteKnown: s.remoteKnown, RemoteFrames: s.mst.RemoteVideo,
-		Warnings: append([]wire.Code(nil), s.warnings...),
+		Warnings:  append([]wire.Code(nil), s.warnings...),
+		Answering: s.answering, RemoteProblem: s.problem,
 	}
 	if v.Connection == "" {
 		v.Connection = "new"

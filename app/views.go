@@ -88,6 +88,9 @@ type ConversationView struct {
 	Queue     wire.QueueID       `json:"queue,omitempty"`
 	QueueName string             `json:"queue_name,omitempty"`
 	Transfer  *wire.TransferInfo `json:"transfer,omitempty"`
+	// Moved is true once the conversation is no longer this agent's: back in the queue (the agent
+	// signed out or was gone past the offline grace) or given to another agent. It is read-only.
+	Moved bool `json:"moved,omitempty"`
 }
 
 // MessageView is one chat message.

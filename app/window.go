@@ -16,7 +16,7 @@ import (
 
 // WindowTimeout is how long a reloaded window may take to report Ready before the services give
 // up on it.
-const WindowTimeout = 20 * time.Second
+const WindowTimeout = time.Minute
 
 // windowCrashLimit crashes within windowCrashSpan stop the reloads: a page that dies as soon as it
 // loads would otherwise be reloaded forever.

@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { desktop, launchChromium, startHub, startWindow, watch } from './lib/index.mjs';
+import { desktop, launchChromium, resultsDir, startHub, startWindow, watch } from './lib/index.mjs';
 
 const run = promisify(execFile);
 const T = 60_000; // how long any single expectation may take (the machine may be busy)
@@ -93,7 +93,7 @@ async function seconds() {
 async function afterReload(fn, timeout = 90_000) {
   const end = Date.now() + timeout;
   for (;;) {
-    const v = await win.script(`(${fn.toString()})()`, 3_000).catch(() => null);
+    const v = await win.script(`(${fn.toString()})()`, 15_000).catch(() => null);
     if (v) return v;
     if (Date.now() > end) throw new Error(`not true after the reload within ${timeout} ms: ${fn.toString().slice(0, 200)}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -225,4 +225,89 @@ test('item 2: starting a call withdraws the offer on screen at once, and the toa
   await leave({ page: waiting, context });
   await win.getByTestId('offer').waitFor({ state: 'detached', timeout: T });
   await leave(cust);
+});
+
+test('item 3: signing out with an open chat asks first; the customer goes back to the queue and is told', async () => {
+  const cust = await customer('Quinn');
+  await win.getByTestId('sign-out').click();
+  const dialog = win.getByTestId('confirm-dialog');
+  await dialog.waitFor({ timeout: T });
+  assert.match(await win.getByTestId('sign-out-warning').textContent(), /Open chats: 1\. These customers go back to the front of the queue/);
+  await win.shot('app-shift-sign-out-warning.png');
+  // Escape keeps the agent signed in, with the chat.
+  await win.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached', timeout: T });
+  assert.equal(await win.getByTestId('presence').count(), 1, 'still signed in');
+
+  await win.getByTestId('sign-out').click();
+  await win.getByTestId('confirm-ok').click();
+  await win.getByTestId('signin-username').waitFor({ timeout: T });
+  // The customer reads why, and waits in the queue: not "Chatting with Agent One".
+  await message(cust.page, 'system', 'Agent One is no longer available').waitFor({ timeout: T });
+  await cust.page.locator('.status-text').filter({ hasText: /waiting|queue/i }).waitFor({ timeout: T });
+  assert.doesNotMatch(await cust.page.locator('.status-text').textContent(), /Agent One/);
+  await cust.page.screenshot({ path: `${resultsDir()}/portal-shift-requeued.png` });
+
+  // agent1 signs in again: the chat is offered again, from the front of the queue.
+  await signIn(win, 'agent1');
+  await win.getByTestId('offer').filter({ hasText: 'Quinn' }).waitFor({ timeout: T });
+  await win.keyboard.press('Alt+A');
+  await message(win, 'system', 'no longer available').waitFor({ timeout: T });
+  await leave(cust);
+});
+
+test('item 4: a customer whose camera is blocked: the agent is told, the ring timeout stops, audio is "audio only"', async () => {
+  // A hub that rings out fast, and a browser that refuses the camera (the microphone is allowed).
+  const fast = await startHub({ args: ['-ring-timeout', '10s'] });
+  const strict = await launchChromium({ args: ['--use-fake-device-for-media-stream', '--allow-loopback-in-peer-connection', '--deny-permission-prompts'] });
+  try {
+    await win.getByTestId('sign-out').click();
+    await win.getByTestId('signin-username').waitFor({ timeout: T });
+    const main = hub;
+    hub = fast;
+    await signIn(win, 'agent1');
+    const context = await strict.newContext({ viewport: desktop, locale: 'en-US', permissions: ['microphone'] });
+    context.setDefaultTimeout(T);
+    const page = await context.newPage();
+    await page.goto(`${fast.url}/chat/demo`);
+    await page.getByTestId('prechat-name').fill('Rita');
+    await page.getByTestId('prechat-start').click();
+    await page.getByTestId('chat-input').fill('can we talk?');
+    await page.getByTestId('chat-input').press('Enter');
+    await win.getByTestId('offer-accept').waitFor({ timeout: T });
+    await win.keyboard.press('Alt+A');
+    await message(win, 'customer', 'can we talk?').waitFor({ timeout: T });
+    await win.getByTestId('more-commands').click();
+    await win.getByTestId('video-call').click();
+    await page.getByTestId('accept-video').click();
+    await page.getByTestId('call-permission-error').waitFor();
+
+    // The agent reads why the call waits, in place of "Calling…".
+    const problem = win.getByTestId('remote-problem');
+    await problem.waitFor({ timeout: T });
+    assert.equal(await problem.textContent(), "Rita's camera is blocked: they may join with audio.");
+    await win.shot('app-shift-camera-blocked.png');
+    await page.screenshot({ path: `${resultsDir()}/portal-shift-camera-blocked.png` });
+    // Past the ring timeout: no "missed call" on either side.
+    await win.waitForTimeout(13_000);
+    assert.equal(await win.locator('[data-testid="floating-call-control"][data-state="ringing"]').count(), 1, 'still answering at the agent');
+    assert.equal(await page.getByTestId('call-ended').count(), 0, 'the customer reads no missed call');
+
+    // Audio only: the agent's control says so, not "turned the camera off".
+    await page.getByTestId('call-audio-only').click();
+    await win.locator('[data-testid="floating-call-control"][data-state="active"]').waitFor({ timeout: T });
+    await win.waitForFunction(() => /joined with audio only/.test(document.querySelector('[data-testid="floating-call-control"]')?.textContent ?? ''), null, { timeout: T });
+    assert.doesNotMatch(await win.getByTestId('floating-call-control').textContent(), /turned the camera off/);
+    await win.shot('app-shift-audio-only.png');
+    await win.getByTestId('call-end').click();
+    await page.getByTestId('call-ended').waitFor();
+    await leave({ page, context });
+    await win.getByTestId('sign-out').click();
+    await win.getByTestId('signin-username').waitFor({ timeout: T });
+    hub = main;
+    await signIn(win, 'agent1');
+  } finally {
+    await strict.close();
+    await fast.stop();
+  }
 });

@@ -134,6 +134,15 @@ func (c *conn) callRequest(env wire.Envelope) error {
 			return err
 		}
 		return c.s.router.callAccept(c, env.RID, ca)
+	case wire.TypeCallAnswering:
+		var ca wire.CallAnswering
+		if err := env.Unmarshal(&ca); err != nil {
+			return err
+		}
+		if len(ca.Problem) > 40 {
+			return wire.Errorf(wire.EINVALID, "problem is too long")
+		}
+		return c.s.router.callAnswering(c, env.RID, ca)
 	case wire.TypeCallDecline, wire.TypeCallEnd:
 		var ref wire.CallRef
 		if err := env.Unmarshal(&ref); err != nil {
@@ -349,6 +358,47 @@ func (s *Server) icePlan(region relay.Region, id wire.CallID, side wire.Author) 
 	return ice, nil
 }
 
+// answerTimeout is how long a customer who answered may take to give the browser the devices
+// (or pick audio after a refused camera) before the call ends as failed.
+const answerTimeout = 2 * time.Minute
+
+// callAnswering is the customer picking audio or video while it rings: they have answered, so
+// the ring timeout stops (a customer reading the browser's prompt is no missed call), and the
+// agent is told what holds it up, e.g. a blocked camera.
+func (r *router) callAnswering(c *conn, rid string, ca wire.CallAnswering) error {
+	return r.call(func() error {
+		cl, side, err := r.callOf(c, ca.Call)
+		if err != nil {
+			return err
+		}
+		switch {
+		case side != wire.AuthorCustomer:
+			return wire.Errorf(wire.EFORBIDDEN, "only the customer answers a call")
+		case cl.call.State != wire.CallRinging:
+			return ErrCallNotRinging
+		}
+		if !cl.call.Answering {
+			if cl.ring != nil {
+				cl.ring.Stop()
+			}
+			id := cl.call.ID
+			cl.ring = r.s.cfg.AfterFunc(answerTimeout, func() {
+				r.post(func() {
+					if r.calls[id] == cl && cl.call.State == wire.CallRinging {
+						cl.log.Info("call answered but never joined")
+						r.endCall(cl, wire.OutcomeFailed, "answer_timeout", wire.AuthorCustomer)
+					}
+				})
+			})
+		}
+		cl.call.Answering, cl.call.Problem = true, ca.Problem
+		cl.log.Info("call answering", "video", ca.Video, "problem", ca.Problem)
+		ack(c, rid, wire.Ack{})
+		r.sendCallState(cl)
+		return nil
+	})
+}
+
 // callAccept answers a ringing call: the customer only.
 func (r *router) callAccept(c *conn, rid string, ca wire.CallAccept) error {
 	return r.call(func() error {
@@ -370,6 +420,7 @@ func (r *router) callAccept(c *conn, rid string, ca wire.CallAccept) error {
 		}
 		prev := cl.call
 		cl.call.State, cl.call.AnsweredAt = wire.CallActive, r.s.now().UnixMilli()
+		cl.call.Answering, cl.call.Problem = false, ""
 		cl.call.Outcome = wire.OutcomeAcceptedAudio
 		kind, text := wire.CallVoice, "Voice call started"
 		if ca.Video {

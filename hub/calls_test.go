@@ -824,3 +824,56 @@ func TestCallWithdrawsPendingOffer(t *testing.T) {
 		t.Errorf("offer.revoked = %+v; want reason call, next agent", rv)
 	}
 }
+
+// TestCallAnsweringStopsTheRing: the customer answers with video and the browser refuses the
+// camera. The ring timeout no longer ends the call as missed; the agent is told the camera is
+// blocked; the customer then joins with audio, and the call is an audio one. A customer who
+// answered but never joins ends the call as failed, not missed.
+func TestCallAnsweringStopsTheRing(t *testing.T) {
+	t.Parallel()
+	rg := newCallRig(t)
+	id := rg.invite(t, wire.CallVideo)
+	if _, err := rg.agent.conn.Request(ctx(t), wire.TypeCallAnswering, wire.CallAnswering{Call: id, Video: true}); wire.ErrorCode(err) != wire.EFORBIDDEN {
+		t.Errorf("agent sending call.answering: %v; want EFORBIDDEN", err)
+	}
+	if _, err := rg.cust.conn.Request(ctx(t), wire.TypeCallAnswering, wire.CallAnswering{Call: id, Video: true}); err != nil {
+		t.Fatal(err)
+	}
+	rg.agent.until(wire.TypeCallState, func(env wire.Envelope) bool {
+		var c wire.Call
+		_ = json.Unmarshal(env.Data, &c)
+		return c.ID == id && c.State == wire.CallRinging && c.Answering && c.Problem == ""
+	})
+	if _, err := rg.cust.conn.Request(ctx(t), wire.TypeCallAnswering, wire.CallAnswering{Call: id, Video: true, Problem: "camera_denied"}); err != nil {
+		t.Fatal(err)
+	}
+	rg.agent.until(wire.TypeCallState, func(env wire.Envelope) bool {
+		var c wire.Call
+		_ = json.Unmarshal(env.Data, &c)
+		return c.ID == id && c.State == wire.CallRinging && c.Answering && c.Problem == "camera_denied"
+	})
+	// The ring timeout has nothing left to end.
+	if n := rg.ft.fire(hub.DefaultRingTimeout); n != 0 {
+		t.Errorf("%d ring timers still pending after the customer answered", n)
+	}
+	rg.agent.none(wire.TypeCallState, 200*time.Millisecond)
+
+	// The customer goes on with audio only: an audio call, the problem cleared.
+	st := rg.answer(t, id, false)
+	if st.Outcome != wire.OutcomeAcceptedAudio || st.Answering || st.Problem != "" {
+		t.Errorf("active state = %+v; want accepted with audio, no longer answering", st)
+	}
+	if _, err := rg.agent.conn.Request(ctx(t), wire.TypeCallEnd, wire.CallRef{Call: id}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Answered, then nothing: the call ends as failed after the answer timeout.
+	id2 := rg.invite(t, wire.CallVoice)
+	if _, err := rg.cust.conn.Request(ctx(t), wire.TypeCallAnswering, wire.CallAnswering{Call: id2, Problem: "microphone_denied"}); err != nil {
+		t.Fatal(err)
+	}
+	rg.ft.fireSoon(t, 2*time.Minute)
+	if st := rg.agent.callState(id2, wire.CallEnded); st.Outcome != wire.OutcomeFailed || st.Reason != "answer_timeout" {
+		t.Errorf("ended = %+v; want failed, answer_timeout", st)
+	}
+}

@@ -440,7 +440,7 @@ func (c *conn) dispatch(env wire.Envelope) error {
 	case wire.TypeVisualInvite, wire.TypeVisualAccept, wire.TypeVisualDecline, wire.TypeVisualStop, wire.TypeVisualControl,
 		wire.TypeVisualEvent, wire.TypeVisualPointer, wire.TypeVisualCommand, wire.TypeVisualResult, wire.TypeVisualSignal:
 		return c.visual(env)
-	case wire.TypeCallInvite, wire.TypeCallAccept, wire.TypeCallDecline, wire.TypeCallEnd, wire.TypeCallSignal,
+	case wire.TypeCallInvite, wire.TypeCallAccept, wire.TypeCallAnswering, wire.TypeCallDecline, wire.TypeCallEnd, wire.TypeCallSignal,
 		wire.TypeCallMedia, wire.TypeCallState:
 		return c.callRequest(env)
 	case wire.TypeCustomerPresence:

@@ -357,6 +357,21 @@ export interface CallAccept {
 }
 
 /**
+ * CallAnswering is the customer's answer in progress: they chose audio or video and their
+ * browser is asking for the devices.
+ */
+export interface CallAnswering {
+  call: CallID;
+  video: boolean;
+  /**
+   * Problem is why the browser has no device yet, device and reason: "camera_denied",
+   * "camera_missing", "camera_other", "microphone_denied", "microphone_missing",
+   * "microphone_other"; "" while it asks.
+   */
+  problem?: string;
+}
+
+/**
  * Call is the state of one call, as each party sees it.
  */
 export interface Call {
@@ -382,6 +397,12 @@ export interface Call {
    * ICE holds the STUN/TURN servers and transport policy for the party receiving this message.
    */
   ice?: ICEConfig;
+  /**
+   * Answering is true once the customer answered a ringing call (call.answering) and their
+   * browser is getting the devices; Problem is what holds it up (CallAnswering.Problem).
+   */
+  answering?: boolean;
+  problem?: string;
   /**
    * Allowed is the conversation's call setting (organisation, or queue override), so the
    * customer is offered only what it permits: no "accept with video" when it is voice only.
@@ -1180,7 +1201,7 @@ export type ReceiptKind = "delivered" | "read";
 /**
  * Type names a message.
  */
-export type Type = "call.invite" | "call.state" | "call.accept" | "call.decline" | "call.end" | "call.signal" | "call.media" | "customer.presence" | "conv.keep" | "supervisor.close" | "conv.transfer" | "conv.invite" | "consult" | "conv.consult_leave" | "conv.message" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.result" | "visual.signal" | "visual.settings" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign";
+export type Type = "call.invite" | "call.state" | "call.accept" | "call.answering" | "call.decline" | "call.end" | "call.signal" | "call.media" | "customer.presence" | "conv.keep" | "supervisor.close" | "conv.transfer" | "conv.invite" | "consult" | "conv.consult_leave" | "conv.message" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.result" | "visual.signal" | "visual.settings" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "agent.sign_out" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign";
 
 /**
  * Envelope is one WebSocket frame.
@@ -1798,6 +1819,7 @@ export const OutcomeFailed: CallOutcome = "failed";
 export const TypeCallInvite: Type = "call.invite";
 export const TypeCallState: Type = "call.state";
 export const TypeCallAccept: Type = "call.accept";
+export const TypeCallAnswering: Type = "call.answering";
 export const TypeCallDecline: Type = "call.decline";
 export const TypeCallEnd: Type = "call.end";
 export const TypeCallSignal: Type = "call.signal";

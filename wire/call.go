@@ -7,7 +7,9 @@ package wire
 // The flow: the agent sends TypeCallInvite and gets an Ack with the call id; both sides get
 // TypeCallState (ringing) with their own ICE servers; the agent's app sends its offer with
 // TypeCallSignal right away, which the hub relays and the portal holds until the customer answers.
-// The customer sends TypeCallAccept (with or without video) and then the answer; candidates trickle
+// The customer sends TypeCallAnswering when they pick audio or video (the ring timeout stops;
+// a device the browser refuses is reported the same way), then TypeCallAccept (with or without
+// video) once the browser gave the devices, and then the answer; candidates trickle
 // both ways in TypeCallSignal. Either side ends with TypeCallEnd; a declined or unanswered
 // (ring timeout) invite ends with that outcome. Mute and video-off travel as TypeCallMedia, since a
 // replaced or stopped track fires no event the other side can rely on.
@@ -78,6 +80,10 @@ const (
 	TypeCallState Type = "call.state"
 	// TypeCallAccept (customer→hub, [CallAccept]) answers the call, with or without video.
 	TypeCallAccept Type = "call.accept"
+	// TypeCallAnswering (customer→hub, [CallAnswering]) says the customer answered and their
+	// browser is getting the microphone (and camera), or could not: the call no longer rings out,
+	// and the agent is told what holds it up.
+	TypeCallAnswering Type = "call.answering"
 	// TypeCallDecline (customer→hub, [CallRef]) refuses the call.
 	TypeCallDecline Type = "call.decline"
 	// TypeCallEnd (agent or customer→hub, [CallRef]) hangs up, or cancels a ringing call.
@@ -107,6 +113,17 @@ type CallAccept struct {
 	Video bool `json:"video"`
 }
 
+// CallAnswering is the customer's answer in progress: they chose audio or video and their
+// browser is asking for the devices.
+type CallAnswering struct {
+	Call  CallID `json:"call"`
+	Video bool   `json:"video"`
+	// Problem is why the browser has no device yet, device and reason: "camera_denied",
+	// "camera_missing", "camera_other", "microphone_denied", "microphone_missing",
+	// "microphone_other"; "" while it asks.
+	Problem string `json:"problem,omitempty"`
+}
+
 // Call is the state of one call, as each party sees it.
 type Call struct {
 	ID    CallID         `json:"id"`
@@ -123,6 +140,10 @@ type Call struct {
 	Reason string `json:"reason,omitempty"`
 	// ICE holds the STUN/TURN servers and transport policy for the party receiving this message.
 	ICE *ICEConfig `json:"ice,omitempty"`
+	// Answering is true once the customer answered a ringing call (call.answering) and their
+	// browser is getting the devices; Problem is what holds it up (CallAnswering.Problem).
+	Answering bool   `json:"answering,omitempty"`
+	Problem   string `json:"problem,omitempty"`
 	// Allowed is the conversation's call setting (organisation, or queue override), so the
 	// customer is offered only what it permits: no "accept with video" when it is voice only.
 	// Empty means not stated.

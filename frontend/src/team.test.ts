@@ -124,3 +124,43 @@ describe('team view figures', () => {
     expect(b.clip).not.toHaveBeenCalled();
   });
 });
+
+describe('reassigning', () => {
+  afterEach(() => {
+    cleanup();
+    notices.items = [];
+    delete (globalThis as Record<string, unknown>).go;
+  });
+
+  it('lists agents with their status and offers no offline agent', () => {
+    team.view = view({
+      agents: [
+        { id: 'u1', display_name: 'Agent One', presence: 'offline', load: 0, capacity: 3, online: false, on_call: false },
+        { id: 'u2', display_name: 'Agent Two', presence: 'away', load: 1, capacity: 3, online: true, on_call: false },
+        { id: 'u3', display_name: 'Agent Three', presence: 'available', load: 3, capacity: 3, online: true, on_call: false },
+      ],
+      conversations: [{ id: 'c9', state: 'waiting', customer_name: 'Pat', last_seq: 1, created_at: 1, unread: 0, customer_typing: false, delivered_seq: 0, read_seq: 0 }],
+    });
+    const r = render(TeamView);
+    const opts = [...(r.getAllByTestId('assign-agent')[0] as HTMLSelectElement).options].slice(1);
+    expect(opts.map((o) => [o.textContent, o.disabled])).toEqual([
+      ['Agent Three · Available · 3/3 (at capacity)', false],
+      ['Agent Two · Away · 1/3', false],
+      ['Agent One · Offline · 0/3', true],
+    ]);
+  });
+
+  it('names an offline agent in a sentence when the hub refuses the assignment', async () => {
+    const g = globalThis as Record<string, unknown>;
+    g.runtime = { EventsOn: () => () => {} };
+    g.go = { app: { Supervisor: { Assign: async () => Promise.reject({ code: 'EAGENTUNAVAILABLE', message: 'Agent Two is offline' }) } } };
+    team.view = view({
+      conversations: [{ id: 'c9', state: 'waiting', customer_name: 'Pat', last_seq: 1, created_at: 1, unread: 0, customer_typing: false, delivered_seq: 0, read_seq: 0 }],
+    });
+    const r = render(TeamView);
+    const sel = r.getAllByTestId('assign-agent')[0] as HTMLSelectElement;
+    await fireEvent.change(sel, { target: { value: 'u2' } });
+    await fireEvent.click(r.getAllByTestId('assign')[0]);
+    await waitFor(() => expect(notices.items.at(-1)?.text).toBe('That person is not available right now (offline, away, busy or full). Nothing was moved.'));
+  });
+});

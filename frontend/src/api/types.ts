@@ -68,6 +68,8 @@ export interface ConversationView {
   queue?: string;
   queue_name?: string;
   transfer?: wire.TransferInfo;
+  /** moved: no longer this agent's (back in the queue, or another agent's); read-only. */
+  moved?: boolean;
 }
 
 export interface MessageView {

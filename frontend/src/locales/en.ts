@@ -34,6 +34,13 @@ const en: Messages = {
   },
   roles: { agent: 'Agent', supervisor: 'Supervisor', admin: 'Admin', customer: 'Customer' },
   nav: { conversations: 'Conversations', team: 'Team', signOut: 'Sign out' },
+  signOut: {
+    title: 'Sign out now?',
+    chats: 'Open chats: {n}. These customers go back to the front of the queue, and the next available agent continues with them.',
+    call: 'Your call ends.',
+    ok: 'Sign out',
+    cancel: 'Stay signed in',
+  },
   presence: {
     label: 'Status',
     available: 'Available',
@@ -74,7 +81,7 @@ const en: Messages = {
     unread: '{count} unread',
     noMessages: 'No messages yet',
   },
-  state: { waiting: 'Waiting', active: 'Active', ended: 'Ended' },
+  state: { waiting: 'Waiting', active: 'Active', ended: 'Ended', moved: 'Moved' },
   transfer: {
     command: 'Transfer…',
     title: 'Transfer to',
@@ -90,6 +97,8 @@ const en: Messages = {
     done: 'Transferred to {to}.',
   },
   panel: {
+    movedQueue: 'This chat went back to the queue: the next available agent continues it.',
+    movedAgent: 'This chat is with {name} now.',
     none: 'No conversation open',
     noneHint: 'Pick a conversation on the left, or accept an incoming chat.',
     started: 'Started {time}',
@@ -219,6 +228,14 @@ const en: Messages = {
     cancel: 'Cancel call',
     remoteVideo: 'Video of {name}',
     selfVideo: 'Your camera',
+    answering: 'Answering…',
+    answeringName: '{name} answered and is allowing the camera and microphone…',
+    remoteAudioOnly: '{name} joined with audio only',
+    audioOnly: 'Audio only',
+    problem: {
+      camera: "{name}'s camera is blocked: they may join with audio.",
+      microphone: "{name}'s microphone is blocked: they cannot join until they allow it.",
+    },
     remoteCameraOff: '{name} turned the camera off',
     remoteVideoOff: 'Camera off',
     remoteMuted: '{name} is muted',

@@ -34,6 +34,13 @@ const es: Messages = {
   },
   roles: { agent: 'Agente', supervisor: 'Supervisor', admin: 'Administrador', customer: 'Cliente' },
   nav: { conversations: 'Conversaciones', team: 'Equipo', signOut: 'Cerrar sesión' },
+  signOut: {
+    title: '¿Cerrar sesión ahora?',
+    chats: 'Chats abiertos: {n}. Estos clientes vuelven al principio de la cola y el próximo agente disponible continúa con ellos.',
+    call: 'Tu llamada termina.',
+    ok: 'Cerrar sesión',
+    cancel: 'Seguir conectado',
+  },
   presence: {
     label: 'Estado',
     available: 'Disponible',
@@ -74,7 +81,7 @@ const es: Messages = {
     unread: '{count} sin leer',
     noMessages: 'Sin mensajes todavía',
   },
-  state: { waiting: 'En espera', active: 'Activa', ended: 'Finalizada' },
+  state: { waiting: 'En espera', active: 'Activa', ended: 'Finalizada', moved: 'Traspasada' },
   transfer: {
     command: 'Transferir…',
     title: 'Transferir a',
@@ -90,6 +97,8 @@ const es: Messages = {
     done: 'Transferida a {to}.',
   },
   panel: {
+    movedQueue: 'Este chat volvió a la cola: el próximo agente disponible lo continúa.',
+    movedAgent: 'Este chat lo lleva ahora {name}.',
     none: 'Ninguna conversación abierta',
     noneHint: 'Elige una conversación a la izquierda o acepta un chat entrante.',
     started: 'Empezó {time}',
@@ -219,6 +228,14 @@ const es: Messages = {
     cancel: 'Cancelar llamada',
     remoteVideo: 'Vídeo de {name}',
     selfVideo: 'Tu cámara',
+    answering: 'Contestando…',
+    answeringName: '{name} contestó y está permitiendo la cámara y el micrófono…',
+    remoteAudioOnly: '{name} se unió solo con audio',
+    audioOnly: 'Solo audio',
+    problem: {
+      camera: 'La cámara de {name} está bloqueada: puede unirse con audio.',
+      microphone: 'El micrófono de {name} está bloqueado: no puede unirse hasta que lo permita.',
+    },
     remoteCameraOff: '{name} apagó la cámara',
     remoteVideoOff: 'Cámara apagada',
     remoteMuted: '{name} tiene el micrófono silenciado',

@@ -30,6 +30,10 @@ export interface CallView {
   remote_video_url?: string;
   self_video_url?: string;
   warnings?: string[];
+  /** answering: the customer answered a ringing call and their browser is getting the devices. */
+  answering?: boolean;
+  /** remote_problem: what holds the customer's answer up, e.g. camera_denied. */
+  remote_problem?: string;
 }
 
 /** QualityView mirrors app.QualityView. */

@@ -215,6 +215,9 @@ export class CallSession {
     this.permission = null;
     this.error = '';
     this.dropSpare();
+    // The customer has answered: the hub stops ringing out (no "missed call" while the browser
+    // asks) and the agent learns what, if anything, holds the answer up.
+    this.answering(video, '');
     let stream: MediaStream;
     try {
       stream = await this.deps.getUserMedia({ audio: true, video: video ? videoConstraints : false });
@@ -223,6 +226,7 @@ export class CallSession {
       if (!video) {
         this.permission = { device: 'microphone', problem: problemOf(e) };
         this.phase = 'permission';
+        this.answering(video, `microphone_${this.permission.problem}`);
         return;
       }
       // Which one failed? Try the microphone alone: if it works, only the camera is the problem.
@@ -239,6 +243,7 @@ export class CallSession {
         this.permission = { device: 'microphone', problem: problemOf(e2) };
       }
       this.phase = 'permission';
+      this.answering(video, `${this.permission.device}_${this.permission.problem}`);
       return;
     }
     if (this.phase !== 'asking') {
@@ -247,6 +252,13 @@ export class CallSession {
       return;
     }
     await this.begin(stream, video);
+  }
+
+  /** answering tells the hub, best effort, that the customer answered and what holds it up. */
+  private answering(video: boolean, problem: string): void {
+    const c = this.call;
+    if (!c) return;
+    this.deps.request(wire.TypeCallAnswering, { call: c.id, video, problem: problem || undefined } satisfies wire.CallAnswering).catch(() => {});
   }
 
   /** continueAudioOnly answers with the microphone after the camera failed. */

@@ -174,6 +174,7 @@ interface Sent {
 function setup(gum: (c: MediaStreamConstraints) => Promise<FakeStream> = async (c) => devices(c)) {
   const sent: Sent[] = [];
   const requests: Sent[] = [];
+  const answering: Record<string, unknown>[] = [];
   const pcs: FakePC[] = [];
   const ringer = { start: vi.fn(), stop: vi.fn() };
   const asked: MediaStreamConstraints[] = [];
@@ -181,6 +182,10 @@ function setup(gum: (c: MediaStreamConstraints) => Promise<FakeStream> = async (
   let call: CallSession;
   const deps: CallDeps = {
     request: async (type, data) => {
+      if (type === 'call.answering') {
+        answering.push(data as Record<string, unknown>);
+        return {};
+      }
       requests.push({ type, data: data as Record<string, unknown> });
       // As the hub does: the active state, with the customer's ICE servers, before the ack.
       if (type === 'call.accept') call.handle(state('active', { ice: ICE }));
@@ -208,6 +213,7 @@ function setup(gum: (c: MediaStreamConstraints) => Promise<FakeStream> = async (
     call,
     sent,
     requests,
+    answering,
     pcs,
     ringer,
     asked,
@@ -434,6 +440,9 @@ describe('CallSession', () => {
     expect(h.call.phase).toBe('permission');
     expect(h.call.permission).toEqual({ device: 'camera', problem: 'denied' });
     expect(h.requests).toEqual([]);
+    // The hub hears at once that the customer answered (no more ringing out), then why the
+    // answer waits: the agent is told the camera is blocked.
+    expect(h.answering).toEqual([{ call: 'k1', video: true }, { call: 'k1', video: true, problem: 'camera_denied' }]);
     await h.call.continueAudioOnly();
     expect(h.call.phase).toBe('connecting');
     expect(h.requests).toEqual([{ type: 'call.accept', data: { call: 'k1', video: false } }]);
