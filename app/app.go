@@ -188,6 +188,10 @@ type core struct {
 	openURL     func(string) error
 	stateDir    string
 	clientLabel string
+	// prefsMu serialises writes of the agent's settings (settings.json); memPrefs holds them
+	// when there is no stateDir.
+	prefsMu  sync.Mutex
+	memPrefs *prefs
 }
 
 // reset forgets everything about the last session. Callers hold mu (or own c exclusively).

@@ -1,7 +1,11 @@
 package app
 
 import (
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 
 	"github.com/parleyhq/parley/app/policy"
 	"github.com/parleyhq/parley/internal/version"
@@ -212,4 +216,84 @@ func (c *core) deviceLocked(kind string) error {
 		return ErrSettingLocked
 	}
 	return nil
+}
+
+// Languages are the agent UI's languages; "" follows the system's.
+var Languages = []string{"en", "es"}
+
+// ErrLanguage indicates a language the agent UI does not have.
+var ErrLanguage = &wire.Error{Code: wire.EINVALID, Message: "the language must be en, es or empty (the system's)"}
+
+// LanguageView is the agent's language setting.
+type LanguageView struct {
+	// Language is "en" or "es"; "" follows the system's (LANG, the desktop's language).
+	Language string `json:"language"`
+	// Locked is true when this machine's policy locks the language: the system's is used.
+	Locked bool `json:"locked"`
+}
+
+// prefsFile is where the app keeps the agent's own settings on this machine (no secrets).
+const prefsFile = "settings.json"
+
+type prefs struct {
+	Language string `json:"language,omitempty"`
+}
+
+// Language returns the agent's language setting. A policy that locks the language makes it the
+// system's, whatever the agent chose before.
+func (s *Settings) Language() (LanguageView, error) {
+	if s.c.policy.IsLocked(policy.SettingLanguage) {
+		return LanguageView{Locked: true}, nil
+	}
+	p := s.c.loadPrefs()
+	if !slices.Contains(Languages, p.Language) {
+		p.Language = ""
+	}
+	return LanguageView{Language: p.Language}, nil
+}
+
+// SetLanguage sets the agent UI's language ("en", "es", or "" for the system's) on this machine;
+// the UI reloads in it. Refused when the policy locks the language.
+func (s *Settings) SetLanguage(lang string) error {
+	if s.c.policy.IsLocked(policy.SettingLanguage) {
+		return ErrSettingLocked
+	}
+	if lang != "" && !slices.Contains(Languages, lang) {
+		return ErrLanguage
+	}
+	s.c.prefsMu.Lock()
+	defer s.c.prefsMu.Unlock()
+	p := s.c.loadPrefs()
+	p.Language = lang
+	if s.c.stateDir == "" {
+		s.c.memPrefs = &p
+		return nil
+	}
+	b, err := json.Marshal(p)
+	if err == nil {
+		if err = os.MkdirAll(s.c.stateDir, 0o700); err == nil {
+			err = os.WriteFile(filepath.Join(s.c.stateDir, prefsFile), b, 0o600)
+		}
+	}
+	if err != nil {
+		s.c.log.Warn("could not save the settings", "err", err)
+		return wire.Errorf(wire.EINTERNAL, "could not save the settings")
+	}
+	return nil
+}
+
+// loadPrefs reads the agent's settings; the zero prefs when there are none.
+func (c *core) loadPrefs() prefs {
+	var p prefs
+	if c.stateDir == "" {
+		if c.memPrefs != nil {
+			p = *c.memPrefs
+		}
+		return p
+	}
+	b, err := os.ReadFile(filepath.Join(c.stateDir, prefsFile))
+	if err != nil || json.Unmarshal(b, &p) != nil {
+		return prefs{}
+	}
+	return p
 }

@@ -146,3 +146,36 @@ func TestHubAllowed(t *testing.T) {
 		})
 	}
 }
+
+// TestLanguageSetting: the agent picks Spanish and the next start of the app keeps it; a
+// language the UI lacks is refused; a policy that locks the language keeps the system's and
+// refuses a change.
+func TestLanguageSetting(t *testing.T) {
+	dir := t.TempDir()
+	s := app.New(app.Config{StateDir: dir})
+	if v, err := s.Settings.Language(); err != nil || v != (app.LanguageView{}) {
+		t.Fatalf("first start: %+v, %v; want the system's, unlocked", v, err)
+	}
+	if err := s.Settings.SetLanguage("es"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Settings.SetLanguage("fr"); wire.ErrorCode(err) != wire.EINVALID {
+		t.Errorf("SetLanguage(fr) = %v; want EINVALID", err)
+	}
+	again := app.New(app.Config{StateDir: dir})
+	if v, _ := again.Settings.Language(); v.Language != "es" || v.Locked {
+		t.Errorf("after a restart: %+v; want es", v)
+	}
+
+	p, _, err := writePolicy(t, `{"locked": ["language"]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	locked := app.New(app.Config{StateDir: dir, Policy: p})
+	if v, _ := locked.Settings.Language(); v.Language != "" || !v.Locked {
+		t.Errorf("locked by policy: %+v; want the system's, locked", v)
+	}
+	if err := locked.Settings.SetLanguage("en"); wire.ErrorCode(err) != wire.EFORBIDDEN {
+		t.Errorf("SetLanguage under a lock = %v; want EFORBIDDEN", err)
+	}
+}

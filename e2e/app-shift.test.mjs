@@ -9,6 +9,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { desktop, launchChromium, resultsDir, startHub, startWindow, watch } from './lib/index.mjs';
 
 const run = promisify(execFile);
@@ -309,5 +312,38 @@ test('item 4: a customer whose camera is blocked: the agent is told, the ring ti
   } finally {
     await strict.close();
     await fast.stop();
+  }
+});
+
+test('item 10: the agent picks a language in the About box; it wins over the system\'s and stays for the next start', async () => {
+  // A Spanish desktop, and a configuration directory kept across two starts of the app.
+  const config = mkdtempSync(join(tmpdir(), 'parley-shift-lang-'));
+  let w = await startWindow({ args: ['-hub', hub.url, '-devices', 'test-pattern'], lang: 'es_ES.UTF-8', env: { XDG_CONFIG_HOME: config } });
+  try {
+    await w.getByTestId('signin-submit').waitFor({ timeout: T });
+    assert.equal((await w.getByTestId('signin-submit').textContent()).trim(), 'Iniciar sesión');
+    await signIn(w, 'agent2');
+    await w.getByTestId('about-open').click();
+    const select = w.getByTestId('about-language');
+    await select.waitFor({ timeout: T });
+    assert.equal(await w.evaluate(() => document.querySelector('[data-testid="about-language"]').value), '', 'follows the system at first');
+    await w.shot('app-shift-language-es.png');
+    await select.selectOption('en');
+    // The window reloads in English, still signed in.
+    await w.waitForFunction(() => document.documentElement.lang === 'en' && !!document.querySelector('[data-testid="presence"]'), null, { timeout: 90_000 });
+    assert.equal(await w.getByTestId('sign-out').getAttribute('title'), 'Sign out');
+    await w.shot('app-shift-language-en.png');
+    await w.getByTestId('sign-out').click();
+    await w.getByTestId('signin-submit').waitFor({ timeout: T });
+  } finally {
+    await w.stop();
+  }
+  // The next start, on the same Spanish desktop: English, as the agent chose.
+  w = await startWindow({ args: ['-hub', hub.url, '-devices', 'test-pattern'], lang: 'es_ES.UTF-8', env: { XDG_CONFIG_HOME: config } });
+  try {
+    await w.getByTestId('signin-submit').waitFor({ timeout: T });
+    assert.equal((await w.getByTestId('signin-submit').textContent()).trim(), 'Sign in');
+  } finally {
+    await w.stop();
   }
 });

@@ -1,7 +1,19 @@
 import { mount } from 'svelte';
 import './app.css';
-import App from './App.svelte';
+import { settings } from './api/settings';
+import { chooseLanguage } from './lib/language';
 
-const target = document.getElementById('app');
-if (!target) throw new Error('no #app element');
-export default mount(App, { target });
+// The agent's language comes first: the UI's modules build their translator as they load.
+async function start() {
+  try {
+    chooseLanguage((await settings.language()).language);
+  } catch {
+    // No setting (or no bindings yet): the system's language.
+  }
+  const { default: App } = await import('./App.svelte');
+  const target = document.getElementById('app');
+  if (!target) throw new Error('no #app element');
+  return mount(App, { target });
+}
+
+export default start();

@@ -1,5 +1,5 @@
 import { describe, it, expect, afterEach, beforeEach, vi } from 'vitest';
-import { render, cleanup, waitFor } from '@testing-library/svelte';
+import { render, cleanup, waitFor, fireEvent } from '@testing-library/svelte';
 import { createI18n } from '../../web/i18n';
 import { locales, permissionMessage } from './lib/i18n';
 import { policy } from './stores/policy.svelte';
@@ -73,5 +73,43 @@ describe('device permission messages', () => {
   it('names the Linux group', () => {
     expect(permissionMessage({ device: 'camera', reason: 'linux_group', path: '/dev/video0', group: 'video' }))
       .toBe('You are not allowed to use the camera (/dev/video0). Ask your IT team to add your account to the “video” group, then sign out of the computer and back in.');
+  });
+});
+
+describe('the language setting', () => {
+  afterEach(() => {
+    cleanup();
+    delete (globalThis as Record<string, unknown>).go;
+  });
+
+  function backend(language: { language: string; locked: boolean }, set = vi.fn(async () => {})) {
+    const g = globalThis as Record<string, unknown>;
+    g.runtime = { EventsOn: () => () => {} };
+    g.go = { app: { Settings: { About: vi.fn(async () => ({ name: 'Parley', version: 'v1', hub_url: '', policy_path: '', managed: false, license: '' })), Language: vi.fn(async () => language), SetLanguage: set } } };
+    return set;
+  }
+
+  it('shows the agent\'s choice and saves a new one', async () => {
+    const set = backend({ language: 'es', locked: false });
+    const { default: About } = await import('./components/About.svelte');
+    const r = render(About, { onclose: () => {} });
+    const sel = (await r.findByTestId('about-language')) as HTMLSelectElement;
+    await waitFor(() => expect(sel.value).toBe('es'));
+    expect(sel.disabled).toBe(false);
+    expect([...sel.options].map((o) => o.textContent)).toEqual(['System (English)', 'English', 'Español']);
+    const { page } = await import('./lib/language');
+    const reload = vi.spyOn(page, 'reload').mockImplementation(() => {});
+    await fireEvent.change(sel, { target: { value: 'en' } });
+    await waitFor(() => expect(reload).toHaveBeenCalled());
+    expect(set).toHaveBeenCalledWith('en');
+    reload.mockRestore();
+  });
+
+  it('shows a language the policy locks as locked', async () => {
+    backend({ language: '', locked: true });
+    const { default: About } = await import('./components/About.svelte');
+    const r = render(About, { onclose: () => {} });
+    await r.findByTestId('about-language-locked');
+    expect((r.getByTestId('about-language') as HTMLSelectElement).disabled).toBe(true);
   });
 });

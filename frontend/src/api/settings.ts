@@ -58,8 +58,16 @@ async function call<T>(method: string, ...args: unknown[]): Promise<T> {
   }
 }
 
+/** LanguageView is the agent's language setting (app.LanguageView): "" follows the system's. */
+export interface LanguageView {
+  language: '' | 'en' | 'es';
+  locked: boolean;
+}
+
 export const settings = {
   policy: () => call<PolicyView>('Policy'),
+  language: () => call<LanguageView>('Language'),
+  setLanguage: (lang: string) => call<void>('SetLanguage', lang),
   about: () => call<AboutView>('About'),
   devicePermissions: () => call<PermissionProblem[] | null>('DevicePermissions'),
 };

@@ -1,18 +1,19 @@
 // The agent app's translator: the shared strings of web/locales under the app's own, English as
-// the fallback, the language from the system's preferences.
+// the fallback, the language the agent chose (lib/language.ts) else the system's preferences.
 import { createI18n, merge, type Translator } from '../../../web/i18n';
 import sharedEn from '../../../web/locales/en';
 import sharedEs from '../../../web/locales/es';
 import en from '../locales/en';
 import es from '../locales/es';
 import * as settingsLocales from '../locales/settings';
+import { chosenLanguage } from './language';
 
 export const locales = {
   en: merge(sharedEn, en, settingsLocales.en),
   es: merge(sharedEs, es, settingsLocales.es),
 };
 
-export const i18n: Translator = createI18n(locales);
+export const i18n: Translator = createI18n(locales, chosenLanguage());
 export const t = i18n.t;
 
 /** signInError is the sentence for a failed sign-in: sign-in specific where there is one. */

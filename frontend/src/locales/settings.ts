@@ -30,6 +30,9 @@ export const en: Messages = {
     unmanaged: 'Not managed (no policy file)',
     license: 'Includes open-source software under its own licences: {list}.',
     close: 'Close',
+    language: 'Language',
+    systemLanguage: 'System ({name})',
+    languages: { en: 'English', es: 'Español' },
   },
   permissions: {
     camera: 'camera',
@@ -78,6 +81,9 @@ export const es: Messages = {
     unmanaged: 'No administrado (sin archivo de directivas)',
     license: 'Incluye software de código abierto con sus propias licencias: {list}.',
     close: 'Cerrar',
+    language: 'Idioma',
+    systemLanguage: 'El del sistema ({name})',
+    languages: { en: 'English', es: 'Español' },
   },
   permissions: {
     camera: 'la cámara',
