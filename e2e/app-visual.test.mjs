@@ -98,6 +98,7 @@ async function engage(name, text, kind) {
 
 async function endChat() {
   await win.getByTestId('end-conversation').click();
+  await win.getByTestId('confirm-ok').click();
   await win.getByTestId('conversation-ended').waitFor({ timeout: T });
 }
 

@@ -133,8 +133,11 @@ test('agent1 accepts a portal customer with Alt+A, chats both ways and ends the 
   await win.keyboard.press('Escape');
   await win.getByTestId('more-commands-menu').waitFor({ state: 'detached', timeout: T });
 
-  // End: the customer sees the chat ended, the panel says so.
+  // End asks first (it cannot be taken back); then the customer sees the chat ended, the panel says so.
   await win.getByTestId('end-conversation').click();
+  await win.getByTestId('confirm-dialog').waitFor({ timeout: T });
+  await win.shot('app-window-end-confirm.png');
+  await win.getByTestId('confirm-ok').click();
   await cust.page.getByTestId('chat-ended').waitFor({ timeout: T });
   await win.getByTestId('conversation-ended').waitFor({ timeout: T });
   await win.locator('[data-testid="conversation-item"][data-state="ended"]').waitFor({ timeout: T });
@@ -199,6 +202,7 @@ test('the window speaks Spanish on a Spanish system (LANG=es_ES.UTF-8)', async (
     assert.equal((await es.getByTestId('end-conversation').textContent()).trim(), 'Finalizar');
     await es.shot('app-window-es.png');
     await es.getByTestId('end-conversation').click();
+    await es.getByTestId('confirm-ok').click();
     await cust.page.getByTestId('chat-ended').waitFor({ timeout: T });
     await cust.context.close();
   } finally {

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeEach, afterEach, vi } from 'vitest';
-import { render, cleanup, fireEvent } from '@testing-library/svelte';
+import { render, cleanup, fireEvent, waitFor } from '@testing-library/svelte';
 import { tick } from 'svelte';
 import { toUIError } from './api/backend';
 import { duration, locales } from './lib/i18n';
@@ -21,8 +21,8 @@ function conv(over: Partial<ConversationView> = {}): ConversationView {
   };
 }
 
-function msg(seq: number, text: string, author: MessageView['author'] = 'customer'): MessageView {
-  return { conv: 'c1', seq, author, author_name: 'Dana', text, at: 1_700_000_000_000 };
+function msg(seq: number, text: string, author: MessageView['author'] = 'customer', event?: MessageView['event']): MessageView {
+  return { conv: 'c1', seq, author, author_name: 'Dana', text, at: 1_700_000_000_000, event };
 }
 
 describe('locales', () => {
@@ -91,6 +91,43 @@ describe('communication panel', () => {
     expect(queryByTestId('chat-input')).toBeNull();
     expect((getByTestId('end-conversation') as HTMLButtonElement).disabled).toBe(true);
     expect(getByTestId('conversation-ended').textContent).toBe('The customer left the conversation.');
+  });
+});
+
+describe('ending a conversation', () => {
+  afterEach(() => {
+    cleanup();
+    resetConversations();
+    delete (globalThis as Record<string, unknown>).go;
+  });
+
+  it('asks before ending, and Keep chatting ends nothing', async () => {
+    const endFn = vi.fn(async () => {});
+    const g = globalThis as Record<string, unknown>;
+    g.runtime = { EventsOn: () => () => {} };
+    g.go = { app: { Conversations: { End: endFn, SetTyping: vi.fn(async () => {}) } } };
+    convs.list = [conv({})];
+    convs.activeId = 'c1';
+    const { getByTestId, queryByTestId } = render(ChatPanel);
+    await tick();
+    await fireEvent.click(getByTestId('end-conversation'));
+    expect(getByTestId('end-warning').textContent).toContain('cannot write in it again');
+    await fireEvent.click(getByTestId('confirm-cancel'));
+    expect(queryByTestId('confirm-dialog')).toBeNull();
+    expect(endFn).not.toHaveBeenCalled();
+    await fireEvent.click(getByTestId('end-conversation'));
+    await fireEvent.click(getByTestId('confirm-ok'));
+    await waitFor(() => expect(endFn).toHaveBeenCalledWith('c1'));
+  });
+
+  it('says how it ended once: the note under a logged end line only says it is closed', async () => {
+    convs.list = [conv({ state: 'ended', ended_by: 'agent', ended_at: 3 })];
+    convs.activeId = 'c1';
+    addMessage(msg(1, 'Agent One ended the conversation.', 'system', { kind: 'ended', name: 'Agent One' }));
+    const { getByTestId, container } = render(ChatPanel);
+    await tick();
+    expect(container.textContent?.match(/ended the conversation/g)?.length).toBe(1);
+    expect(getByTestId('conversation-ended').textContent).toBe('This conversation is closed.');
   });
 });
 
