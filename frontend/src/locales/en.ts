@@ -225,6 +225,7 @@ const en: Messages = {
     open: 'Open the conversation with {name}',
     mute: 'Mute',
     unmute: 'Unmute',
+    youMuted: "You're muted",
     videoOn: 'Turn video on',
     videoOff: 'Turn video off',
     videoNotAllowed: 'Video calls are not allowed in this conversation',

@@ -225,6 +225,7 @@ const es: Messages = {
     open: 'Abrir la conversación con {name}',
     mute: 'Silenciar',
     unmute: 'Activar micrófono',
+    youMuted: 'Tienes el micrófono silenciado',
     videoOn: 'Activar vídeo',
     videoOff: 'Desactivar vídeo',
     videoNotAllowed: 'En esta conversación no se permiten videollamadas',

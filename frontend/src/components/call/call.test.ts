@@ -1,5 +1,5 @@
 import { describe, it, expect, afterEach } from 'vitest';
-import { render, cleanup } from '@testing-library/svelte';
+import { render, cleanup, fireEvent } from '@testing-library/svelte';
 import { tick } from 'svelte';
 import { call, setCall, timer, callError, type CallView } from '../../stores/call.svelte';
 import { moreCommands } from '../../lib/commands';
@@ -63,6 +63,35 @@ describe('floating call control', () => {
     expect(queryByTestId('self-video')).toBeNull();
     expect(getByTestId('call-mute').getAttribute('aria-pressed')).toBe('true');
     expect(getByTestId('call-video').getAttribute('aria-pressed')).toBe('false');
+    expect(getByTestId('self-muted').textContent).toContain("You're muted");
+    expect(getByTestId('call-mute').title).toBe('Unmute (Ctrl+Shift+M)');
+  });
+
+  it('closes the quality details and the device menu with Escape', async () => {
+    setCall(view());
+    const { getByTestId, queryByTestId } = render(FloatingCallControl);
+    await tick();
+    await fireEvent.click(getByTestId('call-quality'));
+    expect(getByTestId('call-quality-details')).toBeTruthy();
+    await fireEvent.keyDown(window, { key: 'Escape' });
+    expect(queryByTestId('call-quality-details')).toBeNull();
+    await fireEvent.click(getByTestId('call-devices-button'));
+    expect(getByTestId('call-devices')).toBeTruthy();
+    await fireEvent.keyDown(window, { key: 'Escape' });
+    expect(queryByTestId('call-devices')).toBeNull();
+  });
+
+  it('keeps the status line (and so the buttons) in place whether or not a label shows', async () => {
+    setCall(view());
+    const { getByTestId, queryByTestId } = render(FloatingCallControl);
+    await tick();
+    const row = getByTestId('call-remote-state');
+    expect(row.children.length).toBe(0);
+    expect(queryByTestId('self-muted')).toBeNull();
+    setCall(view({ muted: true, remote_muted: true }));
+    await tick();
+    expect(getByTestId('call-remote-state')).toBe(row); // the same row, filled: nothing below it moves
+    expect(getByTestId('self-muted')).toBeTruthy();
   });
 
   it('rings with a cancel button, and has no video stage in a voice call', async () => {
