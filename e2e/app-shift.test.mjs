@@ -185,8 +185,16 @@ test('item 1: a crashed or hung page is reloaded, the agent is told, and the cal
   await win.getByTestId('toast').waitFor({ state: 'detached', timeout: T });
 
   // A page that stops answering (its process stopped) is ended and reloaded the same way.
+  // WebKit checks a quiet page only every so often (up to minutes apart once it has answered for a
+  // while), but at once when input waits on it: the agent, facing a frozen window, moves the mouse.
   process.kill(again, 'SIGSTOP');
-  await recovered();
+  let i = 0;
+  const nudge = setInterval(() => win.mouse.move(700 + (i++ % 2) * 40, 300).catch(() => {}), 2_000);
+  try {
+    await recovered();
+  } finally {
+    clearInterval(nudge);
+  }
   const third = await webProcess();
   assert.ok(third > 0 && third !== again, `a new web process after the hang (${again} -> ${third})`);
   await win.locator('[data-testid="floating-call-control"][data-state="active"]').waitFor({ timeout: T });

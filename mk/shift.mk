@@ -8,4 +8,4 @@ E2E_TARGETS += test-app-shift-e2e
 # test-app-shift-e2e: the window survives its page's process dying (killed, or hung) with the call
 # going on; a screen share stopped mid-call leaves the page alive.
 test-app-shift-e2e: deps web app-locales $(OUT)/parley-hub $(APP_E2E_BIN)
-	PARLEY_HUB=$(OUT)/parley-hub PARLEY_APP_E2E=$(APP_E2E_BIN) node --test --test-timeout=600000 e2e/app-shift.test.mjs
+	PARLEY_HUB=$(OUT)/parley-hub PARLEY_APP_E2E=$(APP_E2E_BIN) node --test --test-timeout=1800000 e2e/app-shift.test.mjs
