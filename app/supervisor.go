@@ -1,6 +1,10 @@
 package app
 
-import "github.com/parleyhq/parley/wire"
+import (
+	"context"
+
+	"github.com/parleyhq/parley/wire"
+)
 
 // Supervisor shows a supervisor the organisation's agents and conversations and assigns them.
 type Supervisor struct {
@@ -31,4 +35,34 @@ func (s *Supervisor) Assign(conv wire.ConversationID, agent wire.UserID) error {
 		s.c.log.Info("assigned", "conv", conv, "agent", agent)
 	}
 	return err
+}
+
+// Transcript returns a conversation's messages after seq after (0: from the start), for a
+// supervisor reading along: read-only, and nothing goes back to the customer (no receipt). The
+// hub lets a supervisor or admin read any conversation of their organisation.
+func (s *Supervisor) Transcript(conv wire.ConversationID, after int64) ([]MessageView, error) {
+	l, err := s.c.currentLink()
+	if err != nil {
+		return nil, err
+	}
+	out := []MessageView{}
+	for range 100 { // pages; bounded
+		ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+		msgs, err := l.History(ctx, conv, after)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		if len(msgs) == 0 {
+			break
+		}
+		s.c.mu.Lock()
+		off := s.c.offset
+		s.c.mu.Unlock()
+		for _, m := range msgs {
+			out = append(out, MessageView{Conv: m.Conv, Seq: m.Seq, Author: m.Author, AuthorName: m.AuthorName, Text: m.Text, At: m.At - off, Event: m.Event})
+			after = max(after, m.Seq)
+		}
+	}
+	return out, nil
 }

@@ -164,3 +164,41 @@ describe('reassigning', () => {
     await waitFor(() => expect(notices.items.at(-1)?.text).toBe('That person is not available right now (offline, away, busy or full). Nothing was moved.'));
   });
 });
+
+describe('reading a conversation along', () => {
+  afterEach(() => {
+    cleanup();
+    delete (globalThis as Record<string, unknown>).go;
+  });
+
+  it("shows a waiting customer's first message, and opens a live chat's transcript read-only", async () => {
+    const g = globalThis as Record<string, unknown>;
+    g.runtime = { EventsOn: () => () => {} };
+    const lines: Record<string, { conv: string; seq: number; author: string; author_name?: string; text: string; at: number }[]> = {
+      w1: [{ conv: 'w1', seq: 1, author: 'customer', author_name: 'Wes', text: 'is anyone there?', at: 1 }],
+      a1: [
+        { conv: 'a1', seq: 1, author: 'customer', author_name: 'Lia', text: 'my order is late', at: 1 },
+        { conv: 'a1', seq: 2, author: 'agent', author_name: 'Agent One', text: 'let me look', at: 2 },
+      ],
+    };
+    const transcript = vi.fn(async (conv: string, after: number) => (lines[conv] ?? []).filter((m) => m.seq > after));
+    g.go = { app: { Supervisor: { Transcript: transcript } } };
+    const base = { last_seq: 1, unread: 0, customer_typing: false, delivered_seq: 0, read_seq: 0 };
+    team.view = view({
+      conversations: [
+        { id: 'w1', state: 'waiting', customer_name: 'Wes', created_at: 1, ...base },
+        { id: 'a1', state: 'active', customer_name: 'Lia', agent_id: 'u1', agent_name: 'Agent One', created_at: 1, accepted_at: 2, ...base },
+      ],
+    });
+    const r = render(TeamView);
+    await waitFor(() => expect(r.getByTestId('team-first-message').textContent).toBe('“is anyone there?”'));
+    const live = r.getAllByTestId('team-open').find((b) => b.closest('[data-conv="a1"]'))!;
+    await fireEvent.click(live);
+    const dialog = await r.findByTestId('supervisor-transcript');
+    await waitFor(() => expect(r.getAllByTestId('transcript-line').map((l) => l.dataset.author)).toEqual(['customer', 'agent']));
+    expect(dialog.textContent).toContain('With Agent One · read-only');
+    expect(dialog.querySelector('textarea, input')).toBeNull(); // nothing to write with
+    await fireEvent.keyDown(window, { key: 'Escape' });
+    expect(r.queryByTestId('supervisor-transcript')).toBeNull();
+  });
+});

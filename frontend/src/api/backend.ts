@@ -172,6 +172,8 @@ export const supervisor = {
   snapshot: () => call<v.SupervisorView>('Supervisor', 'Snapshot'),
   assign: (conv: v.ConversationID, agent: v.UserID) => call<void>('Supervisor', 'Assign', conv, agent),
   close: (conv: v.ConversationID) => call<void>('Supervisor', 'Close', conv),
+  /** transcript reads a conversation's messages after seq `after`, read-only (no receipts). */
+  transcript: (conv: v.ConversationID, after = 0) => call<v.MessageView[] | null>('Supervisor', 'Transcript', conv, after),
   /** fetchCSV returns a report's CSV text; saveCSV writes it to the downloads folder and returns the path. */
   fetchCSV: (report: v.Report) => call<string>('Supervisor', 'FetchCSV', report),
   saveCSV: (report: v.Report) => call<string>('Supervisor', 'SaveCSV', report),

@@ -137,6 +137,10 @@ const en: Messages = {
     keepOpen: 'Keep open',
   },
   team: {
+    read: 'Read the conversation',
+    readOnly: 'read-only',
+    readWaiting: 'Waiting for an agent',
+    readWith: 'With {agent}',
     title: 'Team',
     agents: 'Agents',
     agent: 'Agent',

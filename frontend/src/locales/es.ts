@@ -137,6 +137,10 @@ const es: Messages = {
     keepOpen: 'Mantener abierta',
   },
   team: {
+    read: 'Leer la conversación',
+    readOnly: 'solo lectura',
+    readWaiting: 'Esperando a un agente',
+    readWith: 'Con {agent}',
     title: 'Equipo',
     agents: 'Agentes',
     agent: 'Agente',
