@@ -129,11 +129,13 @@ async function webProcess() {
 /** shareScreen starts the built-in screen share from the window; the customer accepts it. */
 async function shareScreen(cust) {
   if ((await win.getByTestId('provider-tab').count()) === 0) await win.getByTestId('visual-engagement').click();
+  const pins = message(cust.page, 'agent', 'PIN');
+  const before = await pins.count();
   await win.getByTestId('visual-create').click();
-  // The built-in session's PIN reaches the chat with the invitation: no second click.
-  const pinMsg = message(cust.page, 'agent', 'PIN').last();
-  await pinMsg.waitFor({ timeout: T });
-  const pin = /(\d{6})/.exec(await pinMsg.textContent())[1];
+  // The built-in session's PIN reaches the chat with the invitation: no second click. (The new
+  // one: a share before this one left its own PIN in the chat.)
+  await pins.nth(before).waitFor({ timeout: T });
+  const pin = /(\d{6})/.exec(await pins.nth(before).textContent())[1];
   await cust.page.getByTestId('visual-pin').fill(pin);
   await cust.page.getByTestId('visual-accept').click();
   // A 1280x720 screen: on a busy machine the customer's browser takes a while to send it.
