@@ -104,7 +104,7 @@ async function afterReload(fn, timeout = 90_000) {
 }
 
 /** recovered waits for the reloaded window's toast that says the call went on. */
-const recovered = () => afterReload(() => [...document.querySelectorAll('[data-testid="toast"]')].some((t) => t.textContent.includes('Your call went on')));
+const recovered = (timeout) => afterReload(() => [...document.querySelectorAll('[data-testid="toast"]')].some((t) => t.textContent.includes('Your call went on')), timeout);
 
 /** timerMoves waits until the window's call timer has moved on. */
 async function timerMoves() {
@@ -193,7 +193,8 @@ test('item 1: a crashed or hung page is reloaded, the agent is told, and the cal
   let i = 0;
   const nudge = setInterval(() => win.mouse.move(700 + (i++ % 2) * 40, 300).catch(() => {}), 2_000);
   try {
-    await recovered();
+    // Noticing (a few seconds), the 20 s limit, then a fresh web process: minutes on a loaded box.
+    await recovered(300_000);
   } finally {
     clearInterval(nudge);
   }
