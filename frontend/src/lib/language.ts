@@ -12,5 +12,3 @@ export function chosenLanguage(): readonly string[] | undefined {
   return chosen;
 }
 
-/** page.reload reloads the window in the new language (a seam for unit tests). */
-export const page = { reload: (): void => location.reload() };

@@ -32,6 +32,7 @@ export const en: Messages = {
     close: 'Close',
     language: 'Language',
     systemLanguage: 'System ({name})',
+    languageNext: 'Saved: Parley uses it from its next start.',
     languages: { en: 'English', es: 'Español' },
   },
   permissions: {
@@ -83,6 +84,7 @@ export const es: Messages = {
     close: 'Cerrar',
     language: 'Idioma',
     systemLanguage: 'El del sistema ({name})',
+    languageNext: 'Guardado: Parley lo usará desde el próximo inicio.',
     languages: { en: 'English', es: 'Español' },
   },
   permissions: {
