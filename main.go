@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 
 	"github.com/parleyhq/parley/app"
@@ -40,34 +39,18 @@ var assets embed.FS
 var icon []byte
 
 // wailsEmitter hands the services' events to the window once it exists; before that they are
-// dropped (the UI asks for the current state when it loads).
+// dropped (the UI asks for the current state when it loads). The window gets every event as one
+// Wails event, "parley", carrying the app.Event: its name, its number and its data. The services
+// call Emit from one goroutine, in order, holding no lock (app/events.go), so it needs none.
 type wailsEmitter struct {
 	ctx atomic.Pointer[context.Context]
-
-	mu  sync.Mutex
-	rev uint64
 }
 
-// uiEvent is what the window gets for every event the services emit: one Wails event,
-// "parley", carrying the name and a revision that counts up by one. The Wails dev server writes
-// each event from its own goroutine, so events can overtake one another on the way to a page;
-// the UI puts them back in order by revision (frontend/src/api/backend.ts).
-type uiEvent struct {
-	Name string `json:"name"`
-	Rev  uint64 `json:"rev"`
-	Data any    `json:"data"`
-}
-
-// Emit forwards to runtime.EventsEmit, in the order of the calls.
-func (e *wailsEmitter) Emit(event string, data any) {
-	ctx := e.ctx.Load()
-	if ctx == nil {
-		return
+// Emit forwards to runtime.EventsEmit.
+func (e *wailsEmitter) Emit(ev app.Event) {
+	if ctx := e.ctx.Load(); ctx != nil {
+		runtime.EventsEmit(*ctx, "parley", ev)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.rev++
-	runtime.EventsEmit(*ctx, "parley", uiEvent{Name: event, Rev: e.rev, Data: data})
 }
 
 // formatError is what a rejected promise carries to the UI: the code it translates, and the

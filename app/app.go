@@ -65,9 +65,6 @@ type Services struct {
 
 // New builds the services, signed out.
 func New(cfg Config) *Services {
-	if cfg.Emitter == nil {
-		cfg.Emitter = EmitterFunc(func(string, any) {})
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -78,7 +75,7 @@ func New(cfg Config) *Services {
 		cfg.Client = "app"
 	}
 	c := &core{
-		emitter: cfg.Emitter,
+		events:  newEvents(cfg.Emitter),
 		log:     cfg.Logger,
 		now:     cfg.Now,
 		prefill: policyPrefill(cfg.Policy, startPrefill(cfg.Prefill, remembered(cfg.StateDir))),
@@ -123,12 +120,6 @@ func (s *Services) Bindings() []any {
 // requestTimeout bounds every request to the hub.
 const requestTimeout = 10 * time.Second
 
-// emission is one event waiting to be emitted once the lock is released.
-type emission struct {
-	event string
-	data  any
-}
-
 // conv is what the app knows about one conversation.
 type conv struct {
 	wire.Conversation
@@ -146,8 +137,16 @@ type conv struct {
 
 // core is the state the services share. One goroutine (run) reads the hub connection; the
 // bound methods run on the UI's goroutines; mu guards everything below it.
+//
+// Lock order, outermost first (a goroutine holding one may take only those after it):
+//
+//	core.signMu → core.mu → callManager.mu | Visual.mu → screenShares.mu → ScreenShare.mu → events.mu → ops.Queue.mu
+//
+// callSession state is owned by its ops.Queue goroutine and needs no lock. Nothing is emitted
+// directly: every event goes through events, queued under the lock of the state it shows and
+// delivered by one goroutine that holds no lock (app/events.go).
 type core struct {
-	emitter Emitter      // the UI
+	events  *events      // the one path to the UI
 	log     *slog.Logger // the services' log
 	now     func() time.Time
 	prefill Prefill
@@ -161,10 +160,6 @@ type core struct {
 
 	// signMu serialises sign-in and sign-out, which block on the network.
 	signMu sync.Mutex
-
-	// emitMu orders emissions: it is taken before mu is released (unlockFlush), so the UI gets
-	// events in the order the state changed, whichever goroutine changed it.
-	emitMu sync.Mutex
 
 	mu       sync.Mutex
 	link     *client.Conn       // the hub connection; nil when signed out
@@ -218,25 +213,13 @@ func (c *core) reset() {
 // nowMs is the local clock in Unix milliseconds.
 func (c *core) nowMs() int64 { return c.now().UnixMilli() }
 
-// unlockFlush releases mu and emits what the locked section collected, before any later
-// locked section can emit: events reach the UI in the order the state changed. Each snapshot
-// event carries the whole state of its domain, so one that overtook a newer one would undo it.
-func (c *core) unlockFlush(out []emission) {
-	c.emitMu.Lock()
+// unlockEmit queues what the locked section collected and releases mu: queued under mu, the
+// events are numbered in the order the state changed, whichever goroutine changed it. Each
+// snapshot event carries the whole state of its domain, so one that overtook a newer one would
+// undo it.
+func (c *core) unlockEmit(out []emission) {
+	c.events.emitAll(out)
 	c.mu.Unlock()
-	defer c.emitMu.Unlock()
-	for _, e := range out {
-		c.emitter.Emit(e.event, e.data)
-	}
-}
-
-// flush emits what an earlier locked section collected. Callers must not hold mu.
-func (c *core) flush(out []emission) {
-	c.emitMu.Lock()
-	defer c.emitMu.Unlock()
-	for _, e := range out {
-		c.emitter.Emit(e.event, e.data)
-	}
 }
 
 // currentLink returns the hub connection, or ErrNotSignedIn.
@@ -288,7 +271,7 @@ func (c *core) run(ctx context.Context, l *client.Conn, done chan struct{}) {
 				return
 			}
 			out, followUp := c.apply(ev)
-			c.unlockFlush(out)
+			c.unlockEmit(out)
 			c.async(followUp)
 		}
 	}
@@ -328,7 +311,7 @@ func (c *core) lost(l *client.Conn, why string) {
 		{EventOffers, []OfferView{}},
 		{EventConversations, []ConversationView{}},
 	}
-	c.unlockFlush(out)
+	c.unlockEmit(out)
 	go l.Close() // from the run goroutine, which the client's Close waits on indirectly
 }
 
@@ -565,7 +548,7 @@ func (c *core) history(id wire.ConversationID, after int64) {
 			after = max(after, m.Seq)
 		}
 		out = append(out, emission{EventConversations, c.convViews()})
-		c.unlockFlush(out)
+		c.unlockEmit(out)
 		// The follow-ups are receipts, each covering everything before it: the last one will do.
 		if n := len(followUp); n > 0 {
 			followUp[n-1]()

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
@@ -47,19 +48,26 @@ func startHub(t *testing.T, cfg hub.Config) string {
 type recorder struct {
 	mu     sync.Mutex
 	events []recorded
-	more   chan struct{}
+	// gaps are events that did not come one after the other in Rev order.
+	gaps []string
+	more chan struct{}
 }
 
 type recorded struct {
 	name string
+	rev  uint64
 	data any
 }
 
 func newRecorder() *recorder { return &recorder{more: make(chan struct{}, 1)} }
 
-func (r *recorder) Emit(name string, data any) {
+func (r *recorder) Emit(e app.Event) {
 	r.mu.Lock()
-	r.events = append(r.events, recorded{name, data})
+	// Each Services numbers from 1 (a test may build a second one on the same recorder).
+	if n := len(r.events); n > 0 && e.Rev != r.events[n-1].rev+1 && e.Rev != 1 {
+		r.gaps = append(r.gaps, fmt.Sprintf("event %d %q after %d", e.Rev, e.Name, r.events[n-1].rev))
+	}
+	r.events = append(r.events, recorded{e.Name, e.Rev, e.Data})
 	r.mu.Unlock()
 	select {
 	case r.more <- struct{}{}:
@@ -94,10 +102,21 @@ func signIn(t *testing.T, hubURL, user string) (*app.Services, *recorder) {
 	rec := newRecorder()
 	svc := app.New(app.Config{Emitter: rec})
 	t.Cleanup(func() { _ = svc.Close() })
+	t.Cleanup(func() { rec.checkOrder(t) })
 	if _, err := svc.Session.SignIn(hubURL, "demo", user, "demo"); err != nil {
 		t.Fatalf("SignIn(%s) = %v", user, err)
 	}
 	return svc, rec
+}
+
+// checkOrder fails t if events reached the UI out of order or with a number missing.
+func (r *recorder) checkOrder(t *testing.T) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, g := range r.gaps {
+		t.Errorf("events out of order: %s", g)
+	}
 }
 
 // customer is a portal customer speaking the protocol through the hub client.
@@ -218,6 +237,61 @@ func TestNotSignedIn(t *testing.T) {
 	if err := svc.Session.SignOut(); err != nil {
 		t.Errorf("SignOut while signed out = %v", err)
 	}
+}
+
+// TestSlowUIHoldsNothing: while the window is stuck on an event, the services go on reading
+// the hub and answering bound methods; once it catches up, every event arrives, in order.
+func TestSlowUIHoldsNothing(t *testing.T) {
+	hubURL := startHub(t, hub.Config{})
+	rec := newRecorder()
+	stuck, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	svc := app.New(app.Config{Emitter: app.EmitterFunc(func(e app.Event) {
+		if e.Name == app.EventMessage {
+			once.Do(func() { close(stuck); <-release })
+		}
+		rec.Emit(e)
+	})})
+	t.Cleanup(func() { _ = svc.Close() })
+	var released sync.Once
+	unstick := func() { released.Do(func() { close(release) }) }
+	t.Cleanup(unstick)
+	if _, err := svc.Session.SignIn(hubURL, "demo", "agent1", "demo"); err != nil {
+		t.Fatal(err)
+	}
+	cust := newCustomer(t, hubURL, "Ana")
+	cust.send(t, "one")
+	offers := waitFor(t, rec, app.EventOffers, func(o []app.OfferView) bool { return len(o) == 1 })
+	if _, err := svc.Offers.Accept(offers[0].ID); err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	select {
+	case <-stuck: // the UI is now stuck on the first message
+	case <-time.After(wait):
+		t.Fatal("no message event reached the UI")
+	}
+	cust.send(t, "two")
+	cust.send(t, "three")
+	// The hub connection is still read and the state still answers, UI or not.
+	deadline := time.Now().Add(wait)
+	for {
+		msgs, err := svc.Conversations.Messages(cust.conv)
+		if err == nil && len(msgs) > 0 && msgs[len(msgs)-1].Text == "three" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Messages() = %+v, %v, while the UI is stuck; want the customer's third message last", msgs, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := svc.Conversations.Send(cust.conv, "still here"); err != nil {
+		t.Fatalf("Send while the UI is stuck: %v", err)
+	}
+	unstick()
+	for _, text := range []string{"one", "two", "three", "still here"} {
+		waitFor(t, rec, app.EventMessage, func(m app.MessageView) bool { return m.Text == text })
+	}
+	rec.checkOrder(t)
 }
 
 // TestChat is the agent's day: sign in, an offer arrives, accept it, chat both ways with typing

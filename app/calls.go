@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/parleyhq/parley/internal/ops"
 	"github.com/parleyhq/parley/media"
 	"github.com/parleyhq/parley/wire"
 )
@@ -208,18 +209,17 @@ func (cs *Calls) Start(conv wire.ConversationID, kind wire.CallKind) (CallView, 
 			s.warnings = append(s.warnings, code)
 		}
 	}
-	s.q = newWorkQueue()
-	go s.q.run()
+	s.q = &ops.Queue{}
 	m.publish(s)
 
 	ack, err := m.send(wire.TypeCallInvite, wire.CallInvite{Conv: conv, Kind: s.kind})
 	if err != nil {
 		s.log.Info("call invite refused", "code", wire.ErrorCode(err))
 		m.clear(s)
-		s.q.stop()
+		s.q.Close()
 		return CallView{}, err
 	}
-	s.q.do(func() {
+	s.q.Do(func() {
 		if id := ack.Call; id != "" && s.id == "" {
 			s.id = id
 			s.log = s.log.With("call", id)
@@ -240,7 +240,7 @@ func (cs *Calls) End() error {
 	if s == nil {
 		return ErrNoCall
 	}
-	s.q.do(func() { s.hangUp() })
+	s.q.Do(func() { s.hangUp() })
 	return nil
 }
 
@@ -250,7 +250,7 @@ func (cs *Calls) SetMuted(muted bool) error {
 	if s == nil {
 		return ErrNoCall
 	}
-	s.q.do(func() {
+	s.q.Do(func() {
 		s.muted = muted
 		if s.mc != nil {
 			s.mc.SetMuted(muted)
@@ -270,7 +270,7 @@ func (cs *Calls) SetVideo(on bool) error {
 		return ErrNoCall
 	}
 	var err error
-	s.q.do(func() { err = s.setVideo(on) })
+	s.q.Do(func() { err = s.setVideo(on) })
 	return err
 }
 
@@ -324,7 +324,7 @@ func (cs *Calls) SelectDevice(kind, id string) error {
 	}
 	if s := m.current(); s != nil {
 		var err error
-		s.q.do(func() { err = s.switchDevice(k, id) })
+		s.q.Do(func() { err = s.switchDevice(k, id) })
 		if err != nil {
 			m.log.Warn("device switch failed", "kind", kind, "code", wire.ErrorCode(err))
 			return err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/hub/client"
+	"github.com/parleyhq/parley/internal/ops"
 	"github.com/parleyhq/parley/media"
 	"github.com/parleyhq/parley/wire"
 )
@@ -87,12 +88,12 @@ type viewLog struct {
 	views []*CallView
 }
 
-func (l *viewLog) Emit(name string, data any) {
-	if name != EventCall {
+func (l *viewLog) Emit(e Event) {
+	if e.Name != EventCall {
 		return
 	}
 	l.mu.Lock()
-	l.views = append(l.views, data.(*CallView))
+	l.views = append(l.views, e.Data.(*CallView))
 	l.mu.Unlock()
 }
 
@@ -120,7 +121,7 @@ func (l *viewLog) waitFor(t *testing.T, what string, ok func(*CallView) bool) *C
 // collides with the agent's is ignored (the agent is the impolite peer), and End closes it all.
 func TestCallSignalledDirectly(t *testing.T) {
 	views := &viewLog{}
-	c := &core{emitter: views, log: slog.New(slog.DiscardHandler), now: time.Now}
+	c := &core{events: newEvents(views), log: slog.New(slog.DiscardHandler), now: time.Now}
 	c.calls = newCallManager(c, DevicesTestPattern)
 	c.reset()
 	c.link = &client.Conn{} // signed in, as far as Start can tell; nothing is sent through it
@@ -206,7 +207,7 @@ func TestCallSignalledDirectly(t *testing.T) {
 // for its answer, an offer from the customer is ignored.
 func TestImpoliteAgent(t *testing.T) {
 	var sent []wire.CallSignal
-	c := &core{emitter: EmitterFunc(func(string, any) {}), log: slog.New(slog.DiscardHandler), now: time.Now}
+	c := &core{events: newEvents(nil), log: slog.New(slog.DiscardHandler), now: time.Now}
 	c.calls = newCallManager(c, DevicesTestPattern)
 	c.reset()
 	c.calls.send = func(t wire.Type, p any) (wire.Ack, error) {
@@ -215,11 +216,10 @@ func TestImpoliteAgent(t *testing.T) {
 		}
 		return wire.Ack{}, nil
 	}
-	s := &callSession{m: c.calls, q: newWorkQueue(), log: c.log, id: directCall, state: callRinging, conv: "conv-1"}
+	s := &callSession{m: c.calls, q: &ops.Queue{}, log: c.log, id: directCall, state: callRinging, conv: "conv-1"}
 	c.calls.cur = s
-	go s.q.run()
-	defer func() { s.q.do(func() { s.finish(wire.AuthorAgent, "hangup", "") }); c.calls.close() }()
-	s.q.do(func() {
+	defer func() { s.q.Do(func() { s.finish(wire.AuthorAgent, "hangup", "") }); c.calls.close() }()
+	s.q.Do(func() {
 		if err := s.startMedia(&wire.ICEConfig{Policy: "all"}); err != nil {
 			t.Fatal(err)
 		}
@@ -236,7 +236,7 @@ func TestImpoliteAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.q.do(func() { s.onSignal(wire.CallSignal{Call: directCall, SDP: &wire.SDP{Type: "offer", SDP: off}}) })
+	s.q.Do(func() { s.onSignal(wire.CallSignal{Call: directCall, SDP: &wire.SDP{Type: "offer", SDP: off}}) })
 	if len(sent) != 1 {
 		t.Errorf("the agent answered a colliding offer: sent %d SDPs; want 1", len(sent))
 	}

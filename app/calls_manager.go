@@ -49,13 +49,10 @@ func (m *callManager) current() *callSession {
 // clear forgets s if it is the current call, and tells the UI there is none.
 func (m *callManager) clear(s *callSession) {
 	m.mu.Lock()
-	was := m.cur == s
-	if was {
+	defer m.mu.Unlock()
+	if m.cur == s {
 		m.cur, m.view = nil, nil
-	}
-	m.mu.Unlock()
-	if was {
-		m.c.emitter.Emit(EventCall, (*CallView)(nil))
+		m.c.events.emit(EventCall, (*CallView)(nil))
 	}
 }
 
@@ -63,13 +60,12 @@ func (m *callManager) clear(s *callSession) {
 func (m *callManager) publish(s *callSession) {
 	v := s.viewOf()
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.cur != s {
-		m.mu.Unlock()
 		return
 	}
 	m.view = &v
-	m.mu.Unlock()
-	m.c.emitter.Emit(EventCall, &v)
+	m.c.events.emit(EventCall, &v)
 }
 
 // getBridge returns the render bridge, made on first use.
@@ -109,14 +105,14 @@ func (m *callManager) onHub(ev wire.Envelope) {
 			}
 			return
 		}
-		s.q.push(func() { s.onState(st) })
+		s.q.Enqueue(func() { s.onState(st) })
 	case wire.TypeCallSignal:
 		var sig wire.CallSignal
 		if ev.Unmarshal(&sig) != nil {
 			return
 		}
 		if s := m.current(); s != nil {
-			s.q.push(func() { s.onSignal(sig) })
+			s.q.Enqueue(func() { s.onSignal(sig) })
 		}
 	case wire.TypeCallMedia:
 		var cm wire.CallMedia
@@ -124,7 +120,7 @@ func (m *callManager) onHub(ev wire.Envelope) {
 			return
 		}
 		if s := m.current(); s != nil {
-			s.q.push(func() { s.onMedia(cm) })
+			s.q.Enqueue(func() { s.onMedia(cm) })
 		}
 	}
 }
@@ -136,7 +132,7 @@ func (m *callManager) drop() {
 	if s == nil {
 		return
 	}
-	s.q.push(func() {
+	s.q.Enqueue(func() {
 		s.log.Info("call dropped: signed out or connection lost")
 		s.finish(wire.AuthorAgent, "disconnected", "")
 	})

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleyhq/parley/internal/ops"
 	"github.com/parleyhq/parley/media"
 	"github.com/parleyhq/parley/wire"
 )
@@ -15,7 +16,7 @@ import (
 // set before the queue starts.
 type callSession struct {
 	m     *callManager
-	q     *workQueue
+	q     *ops.Queue
 	log   *slog.Logger
 	conv  wire.ConversationID
 	name  string
@@ -174,10 +175,10 @@ func (s *callSession) startMedia(ice *wire.ICEConfig) error {
 	}
 	q := s.q
 	mc.OnLocalCandidate(func(cand media.Candidate) {
-		q.push(func() { s.sendCandidate(cand) })
+		q.Enqueue(func() { s.sendCandidate(cand) })
 	})
 	mc.OnStateChange(func(st media.State) {
-		q.push(func() { s.onMediaState(st) })
+		q.Enqueue(func() { s.onMediaState(st) })
 	})
 	mc.SetMuted(s.muted)
 	return s.offer(func() (string, error) { return mc.CreateOffer() })
@@ -416,7 +417,7 @@ func (s *callSession) finish(by wire.Author, reason string, outcome wire.CallOut
 	s.log.Info("call ended", "outcome", s.outcome, "reason", reason, "by", by)
 	s.m.publish(s)
 	s.m.clear(s)
-	s.q.stop()
+	s.q.Close()
 }
 
 // sendMedia tells the customer our mute and video state.
@@ -468,9 +469,9 @@ func (s *callSession) startStats() {
 				return
 			case <-t.C:
 				qv := quality(id, mc.Stats(), relay)
-				q.push(func() {
+				q.Enqueue(func() {
 					if s.state != callEnded {
-						s.m.c.emitter.Emit(EventCallQuality, qv)
+						s.m.c.events.emit(EventCallQuality, qv)
 					}
 				})
 			}

@@ -47,7 +47,7 @@ func (cs *Conversations) Open(id wire.ConversationID) (ConversationView, error) 
 	view := c.view(cv)
 	out := []emission{{EventConversations, c.convViews()}, {EventActive, id}}
 	live := cv.State != wire.ConvEnded
-	c.unlockFlush(out)
+	c.unlockEmit(out)
 	if lastCustomer > 0 && live {
 		c.receipt(id, lastCustomer, wire.ReceiptRead)()
 	}
@@ -121,7 +121,7 @@ func (cs *Conversations) Send(id wire.ConversationID, text string) (MessageView,
 	if isNew {
 		out = append(out, emission{EventMessage, mv}, emission{EventConversations, c.convViews()})
 	}
-	c.unlockFlush(out)
+	c.unlockEmit(out)
 	return mv, nil
 }
 

@@ -3,10 +3,21 @@ package app
 import "log/slog"
 
 // Emitter hands events to the UI. In the desktop app it wraps the Wails runtime's EventsEmit; in
-// cmd/parley-agent and in tests it logs or records. Emit must not block for long: it is called
-// from the goroutine that reads the hub connection.
+// cmd/parley-agent and in tests it logs, acts or records. The services call it from one goroutine
+// at a time, in the order of Event.Rev, holding none of their locks (app/events.go): it may call
+// the services back; while it runs, later events wait.
 type Emitter interface {
-	Emit(event string, data any)
+	Emit(Event)
+}
+
+// Event is one event for the UI: its name (the Event* constants), its number and its data.
+type Event struct {
+	Name string `json:"name"`
+	// Rev counts up by one from 1, in the order the services' state changed. The Wails dev server
+	// writes each event from its own goroutine, so events can overtake one another on the way to
+	// a page; the UI puts them back in this order (frontend/src/api/backend.ts).
+	Rev  uint64 `json:"rev"`
+	Data any    `json:"data"`
 }
 
 // Events the services emit. Each carries the whole current state of its domain, except
@@ -32,10 +43,10 @@ const (
 )
 
 // EmitterFunc adapts a function to the Emitter interface.
-type EmitterFunc func(event string, data any)
+type EmitterFunc func(Event)
 
-// Emit calls f(event, data).
-func (f EmitterFunc) Emit(event string, data any) { f(event, data) }
+// Emit calls f(e).
+func (f EmitterFunc) Emit(e Event) { f(e) }
 
 // LogEmitter logs every event at debug level; cmd/parley-agent wraps it.
 type LogEmitter struct {
@@ -43,6 +54,6 @@ type LogEmitter struct {
 }
 
 // Emit logs the event.
-func (e LogEmitter) Emit(event string, data any) {
-	e.Log.Debug("event", "event", event, "data", data)
+func (e LogEmitter) Emit(ev Event) {
+	e.Log.Debug("event", "event", ev.Name, "rev", ev.Rev, "data", ev.Data)
 }

@@ -60,6 +60,6 @@ func (o *Offers) settle(id wire.OfferID, t wire.Type) (wire.ConversationID, erro
 		c.convs[convID] = &conv{Conversation: wire.Conversation{ID: convID, State: wire.ConvActive, CustomerName: name, AcceptedAt: c.nowMs() + c.offset}}
 		out = append(out, emission{EventConversations, c.convViews()})
 	}
-	c.unlockFlush(out)
+	c.unlockEmit(out)
 	return convID, err
 }

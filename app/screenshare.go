@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/parleyhq/parley/internal/ops"
 	"github.com/parleyhq/parley/media"
 	"github.com/parleyhq/parley/wire"
 )
@@ -141,19 +142,21 @@ func toInt(p *uint16) *int {
 	return &v
 }
 
-// change applies f to the view and tells onChange when it changed.
+// change applies f to the view and tells onChange when it changed, under mu so that views
+// are told in the order they changed (the connection and the first frame change on different
+// goroutines).
 func (s *ScreenShare) change(f func(*ScreenShareView)) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	before := s.view
 	f(&s.view)
-	v, cb := s.view, s.onChange
-	s.mu.Unlock()
-	if v != before && cb != nil {
-		cb(v)
+	if s.view != before && s.onChange != nil {
+		s.onChange(s.view)
 	}
 }
 
-// OnChange sets the function told of every change of the view.
+// OnChange sets the function told of every change of the view. It runs with the share's lock
+// held: it must not block nor call the share (the app queues an event).
 func (s *ScreenShare) OnChange(f func(ScreenShareView)) {
 	s.mu.Lock()
 	s.onChange = f
@@ -248,7 +251,7 @@ const EventScreenShare = "visual.screenshare"
 // screenShares runs the agent's side of every built-in screen share: it makes the receive-only
 // call when an engagement becomes active, hands it the customer's signals, and closes it when the
 // engagement ends. Hub frames come in on the goroutine that reads the hub (with the core
-// locked), so the work is queued and done by a goroutine that runs only while there is some.
+// locked), so the work is queued (ops.Queue).
 type screenShares struct {
 	// request sends a frame to the hub; emit tells the UI; opts are for each new call.
 	request func(wire.Type, any) error
@@ -258,9 +261,8 @@ type screenShares struct {
 	mu sync.Mutex
 	// shares are the live screen shares by engagement.
 	shares map[wire.VisualID]*ScreenShare
-	// queue holds work in arrival order; running is true while a goroutine drains it.
-	queue   []func()
-	running bool
+	// q runs the work hub frames bring, in arrival order, off the hub reader.
+	q ops.Queue
 }
 
 func newScreenShares(request func(wire.Type, any) error, emit func(ScreenShareView), opts ScreenShareOptions) *screenShares {
@@ -276,36 +278,13 @@ func (v *Visual) attachScreenShares() *screenShares {
 	s := newScreenShares(func(t wire.Type, p any) error {
 		_, err := v.c.request(t, p)
 		return err
-	}, func(view ScreenShareView) { v.c.emitter.Emit(EventScreenShare, view) }, ScreenShareOptions{Logger: v.c.log})
+	}, func(view ScreenShareView) { v.c.events.emit(EventScreenShare, view) }, ScreenShareOptions{Logger: v.c.log})
 	v.subscribe(s.onHub)
 	return s
 }
 
 // do queues f.
-func (s *screenShares) do(f func()) {
-	s.mu.Lock()
-	s.queue = append(s.queue, f)
-	if s.running {
-		s.mu.Unlock()
-		return
-	}
-	s.running = true
-	s.mu.Unlock()
-	go func() {
-		for {
-			s.mu.Lock()
-			if len(s.queue) == 0 {
-				s.running = false
-				s.mu.Unlock()
-				return
-			}
-			f := s.queue[0]
-			s.queue = s.queue[1:]
-			s.mu.Unlock()
-			f()
-		}
-	}()
-}
+func (s *screenShares) do(f func()) { s.q.Enqueue(f) }
 
 // onHub takes one visual frame from the hub.
 func (s *screenShares) onHub(ev wire.Envelope) {
@@ -363,11 +342,13 @@ func (s *screenShares) start(v wire.Visual) {
 		s.opts.Logger.Warn("screen share could not start", "visual", v.ID, "err", err)
 		return
 	}
-	sh.OnChange(s.emit)
 	s.mu.Lock()
 	s.shares[v.ID] = sh
 	s.mu.Unlock()
-	s.emit(sh.View())
+	sh.mu.Lock()
+	s.emit(sh.view)
+	sh.onChange = s.emit
+	sh.mu.Unlock()
 }
 
 // renew takes fresh TURN credentials the hub sent during a long screen share: the next ICE

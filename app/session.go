@@ -165,7 +165,7 @@ func (c *core) connect(ctx context.Context, hubURL string, login wire.LoginRespo
 	out, followUp := c.welcome(l.Welcome())
 	view := c.session
 	remembered := c.prefill
-	c.unlockFlush(out) // before run starts: the hub's later events come after the welcome
+	c.unlockEmit(out) // before run starts: the hub's later events come after the welcome
 
 	c.remember(remembered)
 	log.Info("signed in", "role", login.User.Role)
@@ -262,7 +262,7 @@ func (s *Session) SignOut() error {
 		{EventOffers, []OfferView{}},
 		{EventConversations, []ConversationView{}},
 	}
-	c.mu.Unlock()
+	c.unlockEmit(out) // run stops at once: the link is no longer c.link
 	// The hub revokes the token; without it (hub unreachable) the token still expires.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	if err := client.Logout(ctx, hubURL, token); err != nil {
@@ -273,7 +273,6 @@ func (s *Session) SignOut() error {
 	err := l.Close()
 	<-done
 	c.log.Info("signed out")
-	c.flush(out)
 	if err != nil {
 		c.log.Debug("close", "err", err)
 	}

@@ -118,7 +118,6 @@ type Visual struct {
 	session *keychain.Session
 	http    *http.Client
 
-	emitMu   sync.Mutex // orders EventVisual emissions (emit)
 	mu       sync.Mutex
 	settings wire.VisualSettings
 	known    bool
@@ -198,13 +197,13 @@ func (v *Visual) onHub(ev wire.Envelope) {
 	case wire.TypeVisualEvent:
 		var fr wire.VisualEvent
 		if ev.Unmarshal(&fr) == nil {
-			v.c.emitter.Emit(EventVisualFrame, fr)
+			v.c.events.emit(EventVisualFrame, fr)
 		}
 	case wire.TypeVisualResult:
 		var r wire.VisualResult
 		if ev.Unmarshal(&r) == nil {
 			v.c.log.Info("cobrowse command refused by the page", "visual", r.Visual, "action", r.Action, "code", r.Code)
-			v.c.emitter.Emit(EventVisualResult, r)
+			v.c.events.emit(EventVisualResult, r)
 		}
 	}
 }
@@ -220,15 +219,13 @@ func (v *Visual) viewLocked() VisualView {
 	return view
 }
 
-// emit tells the UI the current state. The view is taken under emitMu, so the last one
+// emit tells the UI the current state. The view is taken and queued under mu, so the last one
 // emitted is never older than the last change, whichever goroutine emits.
 func (v *Visual) emit() VisualView {
-	v.emitMu.Lock()
-	defer v.emitMu.Unlock()
 	v.mu.Lock()
+	defer v.mu.Unlock()
 	view := v.viewLocked()
-	v.mu.Unlock()
-	v.c.emitter.Emit(EventVisual, view)
+	v.c.events.emit(EventVisual, view)
 	return view
 }
 

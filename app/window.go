@@ -75,13 +75,12 @@ func (w *Window) Ready() error {
 	call := w.c.calls.current() != nil
 	w.c.log.Info("window recovered after its web content stopped", "call", call)
 	w.c.mu.Lock()
-	active := w.c.active
-	w.c.mu.Unlock()
+	defer w.c.mu.Unlock()
 	out := []emission{{EventWindow, WindowNotice{Recovered: true, Call: call}}}
-	if active != "" { // the conversation the agent had open, again (the page also asks for it)
-		out = append(out, emission{EventActive, active})
+	if w.c.active != "" { // the conversation the agent had open, again (the page also asks for it)
+		out = append(out, emission{EventActive, w.c.active})
 	}
-	w.c.flush(out)
+	w.c.events.emitAll(out) // numbered under the lock of the state they show
 	return nil
 }
 
@@ -129,7 +128,7 @@ func (w *Window) giveUp() {
 	}
 	w.c.log.Error("the window did not come back after its web content stopped: ending the call and signing out")
 	if s := w.c.calls.current(); s != nil {
-		s.q.do(func() { s.hangUpWith("window") })
+		s.q.Do(func() { s.hangUpWith("window") })
 	}
 	if err := (&Session{c: w.c}).SignOut(); err != nil {
 		w.c.log.Warn("sign-out after the window was lost", "err", err)

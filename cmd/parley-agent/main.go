@@ -31,7 +31,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -162,10 +162,31 @@ func (m *Main) Run(ctx context.Context) error {
 		level = slog.LevelDebug
 	}
 	m.log = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level})).With("agent", m.User)
-	q := newQueue()
+	// The services hand over events one at a time, in order, on a goroutine of their own that
+	// holds none of their locks (app.Emitter): the agent reacts right there, so its reactions,
+	// which may wait on the hub, never hold up the services, and the next event waits for them.
+	st := &reactions{
+		started: time.Now(),
+		tried:   map[wire.OfferID]bool{},
+		states:  map[wire.ConversationID]wire.ConvState{},
+		called:  map[wire.ConversationID]bool{},
+	}
+	var stopped atomic.Bool
+	fatal := make(chan error, 1)
 	pol, polPath, polErr := m.loadPolicy()
-	m.svc = app.New(app.Config{Emitter: q, Logger: m.log, Devices: m.Devices, Policy: pol, PolicyErr: polErr, PolicyPath: polPath, Client: "agent"})
+	m.svc = app.New(app.Config{Logger: m.log, Devices: m.Devices, Policy: pol, PolicyErr: polErr, PolicyPath: polPath, Client: "agent", Emitter: app.EmitterFunc(func(e app.Event) {
+		if stopped.Load() {
+			return
+		}
+		if err := m.react(e.Data, st); err != nil {
+			select {
+			case fatal <- err:
+			default:
+			}
+		}
+	})})
 	defer m.svc.Close()
+	defer stopped.Store(true) // before Close: signing out is not news to react to
 	if m.Speaker != "" {
 		id := m.Speaker
 		if id == "default" {
@@ -176,7 +197,6 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 
-	started := time.Now()
 	if m.Token != "" {
 		if _, err := m.svc.Session.SignInToken(m.HubURL, m.Token); err != nil {
 			return fmt.Errorf("sign in to %s with a token: %w", m.HubURL, err)
@@ -193,68 +213,82 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Ready != nil {
 		close(m.Ready)
 	}
-
-	tried := map[wire.OfferID]bool{}
-	states := map[wire.ConversationID]wire.ConvState{}
-	called := map[wire.ConversationID]bool{} // conversations whose customer was called
-	var lastCall app.CallView                // what was last logged about the call
-	for {
-		ev, ok := q.next(ctx)
-		if !ok {
-			m.log.Info("stopping")
-			return nil
-		}
-		m.cobrowseEvent(ev.data, states)
-		switch data := ev.data.(type) {
-		case []app.OfferView:
-			for _, o := range data {
-				if tried[o.ID] {
-					continue
-				}
-				tried[o.ID] = true
-				m.log.Info("offer", "offer", o.ID, "conv", o.Conv, "customer", o.CustomerName)
-				if m.Accept {
-					if _, err := m.svc.Offers.Accept(o.ID); err != nil {
-						m.log.Warn("accept failed", "offer", o.ID, "code", wire.ErrorCode(err))
-					}
-				}
-			}
-		case []app.ConversationView:
-			for _, c := range data {
-				if states[c.ID] != c.State {
-					states[c.ID] = c.State
-					m.log.Info("conversation", "conv", c.ID, "state", c.State, "customer", c.CustomerName, "ended_by", c.EndedBy)
-				}
-			}
-		case app.MessageView:
-			m.log.Info("message", "conv", data.Conv, "seq", data.Seq, "author", data.Author, "bytes", len(data.Text))
-			if m.ReplyEcho && data.Author == wire.AuthorCustomer && data.At >= started.UnixMilli()-1000 {
-				if _, err := m.svc.Conversations.Send(data.Conv, "echo: "+data.Text); err != nil {
-					m.log.Warn("echo failed", "conv", data.Conv, "code", wire.ErrorCode(err))
-				}
-			}
-			if m.Call != "" && data.Author == wire.AuthorCustomer && !called[data.Conv] && states[data.Conv] == wire.ConvActive {
-				called[data.Conv] = true
-				if _, err := m.svc.Calls.Start(data.Conv, m.Call); err != nil {
-					m.log.Warn("call failed", "conv", data.Conv, "kind", m.Call, "code", wire.ErrorCode(err))
-				}
-			}
-		case *app.CallView:
-			m.logCall(&lastCall, data)
-		case app.QualityView:
-			m.log.Debug("call quality", "call", data.Call, "level", data.Level, "route", data.Route, "rtt_ms", data.RTTMs, "loss_pct", data.LossPct,
-				"send_kbps", data.SendKbps, "send_fps", data.SendFPS, "recv_kbps", data.RecvKbps, "recv_fps", data.RecvFPS)
-		case app.SessionView:
-			m.log.Info("session", "connection", data.Connection, "signed_in", data.SignedIn)
-			if !data.SignedIn {
-				return errors.New("signed out by the hub")
-			}
-		case wire.AgentState:
-			m.log.Info("agent", "presence", data.Presence, "load", data.Load, "capacity", data.Capacity)
-		case app.Notice:
-			m.log.Info("notice", "kind", data.Kind, "reason", data.Reason, "code", data.Code)
-		}
+	select {
+	case <-ctx.Done():
+		m.log.Info("stopping")
+		return nil
+	case err := <-fatal:
+		return err
 	}
+}
+
+// reactions is what the agent remembers between events.
+type reactions struct {
+	// started is when the agent started: it echoes only messages from then on.
+	started time.Time
+	// tried are the offers already answered.
+	tried map[wire.OfferID]bool
+	// states are the conversations' last known states.
+	states map[wire.ConversationID]wire.ConvState
+	// called are the conversations whose customer was called.
+	called map[wire.ConversationID]bool
+	// lastCall is what was last logged about the call.
+	lastCall app.CallView
+}
+
+// react acts on one event: accept offers, echo, call, co-browse, and log. An error stops Run.
+func (m *Main) react(data any, st *reactions) error {
+	m.cobrowseEvent(data, st.states)
+	switch data := data.(type) {
+	case []app.OfferView:
+		for _, o := range data {
+			if st.tried[o.ID] {
+				continue
+			}
+			st.tried[o.ID] = true
+			m.log.Info("offer", "offer", o.ID, "conv", o.Conv, "customer", o.CustomerName)
+			if m.Accept {
+				if _, err := m.svc.Offers.Accept(o.ID); err != nil {
+					m.log.Warn("accept failed", "offer", o.ID, "code", wire.ErrorCode(err))
+				}
+			}
+		}
+	case []app.ConversationView:
+		for _, c := range data {
+			if st.states[c.ID] != c.State {
+				st.states[c.ID] = c.State
+				m.log.Info("conversation", "conv", c.ID, "state", c.State, "customer", c.CustomerName, "ended_by", c.EndedBy)
+			}
+		}
+	case app.MessageView:
+		m.log.Info("message", "conv", data.Conv, "seq", data.Seq, "author", data.Author, "bytes", len(data.Text))
+		if m.ReplyEcho && data.Author == wire.AuthorCustomer && data.At >= st.started.UnixMilli()-1000 {
+			if _, err := m.svc.Conversations.Send(data.Conv, "echo: "+data.Text); err != nil {
+				m.log.Warn("echo failed", "conv", data.Conv, "code", wire.ErrorCode(err))
+			}
+		}
+		if m.Call != "" && data.Author == wire.AuthorCustomer && !st.called[data.Conv] && st.states[data.Conv] == wire.ConvActive {
+			st.called[data.Conv] = true
+			if _, err := m.svc.Calls.Start(data.Conv, m.Call); err != nil {
+				m.log.Warn("call failed", "conv", data.Conv, "kind", m.Call, "code", wire.ErrorCode(err))
+			}
+		}
+	case *app.CallView:
+		m.logCall(&st.lastCall, data)
+	case app.QualityView:
+		m.log.Debug("call quality", "call", data.Call, "level", data.Level, "route", data.Route, "rtt_ms", data.RTTMs, "loss_pct", data.LossPct,
+			"send_kbps", data.SendKbps, "send_fps", data.SendFPS, "recv_kbps", data.RecvKbps, "recv_fps", data.RecvFPS)
+	case app.SessionView:
+		m.log.Info("session", "connection", data.Connection, "signed_in", data.SignedIn)
+		if !data.SignedIn {
+			return errors.New("signed out by the hub")
+		}
+	case wire.AgentState:
+		m.log.Info("agent", "presence", data.Presence, "load", data.Load, "capacity", data.Capacity)
+	case app.Notice:
+		m.log.Info("notice", "kind", data.Kind, "reason", data.Reason, "code", data.Code)
+	}
+	return nil
 }
 
 // logCall logs what changed in the call since last: its state, the customer's mute and
@@ -285,50 +319,4 @@ func (m *Main) logCall(last *app.CallView, v *app.CallView) {
 		}
 	}
 	*last = *v
-}
-
-// event is one emitted event.
-type event struct {
-	name string
-	data any
-}
-
-// queue is an unbounded Emitter: the services never wait on the agent's reactions, which may
-// themselves wait on the hub.
-type queue struct {
-	mu    sync.Mutex
-	items []event
-	more  chan struct{} // has a token when items is not empty
-}
-
-func newQueue() *queue { return &queue{more: make(chan struct{}, 1)} }
-
-// Emit queues the event.
-func (q *queue) Emit(name string, data any) {
-	q.mu.Lock()
-	q.items = append(q.items, event{name, data})
-	q.mu.Unlock()
-	select {
-	case q.more <- struct{}{}:
-	default:
-	}
-}
-
-// next returns the oldest event, waiting for one until ctx ends.
-func (q *queue) next(ctx context.Context) (event, bool) {
-	for {
-		q.mu.Lock()
-		if len(q.items) > 0 {
-			ev := q.items[0]
-			q.items = q.items[1:]
-			q.mu.Unlock()
-			return ev, true
-		}
-		q.mu.Unlock()
-		select {
-		case <-q.more:
-		case <-ctx.Done():
-			return event{}, false
-		}
-	}
 }
