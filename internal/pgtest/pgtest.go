@@ -169,7 +169,7 @@ func start(ctx context.Context, bin, dir string, cred *syscall.Credential) (*Clu
 			"-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "log_min_messages=warning")
 		cmd.Stdout, cmd.Stderr = logf, logf
 		cmd.Dir = dir
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
+		cmd.SysProcAttr = serverAttr(cred)
 		if err := cmd.Start(); err != nil {
 			started <- err
 			return
