@@ -72,8 +72,10 @@ type conn struct {
 	// account (limits.go).
 	lim limiter
 	// held are the LimitState keys this connection holds a place under (address, conversation,
-	// account), given back when it goes.
-	held []string
+	// account), given back when it goes; heldMu guards them, since kill runs on any goroutine
+	// (the hub closing, the idle reaper) while the connection's own goroutine holds and drops.
+	heldMu sync.Mutex
+	held   []string
 	// lastRead is when the last frame arrived (Unix ns); pinging is set while a liveness ping
 	// is out (conncap.go).
 	lastRead atomic.Int64
@@ -129,9 +131,12 @@ func (c *conn) kill() {
 	c.goneOnce.Do(func() {
 		close(c.gone)
 		_ = c.ws.CloseNow()
+		c.heldMu.Lock()
 		for _, k := range c.held {
 			c.s.limitState.Release(k)
 		}
+		c.held = nil
+		c.heldMu.Unlock()
 	})
 }
 
@@ -142,12 +147,22 @@ func (c *conn) hold(key string, max int, reason string) error {
 		c.s.metrics.connsRefused.WithLabelValues(reason).Inc()
 		return ErrTooManyConns
 	}
+	c.heldMu.Lock()
+	defer c.heldMu.Unlock()
+	select {
+	case <-c.gone: // killed meanwhile: kill has given back what it held, so give this back too
+		c.s.limitState.Release(key)
+		return ErrClosed
+	default:
+	}
 	c.held = append(c.held, key)
 	return nil
 }
 
 // drop gives back the place held under key before the connection goes.
 func (c *conn) drop(key string) {
+	c.heldMu.Lock()
+	defer c.heldMu.Unlock()
 	for i, k := range c.held {
 		if k == key {
 			c.s.limitState.Release(k)
