@@ -85,10 +85,11 @@ async function engage(name, text, kind) {
   const pin = await win.getByTestId('visual-pin-agent').textContent();
   assert.match(pin, /^\d{6}$/);
   await win.shot(`app-window-${kind}-pin.png`);
-  await win.getByTestId('share-pin').click();
-
+  // A built-in session's PIN goes into the chat by itself, once, with the invitation.
   const pinMsg = chat.locator('[data-testid="chat-message"][data-author="agent"]').filter({ hasText: pin });
   await pinMsg.waitFor({ timeout: T });
+  await win.waitForFunction(() => document.querySelector('[data-testid="share-pin"]')?.textContent.trim() === 'PIN shared ✓', null, { timeout: T });
+  assert.equal(await pinMsg.count(), 1, 'the PIN is posted once');
   await chat.getByTestId('visual-invite').waitFor({ timeout: T });
   await chat.getByTestId('visual-pin').fill(pin);
   await chat.getByTestId('visual-accept').click();
