@@ -87,6 +87,8 @@ test('a widget naming a queue skips the question; outside the queue\'s hours the
     assert.equal(await page.getByTestId('queue-closed').textContent(), 'Ventas abre una hora a la semana.');
     assert.equal(await page.getByTestId('prechat-question').count(), 0);
     assert.equal(await page.locator('html').getAttribute('lang'), 'es');
+    // The header says it is closed, never that we usually reply in a few minutes.
+    assert.equal(await page.getByTestId('chat-status').textContent(), 'Cerrado ahora · déjanos un mensaje');
     // Sending without a message says what is missing and starts nothing.
     await page.getByTestId('prechat-start').click();
     await page.getByRole('alert').filter({ hasText: 'Escribe tu mensaje' }).waitFor({ timeout: T });
@@ -119,6 +121,7 @@ test('the customer answers the pre-chat question "Billing", waits with a place a
   assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'prechat-choice');
   await page.getByTestId('prechat-name').fill('Bea');
   await page.getByTestId('prechat-choice-billing').check();
+  assert.equal(await page.getByTestId('chat-status').textContent(), 'We usually reply in a few minutes');
   await page.screenshot({ path: join(shots, 'portal-prechat-question.png') });
   await page.setViewportSize(phone);
   await page.screenshot({ path: join(shots, 'portal-prechat-question-phone.png') });

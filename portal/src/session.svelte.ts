@@ -56,6 +56,8 @@ export class ChatSession {
   /** starting is true while the pre-chat form's request is out. */
   starting = $state(false);
   name = $state('');
+  /** choice is the customer's answer to the pre-chat question (a choice id; '' for none yet). */
+  choice = $state('');
   /** shown is false while the widget's panel is closed on the host page (only in the iframe). */
   shown = true;
   /** call is the current call; the call module (call/) loads on the first call event. */
@@ -70,6 +72,18 @@ export class ChatSession {
   visual = $state.raw<VisualSession | null>(null);
   visualView = $state.raw<Component<{ visual: VisualSession; t: Translator }> | null>(null);
   private visualFrame: ((env: wire.Envelope) => void) | null = null;
+
+  /** prechatQueue is where a chat started now would go: the chosen answer's queue, else the
+   * widget's (null before the configuration is loaded). */
+  get prechatQueue(): wire.QueueInfo | null {
+    const cfg = this.config;
+    return (cfg?.prechat?.choices.find((c) => c.id === this.choice)?.queue ?? cfg?.queue) || null;
+  }
+
+  /** queueClosed is true when that queue is outside its working hours. */
+  get queueClosed(): boolean {
+    return this.prechatQueue?.open === false;
+  }
 
   private client: Client | null = null;
   private saved: Saved | null = null;

@@ -139,6 +139,27 @@ describe('ChatSession', () => {
     q.dispose();
   });
 
+  it('knows when the queue the customer picked is closed (the header must not promise a reply)', async () => {
+    fetchMock.mockImplementation(async (path: string) => {
+      if (path.endsWith('/widget'))
+        return json(200, {
+          org: 'demo', name: 'Demo', max_text_bytes: 100,
+          queue: { id: 'support', name: 'Support', open: true },
+          prechat: { question: 'What is it about?', choices: [
+            { id: 'billing', label: 'Billing', queue: { id: 'billing', name: 'Billing', open: true } },
+            { id: 'sales', label: 'Sales', queue: { id: 'sales', name: 'Sales', open: false, closed_message: 'Back Monday.' } },
+          ] },
+        });
+      return json(404, { code: 'ENOTFOUND', message: 'no' });
+    });
+    await s.load();
+    expect([s.prechatQueue?.id, s.queueClosed]).toEqual(['support', false]);
+    s.choice = 'sales';
+    expect([s.prechatQueue?.id, s.queueClosed]).toEqual(['sales', true]);
+    s.choice = 'billing';
+    expect([s.prechatQueue?.id, s.queueClosed]).toEqual(['billing', false]);
+  });
+
   it('refuses a message over the limit before sending and explains a refusal by the hub', async () => {
     await s.load();
     await s.start('');

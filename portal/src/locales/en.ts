@@ -8,6 +8,7 @@ const en: Messages = {
     close: 'Minimise chat',
     status: {
       prechat: 'We usually reply in a few minutes',
+      closed: 'Closed right now · leave us a message',
       waiting: 'Waiting for an agent',
       active: 'Chatting with {agent}',
       activeAnon: 'An agent has joined',

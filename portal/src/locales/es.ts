@@ -8,6 +8,7 @@ const es: Messages = {
     close: 'Minimizar el chat',
     status: {
       prechat: 'Solemos responder en pocos minutos',
+      closed: 'Cerrado ahora · déjanos un mensaje',
       waiting: 'Esperando a un agente',
       active: 'Hablando con {agent}',
       activeAnon: 'Un agente se ha unido',
