@@ -677,3 +677,197 @@ func TestAbuseSupervisorEndsOthersConversation(t *testing.T) {
 		t.Errorf("closing line = %+v; want it to name the supervisor", line)
 	}
 }
+
+// visualFlood has tabs (raw connections of one customer) each send n visual.events of data bytes
+// of v at once (n under the hub's send queue, past which it drops a client that does not read its
+// answers fast enough), and counts the hub's answers: relayed (acked), rate limited, and other error codes.
+func visualFlood(t *testing.T, tabs []*websocket.Conn, v wire.VisualID, n, data int) (acked, limited int, other map[wire.Code]int) {
+	t.Helper()
+	var mu sync.Mutex
+	other = map[wire.Code]int{}
+	var wg sync.WaitGroup
+	for i, ws := range tabs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			go func() {
+				for j := range n {
+					f, _ := wire.Encode(wire.TypeVisualEvent, fmt.Sprintf("v%d-%d", i, j), wire.VisualEvent{Visual: v, Seq: int64(j + 1), Parts: 1, Data: strings.Repeat("x", data)})
+					if err := ws.Write(ctx(t), websocket.MessageText, f); err != nil {
+						return
+					}
+				}
+			}()
+			for k := 0; k < n; {
+				_, raw, err := ws.Read(ctx(t))
+				if err != nil {
+					t.Errorf("tab %d: reading answers: %v", i, err)
+					return
+				}
+				env, _ := wire.Decode(raw)
+				if env.RID == "" {
+					continue
+				}
+				k++
+				mu.Lock()
+				switch {
+				case env.Type == wire.TypeAck:
+					acked++
+				case env.Type == wire.TypeError && errCode(env) == wire.ERATELIMITED:
+					limited++
+				default:
+					other[errCode(env)]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return acked, limited, other
+}
+
+// countVisual counts, until stop is closed, the visual.events of v that p receives; p's events
+// are consumed meanwhile so the hub never waits on the test.
+func countVisual(p *peer, v wire.VisualID, stop <-chan struct{}) <-chan int {
+	out := make(chan int, 1)
+	go func() {
+		n := 0
+		defer func() { out <- n }()
+		for {
+			select {
+			case env, ok := <-p.conn.Events():
+				if !ok {
+					return
+				}
+				var ev wire.VisualEvent
+				if env.Type == wire.TypeVisualEvent && json.Unmarshal(env.Data, &ev) == nil && ev.Visual == v {
+					n++
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// Review: co-browse events were not charged to anything, so one customer could push page
+// snapshots to their agent as fast as the hub relays them, from as many tabs as they hold, and
+// send them without an open engagement. Now they count against the conversation's co-browse
+// frame and byte limits (all tabs together), and are refused outside an accepted engagement.
+func TestAbuseVisualEventFlood(t *testing.T) {
+	t.Parallel()
+	const (
+		frames, frameBurst = 20, 100             // co-browse events per second, burst
+		bytesPS, byteBurst = 64 << 10, 256 << 10 // co-browse bytes per second, burst
+	)
+	s := startHub(t, func(c *hub.Config) {
+		c.Limits.CustomerVisualFrames, c.Limits.CustomerVisualFrameBurst = frames, frameBurst
+		c.Limits.CustomerVisual, c.Limits.CustomerVisualBurst = bytesPS, byteBurst
+	})
+	by := newBystander(t, s)
+
+	// engaged is a customer in an accepted co-browse engagement with three tabs open.
+	engaged := func(name string) (agent, cust *peer, conv wire.Conversation, v wire.VisualID, tabs []*websocket.Conn) {
+		agent = member(t, s, "agent1")
+		cust, conv, token := customerToken(t, s, name)
+		agent.accept(conv.ID)
+		inv := invite(t, agent, conv.ID, wire.VisualCobrowse, "", "")
+		if _, err := cust.conn.Request(ctx(t), wire.TypeVisualAccept, wire.VisualAccept{Visual: inv.ID, PIN: inv.PIN}); err != nil {
+			t.Fatalf("accept: %v", err)
+		}
+		agent.visualState(inv.ID, wire.VisualActive)
+		for range 3 {
+			ws, env, _ := rawHello(t, s, token, nil)
+			if env.Type != wire.TypeWelcome {
+				t.Fatalf("tab hello: %s %s", env.Type, env.Data)
+			}
+			tabs = append(tabs, ws)
+		}
+		return agent, cust, conv, inv.ID, tabs
+	}
+
+	// Many small events: the frame limit, shared by the tabs.
+	agent, cust, conv, v, tabs := engaged("Mallory")
+	stop := make(chan struct{})
+	got := countVisual(agent, v, stop)
+	start := time.Now()
+	acked, limited, other := visualFlood(t, tabs, v, 100, 16)
+	elapsed := time.Since(start)
+	if len(other) > 0 {
+		t.Errorf("small events: other answers %v", other)
+	}
+	if max := frameBurst + int(frames*elapsed.Seconds()) + 2; acked < frameBurst/2 || acked > max || limited == 0 {
+		t.Errorf("3 tabs × 100 co-browse events in %v: %d relayed, %d limited; want at most %d relayed (burst %d + %d/s), the rest limited",
+			elapsed, acked, limited, max, frameBurst, frames)
+	}
+	if m := metric(t, s, `parley_hub_rate_limited_total{limit="frames"}`); m != float64(limited) {
+		t.Errorf("frames limit metric = %v; want %d", m, limited)
+	}
+	// The agent got exactly the relayed ones, none of the refused.
+	time.Sleep(500 * time.Millisecond)
+	close(stop)
+	if n := <-got; n != acked {
+		t.Errorf("agent received %d co-browse events; want the %d relayed", n, acked)
+	}
+	// The customer's chat has its own budget: it still goes through at once.
+	if _, err := cust.conn.Request(ctx(t), wire.TypeChatSend, wire.ChatSend{Conv: conv.ID, Text: "can you see my page?", ClientID: "after-flood"}); err != nil {
+		t.Errorf("chat right after the co-browse flood: %v", err)
+	}
+	by.chat()
+
+	// Large events: the byte limit.
+	agent, _, _, v, tabs = engaged("Trudy")
+	stop = make(chan struct{})
+	got = countVisual(agent, v, stop)
+	const size = wire.MaxVisualEventBytes
+	start = time.Now()
+	acked, limited, other = visualFlood(t, tabs, v, 25, size)
+	elapsed = time.Since(start)
+	if len(other) > 0 {
+		t.Errorf("large events: other answers %v", other)
+	}
+	if max := (byteBurst+int(bytesPS*elapsed.Seconds()))/size + 1; acked < 4 || acked > max || limited == 0 {
+		t.Errorf("3 tabs × 25 co-browse events of %d bytes in %v: %d relayed, %d limited; want at most %d relayed (burst %d bytes + %d/s), the rest limited",
+			size, elapsed, acked, limited, max, byteBurst, bytesPS)
+	}
+	if m := metric(t, s, `parley_hub_rate_limited_total{limit="visual"}`); m != float64(limited) {
+		t.Errorf("visual bytes limit metric = %v; want %d", m, limited)
+	}
+	time.Sleep(500 * time.Millisecond)
+	close(stop)
+	if n := <-got; n != acked {
+		t.Errorf("agent received %d large co-browse events; want the %d relayed", n, acked)
+	}
+	by.chat()
+
+	// Without an open engagement nothing is relayed: an invitation not yet accepted, and one that
+	// has ended, refuse every event.
+	agent = member(t, s, "agent1")
+	cust, conv, token := customerToken(t, s, "Eve")
+	agent.accept(conv.ID)
+	inv := invite(t, agent, conv.ID, wire.VisualCobrowse, "", "")
+	ws, env, _ := rawHello(t, s, token, nil)
+	if env.Type != wire.TypeWelcome {
+		t.Fatalf("tab hello: %s %s", env.Type, env.Data)
+	}
+	stop = make(chan struct{})
+	got = countVisual(agent, inv.ID, stop)
+	acked, _, other = visualFlood(t, []*websocket.Conn{ws}, inv.ID, 50, 16)
+	if acked != 0 || other[wire.ECONFLICT] == 0 {
+		t.Errorf("50 events before accepting: %d relayed, refusals %v; want none relayed, ECONFLICT (not active)", acked, other)
+	}
+	if _, err := cust.conn.Request(ctx(t), wire.TypeVisualDecline, wire.VisualRef{Visual: inv.ID}); err != nil {
+		t.Fatalf("decline: %v", err)
+	}
+	acked, _, other = visualFlood(t, []*websocket.Conn{ws}, inv.ID, 20, 16)
+	if acked != 0 || other[wire.ENOTFOUND] == 0 {
+		t.Errorf("20 events after declining: %d relayed, refusals %v; want none relayed, ENOTFOUND", acked, other)
+	}
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	if n := <-got; n != 0 {
+		t.Errorf("agent received %d co-browse events without an open engagement; want none", n)
+	}
+	by.chat()
+}
