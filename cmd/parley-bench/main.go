@@ -7,7 +7,12 @@
 // synchronous=NORMAL as the reference, then with the hub's default FULL (every acknowledged message
 // fsynced), and prints what FULL costs; the targets apply to FULL.
 //
-//	parley-bench -hub out/parley-hub -convs 1000 -duration 20s
+// With -queues N the organisation has N queues that each require a skill (routing.go): agents
+// belong to three queues each, and after the traffic customers keep leaving and arriving at the
+// -churn rate with about -convs conversations live, and the hub's routing passes are timed. A
+// further run with one queue and no skills is the routing reference.
+//
+//	parley-bench -hub out/parley-hub -convs 1000 -duration 20s -queues 20
 package main
 
 import (
@@ -49,8 +54,12 @@ func main() {
 	flag.IntVar(&cfg.rate, "rate", 200, "customer messages per second, all conversations together (each is answered by the agent)")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the hub's CPU profile during the traffic phase to this file")
 	reference := flag.Bool("sync-reference", true, "first measure the same traffic with synchronous=normal, to print what full costs")
+	flag.IntVar(&cfg.queues, "queues", 0, "queues in the organisation, each requiring a skill (0: the one default queue, no skills)")
+	flag.IntVar(&cfg.churn, "churn", 20, "with -queues: customers leaving (and as many arriving) per second while routing is timed")
+	flag.DurationVar(&cfg.churnFor, "churn-duration", 10*time.Second, "with -queues: how long routing is timed under churn")
+	routingRef := flag.Bool("routing-reference", true, "with -queues: also time routing with one queue and no skills, the same churn, as the reference")
 	flag.Parse()
-	if err := main1(cfg, *reference); err != nil {
+	if err := main1(cfg, *reference, *routingRef); err != nil {
 		fmt.Fprintln(os.Stderr, "parley-bench:", err)
 		os.Exit(1)
 	}
@@ -58,7 +67,11 @@ func main() {
 
 // main1 measures the hub with the database fsyncing every commit (the default), after the same
 // traffic with synchronous=normal as the reference when asked.
-func main1(cfg config, reference bool) error {
+func main1(cfg config, reference, routingRef bool) error {
+	if cfg.queues == 1 || cfg.queues < 0 || cfg.queues > 500 {
+		return errors.New("-queues is 0 or 2 to 500")
+	}
+	cfg.timeRouting = cfg.queues > 0
 	var ref result
 	if reference {
 		fmt.Println("== reference: -db-synchronous normal (a power loss may roll back the last acknowledged messages)")
@@ -73,6 +86,11 @@ func main1(cfg config, reference bool) error {
 	full, err := run(cfg)
 	if err != nil {
 		return err
+	}
+	if cfg.queues > 0 {
+		if err := compareRouting(cfg, full, routingRef); err != nil {
+			return err
+		}
 	}
 	if reference {
 		ratio := func(a, b float64) string {
@@ -104,6 +122,7 @@ type result struct {
 	perConn   float64 // KB of heap and stacks per idle connection
 	p50, p99  float64 // fan-out latency, ms
 	storeMean float64 // mean store transaction, ms
+	route     routeResult
 }
 
 type config struct {
@@ -115,6 +134,11 @@ type config struct {
 	cpuProfile string
 	gogc       int
 	sync       string // the hub's -db-synchronous
+	queues     int
+	churn      int
+	churnFor   time.Duration
+	// timeRouting is set when routing is timed under churn after the traffic.
+	timeRouting bool
 }
 
 const org wire.OrgID = "bench"
@@ -124,13 +148,18 @@ func run(cfg config) (result, error) {
 		return result{}, errors.New("-convs, -capacity and -rate must be positive")
 	}
 	nAgents := (cfg.convs + cfg.capacity - 1) / cfg.capacity
+	if cfg.queues > 0 {
+		// Skills split the agents: a quarter more capacity than conversations keeps every
+		// queue's conversations answered without widening.
+		nAgents = (cfg.convs*5/4 + cfg.capacity - 1) / cfg.capacity
+	}
 	dir, err := os.MkdirTemp("", "parley-bench")
 	if err != nil {
 		return result{}, err
 	}
 	defer os.RemoveAll(dir)
 	db := filepath.Join(dir, "bench.db")
-	if err := seed(db, nAgents, cfg.capacity); err != nil {
+	if err := seed(db, nAgents, cfg.capacity, cfg.queues); err != nil {
 		return result{}, err
 	}
 
@@ -181,7 +210,7 @@ func run(cfg config) (result, error) {
 		return result{}, err
 	}
 
-	b := &bench{url: url, convs: cfg.convs, active: make(chan struct{}, cfg.convs)}
+	b := &bench{url: url, convs: cfg.convs, queues: cfg.queues, active: make(chan struct{}, cfg.convs)}
 	if err := b.connectAgents(ctx, nAgents); err != nil {
 		return result{}, err
 	}
@@ -201,7 +230,7 @@ func run(cfg config) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	fmt.Printf("parley-bench: %d live conversations, %d agents (capacity %d), %d idle connections to %s\n", cfg.convs, nAgents, cfg.capacity, conns, cfg.hubBin)
+	fmt.Printf("parley-bench: %d live conversations, %d agents (capacity %d), %d idle connections to %s; %s\n", cfg.convs, nAgents, cfg.capacity, conns, cfg.hubBin, queuesText(cfg.queues))
 	perConn := float64(idle.heapStack-base.heapStack) / float64(conns) / 1024
 	fmt.Printf("hub memory per idle connection: %.1f KB live heap+stacks after GC (of which stacks %.1f KB), %.1f KB RSS\n",
 		perConn, float64(idle.stack-base.stack)/float64(conns)/1024, float64(idle.rss-base.rss)/float64(conns)/1024)
@@ -251,9 +280,16 @@ func run(cfg config) (result, error) {
 		fmt.Printf("  store transactions (one per batch of messages): %s\n", h)
 	}
 	res := result{perConn: perConn, p50: pct(0.50), p99: pct(0.99), storeMean: meanMS(ops, "parley_hub_message_store_seconds")}
+	if cfg.timeRouting {
+		if res.route, err = b.churnPhase(ctx, ops, cfg); err != nil {
+			return res, err
+		}
+	}
+	b.mu.Lock()
 	for _, c := range b.all {
 		c.Close()
 	}
+	b.mu.Unlock()
 	return res, nil
 }
 
@@ -284,7 +320,7 @@ func meanMS(url, name string) float64 {
 }
 
 // seed creates the bench organisation and its agents in a fresh database.
-func seed(path string, agents, capacity int) error {
+func seed(path string, agents, capacity, queues int) error {
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, path, nil)
 	if err != nil {
@@ -305,7 +341,7 @@ func seed(path string, agents, capacity int) error {
 			return err
 		}
 	}
-	return nil
+	return seedQueues(ctx, db, agents, queues)
 }
 
 // profile saves the hub's CPU profile over d.
@@ -371,15 +407,16 @@ func memory(url string) (mem, error) {
 
 // bench holds the clients and the measured latencies.
 type bench struct {
-	url   string
-	convs int
+	url    string
+	convs  int
+	queues int
 	// active receives one value per conversation that became active.
 	active    chan struct{}
 	customers []*customer
 	all       []*client.Conn
 	measuring atomic.Bool
 
-	mu  sync.Mutex
+	mu  sync.Mutex // guards lat, customers and all
 	lat []time.Duration
 }
 
@@ -458,49 +495,58 @@ func (b *bench) startCustomers(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			// Customer i is at 10.x.y.z, as a reverse proxy in front of the hub would say.
-			from := http.Header{"X-Forwarded-For": []string{fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)}}
-			started, err := client.StartConversationWith(ctx, b.url, org, fmt.Sprintf("customer%04d", i), from)
-			var c *client.Conn
-			if err == nil {
-				c, err = client.Dial(ctx, b.url, started.Token, client.Options{Logger: quiet, Header: from})
-			}
+			err := b.startCustomer(ctx, i, b.setupQueue(i))
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr = err
-				}
-				return
+			if err != nil && firstErr == nil {
+				firstErr = err
 			}
-			b.all = append(b.all, c)
-			b.customers = append(b.customers, &customer{conn: c, conv: started.Conversation.ID})
-			go func() {
-				counted := false // the conversation may be active before the customer connects
-				for env := range c.Events() {
-					switch env.Type {
-					case client.TypeState:
-						ev, _ := client.ParseState(env)
-						if ev.Welcome != nil && len(ev.Welcome.Conversations) == 1 && ev.Welcome.Conversations[0].State == wire.ConvActive && !counted {
-							counted = true
-							b.active <- struct{}{}
-						}
-					case wire.TypeConvState:
-						var cs wire.Conversation
-						if env.Unmarshal(&cs) == nil && cs.State == wire.ConvActive && !counted {
-							counted = true
-							b.active <- struct{}{}
-						}
-					case wire.TypeChatMessage:
-						var m wire.Message
-						if env.Unmarshal(&m) == nil && m.Author == wire.AuthorAgent {
-							b.record(m.Text)
-						}
-					}
-				}
-			}()
 		}()
 	}
 	wg.Wait()
 	return firstErr
+}
+
+// startCustomer starts customer i's conversation in queue ("" for the default) and connects
+// it; the customer counts on b.active once an agent took it, and records the agent's answers.
+func (b *bench) startCustomer(ctx context.Context, i int, queue wire.QueueID) error {
+	// Customer i is at 10.x.y.z, as a reverse proxy in front of the hub would say.
+	from := http.Header{"X-Forwarded-For": []string{fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)}}
+	started, err := client.StartWith(ctx, b.url, org, wire.StartConversation{Name: fmt.Sprintf("customer%04d", i), Queue: queue}, from)
+	var c *client.Conn
+	if err == nil {
+		c, err = client.Dial(ctx, b.url, started.Token, client.Options{Logger: quiet, Header: from})
+	}
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.all = append(b.all, c)
+	b.customers = append(b.customers, &customer{conn: c, conv: started.Conversation.ID})
+	b.mu.Unlock()
+	go func() {
+		counted := false // the conversation may be active before the customer connects
+		for env := range c.Events() {
+			switch env.Type {
+			case client.TypeState:
+				ev, _ := client.ParseState(env)
+				if ev.Welcome != nil && len(ev.Welcome.Conversations) == 1 && ev.Welcome.Conversations[0].State == wire.ConvActive && !counted {
+					counted = true
+					b.answered()
+				}
+			case wire.TypeConvState:
+				var cs wire.Conversation
+				if env.Unmarshal(&cs) == nil && cs.State == wire.ConvActive && !counted {
+					counted = true
+					b.answered()
+				}
+			case wire.TypeChatMessage:
+				var m wire.Message
+				if env.Unmarshal(&m) == nil && m.Author == wire.AuthorAgent {
+					b.record(m.Text)
+				}
+			}
+		}
+	}()
+	return nil
 }

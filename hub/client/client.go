@@ -121,8 +121,13 @@ func StartConversationWith(ctx context.Context, hubURL string, org wire.OrgID, n
 // Start starts a conversation as the portal does, with a queue, a pre-chat answer or a left
 // message (wire.StartConversation).
 func Start(ctx context.Context, hubURL string, org wire.OrgID, req wire.StartConversation) (wire.StartedConversation, error) {
+	return StartWith(ctx, hubURL, org, req, nil)
+}
+
+// StartWith is Start with extra request headers (a proxy's X-Forwarded-For).
+func StartWith(ctx context.Context, hubURL string, org wire.OrgID, req wire.StartConversation, header http.Header) (wire.StartedConversation, error) {
 	var resp wire.StartedConversation
-	err := postJSON(ctx, strings.TrimRight(hubURL, "/")+"/api/v1/orgs/"+url.PathEscape(string(org))+"/conversations", req, &resp, nil)
+	err := postJSON(ctx, strings.TrimRight(hubURL, "/")+"/api/v1/orgs/"+url.PathEscape(string(org))+"/conversations", req, &resp, header)
 	return resp, err
 }
 
