@@ -43,6 +43,8 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /api/v1/orgs/{org}/settings/visual", s.handlePutVisualSettings)
 	mux.HandleFunc("GET /api/v1/orgs/{org}/settings/auto-close", s.handleGetAutoClose)
 	mux.HandleFunc("PUT /api/v1/orgs/{org}/settings/auto-close", s.handlePutAutoClose)
+	mux.HandleFunc("GET /api/v1/orgs/{org}/settings/wrap-up", s.handleGetWrapUp)
+	mux.HandleFunc("PUT /api/v1/orgs/{org}/settings/wrap-up", s.handlePutWrapUp)
 	mux.HandleFunc("GET /admin/{org}", s.handleAdminPage)
 	mux.HandleFunc("GET /admin/assets/{name}", s.handleAdminAsset)
 }

@@ -464,6 +464,12 @@ func (c *conn) dispatch(env wire.Envelope) error {
 			return err
 		}
 		return c.s.router.customerPresence(c, env.RID, m)
+	case wire.TypeConvWrapUp:
+		var m wire.WrapUpDone
+		if err := env.Unmarshal(&m); err != nil {
+			return err
+		}
+		return c.s.router.wrapUp(c, env.RID, m)
 	case wire.TypeConvKeep, wire.TypeSupervisorClose:
 		var ref wire.ConvRef
 		if err := env.Unmarshal(&ref); err != nil {

@@ -20,7 +20,8 @@ func (s *Server) reportRoutes(mux *http.ServeMux) {
 
 // reportHeader are the columns of conversations.csv.
 var reportHeader = []string{"conversation", "customer", "agent", "created_at", "accepted_at", "ended_at", "ended_by",
-	"end_reason", "outcome", "handle_time_s", "calls", "answered_calls", "call_kinds", "call_outcomes", "call_time_s"}
+	"end_reason", "outcome", "handle_time_s", "calls", "answered_calls", "call_kinds", "call_outcomes", "call_time_s",
+	"wrap_code", "wrap_note", "wrap_time_s"}
 
 // callsHeader are the columns of calls.csv.
 var callsHeader = []string{"call", "conversation", "agent_id", "kind", "outcome", "reason", "ended_by",
@@ -53,8 +54,8 @@ func writeCSV(w http.ResponseWriter, name string, header []string, rows [][]stri
 	cw.Flush()
 }
 
-// handleConversationsCSV serves the conversations that ended in the window: handle time and
-// calls per conversation.
+// handleConversationsCSV serves the conversations that ended in the window: handle time (with
+// the wrap-up time), calls and the agent's wrap-up per conversation.
 func (s *Server) handleConversationsCSV(w http.ResponseWriter, r *http.Request) {
 	org, since, until, err := s.reportWindow(r)
 	if err != nil {
@@ -82,7 +83,7 @@ func (s *Server) handleConversationsCSV(w http.ResponseWriter, r *http.Request) 
 			msTime(row.Conv.CreatedAt), msTime(row.Conv.AcceptedAt), msTime(row.Conv.EndedAt), string(row.Conv.EndedBy),
 			string(row.Conv.EndReason), string(row.Conv.Outcome),
 			seconds(row.HandleMS), strconv.Itoa(row.Calls), strconv.Itoa(row.Answered), strings.Join(kinds, " "),
-			strings.Join(outcomes, " "), seconds(row.CallMS),
+			strings.Join(outcomes, " "), seconds(row.CallMS), row.Conv.WrapCode, row.Conv.WrapNote, seconds(row.Conv.WrapMS),
 		})
 	}
 	writeCSV(w, "conversations-"+string(org)+".csv", reportHeader, out)

@@ -87,6 +87,8 @@ type orgState struct {
 	statsAt time.Time
 	// autoClose is the organisation's auto-close time; 0 means the hub's default.
 	autoClose time.Duration
+	// wrap is the organisation's wrap-up step (wrapup.go).
+	wrap wire.WrapUpSettings
 }
 
 // agentState is one agent's presence, load and connections.
@@ -112,6 +114,10 @@ type agentState struct {
 	call *callState
 	// skills are the agent's skills and their levels.
 	skills map[string]int
+	// org is the agent's organisation.
+	org *orgState
+	// wrapping are the ended conversations the agent is wrapping up (wrapup.go).
+	wrapping map[wire.ConversationID]*wrapState
 }
 
 // push queues frame for every connection of the agent (the app, a second window, parley-agent).
@@ -389,7 +395,11 @@ func (r *router) org(id wire.OrgID) (*orgState, error) {
 	if err != nil {
 		r.s.log.Warn("reading the auto-close setting; the default applies", "org", id, "err", err)
 	}
-	o := &orgState{id: id, rec: rec, agents: map[wire.UserID]*agentState{}, watchers: map[*conn]struct{}{}, autoClose: autoClose,
+	wrap, err := r.s.wrapUpSetting(ctx, id)
+	if err != nil {
+		r.s.log.Warn("reading the wrap-up setting; the default applies", "org", id, "err", err)
+	}
+	o := &orgState{id: id, rec: rec, agents: map[wire.UserID]*agentState{}, watchers: map[*conn]struct{}{}, autoClose: autoClose, wrap: wrap,
 		members: map[wire.UserID]map[*conn]struct{}{}, people: map[wire.UserID]store.User{}}
 	for _, u := range users {
 		o.people[u.ID] = u
@@ -411,7 +421,7 @@ func (r *router) addAgent(o *orgState, u store.User) *agentState {
 		return a
 	}
 	a := &agentState{user: u, presence: wire.PresenceAvailable, conns: map[*conn]struct{}{}, convs: map[wire.ConversationID]*convState{},
-		skills: o.skills[u.ID]}
+		skills: o.skills[u.ID], org: o}
 	if a.skills == nil {
 		a.skills = map[string]int{}
 	}

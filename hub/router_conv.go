@@ -181,6 +181,9 @@ func (r *router) finish(cs *convState, e ending) error {
 	if a := org.agents[cs.conv.AgentID]; a != nil {
 		delete(a.convs, cs.conv.ID)
 		a.idleSince = r.s.now()
+		if prev.State == wire.ConvActive {
+			r.startWrapUp(a, cs.conv)
+		}
 		r.pushAgentState(a)
 	}
 	if cs.abandon != nil {

@@ -180,7 +180,8 @@ func (r *router) clearOffer(o *offerState) {
 }
 
 func (r *router) agentState(a *agentState) wire.AgentState {
-	return wire.AgentState{Presence: a.effectivePresence(), Load: a.load(), Capacity: a.user.Capacity, OnCall: a.call != nil}
+	return wire.AgentState{Presence: a.effectivePresence(), Load: a.load(), Capacity: a.user.Capacity, OnCall: a.call != nil,
+		WrapUp: a.wrapDue(), WrapCodes: a.org.wrap.Codes}
 }
 
 func (r *router) pushAgentState(a *agentState) {

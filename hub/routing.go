@@ -313,7 +313,7 @@ func (a *agentState) free() int { return a.user.Capacity - a.load() }
 
 // canTake reports whether routing may offer a a chat now.
 func (a *agentState) canTake() bool {
-	return a.online && a.presence == wire.PresenceAvailable && a.offer == nil && a.load()+unitsChat <= a.user.Capacity
+	return a.online && a.presence == wire.PresenceAvailable && a.offer == nil && a.load()+unitsChat <= a.user.Capacity && !a.wrappingUp()
 }
 
 // pick chooses the agent to offer cs among free (the agents who can take a chat now): one the

@@ -25,6 +25,7 @@ type consultant struct {
 // members (skills, the transfer note, who reads along, providers).
 func customerConv(c wire.Conversation) wire.Conversation {
 	c.Skills, c.Transfer, c.Consultants, c.Visual = nil, nil, nil, nil
+	c.WrapCode, c.WrapNote, c.WrapMS = "", "", 0
 	return c
 }
 

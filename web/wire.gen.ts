@@ -1201,7 +1201,7 @@ export type ReceiptKind = "delivered" | "read";
 /**
  * Type names a message.
  */
-export type Type = "call.invite" | "call.state" | "call.accept" | "call.answering" | "call.decline" | "call.end" | "call.signal" | "call.media" | "customer.presence" | "conv.keep" | "supervisor.close" | "conv.transfer" | "conv.invite" | "consult" | "conv.consult_leave" | "conv.message" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.result" | "visual.signal" | "visual.settings" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "agent.sign_out" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign";
+export type Type = "call.invite" | "call.state" | "call.accept" | "call.answering" | "call.decline" | "call.end" | "call.signal" | "call.media" | "customer.presence" | "conv.keep" | "supervisor.close" | "conv.transfer" | "conv.invite" | "consult" | "conv.consult_leave" | "conv.message" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.result" | "visual.signal" | "visual.settings" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "agent.sign_out" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign" | "conv.wrapup";
 
 /**
  * Envelope is one WebSocket frame.
@@ -1510,6 +1510,13 @@ export interface Conversation {
    * organisation's (TypeVisualSettings); nil otherwise.
    */
   visual?: VisualSettings;
+  /**
+   * WrapCode and WrapNote are the agent's wrap-up after the end (wrapup.go): the outcome code
+   * and a note. WrapMS is the wrap-up time, counted in the handle time.
+   */
+  wrap_code?: string;
+  wrap_note?: string;
+  wrap_ms?: number;
 }
 
 /**
@@ -1556,6 +1563,13 @@ export interface AgentState {
    * remaining capacity, so Load equals Capacity then (or exceeds it, after a supervisor assigns).
    */
   on_call?: boolean;
+  /**
+   * WrapUp are the ended conversations the agent is wrapping up: routing offers no new chat
+   * until they are done or their time is up (wrapup.go). WrapCodes are the organisation's
+   * outcome codes to choose from.
+   */
+  wrap_up?: WrapUpDue[];
+  wrap_codes?: WrapCode[];
 }
 
 /**
@@ -1797,6 +1811,57 @@ export interface PrechatOption {
   queue: QueueInfo;
 }
 
+/**
+ * WrapCode is an outcome code an agent may choose at wrap-up.
+ */
+export interface WrapCode {
+  /**
+   * ID is stored and reported (letters, digits, - and _, at most 40); Label is what agents read.
+   */
+  id: string;
+  label: string;
+}
+
+/**
+ * WrapUpDue is a conversation the agent is wrapping up.
+ */
+export interface WrapUpDue {
+  conv: ConversationID;
+  customer_name: string;
+  /**
+   * EndedAt is when the conversation ended; Until when the wrap-up time is up (Unix ms).
+   */
+  ended_at: number;
+  until: number;
+}
+
+/**
+ * WrapUpDone is the agent's wrap-up of a conversation.
+ */
+export interface WrapUpDone {
+  conv: ConversationID;
+  /**
+   * Code is one of the organisation's codes (required when it has any).
+   */
+  code?: string;
+  note?: string;
+}
+
+/**
+ * WrapUpSettings is an organisation's wrap-up step (GET/PUT /api/v1/orgs/{org}/settings/wrap-up).
+ */
+export interface WrapUpSettings {
+  /**
+   * Codes are the outcome codes in the admin's order; empty means the hub's defaults.
+   */
+  codes: WrapCode[];
+  /**
+   * LimitSeconds is the longest wrap-up before new chats are offered again; 0: new chats are
+   * offered at once (the wrap-up is optional and its time is not counted).
+   */
+  limit_s: number;
+}
+
 
 export const MinPasswordLength = 10;
 export const MaxPasswordBytes = 72;
@@ -1966,3 +2031,8 @@ export const EventTransferNote: EventKind = "transfer_note";
 export const EventConsultInvited: EventKind = "consult_invited";
 export const EventConsultLeft: EventKind = "consult_left";
 export const EventMessageLeft: EventKind = "message_left";
+export const TypeConvWrapUp: Type = "conv.wrapup";
+export const SuggestedWrapUpSeconds = 120;
+export const MaxWrapUpSeconds = 1800;
+export const MaxWrapCodes = 50;
+export const MaxWrapNote = 2000;

@@ -417,6 +417,11 @@ type Conversation struct {
 	// Visual is the queue's visual engagement providers when they differ from the
 	// organisation's (TypeVisualSettings); nil otherwise.
 	Visual *VisualSettings `json:"visual,omitempty"`
+	// WrapCode and WrapNote are the agent's wrap-up after the end (wrapup.go): the outcome code
+	// and a note. WrapMS is the wrap-up time, counted in the handle time.
+	WrapCode string `json:"wrap_code,omitempty"`
+	WrapNote string `json:"wrap_note,omitempty"`
+	WrapMS   int64  `json:"wrap_ms,omitempty"`
 }
 
 // QueuePosition reports a waiting customer's place in the queue (1 = next).
@@ -447,6 +452,11 @@ type AgentState struct {
 	// OnCall is true while the agent has a call (from invite to end); the call takes all their
 	// remaining capacity, so Load equals Capacity then (or exceeds it, after a supervisor assigns).
 	OnCall bool `json:"on_call,omitempty"`
+	// WrapUp are the ended conversations the agent is wrapping up: routing offers no new chat
+	// until they are done or their time is up (wrapup.go). WrapCodes are the organisation's
+	// outcome codes to choose from.
+	WrapUp    []WrapUpDue `json:"wrap_up,omitempty"`
+	WrapCodes []WrapCode  `json:"wrap_codes,omitempty"`
 }
 
 // Offer offers a waiting conversation to an agent.

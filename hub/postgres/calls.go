@@ -85,7 +85,7 @@ func (d *DB) Report(ctx context.Context, org wire.OrgID, since, until int64) ([]
 		if n := len(out); n == 0 || out[n-1].Conv.ID != c.ID {
 			row := store.ReportRow{Conv: c}
 			if c.AcceptedAt > 0 && c.EndedAt > c.AcceptedAt {
-				row.HandleMS = c.EndedAt - c.AcceptedAt
+				row.HandleMS = c.EndedAt - c.AcceptedAt + c.WrapMS
 			}
 			out = append(out, row)
 		}

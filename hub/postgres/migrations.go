@@ -216,4 +216,8 @@ var migrations = []string{
 		PRIMARY KEY (conv, user_id)
 	);
 	ALTER TABLE messages ADD COLUMN internal BOOLEAN NOT NULL DEFAULT false;`,
+	// 7: the agent's wrap-up of an ended conversation: outcome code, note, wrap-up time.
+	`ALTER TABLE conversations ADD COLUMN wrap_code TEXT NOT NULL DEFAULT '';
+	ALTER TABLE conversations ADD COLUMN wrap_note TEXT NOT NULL DEFAULT '';
+	ALTER TABLE conversations ADD COLUMN wrap_ms BIGINT NOT NULL DEFAULT 0;`,
 }

@@ -334,12 +334,12 @@ func (d *DB) DeleteExpiredTokens(ctx context.Context, now time.Time) error {
 }
 
 const convCols = `id, org, state, customer_name, agent_id, agent_name, last_seq, created_at, accepted_at, ended_at, ended_by,
-	customer, customer_since, activity_at, end_reason, outcome`
+	customer, customer_since, activity_at, end_reason, outcome, wrap_code, wrap_note, wrap_ms`
 
 // convFields are the fields of c in convCols' order, for scanning.
 func convFields(c *wire.Conversation) []any {
 	return []any{&c.ID, &c.Org, &c.State, &c.CustomerName, &c.AgentID, &c.AgentName, &c.LastSeq, &c.CreatedAt, &c.AcceptedAt,
-		&c.EndedAt, &c.EndedBy, &c.Customer, &c.CustomerSince, &c.ActivityAt, &c.EndReason, &c.Outcome}
+		&c.EndedAt, &c.EndedBy, &c.Customer, &c.CustomerSince, &c.ActivityAt, &c.EndReason, &c.Outcome, &c.WrapCode, &c.WrapNote, &c.WrapMS}
 }
 
 func scanConv(row pgx.Row) (wire.Conversation, error) {
@@ -353,9 +353,9 @@ func (d *DB) CreateConversation(ctx context.Context, c wire.Conversation) error 
 	if c.ActivityAt == 0 {
 		c.ActivityAt = c.CreatedAt
 	}
-	_, err := d.pool.Exec(ctx, `INSERT INTO conversations (`+convCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+	_, err := d.pool.Exec(ctx, `INSERT INTO conversations (`+convCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		c.ID, c.Org, c.State, clean(c.CustomerName), c.AgentID, clean(c.AgentName), c.LastSeq, c.CreatedAt, c.AcceptedAt, c.EndedAt, c.EndedBy,
-		c.Customer, c.CustomerSince, c.ActivityAt, c.EndReason, c.Outcome)
+		c.Customer, c.CustomerSince, c.ActivityAt, c.EndReason, c.Outcome, c.WrapCode, clean(c.WrapNote), c.WrapMS)
 	if isUnique(err) {
 		return store.ErrConflict
 	}
@@ -368,6 +368,19 @@ func (d *DB) CreateConversation(ctx context.Context, c wire.Conversation) error 
 // Conversation implements store.Store.
 func (d *DB) Conversation(ctx context.Context, id wire.ConversationID) (wire.Conversation, error) {
 	return scanConv(d.pool.QueryRow(ctx, `SELECT `+convCols+` FROM conversations WHERE id = $1`, id))
+}
+
+// SetWrapUp implements store.Store.
+func (d *DB) SetWrapUp(ctx context.Context, id wire.ConversationID, code, note string, wrapMS int64) error {
+	tag, err := d.pool.Exec(ctx, `UPDATE conversations SET wrap_code = $1, wrap_note = $2, wrap_ms = $3 WHERE id = $4`,
+		code, clean(note), wrapMS, id)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
+	return nil
 }
 
 // UpdateConversation implements store.Store. It leaves last_seq to AppendMessage, and moves

@@ -100,6 +100,10 @@ var migrations = []string{
 		WHERE m.conv = conversations.id AND m.author != 'system'), created_at);`,
 	// queues, skills, quick replies, queue visits, readers along, internal notes (routing.go).
 	routingMigration,
+	// 7: the agent's wrap-up of an ended conversation: outcome code, note, wrap-up time.
+	`ALTER TABLE conversations ADD COLUMN wrap_code TEXT NOT NULL DEFAULT '';
+	ALTER TABLE conversations ADD COLUMN wrap_note TEXT NOT NULL DEFAULT '';
+	ALTER TABLE conversations ADD COLUMN wrap_ms INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // DB is a store.Store on one SQLite file.
@@ -452,12 +456,12 @@ func (d *DB) DeleteExpiredTokens(ctx context.Context, now time.Time) error {
 }
 
 const convCols = `id, org, state, customer_name, agent_id, agent_name, last_seq, created_at, accepted_at, ended_at, ended_by,
-	customer, customer_since, activity_at, end_reason, outcome`
+	customer, customer_since, activity_at, end_reason, outcome, wrap_code, wrap_note, wrap_ms`
 
 // convFields are the fields of c in convCols' order, for scanning.
 func convFields(c *wire.Conversation) []any {
 	return []any{&c.ID, &c.Org, &c.State, &c.CustomerName, &c.AgentID, &c.AgentName, &c.LastSeq, &c.CreatedAt, &c.AcceptedAt,
-		&c.EndedAt, &c.EndedBy, &c.Customer, &c.CustomerSince, &c.ActivityAt, &c.EndReason, &c.Outcome}
+		&c.EndedAt, &c.EndedBy, &c.Customer, &c.CustomerSince, &c.ActivityAt, &c.EndReason, &c.Outcome, &c.WrapCode, &c.WrapNote, &c.WrapMS}
 }
 
 func scanConv(row interface{ Scan(...any) error }) (wire.Conversation, error) {
@@ -471,9 +475,9 @@ func (d *DB) CreateConversation(ctx context.Context, c wire.Conversation) error 
 	if c.ActivityAt == 0 {
 		c.ActivityAt = c.CreatedAt
 	}
-	_, err := d.db.ExecContext(ctx, `INSERT INTO conversations (`+convCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := d.db.ExecContext(ctx, `INSERT INTO conversations (`+convCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Org, c.State, store.Clean(c.CustomerName), c.AgentID, c.AgentName, c.LastSeq, c.CreatedAt, c.AcceptedAt, c.EndedAt, c.EndedBy,
-		c.Customer, c.CustomerSince, c.ActivityAt, c.EndReason, c.Outcome)
+		c.Customer, c.CustomerSince, c.ActivityAt, c.EndReason, c.Outcome, c.WrapCode, store.Clean(c.WrapNote), c.WrapMS)
 	if isUnique(err) {
 		return store.ErrConflict
 	}
@@ -483,6 +487,19 @@ func (d *DB) CreateConversation(ctx context.Context, c wire.Conversation) error 
 // Conversation implements store.Store.
 func (d *DB) Conversation(ctx context.Context, id wire.ConversationID) (wire.Conversation, error) {
 	return scanConv(d.db.QueryRowContext(ctx, `SELECT `+convCols+` FROM conversations WHERE id = ?`, id))
+}
+
+// SetWrapUp implements store.Store.
+func (d *DB) SetWrapUp(ctx context.Context, id wire.ConversationID, code, note string, wrapMS int64) error {
+	res, err := d.db.ExecContext(ctx, `UPDATE conversations SET wrap_code = ?, wrap_note = ?, wrap_ms = ? WHERE id = ?`,
+		code, store.Clean(note), wrapMS, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
 }
 
 // UpdateConversation implements store.Store. It leaves last_seq to AppendMessage, and moves

@@ -16,7 +16,8 @@ type CallRecord struct {
 // ReportRow is one ended conversation in the conversations report, with its calls summed up.
 type ReportRow struct {
 	Conv wire.Conversation
-	// HandleMS is the time from the agent's accept to the end (0 when no agent took it).
+	// HandleMS is the time from the agent's accept to the end plus the wrap-up time (0 when no
+	// agent took it).
 	HandleMS int64
 	// Calls counts the conversation's calls; Answered those the customer answered.
 	Calls, Answered int

@@ -122,6 +122,9 @@ type Store interface {
 	// UpdateConversation saves a conversation's state, agent, times, customer presence, end
 	// reason and outcome. ActivityAt only moves forward (a message stored meanwhile may be newer).
 	UpdateConversation(ctx context.Context, c wire.Conversation) error
+	// SetWrapUp stores an ended conversation's wrap-up: outcome code, note and wrap-up time;
+	// ErrNotFound when there is no such conversation.
+	SetWrapUp(ctx context.Context, id wire.ConversationID, code, note string, wrapMS int64) error
 	// OpenConversations lists the waiting and active conversations of every organisation, oldest
 	// first, so a restarted hub picks them up again.
 	OpenConversations(ctx context.Context) ([]wire.Conversation, error)

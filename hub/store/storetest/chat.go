@@ -379,6 +379,19 @@ func activityPresenceOutcome(t *testing.T, open Open) {
 	if err := db.UpdateConversation(ctx, wire.Conversation{ID: "nope"}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("UpdateConversation(nope) = %v; want ErrNotFound", err)
 	}
+	// The wrap-up is stored beside, and a later save of the conversation keeps it.
+	if err := db.SetWrapUp(ctx, "c", "sold", "Two licences\x00", 25_000); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.UpdateConversation(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.Conversation(ctx, "c"); err != nil || got.WrapCode != "sold" || got.WrapNote != "Two licences\uFFFD" || got.WrapMS != 25_000 {
+		t.Errorf("wrap-up: %+v, %v; want sold, the note with its NUL replaced, 25000 ms", got, err)
+	}
+	if err := db.SetWrapUp(ctx, "nope", "sold", "", 0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SetWrapUp(nope) = %v; want ErrNotFound", err)
+	}
 }
 
 func openConversations(t *testing.T, open Open) {
