@@ -79,7 +79,9 @@ type callState struct {
 	// renew fires when the parties' TURN credentials need renewing (renewICE); nil when none
 	// are pending.
 	renew Timer
-	log   *slog.Logger
+	// manifest is set once the call's consent record is on disk (recording.go).
+	manifest bool
+	log      *slog.Logger
 }
 
 func (s *Server) ringTimeout() time.Duration {
@@ -164,6 +166,12 @@ func (c *conn) callRequest(env wire.Envelope) error {
 			return err
 		}
 		return c.s.router.callMedia(c, env.RID, cm)
+	case wire.TypeCallRecord:
+		var cr wire.CallRecord
+		if err := env.Unmarshal(&cr); err != nil {
+			return err
+		}
+		return c.s.router.callRecord(c, env.RID, cr)
 	default: // call.state is the hub's to send
 		return wire.Errorf(wire.EINVALID, "%s is sent by the hub only", env.Type)
 	}
@@ -287,7 +295,8 @@ func (r *router) callInvite(c *conn, rid string, ci wire.CallInvite) error {
 		now := r.s.now()
 		id := wire.CallID(newID("call"))
 		cl := &callState{
-			call:   wire.Call{ID: id, Conv: cs.conv.ID, Kind: ci.Kind, State: wire.CallRinging, Allowed: allowed, CreatedAt: now.UnixMilli()},
+			call: wire.Call{ID: id, Conv: cs.conv.ID, Kind: ci.Kind, State: wire.CallRinging, Allowed: allowed, CreatedAt: now.UnixMilli(),
+				Record: cs.org.recordMode()},
 			cs:     cs,
 			agent:  a,
 			ice:    map[wire.Author]*wire.ICEConfig{},
@@ -413,6 +422,10 @@ func (r *router) callAccept(c *conn, rid string, ca wire.CallAccept) error {
 			return ErrCallNotRinging
 		case ca.Video && !permits(cl.call.Allowed, wire.CallVideo):
 			return ErrCallKindNotAllowed
+		case cl.call.Record == wire.RecordingAlways && !ca.Record:
+			// Told the call is recorded, the customer answers with their consent, or declines
+			// and keeps chatting.
+			return ErrNoConsent
 		}
 		ice, err := r.s.icePlan(cl.region, cl.call.ID, wire.AuthorCustomer)
 		if err != nil {
@@ -422,6 +435,7 @@ func (r *router) callAccept(c *conn, rid string, ca wire.CallAccept) error {
 		cl.call.State, cl.call.AnsweredAt = wire.CallActive, r.s.now().UnixMilli()
 		cl.call.Answering, cl.call.Problem = false, ""
 		cl.call.Outcome = wire.OutcomeAcceptedAudio
+		cl.call.Consent = ca.Record && cl.call.Record != ""
 		kind, text := wire.CallVoice, "Voice call started"
 		if ca.Video {
 			cl.call.Outcome, kind, text = wire.OutcomeAcceptedVideo, wire.CallVideo, "Video call started"
@@ -438,12 +452,20 @@ func (r *router) callAccept(c *conn, rid string, ca wire.CallAccept) error {
 		cl.ice[wire.AuthorCustomer] = ice
 		r.scheduleRenewal(cl)
 		r.callm.outcomes.WithLabelValues(string(cl.call.Outcome)).Inc()
-		cl.log.Info("call answered", "video", ca.Video)
+		cl.log.Info("call answered", "video", ca.Video, "recording_consent", cl.call.Consent)
+		if cl.call.Record == wire.RecordingAlways {
+			if err := r.startRecording(cl, store.User{}); err != nil {
+				cl.log.Error("the call runs unrecorded", "err", err)
+			}
+		}
 		// The state (with the customer's ICE servers) before the ack: the portal builds its peer
 		// connection when the ack arrives.
 		r.sendCallState(cl)
 		ack(c, rid, wire.Ack{})
 		r.systemEvent(cl.cs, text, &wire.Event{Kind: wire.EventCallStarted, CallKind: kind})
+		if cl.call.Recording {
+			r.recordingStartedLine(cl, store.User{})
+		}
 		return nil
 	})
 }
@@ -555,6 +577,7 @@ func (r *router) endCall(cl *callState, outcome wire.CallOutcome, reason string,
 		cl.call.Outcome = outcome
 	}
 	cl.call.State, cl.call.EndedAt, cl.call.EndedBy, cl.call.Reason = wire.CallEnded, now, by, reason
+	r.stopRecording(cl, store.User{})
 	if cl.ring != nil {
 		cl.ring.Stop()
 		cl.ring = nil

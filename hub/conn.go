@@ -456,7 +456,7 @@ func (c *conn) dispatch(env wire.Envelope) error {
 		wire.TypeVisualEvent, wire.TypeVisualPointer, wire.TypeVisualCommand, wire.TypeVisualResult, wire.TypeVisualSignal:
 		return c.visual(env)
 	case wire.TypeCallInvite, wire.TypeCallAccept, wire.TypeCallAnswering, wire.TypeCallDecline, wire.TypeCallEnd, wire.TypeCallSignal,
-		wire.TypeCallMedia, wire.TypeCallState:
+		wire.TypeCallMedia, wire.TypeCallState, wire.TypeCallRecord:
 		return c.callRequest(env)
 	case wire.TypeCustomerPresence:
 		var m wire.CustomerPresenceSet

@@ -29,6 +29,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.adminRoutes(mux)
 	s.accountRoutes(mux)
 	s.routingRoutes(mux)
+	s.recordingRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, wire.Errorf(wire.ENOTFOUND, "no such API route"))
 	})

@@ -29,6 +29,9 @@ type Config struct {
 	Addr string
 	// DB is the SQLite database file; it is created if missing.
 	DB string
+	// RecordingsDir is where call recordings are kept (recording.go); default "recordings" beside
+	// DB. Without either, organisations cannot turn recording on.
+	RecordingsDir string
 	// DBSynchronous is sqlite.SyncFull (default: acknowledged messages survive a power loss) or
 	// sqlite.SyncNormal.
 	DBSynchronous string
@@ -248,6 +251,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	go s.router.run()
 	go s.sweepTokens()
+	go s.sweepRecordings()
 	go s.watchAccounts()
 	s.mux = s.routes()
 	// A stranger's connection never idles for free: the request line and headers within 10 s,

@@ -89,6 +89,8 @@ type orgState struct {
 	autoClose time.Duration
 	// wrap is the organisation's wrap-up step (wrapup.go).
 	wrap wire.WrapUpSettings
+	// recording is the organisation's recording setting (recording.go).
+	recording wire.RecordingSettings
 }
 
 // agentState is one agent's presence, load and connections.
@@ -399,8 +401,13 @@ func (r *router) org(id wire.OrgID) (*orgState, error) {
 	if err != nil {
 		r.s.log.Warn("reading the wrap-up setting; the default applies", "org", id, "err", err)
 	}
+	recording, err := r.s.recordingSettings(ctx, id)
+	if err != nil {
+		r.s.log.Warn("reading the recording setting; calls are not recorded", "org", id, "err", err)
+	}
 	o := &orgState{id: id, rec: rec, agents: map[wire.UserID]*agentState{}, watchers: map[*conn]struct{}{}, autoClose: autoClose, wrap: wrap,
-		members: map[wire.UserID]map[*conn]struct{}{}, people: map[wire.UserID]store.User{}}
+		recording: recording,
+		members:   map[wire.UserID]map[*conn]struct{}{}, people: map[wire.UserID]store.User{}}
 	for _, u := range users {
 		o.people[u.ID] = u
 		r.addAgent(o, u)

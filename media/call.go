@@ -103,6 +103,7 @@ type Call struct {
 	player     atomic.Pointer[player] // nil: no speaker
 	camera     string                 // the camera for video added later (SetCamera)
 	onAudio    atomic.Pointer[func(pcm []int16)]
+	rec        atomic.Pointer[recorder] // nil until Record (record.go)
 	bwe        cc.BandwidthEstimator
 	target     atomic.Int64 // congestion-controlled video target, bit/s
 	wg         sync.WaitGroup
@@ -324,6 +325,11 @@ func (c *Call) Close() error {
 	}
 	if p := c.player.Swap(nil); p != nil {
 		p.close()
+	}
+	if r := c.rec.Load(); r != nil {
+		if _, err := r.finish(); err != nil {
+			c.log.Warn("finishing the recording", "err", err)
+		}
 	}
 	c.remote.Close()
 	c.self.Close()

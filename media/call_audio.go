@@ -163,6 +163,9 @@ func (c *Call) addAudio() error {
 			if err := a.track.write(pkt, opus.FrameSamples); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 				c.log.Debug("audio write", "err", err)
 			}
+			if r := c.rec.Load(); r != nil {
+				r.writeAudio(recLocal, pkt)
+			}
 		}
 	})
 	return nil

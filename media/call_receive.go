@@ -45,6 +45,9 @@ func (c *Call) receiveAudio(tr *webrtc.TrackRemote) {
 		if err != nil {
 			return
 		}
+		if r := c.rec.Load(); r != nil {
+			r.writeAudio(recRemote, pkt.Payload)
+		}
 		pcm, err := dec.Decode(pkt.Payload)
 		if err != nil {
 			continue
@@ -95,6 +98,9 @@ func (c *Call) receiveVideo(tr *webrtc.TrackRemote) {
 			needKey = true
 		}
 		for _, f := range frames {
+			if r := c.rec.Load(); r != nil && r.writeVideo(recRemote, tr.Codec().MimeType, f, vc.isKeyFrame(f)) {
+				askKey()
+			}
 			if needKey {
 				if !vc.isKeyFrame(f) {
 					askKey()

@@ -171,6 +171,9 @@ func (v *videoSend) run() {
 		if err := v.track.write(frame, ticks); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			v.c.log.Debug("video write", "err", err)
 		}
+		if r := v.c.rec.Load(); r != nil && r.writeVideo(recLocal, p.MimeType, frame, key) {
+			_ = enc.ForceKeyFrame()
+		}
 		v.c.st.framesSent.Add(1)
 		if key {
 			v.c.st.keyFramesSent.Add(1)

@@ -54,6 +54,12 @@ describe('systemLine', () => {
     expect(systemLine(enT, 'x', { kind: 'message_left' }, 'agent')).toBe('The customer left a message.');
   });
 
+  it('translates recording lines: who started or stopped it, or the organisation', () => {
+    expect(systemLine(enT, 'x', { kind: 'recording_started', name: 'Ana' })).toBe('Recording started by Ana');
+    expect(systemLine(esT, 'x', { kind: 'recording_stopped', name: 'Ana' })).toBe('Ana ha dejado de grabar');
+    expect(systemLine(esT, 'x', { kind: 'recording_started' })).toBe('Grabación iniciada (aquí se graban todas las llamadas)');
+  });
+
   it('falls back to the hub text for lines without an event', () => {
     expect(systemLine(esT, 'Something else', undefined)).toBe('Something else');
   });

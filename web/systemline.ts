@@ -31,6 +31,7 @@ export function systemLine(t: Translator, text: string, ev?: wire.Event | null, 
   if (ev.kind === 'left' && reader === 'customer') key += '_self';
   if (ev.kind === 'message_left' && reader === 'customer') key += '_self';
   if (ev.kind === 'transferred' && !ev.queue) key += '_agent';
+  if (ev.kind === 'recording_started' && !ev.name) key += '_auto';
   if ((ev.kind === 'transfer_note' || ev.kind === 'consult_invited') && ev.note) key += '_with';
   const out = t.t(key, {
     name: ev.name ?? '',

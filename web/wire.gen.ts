@@ -354,6 +354,11 @@ export interface CallAccept {
    * Video is true when the customer accepted with video.
    */
   video: boolean;
+  /**
+   * Record is the customer's consent to recording the call (wire/recording.go); a call of
+   * an organisation that always records is refused without it (ENOCONSENT).
+   */
+  record?: boolean;
 }
 
 /**
@@ -409,6 +414,14 @@ export interface Call {
    * Empty means not stated.
    */
   allowed?: CallsAllowed;
+  /**
+   * Record is the organisation's recording setting at the invite ("" when off), so the
+   * customer is asked, or told, before answering; Consent is their answer and Recording
+   * whether a recording runs now (both sides show it the whole time).
+   */
+  record?: RecordingMode;
+  consent?: boolean;
+  recording?: boolean;
   /**
    * Times are Unix milliseconds; zero when not yet.
    */
@@ -540,6 +553,63 @@ export interface AutoCloseSettings {
    * WarningSeconds is how long before the close the agent is warned (read only).
    */
   warning_s?: number;
+}
+
+/**
+ * RecordingMode is an organisation's recording setting.
+ */
+export type RecordingMode = "off" | "ask" | "always";
+
+/**
+ * CallRecord starts (On) or stops recording a call.
+ */
+export interface CallRecord {
+  call: CallID;
+  on: boolean;
+}
+
+/**
+ * RecordingSettings is an organisation's recording setting: the body of GET (any member) and PUT
+ * (admins) /api/v1/orgs/{org}/settings/recording.
+ */
+export interface RecordingSettings {
+  mode: RecordingMode;
+  /**
+   * RetentionDays is how long recordings are kept (0: until deleted by hand).
+   */
+  retention_days: number;
+}
+
+/**
+ * RecordingTrack names one file of a call's recording: whose side and which medium. The file
+ * keeps the codec's packets as they were sent (Opus in Ogg, VP8 in IVF, H.264 as Annex B).
+ */
+export type RecordingTrack = "agent-audio.ogg" | "agent-video.ivf" | "agent-video.h264" | "customer-audio.ogg" | "customer-video.ivf" | "customer-video.h264";
+
+/**
+ * Recording is one stored file of a call's recording, as GET
+ * /api/v1/orgs/{org}/conversations/{conv}/recordings lists them (supervisors and admins).
+ */
+export interface Recording {
+  call: CallID;
+  conv: ConversationID;
+  track: RecordingTrack;
+  bytes: number;
+  /**
+   * SHA256 is the file's checksum (hex), as the agent's app computed it and the hub checked it.
+   */
+  sha256: string;
+  /**
+   * Agent is who recorded it; StartedAt is when recording began and UploadedAt when the file
+   * arrived (Unix milliseconds).
+   */
+  agent: UserID;
+  started_at: number;
+  uploaded_at: number;
+  /**
+   * URL is where a supervisor or admin plays or downloads it, with their token as Bearer.
+   */
+  url: string;
 }
 
 /**
@@ -1201,7 +1271,7 @@ export type ReceiptKind = "delivered" | "read";
 /**
  * Type names a message.
  */
-export type Type = "call.invite" | "call.state" | "call.accept" | "call.answering" | "call.decline" | "call.end" | "call.signal" | "call.media" | "customer.presence" | "conv.keep" | "supervisor.close" | "conv.transfer" | "conv.invite" | "consult" | "conv.consult_leave" | "conv.message" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.result" | "visual.signal" | "visual.settings" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "agent.sign_out" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign" | "conv.wrapup";
+export type Type = "call.invite" | "call.state" | "call.accept" | "call.answering" | "call.decline" | "call.end" | "call.signal" | "call.media" | "customer.presence" | "conv.keep" | "supervisor.close" | "call.record" | "conv.transfer" | "conv.invite" | "consult" | "conv.consult_leave" | "conv.message" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.result" | "visual.signal" | "visual.settings" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "agent.sign_out" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign" | "conv.wrapup";
 
 /**
  * Envelope is one WebSocket frame.
@@ -1303,7 +1373,7 @@ export interface Error {
 /**
  * Code classifies an [Error].
  */
-export type Code = "EQUEUECLOSED" | "EAGENTUNAVAILABLE" | "EINVALID" | "ETOOLARGE" | "EUNAUTHORIZED" | "EFORBIDDEN" | "ENOTFOUND" | "ECONFLICT" | "EUNKNOWNTYPE" | "EINTERNAL" | "EUNAVAILABLE" | "ERATELIMITED" | "ETOOMANY" | "EWEAKPASSWORD" | "ELINKEXPIRED" | "ELINKUSED" | "EDISABLED" | "ESSOREQUIRED" | "EDOMAIN" | "ELASTADMIN";
+export type Code = "ENOCONSENT" | "EQUEUECLOSED" | "EAGENTUNAVAILABLE" | "EINVALID" | "ETOOLARGE" | "EUNAUTHORIZED" | "EFORBIDDEN" | "ENOTFOUND" | "ECONFLICT" | "EUNKNOWNTYPE" | "EINTERNAL" | "EUNAVAILABLE" | "ERATELIMITED" | "ETOOMANY" | "EWEAKPASSWORD" | "ELINKEXPIRED" | "ELINKUSED" | "EDISABLED" | "ESSOREQUIRED" | "EDOMAIN" | "ELASTADMIN";
 
 /**
  * ChatSend posts a chat message.
@@ -1353,7 +1423,7 @@ export interface Message {
 /**
  * EventKind says what a system line reports.
  */
-export type EventKind = "joined" | "left" | "ended" | "call_started" | "call_ended" | "call_declined" | "call_missed" | "call_cancelled" | "call_failed" | "requeued" | "customer_gone" | "customer_back" | "idle_closed" | "supervisor_closed" | "transferred" | "transfer_note" | "consult_invited" | "consult_left" | "message_left";
+export type EventKind = "recording_started" | "recording_stopped" | "joined" | "left" | "ended" | "call_started" | "call_ended" | "call_declined" | "call_missed" | "call_cancelled" | "call_failed" | "requeued" | "customer_gone" | "customer_back" | "idle_closed" | "supervisor_closed" | "transferred" | "transfer_note" | "consult_invited" | "consult_left" | "message_left";
 
 /**
  * Event is what a system line reports, with the values a translation needs.
@@ -1905,6 +1975,22 @@ export const OutcomeResolved: ConvOutcome = "resolved";
 export const OutcomeAbandoned: ConvOutcome = "abandoned";
 export const MinAutoCloseSeconds = 60;
 export const MaxAutoCloseSeconds = 24 * 3600;
+export const RecordingOff: RecordingMode = "off";
+export const RecordingAsk: RecordingMode = "ask";
+export const RecordingAlways: RecordingMode = "always";
+export const TypeCallRecord: Type = "call.record";
+export const EventRecordingStarted: EventKind = "recording_started";
+export const EventRecordingStopped: EventKind = "recording_stopped";
+export const ENOCONSENT: Code = "ENOCONSENT";
+export const MaxRetentionDays = 3650;
+export const TrackAgentAudio: RecordingTrack = "agent-audio.ogg";
+export const TrackAgentVideo: RecordingTrack = "agent-video.ivf";
+export const TrackAgentH264: RecordingTrack = "agent-video.h264";
+export const TrackCustomerAudio: RecordingTrack = "customer-audio.ogg";
+export const TrackCustomerVideo: RecordingTrack = "customer-video.ivf";
+export const TrackCustomerH264: RecordingTrack = "customer-video.h264";
+export const HeaderSHA256 = "X-Parley-SHA256";
+export const MaxRecordingBytes = 4 << 30;
 export const EQUEUECLOSED: Code = "EQUEUECLOSED";
 export const EAGENTUNAVAILABLE: Code = "EAGENTUNAVAILABLE";
 export const MaxQueues = 100;

@@ -111,6 +111,9 @@ type CallAccept struct {
 	Call CallID `json:"call"`
 	// Video is true when the customer accepted with video.
 	Video bool `json:"video"`
+	// Record is the customer's consent to recording the call (wire/recording.go); a call of
+	// an organisation that always records is refused without it (ENOCONSENT).
+	Record bool `json:"record,omitempty"`
 }
 
 // CallAnswering is the customer's answer in progress: they chose audio or video and their
@@ -148,6 +151,12 @@ type Call struct {
 	// customer is offered only what it permits: no "accept with video" when it is voice only.
 	// Empty means not stated.
 	Allowed CallsAllowed `json:"allowed,omitempty"`
+	// Record is the organisation's recording setting at the invite ("" when off), so the
+	// customer is asked, or told, before answering; Consent is their answer and Recording
+	// whether a recording runs now (both sides show it the whole time).
+	Record    RecordingMode `json:"record,omitempty"`
+	Consent   bool          `json:"consent,omitempty"`
+	Recording bool          `json:"recording,omitempty"`
 	// Times are Unix milliseconds; zero when not yet.
 	CreatedAt  int64 `json:"created_at"`
 	AnsweredAt int64 `json:"answered_at,omitempty"`

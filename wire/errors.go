@@ -48,7 +48,7 @@ func (c Code) HTTPStatus() int {
 		return 400
 	case EUNAUTHORIZED:
 		return 401
-	case EFORBIDDEN, EDISABLED, ESSOREQUIRED, EDOMAIN:
+	case EFORBIDDEN, EDISABLED, ESSOREQUIRED, EDOMAIN, ENOCONSENT:
 		return 403
 	case ENOTFOUND:
 		return 404

@@ -23,6 +23,7 @@ const en: Messages = {
     ESSOREQUIRED: 'This organisation signs in with its identity provider, not with a password.',
     EDOMAIN: 'That account’s email address is not in a domain this organisation allows.',
     ELASTADMIN: 'An organisation needs at least one active admin: add another admin first.',
+    ENOCONSENT: 'The customer has not agreed to this call being recorded, so it is not recorded.',
     NETWORK: 'We cannot reach the chat service. Check your connection; we will keep trying.',
   },
   system: {
@@ -37,6 +38,9 @@ const en: Messages = {
     call_missed: 'Missed call',
     call_cancelled: 'Call cancelled',
     call_failed: 'Call failed',
+    recording_started: 'Recording started by {name}',
+    recording_started_auto: 'Recording started (every call here is recorded)',
+    recording_stopped: 'Recording stopped by {name}',
     requeued: '{name} is no longer available; the conversation is back in the queue.',
     customer_gone: 'The customer has left the chat.',
     customer_back: 'The customer is back.',

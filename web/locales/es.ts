@@ -23,6 +23,7 @@ const es: Messages = {
     ESSOREQUIRED: 'Esta organización inicia sesión con su proveedor de identidad, no con contraseña.',
     EDOMAIN: 'El correo de esa cuenta no pertenece a un dominio que esta organización permita.',
     ELASTADMIN: 'Una organización necesita al menos un administrador activo: añade otro administrador antes.',
+    ENOCONSENT: 'El cliente no ha aceptado que se grabe esta llamada, así que no se graba.',
     NETWORK: 'No podemos conectar con el servicio de chat. Revisa tu conexión; seguiremos intentándolo.',
   },
   system: {
@@ -37,6 +38,9 @@ const es: Messages = {
     call_missed: 'Llamada perdida',
     call_cancelled: 'Llamada cancelada',
     call_failed: 'La llamada ha fallado',
+    recording_started: '{name} ha empezado a grabar',
+    recording_started_auto: 'Grabación iniciada (aquí se graban todas las llamadas)',
+    recording_stopped: '{name} ha dejado de grabar',
     requeued: '{name} ya no está disponible; la conversación vuelve a la cola.',
     customer_gone: 'El cliente ha abandonado el chat.',
     customer_back: 'El cliente ha vuelto.',

@@ -1,0 +1,249 @@
+package hub_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/hub"
+	"github.com/parleyhq/parley/hub/client"
+	"github.com/parleyhq/parley/wire"
+)
+
+func loginToken(t *testing.T, s *hub.Server, user string) string {
+	t.Helper()
+	login, err := client.Login(ctx(t), s.URL(), hub.DemoOrg, user, hub.DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return login.Token
+}
+
+// httpDo sends one request with a Bearer token and returns the status, body and headers.
+func httpDo(t *testing.T, method, url, token string, body io.Reader, hdr map[string]string) (int, string, http.Header) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx(t), method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res.StatusCode, string(b), res.Header
+}
+
+func setRecording(t *testing.T, s *hub.Server, body string) {
+	t.Helper()
+	if st, b, _ := httpDo(t, "PUT", s.URL()+"/api/v1/orgs/demo/settings/recording", loginToken(t, s, "admin1"), strings.NewReader(body), nil); st != 200 {
+		t.Fatalf("PUT recording %s = %d %s", body, st, b)
+	}
+}
+
+func TestRecordingSettingsAPI(t *testing.T) {
+	t.Parallel()
+	s := startHub(t)
+	agent, super, admin := loginToken(t, s, "agent1"), loginToken(t, s, "super1"), loginToken(t, s, "admin1")
+	url := s.URL() + "/api/v1/orgs/demo/settings/recording"
+	tests := []struct {
+		method, token, body string
+		status              int
+		contains            string
+	}{
+		{"GET", "", "", 401, "EUNAUTHORIZED"},
+		{"GET", agent, "", 200, `{"mode":"off","retention_days":0}`},
+		{"PUT", super, `{"mode":"always"}`, 403, "EFORBIDDEN"},
+		{"PUT", admin, `{"mode":"sometimes"}`, 400, "EINVALID"},
+		{"PUT", admin, `{"mode":"ask","retention_days":-1}`, 400, "EINVALID"},
+		{"PUT", admin, `{"mode":"ask","retention_days":90}`, 200, `"mode":"ask"`},
+		{"GET", super, "", 200, `{"mode":"ask","retention_days":90}`},
+	}
+	for _, tt := range tests {
+		st, body, _ := httpDo(t, tt.method, url, tt.token, strings.NewReader(tt.body), nil)
+		if st != tt.status || !strings.Contains(body, tt.contains) {
+			t.Errorf("%s %s = %d %s; want %d containing %s", tt.method, tt.body, st, body, tt.status, tt.contains)
+		}
+	}
+	st, body, _ := httpDo(t, "GET", s.URL()+"/api/v1/orgs/demo/audit", admin, nil, nil)
+	if st != 200 || !strings.Contains(body, hub.AuditRecordingUpdate) {
+		t.Errorf("audit = %d %s; want the setting's change", st, body)
+	}
+}
+
+// TestRecordingNeedsConsent: in an organisation that asks, a customer who answers without
+// agreeing has a call the agent cannot record and whose upload the hub refuses; with their
+// consent the agent starts and stops it, both sides see it, the transcript says who.
+func TestRecordingNeedsConsent(t *testing.T) {
+	t.Parallel()
+	rg := newCallRig(t)
+	setRecording(t, rg.s, `{"mode":"ask"}`)
+
+	// Without consent.
+	id := rg.invite(t, wire.CallVideo)
+	if got := rg.ringing[rg.cust].Record; got != wire.RecordingAsk {
+		t.Errorf("customer's ringing state Record = %q; want ask (the portal asks before answering)", got)
+	}
+	if st := rg.answer(t, id, true); st.Consent || st.Recording {
+		t.Errorf("answered without consent: %+v; want no consent, not recording", st)
+	}
+	_, err := rg.agent.conn.Request(ctx(t), wire.TypeCallRecord, wire.CallRecord{Call: id, On: true})
+	wantCode(t, "recording without consent", err, wire.ENOCONSENT)
+	agentTok := loginToken(t, rg.s, "agent1")
+	up := rg.s.URL() + "/api/v1/orgs/demo/conversations/" + string(rg.conv.ID) + "/calls/" + string(id) + "/recordings/"
+	file := []byte("OggS not really, but bytes")
+	st, body, _ := httpDo(t, "PUT", up+"customer-audio.ogg", agentTok, bytes.NewReader(file), map[string]string{wire.HeaderSHA256: sum(file)})
+	if st != 403 || !strings.Contains(body, "ENOCONSENT") {
+		t.Errorf("upload of a call recorded without consent = %d %s; want 403 ENOCONSENT", st, body)
+	}
+	if _, err := rg.agent.conn.Request(ctx(t), wire.TypeCallEnd, wire.CallRef{Call: id}); err != nil {
+		t.Fatal(err)
+	}
+	rg.cust.callState(id, wire.CallEnded)
+
+	// With consent.
+	id = rg.invite(t, wire.CallVideo)
+	if _, err := rg.cust.conn.Request(ctx(t), wire.TypeCallAccept, wire.CallAccept{Call: id, Video: true, Record: true}); err != nil {
+		t.Fatal(err)
+	}
+	if st := rg.cust.callState(id, wire.CallActive); !st.Consent || st.Recording {
+		t.Errorf("answered with consent: %+v; want consent, not yet recording", st)
+	}
+	_, err = rg.cust.conn.Request(ctx(t), wire.TypeCallRecord, wire.CallRecord{Call: id, On: true})
+	wantCode(t, "the customer starting a recording", err, wire.EFORBIDDEN)
+	if _, err := rg.agent.conn.Request(ctx(t), wire.TypeCallRecord, wire.CallRecord{Call: id, On: true}); err != nil {
+		t.Fatalf("recording with consent: %v", err)
+	}
+	for _, p := range []*peer{rg.agent, rg.cust} {
+		p.until(wire.TypeCallState, func(env wire.Envelope) bool { return strings.Contains(string(env.Data), `"recording":true`) })
+		if m := p.systemLine(wire.EventRecordingStarted); m.Event.Name != "Agent One" {
+			t.Errorf("%s: recording line = %+v; want who started it", p.name, m)
+		}
+	}
+	if _, err := rg.agent.conn.Request(ctx(t), wire.TypeCallRecord, wire.CallRecord{Call: id, On: false}); err != nil {
+		t.Fatal(err)
+	}
+	rg.cust.systemLine(wire.EventRecordingStopped)
+
+	// Uploads: only the call's agent, only with the right checksum; a cut upload resumes.
+	agent2 := loginToken(t, rg.s, "agent2")
+	st, body, _ = httpDo(t, "PUT", up+"customer-audio.ogg", agent2, bytes.NewReader(file), map[string]string{wire.HeaderSHA256: sum(file)})
+	if st != 403 || !strings.Contains(body, "EFORBIDDEN") {
+		t.Errorf("upload by another agent = %d %s; want 403 EFORBIDDEN", st, body)
+	}
+	up = rg.s.URL() + "/api/v1/orgs/demo/conversations/" + string(rg.conv.ID) + "/calls/" + string(id) + "/recordings/"
+	st, body, _ = httpDo(t, "PUT", up+"customer-audio.ogg", agentTok, bytes.NewReader([]byte("tampered")), map[string]string{wire.HeaderSHA256: sum(file)})
+	if st != 400 || !strings.Contains(body, "checksum") {
+		t.Errorf("tampered upload = %d %s; want 400 EINVALID (checksum)", st, body)
+	}
+	st, body, _ = httpDo(t, "PUT", up+"../../x", agentTok, bytes.NewReader(file), map[string]string{wire.HeaderSHA256: sum(file)})
+	if st < 400 {
+		t.Errorf("upload to a path outside = %d %s; want refused", st, body)
+	}
+	big := make([]byte, 3<<20)
+	_, _ = rand.Read(big)
+	cutUpload(t, up+"customer-video.ivf", agentTok, big, 1<<20)
+	_, _, hdr := httpDo(t, "HEAD", up+"customer-video.ivf", agentTok, nil, nil)
+	off, _ := strconv.Atoi(hdr.Get("X-Parley-Offset"))
+	if off <= 0 || off > len(big) {
+		t.Fatalf("HEAD after a cut upload: offset %q; want what arrived", hdr.Get("X-Parley-Offset"))
+	}
+	st, body, _ = httpDo(t, "PUT", up+"customer-video.ivf", agentTok, bytes.NewReader(big[off:]),
+		map[string]string{wire.HeaderSHA256: sum(big), "X-Parley-Offset": strconv.Itoa(off)})
+	if st != 200 {
+		t.Fatalf("resumed upload from %d = %d %s", off, st, body)
+	}
+	st, _, _ = httpDo(t, "PUT", up+"customer-video.ivf", agentTok, bytes.NewReader(big), map[string]string{wire.HeaderSHA256: sum(big)})
+	if st != 200 {
+		t.Errorf("a retried completed upload = %d; want 200 (already there)", st)
+	}
+
+	// Playback: supervisors and admins; each play is audited.
+	list := rg.s.URL() + "/api/v1/orgs/demo/conversations/" + string(rg.conv.ID) + "/recordings"
+	if st, _, _ := httpDo(t, "GET", list, agentTok, nil, nil); st != 403 {
+		t.Errorf("an agent listing recordings = %d; want 403", st)
+	}
+	super := loginToken(t, rg.s, "super1")
+	st, body, _ = httpDo(t, "GET", list, super, nil, nil)
+	if st != 200 || !strings.Contains(body, `"track":"customer-video.ivf"`) || !strings.Contains(body, sum(big)) || strings.Contains(body, "customer-audio") {
+		t.Fatalf("supervisor's list = %d %s; want the one uploaded track with its checksum", st, body)
+	}
+	st, body, hdr = httpDo(t, "GET", up+"customer-video.ivf", super, nil, nil)
+	if st != 200 || body != string(big) || hdr.Get("Content-Type") != "video/x-ivf" {
+		t.Fatalf("play = %d (%d bytes, %s); want the file", st, len(body), hdr.Get("Content-Type"))
+	}
+	if st, _, _ := httpDo(t, "GET", up+"customer-video.ivf", agentTok, nil, nil); st != 403 {
+		t.Errorf("an agent playing = %d; want 403", st)
+	}
+	admin := loginToken(t, rg.s, "admin1")
+	st, body, _ = httpDo(t, "GET", rg.s.URL()+"/api/v1/orgs/demo/audit", admin, nil, nil)
+	if st != 200 || !strings.Contains(body, hub.AuditRecordingPlay) || !strings.Contains(body, hub.AuditRecordingUploaded) {
+		t.Errorf("audit = %d %s; want the upload and the playback", st, body)
+	}
+	// An admin deletes it.
+	if st, body, _ := httpDo(t, "DELETE", strings.TrimSuffix(up, "/"), admin, nil, nil); st != 200 {
+		t.Errorf("delete = %d %s", st, body)
+	}
+	if _, body, _ := httpDo(t, "GET", list, super, nil, nil); body != "[]\n" {
+		t.Errorf("list after delete = %s; want none", body)
+	}
+}
+
+// TestRecordingAlways: the customer is told every call is recorded; answering without agreeing
+// is refused, agreeing starts the recording at once with its transcript line.
+func TestRecordingAlways(t *testing.T) {
+	t.Parallel()
+	rg := newCallRig(t)
+	setRecording(t, rg.s, `{"mode":"always"}`)
+	id := rg.invite(t, wire.CallVoice)
+	if got := rg.ringing[rg.cust].Record; got != wire.RecordingAlways {
+		t.Errorf("ringing Record = %q; want always", got)
+	}
+	_, err := rg.cust.conn.Request(ctx(t), wire.TypeCallAccept, wire.CallAccept{Call: id})
+	wantCode(t, "answering an always-recorded call without consent", err, wire.ENOCONSENT)
+	if _, err := rg.cust.conn.Request(ctx(t), wire.TypeCallAccept, wire.CallAccept{Call: id, Record: true}); err != nil {
+		t.Fatal(err)
+	}
+	if st := rg.agent.callState(id, wire.CallActive); !st.Recording || !st.Consent {
+		t.Errorf("agent's active state = %+v; want recording with consent", st)
+	}
+	if m := rg.cust.systemLine(wire.EventRecordingStarted); m.Event.Name != "" {
+		t.Errorf("recording line = %+v; want no name (the organisation records all)", m)
+	}
+}
+
+func sum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// cutUpload sends the first n bytes of file and then breaks the request off.
+func cutUpload(t *testing.T, url, token string, file []byte, n int) {
+	t.Helper()
+	body := io.MultiReader(bytes.NewReader(file[:n]), errReader{})
+	req, _ := http.NewRequestWithContext(ctx(t), "PUT", url, body)
+	req.ContentLength = int64(len(file))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set(wire.HeaderSHA256, sum(file))
+	if res, err := http.DefaultClient.Do(req); err == nil {
+		res.Body.Close()
+	}
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("link dropped") }

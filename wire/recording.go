@@ -1,0 +1,110 @@
+package wire
+
+// Recording: an organisation records calls off, when the customer agrees to it on request, or
+// always (with a notice the customer accepts before any media flows). The customer's consent
+// travels with their answer ([CallAccept].Record); the hub keeps it on the call and refuses to
+// start a recording, or to take a recording's upload, without it (ENOCONSENT). The agent's app
+// writes both sides' encoded media as it arrives (no re-encoding) and uploads the files to the
+// hub when the call ends, where supervisors and admins of the organisation play or download them
+// (each is an audit line).
+//
+// Recording in the transcript: system lines with [EventRecordingStarted] and
+// [EventRecordingStopped] (Name: who started or stopped it).
+
+// RecordingMode is an organisation's recording setting.
+type RecordingMode string
+
+// Recording settings.
+const (
+	// RecordingOff: calls are never recorded.
+	RecordingOff RecordingMode = "off"
+	// RecordingAsk: the customer is asked when they answer; with their yes the agent may start
+	// and stop recording from the call control.
+	RecordingAsk RecordingMode = "ask"
+	// RecordingAlways: the customer is told the call is recorded and accepts that with the call
+	// (or keeps chatting without one); recording runs from the answer to the end.
+	RecordingAlways RecordingMode = "always"
+)
+
+// Recording message types.
+const (
+	// TypeCallRecord (agent→hub, [CallRecord]) starts or stops recording a call the customer
+	// agreed to record; the hub answers with call.state (Recording) to both sides.
+	TypeCallRecord Type = "call.record"
+)
+
+// Recording transcript events.
+const (
+	// EventRecordingStarted: "Recording started by Ana".
+	EventRecordingStarted EventKind = "recording_started"
+	// EventRecordingStopped: "Recording stopped by Ana" (not written when the call's end stops it).
+	EventRecordingStopped EventKind = "recording_stopped"
+)
+
+// ENOCONSENT refuses a recording the customer has not agreed to: starting one, answering an
+// always-recorded call without agreeing, or uploading a recording of a call that was never
+// recorded with consent.
+const ENOCONSENT Code = "ENOCONSENT"
+
+// CallRecord starts (On) or stops recording a call.
+type CallRecord struct {
+	Call CallID `json:"call"`
+	On   bool   `json:"on"`
+}
+
+// RecordingSettings is an organisation's recording setting: the body of GET (any member) and PUT
+// (admins) /api/v1/orgs/{org}/settings/recording.
+type RecordingSettings struct {
+	Mode RecordingMode `json:"mode"`
+	// RetentionDays is how long recordings are kept (0: until deleted by hand).
+	RetentionDays int `json:"retention_days"`
+}
+
+// MaxRetentionDays is the longest retention an organisation may set (ten years).
+const MaxRetentionDays = 3650
+
+// RecordingTrack names one file of a call's recording: whose side and which medium. The file
+// keeps the codec's packets as they were sent (Opus in Ogg, VP8 in IVF, H.264 as Annex B).
+type RecordingTrack string
+
+// Recording tracks.
+const (
+	TrackAgentAudio    RecordingTrack = "agent-audio.ogg"
+	TrackAgentVideo    RecordingTrack = "agent-video.ivf"
+	TrackAgentH264     RecordingTrack = "agent-video.h264"
+	TrackCustomerAudio RecordingTrack = "customer-audio.ogg"
+	TrackCustomerVideo RecordingTrack = "customer-video.ivf"
+	TrackCustomerH264  RecordingTrack = "customer-video.h264"
+)
+
+// RecordingTracks are the track names the hub accepts.
+var RecordingTracks = []RecordingTrack{TrackAgentAudio, TrackAgentVideo, TrackAgentH264,
+	TrackCustomerAudio, TrackCustomerVideo, TrackCustomerH264}
+
+// Recording is one stored file of a call's recording, as GET
+// /api/v1/orgs/{org}/conversations/{conv}/recordings lists them (supervisors and admins).
+type Recording struct {
+	Call  CallID         `json:"call"`
+	Conv  ConversationID `json:"conv"`
+	Track RecordingTrack `json:"track"`
+	Bytes int64          `json:"bytes"`
+	// SHA256 is the file's checksum (hex), as the agent's app computed it and the hub checked it.
+	SHA256 string `json:"sha256"`
+	// Agent is who recorded it; StartedAt is when recording began and UploadedAt when the file
+	// arrived (Unix milliseconds).
+	Agent      UserID `json:"agent"`
+	StartedAt  int64  `json:"started_at"`
+	UploadedAt int64  `json:"uploaded_at"`
+	// URL is where a supervisor or admin plays or downloads it, with their token as Bearer.
+	URL string `json:"url"`
+}
+
+// Recording uploads: PUT /api/v1/orgs/{org}/conversations/{conv}/calls/{call}/recordings/{track}
+// by the call's agent (Bearer token), the body the file, with its checksum in this header.
+const (
+	// HeaderSHA256 carries the hex SHA-256 of an uploaded recording; a body that does not match
+	// is refused (EINVALID) and nothing is kept.
+	HeaderSHA256 = "X-Parley-SHA256"
+	// MaxRecordingBytes bounds one uploaded file (about 4 hours of 640x480 video).
+	MaxRecordingBytes = 4 << 30
+)
