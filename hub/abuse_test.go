@@ -767,6 +767,13 @@ func TestAbuseVisualEventFlood(t *testing.T) {
 	})
 	by := newBystander(t, s)
 
+	// endChat ends a phase's conversation, so agent1 (most free) is offered the next one, not
+	// the bystander's agent2.
+	endChat := func(agent *peer, conv wire.ConversationID) {
+		if _, err := agent.conn.Request(ctx(t), wire.TypeConvEnd, wire.ConvRef{Conv: conv}); err != nil {
+			t.Fatalf("conv.end: %v", err)
+		}
+	}
 	// engaged is a customer in an accepted co-browse engagement with three tabs open.
 	engaged := func(name string) (agent, cust *peer, conv wire.Conversation, v wire.VisualID, tabs []*websocket.Conn) {
 		agent = member(t, s, "agent1")
@@ -815,9 +822,10 @@ func TestAbuseVisualEventFlood(t *testing.T) {
 		t.Errorf("chat right after the co-browse flood: %v", err)
 	}
 	by.chat()
+	endChat(agent, conv.ID)
 
 	// Large events: the byte limit.
-	agent, _, _, v, tabs = engaged("Trudy")
+	agent, _, conv, v, tabs = engaged("Trudy")
 	stop = make(chan struct{})
 	got = countVisual(agent, v, stop)
 	const size = wire.MaxVisualEventBytes
@@ -840,6 +848,7 @@ func TestAbuseVisualEventFlood(t *testing.T) {
 		t.Errorf("agent received %d large co-browse events; want the %d relayed", n, acked)
 	}
 	by.chat()
+	endChat(agent, conv.ID)
 
 	// Without an open engagement nothing is relayed: an invitation not yet accepted, and one that
 	// has ended, refuse every event.
@@ -871,3 +880,4 @@ func TestAbuseVisualEventFlood(t *testing.T) {
 	}
 	by.chat()
 }
+
