@@ -881,3 +881,103 @@ func TestAbuseVisualEventFlood(t *testing.T) {
 	by.chat()
 }
 
+// closedWithin checks that the hub closes conn (a read ends) within d, and says how long it took.
+func closedWithin(t *testing.T, what string, conn net.Conn, d time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	_ = conn.SetReadDeadline(start.Add(d))
+	_, err := io.Copy(io.Discard, conn)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Errorf("%s: still open after %v", what, d)
+	}
+	return time.Since(start)
+}
+
+// Review: with the deadlines fixed at 10 s and 2 min nothing showed that they hold. A stranger
+// who sends half a request, upgrades and never says hello, or keeps an HTTP connection open
+// without a request, is closed after -hello-timeout (or twice -idle-timeout); a client that
+// says hello in time is welcomed, and other customers chat on meanwhile.
+func TestAbuseSlowHandshake(t *testing.T) {
+	t.Parallel()
+	const hello, idle = time.Second, 500 * time.Millisecond
+	s := startHub(t, func(c *hub.Config) { c.Limits.HelloTimeout, c.Limits.IdleTimeout = hello, idle })
+	by := newBystander(t, s)
+	hostPort := strings.TrimPrefix(s.URL(), "http://")
+	dialRaw := func() net.Conn {
+		conn, err := net.Dial("tcp", hostPort)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = conn.Close() })
+		return conn
+	}
+	// Generous bound under load; each would stay open for ever without its deadline.
+	const within = 8 * time.Second
+
+	// Half a request line and no headers (slow loris).
+	loris := dialRaw()
+	if _, err := io.WriteString(loris, "GET /ws HTTP/1.1\r\nHost: x\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	took := closedWithin(t, "a request whose headers never end", loris, within)
+	if took < hello/2 {
+		t.Errorf("a slow request was closed after %v; want about -hello-timeout (%v)", took, hello)
+	}
+
+	// A WebSocket that never says hello.
+	ws, _, err := websocket.Dial(ctx(t), strings.Replace(s.URL(), "http", "ws", 1)+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ws.CloseNow() })
+	rctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	start := time.Now()
+	if _, _, err := ws.Read(rctx); err == nil || rctx.Err() != nil {
+		t.Errorf("a WebSocket that never says hello: read %v after %v; want closed by the hub", err, time.Since(start))
+	} else if took := time.Since(start); took < hello/2 {
+		t.Errorf("a WebSocket without hello was closed after %v; want about -hello-timeout (%v)", took, hello)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for metric(t, s, `parley_hub_connections_refused_total{reason="hello_timeout"}`) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("hello_timeout refusals = %v; want 1", metric(t, s, `parley_hub_connections_refused_total{reason="hello_timeout"}`))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// A keep-alive HTTP connection that asks once and then nothing.
+	keep := dialRaw()
+	if _, err := io.WriteString(keep, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(keep)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.Close {
+		t.Fatalf("healthz: %d, close %v; want 200 kept alive", res.StatusCode, res.Close)
+	}
+	start = time.Now()
+	_ = keep.SetReadDeadline(start.Add(within))
+	if _, err := br.ReadByte(); err == nil {
+		t.Errorf("an idle keep-alive connection: the hub sent more")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Errorf("an idle keep-alive connection: still open after %v; want closed after 2 × -idle-timeout (%v)", within, 2*idle)
+	} else if took := time.Since(start); took < idle {
+		t.Errorf("an idle keep-alive connection was closed after %v; want about 2 × -idle-timeout (%v)", took, 2*idle)
+	}
+
+	// A client that says hello in time is welcomed, however slow the others are.
+	started, err := client.StartConversation(ctx(t), s.URL(), hub.DemoOrg, "Punctual")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, env, _ := rawHello(t, s, started.Token, nil); env.Type != wire.TypeWelcome {
+		t.Errorf("a hello in time: %s %s", env.Type, env.Data)
+	}
+	by.chat()
+}

@@ -25,8 +25,6 @@ const (
 	// sendQueue is how many frames may wait for a slow client before the hub drops it (it
 	// reconnects and resumes).
 	sendQueue = 128
-	// helloTimeout is how long a new connection has to say Hello.
-	helloTimeout = 10 * time.Second
 	// writeTimeout bounds one frame write.
 	writeTimeout = 10 * time.Second
 	// historyPage is the most messages one sync answer or replay read carries.
@@ -233,7 +231,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 // customer's conversation and address, a member's account), registers the connection, and
 // queues the Welcome.
 func (c *conn) hello(addr string) error {
-	ctx, cancel := context.WithTimeout(c.s.ctx, helloTimeout)
+	ctx, cancel := context.WithTimeout(c.s.ctx, c.s.cfg.Limits.HelloTimeout)
 	defer cancel()
 	fail := func(err error) error {
 		c.s.metrics.frameErrors.WithLabelValues(string(wire.ErrorCode(err))).Inc()
@@ -246,6 +244,10 @@ func (c *conn) hello(addr string) error {
 	if err != nil {
 		if wire.ErrorCode(err) != wire.EINTERNAL {
 			return fail(err)
+		}
+		if ctx.Err() != nil && c.s.ctx.Err() == nil {
+			// Silent past the deadline: the WebSocket library has closed the connection already.
+			c.s.metrics.connsRefused.WithLabelValues("hello_timeout").Inc()
 		}
 		return err
 	}

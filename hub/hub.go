@@ -254,9 +254,10 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	go s.sweepRecordings()
 	go s.watchAccounts()
 	s.mux = s.routes()
-	// A stranger's connection never idles for free: the request line and headers within 10 s,
-	// a keep-alive connection gone after 2 minutes unused (WebSockets have their own deadline).
-	s.http = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	// A stranger's connection never idles for free: the request line and headers within
+	// HelloTimeout, a keep-alive connection gone after twice IdleTimeout unused (a WebSocket has
+	// its own deadlines: Hello within HelloTimeout, then pings).
+	s.http = &http.Server{Handler: s.mux, ReadHeaderTimeout: cfg.Limits.HelloTimeout, IdleTimeout: 2 * cfg.Limits.IdleTimeout,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	return s, nil
 }

@@ -36,14 +36,19 @@ type Limits struct {
 	// per account: an office's agents share one address).
 	AddressConns int
 	// PendingConns is how many connections one address may hold that have not said Hello yet
-	// (they have helloTimeout to do it).
+	// (they have HelloTimeout to do it).
 	PendingConns int
-	// IdleTimeout: a connection that has sent nothing for this long is pinged, and closed if it
-	// does not answer within as long again (a vanished client, a half-open socket).
+	// HelloTimeout is how long a new connection has to send its request's headers, and a
+	// WebSocket as long again to say Hello; past it the connection is closed (a slow-loris
+	// stranger holds nothing for long).
+	HelloTimeout time.Duration
+	// IdleTimeout: a WebSocket that has sent nothing for this long is pinged, and closed if it
+	// does not answer within as long again (a vanished client, a half-open socket); a keep-alive
+	// HTTP connection that sends no request for twice as long is closed.
 	IdleTimeout time.Duration
 	// Off turns the customer, member and address limits off: for load tests that run thousands
-	// of customers from one machine, never for a public hub. Sign-ins stay limited and idle
-	// connections are still closed.
+	// of customers from one machine, never for a public hub. Sign-ins stay limited, and slow
+	// and idle connections are still closed.
 	Off bool
 }
 
@@ -55,7 +60,7 @@ var DefaultLimits = Limits{
 	CustomerVisualFrames: 600, CustomerVisualFrameBurst: 1200,
 	MemberFrames: 200, MemberFrameBurst: 600,
 	CustomerConns: 5, MemberConns: 10, AddressConns: 100, PendingConns: 50,
-	IdleTimeout: 60 * time.Second,
+	HelloTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second,
 }
 
 // withDefaults fills the zero fields from DefaultLimits.
@@ -87,6 +92,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.PendingConns == 0 {
 		l.PendingConns = d.PendingConns
+	}
+	if l.HelloTimeout == 0 {
+		l.HelloTimeout = d.HelloTimeout
 	}
 	if l.IdleTimeout == 0 {
 		l.IdleTimeout = d.IdleTimeout

@@ -66,7 +66,7 @@ func newMetrics() *metrics {
 	m.rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_rate_limited_total",
 		Help: "Frames and requests refused by a rate limit, by limit: frames, sends, visual, starts."}, []string{"limit"})
 	m.connsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_connections_refused_total",
-		Help: "Connections refused by a cap, by reason: tcp_cap, pending (before Hello, per address), address (customers per address), conversation, account."}, []string{"reason"})
+		Help: "Connections refused by a cap, by reason: tcp_cap, pending (before Hello, per address), hello_timeout (no Hello in time), address (customers per address), conversation, account."}, []string{"reason"})
 	m.idleClosed = prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_hub_connections_idle_closed_total",
 		Help: "WebSockets closed for sending nothing and answering no ping."})
 	m.tcpConns = prometheus.NewGauge(prometheus.GaugeOpts{Name: "parley_hub_tcp_connections", Help: "TCP connections open on the hub's listener."})

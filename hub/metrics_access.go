@@ -8,7 +8,6 @@ import (
 	"net/http/pprof"
 	"net/netip"
 	"strconv"
-	"time"
 
 	"github.com/parleyhq/parley/wire"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -79,7 +78,7 @@ func (s *Server) startOps() error {
 	if err != nil {
 		return err
 	}
-	s.ops = &http.Server{Handler: s.opsHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	s.ops = &http.Server{Handler: s.opsHandler(), ReadHeaderTimeout: s.cfg.Limits.HelloTimeout, IdleTimeout: 2 * s.cfg.Limits.IdleTimeout}
 	s.opsLn = ln
 	s.log.Info("metrics listening", "addr", ln.Addr().String())
 	go func() {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/hub/client"
 	"github.com/parleyhq/parley/wire"
 	"golang.org/x/crypto/bcrypt"
@@ -62,6 +63,13 @@ func TestLimitFlags(t *testing.T) {
 	}
 	if m.Config.Limits.Off {
 		t.Errorf("limits are off by default")
+	}
+	if m.Config.Limits.HelloTimeout != hub.DefaultLimits.HelloTimeout || m.Config.Limits.IdleTimeout != hub.DefaultLimits.IdleTimeout {
+		t.Errorf("default hello and idle timeouts = %v, %v", m.Config.Limits.HelloTimeout, m.Config.Limits.IdleTimeout)
+	}
+	m = &Main{Stdout: io.Discard, Stderr: io.Discard}
+	if err := m.ParseFlags([]string{"-hello-timeout", "3s", "-idle-timeout", "20s"}); err != nil || m.Config.Limits.HelloTimeout != 3*time.Second || m.Config.Limits.IdleTimeout != 20*time.Second {
+		t.Errorf("-hello-timeout 3s -idle-timeout 20s: err %v, got %v, %v", err, m.Config.Limits.HelloTimeout, m.Config.Limits.IdleTimeout)
 	}
 	m = &Main{Stdout: io.Discard, Stderr: io.Discard}
 	if err := m.ParseFlags([]string{"-rate-limits=false"}); err != nil || !m.Config.Limits.Off {
