@@ -3,9 +3,10 @@
 // the asked number of conversations are live, measures the hub's memory per idle connection, then
 // has customers and agents exchange messages and prints the fan-out latency (send → delivery to
 // the other party) at p50 and p99, with the hub's limits on (each customer at its own address
-// behind a trusted proxy). It does it twice in one run: first with the database's
-// synchronous=NORMAL as the reference, then with the hub's default FULL (every acknowledged message
-// fsynced), and prints what FULL costs; the targets apply to FULL.
+// behind a trusted proxy). It does it three times in one run, on the same traffic: two references,
+// the database's synchronous=NORMAL (limits on) and -rate-limits=false (synchronous FULL), then
+// the hub's defaults, FULL (every acknowledged message fsynced) with the limits on. It prints
+// what FULL and what the limits cost against their references; the targets apply to the defaults.
 //
 // With -queues N the organisation has N queues that each require a skill (routing.go): agents
 // belong to three queues each, and after the traffic customers keep leaving and arriving at the
@@ -53,21 +54,23 @@ func main() {
 	flag.DurationVar(&cfg.duration, "duration", 20*time.Second, "how long customers and agents exchange messages")
 	flag.IntVar(&cfg.rate, "rate", 200, "customer messages per second, all conversations together (each is answered by the agent)")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the hub's CPU profile during the traffic phase to this file")
-	reference := flag.Bool("sync-reference", true, "first measure the same traffic with synchronous=normal, to print what full costs")
+	reference := flag.Bool("sync-reference", true, "also measure the same traffic with synchronous=normal, to print what full costs")
+	limitsRef := flag.Bool("limits-reference", true, "also measure the same traffic with -rate-limits=false, to print what the limits cost")
 	flag.IntVar(&cfg.queues, "queues", 0, "queues in the organisation, each requiring a skill (0: the one default queue, no skills)")
 	flag.IntVar(&cfg.churn, "churn", 20, "with -queues: customers leaving (and as many arriving) per second while routing is timed")
 	flag.DurationVar(&cfg.churnFor, "churn-duration", 10*time.Second, "with -queues: how long routing is timed under churn")
 	routingRef := flag.Bool("routing-reference", true, "with -queues: also time routing with one queue and no skills, the same churn, as the reference")
 	flag.Parse()
-	if err := main1(cfg, *reference, *routingRef); err != nil {
+	if err := main1(cfg, *reference, *limitsRef, *routingRef); err != nil {
 		fmt.Fprintln(os.Stderr, "parley-bench:", err)
 		os.Exit(1)
 	}
 }
 
-// main1 measures the hub with the database fsyncing every commit (the default), after the same
-// traffic with synchronous=normal as the reference when asked.
-func main1(cfg config, reference, routingRef bool) error {
+// main1 measures the hub with its defaults (the database fsyncing every commit, the limits on),
+// after the same traffic with synchronous=normal and with the limits off as references when
+// asked, all in one run, and prints what each costs against its reference.
+func main1(cfg config, reference, limitsRef, routingRef bool) error {
 	if cfg.queues == 1 || cfg.queues < 0 || cfg.queues > 500 {
 		return errors.New("-queues is 0 or 2 to 500")
 	}
@@ -81,7 +84,17 @@ func main1(cfg config, reference, routingRef bool) error {
 			return err
 		}
 	}
-	fmt.Println("== measured: -db-synchronous full (the default: every acknowledged message is on disk)")
+	var unlimited result
+	if limitsRef {
+		fmt.Println("== reference: -rate-limits=false, -db-synchronous full (no limit per customer, account or address)")
+		c := cfg
+		c.sync, c.limitsOff, c.timeRouting = "full", true, false
+		var err error
+		if unlimited, err = run(c); err != nil {
+			return err
+		}
+	}
+	fmt.Println("== measured: the defaults, -db-synchronous full (every acknowledged message is on disk) and the limits on")
 	cfg.sync = "full"
 	full, err := run(cfg)
 	if err != nil {
@@ -92,16 +105,21 @@ func main1(cfg config, reference, routingRef bool) error {
 			return err
 		}
 	}
-	if reference {
-		ratio := func(a, b float64) string {
-			if b == 0 {
-				return "n/a"
-			}
-			return fmt.Sprintf("%.2fx", a/b)
+	ratio := func(a, b float64) string {
+		if b == 0 {
+			return "n/a"
 		}
+		return fmt.Sprintf("%.2fx", a/b)
+	}
+	if reference {
 		fmt.Printf("synchronous full vs normal, same traffic in the same run: p50 %.2f vs %.2f ms (%s), p99 %.2f vs %.2f ms (%s), mean store transaction %.2f vs %.2f ms (%s)\n",
 			full.p50, ref.p50, ratio(full.p50, ref.p50), full.p99, ref.p99, ratio(full.p99, ref.p99),
 			full.storeMean, ref.storeMean, ratio(full.storeMean, ref.storeMean))
+	}
+	if limitsRef {
+		fmt.Printf("limits on vs off, same traffic in the same run: p50 %.2f vs %.2f ms (%s), p99 %.2f vs %.2f ms (%s), memory per idle connection %.1f vs %.1f KB (%s)\n",
+			full.p50, unlimited.p50, ratio(full.p50, unlimited.p50), full.p99, unlimited.p99, ratio(full.p99, unlimited.p99),
+			full.perConn, unlimited.perConn, ratio(full.perConn, unlimited.perConn))
 	}
 	verdict := func(r result) string {
 		if r.p50 > 2 || r.p99 > 20 || r.perConn > 32 {
@@ -109,11 +127,14 @@ func main1(cfg config, reference, routingRef bool) error {
 		}
 		return "PASS"
 	}
+	fmt.Printf("targets p50 <= 2 ms, p99 <= 20 ms, <= 32 KB per idle connection: the defaults (synchronous full, limits on) %s", verdict(full))
 	if reference {
-		fmt.Printf("targets p50 <= 2 ms, p99 <= 20 ms, <= 32 KB per idle connection, limits on: synchronous normal %s, full %s\n", verdict(ref), verdict(full))
-		return nil
+		fmt.Printf("; synchronous normal %s", verdict(ref))
 	}
-	fmt.Printf("targets p50 <= 2 ms, p99 <= 20 ms, <= 32 KB per idle connection, limits on: %s\n", verdict(full))
+	if limitsRef {
+		fmt.Printf("; limits off %s", verdict(unlimited))
+	}
+	fmt.Println()
 	return nil
 }
 
@@ -134,6 +155,7 @@ type config struct {
 	cpuProfile string
 	gogc       int
 	sync       string // the hub's -db-synchronous
+	limitsOff  bool   // the hub's -rate-limits=false
 	queues     int
 	churn      int
 	churnFor   time.Duration
@@ -166,11 +188,16 @@ func run(cfg config) (result, error) {
 	// The hub runs as its own process, as in production, so its memory is its own.
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.duration+5*time.Minute)
 	defer cancel()
-	// The limits stay on, as on a public hub: each customer comes from its own address through
-	// a trusted proxy (X-Forwarded-For), the agents from one office address. As behind a real
-	// proxy, the metrics and the profiler are on a loopback port of their own.
-	cmd := exec.CommandContext(ctx, cfg.hubBin, "-addr", "127.0.0.1:0", "-db", db, "-db-synchronous", cfg.sync, "-log-format", "json", "-debug",
-		"-trusted-proxies", "127.0.0.1", "-metrics-addr", "127.0.0.1:0")
+	// The limits are on, as on a public hub (unless this is the reference without them): each
+	// customer comes from its own address through a trusted proxy (X-Forwarded-For), the agents
+	// from one office address. As behind a real proxy, the metrics and the profiler are on a
+	// loopback port of their own.
+	args := []string{"-addr", "127.0.0.1:0", "-db", db, "-db-synchronous", cfg.sync, "-log-format", "json", "-debug",
+		"-trusted-proxies", "127.0.0.1", "-metrics-addr", "127.0.0.1:0"}
+	if cfg.limitsOff {
+		args = append(args, "-rate-limits=false")
+	}
+	cmd := exec.CommandContext(ctx, cfg.hubBin, args...)
 	cmd.Stderr = io.Discard
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
