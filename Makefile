@@ -30,12 +30,16 @@ web: deps
 
 vet: deps web
 	$(GO) vet ./...
-	@$(GO) generate ./wire && git diff --exit-code -- web/wire.gen.ts || (echo "web/wire.gen.ts is stale: run go generate ./wire"; exit 1)
+	@$(GO) generate ./wire ./app && git diff --exit-code -- web/wire.gen.ts frontend/src/api/app.gen.ts || \
+		(echo "generated TypeScript is stale: run go generate ./wire ./app"; exit 1)
 
 gotest: deps web
 	$(GO) test -race -timeout 15m ./...
 
+# unit: the UIs' types against the generated ones (svelte-check fails on any type error), then their
+# unit tests.
 unit: deps
+	npx svelte-check --tsconfig ./tsconfig.json --output human
 	npx vitest run
 
 test: vet gotest unit

@@ -3,6 +3,8 @@
 // cmd/parley-agent and in tests: they reach the UI only through an [Emitter].
 package app
 
+//go:generate go run ./cmd/viewgen -o ../frontend/src/api/app.gen.ts
+
 import (
 	"context"
 	"log/slog"
@@ -306,7 +308,7 @@ func (c *core) lost(l *client.Conn, why string) {
 	}
 	out := []emission{
 		{EventSession, c.session},
-		{EventNotice, Notice{Kind: "connection_lost", Code: code}},
+		{EventNotice, Notice{Kind: NoticeConnectionLost, Code: code}},
 		{EventAgent, c.agent},
 		{EventOffers, []OfferView{}},
 		{EventConversations, []ConversationView{}},
@@ -402,7 +404,7 @@ func (c *core) event(ev wire.Envelope) (out []emission, followUp []func()) {
 		if c.removeOffer(r.Offer) {
 			c.log.Info("offer revoked", "offer", r.Offer, "reason", r.Reason)
 			out = append(out, emission{EventOffers, c.offerViews()},
-				emission{EventNotice, Notice{Kind: "offer_revoked", Reason: r.Reason, Next: r.Next}})
+				emission{EventNotice, Notice{Kind: NoticeOfferRevoked, Reason: r.Reason, Next: r.Next}})
 		}
 
 	case wire.TypeConvState:

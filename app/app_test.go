@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -48,7 +49,8 @@ func startHub(t *testing.T, cfg hub.Config) string {
 type recorder struct {
 	mu     sync.Mutex
 	events []recorded
-	// gaps are events that did not come one after the other in Rev order.
+	// gaps are events that did not come one after the other in Rev order, or whose data is not
+	// the type the UI is generated for.
 	gaps []string
 	more chan struct{}
 }
@@ -66,6 +68,9 @@ func (r *recorder) Emit(e app.Event) {
 	// Each Services numbers from 1 (a test may build a second one on the same recorder).
 	if n := len(r.events); n > 0 && e.Rev != r.events[n-1].rev+1 && e.Rev != 1 {
 		r.gaps = append(r.gaps, fmt.Sprintf("event %d %q after %d", e.Rev, e.Name, r.events[n-1].rev))
+	}
+	if want, ok := app.EventTypes[e.Name]; !ok || reflect.TypeOf(e.Data) != reflect.TypeOf(want) {
+		r.gaps = append(r.gaps, fmt.Sprintf("event %q carries %T; eventTypes says %T", e.Name, e.Data, want))
 	}
 	r.events = append(r.events, recorded{e.Name, e.Rev, e.Data})
 	r.mu.Unlock()
@@ -109,13 +114,14 @@ func signIn(t *testing.T, hubURL, user string) (*app.Services, *recorder) {
 	return svc, rec
 }
 
-// checkOrder fails t if events reached the UI out of order or with a number missing.
+// checkOrder fails t if events reached the UI out of order, with a number missing, or with data
+// of another type than app.gen.ts declares.
 func (r *recorder) checkOrder(t *testing.T) {
 	t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, g := range r.gaps {
-		t.Errorf("events out of order: %s", g)
+		t.Errorf("events: %s", g)
 	}
 }
 

@@ -61,12 +61,38 @@ var (
 	ErrVideoNotAllowed = &wire.Error{Code: wire.EFORBIDDEN, Message: "video calls are not allowed here"}
 )
 
-// Call states as the UI sees them: the hub's, plus inviting (waiting for the hub's answer).
+// CallState is where the agent's call is: the hub's states, plus inviting (waiting for the hub's
+// answer).
+type CallState string
+
+// Call states as the UI sees them.
 const (
-	callInviting = "inviting"
-	callRinging  = string(wire.CallRinging)
-	callActive   = string(wire.CallActive)
-	callEnded    = string(wire.CallEnded)
+	CallInviting CallState = "inviting"
+	CallRinging  CallState = CallState(wire.CallRinging)
+	CallActive   CallState = CallState(wire.CallActive)
+	CallEnded    CallState = CallState(wire.CallEnded)
+)
+
+// QualityLevel grades a connected call's quality (QualityView).
+type QualityLevel string
+
+// Quality levels; unknown before the first measurement.
+const (
+	QualityUnknown QualityLevel = "unknown"
+	QualityGood    QualityLevel = "good"
+	QualityFair    QualityLevel = "fair"
+	QualityPoor    QualityLevel = "poor"
+)
+
+// Route says how a call's media travels.
+type Route string
+
+// Routes.
+const (
+	// RouteDirect: peer to peer.
+	RouteDirect Route = "direct"
+	// RouteRelayed: through a TURN relay (the selected candidate pair, or a relay-only policy).
+	RouteRelayed Route = "relayed"
 )
 
 // CallView is the current call as the floating call control shows it. Times are local Unix ms.
@@ -75,17 +101,15 @@ type CallView struct {
 	Conv         wire.ConversationID `json:"conv"`
 	CustomerName string              `json:"customer_name"`
 	Kind         wire.CallKind       `json:"kind"`
-	// State is inviting, ringing, active or ended.
-	State   string           `json:"state"`
-	Outcome wire.CallOutcome `json:"outcome,omitempty"`
-	Reason  string           `json:"reason,omitempty"`
-	EndedBy wire.Author      `json:"ended_by,omitempty"`
-	// Connection is the peer connection's state: new, connecting, connected, disconnected,
-	// failed, closed.
-	Connection string `json:"connection"`
-	CreatedAt  int64  `json:"created_at"`
-	AnsweredAt int64  `json:"answered_at,omitempty"`
-	EndedAt    int64  `json:"ended_at,omitempty"`
+	State        CallState           `json:"state"`
+	Outcome      wire.CallOutcome    `json:"outcome,omitempty"`
+	Reason       string              `json:"reason,omitempty"`
+	EndedBy      wire.Author         `json:"ended_by,omitempty"`
+	// Connection is the peer connection's state.
+	Connection media.ConnectionState `json:"connection"`
+	CreatedAt  int64                 `json:"created_at"`
+	AnsweredAt int64                 `json:"answered_at,omitempty"`
+	EndedAt    int64                 `json:"ended_at,omitempty"`
 	// Muted and Video are what the agent sends; HasVideo says a camera track is negotiated.
 	Muted        bool `json:"muted"`
 	Video        bool `json:"video"`
@@ -110,27 +134,24 @@ type CallView struct {
 
 // QualityView is the call-quality indicator and its details.
 type QualityView struct {
-	Call wire.CallID `json:"call"`
-	// Level is good, fair or poor (unknown before the first measurement).
-	Level    string  `json:"level"`
-	RTTMs    float64 `json:"rtt_ms"`
-	JitterMs float64 `json:"jitter_ms"`
-	LossPct  float64 `json:"loss_pct"`
-	SendKbps int     `json:"send_kbps"`
-	RecvKbps int     `json:"recv_kbps"`
-	SendFPS  float64 `json:"send_fps"`
-	RecvFPS  float64 `json:"recv_fps"`
-	// Route is "relayed" when a TURN relay carries the media (the selected candidate pair, or a
-	// relay-only policy), "direct" otherwise.
-	Route string `json:"route"`
+	Call     wire.CallID  `json:"call"`
+	Level    QualityLevel `json:"level"`
+	RTTMs    float64      `json:"rtt_ms"`
+	JitterMs float64      `json:"jitter_ms"`
+	LossPct  float64      `json:"loss_pct"`
+	SendKbps int          `json:"send_kbps"`
+	RecvKbps int          `json:"recv_kbps"`
+	SendFPS  float64      `json:"send_fps"`
+	RecvFPS  float64      `json:"recv_fps"`
+	Route    Route        `json:"route"`
 }
 
 // DeviceView is one device the agent can pick.
 type DeviceView struct {
-	ID      string `json:"id"`
-	Label   string `json:"label"`
-	Kind    string `json:"kind"`
-	Default bool   `json:"default"`
+	ID      string           `json:"id"`
+	Label   string           `json:"label"`
+	Kind    media.DeviceKind `json:"kind"`
+	Default bool             `json:"default"`
 }
 
 // DevicesView lists the devices and the ones chosen ("" means the system default).
@@ -186,7 +207,7 @@ func (cs *Calls) Start(conv wire.ConversationID, kind wire.CallKind) (CallView, 
 	}
 
 	s := &callSession{m: m, conv: conv, name: name, kind: kind, video: kind == wire.CallVideo,
-		state: callInviting, createdAt: c.nowMs(), log: m.log.With("conv", conv)}
+		state: CallInviting, createdAt: c.nowMs(), log: m.log.With("conv", conv)}
 	m.mu.Lock()
 	if m.cur != nil {
 		m.mu.Unlock()
@@ -280,9 +301,9 @@ func (cs *Calls) Devices() (DevicesView, error) {
 	v := DevicesView{Mode: m.mode, Devices: []DeviceView{}}
 	if m.mode == DevicesTestPattern {
 		for _, d := range media.TestDevices() {
-			v.Devices = append(v.Devices, DeviceView{ID: d.ID, Label: d.Label, Kind: string(d.Kind), Default: d.Default})
+			v.Devices = append(v.Devices, DeviceView{ID: d.ID, Label: d.Label, Kind: d.Kind, Default: d.Default})
 		}
-		v.Devices = append(v.Devices, DeviceView{ID: "none", Label: "None", Kind: string(media.KindSpeaker), Default: true})
+		v.Devices = append(v.Devices, DeviceView{ID: "none", Label: "None", Kind: media.KindSpeaker, Default: true})
 		// The test sources stand in for camera and microphone only: the machine's speakers
 		// can still be picked, to hear the other side.
 		ds, err := media.ListDevices()
@@ -291,7 +312,7 @@ func (cs *Calls) Devices() (DevicesView, error) {
 		}
 		for _, d := range ds {
 			if d.Kind == media.KindSpeaker {
-				v.Devices = append(v.Devices, DeviceView{ID: d.ID, Label: d.Label, Kind: string(d.Kind)})
+				v.Devices = append(v.Devices, DeviceView{ID: d.ID, Label: d.Label, Kind: d.Kind})
 			}
 		}
 	} else {
@@ -300,7 +321,7 @@ func (cs *Calls) Devices() (DevicesView, error) {
 			m.log.Warn("list devices", "err", err)
 		}
 		for _, d := range ds {
-			v.Devices = append(v.Devices, DeviceView{ID: d.ID, Label: d.Label, Kind: string(d.Kind), Default: d.Default})
+			v.Devices = append(v.Devices, DeviceView{ID: d.ID, Label: d.Label, Kind: d.Kind, Default: d.Default})
 		}
 		v.Devices = m.c.filterDevices(v.Devices) // the policy's allowed_devices (settings.go)
 	}
@@ -313,18 +334,17 @@ func (cs *Calls) Devices() (DevicesView, error) {
 // SelectDevice chooses the camera, microphone or speaker ("" = default). A call in progress
 // switches to it at once; when the device cannot open, the call keeps the one it had, the
 // choice is not made and the coded error says why.
-func (cs *Calls) SelectDevice(kind, id string) error {
+func (cs *Calls) SelectDevice(kind media.DeviceKind, id string) error {
 	m := cs.m
 	if err := m.c.deviceLocked(kind); err != nil { // the policy locks the choice (settings.go)
 		return err
 	}
-	k := media.DeviceKind(kind)
-	if k != media.KindCamera && k != media.KindMicrophone && k != media.KindSpeaker {
+	if kind != media.KindCamera && kind != media.KindMicrophone && kind != media.KindSpeaker {
 		return wire.Errorf(wire.EINVALID, "unknown device kind %q", kind)
 	}
 	if s := m.current(); s != nil {
 		var err error
-		s.q.Do(func() { err = s.switchDevice(k, id) })
+		s.q.Do(func() { err = s.switchDevice(kind, id) })
 		if err != nil {
 			m.log.Warn("device switch failed", "kind", kind, "code", wire.ErrorCode(err))
 			return err
@@ -332,7 +352,7 @@ func (cs *Calls) SelectDevice(kind, id string) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	switch k {
+	switch kind {
 	case media.KindCamera:
 		m.camera = id
 	case media.KindMicrophone:

@@ -161,15 +161,15 @@ func TestCallSignalledDirectly(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Start = %v", err)
 	}
-	if v.State != callInviting && v.State != callRinging {
+	if v.State != CallInviting && v.State != CallRinging {
 		t.Fatalf("Start() state = %s; want inviting or ringing", v.State)
 	}
-	views.waitFor(t, "ringing", func(v *CallView) bool { return v != nil && v.State == callRinging && v.ID == directCall })
+	views.waitFor(t, "ringing", func(v *CallView) bool { return v != nil && v.State == CallRinging && v.ID == directCall })
 	// The customer answers.
 	h.toAgent(env(wire.TypeCallState, wire.Call{ID: directCall, Conv: "conv-1", Kind: wire.CallVideo, State: wire.CallActive,
 		Outcome: wire.OutcomeAcceptedVideo, AnsweredAt: time.Now().UnixMilli()}))
 	views.waitFor(t, "remote frames", func(v *CallView) bool {
-		return v != nil && v.State == callActive && v.RemoteFrames && v.RemoteVideoURL != "" && v.SelfVideoURL != ""
+		return v != nil && v.State == CallActive && v.RemoteFrames && v.RemoteVideoURL != "" && v.SelfVideoURL != ""
 	})
 	waitUntil(t, "customer decodes the agent's video", func() bool { return cust.State().RemoteVideo })
 	waitUntil(t, "customer hears the agent's tone", func() bool { return cust.Stats().AudioLevel > 0.01 })
@@ -196,7 +196,7 @@ func TestCallSignalledDirectly(t *testing.T) {
 	if err := calls.End(); err != nil {
 		t.Fatal(err)
 	}
-	views.waitFor(t, "ended", func(v *CallView) bool { return v != nil && v.State == callEnded })
+	views.waitFor(t, "ended", func(v *CallView) bool { return v != nil && v.State == CallEnded })
 	views.waitFor(t, "no call", func(v *CallView) bool { return v == nil })
 	if cur, _ := calls.Current(); cur != nil {
 		t.Errorf("Current() after End = %+v; want nil", cur)
@@ -216,7 +216,7 @@ func TestImpoliteAgent(t *testing.T) {
 		}
 		return wire.Ack{}, nil
 	}
-	s := &callSession{m: c.calls, q: &ops.Queue{}, log: c.log, id: directCall, state: callRinging, conv: "conv-1"}
+	s := &callSession{m: c.calls, q: &ops.Queue{}, log: c.log, id: directCall, state: CallRinging, conv: "conv-1"}
 	c.calls.cur = s
 	defer func() { s.q.Do(func() { s.finish(wire.AuthorAgent, "hangup", "") }); c.calls.close() }()
 	s.q.Do(func() {

@@ -24,7 +24,7 @@ type callSession struct {
 	video bool // the agent's camera goes on when the call starts
 
 	id                             wire.CallID
-	state                          string
+	state                          CallState
 	outcome                        wire.CallOutcome
 	reason                         string
 	endedBy                        wire.Author
@@ -74,7 +74,7 @@ func (s *callSession) renewICE(ice *wire.ICEConfig) {
 		s.log.Warn("renewed ICE servers refused", "err", err)
 		return
 	}
-	if s.state != callActive || s.offerPending || !(s.relayOnly || s.mc.Stats().Relayed) {
+	if s.state != CallActive || s.offerPending || !(s.relayOnly || s.mc.Stats().Relayed) {
 		return // a direct path needs no relay credentials; the next restart uses the new ones
 	}
 	s.log.Info("TURN credentials renewed: restarting ICE onto them")
@@ -87,7 +87,7 @@ func (s *callSession) mine(id wire.CallID) bool { return id != "" && id == s.id 
 
 // onState applies the hub's call.state.
 func (s *callSession) onState(st wire.Call) {
-	if s.state == callEnded {
+	if s.state == CallEnded {
 		return
 	}
 	if s.id == "" {
@@ -107,7 +107,7 @@ func (s *callSession) onState(st wire.Call) {
 	s.log.Info("call state", "state", st.State, "outcome", st.Outcome, "reason", st.Reason, "answering", st.Answering, "problem", st.Problem)
 	switch st.State {
 	case wire.CallRinging:
-		s.state = callRinging
+		s.state = CallRinging
 		if s.mc == nil {
 			if err := s.startMedia(st.ICE); err != nil {
 				s.log.Warn("media engine failed", "err", err)
@@ -116,7 +116,7 @@ func (s *callSession) onState(st wire.Call) {
 			}
 		}
 	case wire.CallActive:
-		s.state = callActive
+		s.state = CallActive
 		s.answeredAt = st.AnsweredAt
 		if s.answeredAt == 0 {
 			s.answeredAt = s.m.c.nowMs()
@@ -197,7 +197,7 @@ func (s *callSession) offer(f func() (string, error)) error {
 
 // onSignal applies an SDP or a candidate from the customer.
 func (s *callSession) onSignal(sig wire.CallSignal) {
-	if !s.mine(sig.Call) || s.mc == nil || s.state == callEnded {
+	if !s.mine(sig.Call) || s.mc == nil || s.state == CallEnded {
 		return
 	}
 	switch {
@@ -248,7 +248,7 @@ func (s *callSession) onMedia(cm wire.CallMedia) {
 
 // onMediaState follows the media engine: connection, first remote frame, device failures.
 func (s *callSession) onMediaState(st media.State) {
-	if s.state == callEnded {
+	if s.state == CallEnded {
 		return
 	}
 	prev := s.mst
@@ -272,11 +272,11 @@ func (s *callSession) onMediaState(st media.State) {
 	// packets), not only once it gives up ("failed", some 25 s later): measured in resilience/, a
 	// restart brings media back within half a second of the path returning. A connection that
 	// fails after its restart ends the call; a connection that recovers may restart again later.
-	if st.Connection == "connected" {
+	if st.Connection == media.ConnectionConnected {
 		s.restarted = false
 	}
-	lost := (st.Connection == "disconnected" || st.Connection == "failed") && st.Connection != prev.Connection
-	if lost && s.state == callActive {
+	lost := (st.Connection == media.ConnectionDisconnected || st.Connection == media.ConnectionFailed) && st.Connection != prev.Connection
+	if lost && s.state == CallActive {
 		switch {
 		case !s.restarted && !s.offerPending:
 			s.restarted = true
@@ -284,7 +284,7 @@ func (s *callSession) onMediaState(st media.State) {
 			if err := s.offer(s.mc.RestartICE); err != nil {
 				s.log.Warn("ICE restart", "err", err)
 			}
-		case st.Connection == "failed":
+		case st.Connection == media.ConnectionFailed:
 			s.log.Warn("connection failed: ending the call")
 			s.hangUpWith("failed")
 			return
@@ -295,7 +295,7 @@ func (s *callSession) onMediaState(st media.State) {
 
 // setVideo turns the camera on or off.
 func (s *callSession) setVideo(on bool) error {
-	if s.state == callEnded {
+	if s.state == CallEnded {
 		return ErrNoCall
 	}
 	if on && s.allowed == wire.CallsVoiceOnly {
@@ -343,7 +343,7 @@ func (s *callSession) setVideo(on bool) error {
 // switchDevice moves the call's media to another camera, microphone or speaker. Before the
 // media engine starts there is nothing to move: it opens the chosen devices.
 func (s *callSession) switchDevice(k media.DeviceKind, id string) error {
-	if s.mc == nil || s.state == callEnded {
+	if s.mc == nil || s.state == CallEnded {
 		return nil
 	}
 	var err error
@@ -381,14 +381,14 @@ func (s *callSession) switchDevice(k media.DeviceKind, id string) error {
 func (s *callSession) hangUp() { s.hangUpWith("hangup") }
 
 func (s *callSession) hangUpWith(reason string) {
-	if s.state == callEnded {
+	if s.state == CallEnded {
 		return
 	}
 	if s.id != "" {
 		s.request(wire.TypeCallEnd, wire.CallRef{Call: s.id})
 	}
 	outcome := wire.CallOutcome("")
-	if s.state != callActive {
+	if s.state != CallActive {
 		outcome = wire.OutcomeCancelled
 	}
 	s.finish(wire.AuthorAgent, reason, outcome)
@@ -396,10 +396,10 @@ func (s *callSession) hangUpWith(reason string) {
 
 // finish closes the media engine and shows the ended call; the call is then forgotten.
 func (s *callSession) finish(by wire.Author, reason string, outcome wire.CallOutcome) {
-	if s.state == callEnded {
+	if s.state == CallEnded {
 		return
 	}
-	s.state = callEnded
+	s.state = CallEnded
 	s.endedBy, s.reason = by, reason
 	if outcome != "" {
 		s.outcome = outcome
@@ -430,7 +430,7 @@ func (s *callSession) sendMedia() {
 
 // sendCandidate trickles one local candidate to the customer.
 func (s *callSession) sendCandidate(cand media.Candidate) {
-	if s.state == callEnded {
+	if s.state == CallEnded {
 		return
 	}
 	ic := &wire.ICECandidate{Candidate: cand.Candidate, SDPMid: cand.SDPMid}
@@ -470,7 +470,7 @@ func (s *callSession) startStats() {
 			case <-t.C:
 				qv := quality(id, mc.Stats(), relay)
 				q.Enqueue(func() {
-					if s.state != callEnded {
+					if s.state != CallEnded {
 						s.m.c.events.emit(EventCallQuality, qv)
 					}
 				})
@@ -485,20 +485,20 @@ func quality(id wire.CallID, st media.Stats, relayed bool) QualityView {
 	q := QualityView{
 		Call: id, RTTMs: float64(st.RTT) / float64(time.Millisecond), JitterMs: float64(st.Jitter) / float64(time.Millisecond),
 		LossPct: st.PacketLoss * 100, SendKbps: st.SendBitrate / 1000, RecvKbps: st.RecvBitrate / 1000,
-		SendFPS: st.SendFPS, RecvFPS: st.RecvFPS, Route: "direct",
+		SendFPS: st.SendFPS, RecvFPS: st.RecvFPS, Route: RouteDirect,
 	}
 	if relayed || st.Relayed {
-		q.Route = "relayed"
+		q.Route = RouteRelayed
 	}
 	switch {
 	case st.RTT == 0 && st.PacketLoss == 0 && st.RecvBitrate == 0 && st.FramesDecoded == 0:
-		q.Level = "unknown"
+		q.Level = QualityUnknown
 	case st.RTT > 400*time.Millisecond || st.PacketLoss > 0.08:
-		q.Level = "poor"
+		q.Level = QualityPoor
 	case st.RTT > 150*time.Millisecond || st.PacketLoss > 0.02:
-		q.Level = "fair"
+		q.Level = QualityFair
 	default:
-		q.Level = "good"
+		q.Level = QualityGood
 	}
 	return q
 }
@@ -515,9 +515,9 @@ func (s *callSession) viewOf() CallView {
 		Answering: s.answering, RemoteProblem: s.problem,
 	}
 	if v.Connection == "" {
-		v.Connection = "new"
+		v.Connection = media.ConnectionNew
 	}
-	if s.mc != nil && s.state != callEnded {
+	if s.mc != nil && s.state != CallEnded {
 		v.Video = s.mst.VideoEnabled
 		v.RemoteVideoURL, v.SelfVideoURL = s.mc.RemoteVideoURL(), s.mc.SelfVideoURL()
 	}

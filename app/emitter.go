@@ -1,6 +1,10 @@
 package app
 
-import "log/slog"
+import (
+	"log/slog"
+
+	"github.com/parleyhq/parley/wire"
+)
 
 // Emitter hands events to the UI. In the desktop app it wraps the Wails runtime's EventsEmit; in
 // cmd/parley-agent and in tests it logs, acts or records. The services call it from one goroutine
@@ -41,6 +45,26 @@ const (
 	// EventNotice carries a Notice: something the agent should know that no request caused.
 	EventNotice = "notice"
 )
+
+// eventTypes is the Go type of each event's data. frontend/src/api/app.gen.ts is generated from
+// it (go generate ./app), and the tests check every event the services emit against it.
+var eventTypes = map[string]any{
+	EventSession:       SessionView{},
+	EventAgent:         wire.AgentState{},
+	EventOffers:        []OfferView{},
+	EventConversations: []ConversationView{},
+	EventActive:        wire.ConversationID(""),
+	EventMessage:       MessageView{},
+	EventSupervisor:    SupervisorView{},
+	EventNotice:        Notice{},
+	EventCall:          (*CallView)(nil),
+	EventCallQuality:   QualityView{},
+	EventVisual:        VisualView{},
+	EventVisualFrame:   wire.VisualEvent{},
+	EventVisualResult:  wire.VisualResult{},
+	EventScreenShare:   ScreenShareView{},
+	EventWindow:        WindowNotice{},
+}
 
 // EmitterFunc adapts a function to the Emitter interface.
 type EmitterFunc func(Event)

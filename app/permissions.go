@@ -5,22 +5,26 @@ import (
 	"github.com/parleyhq/parley/wire"
 )
 
-// Reasons of a PermissionProblem, for the UI to pick its sentence.
+// PermissionReason is why a device cannot work (PermissionProblem), for the UI to pick its
+// sentence.
+type PermissionReason string
+
+// Reasons of a PermissionProblem.
 const (
 	// ReasonWindowsPrivacy: Settings > Privacy & security > Camera (or Microphone) is off for
 	// this user.
-	ReasonWindowsPrivacy = "windows_privacy"
+	ReasonWindowsPrivacy PermissionReason = "windows_privacy"
 	// ReasonWindowsPrivacyDesktop: the same page's "Let desktop apps access ..." is off.
-	ReasonWindowsPrivacyDesktop = "windows_privacy_desktop"
+	ReasonWindowsPrivacyDesktop PermissionReason = "windows_privacy_desktop"
 	// ReasonWindowsPrivacyDevice: access is off for the whole device (an administrator's switch,
 	// or Group Policy).
-	ReasonWindowsPrivacyDevice = "windows_privacy_device"
+	ReasonWindowsPrivacyDevice PermissionReason = "windows_privacy_device"
 	// ReasonLinuxNoDevice: no /dev/video* (camera) or no sound device and no sound server
 	// (microphone).
-	ReasonLinuxNoDevice = "linux_no_device"
+	ReasonLinuxNoDevice PermissionReason = "linux_no_device"
 	// ReasonLinuxGroup: the device exists but this user may not open it; Group names the group
 	// that may (video, audio).
-	ReasonLinuxGroup = "linux_group"
+	ReasonLinuxGroup PermissionReason = "linux_group"
 )
 
 // PermissionProblem is one reason the camera or microphone cannot work on this machine, as
@@ -32,7 +36,7 @@ type PermissionProblem struct {
 	// ENOMICROPHONE).
 	Code wire.Code `json:"code"`
 	// Reason is one of the Reason constants.
-	Reason string `json:"reason"`
+	Reason PermissionReason `json:"reason"`
 	// Path is the device file concerned (Linux), e.g. /dev/video0.
 	Path string `json:"path,omitempty"`
 	// Group is the group that may open Path (Linux), e.g. video.

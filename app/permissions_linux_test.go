@@ -50,7 +50,7 @@ func TestLinuxDevicePermissions(t *testing.T) {
 	type want struct {
 		device media.DeviceKind
 		code   wire.Code
-		reason string
+		reason PermissionReason
 		path   string // relative to the fake /dev
 	}
 	tests := []struct {

@@ -33,7 +33,7 @@ func checkDevicePermissions() []PermissionProblem {
 
 // consentDenied returns the reason a capability is denied, "" when it is not (or the keys are
 // missing, as on Windows versions without these settings).
-func consentDenied(capability string) string {
+func consentDenied(capability string) PermissionReason {
 	switch {
 	case denied(registry.LOCAL_MACHINE, consentStore+capability):
 		return ReasonWindowsPrivacyDevice

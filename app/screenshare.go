@@ -44,8 +44,8 @@ type ScreenShareView struct {
 	Visual wire.VisualID `json:"visual"`
 	// URL is the loopback MJPEG stream of the customer's screen, for an <img src>.
 	URL string `json:"url"`
-	// Connection is the peer connection's state: new, connecting, connected, failed, closed.
-	Connection string `json:"connection"`
+	// Connection is the peer connection's state.
+	Connection media.ConnectionState `json:"connection"`
 	// Frames is true once the first frame arrived.
 	Frames bool `json:"frames"`
 	// Width and Height are the size of the last frame, in pixels.
@@ -240,7 +240,7 @@ func (s *ScreenShare) Close() error {
 	if s.bridge != nil {
 		_ = s.bridge.Close()
 	}
-	s.change(func(v *ScreenShareView) { v.Connection = "closed" })
+	s.change(func(v *ScreenShareView) { v.Connection = media.ConnectionClosed })
 	return err
 }
 

@@ -39,6 +39,19 @@ type Settings struct {
 	c *core
 }
 
+// PolicyErrorKind is what is wrong with a refused policy file.
+type PolicyErrorKind string
+
+// Policy error kinds.
+const (
+	PolicySyntax       PolicyErrorKind = "syntax"
+	PolicyUnknownKey   PolicyErrorKind = "unknown_key"
+	PolicyDuplicateKey PolicyErrorKind = "duplicate_key"
+	PolicyInvalidValue PolicyErrorKind = "invalid_value"
+	PolicyEncoding     PolicyErrorKind = "encoding"
+	PolicyUnreadable   PolicyErrorKind = "unreadable"
+)
+
 // PolicyErrorView is a policy file the app refused, for the UI's error banner.
 type PolicyErrorView struct {
 	// Path is the policy file.
@@ -46,9 +59,8 @@ type PolicyErrorView struct {
 	// Line and Column locate the problem (1-based); Line is 0 when it is the whole file.
 	Line   int `json:"line"`
 	Column int `json:"column"`
-	// Kind is what is wrong, for the UI to translate: syntax, unknown_key, duplicate_key,
-	// invalid_value, encoding or unreadable.
-	Kind string `json:"kind"`
+	// Kind is what is wrong, for the UI to translate.
+	Kind PolicyErrorKind `json:"kind"`
 	// Detail is the policy package's sentence for IT (English, as parley-policy check prints it).
 	Detail string `json:"detail"`
 }
@@ -102,22 +114,22 @@ func policyView(p policy.Policy, err error) PolicyView {
 	if err == nil {
 		return v
 	}
-	ev := &PolicyErrorView{Kind: "unreadable", Detail: err.Error()}
+	ev := &PolicyErrorView{Kind: PolicyUnreadable, Detail: err.Error()}
 	var fe *policy.FileError
 	if errors.As(err, &fe) {
 		ev.Path, ev.Line, ev.Column = fe.Path, fe.Line, fe.Column
 	}
 	switch {
 	case errors.Is(err, policy.ErrSyntax):
-		ev.Kind = "syntax"
+		ev.Kind = PolicySyntax
 	case errors.Is(err, policy.ErrUnknownKey):
-		ev.Kind = "unknown_key"
+		ev.Kind = PolicyUnknownKey
 	case errors.Is(err, policy.ErrDuplicateKey):
-		ev.Kind = "duplicate_key"
+		ev.Kind = PolicyDuplicateKey
 	case errors.Is(err, policy.ErrInvalidValue):
-		ev.Kind = "invalid_value"
+		ev.Kind = PolicyInvalidValue
 	case errors.Is(err, policy.ErrEncoding):
-		ev.Kind = "encoding"
+		ev.Kind = PolicyEncoding
 	}
 	v.Managed, v.Path = true, ev.Path
 	v.Error = ev
@@ -152,11 +164,11 @@ func HubAllowed(p policy.Policy, hubURL string) error {
 
 // deviceAllowed reports whether the policy lets the agent use a device of the media engine's
 // kind (camera, microphone, speaker) and label. The test sources are always allowed.
-func (c *core) deviceAllowed(kind, id, label string) bool {
+func (c *core) deviceAllowed(kind media.DeviceKind, id, label string) bool {
 	if id == media.TestPatternID || id == media.TestPattern2ID || id == "none" {
 		return true
 	}
-	switch media.DeviceKind(kind) {
+	switch kind {
 	case media.KindCamera:
 		return c.policy.AllowsDevice(policy.Cameras, label)
 	case media.KindMicrophone:
@@ -211,7 +223,7 @@ func startPrefill(flags, last Prefill) Prefill {
 }
 
 // deviceLocked refuses a device choice of a kind (camera, microphone, speaker) the policy locks.
-func (c *core) deviceLocked(kind string) error {
+func (c *core) deviceLocked(kind media.DeviceKind) error {
 	if c.policy.IsLocked(policy.Setting(kind)) {
 		return ErrSettingLocked
 	}

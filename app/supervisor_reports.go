@@ -19,10 +19,13 @@ import (
 // Supervisors' reports: the hub's CSV exports, fetched with the session's token so the UI can
 // offer them as a download.
 
-// Reports FetchCSV knows, named as the hub's endpoints are.
+// Report names a supervisor's CSV export, as the hub's endpoint is named.
+type Report string
+
+// Reports FetchCSV knows.
 const (
-	ReportConversations = "conversations"
-	ReportCalls         = "calls"
+	ReportConversations Report = "conversations"
+	ReportCalls         Report = "calls"
 )
 
 // maxReportBytes bounds a CSV report held in memory and handed to the UI.
@@ -43,7 +46,7 @@ var reportClient = &http.Client{Timeout: reportTimeout}
 // FetchCSV returns the hub's CSV report of the last 24 hours: "conversations" (one row per
 // conversation: handle time, calls) or "calls" (one row per call: kind, outcome, duration).
 // Only supervisors and admins may have it; the hub answers anyone else with EFORBIDDEN.
-func (s *Supervisor) FetchCSV(report string) (string, error) {
+func (s *Supervisor) FetchCSV(report Report) (string, error) {
 	if report != ReportConversations && report != ReportCalls {
 		return "", errUnknownReport
 	}
@@ -53,7 +56,7 @@ func (s *Supervisor) FetchCSV(report string) (string, error) {
 	if token == "" || user == nil {
 		return "", ErrNotSignedIn
 	}
-	u := strings.TrimRight(hubURL, "/") + "/api/v1/orgs/" + url.PathEscape(string(user.Org)) + "/reports/" + report + ".csv"
+	u := strings.TrimRight(hubURL, "/") + "/api/v1/orgs/" + url.PathEscape(string(user.Org)) + "/reports/" + string(report) + ".csv"
 	ctx, cancel := context.WithTimeout(context.Background(), reportTimeout)
 	defer cancel()
 	body, err := getReport(ctx, u, token)
@@ -69,7 +72,7 @@ func (s *Supervisor) FetchCSV(report string) (string, error) {
 // ($XDG_DOWNLOAD_DIR, else ~/Downloads, made if missing) as "<report>-<org>-<time>.csv", and
 // returns the file's path. The UI uses it because the Wails webview does not save <a download>
 // links on every platform.
-func (s *Supervisor) SaveCSV(report string) (string, error) {
+func (s *Supervisor) SaveCSV(report Report) (string, error) {
 	text, err := s.FetchCSV(report)
 	if err != nil {
 		return "", err

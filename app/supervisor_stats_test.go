@@ -61,7 +61,7 @@ func TestSupervisorStatsAndReports(t *testing.T) {
 	}
 
 	tests := []struct {
-		report string
+		report app.Report
 		header string
 		row    string // a cell the report must have
 	}{
@@ -69,7 +69,7 @@ func TestSupervisorStatsAndReports(t *testing.T) {
 		{app.ReportCalls, "call,conversation,agent_id,kind,outcome,", string(wire.OutcomeDeclined)},
 	}
 	for _, tt := range tests {
-		t.Run(tt.report, func(t *testing.T) {
+		t.Run(string(tt.report), func(t *testing.T) {
 			text, err := sup.Supervisor.FetchCSV(tt.report)
 			if err != nil {
 				t.Fatalf("FetchCSV(%q) = %v", tt.report, err)

@@ -118,11 +118,21 @@ type SupervisorView struct {
 	Queues []wire.QueueStats `json:"queues"`
 }
 
+// NoticeKind is what a Notice is about.
+type NoticeKind string
+
+// Notice kinds.
+const (
+	// NoticeOfferRevoked: an offer was withdrawn (Reason says why: timeout, left, assigned).
+	NoticeOfferRevoked NoticeKind = "offer_revoked"
+	// NoticeConnectionLost: the hub connection closed for good; the agent is signed out.
+	NoticeConnectionLost NoticeKind = "connection_lost"
+)
+
 // Notice tells the UI about something no request caused, e.g. an offer that timed out.
 type Notice struct {
-	// Kind is "offer_revoked", "connection_lost" or "signed_out".
-	Kind   string `json:"kind"`
-	Reason string `json:"reason,omitempty"`
+	Kind   NoticeKind `json:"kind"`
+	Reason string     `json:"reason,omitempty"`
 	// Next is where a withdrawn offer's conversation went: "agent" or "queue" (wire.OfferRevoked).
 	Next string `json:"next,omitempty"`
 	// Code is set when an error caused the notice.

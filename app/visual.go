@@ -61,20 +61,35 @@ var (
 	ErrProviderMoved = &wire.Error{Code: wire.EUNAUTHORIZED, Message: "the provider's address changed: sign in again"}
 )
 
+// ProviderNotice is something the agent must know about where provider credentials go.
+type ProviderNotice string
+
 // Notices about where provider credentials go (ProviderAccount.Notice).
 const (
 	// NoticeMoved: the provider's address changed since the agent signed in; the stored
 	// credentials were dropped and the agent signs in again.
-	NoticeMoved = "moved"
+	NoticeMoved ProviderNotice = "moved"
 	// NoticeInsecure: the provider's address is plain http to another machine; Parley sends it
 	// no credentials.
-	NoticeInsecure = "insecure"
+	NoticeInsecure ProviderNotice = "insecure"
 )
 
-// Where a provider account's credentials are kept.
+// Storage is where a provider account's credentials are kept.
+type Storage string
+
+// Storages.
 const (
-	StorageKeychain = "keychain"
-	StorageSession  = "session"
+	StorageKeychain Storage = "keychain"
+	StorageSession  Storage = "session"
+)
+
+// KeychainProblem is why the keychain could not keep a provider account's credentials.
+type KeychainProblem string
+
+// Keychain problems.
+const (
+	KeychainLocked      KeychainProblem = "locked"
+	KeychainUnavailable KeychainProblem = "unavailable"
 )
 
 // ProviderAccount is the agent's sign-in to one external provider.
@@ -82,15 +97,14 @@ type ProviderAccount struct {
 	SignedIn bool   `json:"signed_in"`
 	Username string `json:"username,omitempty"`
 	// Storage is StorageKeychain or StorageSession (for this session only) while signed in.
-	Storage string `json:"storage,omitempty"`
+	Storage Storage `json:"storage,omitempty"`
 	// Problem is "locked" or "unavailable" when the keychain could not be used, so the UI offers
 	// to keep the credentials for this session only.
-	Problem string `json:"problem,omitempty"`
+	Problem KeychainProblem `json:"problem,omitempty"`
 	// Host is where Parley sends these credentials (the host of the provider's verify and
 	// session URLs), shown to the agent before and after signing in.
-	Host string `json:"host,omitempty"`
-	// Notice is NoticeMoved or NoticeInsecure, or empty.
-	Notice string `json:"notice,omitempty"`
+	Host   string         `json:"host,omitempty"`
+	Notice ProviderNotice `json:"notice,omitempty"`
 	// PreviousHost is, with NoticeMoved, the host the dropped credentials were for ("" when
 	// they were kept before Parley recorded it).
 	PreviousHost string `json:"previous_host,omitempty"`
@@ -343,9 +357,9 @@ func (v *Visual) loadAccounts() {
 		case err == nil && cr.Username != "":
 			a.SignedIn, a.Username, a.Storage = true, cr.Username, storage
 		case errors.Is(err, keychain.ErrLocked):
-			a.Problem = "locked"
+			a.Problem = KeychainLocked
 		case errors.Is(err, keychain.ErrUnavailable):
-			a.Problem = "unavailable"
+			a.Problem = KeychainUnavailable
 		}
 		v.mu.Lock()
 		v.accounts[kind] = a
@@ -394,10 +408,10 @@ func (v *Visual) SignIn(kind wire.VisualKind, username, password string, session
 		_ = v.session.Set(keychainService, acct, string(raw))
 		a.Storage = StorageSession
 	} else if err := v.keys.Set(keychainService, acct, string(raw)); err != nil {
-		a = ProviderAccount{Problem: "unavailable", Host: host}
+		a = ProviderAccount{Problem: KeychainUnavailable, Host: host}
 		werr := ErrKeychainUnavailable
 		if errors.Is(err, keychain.ErrLocked) {
-			a.Problem, werr = "locked", ErrKeychainLocked
+			a.Problem, werr = KeychainLocked, ErrKeychainLocked
 		}
 		log.Warn("keeping provider credentials in the keychain failed", "problem", a.Problem)
 		v.mu.Lock()

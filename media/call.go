@@ -54,15 +54,28 @@ type Options struct {
 	Now         func() time.Time
 }
 
+// ConnectionState is the peer connection's state, as pion names it.
+type ConnectionState string
+
+// Connection states.
+const (
+	ConnectionNew          ConnectionState = "new"
+	ConnectionConnecting   ConnectionState = "connecting"
+	ConnectionConnected    ConnectionState = "connected"
+	ConnectionDisconnected ConnectionState = "disconnected"
+	ConnectionFailed       ConnectionState = "failed"
+	ConnectionClosed       ConnectionState = "closed"
+)
+
 // State is what the signalling layer tells the other side and the UI shows. Chromium fires no
 // `mute` event when a sender stops, so the app sends Muted/VideoEnabled in its own protocol.
 type State struct {
-	Connection   string `json:"connection"` // new, connecting, connected, disconnected, failed, closed
-	Muted        bool   `json:"muted"`
-	VideoEnabled bool   `json:"videoEnabled"` // sending video right now
-	HasVideo     bool   `json:"hasVideo"`     // a video track is negotiated (maybe off)
-	RemoteVideo  bool   `json:"remoteVideo"`  // frames from the remote side arrived
-	SpeakerError string `json:"speakerError,omitempty"`
+	Connection   ConnectionState `json:"connection"`
+	Muted        bool            `json:"muted"`
+	VideoEnabled bool            `json:"videoEnabled"` // sending video right now
+	HasVideo     bool            `json:"hasVideo"`     // a video track is negotiated (maybe off)
+	RemoteVideo  bool            `json:"remoteVideo"`  // frames from the remote side arrived
+	SpeakerError string          `json:"speakerError,omitempty"`
 	// CameraError and MicrophoneError say why a device stopped mid-call (unplugged, taken by
 	// another program); video is then off, or audio silent, until the app reacts.
 	CameraError     string `json:"cameraError,omitempty"`
@@ -145,7 +158,7 @@ func NewCall(opts Options) (*Call, error) {
 		opts.Now = time.Now
 	}
 	c := &Call{opts: opts, log: opts.Logger, stream: "parley-" + randomHex(8), done: make(chan struct{}), camera: opts.Camera}
-	c.state.Connection = "new"
+	c.state.Connection = ConnectionNew
 
 	m := &webrtc.MediaEngine{}
 	if err := registerCodecs(m, opts.VideoCodecs); err != nil {
@@ -248,7 +261,7 @@ func NewCall(opts Options) (*Call, error) {
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		c.log.Debug("connection state", "state", s.String())
-		c.update(func(st *State) { st.Connection = s.String() })
+		c.update(func(st *State) { st.Connection = ConnectionState(s.String()) })
 	})
 	pc.OnTrack(c.receive)
 
@@ -336,7 +349,7 @@ func (c *Call) Close() error {
 	if c.ownBr {
 		errs = append(errs, c.bridge.Close())
 	}
-	c.update(func(s *State) { s.Connection = "closed" })
+	c.update(func(s *State) { s.Connection = ConnectionClosed })
 	return errors.Join(errs...)
 }
 

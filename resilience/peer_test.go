@@ -178,8 +178,8 @@ func startPeer(t *testing.T, name string, ns *netns) *peer {
 				continue
 			case "state":
 				p.mu.Lock()
-				if m.State.Connection != p.state {
-					p.state = m.State.Connection
+				if string(m.State.Connection) != p.state {
+					p.state = string(m.State.Connection)
 					p.states = append(p.states, stateAt{time.Now(), p.state})
 				}
 				p.mu.Unlock()

@@ -192,7 +192,7 @@ func (m *Main) Run(ctx context.Context) error {
 		if id == "default" {
 			id = ""
 		}
-		if err := m.svc.Calls.SelectDevice(string(media.KindSpeaker), id); err != nil {
+		if err := m.svc.Calls.SelectDevice(media.KindSpeaker, id); err != nil {
 			return fmt.Errorf("speaker %s: %w", m.Speaker, err)
 		}
 	}

@@ -1,20 +1,21 @@
 // The only module that talks to the Go side: the services bound by main.go (window.go.app.*) and
 // the Wails runtime's events (window.runtime.EventsOn). Everything else imports from here, so the
 // UI runs in unit tests with a fake backend and in a plain browser against a Wails dev server.
+// Every binding and event is typed by app.gen.ts, generated from the Go services: a call that does
+// not match them fails svelte-check.
 import type * as v from './types';
-import type { Routing } from '../../../web/wire.gen';
+import type { Bindings, Events } from './app.gen';
 
-/** UIError is a failed call: a wire code the UI translates, and a message for the console. */
+/** UIError is a failed call: a code the UI translates (the wire's or the app's), and a message for the console. */
 export interface UIError {
   code: v.Code | 'NETWORK';
   message: string;
 }
 
 type Fn = (...args: unknown[]) => Promise<unknown>;
-type Service = Record<string, Fn>;
 
 interface WailsWindow {
-  go?: { app?: Record<string, Service> };
+  go?: { app?: Record<string, Record<string, Fn>> };
   runtime?: { EventsOn(name: string, cb: (data: unknown) => void): () => void };
 }
 
@@ -31,12 +32,18 @@ export function toUIError(e: unknown): UIError {
   return { code: 'EINTERNAL', message: text };
 }
 
-async function call<T>(service: string, method: string, ...args: unknown[]): Promise<T> {
+type Service = keyof Bindings;
+type Method<S extends Service> = keyof Bindings[S] & string;
+type Args<S extends Service, M extends Method<S>> = Bindings[S][M] extends (...a: infer A) => unknown ? A : never;
+type Result<S extends Service, M extends Method<S>> = Bindings[S][M] extends (...a: never[]) => Promise<infer R> ? R : never;
+
+/** call runs a bound method of the Go services; a failure rejects with a UIError. */
+export async function call<S extends Service, M extends Method<S>>(service: S, method: M, ...args: Args<S, M>): Promise<Result<S, M>> {
   await ready();
   const fn = w().go?.app?.[service]?.[method];
   if (!fn) throw { code: 'EINTERNAL', message: `no binding ${service}.${method}` } satisfies UIError;
   try {
-    return (await fn(...args)) as T;
+    return (await fn(...args)) as Result<S, M>;
   } catch (e) {
     throw toUIError(e);
   }
@@ -58,7 +65,7 @@ export function ready(timeoutMs = 10000): Promise<void> {
   return readyPromise;
 }
 
-/** UIEvent is how main.go sends every event: its name, a revision counting up by one, the data. */
+/** UIEvent is how main.go sends every event (app.Event): its name, its number (rev, counting up by one in the order the services' state changed), its data. */
 interface UIEvent {
   name: string;
   rev: number;
@@ -117,7 +124,7 @@ export function receive(e: UIEvent): void {
 }
 
 /** on subscribes to an event the services emit (app/emitter.go) and returns the unsubscribe function. */
-export async function on<T>(event: string, cb: (data: T) => void): Promise<() => void> {
+export async function on<K extends keyof Events>(event: K, cb: (data: Events[K]) => void): Promise<() => void> {
   await ready();
   if (!subscribed) {
     subscribed = true;
@@ -125,98 +132,85 @@ export async function on<T>(event: string, cb: (data: T) => void): Promise<() =>
   }
   const set = listeners.get(event) ?? new Set();
   listeners.set(event, set);
-  const f = (d: unknown) => cb(d as T);
+  const f = (d: unknown) => cb(d as Events[K]);
   set.add(f);
   return () => set.delete(f);
 }
 
 export const session = {
-  prefill: () => call<v.Prefill>('Session', 'Prefill'),
-  current: () => call<v.SessionView>('Session', 'Current'),
-  signIn: (hub: string, org: string, user: string, password: string) =>
-    call<v.SessionView>('Session', 'SignIn', hub, org, user, password),
-  options: (hub: string, org: string) => call<v.SignInOptionsView>('Session', 'Options', hub, org),
-  signInSSO: (hub: string, org: string) => call<v.SessionView>('Session', 'SignInSSO', hub, org),
-  cancelSSO: () => call<void>('Session', 'CancelSSO'),
-  signOut: () => call<void>('Session', 'SignOut'),
+  prefill: () => call('Session', 'Prefill'),
+  current: () => call('Session', 'Current'),
+  signIn: (hub: string, org: string, user: string, password: string) => call('Session', 'SignIn', hub, org, user, password),
+  options: (hub: string, org: string) => call('Session', 'Options', hub, org),
+  signInSSO: (hub: string, org: string) => call('Session', 'SignInSSO', hub, org),
+  cancelSSO: () => call('Session', 'CancelSSO'),
+  signOut: () => call('Session', 'SignOut'),
 };
 
 export const presence = {
-  current: () => call<v.AgentState>('Presence', 'Current'),
-  set: (p: v.Presence) => call<void>('Presence', 'Set', p),
+  current: () => call('Presence', 'Current'),
+  set: (p: v.Presence) => call('Presence', 'Set', p),
 };
 
 export const offers = {
-  list: () => call<v.OfferView[]>('Offers', 'List'),
-  accept: (id: v.OfferID) => call<v.ConversationView>('Offers', 'Accept', id),
-  decline: (id: v.OfferID) => call<void>('Offers', 'Decline', id),
+  list: () => call('Offers', 'List'),
+  accept: (id: v.OfferID) => call('Offers', 'Accept', id),
+  decline: (id: v.OfferID) => call('Offers', 'Decline', id),
 };
 
 export const conversations = {
-  list: () => call<v.ConversationView[]>('Conversations', 'List'),
-  active: () => call<v.ConversationID>('Conversations', 'Active'),
-  open: (id: v.ConversationID) => call<v.ConversationView>('Conversations', 'Open', id),
-  close: () => call<void>('Conversations', 'Close'),
-  messages: (id: v.ConversationID) => call<v.MessageView[]>('Conversations', 'Messages', id),
-  send: (id: v.ConversationID, text: string) => call<v.MessageView>('Conversations', 'Send', id, text),
-  typing: (id: v.ConversationID, typing: boolean) => call<void>('Conversations', 'Typing', id, typing),
-  end: (id: v.ConversationID) => call<void>('Conversations', 'End', id),
-  keepOpen: (id: v.ConversationID) => call<void>('Conversations', 'KeepOpen', id),
+  list: () => call('Conversations', 'List'),
+  active: () => call('Conversations', 'Active'),
+  open: (id: v.ConversationID) => call('Conversations', 'Open', id),
+  close: () => call('Conversations', 'Close'),
+  messages: (id: v.ConversationID) => call('Conversations', 'Messages', id),
+  send: (id: v.ConversationID, text: string) => call('Conversations', 'Send', id, text),
+  typing: (id: v.ConversationID, typing: boolean) => call('Conversations', 'Typing', id, typing),
+  end: (id: v.ConversationID) => call('Conversations', 'End', id),
+  keepOpen: (id: v.ConversationID) => call('Conversations', 'KeepOpen', id),
   /** transferTargets lists the organisation's queues and members (wire.Routing). */
-  transferTargets: () => call<Routing>('Conversations', 'TransferTargets'),
+  transferTargets: () => call('Conversations', 'TransferTargets'),
   /** transfer moves a conversation to a queue or an agent (one of the two) with a note. */
-  transfer: (id: v.ConversationID, queue: string, agent: string, note: string) => call<void>('Conversations', 'Transfer', id, queue, agent, note),
+  transfer: (id: v.ConversationID, queue: string, agent: string, note: string) => call('Conversations', 'Transfer', id, queue, agent, note),
 };
 
 export const supervisor = {
-  snapshot: () => call<v.SupervisorView>('Supervisor', 'Snapshot'),
-  assign: (conv: v.ConversationID, agent: v.UserID) => call<void>('Supervisor', 'Assign', conv, agent),
-  close: (conv: v.ConversationID) => call<void>('Supervisor', 'Close', conv),
+  snapshot: () => call('Supervisor', 'Snapshot'),
+  assign: (conv: v.ConversationID, agent: v.UserID) => call('Supervisor', 'Assign', conv, agent),
+  close: (conv: v.ConversationID) => call('Supervisor', 'Close', conv),
   /** transcript reads a conversation's messages after seq `after`, read-only (no receipts). */
-  transcript: (conv: v.ConversationID, after = 0) => call<v.MessageView[] | null>('Supervisor', 'Transcript', conv, after),
+  transcript: (conv: v.ConversationID, after = 0) => call('Supervisor', 'Transcript', conv, after),
   /** fetchCSV returns a report's CSV text; saveCSV writes it to the downloads folder and returns the path. */
-  fetchCSV: (report: v.Report) => call<string>('Supervisor', 'FetchCSV', report),
-  saveCSV: (report: v.Report) => call<string>('Supervisor', 'SaveCSV', report),
+  fetchCSV: (report: v.Report) => call('Supervisor', 'FetchCSV', report),
+  saveCSV: (report: v.Report) => call('Supervisor', 'SaveCSV', report),
 };
 
 /** appWindow is the Window service: the page reports each load, so a crash can be recovered from. */
 export const appWindow = {
-  ready: () => call<void>('Window', 'Ready'),
+  ready: () => call('Window', 'Ready'),
 };
 
 export const visual = {
-  view: () => call<unknown>('Visual', 'View'),
-  signIn: (kind: string, user: string, password: string, sessionOnly: boolean) =>
-    call<unknown>('Visual', 'SignIn', kind, user, password, sessionOnly),
-  signOut: (kind: string) => call<unknown>('Visual', 'SignOut', kind),
-  start: (conv: v.ConversationID, kind: string) => call<unknown>('Visual', 'Start', conv, kind),
-  startWithPIN: (conv: v.ConversationID, kind: string, pin: string, session: string) =>
-    call<unknown>('Visual', 'StartWithPIN', conv, kind, pin, session),
-  sharePIN: (conv: v.ConversationID, text: string) => call<v.MessageView>('Visual', 'SharePIN', conv, text),
-  stop: (conv: v.ConversationID) => call<void>('Visual', 'Stop', conv),
-  pointer: (p: unknown) => call<void>('Visual', 'Pointer', p),
-  command: (c: unknown) => call<void>('Visual', 'Command', c),
-  screenShare: (id: string) => call<ScreenShareView>('Visual', 'ScreenShare', id),
+  view: () => call('Visual', 'View'),
+  signIn: (kind: v.VisualKind, user: string, password: string, sessionOnly: boolean) => call('Visual', 'SignIn', kind, user, password, sessionOnly),
+  signOut: (kind: v.VisualKind) => call('Visual', 'SignOut', kind),
+  start: (conv: v.ConversationID, kind: v.VisualKind) => call('Visual', 'Start', conv, kind),
+  startWithPIN: (conv: v.ConversationID, kind: v.VisualKind, pin: string, session: string) => call('Visual', 'StartWithPIN', conv, kind, pin, session),
+  sharePIN: (conv: v.ConversationID, text: string) => call('Visual', 'SharePIN', conv, text),
+  stop: (conv: v.ConversationID) => call('Visual', 'Stop', conv),
+  pointer: (p: v.VisualPointer) => call('Visual', 'Pointer', p),
+  command: (c: v.VisualCommand) => call('Visual', 'Command', c),
+  screenShare: (id: v.VisualID) => call('Visual', 'ScreenShare', id),
 };
 
-/** ScreenShareView is app.ScreenShareView: the customer's screen as a loopback MJPEG URL. */
-export interface ScreenShareView {
-  visual: string;
-  url: string;
-  connection: string;
-  frames: boolean;
-  width: number;
-  height: number;
-}
-
 export const calls = {
-  current: () => call<unknown>('Calls', 'Current'),
-  start: (conv: v.ConversationID, kind: 'voice' | 'video') => call<unknown>('Calls', 'Start', conv, kind),
-  end: () => call<void>('Calls', 'End'),
-  setMuted: (muted: boolean) => call<void>('Calls', 'SetMuted', muted),
-  setVideo: (on: boolean) => call<void>('Calls', 'SetVideo', on),
-  devices: () => call<unknown>('Calls', 'Devices'),
-  selectDevice: (kind: string, id: string) => call<void>('Calls', 'SelectDevice', kind, id),
+  current: () => call('Calls', 'Current'),
+  start: (conv: v.ConversationID, kind: v.CallKind) => call('Calls', 'Start', conv, kind),
+  end: () => call('Calls', 'End'),
+  setMuted: (muted: boolean) => call('Calls', 'SetMuted', muted),
+  setVideo: (on: boolean) => call('Calls', 'SetVideo', on),
+  devices: () => call('Calls', 'Devices'),
+  selectDevice: (kind: v.DeviceKind, id: string) => call('Calls', 'SelectDevice', kind, id),
 };
 
 /** copyText puts text on the clipboard: through the Wails runtime in the app, the browser's API elsewhere. */

@@ -3,6 +3,18 @@ import type { Messages } from '../../../web/i18n';
 
 const en: Messages = {
   app: { name: 'Parley', tagline: 'Agent desktop' },
+  // Sentences for the app's own error codes (AppCode in api/app.gen.ts), beside the wire's in
+  // web/locales: every code has one in every language (errors.test.ts).
+  errors: {
+    ENOMICROPHONE: 'No microphone was found, so the call was not started. Connect one, or pick the test tone under Devices.',
+    EMICDENIED: 'Parley may not use the microphone, so the call was not started. Allow it in your system settings.',
+    EMICBUSY: 'Another program is using the microphone, so the call was not started.',
+    ENOCAMERA: 'No camera was found: the call goes on with voice only.',
+    ECAMDENIED: 'Parley may not use the camera: the call goes on with voice only. Allow it in your system settings.',
+    ECAMBUSY: 'Another program is using the camera: the call goes on with voice only.',
+    ENOSPEAKER: 'No speaker or headset could be opened: you will not hear the customer.',
+    EPOLICY: 'This computer’s Parley settings file has an error, so signing in is turned off.',
+  },
   signin: {
     title: 'Sign in',
     subtitle: 'Connect to your organisation’s Parley hub.',
@@ -286,13 +298,6 @@ const en: Messages = {
       disconnected: 'The call ended: the connection to the hub was lost.',
     },
     errors: {
-      ENOMICROPHONE: 'No microphone was found, so the call was not started. Connect one, or pick the test tone under Devices.',
-      EMICDENIED: 'Parley may not use the microphone, so the call was not started. Allow it in your system settings.',
-      EMICBUSY: 'Another program is using the microphone, so the call was not started.',
-      ENOCAMERA: 'No camera was found: the call goes on with voice only.',
-      ECAMDENIED: 'Parley may not use the camera: the call goes on with voice only. Allow it in your system settings.',
-      ECAMBUSY: 'Another program is using the camera: the call goes on with voice only.',
-      ENOSPEAKER: 'No speaker or headset could be opened: you will not hear the customer.',
       ECONFLICT: 'A call is already in progress, or the conversation is not active.',
       EFORBIDDEN: 'This kind of call is not allowed in this conversation.',
       ENOTFOUND: 'There is no call right now.',

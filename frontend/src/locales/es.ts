@@ -3,6 +3,16 @@ import type { Messages } from '../../../web/i18n';
 
 const es: Messages = {
   app: { name: 'Parley', tagline: 'Escritorio del agente' },
+  errors: {
+    ENOMICROPHONE: 'No se encontró ningún micrófono, así que la llamada no empezó. Conecta uno o elige el tono de prueba en Dispositivos.',
+    EMICDENIED: 'Parley no tiene permiso para usar el micrófono, así que la llamada no empezó. Permítelo en la configuración del sistema.',
+    EMICBUSY: 'Otro programa está usando el micrófono, así que la llamada no empezó.',
+    ENOCAMERA: 'No se encontró ninguna cámara: la llamada sigue solo con voz.',
+    ECAMDENIED: 'Parley no tiene permiso para usar la cámara: la llamada sigue solo con voz. Permítelo en la configuración del sistema.',
+    ECAMBUSY: 'Otro programa está usando la cámara: la llamada sigue solo con voz.',
+    ENOSPEAKER: 'No se pudo abrir ningún altavoz ni auricular: no oirás al cliente.',
+    EPOLICY: 'El archivo de configuración de Parley de este equipo tiene un error, así que no se puede iniciar sesión.',
+  },
   signin: {
     title: 'Iniciar sesión',
     subtitle: 'Conéctate al hub de Parley de tu organización.',
@@ -286,13 +296,6 @@ const es: Messages = {
       disconnected: 'La llamada terminó: se perdió la conexión con el hub.',
     },
     errors: {
-      ENOMICROPHONE: 'No se encontró ningún micrófono, así que la llamada no empezó. Conecta uno o elige el tono de prueba en Dispositivos.',
-      EMICDENIED: 'Parley no tiene permiso para usar el micrófono, así que la llamada no empezó. Permítelo en la configuración del sistema.',
-      EMICBUSY: 'Otro programa está usando el micrófono, así que la llamada no empezó.',
-      ENOCAMERA: 'No se encontró ninguna cámara: la llamada sigue solo con voz.',
-      ECAMDENIED: 'Parley no tiene permiso para usar la cámara: la llamada sigue solo con voz. Permítelo en la configuración del sistema.',
-      ECAMBUSY: 'Otro programa está usando la cámara: la llamada sigue solo con voz.',
-      ENOSPEAKER: 'No se pudo abrir ningún altavoz ni auricular: no oirás al cliente.',
       ECONFLICT: 'Ya hay una llamada en curso o la conversación no está activa.',
       EFORBIDDEN: 'Este tipo de llamada no está permitido en esta conversación.',
       ENOTFOUND: 'Ahora no hay ninguna llamada.',

@@ -47,9 +47,6 @@ export const en: Messages = {
     switches: { camera: 'Let desktop apps access your camera', microphone: 'Let desktop apps access your microphone' },
   },
   signin: {
-    errors: {
-      EPOLICY: 'This computer’s Parley settings file has an error, so signing in is turned off.',
-    },
     hubLocked: 'Only the hub set by your organisation can be used.',
   },
 };
@@ -102,9 +99,6 @@ export const es: Messages = {
     },
   },
   signin: {
-    errors: {
-      EPOLICY: 'El archivo de configuración de Parley de este equipo tiene un error, así que no se puede iniciar sesión.',
-    },
     hubLocked: 'Solo se puede usar el hub establecido por tu organización.',
   },
 };

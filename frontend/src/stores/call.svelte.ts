@@ -2,69 +2,11 @@
 // shows, and the actions behind its buttons, the More commands items and the shortcuts.
 import * as api from '../api/backend';
 import type { UIError } from '../api/backend';
+import type { CallKind, CallView, ConversationID, DeviceKind, DevicesView, QualityView } from '../api/types';
 import { i18n } from '../lib/i18n';
 import { notify } from './notices.svelte';
 
-/** CallView mirrors app.CallView (app/calls.go). Times are local Unix ms. */
-export interface CallView {
-  id: string;
-  conv: string;
-  customer_name: string;
-  kind: 'voice' | 'video';
-  state: 'inviting' | 'ringing' | 'active' | 'ended';
-  outcome?: string;
-  reason?: string;
-  ended_by?: string;
-  connection: string;
-  created_at: number;
-  answered_at?: number;
-  ended_at?: number;
-  muted: boolean;
-  video: boolean;
-  has_video: boolean;
-  video_allowed: boolean;
-  remote_muted: boolean;
-  remote_video: boolean;
-  remote_known: boolean;
-  remote_frames: boolean;
-  remote_video_url?: string;
-  self_video_url?: string;
-  warnings?: string[];
-  /** answering: the customer answered a ringing call and their browser is getting the devices. */
-  answering?: boolean;
-  /** remote_problem: what holds the customer's answer up, e.g. camera_denied. */
-  remote_problem?: string;
-}
-
-/** QualityView mirrors app.QualityView. */
-export interface QualityView {
-  call: string;
-  level: 'good' | 'fair' | 'poor' | 'unknown';
-  rtt_ms: number;
-  jitter_ms: number;
-  loss_pct: number;
-  send_kbps: number;
-  recv_kbps: number;
-  send_fps: number;
-  recv_fps: number;
-  route: 'direct' | 'relayed';
-}
-
-export interface DeviceView {
-  id: string;
-  label: string;
-  kind: 'camera' | 'microphone' | 'speaker';
-  default: boolean;
-}
-
-export interface DevicesView {
-  mode: string;
-  devices: DeviceView[];
-  camera: string;
-  microphone: string;
-  speaker: string;
-  switch_mid_call: boolean;
-}
+export type { CallView, DeviceView, DevicesView, QualityView } from '../api/types';
 
 export const call = $state({
   view: null as CallView | null,
@@ -83,9 +25,9 @@ let subscribed = false;
 export async function initCalls(): Promise<void> {
   if (!subscribed) {
     subscribed = true;
-    await Promise.all([api.on<CallView | null>('call', setCall), api.on<QualityView>('call.quality', (q) => (call.quality = q))]);
+    await Promise.all([api.on('call', setCall), api.on('call.quality', (q) => (call.quality = q))]);
   }
-  setCall((await api.calls.current()) as CallView | null);
+  setCall(await api.calls.current());
 }
 
 /** setCall applies a call event: toasts for warnings and for how an unanswered call ended. */
@@ -144,11 +86,11 @@ export function inCall(): boolean {
   return !!call.view && call.view.state !== 'ended';
 }
 
-export async function startCall(conv: string, kind: 'voice' | 'video'): Promise<void> {
+export async function startCall(conv: ConversationID, kind: CallKind): Promise<void> {
   if (call.busy) return;
   call.busy = true;
   try {
-    const v = (await api.calls.start(conv, kind)) as CallView;
+    const v = await api.calls.start(conv, kind);
     if (v && (!call.view || call.view.id === v.id || !call.view.id)) setCall(v);
   } catch (e) {
     notify(callError((e as UIError).code), 'error', 8000);
@@ -163,7 +105,7 @@ export const toggleVideo = () => act(() => api.calls.setVideo(!call.view?.video)
 
 export async function loadDevices(): Promise<void> {
   try {
-    call.devices = (await api.calls.devices()) as DevicesView;
+    call.devices = await api.calls.devices();
   } catch (e) {
     notify(callError((e as UIError).code), 'error');
   }
@@ -173,7 +115,7 @@ export async function loadDevices(): Promise<void> {
  * selectDevice chooses a device; a call in progress switches to it at once. When it cannot
  * open, the call keeps the device it had and the menu shows that one again.
  */
-export async function selectDevice(kind: string, id: string): Promise<void> {
+export async function selectDevice(kind: DeviceKind, id: string): Promise<void> {
   try {
     await api.calls.selectDevice(kind, id);
   } catch (e) {

@@ -12,25 +12,25 @@ import { loadTeam, setTeam } from './supervisor.svelte';
 
 export async function init(): Promise<void> {
   await Promise.all([
-    api.on<SessionView>('session', (v) => {
+    api.on('session', (v) => {
       const was = session.view.signed_in;
       if (!v.signed_in) resetConversations();
       setSession(v);
       // Signed in elsewhere (another view of the app, or -demo): load what this view lacks.
       if (v.signed_in && !was) refresh().catch(() => {});
     }),
-    api.on<AgentState>('agent', setAgent),
-    api.on<OfferView[]>('offers', setOffers),
-    api.on<ConversationView[]>('conversations', setConversations),
-    api.on<MessageView>('message', addMessage),
-    api.on<string>('active', followActive),
-    api.on<SupervisorView>('supervisor', setTeam),
+    api.on('agent', setAgent),
+    api.on('offers', setOffers),
+    api.on('conversations', setConversations),
+    api.on('message', addMessage),
+    api.on('active', followActive),
+    api.on('supervisor', setTeam),
     // The page was reloaded after its web process stopped: say so, and whether the call went on.
-    api.on<{ recovered: boolean; call: boolean }>('window', (w) => {
+    api.on('window', (w) => {
       // It stays until closed: the agent may have looked away while the window was frozen.
       if (w.recovered) notify(i18n.t(w.call ? 'notice.windowRecoveredCall' : 'notice.windowRecovered'), 'info', 0);
     }),
-    api.on<Notice>('notice', (n) => {
+    api.on('notice', (n) => {
       if (n.kind === 'offer_revoked') {
         // Where the conversation went, as the hub saw it: another agent, or the queue.
         const where = n.next === 'queue' ? 'Queue' : '';

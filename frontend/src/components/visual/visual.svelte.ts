@@ -4,31 +4,13 @@
 import * as api from '../../api/backend';
 import type { UIError } from '../../api/backend';
 import type * as wire from '../../../../web/wire.gen';
+import type { VisualView as View } from '../../api/types';
 
 /** Kind is what the agent asks to see. */
-export type Kind = 'cobrowse' | 'screenshare';
+export type Kind = wire.VisualKind;
 
-/** Account mirrors app.ProviderAccount. */
-export interface Account {
-  signed_in: boolean;
-  username?: string;
-  storage?: 'keychain' | 'session';
-  problem?: 'locked' | 'unavailable';
-  /** host is where Parley sends these credentials. */
-  host?: string;
-  /** notice: the provider's address changed since sign-in, or is plain http. */
-  notice?: 'moved' | 'insecure';
-  /** previous_host is, with 'moved', the host the dropped credentials were for. */
-  previous_host?: string;
-}
-
-/** View mirrors app.VisualView. */
-export interface View {
-  settings: wire.VisualSettings;
-  known: boolean;
-  accounts: Partial<Record<Kind, Account>>;
-  engagements: wire.Visual[];
-}
+/** Account is a provider sign-in (app.ProviderAccount); View is the visual engagement state (app.VisualView). */
+export type { ProviderAccount as Account, VisualView as View } from '../../api/types';
 
 const empty: View = {
   settings: { cobrowse: { provider: '' }, screenshare: { provider: '' } } as wire.VisualSettings,
@@ -51,10 +33,10 @@ class VisualStore {
   start(): void {
     if (this.started) return;
     this.started = true;
-    void api.on<View>('visual', (v) => (this.view = v)).catch(() => {});
+    void api.on('visual', (v) => (this.view = v)).catch(() => {});
     void api.visual
       .view()
-      .then((v) => (this.view = v as View))
+      .then((v) => (this.view = v))
       .catch(() => {});
   }
 
