@@ -5,6 +5,8 @@ import { toUIError } from './api/backend';
 import { duration, locales } from './lib/i18n';
 import { createI18n, type Messages } from '../../web/i18n';
 import { addMessage, convs, resetConversations } from './stores/conversations.svelte';
+import { session } from './stores/session.svelte';
+import type { SessionView } from './api/types';
 import { moreCommands, registerCommand } from './lib/commands';
 import type { ConversationView, MessageView } from './api/types';
 import ChatPanel from './components/ChatPanel.svelte';
@@ -128,6 +130,74 @@ describe('ending a conversation', () => {
     await tick();
     expect(container.textContent?.match(/ended the conversation/g)?.length).toBe(1);
     expect(getByTestId('conversation-ended').textContent).toBe('This conversation is closed.');
+  });
+});
+
+describe('a supervisor on someone else\'s chat', () => {
+  const signedOut = { ...session.view };
+  afterEach(() => {
+    cleanup();
+    resetConversations();
+    session.view = { ...signedOut };
+    delete (globalThis as Record<string, unknown>).go;
+  });
+
+  function as(role: 'agent' | 'supervisor' | 'admin', id: string): SessionView {
+    return { ...signedOut, signed_in: true, connection: 'online', user: { id, org: 'demo', username: id, display_name: id, role } } as SessionView;
+  }
+
+  function backend() {
+    const end = vi.fn(async () => {});
+    const close = vi.fn(async () => {});
+    const g = globalThis as Record<string, unknown>;
+    g.runtime = { EventsOn: () => () => {} };
+    g.go = { app: { Conversations: { End: end, SetTyping: vi.fn(async () => {}) }, Supervisor: { Close: close } } };
+    return { end, close };
+  }
+
+  // The hub refuses anyone's conv.end but the assigned agent's (EFORBIDDEN): a supervisor is
+  // offered Close (supervisor.close, logged as theirs) instead of an End that can only fail.
+  it.each(['supervisor', 'admin'] as const)('gives the %s Close instead of End, asks first, and sends supervisor.close', async (role) => {
+    const { end, close } = backend();
+    session.view = as(role, 'sup1');
+    convs.list = [conv({ agent_id: 'u1', agent_name: 'Agent One' })];
+    convs.activeId = 'c1';
+    const { getByTestId, queryByTestId } = render(ChatPanel);
+    await tick();
+    expect(queryByTestId('end-conversation')).toBeNull();
+    expect(queryByTestId('chat-input')).toBeNull(); // the hub refuses their chat.send too
+    expect(getByTestId('conversation-watching').textContent).toContain('Agent One');
+    await fireEvent.click(getByTestId('supervisor-close'));
+    expect(getByTestId('close-warning').textContent).toContain('Agent One can no longer write in it');
+    await fireEvent.click(getByTestId('confirm-cancel'));
+    expect(close).not.toHaveBeenCalled();
+    await fireEvent.click(getByTestId('supervisor-close'));
+    await fireEvent.click(getByTestId('confirm-ok'));
+    await waitFor(() => expect(close).toHaveBeenCalledWith('c1'));
+    expect(end).not.toHaveBeenCalled();
+  });
+
+  it('keeps End for the chat\'s own agent', async () => {
+    backend();
+    session.view = as('agent', 'u1');
+    convs.list = [conv({ agent_id: 'u1', agent_name: 'Agent One' })];
+    convs.activeId = 'c1';
+    const { getByTestId, queryByTestId } = render(ChatPanel);
+    await tick();
+    expect(queryByTestId('supervisor-close')).toBeNull();
+    expect((getByTestId('end-conversation') as HTMLButtonElement).disabled).toBe(false);
+    expect(getByTestId('chat-input')).toBeTruthy();
+  });
+
+  it('shows no Close once the chat has ended', async () => {
+    backend();
+    session.view = as('supervisor', 'sup1');
+    convs.list = [conv({ agent_id: 'u1', agent_name: 'Agent One', state: 'ended', ended_at: 3 })];
+    convs.activeId = 'c1';
+    const { getByTestId, queryByTestId } = render(ChatPanel);
+    await tick();
+    expect(queryByTestId('supervisor-close')).toBeNull();
+    expect((getByTestId('end-conversation') as HTMLButtonElement).disabled).toBe(true);
   });
 });
 
