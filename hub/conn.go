@@ -66,6 +66,10 @@ type conn struct {
 	// session is the id of the member's session (store.Token.ID); it ends when an admin ends the
 	// session, the member signs out, is disabled, or the session expires unrenewed.
 	session string
+	// viaPeer is set for a connection another cluster node passes through; fwdIP is the
+	// client's address to pass on to the organisation's node (cluster.go).
+	viaPeer bool
+	fwdIP   string
 	// lim charges the connection's frames to its customer's conversation or its member's
 	// account (limits.go).
 	lim limiter
@@ -182,6 +186,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	s.conns.Add(1)
 	s.mu.Unlock()
 	defer s.conns.Done()
+	viaPeer := r.Context().Value(peerKey{}) != nil
 	// One address's connections that have not said Hello yet are capped: refused before the
 	// upgrade, with 429 (after it, its customers are capped at their Hello).
 	addr := clientAddress(r, s.cfg.TrustedProxies)
@@ -202,13 +207,21 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(hardFrameLimit)
-	c := &conn{s: s, ws: ws, log: s.log, send: make(chan *out, sendQueue), gone: make(chan struct{})}
+	c := &conn{s: s, ws: ws, log: s.log, send: make(chan *out, sendQueue), gone: make(chan struct{}), viaPeer: viaPeer}
+	if s.cluster != nil {
+		c.fwdIP = s.cluster.clientIP(r)
+	}
 	if pendingKey != "" {
 		c.held = append(c.held, pendingKey)
 	}
 	c.lastRead.Store(time.Now().UnixNano())
 	err = c.hello(addr)
 	c.drop(pendingKey)
+	var away *errElsewhere
+	if errors.As(err, &away) {
+		s.cluster.relay(ws, away.up)
+		return
+	}
 	if err != nil {
 		c.kill()
 		return
@@ -265,6 +278,16 @@ func (c *conn) hello(addr string) error {
 	tok, err := c.s.authenticate(ctx, h.Token)
 	if err != nil {
 		return fail(err)
+	}
+	if cn := c.s.cluster; cn != nil && !cn.owns(tok.Org) {
+		// Served by another node (passed through), or taken here first.
+		if err := cn.dialOwner(ctx, c, tok.Org, data); err != nil {
+			var away *errElsewhere
+			if errors.As(err, &away) {
+				return err
+			}
+			return fail(err)
+		}
 	}
 	c.role, c.org, c.conv, c.session = tok.Role, tok.Org, tok.Conv, tok.ID
 	c.lim = c.s.limiterFor(tok.Role, tok.Conv, tok.User)

@@ -236,6 +236,10 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		writeError(w, wire.Errorf(wire.EUNAVAILABLE, "store not ready"))
 		return
 	}
+	if s.cluster != nil && !s.cluster.ready() {
+		writeError(w, wire.Errorf(wire.EUNAVAILABLE, "cluster node not ready (draining, or its leases are not renewed)"))
+		return
+	}
 	if !s.router.alive(ctx) {
 		writeError(w, wire.Errorf(wire.EUNAVAILABLE, "router not ready"))
 		return

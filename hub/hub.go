@@ -118,6 +118,8 @@ type Config struct {
 	Accounts
 	// TLS makes the hub serve HTTPS itself (tls.go); zero serves plain HTTP.
 	TLS TLSSettings
+	// Cluster makes the hub one node of several on one PostgreSQL database (cluster.go).
+	Cluster ClusterConfig
 }
 
 // Timer is a scheduled call, as time.AfterFunc returns.
@@ -171,6 +173,8 @@ type Server struct {
 	certs    *certFiles
 	acme     *autocert.Manager
 	acmeHTTP *http.Server
+	// cluster is the node's side of the cluster; nil for a hub on its own (cluster.go).
+	cluster *clusterNode
 }
 
 // Open opens the store, seeds the demo organisation if asked, and loads the open conversations.
@@ -226,6 +230,12 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if s.dummyHash, err = HashPassword("parley-dummy-password", cfg.BcryptCost); err != nil {
 		return nil, err
 	}
+	if cfg.Cluster.Node != "" {
+		if err := s.openCluster(ctx); err != nil {
+			s.closeStore()
+			return nil, err
+		}
+	}
 	if s.store == nil {
 		if cfg.DB == "" {
 			return nil, errors.New("hub: Config.DB or Config.Store is required")
@@ -254,16 +264,20 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	go s.sweepRecordings()
 	go s.watchAccounts()
 	s.mux = s.routes()
+	var h http.Handler = s.mux
+	if s.cluster != nil {
+		h = s.cluster.handler(s.mux)
+	}
 	// A stranger's connection never idles for free: the request line and headers within
 	// HelloTimeout, a keep-alive connection gone after twice IdleTimeout unused (a WebSocket has
 	// its own deadlines: Hello within HelloTimeout, then pings).
-	s.http = &http.Server{Handler: s.mux, ReadHeaderTimeout: cfg.Limits.HelloTimeout, IdleTimeout: 2 * cfg.Limits.IdleTimeout,
+	s.http = &http.Server{Handler: h, ReadHeaderTimeout: cfg.Limits.HelloTimeout, IdleTimeout: 2 * cfg.Limits.IdleTimeout,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	return s, nil
 }
 
 // Handler returns the hub's HTTP handler, for embedding it in another server or a test.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.http.Handler }
 
 // Store returns the hub's store, for tools that seed data.
 func (s *Server) Store() store.Store { return s.store }
@@ -296,6 +310,13 @@ func (s *Server) Start() error {
 	s.ln = ln
 	s.mu.Unlock()
 	s.log.Info("hub listening", "addr", ln.Addr().String())
+	if s.cluster != nil {
+		if err := s.cluster.start(); err != nil {
+			ln.Close()
+			s.closeRelays()
+			return err
+		}
+	}
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("hub stopped serving", "err", err)
@@ -337,6 +358,11 @@ func (s *Server) Close(ctx context.Context) error {
 	start := time.Now()
 	s.log.Info("hub shutting down")
 	defer func() { s.log.Info("hub stopped", "took", time.Since(start).Round(time.Millisecond)) }()
+	if s.cluster != nil {
+		// Drain: the other nodes wait for this one's organisations instead of passing
+		// connections here, and the relayed connections reconnect at once.
+		s.cluster.drainStart()
+	}
 	err := s.http.Shutdown(ctx)
 	if s.acmeHTTP != nil {
 		_ = s.acmeHTTP.Close()
@@ -354,6 +380,9 @@ func (s *Server) Close(ctx context.Context) error {
 	s.cancel()
 	<-waited
 	s.router.stop()
+	if s.cluster != nil {
+		s.cluster.drainEnd()
+	}
 	s.closeRelays()
 	s.closeStore()
 	return err

@@ -12,6 +12,11 @@ import (
 // one process (tests, the desktop app's demo mode).
 type metrics struct {
 	reg *prometheus.Registry
+	// clusterOwned, clusterTakeovers and clusterLost are a cluster node's organisations
+	// (cluster.go).
+	clusterOwned     prometheus.Gauge
+	clusterTakeovers prometheus.Counter
+	clusterLost      prometheus.Counter
 	// connections counts live WebSocket connections by role.
 	connections *prometheus.GaugeVec
 	// messages counts stored chat messages by author.
@@ -52,6 +57,10 @@ var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .02
 func newMetrics() *metrics {
 	m := &metrics{
 		reg:           prometheus.NewRegistry(),
+		clusterOwned:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "parley_cluster_owned_orgs", Help: "Organisations this cluster node serves."}),
+		clusterTakeovers: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_cluster_takeovers_total",
+			Help: "Organisations this cluster node took (none owned them, or their node died or drained)."}),
+		clusterLost: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_cluster_lost_total", Help: "Organisations whose lease this node lost while serving them."}),
 		connections:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "parley_hub_connections", Help: "Live WebSocket connections by role."}, []string{"role"}),
 		messages:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_messages_total", Help: "Chat messages stored, by author."}, []string{"author"}),
 		queue:         prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "parley_hub_queue_length", Help: "Conversations waiting for an agent, by organisation."}, []string{"org"}),
@@ -72,6 +81,7 @@ func newMetrics() *metrics {
 	m.tcpConns = prometheus.NewGauge(prometheus.GaugeOpts{Name: "parley_hub_tcp_connections", Help: "TCP connections open on the hub's listener."})
 	m.logins = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_logins_total",
 		Help: "Sign-ins by result: ok, wrong (password or username), limited (backing off), busy (too many checked at once)."}, []string{"result"})
+	m.reg.MustRegister(m.clusterOwned, m.clusterTakeovers, m.clusterLost)
 	m.reg.MustRegister(m.connections, m.messages, m.queue, m.offers, m.frameErrors, m.conversations, m.storeSeconds, m.handleSeconds,
 		m.rateLimited, m.connsRefused, m.idleClosed, m.tcpConns, m.logins,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

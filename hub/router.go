@@ -233,6 +233,11 @@ func newRouter(s *Server) *router {
 
 // load picks up the conversations that were open when the hub last stopped. It runs before run.
 func (r *router) load(ctx context.Context) error {
+	if r.s.cluster != nil {
+		// A cluster node loads each organisation when it takes it (adopt).
+		r.loadedAt, r.loaded = r.s.now(), true
+		return nil
+	}
 	if err := r.endCallsAtStart(); err != nil {
 		return err
 	}
@@ -241,6 +246,51 @@ func (r *router) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return r.restore(ctx, convs)
+}
+
+// orgLoader is what a cluster node's store offers to load one organisation (hub/postgres).
+type orgLoader interface {
+	OpenConversationsOf(ctx context.Context, org wire.OrgID) ([]wire.Conversation, error)
+	EndOpenCallsOf(ctx context.Context, org wire.OrgID, at int64, reason string) (int, error)
+}
+
+// adopt loads org's open conversations, as load does at start, when a cluster node takes the
+// organisation over. Its calls in progress end, as at a hub's restart.
+func (r *router) adopt(org wire.OrgID) error {
+	ol, ok := r.s.store.(orgLoader)
+	if !ok {
+		return errors.New("hub: the store cannot load one organisation")
+	}
+	return r.call(func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if n, err := ol.EndOpenCallsOf(ctx, org, r.s.now().UnixMilli(), "hub_restart"); err != nil {
+			return err
+		} else if n > 0 {
+			r.s.log.Info("calls left open by the organisation's last node ended", "org", org, "calls", n)
+		}
+		convs, err := ol.OpenConversationsOf(ctx, org)
+		if err != nil {
+			return err
+		}
+		if _, err := r.org(org); err != nil {
+			return err
+		}
+		fresh := convs[:0]
+		for _, c := range convs {
+			if r.convs[c.ID] == nil {
+				fresh = append(fresh, c)
+			}
+		}
+		r.loadedAt = r.s.now()
+		return r.restore(ctx, fresh)
+	})
+}
+
+// restore picks up open conversations from the store: the active ones back with their agents,
+// the others in their queues.
+func (r *router) restore(ctx context.Context, convs []wire.Conversation) error {
 	ids := make([]wire.ConversationID, len(convs))
 	for i, c := range convs {
 		ids[i] = c.ID

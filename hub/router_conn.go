@@ -185,9 +185,13 @@ func (r *router) unregister(c *conn) {
 // closeAll tells every client the hub is going away.
 func (r *router) closeAll() {
 	_ = r.call(func() error {
+		code, reason := websocket.StatusGoingAway, "hub shutting down"
+		if r.s.cluster != nil { // another node takes over: come back at once
+			code, reason = StatusReconnect, "hub node draining"
+		}
 		for c := range r.conns {
 			go func() {
-				_ = c.ws.Close(websocket.StatusGoingAway, "hub shutting down")
+				_ = c.ws.Close(code, reason)
 				c.kill()
 			}()
 		}

@@ -4,10 +4,16 @@
 #   make test-hub-postgres   the hub's whole Go test suite on PostgreSQL instead of SQLite
 #                            (hub/store/storetest already runs every store test on both engines
 #                            in `go test ./...`).
+#   make test-cluster        three parley-hub processes on one PostgreSQL behind a load balancer:
+#                            SIGKILL the organisation's node mid-chat, then drain the next one
+#                            with SIGTERM; the chat goes on (cmd/parley-hub/cluster_test.go).
 APT_PACKAGES += postgresql
-E2E_TARGETS += test-hub-postgres
+E2E_TARGETS += test-hub-postgres test-cluster
 
-.PHONY: test-hub-postgres
+.PHONY: test-hub-postgres test-cluster
+
+test-cluster: deps web
+	PARLEY_TEST_CLUSTER=1 $(GO) test -count=1 -timeout 10m -run 'TestCluster' -v ./cmd/parley-hub/
 
 test-hub-postgres: deps web
 	PARLEY_TEST_DB=postgres $(GO) test -count=1 -timeout 10m ./hub/

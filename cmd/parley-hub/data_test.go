@@ -15,7 +15,13 @@ import (
 	"github.com/parleyhq/parley/wire"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" { // a hub node process of the cluster test (cluster_test.go)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(pgtest.Main(m))
+}
 
 // data runs a database subcommand in-process as a script would.
 func data(t *testing.T, args ...string) (code int, stdout, stderr string) {

@@ -173,6 +173,9 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.Config.TLS.TURNTLS, "turn-tls", os.Getenv("PARLEY_TURN_TLS"), "embedded TURN server's TURN-over-TLS address with the hub's certificate, e.g. :5349 (PARLEY_TURN_TLS)")
 	fs.StringVar(&m.Config.TLS.TURNName, "turn-name", os.Getenv("PARLEY_TURN_NAME"), "the name on the certificate clients reach TURN over TLS by (default: the -public-url host) (PARLEY_TURN_NAME)")
 	fs.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
+	fs.StringVar(&m.Config.Cluster.Node, "node", os.Getenv("PARLEY_NODE"), "run as one node of a cluster of hubs on one PostgreSQL -db, under this name (e.g. the host's); each organisation is served by one node at a time and the others pass its connections through (PARLEY_NODE)")
+	fs.StringVar(&m.Config.Cluster.URL, "node-url", os.Getenv("PARLEY_NODE_URL"), "with -node: the address the other nodes reach this one at, e.g. http://10.0.0.5:8080 (default: the listen address) (PARLEY_NODE_URL)")
+	fs.DurationVar(&m.Config.Cluster.LeaseTTL, "lease-ttl", envDuration("PARLEY_LEASE_TTL", 4*time.Second), "with -node: how long a dead node's organisations wait before another node takes them over (PARLEY_LEASE_TTL)")
 	fs.StringVar(&m.TrustedProxies, "trusted-proxies", os.Getenv("PARLEY_TRUSTED_PROXIES"), "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the customer, e.g. 127.0.0.1,10.0.0.0/8 (PARLEY_TRUSTED_PROXIES)")
 	limits, err := strconv.ParseBool(envOr("PARLEY_RATE_LIMITS", "true"))
 	if err != nil {

@@ -678,6 +678,9 @@ func (c *Conn) dropped(err error) {
 // (nil, err).
 func (c *Conn) redial(cause error) (*websocket.Conn, error) {
 	backoff := c.opts.MinBackoff
+	// Handed over by a node (StatusReconnect): the first dial goes at once (a little jitter
+	// spreads a node's clients over the others).
+	now := websocket.CloseStatus(cause) == StatusReconnect
 	for attempt := 1; ; attempt++ {
 		msg := ""
 		if cause != nil {
@@ -685,6 +688,9 @@ func (c *Conn) redial(cause error) (*websocket.Conn, error) {
 		}
 		c.emitState(StateEvent{State: StateReconnecting, Err: msg, Attempt: attempt})
 		wait := backoff/2 + rand.N(backoff/2+1)
+		if now {
+			wait, now = rand.N(20*time.Millisecond), false
+		}
 		select {
 		case <-time.After(wait):
 		case <-c.ctx.Done():
@@ -817,3 +823,8 @@ func newClientID() string {
 	_, _ = crand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// StatusReconnect is the WebSocket close code with which a hub node hands a connection over
+// (it is draining, or the organisation's node is gone): the Conn reconnects at once, without
+// back-off, and may land on another node.
+const StatusReconnect websocket.StatusCode = 4002

@@ -57,6 +57,17 @@ func (d *DB) EndOpenCalls(ctx context.Context, at int64, reason string) (int, er
 	return int(tag.RowsAffected()), nil
 }
 
+// EndOpenCallsOf is EndOpenCalls for one organisation's calls (a cluster node taking it over).
+func (d *DB) EndOpenCallsOf(ctx context.Context, org wire.OrgID, at int64, reason string) (int, error) {
+	tag, err := d.pool.Exec(ctx, `UPDATE calls SET state = $1, ended_at = $2, reason = $3,
+		outcome = CASE WHEN answered_at = 0 THEN $4 ELSE outcome END WHERE state != $1 AND org = $5`,
+		wire.CallEnded, at, reason, wire.OutcomeFailed, org)
+	if err != nil {
+		return 0, err
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // CallsOf implements store.CallStore.
 func (d *DB) CallsOf(ctx context.Context, conv wire.ConversationID) ([]store.CallRecord, error) {
 	rows, err := d.pool.Query(ctx, `SELECT `+callCols+` FROM calls WHERE conv = $1 ORDER BY created_at, id`, conv)

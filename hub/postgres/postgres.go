@@ -44,6 +44,12 @@ const migrationLock = 0x7061726c6579
 // Open connects to the PostgreSQL database dsn names and brings its schema up to date. now
 // stamps stored rows; nil means time.Now. Errors never repeat the DSN (it may hold a password).
 func Open(ctx context.Context, dsn string, now func() time.Time) (*DB, error) {
+	return OpenNode(ctx, dsn, now, "")
+}
+
+// OpenNode is Open for a node of a hub cluster: every connection names node in the
+// parley.node setting, which the cluster's fence reads (hub/cluster).
+func OpenNode(ctx context.Context, dsn string, now func() time.Time, node string) (*DB, error) {
 	if now == nil {
 		now = time.Now
 	}
@@ -53,6 +59,9 @@ func Open(ctx context.Context, dsn string, now func() time.Time) (*DB, error) {
 	}
 	if !strings.Contains(dsn, "pool_max_conns") {
 		cfg.MaxConns = defaultMaxConns
+	}
+	if node != "" {
+		cfg.ConnConfig.RuntimeParams["parley.node"] = node
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -398,6 +407,14 @@ func (d *DB) UpdateConversation(ctx context.Context, c wire.Conversation) error 
 		return store.ErrNotFound
 	}
 	return nil
+}
+
+// OpenConversationsOf lists org's waiting and active conversations, oldest first (a cluster
+// node taking the organisation over).
+func (d *DB) OpenConversationsOf(ctx context.Context, org wire.OrgID) ([]wire.Conversation, error) {
+	rows, err := d.pool.Query(ctx, `SELECT `+convCols+` FROM conversations WHERE org = $1 AND state IN ($2, $3) ORDER BY created_at, id`,
+		org, wire.ConvWaiting, wire.ConvActive)
+	return collect(rows, err, scanConv)
 }
 
 // OpenConversations implements store.Store.
