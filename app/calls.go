@@ -130,6 +130,11 @@ type CallView struct {
 	// gets the devices; RemoteProblem is what holds it up ("camera_denied", ...; wire.Call).
 	Answering     bool   `json:"answering,omitempty"`
 	RemoteProblem string `json:"remote_problem,omitempty"`
+	// Record is the organisation's recording setting for this call ("" off, ask, always);
+	// Consent is the customer's yes; Recording is true while it records (the indicator).
+	Record    wire.RecordingMode `json:"record,omitempty"`
+	Consent   bool               `json:"consent,omitempty"`
+	Recording bool               `json:"recording,omitempty"`
 }
 
 // QualityView is the call-quality indicator and its details.

@@ -43,6 +43,11 @@ type callSession struct {
 	stopStats                      chan struct{}
 	restarted                      bool   // one ICE restart was tried after a failure
 	iceKey                         string // the TURN credentials the peer connection gathers with
+	// record, consent and recording are the hub's recording state (wire.Call); spool is where
+	// this call's recording is written (calls_recording.go), "" until it first records.
+	record             wire.RecordingMode
+	consent, recording bool
+	spool              string
 }
 
 // iceKey names an ICE plan's credentials, to notice the hub's renewal.
@@ -108,6 +113,7 @@ func (s *callSession) onState(st wire.Call) {
 	switch st.State {
 	case wire.CallRinging:
 		s.state = CallRinging
+		s.record = st.Record
 		if s.mc == nil {
 			if err := s.startMedia(st.ICE); err != nil {
 				s.log.Warn("media engine failed", "err", err)
@@ -131,6 +137,7 @@ func (s *callSession) onState(st wire.Call) {
 		s.renewICE(st.ICE)
 		s.sendMedia()
 		s.startStats()
+		s.applyRecording(st)
 	case wire.CallEnded:
 		s.finish(st.EndedBy, st.Reason, st.Outcome)
 		return
@@ -410,10 +417,12 @@ func (s *callSession) finish(by wire.Author, reason string, outcome wire.CallOut
 		s.stopStats = nil
 	}
 	if s.mc != nil {
-		if err := s.mc.Close(); err != nil {
+		if err := s.mc.Close(); err != nil { // finishes a recording's files
 			s.log.Debug("media close", "err", err)
 		}
 	}
+	s.recording = false
+	s.uploadSpool()
 	s.log.Info("call ended", "outcome", s.outcome, "reason", reason, "by", by)
 	s.m.publish(s)
 	s.m.clear(s)
@@ -513,6 +522,7 @@ func (s *callSession) viewOf() CallView {
 		RemoteMuted: s.remoteMuted, RemoteVideo: s.remoteVideo, RemoteKnown: s.remoteKnown, RemoteFrames: s.mst.RemoteVideo,
 		Warnings:  append([]wire.Code(nil), s.warnings...),
 		Answering: s.answering, RemoteProblem: s.problem,
+		Record: s.record, Consent: s.consent, Recording: s.recording,
 	}
 	if v.Connection == "" {
 		v.Connection = media.ConnectionNew

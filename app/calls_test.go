@@ -42,6 +42,8 @@ type customerPeer struct {
 	mc   *media.Call
 	call wire.CallID
 	next int // index of the next customer event to read
+	// record is the customer's answer to "may we record this call?".
+	record bool
 }
 
 // answer waits for the ringing call, accepts it (with or without video) and answers the
@@ -67,7 +69,7 @@ func (p *customerPeer) answer(video bool) {
 		defer cancel()
 		_, _ = p.cust.conn.Request(ctx, wire.TypeCallSignal, wire.CallSignal{Call: p.call, Candidate: ic})
 	})
-	p.cust.request(t, wire.TypeCallAccept, wire.CallAccept{Call: p.call, Video: video})
+	p.cust.request(t, wire.TypeCallAccept, wire.CallAccept{Call: p.call, Video: video, Record: p.record})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go p.follow(ctx)

@@ -171,6 +171,7 @@ func (c *core) connect(ctx context.Context, hubURL string, login wire.LoginRespo
 	log.Info("signed in", "role", login.User.Role)
 	go c.run(runCtx, l, done)
 	go c.renew(runCtx, l, hubURL)
+	c.uploadPending(hubURL, u.ID)
 	c.async(followUp)
 	return view, nil
 }

@@ -73,6 +73,13 @@ export interface CallView {
    */
   answering?: boolean;
   remote_problem?: string;
+  /**
+   * Record is the organisation's recording setting for this call ("" off, ask, always);
+   * Consent is the customer's yes; Recording is true while it records (the indicator).
+   */
+  record?: wire.RecordingMode;
+  consent?: boolean;
+  recording?: boolean;
 }
 
 /**
@@ -598,6 +605,7 @@ export interface Bindings {
     End(): Promise<void>;
     SelectDevice(kind: DeviceKind, id: string): Promise<void>;
     SetMuted(muted: boolean): Promise<void>;
+    SetRecording(on: boolean): Promise<void>;
     SetVideo(on: boolean): Promise<void>;
     Start(conv: wire.ConversationID, kind: wire.CallKind): Promise<CallView>;
   };

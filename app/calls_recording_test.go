@@ -1,0 +1,170 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/hub"
+	"github.com/parleyhq/parley/hub/client"
+	"github.com/parleyhq/parley/wire"
+)
+
+// recordingHub starts a hub whose demo organisation records calls in mode, and returns its URL
+// and a supervisor's token.
+func recordingHub(t *testing.T, mode wire.RecordingMode) (string, string) {
+	t.Helper()
+	hubURL := startHub(t, hub.Config{RecordingsDir: t.TempDir()})
+	token := func(user string) string {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		l, err := client.Login(ctx, hubURL, hub.DemoOrg, user, hub.DemoPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Token
+	}
+	body, _ := json.Marshal(wire.RecordingSettings{Mode: mode})
+	if st, b := hubDo(t, "PUT", hubURL+"/api/v1/orgs/demo/settings/recording", token("admin1"), strings.NewReader(string(body))); st != 200 {
+		t.Fatalf("PUT recording = %d %s", st, b)
+	}
+	return hubURL, token("super1")
+}
+
+func hubDo(t *testing.T, method, u, token string, body io.Reader) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, body)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// TestRecordedCall: the customer agrees, the agent records a real video call from the call
+// control, both sides see it recording; when the call ends the agent's app uploads both sides'
+// audio and video, which a supervisor lists and plays back from the conversation, and the app's
+// spool is gone.
+func TestRecordedCall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real media call")
+	}
+	hubURL, super := recordingHub(t, wire.RecordingAsk)
+	stateDir := t.TempDir()
+	rec := newRecorder()
+	svc := app.New(app.Config{Emitter: rec, Devices: app.DevicesTestPattern, Logger: testLogger(t), StateDir: stateDir})
+	t.Cleanup(func() { _ = svc.Close() })
+	if _, err := svc.Session.SignIn(hubURL, "demo", "agent1", "demo"); err != nil {
+		t.Fatal(err)
+	}
+	cust := newCustomer(t, hubURL, "Carla")
+	cust.send(t, "Can you call me?")
+	offers := waitFor(t, rec, app.EventOffers, func(o []app.OfferView) bool { return len(o) == 1 })
+	if _, err := svc.Offers.Accept(offers[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Calls.Start(cust.conv, wire.CallVideo); err != nil {
+		t.Fatal(err)
+	}
+	ringing := waitCustomer(t, cust, wire.TypeCallState, func(c wire.Call) bool { return c.State == wire.CallRinging })
+	if ringing.Record != wire.RecordingAsk {
+		t.Fatalf("customer's ringing call = %+v; want them asked (record ask)", ringing)
+	}
+	peer := &customerPeer{t: t, cust: cust, record: true}
+	peer.answer(true)
+	v := waitFor(t, rec, app.EventCall, isCall(func(v *app.CallView) bool {
+		return v.State == "active" && v.RemoteFrames && v.Consent
+	}))
+	if v.Recording || v.Record != wire.RecordingAsk {
+		t.Errorf("view before recording = %+v; want asked, consent, not recording", v)
+	}
+	if err := svc.Calls.SetRecording(true); err != nil {
+		t.Fatalf("SetRecording(true) with consent = %v", err)
+	}
+	waitFor(t, rec, app.EventCall, isCall(func(v *app.CallView) bool { return v.Recording }))
+	waitCustomer(t, cust, wire.TypeCallState, func(c wire.Call) bool { return c.Recording })
+	time.Sleep(3 * time.Second) // three seconds of call recorded
+	if err := svc.Calls.End(); err != nil {
+		t.Fatal(err)
+	}
+
+	list := hubURL + "/api/v1/orgs/demo/conversations/" + string(cust.conv) + "/recordings"
+	var recs []wire.Recording
+	eventually(t, "the four tracks uploaded", func() bool {
+		_, body := hubDo(t, "GET", list, super, nil)
+		recs = nil
+		_ = json.Unmarshal([]byte(body), &recs)
+		return len(recs) == 4
+	})
+	got := map[wire.RecordingTrack]wire.Recording{}
+	for _, r := range recs {
+		got[r.Track] = r
+	}
+	for track, magic := range map[wire.RecordingTrack]string{wire.TrackAgentAudio: "OggS", wire.TrackCustomerAudio: "OggS",
+		wire.TrackAgentVideo: "DKIF", wire.TrackCustomerVideo: "DKIF"} {
+		r, ok := got[track]
+		if !ok || r.Agent == "" || r.Bytes < 2000 {
+			t.Errorf("%s: %+v; want an uploaded file of some size", track, r)
+			continue
+		}
+		st, body := hubDo(t, "GET", hubURL+r.URL, super, nil)
+		if st != 200 || !strings.HasPrefix(body, magic) || int64(len(body)) != r.Bytes {
+			t.Errorf("playing %s = %d, %d bytes starting %q; want the %s file", track, st, len(body), body[:min(4, len(body))], magic)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(stateDir, "recordings", "*")); len(left) != 0 {
+		t.Errorf("spool after the upload = %v; want it emptied", left)
+	}
+}
+
+// TestCustomerDeclinesRecording: without the customer's yes the agent's start is refused with
+// ENOCONSENT, nothing records and nothing is uploaded.
+func TestCustomerDeclinesRecording(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real media call")
+	}
+	hubURL, super := recordingHub(t, wire.RecordingAsk)
+	stateDir := t.TempDir()
+	rec := newRecorder()
+	svc := app.New(app.Config{Emitter: rec, Devices: app.DevicesTestPattern, Logger: testLogger(t), StateDir: stateDir})
+	t.Cleanup(func() { _ = svc.Close() })
+	if _, err := svc.Session.SignIn(hubURL, "demo", "agent1", "demo"); err != nil {
+		t.Fatal(err)
+	}
+	cust := newCustomer(t, hubURL, "Carla")
+	cust.send(t, "Call me, but no recording")
+	offers := waitFor(t, rec, app.EventOffers, func(o []app.OfferView) bool { return len(o) == 1 })
+	if _, err := svc.Offers.Accept(offers[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Calls.Start(cust.conv, wire.CallVoice); err != nil {
+		t.Fatal(err)
+	}
+	peer := &customerPeer{t: t, cust: cust}
+	peer.answer(false)
+	waitFor(t, rec, app.EventCall, isCall(func(v *app.CallView) bool { return v.State == "active" && v.Connection == "connected" }))
+	if err := svc.Calls.SetRecording(true); wire.ErrorCode(err) != wire.ENOCONSENT {
+		t.Fatalf("SetRecording(true) without consent = %v; want ENOCONSENT", err)
+	}
+	time.Sleep(time.Second)
+	if err := svc.Calls.End(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, rec, app.EventCall, func(v *app.CallView) bool { return v == nil })
+	if _, body := hubDo(t, "GET", hubURL+"/api/v1/orgs/demo/conversations/"+string(cust.conv)+"/recordings", super, nil); body != "[]\n" {
+		t.Errorf("recordings = %s; want none", body)
+	}
+	if _, err := os.Stat(filepath.Join(stateDir, "recordings")); err == nil {
+		t.Errorf("a spool directory exists; nothing may be recorded")
+	}
+}
