@@ -981,3 +981,51 @@ func TestAbuseSlowHandshake(t *testing.T) {
 	}
 	by.chat()
 }
+
+// Review: visual.signal skipped the SDP and candidate checks that call signalling gets, so a
+// customer could push anything to the agent's WebRTC stack. Each malformed signal of a built-in
+// screen share is now refused and never relayed; a well-formed one still goes through.
+func TestAbuseVisualSignalChecked(t *testing.T) {
+	t.Parallel()
+	s := startHub(t)
+	agent, cust, conv := chatting(t, s, "Mallory")
+	v := invite(t, agent, conv.ID, wire.VisualScreenShare, "", "")
+	if _, err := cust.conn.Request(ctx(t), wire.TypeVisualAccept, wire.VisualAccept{Visual: v.ID, PIN: v.PIN}); err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	agent.visualState(v.ID, wire.VisualActive)
+	mid, idx, badIdx := "0", 0, -1
+	long := strings.Repeat("a", 300)
+	for _, tc := range []struct {
+		name string
+		sig  wire.VisualSignal
+		code wire.Code
+	}{
+		{"no sdp and no candidate", wire.VisualSignal{}, wire.EINVALID},
+		{"both an sdp and a candidate", wire.VisualSignal{SDP: &wire.SDP{Type: "offer", SDP: "v=0\r\n"}, Candidate: &wire.ICECandidate{Candidate: "candidate:1 1 udp 1 192.0.2.1 9 typ host"}}, wire.EINVALID},
+		{"an sdp of an unknown type", wire.VisualSignal{SDP: &wire.SDP{Type: "exploit", SDP: "v=0\r\n"}}, wire.EINVALID},
+		{"an sdp that is not one", wire.VisualSignal{SDP: &wire.SDP{Type: "offer", SDP: "<script>alert(1)</script>"}}, wire.EINVALID},
+		{"an sdp with a control character", wire.VisualSignal{SDP: &wire.SDP{Type: "offer", SDP: "v=0\r\no=- 1 1 IN IP4 0.0.0.0\x07\r\n"}}, wire.EINVALID},
+		{"an oversized sdp", wire.VisualSignal{SDP: &wire.SDP{Type: "offer", SDP: "v=0\n" + strings.Repeat("a="+strings.Repeat("x", 200)+"\n", wire.MaxSDPBytes/203+1)}}, wire.ETOOLARGE},
+		{"a candidate that is not one", wire.VisualSignal{Candidate: &wire.ICECandidate{Candidate: "javascript:alert(1)"}}, wire.EINVALID},
+		{"a candidate with a newline", wire.VisualSignal{Candidate: &wire.ICECandidate{Candidate: "candidate:1 1 udp 1 192.0.2.1 9 typ host\r\na=evil"}}, wire.EINVALID},
+		{"a long sdpMid", wire.VisualSignal{Candidate: &wire.ICECandidate{Candidate: "candidate:1 1 udp 1 192.0.2.1 9 typ host", SDPMid: &long}}, wire.EINVALID},
+		{"a negative m-line index", wire.VisualSignal{Candidate: &wire.ICECandidate{Candidate: "candidate:1 1 udp 1 192.0.2.1 9 typ host", SDPMLineIndex: &badIdx}}, wire.EINVALID},
+	} {
+		tc.sig.Visual = v.ID
+		_, err := cust.conn.Request(ctx(t), wire.TypeVisualSignal, tc.sig)
+		wantCode(t, tc.name, err, tc.code)
+	}
+	agent.none(wire.TypeVisualSignal, 300*time.Millisecond)
+
+	// A well-formed candidate reaches the agent, marked as the customer's.
+	good := wire.VisualSignal{Visual: v.ID, Candidate: &wire.ICECandidate{Candidate: "candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host", SDPMid: &mid, SDPMLineIndex: &idx}}
+	if _, err := cust.conn.Request(ctx(t), wire.TypeVisualSignal, good); err != nil {
+		t.Fatalf("a well-formed candidate: %v", err)
+	}
+	var got wire.VisualSignal
+	agent.next(wire.TypeVisualSignal, &got)
+	if got.Candidate == nil || got.Candidate.Candidate != good.Candidate.Candidate || got.From != wire.AuthorCustomer {
+		t.Errorf("agent got %+v; want the customer's candidate", got)
+	}
+}
