@@ -82,6 +82,9 @@ const en: Messages = {
     acceptAudio: 'Accept with audio',
     acceptVideo: 'Accept with video',
     decline: 'Decline',
+    recordAsk: 'Allow this call to be recorded',
+    recordAlways: 'This call will be recorded. Answering means you agree; Decline keeps you in the chat.',
+    recording: 'Recording',
     asking: {
       audio: 'Please allow the microphone in your browser…',
       video: 'Please allow the camera and microphone in your browser…',

@@ -82,6 +82,9 @@ const es: Messages = {
     acceptAudio: 'Aceptar con audio',
     acceptVideo: 'Aceptar con vídeo',
     decline: 'Rechazar',
+    recordAsk: 'Permitir que se grabe esta llamada',
+    recordAlways: 'Esta llamada se grabará. Al contestar lo aceptas; si rechazas, sigues en el chat.',
+    recording: 'Grabando',
     asking: {
       audio: 'Permite el micrófono en tu navegador…',
       video: 'Permite la cámara y el micrófono en tu navegador…',

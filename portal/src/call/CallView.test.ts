@@ -113,4 +113,46 @@ describe('CallView', () => {
     expect((getByTestId('remote-video') as HTMLVideoElement).muted).toBe(false);
     expect(getByTestId('self-video').hasAttribute('muted') || (getByTestId('self-video') as HTMLVideoElement).muted).toBe(true);
   });
+
+  it('asks for consent to recording, unticked: the answer carries what the customer chose', async () => {
+    const { call, sent } = session();
+    call.handle(ringing({ record: 'ask' }));
+    const { getByTestId, queryByTestId } = render(CallView, { call, t: portalI18n(['es']), agent: 'Ana' });
+    expect(getByTestId('call-record-consent').textContent).toContain('Permitir que se grabe esta llamada');
+    const box = getByTestId('call-record-consent-box') as HTMLInputElement;
+    expect(box.checked).toBe(false);
+    await fireEvent.click(box);
+    await fireEvent.click(getByTestId('accept-audio'));
+    await vi.waitFor(() => expect(sent.some((e) => e.type === 'call.accept')).toBe(true));
+    expect(sent.find((e) => e.type === 'call.accept')!.data).toEqual({ call: 'k1', video: false, record: true });
+    // The indicator shows while the hub says it records, and goes when it stops.
+    call.handle({ type: 'call.state', data: { id: 'k1', conv: 'c1', kind: 'video', state: 'active', created_at: 1, consent: true, recording: true } });
+    flushSync();
+    expect(getByTestId('call-recording').textContent).toBe('Grabando');
+    call.handle({ type: 'call.state', data: { id: 'k1', conv: 'c1', kind: 'video', state: 'active', created_at: 1 } });
+    flushSync();
+    expect(queryByTestId('call-recording')).toBeNull();
+  });
+
+  it('says an always-recorded call is recorded; answering without ticking anything is consent', async () => {
+    const { call, sent } = session();
+    call.handle(ringing({ record: 'always' }));
+    const { getByTestId, queryByTestId } = render(CallView, { call, t: portalI18n(['en']), agent: 'Ana' });
+    expect(queryByTestId('call-record-consent')).toBeNull();
+    expect(getByTestId('call-record-notice').textContent).toBe('This call will be recorded. Answering means you agree; Decline keeps you in the chat.');
+    await fireEvent.click(getByTestId('accept-video'));
+    await vi.waitFor(() => expect(sent.some((e) => e.type === 'call.accept')).toBe(true));
+    expect(sent.find((e) => e.type === 'call.accept')!.data).toEqual({ call: 'k1', video: true, record: true });
+  });
+
+  it('without a recording setting the answer gives no consent', async () => {
+    const { call, sent } = session();
+    call.handle(ringing());
+    const { getByTestId, queryByTestId } = render(CallView, { call, t: portalI18n(['en']), agent: 'Ana' });
+    expect(queryByTestId('call-record-consent')).toBeNull();
+    expect(queryByTestId('call-record-notice')).toBeNull();
+    await fireEvent.click(getByTestId('accept-audio'));
+    await vi.waitFor(() => expect(sent.some((e) => e.type === 'call.accept')).toBe(true));
+    expect(sent.find((e) => e.type === 'call.accept')!.data).toStrictEqual({ call: 'k1', video: false });
+  });
 });

@@ -66,6 +66,8 @@ export class CallSession {
   phase = $state<Phase>('ringing');
   /** wantVideo is what the customer chose on accept (or last tried). */
   wantVideo = $state(false);
+  /** recordConsent is the customer's answer to "Allow this call to be recorded" (ask). */
+  recordConsent = $state(false);
   /** permission describes the device problem shown in the 'permission' phase. */
   permission = $state<{ device: Device; problem: Problem } | null>(null);
   muted = $state(false);
@@ -163,7 +165,8 @@ export class CallSession {
       this.call = null;
       return;
     }
-    this.call = { ...this.call!, ...c, ice: c.ice ?? this.call!.ice };
+    // Fields the hub leaves out when false still change: recording stops, for one.
+    this.call = { ...this.call!, ...c, ice: c.ice ?? this.call!.ice, recording: c.recording ?? false, consent: c.consent ?? false };
     if (c.ice) {
       // The hub hands our relay credentials over with the answer, and fresh ones before they
       // expire in a long call: the agent then restarts ICE, and our side gathers with these.
@@ -386,7 +389,10 @@ export class CallSession {
     this.muted = false;
     this.phase = 'connecting';
     try {
-      await this.deps.request(wire.TypeCallAccept, { call: c.id, video: this.video } satisfies wire.CallAccept);
+      // Consent to recording: explicit for "ask" (the box, unticked by default); for "always"
+      // the notice said that answering is agreeing.
+      const record = c.record === 'always' || (c.record === 'ask' && this.recordConsent);
+      await this.deps.request(wire.TypeCallAccept, { call: c.id, video: this.video, ...(record ? { record } : {}) } satisfies wire.CallAccept);
     } catch (e) {
       // The call may have ended meanwhile (the agent hung up): then there is nothing to report.
       if ((this.phase as Phase) === 'ended') return;
