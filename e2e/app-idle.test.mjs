@@ -8,7 +8,8 @@
 // and one click keeps the chat open; the next warning is left alone and the chat closes after the
 // idle time, which gives the capacity back: the waiting customer is offered to agent1 at once.
 // The customer, reopening the tab, finds the chat closed after inactivity. Then the same in
-// Spanish. X screenshots of the window and portal screenshots go to test-results/app-idle-*.png.
+// Spanish. A supervisor closes a gone customer's chat from the team view, and one they were asked
+// to read along in from the chat itself (Close, never an End the hub refuses). X screenshots of the window and portal screenshots go to test-results/app-idle-*.png.
 //
 // Run: make test-app-idle-e2e.
 import { test, before, after } from 'node:test';
@@ -254,6 +255,91 @@ test('a supervisor sees which customers are gone and closes their chats', async 
     const again = await reopenTab(gus);
     await again.getByTestId('chat-ended').waitFor({ timeout: T });
     assert.match(await again.getByTestId('chat-ended').textContent(), /The chat was closed\./);
+  } finally {
+    await agent.stop();
+    await cleanUp(win);
+  }
+});
+
+/** agentInvitesSupervisor has agent1 (over the hub's own WebSocket, from a page on the hub's origin) invite
+ * super1 to read along in the chat of customerName; it resolves once the hub acknowledged. */
+async function agentInvitesSupervisor(customerName) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${hub.url}/healthz`);
+    return await page.evaluate(async (name) => {
+      const login = async (username) => {
+        const res = await fetch('/api/v1/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ org: 'demo', username, password: 'demo', client: 'agent' }) });
+        if (!res.ok) throw new Error(`login ${username}: ${res.status}`);
+        return res.json();
+      };
+      const sup = await login('super1');
+      const agent = await login('agent1');
+      const ws = new WebSocket(location.origin.replace('http', 'ws') + '/ws');
+      const frames = [];
+      let wake = () => {};
+      ws.onmessage = (e) => { frames.push(JSON.parse(e.data)); wake(); };
+      const next = async (match) => {
+        for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+          const i = frames.findIndex(match);
+          if (i >= 0) return frames.splice(i, 1)[0];
+          await new Promise((r) => { wake = r; setTimeout(r, 200); });
+        }
+        throw new Error('no answer from the hub');
+      };
+      await new Promise((r, j) => { ws.onopen = r; ws.onerror = j; });
+      ws.send(JSON.stringify({ type: 'hello', data: { token: agent.token } }));
+      const welcome = await next((f) => f.type === 'welcome' || f.type === 'error');
+      if (welcome.type !== 'welcome') throw new Error(JSON.stringify(welcome));
+      const conv = welcome.data.conversations.find((c) => c.customer_name === name && c.state === 'active');
+      if (!conv) throw new Error(`agent1 has no active chat with ${name}`);
+      ws.send(JSON.stringify({ type: 'conv.invite', rid: 'invite', data: { conv: conv.id, user: sup.user.id, note: 'Can you look at this one?' } }));
+      const ans = await next((f) => f.rid === 'invite');
+      ws.close();
+      if (ans.type !== 'ack') throw new Error(JSON.stringify(ans));
+      return conv.id;
+    }, customerName);
+  } finally {
+    await context.close();
+  }
+}
+
+// A supervisor reading along in someone else's chat is offered Close (supervisor.close), not an
+// End the hub can only refuse (EFORBIDDEN); closing it ends the chat for the customer too.
+test('a supervisor reading along closes the chat from it: Close, not End', async () => {
+  await freshHub();
+  const agent = await startAgent(hub.url, { args: ['-accept'] });
+  let win;
+  try {
+    const ivy = await customer('Ivy', 'I would like to speak to a supervisor');
+    await line(ivy.page, 'system', 'joined').waitFor({ timeout: T });
+    win = await startWindow({ args: ['-hub', hub.url] });
+    await win.getByTestId('signin-username').waitFor({ timeout: T });
+    await win.getByTestId('signin-hub').fill(hub.url);
+    await win.getByTestId('signin-org').fill('demo');
+    await win.getByTestId('signin-username').fill('super1');
+    await win.getByTestId('signin-password').fill('demo');
+    await win.keyboard.press('Enter');
+    await win.getByTestId('nav-conversations').waitFor({ timeout: T });
+    // Agent One asks the supervisor, now signed in, to read along.
+    const conv = await agentInvitesSupervisor('Ivy');
+    await win.getByTestId('nav-conversations').click();
+    await item(win, 'Ivy').click();
+    await win.locator(`[data-testid="communication-panel"][data-conv="${conv}"]`).waitFor({ timeout: T });
+    await win.getByTestId('supervisor-close').waitFor({ timeout: T });
+    assert.equal(await win.getByTestId('end-conversation').count(), 0, 'no End for a supervisor on Agent One\'s chat');
+    assert.equal(await win.getByTestId('chat-input').count(), 0, 'no composer: the hub refuses a supervisor\'s chat.send');
+    assert.match(await win.getByTestId('conversation-watching').textContent(), /Agent One's conversation/);
+    await win.shot('app-supervisor-reads-along.png');
+    await win.getByTestId('supervisor-close').click();
+    assert.match(await win.getByTestId('close-warning').textContent(), /Agent One can no longer write in it/);
+    await win.shot('app-supervisor-close-confirm.png');
+    await win.getByTestId('confirm-ok').click();
+    await win.locator(`[data-testid="communication-panel"][data-state="ended"]`).waitFor({ timeout: T });
+    await ivy.page.getByTestId('chat-ended').waitFor({ timeout: T });
+    assert.equal(await win.locator('[data-testid="toast"][role="alert"]').count(), 0, 'no error shown');
+    await win.shot('app-supervisor-closed.png');
   } finally {
     await agent.stop();
     await cleanUp(win);
