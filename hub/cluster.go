@@ -514,10 +514,42 @@ func (cn *clusterNode) relay(down, up *websocket.Conn) {
 		fromUp bool
 		err    error
 	}
-	ends := make(chan end, 2)
+	ends := make(chan end, 3)
+	// The owner pings the relay, which answers for the client: the relay checks the client
+	// itself, as the owner would (a silent client is pinged, and dropped if it does not answer).
+	var lastDown atomic.Int64
+	lastDown.Store(time.Now().UnixNano())
+	if idle := cn.s.cfg.Limits.IdleTimeout; idle > 0 {
+		go func() {
+			t := time.NewTicker(max(idle/2, 10*time.Millisecond))
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				if time.Since(time.Unix(0, lastDown.Load())) < idle {
+					continue
+				}
+				pctx, pcancel := context.WithTimeout(ctx, idle)
+				err := down.Ping(pctx)
+				pcancel()
+				if err != nil && ctx.Err() == nil {
+					cn.s.metrics.idleClosed.Inc()
+					ends <- end{false, err}
+					return
+				}
+				lastDown.Store(time.Now().UnixNano())
+			}
+		}()
+	}
 	pump := func(from, to *websocket.Conn, fromUp bool) {
 		for {
 			typ, data, err := from.Read(ctx)
+			if err == nil && !fromUp {
+				lastDown.Store(time.Now().UnixNano())
+			}
 			if err == nil {
 				err = to.Write(ctx, typ, data)
 				if err != nil {

@@ -1,0 +1,94 @@
+package hub_test
+
+import (
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/parleyhq/parley/hub"
+	"github.com/parleyhq/parley/hub/client"
+	"github.com/parleyhq/parley/internal/pgtest"
+	"github.com/parleyhq/parley/wire"
+)
+
+// clusterNode starts a demo hub as node name of the cluster on dsn.
+func clusterNode(t *testing.T, dsn, name string, tweak ...func(*hub.Config)) *hub.Server {
+	return startHub(t, append([]func(*hub.Config){func(c *hub.Config) {
+		c.DB = dsn
+		c.Cluster = hub.ClusterConfig{Node: name, LeaseTTL: 3 * time.Second,
+			OnLost: func(org wire.OrgID, err error) { t.Errorf("node %s lost %s: %v", name, org, err) }}
+	}}, tweak...)...)
+}
+
+// gauge reads one of s's metrics (the test runs on the same machine, which may read them).
+func gauge(t *testing.T, s *hub.Server, series string) float64 {
+	t.Helper()
+	res, err := http.Get(s.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindSubmatch(body)
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
+}
+
+func waitGauge(t *testing.T, s *hub.Server, series string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for gauge(t, s, series) != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %v; want %v", series, gauge(t, s, series), want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Two nodes: the organisation is served by the first; customers connect to the second, which
+// relays them. A customer whose device went silent (it answers no ping) is dropped as the owner
+// would drop it, although the owner's own pings are answered by the relay; a live customer stays.
+func TestClusterRelayChecksItsClients(t *testing.T) {
+	dsn := pgtest.Database(t)
+	idle := func(c *hub.Config) { c.Limits.IdleTimeout = 300 * time.Millisecond }
+	a := clusterNode(t, dsn, "a", idle)
+	if _, conv := customer(t, a, "Owner's first"); conv.ID == "" { // a takes the organisation
+		t.Fatal("no conversation")
+	}
+	b := clusterNode(t, dsn, "b", idle)
+	if got := b.OwnedOrgs(); len(got) != 0 {
+		t.Fatalf("b owns %v; a does", got)
+	}
+	live, _ := customer(t, b, "Live")
+	started, err := client.StartConversation(ctx(t), b.URL(), hub.DemoOrg, "Silent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, _, err := websocket.Dial(ctx(t), "ws"+b.URL()[len("http"):]+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	hello, _ := wire.Encode(wire.TypeHello, "", wire.Hello{Token: started.Token})
+	if err := ws.Write(ctx(t), websocket.MessageText, hello); err != nil {
+		t.Fatal(err)
+	}
+	// The silent one never reads again, so it answers no ping.
+	const series = `parley_hub_connections{role="customer"}`
+	waitGauge(t, a, series, 3)
+	waitGauge(t, a, series, 2)
+	time.Sleep(time.Second) // three idle times: the live customer answers its pings
+	if n := gauge(t, a, series); n != 2 {
+		t.Fatalf("%s = %v after the silent customer went; want 2", series, n)
+	}
+	if live.conn.State() != client.StateConnected {
+		t.Errorf("live customer: %s", live.conn.State())
+	}
+}
