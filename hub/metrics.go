@@ -56,11 +56,11 @@ var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .02
 
 func newMetrics() *metrics {
 	m := &metrics{
-		reg:           prometheus.NewRegistry(),
-		clusterOwned:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "parley_cluster_owned_orgs", Help: "Organisations this cluster node serves."}),
+		reg:          prometheus.NewRegistry(),
+		clusterOwned: prometheus.NewGauge(prometheus.GaugeOpts{Name: "parley_cluster_owned_orgs", Help: "Organisations this cluster node serves."}),
 		clusterTakeovers: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_cluster_takeovers_total",
 			Help: "Organisations this cluster node took (none owned them, or their node died or drained)."}),
-		clusterLost: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_cluster_lost_total", Help: "Organisations whose lease this node lost while serving them."}),
+		clusterLost:   prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_cluster_lost_total", Help: "Organisations whose lease this node lost while serving them."}),
 		connections:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "parley_hub_connections", Help: "Live WebSocket connections by role."}, []string{"role"}),
 		messages:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_messages_total", Help: "Chat messages stored, by author."}, []string{"author"}),
 		queue:         prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "parley_hub_queue_length", Help: "Conversations waiting for an agent, by organisation."}, []string{"org"}),
