@@ -17,11 +17,11 @@ class FakeSocket implements SocketLike {
     if (this.readyState !== 1) throw new Error('send on a socket that is not open');
     this.sent.push(JSON.parse(data));
   }
-  close(): void {
+  close(code?: number): void {
     if (this.closed) return;
     this.closed = true;
     this.readyState = 3;
-    this.onclose?.({});
+    this.onclose?.(code === undefined ? {} : { code });
   }
   // Test side.
   accept(): void {
@@ -212,6 +212,23 @@ describe('Client', () => {
     }
     expect(sockets).toHaveLength(13);
     expect(states).toEqual(['connecting', 'reconnecting']);
+  });
+
+  it('reconnects at once when a hub node hands the connection over (close code 4002)', async () => {
+    client.start();
+    last().accept();
+    last().welcome();
+    last().close(4002);
+    expect(sockets).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(10); // 20 ms jitter × 0.5, not the 375 ms of a drop
+    expect(sockets).toHaveLength(2);
+    last().accept();
+    last().welcome();
+    last().drop(); // an ordinary drop still backs off
+    await vi.advanceTimersByTimeAsync(374);
+    expect(sockets).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sockets).toHaveLength(3);
   });
 
   it('stops when the hub refuses the token', () => {

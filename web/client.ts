@@ -104,6 +104,9 @@ class Seqs {
 }
 
 const OPEN = 1;
+// The close code of a hub node handing its connections over (draining, or the organisation's
+// node gone, hub/cluster.go): reconnect at once, without back-off; the next node serves.
+export const CLOSE_RECONNECT = 4002;
 // Codes with which a refused Hello means "stop": trying again cannot help.
 const FATAL: readonly string[] = [wire.EUNAUTHORIZED, wire.EFORBIDDEN, wire.ENOTFOUND, wire.EINVALID];
 
@@ -270,9 +273,9 @@ export class Client {
     ws.onerror = () => {
       // A close event follows; reconnecting happens there.
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.ws !== ws) return;
-      this.dropped();
+      this.dropped((ev as { code?: number } | undefined)?.code === CLOSE_RECONNECT);
     };
   }
 
@@ -394,14 +397,15 @@ export class Client {
   }
 
   /** dropped handles the loss of the current socket. */
-  private dropped(): void {
+  private dropped(now = false): void {
     this.ws = null;
     this.welcomed = false;
     this.clearPing();
     this.failPending(false);
     if (this.stopped) return;
     this.setState(this.everOpen || this.attempt > 0 ? 'reconnecting' : 'connecting');
-    this.scheduleReconnect();
+    if (now) this.attempt = 0;
+    this.scheduleReconnect(now);
   }
 
   /** failPending rejects the requests that cannot survive a drop; retried ones wait for the next socket. */
@@ -416,10 +420,11 @@ export class Client {
     }
   }
 
-  private scheduleReconnect(): void {
+  private scheduleReconnect(now = false): void {
     if (this.stopped || this.reconnectTimer) return;
     const base = Math.min(this.opts.maxBackoffMs, this.opts.minBackoffMs * 2 ** this.attempt);
-    const delay = base / 2 + (base / 2) * this.opts.random();
+    // Handed over (CLOSE_RECONNECT): at once, with a little jitter to spread a node's clients.
+    const delay = now ? 20 * this.opts.random() : base / 2 + (base / 2) * this.opts.random();
     this.attempt++;
     if (this.attempt > 1) this.setState('reconnecting');
     this.reconnectTimer = setTimeout(() => {
