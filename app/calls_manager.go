@@ -25,7 +25,8 @@ type callManager struct {
 	camera string       // chosen devices ("" = default)
 	mic    string
 	spk    string
-	bridge *media.Bridge // render bridge shared by all calls, made on first use
+	bridge *media.Bridge // render bridge shared by all calls and screen shares, made on first use
+	hidden bool          // the window cannot be seen (Window.SetShown)
 }
 
 func newCallManager(c *core, mode DeviceMode) *callManager {
@@ -77,9 +78,21 @@ func (m *callManager) getBridge() (*media.Bridge, error) {
 		if err != nil {
 			return nil, err
 		}
+		br.SetShown(!m.hidden)
 		m.bridge = br
 	}
 	return m.bridge, nil
+}
+
+// setShown tells the render bridge whether the window can be seen: while it cannot, no video
+// frame is encoded for it.
+func (m *callManager) setShown(shown bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.hidden = !shown
+	if m.bridge != nil {
+		m.bridge.SetShown(shown)
+	}
 }
 
 // onHub takes a call event from the hub. It runs on the connection's goroutine under core.mu,

@@ -257,6 +257,9 @@ type screenShares struct {
 	request func(wire.Type, any) error
 	emit    func(ScreenShareView)
 	opts    ScreenShareOptions
+	// bridge, if set, gives the render bridge the shares' pictures go through (the calls' one,
+	// which knows whether the window can be seen).
+	bridge func() (*media.Bridge, error)
 
 	mu sync.Mutex
 	// shares are the live screen shares by engagement.
@@ -279,6 +282,7 @@ func (v *Visual) attachScreenShares() *screenShares {
 		_, err := v.c.request(t, p)
 		return err
 	}, func(view ScreenShareView) { v.c.events.emit(EventScreenShare, view) }, ScreenShareOptions{Logger: v.c.log})
+	s.bridge = func() (*media.Bridge, error) { return v.c.calls.getBridge() }
 	v.subscribe(s.onHub)
 	return s
 }
@@ -337,6 +341,14 @@ func (s *screenShares) start(v wire.Visual) {
 	}
 	opts := s.opts
 	opts.ICE = v.ICE
+	if s.bridge != nil && opts.Bridge == nil {
+		br, err := s.bridge()
+		if err != nil {
+			s.opts.Logger.Warn("screen share: no render bridge", "visual", v.ID, "err", err)
+			return
+		}
+		opts.Bridge = br
+	}
 	sh, err := NewScreenShare(v.ID, func(m wire.VisualSignal) error { return s.request(wire.TypeVisualSignal, m) }, opts)
 	if err != nil {
 		s.opts.Logger.Warn("screen share could not start", "visual", v.ID, "err", err)

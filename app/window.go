@@ -84,6 +84,16 @@ func (w *Window) Ready() error {
 	return nil
 }
 
+// SetShown is called by the UI when the window becomes hidden (minimised, on another workspace:
+// the page's document.visibilityState) or is shown again. While it is hidden the video views get
+// no frames: the render bridge encodes nothing and the webview decodes and paints nothing. The
+// call itself goes on, and the pictures move again as soon as the window is shown.
+func (w *Window) SetShown(shown bool) error {
+	w.c.log.Debug("window shown", "shown", shown)
+	w.c.calls.setShown(shown)
+	return nil
+}
+
 // WindowGone is called by the desktop shell when the window's web content stopped (reason as the
 // web engine gives it: "crashed", "memory", "unresponsive"...). It reports whether the shell should
 // reload the page: false once the page has died windowCrashLimit times in windowCrashSpan, when
@@ -110,6 +120,7 @@ func (s *Services) WindowGone(reason string) (reload bool) {
 	}
 	w.mu.Unlock()
 	w.c.log.Warn("window web content stopped", "reason", reason, "reload", reload, "recent", len(w.crashes))
+	w.c.calls.setShown(true) // the reloaded page sees its pictures even before it says it can be seen
 	if !reload {
 		go w.giveUp()
 	}

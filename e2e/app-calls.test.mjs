@@ -10,6 +10,7 @@
 // out/parley-hub built).
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import {
   audioLevel as customerAudio,
   desktop,
@@ -129,6 +130,23 @@ async function call(kind) {
 /** control returns the floating call control in a state. */
 const control = (state) => win.locator(`[data-testid="floating-call-control"][data-state="${state}"]`);
 
+/**
+ * bridgeSent sums what the app's video bridge (at port) has sent down its open connections (ss:
+ * bytes_sent of each established socket), and counts them.
+ */
+function bridgeSent(port) {
+  const out = execFileSync('ss', ['-tniH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' });
+  const sent = [...out.matchAll(/bytes_sent:(\d+)/g)].map((m) => Number(m[1]));
+  return { conns: sent.length, bytes: sent.reduce((a, b) => a + b, 0) };
+}
+
+/** until polls fn until it is truthy (deadline T). */
+async function until(fn, what) {
+  for (const end = Date.now() + T; !(await fn()); await new Promise((r) => setTimeout(r, 100))) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+  }
+}
+
 /** agentFrame is what the window shows of the remote video now: its pixels on the X display. */
 const agentFrame = async () => win.pixels(await win.getByTestId('remote-video').boundingBox());
 
@@ -164,6 +182,31 @@ test('video call: accepted with video, moving video and sound both ways, mute an
   await win.waitForTimeout(700);
   const a2 = await agentFrame();
   assert.notDeepEqual(a1, a2, 'the agent sees moving video');
+
+  // Minimised, the window is sent no video: its streams stay open but carry nothing (the Go side
+  // encodes nothing for it). Shown again, the video moves at once.
+  const port = new URL(await win.getByTestId('remote-video').getAttribute('src')).port;
+  await until(() => bridgeSent(port).conns === 2, `the remote and self views stream (${JSON.stringify(bridgeSent(port))})`);
+  const shown0 = bridgeSent(port).bytes;
+  await win.waitForTimeout(1000);
+  const perSecond = bridgeSent(port).bytes - shown0;
+  assert.ok(perSecond > 20_000, `shown, the views take video (${perSecond} bytes in 1 s)`);
+  await win.minimise();
+  // It goes quiet within the deadline: one second in which nothing at all is sent.
+  let sentNow = bridgeSent(port).bytes;
+  await until(async () => {
+    const was = sentNow;
+    await new Promise((r) => setTimeout(r, 1000));
+    sentNow = bridgeSent(port).bytes;
+    return sentNow === was;
+  }, 'a minimised window is sent no video');
+  const hidden = bridgeSent(port);
+  assert.equal(hidden.conns, 2, 'the streams stay open while minimised');
+  await win.restore();
+  await until(() => bridgeSent(port).bytes > hidden.bytes + 20_000, 'shown again, the views take video again');
+  const a3 = await agentFrame();
+  await win.waitForTimeout(700);
+  assert.notDeepEqual(a3, await agentFrame(), 'the video moves again once the window is shown');
 
   // The customer sees the agent's moving test pattern and hears the tone.
   await cust.page.waitForFunction(() => {

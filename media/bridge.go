@@ -25,6 +25,12 @@ import (
 // asks for the size it shows (?w=WIDTH: the frame is shrunk in Go before encoding, so the
 // encoder, the loopback socket and the webview's decoder all handle that size, not the camera's)
 // and may cap the rate (?fps=N, e.g. a small self view).
+//
+// While the window cannot be seen (SetShown(false): minimised, on another workspace) the
+// streams stay open but carry nothing: no frame is shrunk or encoded, and the webview decodes
+// and paints nothing. (Ending the streams is not enough: WebKitGTK keeps an MJPEG load open
+// after its <img> is removed, and the page cannot close it.) Shown again, the next frame goes
+// out on the same connections, so the picture comes back at once.
 type Bridge struct {
 	log *slog.Logger
 	ln  net.Listener
@@ -32,7 +38,17 @@ type Bridge struct {
 
 	mu    sync.Mutex
 	feeds map[string]*Feed // by token
+	// shown is closed while the window can be seen; while hidden it is an open channel that
+	// SetShown(true) closes.
+	shown chan struct{}
+	// encodes counts the JPEGs made (tests).
+	encodes atomic.Int64
 }
+
+// hiddenBeat is how often a stream of a hidden window repeats its last picture (already
+// encoded), so that nothing between the bridge and the <img> takes the idle stream for dead.
+// A variable for tests.
+var hiddenBeat = 15 * time.Second
 
 // NewBridge starts a bridge on 127.0.0.1 at a free port.
 func NewBridge(log *slog.Logger) (*Bridge, error) {
@@ -43,7 +59,8 @@ func NewBridge(log *slog.Logger) (*Bridge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media: bridge listen: %w", err)
 	}
-	b := &Bridge{log: log, ln: ln, feeds: map[string]*Feed{}}
+	b := &Bridge{log: log, ln: ln, feeds: map[string]*Feed{}, shown: make(chan struct{})}
+	close(b.shown)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /video/{file}", b.serve)
 	b.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -82,9 +99,40 @@ func (b *Bridge) Close() error {
 	return err
 }
 
+// SetShown says whether the window showing the bridge's pictures can be seen. While it cannot,
+// the streams send nothing and no frame is encoded.
+func (b *Bridge) SetShown(shown bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	select {
+	case <-b.shown: // shown now
+		if !shown {
+			b.shown = make(chan struct{})
+			b.log.Debug("render bridge: window hidden, streams paused")
+		}
+	default:
+		if shown {
+			close(b.shown)
+			b.log.Debug("render bridge: window shown, streams resumed")
+		}
+	}
+}
+
+// whenShown returns nil while the window is shown, else a channel closed when it is shown again.
+func (b *Bridge) whenShown() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	select {
+	case <-b.shown:
+		return nil
+	default:
+		return b.shown
+	}
+}
+
 // NewFeed returns a new feed with its own token.
 func (b *Bridge) NewFeed() *Feed {
-	f := &Feed{b: b, token: randomHex(16), notify: make(chan struct{})}
+	f := &Feed{b: b, token: randomHex(16), notify: make(chan struct{}), done: make(chan struct{})}
 	b.mu.Lock()
 	b.feeds[f.token] = f
 	b.mu.Unlock()
@@ -130,6 +178,22 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		var seq uint64
 		var next time.Time
+		var last []byte // the last picture sent
+		send := func(j []byte) bool {
+			if _, err := fmt.Fprintf(w, "Content-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", len(j)); err != nil {
+				return false
+			}
+			if _, err := w.Write(j); err != nil {
+				return false
+			}
+			if _, err := fmt.Fprintf(w, "\r\n--%s\r\n", boundary); err != nil {
+				return false
+			}
+			if fl != nil {
+				fl.Flush()
+			}
+			return true
+		}
 		for {
 			if d := time.Until(next); gap > 0 && d > 0 {
 				select {
@@ -138,22 +202,31 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) {
 					return
 				}
 			}
+			// A hidden window takes nothing but, now and then, the picture it already has.
+			for shown := b.whenShown(); shown != nil; shown = b.whenShown() {
+				beat := time.NewTimer(hiddenBeat)
+				select {
+				case <-shown:
+				case <-beat.C:
+					if last != nil && !send(last) {
+						return
+					}
+				case <-f.done:
+					beat.Stop()
+					return
+				case <-r.Context().Done():
+					beat.Stop()
+					return
+				}
+				beat.Stop()
+			}
 			j, s, ok := f.jpegAfter(r.Context(), seq, width)
 			if !ok {
 				return
 			}
-			seq, next = s, time.Now().Add(gap)
-			if _, err := fmt.Fprintf(w, "Content-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", len(j)); err != nil {
+			seq, next, last = s, time.Now().Add(gap), j
+			if !send(j) {
 				return
-			}
-			if _, err := w.Write(j); err != nil {
-				return
-			}
-			if _, err := fmt.Fprintf(w, "\r\n--%s\r\n", boundary); err != nil {
-				return
-			}
-			if fl != nil {
-				fl.Flush()
 			}
 		}
 	default:
@@ -173,6 +246,7 @@ type Feed struct {
 	seq     uint64          // number of the latest frame
 	jpgs    map[int]encoded // the newest JPEG at each width viewers asked for (0: full size)
 	notify  chan struct{}   // closed and replaced on each new frame
+	done    chan struct{}   // closed by Close
 	closed  bool
 	pubTime time.Time
 	enc     *jpeg.Encoder // made when the first viewer comes
@@ -206,6 +280,7 @@ func (f *Feed) Close() {
 	if !f.closed {
 		f.closed = true
 		close(f.notify)
+		close(f.done)
 		if f.enc != nil {
 			_ = f.enc.Close()
 			f.enc = nil
@@ -260,6 +335,7 @@ func (f *Feed) jpegAfter(ctx context.Context, seq uint64, width int) ([]byte, ui
 					f.mu.Unlock()
 					return nil, 0, false
 				}
+				f.b.encodes.Add(1)
 				if f.jpgs == nil || len(f.jpgs) > 8 { // widths nobody shows any more go
 					f.jpgs = map[int]encoded{}
 				}

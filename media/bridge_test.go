@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -75,5 +76,87 @@ func TestBridgeSizeAndRate(t *testing.T) {
 	b, _ := io.ReadAll(res.Body) // ends with the deadline
 	if n := bytes.Count(b, []byte("Content-Type: image/jpeg")); n > 12 || n < 2 {
 		t.Errorf("?fps=5 sent %d frames in 2 s; want about 10, never more than 12", n)
+	}
+}
+
+// TestBridgeHidden: while the window is hidden a viewer's stream stays open but carries no new
+// picture and nothing is encoded, except the last picture repeated now and then; shown again, the
+// same stream moves at once.
+func TestBridgeHidden(t *testing.T) {
+	beat := hiddenBeat
+	hiddenBeat = 400 * time.Millisecond
+	defer func() { hiddenBeat = beat }()
+	br, err := NewBridge(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer br.Close()
+	f := br.NewFeed()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		p := NewPattern(640, 480)
+		tk := time.NewTicker(time.Second / 30)
+		defer tk.Stop()
+		for {
+			f.Publish(p.Draw(time.Now()))
+			select {
+			case <-tk.C:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	req, _ := http.NewRequestWithContext(ctx, "GET", f.URL()+"?w=320", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var mu sync.Mutex
+	var got []byte
+	go func() {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := res.Body.Read(buf)
+			mu.Lock()
+			got = append(got, buf[:n]...)
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	parts := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return bytes.Count(got, []byte("Content-Type: image/jpeg"))
+	}
+	waitParts := func(n int, what string) {
+		t.Helper()
+		for end := time.Now().Add(10 * time.Second); parts() < n; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("%s: %d pictures, want %d", what, parts(), n)
+			}
+		}
+	}
+	waitParts(3, "shown")
+
+	br.SetShown(false)
+	time.Sleep(200 * time.Millisecond) // a picture already on its way arrives
+	enc, n := br.encodes.Load(), parts()
+	time.Sleep(1100 * time.Millisecond) // 33 frames published, two beats
+	if e := br.encodes.Load(); e != enc {
+		t.Errorf("hidden: %d pictures encoded in 1.1 s; want none", e-enc)
+	}
+	if d := parts() - n; d < 1 || d > 3 {
+		t.Errorf("hidden: %d pictures sent in 1.1 s; want only the repeated last one, every 0.4 s", d)
+	}
+
+	br.SetShown(true)
+	n = parts()
+	waitParts(n+5, "shown again, on the same stream")
+	if br.encodes.Load() == enc {
+		t.Error("shown again: nothing encoded")
 	}
 }

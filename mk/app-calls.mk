@@ -2,6 +2,8 @@
 # (test build, $(OUT)/parley-e2e from mk/app.mk) under Xvfb with test-pattern devices calls a portal
 # customer in Chromium through a real hub.
 E2E_TARGETS += test-app-calls-e2e
+# ss (iproute2): the test reads what the app's video bridge sends from its sockets.
+APT_PACKAGES += iproute2
 
 .PHONY: test-app-calls-e2e
 

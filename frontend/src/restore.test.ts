@@ -22,6 +22,7 @@ describe('after a reload', () => {
   it('shows the conversation the agent had open and reports the page ready', async () => {
     const g = globalThis as Record<string, unknown>;
     const ready = vi.fn(async () => null);
+    const setShown = vi.fn(async (_shown: boolean) => null);
     g.runtime = { EventsOn: () => () => {} };
     g.go = {
       app: {
@@ -34,12 +35,27 @@ describe('after a reload', () => {
           Messages: async (id: string) => [{ conv: id, seq: 1, author: 'customer', author_name: 'Dana', text: 'still there?', at: 1 }],
         },
         Supervisor: { Snapshot: async () => ({ agents: [], conversations: [], updated_at: 0, stats: { calls: {} } }) },
-        Window: { Ready: ready },
+        Window: { Ready: ready, SetShown: setShown },
       },
     };
     await init();
     expect(convs.activeId).toBe('c2');
     expect(convs.messages.c2?.map((m) => m.text)).toEqual(['still there?']);
     expect(ready).toHaveBeenCalled();
+    // It says whether the window can be seen, and again when it is minimised and shown: a hidden
+    // window is sent no video.
+    await vi.waitFor(() => expect(setShown).toHaveBeenLastCalledWith(true));
+    const setVisibility = (state: 'hidden' | 'visible') => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
+      document.dispatchEvent(new Event('visibilitychange'));
+    };
+    try {
+      setVisibility('hidden');
+      await vi.waitFor(() => expect(setShown).toHaveBeenLastCalledWith(false));
+      setVisibility('visible');
+      await vi.waitFor(() => expect(setShown).toHaveBeenLastCalledWith(true));
+    } finally {
+      setVisibility('visible');
+    }
   });
 });

@@ -630,6 +630,7 @@ export interface Bindings {
   };
   Window: {
     Ready(): Promise<void>;
+    SetShown(shown: boolean): Promise<void>;
   };
 }
 

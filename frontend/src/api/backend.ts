@@ -185,9 +185,13 @@ export const supervisor = {
   saveCSV: (report: v.Report) => call('Supervisor', 'SaveCSV', report),
 };
 
-/** appWindow is the Window service: the page reports each load, so a crash can be recovered from. */
+/**
+ * appWindow is the Window service: the page reports each load, so a crash can be recovered from,
+ * and whether it can be seen, so that a minimised window is sent no video.
+ */
 export const appWindow = {
   ready: () => call('Window', 'Ready'),
+  setShown: (shown: boolean) => call('Window', 'SetShown', shown),
 };
 
 export const visual = {

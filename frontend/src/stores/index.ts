@@ -45,6 +45,23 @@ export async function init(): Promise<void> {
   await loadSession();
   if (session.view.signed_in) await refresh();
   api.appWindow.ready().catch(() => {});
+  reportShown();
+}
+
+let watchingShown = false;
+
+/**
+ * reportShown tells the services whether the window can be seen now and each time that changes
+ * (WebKitGTK says 'hidden' when the window is minimised or on another workspace): while it
+ * cannot, the Go side encodes no video for it and the webview paints none.
+ */
+function reportShown(): void {
+  const report = () => api.appWindow.setShown(document.visibilityState !== 'hidden').catch(() => {});
+  if (!watchingShown) {
+    watchingShown = true;
+    document.addEventListener('visibilitychange', report);
+  }
+  report();
 }
 
 /** refresh loads every domain's current state (after sign-in). */
