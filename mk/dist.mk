@@ -14,7 +14,8 @@
 # other areas does not pull in NSIS and mingw-w64.
 DIST_APT := nsis msitools wixl osslsigncode openssl gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 \
 	dpkg-dev libwebkit2gtk-4.1-dev libgtk-3-dev libvpx-dev libopus-dev libopenh264-dev libturbojpeg0-dev systemd adduser \
-	desktop-file-utils bc file curl python3 util-linux
+	desktop-file-utils bc file curl python3 util-linux \
+	xvfb xauth xdotool imagemagick chromium fonts-dejavu-core
 NFPM_VERSION := v2.45.2
 PARLEY_COMMIT := $(shell git rev-parse HEAD 2>/dev/null)
 DIST_ENV := VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)' PARLEY_COMMIT='$(PARLEY_COMMIT)'
