@@ -185,7 +185,13 @@ test('the console at 360 px in Spanish: header, navigation and pages fit the wid
     await page.getByTestId(`admin-nav-${p}`).click();
     await page.waitForFunction((id) => document.querySelector(`[data-testid="admin-nav-${id}"]`)?.getAttribute('aria-current') === 'page', p, { timeout: T });
     if (p === 'organisation') await page.getByTestId('org-form').waitFor({ timeout: T });
-    else await page.getByTestId('audit-row').first().waitFor({ timeout: T });
+    else {
+      await page.getByTestId('audit-row').first().waitFor({ timeout: T });
+      // The details are Spanish too: the hub's "role agent, capacity 3" reads "rol agente, capacidad 3".
+      const details = await page.locator('[data-testid="audit-row"] .detail').allTextContents();
+      assert.ok(details.some((d) => /^rol agente, capacidad \d+$/.test(d)), details.join(' | '));
+      assert.ok(!details.some((d) => /\b(role|capacity|sessions ended|password)\b/.test(d)), details.join(' | '));
+    }
     assert.ok(await fits(), `the ${p} page fits 360 px`);
     await page.screenshot({ path: join(shots, `admin-${p}-phone-es.png`), fullPage: true });
   }

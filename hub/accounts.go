@@ -568,7 +568,7 @@ func (s *Server) UseSetupLink(ctx context.Context, secret, password, addr string
 		return wire.SetupInfo{}, u, err
 	}
 	by := Actor{User: u.ID, Name: u.Username, Addr: addr}
-	u, err = s.store.UseSetupLink(ctx, l.Hash, h, s.now(), by.entry(u.Org, AuditPasswordSet, u.Username, "through a "+l.Purpose+" link"))
+	u, err = s.store.UseSetupLink(ctx, l.Hash, h, s.now(), by.entry(u.Org, AuditPasswordSet, u.Username, setupLinkDetail(l.Purpose)))
 	if err != nil {
 		return wire.SetupInfo{}, u, err
 	}
@@ -654,4 +654,12 @@ func (s *Server) AuditLog(ctx context.Context, org wire.OrgID, q store.AuditQuer
 			Target: e.Target, Detail: e.Detail, Addr: e.Addr})
 	}
 	return out, nil
+}
+
+// setupLinkDetail is the audit detail of a password set through a setup link.
+func setupLinkDetail(purpose string) string {
+	if purpose == "invite" {
+		return "through an invite link"
+	}
+	return "through a " + purpose + " link"
 }

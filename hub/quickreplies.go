@@ -104,7 +104,11 @@ func (s *Server) SaveQuickReply(ctx context.Context, actor Actor, org wire.OrgID
 		return q, err
 	}
 	if q.Scope != wire.QuickReplyPersonal {
-		s.routingAudit(ctx, actor.entry(org, AuditQuickReply, "/"+q.Shortcut, "saved ("+string(q.Scope)+" "+string(q.Queue)+")"))
+		scope := string(q.Scope) // org, or queue and its id
+		if q.Queue != "" {
+			scope += " " + string(q.Queue)
+		}
+		s.routingAudit(ctx, actor.entry(org, AuditQuickReply, "/"+q.Shortcut, "saved ("+scope+")"))
 	}
 	return q, nil
 }

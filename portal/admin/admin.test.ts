@@ -2,6 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { en, es } from './locales';
 import type { Messages } from '../../web/i18n';
 import { formatSkills, hoursSummary, parseSkills, slugify } from './src/routing';
+import { detailText, words } from './src/auditDetail';
+import { createI18n, merge } from '../../web/i18n';
 
 /** keys lists a locale's leaf keys, dotted. */
 function keys(m: Messages, prefix = ''): string[] {
@@ -61,5 +63,41 @@ describe('routing text forms', () => {
       'Mon 09:00–12:00, 13:00–17:00; Sun 10:00–12:00',
     );
     expect(hoursSummary({}, 'en')).toBe('');
+  });
+});
+
+describe('audit details', () => {
+  const es_ = createI18n({ es: merge({}, es) }, ['es']);
+  const en_ = createI18n({ en: merge({}, en) }, ['en']);
+  const tes = (k: string) => es_.t(k);
+  const ten = (k: string) => en_.t(k);
+
+  it('has a word in both languages for every phrase', () => {
+    for (const key of new Set(Object.values(words))) {
+      expect(tes(`audit.words.${key}`), key).not.toMatch(/^audit\./);
+      expect(ten(`audit.words.${key}`), key).not.toMatch(/^audit\./);
+    }
+  });
+
+  it('puts what the hub writes into Spanish, leaving names, addresses and numbers alone', () => {
+    expect(detailText('role agent, capacity 3', tes)).toBe('rol agente, capacidad 3');
+    expect(detailText('sessions ended', tes)).toBe('sesiones terminadas');
+    expect(detailText('new setup link, sessions ended', tes)).toBe('nuevo enlace de configuración, sesiones terminadas');
+    expect(detailText('through an invite link', tes)).toBe('con un enlace de invitación');
+    expect(detailText('password, app', tes)).toBe('contraseña, aplicación del agente');
+    expect(detailText('sso, app', tes)).toBe('inicio de sesión único, aplicación del agente');
+    // A quoted name keeps the words people typed, even English ones.
+    expect(detailText('name "Role Admin, capacity" → "Kim", role agent → supervisor', tes)).toBe(
+      'nombre "Role Admin, capacity" → "Kim", rol agente → supervisor',
+    );
+    // Host names and addresses are not words.
+    expect(detailText('issuer none → https://app.example.com/sso, allowed domains app.example.com', tes)).toBe(
+      'emisor ninguno → https://app.example.com/sso, dominios permitidos app.example.com',
+    );
+    expect(detailText('enabled false → true, password sign-in true → false', tes)).toBe('activado no → sí, acceso con contraseña sí → no');
+    expect(detailText('saved (queue billing)', tes)).toBe('guardada (cola billing)');
+    // What it does not know stays as the hub wrote it.
+    expect(detailText('Acme Insurance', tes)).toBe('Acme Insurance');
+    expect(detailText('role agent, capacity 3', ten)).toBe('role agent, capacity 3');
   });
 });
