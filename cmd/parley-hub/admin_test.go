@@ -13,6 +13,7 @@ import (
 
 	"github.com/parleyhq/parley/hub/client"
 	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/internal/pgtest"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -26,9 +27,15 @@ func cli(t *testing.T, db string, args ...string) (code int, stdout, stderr stri
 
 var linkPattern = regexp.MustCompile(`https://chat\.example\.com/setup#([A-Za-z0-9_-]{43})`)
 
+// The subcommands do the same on both engines: a SQLite file and PostgreSQL (a cluster the test
+// starts, internal/pgtest).
 func TestSubcommandsScripted(t *testing.T) {
 	envFile = t.TempDir() + "/none" // not this machine's service file
-	db := t.TempDir() + "/hub.db"
+	t.Run("sqlite", func(t *testing.T) { subcommandsScripted(t, t.TempDir()+"/hub.db") })
+	t.Run("postgres", func(t *testing.T) { subcommandsScripted(t, pgtest.DSN(t)) })
+}
+
+func subcommandsScripted(t *testing.T, db string) {
 	code, out, errOut := cli(t, db, "init", "--org", "acme", "--name", "Acme Support", "--admin", "boss", "--email", "boss@acme.test")
 	if code != exitOK || !linkPattern.MatchString(out) || !strings.Contains(out, "https://chat.example.com/admin/acme") || errOut != "" {
 		t.Fatalf("init = %d, %q, %q", code, out, errOut)
