@@ -13,7 +13,10 @@ package hub
 // (the fence trigger), and the node stops at once (crash-only: its supervisor starts it again).
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
@@ -412,6 +415,20 @@ func orgOfPath(p string) (wire.OrgID, bool) {
 	return wire.OrgID(org), org != ""
 }
 
+// orgOfLogin reads the organisation a sign-in names, leaving the body for the handler.
+func orgOfLogin(r *http.Request) (wire.OrgID, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10+1))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return "", false
+	}
+	var req wire.LoginRequest
+	if json.Unmarshal(body, &req) != nil || req.Org == "" || strings.ContainsAny(string(req.Org), "/?#") {
+		return "", false
+	}
+	return req.Org, true
+}
+
 // handler passes the API requests of organisations served elsewhere to their node.
 func (cn *clusterNode) handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -420,6 +437,11 @@ func (cn *clusterNode) handler(next http.Handler) http.Handler {
 			r = r.WithContext(context.WithValue(r.Context(), peerKey{}, true))
 		}
 		org, ok := orgOfPath(r.URL.Path)
+		if !ok && r.Method == http.MethodPost && r.URL.Path == "/api/v1/login" {
+			// A sign-in goes to its organisation's node too, so the failures of one account
+			// and one address are counted in one place whichever node the balancer picks.
+			org, ok = orgOfLogin(r)
+		}
 		if !ok {
 			next.ServeHTTP(w, r)
 			return

@@ -92,3 +92,26 @@ func TestClusterRelayChecksItsClients(t *testing.T) {
 		t.Errorf("live customer: %s", live.conn.State())
 	}
 }
+
+// A sign-in goes to its organisation's node whichever node it reaches: wrong passwords for one
+// account, alternating between two nodes, back off after the same five as on one hub.
+func TestClusterSignInLimitsHoldAcrossNodes(t *testing.T) {
+	dsn := pgtest.Database(t)
+	a := clusterNode(t, dsn, "a")
+	if _, err := client.StartConversation(ctx(t), a.URL(), hub.DemoOrg, "First"); err != nil { // a takes the organisation
+		t.Fatal(err)
+	}
+	b := clusterNode(t, dsn, "b")
+	for i := range 6 {
+		s := []*hub.Server{a, b}[i%2]
+		_, err := client.Login(ctx(t), s.URL(), hub.DemoOrg, "agent1", "wrong")
+		want := wire.EUNAUTHORIZED
+		if i == 5 {
+			want = wire.ERATELIMITED
+		}
+		wantCode(t, "sign-in "+strconv.Itoa(i+1), err, want)
+	}
+	if _, err := client.Login(ctx(t), b.URL(), hub.DemoOrg, "agent2", hub.DemoPassword); err != nil {
+		t.Errorf("another account through b: %v", err)
+	}
+}
