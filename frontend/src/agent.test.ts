@@ -166,6 +166,7 @@ describe('a supervisor on someone else\'s chat', () => {
     await tick();
     expect(queryByTestId('end-conversation')).toBeNull();
     expect(queryByTestId('chat-input')).toBeNull(); // the hub refuses their chat.send too
+    expect(queryByTestId('visual-engagement')).toBeNull(); // and their visual.invite
     expect(getByTestId('conversation-watching').textContent).toContain('Agent One');
     await fireEvent.click(getByTestId('supervisor-close'));
     expect(getByTestId('close-warning').textContent).toContain('Agent One can no longer write in it');
