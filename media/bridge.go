@@ -257,6 +257,10 @@ func (f *Feed) URL() string {
 	return fmt.Sprintf("http://%s/video/%s.mjpeg", f.b.ln.Addr().String(), f.token)
 }
 
+// hidden reports whether the window showing the feed cannot be seen (Bridge.SetShown): a call
+// then skips decoding the video it would show.
+func (f *Feed) hidden() bool { return f.b.whenShown() != nil }
+
 // Publish hands the feed a new frame. The feed keeps img: the caller must not change it.
 func (f *Feed) Publish(img *image.YCbCr) {
 	if p := f.onFrame.Load(); p != nil && *p != nil {

@@ -101,6 +101,12 @@ func (c *Call) receiveVideo(tr *webrtc.TrackRemote) {
 			if r := c.rec.Load(); r != nil && r.writeVideo(recRemote, tr.Codec().MimeType, f, vc.isKeyFrame(f)) {
 				askKey()
 			}
+			if c.remote.hidden() {
+				// Nobody can see the picture (a minimised window): nothing is decoded. Shown
+				// again, decoding starts from the key frame the next frame asks for.
+				needKey = true
+				continue
+			}
 			if needKey {
 				if !vc.isKeyFrame(f) {
 					askKey()

@@ -132,6 +132,24 @@ func TestPionToPion(t *testing.T) {
 		eventually(t, 5*time.Second, "b hears a again", func() bool { return p.b.Stats().AudioLevel > 0.05 })
 	})
 
+	t.Run("window hidden", func(t *testing.T) {
+		// a's window is minimised: a decodes none of b's video (nor encodes a JPEG of it); shown
+		// again, a asks b for a key frame and the picture moves at once.
+		keys := p.b.Stats().KeyFramesSent
+		p.a.remote.b.SetShown(false)
+		time.Sleep(500 * time.Millisecond) // a frame in the decoder
+		before := p.frames[0].count()
+		time.Sleep(700 * time.Millisecond)
+		if got := p.frames[0].count(); got > before+1 {
+			t.Errorf("a decoded %d frames while its window was hidden", got-before)
+		}
+		p.a.remote.b.SetShown(true)
+		eventually(t, 5*time.Second, "a sees b again", func() bool { return p.frames[0].count() >= before+10 && p.frames[0].moving() })
+		if p.b.Stats().KeyFramesSent <= keys {
+			t.Errorf("b sent no key frame for a's window shown again")
+		}
+	})
+
 	t.Run("video off", func(t *testing.T) {
 		if err := p.b.SetVideoEnabled(false); err != nil {
 			t.Fatalf("SetVideoEnabled(false): %v", err)
