@@ -155,6 +155,8 @@ test('IT installs the hub package, runs init, the admin invites people, the agen
   // 5. The agent signs in from the real app window: hub address, organisation, then her password.
   win = await startWindow({ args: [] });
   await win.getByTestId('signin-hub').waitFor({ timeout: T });
+  // A first start suggests no hub and no organisation (no "demo" outside the demo).
+  assert.deepEqual(await win.evaluate(() => ['hub', 'org'].map((f) => document.querySelector(`[data-testid="signin-${f}"]`).value)), ['', '']);
   await win.getByTestId('signin-hub').fill(hub.url);
   await win.getByTestId('signin-org').fill(ORG);
   await win.keyboard.press('Tab'); // leaving the field looks the organisation up
