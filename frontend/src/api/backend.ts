@@ -213,6 +213,7 @@ export const calls = {
   end: () => call('Calls', 'End'),
   setMuted: (muted: boolean) => call('Calls', 'SetMuted', muted),
   setVideo: (on: boolean) => call('Calls', 'SetVideo', on),
+  setRecording: (on: boolean) => call('Calls', 'SetRecording', on),
   devices: () => call('Calls', 'Devices'),
   selectDevice: (kind: v.DeviceKind, id: string) => call('Calls', 'SelectDevice', kind, id),
 };

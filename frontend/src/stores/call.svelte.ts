@@ -102,6 +102,8 @@ export async function startCall(conv: ConversationID, kind: CallKind): Promise<v
 export const endCall = () => act(() => api.calls.end());
 export const toggleMute = () => act(() => api.calls.setMuted(!call.view?.muted));
 export const toggleVideo = () => act(() => api.calls.setVideo(!call.view?.video));
+/** toggleRecording starts or stops recording; the hub refuses a start without the customer's yes. */
+export const toggleRecording = () => act(() => api.calls.setRecording(!call.view?.recording));
 
 export async function loadDevices(): Promise<void> {
   try {

@@ -67,6 +67,35 @@ describe('floating call control', () => {
     expect(getByTestId('call-mute').title).toBe('Unmute (Ctrl+Shift+M)');
   });
 
+  it('offers Record only with the customer\'s consent, and shows the recording indicator', async () => {
+    setCall(view({ record: 'ask', consent: false }));
+    const { getByTestId, queryByTestId } = render(FloatingCallControl);
+    await tick();
+    const rec = getByTestId('call-record') as HTMLButtonElement;
+    expect(rec.disabled).toBe(true);
+    expect(rec.title).toBe('The customer did not agree to recording');
+    expect(queryByTestId('call-recording')).toBeNull();
+    setCall(view({ record: 'ask', consent: true }));
+    await tick();
+    expect(rec.disabled).toBe(false);
+    expect(rec.getAttribute('aria-label')).toBe('Record the call');
+    setCall(view({ record: 'ask', consent: true, recording: true }));
+    await tick();
+    expect(rec.getAttribute('aria-pressed')).toBe('true');
+    expect(rec.getAttribute('aria-label')).toBe('Stop recording');
+    expect(getByTestId('call-recording').textContent).toBe('Recording');
+    // An organisation that records every call: the indicator, no button to stop it.
+    setCall(view({ record: 'always', consent: true, recording: true }));
+    await tick();
+    expect(queryByTestId('call-record')).toBeNull();
+    expect(getByTestId('call-recording').textContent).toBe('Recording');
+    // Without a recording setting there is neither.
+    setCall(view());
+    await tick();
+    expect(queryByTestId('call-record')).toBeNull();
+    expect(queryByTestId('call-recording')).toBeNull();
+  });
+
   it('closes the quality details and the device menu with Escape', async () => {
     setCall(view());
     const { getByTestId, queryByTestId } = render(FloatingCallControl);
