@@ -37,6 +37,9 @@ type Config struct {
 	DBSynchronous string
 	// Store, when set, is used instead of opening DB (the Server does not close it).
 	Store store.Store
+	// ReadDelay is for benchmarks only: every read of conversations, messages, receipts and
+	// figures waits this long first, as on a slow or busy disk (parley-bench -read-delay).
+	ReadDelay time.Duration
 	// Demo seeds the demo organisation (see [DemoOrg]) when it is missing.
 	Demo bool
 	// Logger receives the hub's logs; nil discards them.
@@ -245,6 +248,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 		s.store, s.ownStore = db, true
+	}
+	if cfg.ReadDelay > 0 {
+		s.store = slowReads{Store: s.store, delay: cfg.ReadDelay}
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if cfg.Demo {

@@ -47,6 +47,9 @@ type metrics struct {
 	tcpConns prometheus.Gauge
 	// logins counts sign-ins by result: ok, wrong, limited, busy.
 	logins *prometheus.CounterVec
+	// routerBusy is the time the routing loop spent working (commands, chat batches and what
+	// each sends after): its busy share is the rate of this counter.
+	routerBusy prometheus.Counter
 	// routingMetrics are the metrics of queues and routing (routing_metrics.go).
 	*routingMetrics
 }
@@ -82,8 +85,10 @@ func newMetrics() *metrics {
 	m.logins = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_logins_total",
 		Help: "Sign-ins by result: ok, wrong (password or username), limited (backing off), busy (too many checked at once)."}, []string{"result"})
 	m.reg.MustRegister(m.clusterOwned, m.clusterTakeovers, m.clusterLost)
+	m.routerBusy = prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_hub_router_busy_seconds_total",
+		Help: "Time the routing loop spent working; its rate is the loop's busy share (1 = always busy: presence, offers and typing wait)."})
 	m.reg.MustRegister(m.connections, m.messages, m.queue, m.offers, m.frameErrors, m.conversations, m.storeSeconds, m.handleSeconds,
-		m.rateLimited, m.connsRefused, m.idleClosed, m.tcpConns, m.logins,
+		m.rateLimited, m.connsRefused, m.idleClosed, m.tcpConns, m.logins, m.routerBusy,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, l := range []string{"frames", "sends", "visual", "starts"} {
 		m.rateLimited.WithLabelValues(l)

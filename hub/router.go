@@ -333,9 +333,12 @@ func (r *router) run() {
 	for {
 		select {
 		case f := <-r.cmds:
+			start := time.Now()
 			f()
 			r.flush()
+			r.s.metrics.routerBusy.Add(time.Since(start).Seconds())
 		case req := <-r.sends:
+			start := time.Now()
 			batch := []*sendReq{req}
 		drain:
 			for len(batch) < maxBatch {
@@ -348,6 +351,7 @@ func (r *router) run() {
 			}
 			r.chatBatch(batch)
 			r.flush()
+			r.s.metrics.routerBusy.Add(time.Since(start).Seconds())
 		case <-r.quit:
 			for _, o := range r.offers {
 				o.timer.Stop()

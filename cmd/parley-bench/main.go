@@ -12,8 +12,13 @@
 // belong to three queues each, and after the traffic customers keep leaving and arriving at the
 // -churn rate with about -convs conversations live, and the hub's routing passes are timed. A
 // further run with one queue and no skills is the routing reference.
+// It prints the routing loop's busy share too. -read-delay makes the hub's reads wait (a slow
+// disk), -rejoins has agents open a second window during the traffic (each sign-in reads the store
+// for their conversations), and -before measures the same traffic against an earlier hub binary
+// first, to print the change.
 //
 //	parley-bench -hub out/parley-hub -convs 1000 -duration 20s -queues 20
+//	parley-bench -sync-reference=false -limits-reference=false -read-delay 20ms -rejoins 5 -before /tmp/parley-hub-before
 package main
 
 import (
@@ -60,6 +65,9 @@ func main() {
 	flag.IntVar(&cfg.churn, "churn", 20, "with -queues: customers leaving (and as many arriving) per second while routing is timed")
 	flag.DurationVar(&cfg.churnFor, "churn-duration", 10*time.Second, "with -queues: how long routing is timed under churn")
 	routingRef := flag.Bool("routing-reference", true, "with -queues: also time routing with one queue and no skills, the same churn, as the reference")
+	flag.DurationVar(&cfg.readDelay, "read-delay", 0, "the hub's reads of conversations, messages, receipts and figures wait this long (a slow disk: parley-hub -read-delay)")
+	flag.IntVar(&cfg.rejoins, "rejoins", 0, "agents opening a second window per second during the traffic (each waits for its welcome, then closes)")
+	flag.StringVar(&cfg.before, "before", "", "an earlier parley-hub binary: measure the same traffic with it first and print the change")
 	flag.Parse()
 	if err := main1(cfg, *reference, *limitsRef, *routingRef); err != nil {
 		fmt.Fprintln(os.Stderr, "parley-bench:", err)
@@ -75,7 +83,7 @@ func main1(cfg config, reference, limitsRef, routingRef bool) error {
 		return errors.New("-queues is 0 or 2 to 500")
 	}
 	cfg.timeRouting = cfg.queues > 0
-	var ref result
+	var ref, before result
 	if reference {
 		fmt.Println("== reference: -db-synchronous normal (a power loss may roll back the last acknowledged messages)")
 		cfg.sync = "normal"
@@ -94,8 +102,17 @@ func main1(cfg config, reference, limitsRef, routingRef bool) error {
 			return err
 		}
 	}
-	fmt.Println("== measured: the defaults, -db-synchronous full (every acknowledged message is on disk) and the limits on")
 	cfg.sync = "full"
+	if cfg.before != "" {
+		fmt.Printf("== before: %s\n", cfg.before)
+		bc := cfg
+		bc.hubBin = cfg.before
+		var err error
+		if before, err = run(bc); err != nil {
+			return err
+		}
+	}
+	fmt.Println("== measured: the defaults, -db-synchronous full (every acknowledged message is on disk) and the limits on")
 	full, err := run(cfg)
 	if err != nil {
 		return err
@@ -110,6 +127,11 @@ func main1(cfg config, reference, limitsRef, routingRef bool) error {
 			return "n/a"
 		}
 		return fmt.Sprintf("%.2fx", a/b)
+	}
+	if cfg.before != "" {
+		fmt.Printf("this hub vs before, same traffic in the same run: routing loop busy %.1f%% vs %.1f%% (%s), p50 %.2f vs %.2f ms (%s), p99 %.2f vs %.2f ms (%s), max %.2f vs %.2f ms\n",
+			full.busy*100, before.busy*100, ratio(full.busy, before.busy), full.p50, before.p50, ratio(full.p50, before.p50),
+			full.p99, before.p99, ratio(full.p99, before.p99), full.max, before.max)
 	}
 	if reference {
 		fmt.Printf("synchronous full vs normal, same traffic in the same run: p50 %.2f vs %.2f ms (%s), p99 %.2f vs %.2f ms (%s), mean store transaction %.2f vs %.2f ms (%s)\n",
@@ -142,8 +164,10 @@ func main1(cfg config, reference, limitsRef, routingRef bool) error {
 type result struct {
 	perConn   float64 // KB of heap and stacks per idle connection
 	p50, p99  float64 // fan-out latency, ms
+	max       float64 // slowest delivery, ms
 	storeMean float64 // mean store transaction, ms
 	route     routeResult
+	busy      float64 // the routing loop's busy share during the traffic (0..1)
 }
 
 type config struct {
@@ -161,6 +185,9 @@ type config struct {
 	churnFor   time.Duration
 	// timeRouting is set when routing is timed under churn after the traffic.
 	timeRouting bool
+	readDelay   time.Duration
+	rejoins     int
+	before      string
 }
 
 const org wire.OrgID = "bench"
@@ -196,6 +223,9 @@ func run(cfg config) (result, error) {
 		"-trusted-proxies", "127.0.0.1", "-metrics-addr", "127.0.0.1:0"}
 	if cfg.limitsOff {
 		args = append(args, "-rate-limits=false")
+	}
+	if cfg.readDelay > 0 {
+		args = append(args, "-read-delay", cfg.readDelay.String())
 	}
 	cmd := exec.CommandContext(ctx, cfg.hubBin, args...)
 	cmd.Stderr = io.Discard
@@ -268,6 +298,10 @@ func run(cfg config) (result, error) {
 		go profile(ops, cfg.cpuProfile, cfg.duration)
 	}
 	deadline := time.Now().Add(cfg.duration)
+	busy0 := counter(ops, "parley_hub_router_busy_seconds_total")
+	started := time.Now()
+	rejoined := make(chan int, 1)
+	go func() { rejoined <- b.rejoin(ctx, cfg.rejoins, deadline) }()
 	perConv := float64(cfg.rate) / float64(cfg.convs) // messages per second per conversation
 	var wg sync.WaitGroup
 	var sendErrs atomic.Int64
@@ -289,8 +323,10 @@ func run(cfg config) (result, error) {
 		}()
 	}
 	wg.Wait()
+	nRejoins := <-rejoined
 	time.Sleep(500 * time.Millisecond) // the last answers arrive
 	b.measuring.Store(false)
+	busy := (counter(ops, "parley_hub_router_busy_seconds_total") - busy0) / time.Since(started).Seconds()
 	lat := b.latencies()
 	if len(lat) == 0 {
 		return result{}, errors.New("no message was delivered")
@@ -300,13 +336,16 @@ func run(cfg config) (result, error) {
 	}
 	fmt.Printf("fan-out latency over %s, %d deliveries (customer→agent and agent→customer): p50 %.2f ms, p99 %.2f ms, max %.2f ms; send errors %d\n",
 		cfg.duration, len(lat), pct(0.50), pct(0.99), float64(lat[len(lat)-1].Microseconds())/1000, sendErrs.Load())
+	fmt.Printf("routing loop busy %.1f%% of the time (parley_hub_router_busy_seconds_total); %d second windows opened by agents; hub reads delayed %s\n",
+		busy*100, nRejoins, cfg.readDelay)
 	if h, err := chatsim.Histogram(ops, "parley_hub_message_handle_seconds", "0.001", "0.005", "0.02", "0.1"); err == nil {
 		fmt.Printf("inside the hub, read to queued for recipients: %s\n", h)
 	}
 	if h, err := chatsim.Histogram(ops, "parley_hub_message_store_seconds", "0.001", "0.005", "0.02", "0.1"); err == nil {
 		fmt.Printf("  store transactions (one per batch of messages): %s\n", h)
 	}
-	res := result{perConn: perConn, p50: pct(0.50), p99: pct(0.99), storeMean: meanMS(ops, "parley_hub_message_store_seconds")}
+	res := result{perConn: perConn, p50: pct(0.50), p99: pct(0.99), max: float64(lat[len(lat)-1].Microseconds()) / 1000,
+		storeMean: meanMS(ops, "parley_hub_message_store_seconds"), busy: busy}
 	if cfg.timeRouting {
 		if res.route, err = b.churnPhase(ctx, ops, cfg); err != nil {
 			return res, err
@@ -344,6 +383,23 @@ func meanMS(url, name string) float64 {
 		return 0
 	}
 	return sum / count * 1000
+}
+
+// counter reads one counter from the hub's /metrics (0 when missing: an older hub).
+func counter(url, name string) float64 {
+	res, err := http.Get(url + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
 }
 
 // seed creates the bench organisation and its agents in a fresh database.
@@ -441,6 +497,8 @@ type bench struct {
 	active    chan struct{}
 	customers []*customer
 	all       []*client.Conn
+	// tokens are the agents' sign-in tokens, for rejoin.
+	tokens    []string
 	measuring atomic.Bool
 
 	mu  sync.Mutex // guards lat, customers and all
@@ -489,6 +547,7 @@ func (b *bench) connectAgents(ctx context.Context, n int) error {
 			return err
 		}
 		b.all = append(b.all, c)
+		b.tokens = append(b.tokens, login.Token)
 		go func() {
 			for env := range c.Events() {
 				switch env.Type {
@@ -508,6 +567,34 @@ func (b *bench) connectAgents(ctx context.Context, n int) error {
 		}()
 	}
 	return nil
+}
+
+// rejoin has perSecond agents a second open a second window (a new connection with their token:
+// the hub welcomes it with their conversations and the receipts in them) until deadline, then
+// close it; it returns how many were welcomed.
+func (b *bench) rejoin(ctx context.Context, perSecond int, deadline time.Time) int {
+	if perSecond <= 0 {
+		return 0
+	}
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	tick := time.NewTicker(time.Second / time.Duration(perSecond))
+	defer tick.Stop()
+	for i := 0; time.Now().Before(deadline); i++ {
+		<-tick.C
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := client.Dial(ctx, b.url, b.tokens[i%len(b.tokens)], client.Options{Logger: quiet})
+			if err != nil {
+				return
+			}
+			n.Add(1)
+			c.Close()
+		}()
+	}
+	wg.Wait()
+	return int(n.Load())
 }
 
 // startCustomers opens the conversations, 50 at a time.

@@ -140,6 +140,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&m.Config.CustomerGoneAfter, "customer-gone", envDuration("PARLEY_CUSTOMER_GONE", 30*time.Second), "how long a customer with no connection counts as away before they count as gone (PARLEY_CUSTOMER_GONE)")
 	fs.DurationVar(&m.Config.AutoCloseAfter, "auto-close", envDuration("PARLEY_AUTO_CLOSE", 10*time.Minute), "default time a chat stays open with its customer gone and nobody writing; an organisation's admin may set its own (PARLEY_AUTO_CLOSE)")
 	fs.DurationVar(&m.Config.AutoCloseWarning, "auto-close-warning", envDuration("PARLEY_AUTO_CLOSE_WARNING", time.Minute), "how long before that close the agent is warned and may keep the chat open (PARLEY_AUTO_CLOSE_WARNING)")
+	fs.DurationVar(&m.Config.ReadDelay, "read-delay", 0, "benchmarks only: every read of conversations, messages, receipts and figures waits this long, as on a slow disk (make bench-hub)")
 	debug, _ := strconv.ParseBool(os.Getenv("PARLEY_DEBUG"))
 	fs.BoolVar(&m.Config.Debug, "debug", debug, "serve Go's profiler at /debug/pprof/; keep such a hub off public networks (PARLEY_DEBUG)")
 	fs.StringVar(&m.LogFormat, "log-format", envOr("PARLEY_LOG_FORMAT", "text"), "log format: text or json (PARLEY_LOG_FORMAT)")
