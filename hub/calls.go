@@ -602,7 +602,7 @@ func (r *router) endCall(cl *callState, outcome wire.CallOutcome, reason string,
 	if cl.agent.call == cl {
 		cl.agent.call = nil
 	}
-	cl.cs.org.stats = nil
+	cl.cs.org.dropStats()
 	if outcome != "" && outcome != wire.OutcomeAcceptedAudio && outcome != wire.OutcomeAcceptedVideo {
 		r.callm.outcomes.WithLabelValues(string(outcome)).Inc()
 	}
@@ -770,7 +770,7 @@ func (r *router) pushCalls(c *conn) {
 
 // endConvCall ends the call of a conversation that is ending (or moving to another agent).
 func (r *router) endConvCall(cs *convState, by wire.Author, reason string) {
-	cs.org.stats = nil
+	cs.org.dropStats()
 	cl := cs.call
 	if cl == nil {
 		return

@@ -32,11 +32,13 @@ const (
 )
 
 // out is one item of a connection's send queue: a frame, or work for the writer that reads the
-// store (a replay after Hello, or a sync answer).
+// store (a replay after Hello, the receipts in the conversations a Welcome lists, or a sync
+// answer), so no such read runs on the routing loop.
 type out struct {
-	frame  []byte
-	replay []replay
-	sync   *syncReq
+	frame    []byte
+	replay   []replay
+	receipts []wire.ConversationID
+	sync     *syncReq
 }
 
 // replay asks the writer for conv's messages after After up to and including UpTo.
@@ -392,9 +394,32 @@ func (c *conn) readLoop() {
 			continue
 		}
 		if err := c.dispatch(env); err != nil {
-			c.pushError(env.RID, err)
+			c.pushError(env.RID, c.notOpen(err))
 		}
 	}
+}
+
+// notOpen turns the router's errNotOpen into ErrConvEnded for a stored conversation the caller
+// could see, or ErrConvNotFound; it reads the store on the connection's goroutine. Other errors
+// pass as they are.
+func (c *conn) notOpen(err error) error {
+	var no *errNotOpen
+	if !errors.As(err, &no) {
+		return err
+	}
+	ctx, cancel := dbctx()
+	defer cancel()
+	conv, serr := c.s.store.Conversation(ctx, no.conv)
+	switch {
+	case errors.Is(serr, store.ErrNotFound):
+		return ErrConvNotFound
+	case serr != nil:
+		return serr
+	case conv.Org != c.org || (c.role == wire.RoleCustomer && conv.ID != c.conv) ||
+		(c.role == wire.RoleAgent && conv.AgentID != c.user.ID):
+		return ErrConvNotFound
+	}
+	return ErrConvEnded
 }
 
 // dispatch checks one request's payload and hands it to the router. The router answers
@@ -564,6 +589,8 @@ func (c *conn) writer() {
 			err = c.write(o.frame)
 		case o.replay != nil:
 			err = c.writeReplay(o.replay)
+		case o.receipts != nil:
+			err = c.writeReceipts(o.receipts)
 		case o.sync != nil:
 			err = c.writeSync(o.sync)
 		}
@@ -608,6 +635,33 @@ func (c *conn) writeReplay(rs []replay) error {
 				if err := c.write(frame); err != nil {
 					return err
 				}
+			}
+		}
+	}
+	return nil
+}
+
+// writeReceipts sends the delivery markers the other side set in convs. One the store cannot read
+// is logged and left out: the next receipt the other side sets carries the same news.
+func (c *conn) writeReceipts(convs []wire.ConversationID) error {
+	for _, id := range convs {
+		ctx, cancel := dbctx()
+		rs, err := c.s.store.Receipts(ctx, id)
+		cancel()
+		if err != nil {
+			c.log.Warn("reading receipts", "conv", id, "err", err)
+			continue
+		}
+		for _, rc := range rs {
+			if rc.By == authorOf(c.role) {
+				continue
+			}
+			frame, err := wire.Encode(wire.TypeChatReceipt, "", wire.Receipt{Conv: id, Seq: rc.Seq, Kind: rc.Kind, By: rc.By})
+			if err != nil {
+				return err
+			}
+			if err := c.write(frame); err != nil {
+				return err
 			}
 		}
 	}

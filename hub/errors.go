@@ -32,6 +32,14 @@ var ErrConvNotFound = &wire.Error{Code: wire.ENOTFOUND, Message: "no such conver
 // ErrOrgNotFound indicates an organisation that does not exist.
 var ErrOrgNotFound = &wire.Error{Code: wire.ENOTFOUND, Message: "no such organisation"}
 
+// errNotOpen is the router's answer about a conversation it does not hold open: ended, or never
+// there. It reads as ErrConvNotFound unless conn.notOpen, off the routing loop, finds it ended
+// and visible to the caller (ErrConvEnded).
+type errNotOpen struct{ conv wire.ConversationID }
+
+func (e *errNotOpen) Error() string { return ErrConvNotFound.Error() }
+func (e *errNotOpen) Unwrap() error { return ErrConvNotFound }
+
 // ErrConvEnded indicates a request on a conversation that has ended.
 var ErrConvEnded = &wire.Error{Code: wire.ECONFLICT, Message: "the conversation has ended"}
 

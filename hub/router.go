@@ -83,8 +83,12 @@ type orgState struct {
 	// allocation per pass.
 	free []*agentState
 	// stats are the supervisor's figures, read at statsAt; nil when they must be read again.
-	stats   *wire.Stats
-	statsAt time.Time
+	// They are read off the loop (router_snapshot.go): statsGen counts the times they were
+	// dropped, so a read that started before a drop is not kept; statsReading is set while one runs.
+	stats        *wire.Stats
+	statsAt      time.Time
+	statsGen     uint64
+	statsReading bool
 	// autoClose is the organisation's auto-close time; 0 means the hub's default.
 	autoClose time.Duration
 	// wrap is the organisation's wrap-up step (wrapup.go).

@@ -1,6 +1,8 @@
 package hub
 
 import (
+	"errors"
+
 	"github.com/coder/websocket"
 	"github.com/parleyhq/parley/wire"
 )
@@ -9,8 +11,26 @@ import (
 // must know) and forgetting one that has gone.
 
 // register adds a welcomed connection and queues its Welcome, the replay of what it missed, and
-// the state it must know (agent state, pending offer, receipts, snapshot).
+// the state it must know (agent state, pending offer, receipts, snapshot). A customer whose
+// conversation has ended is welcomed with it as stored, read here and not on the routing loop.
 func (r *router) register(c *conn, resume map[wire.ConversationID]int64) error {
+	err := r.register1(c, resume, nil)
+	var no *errNotOpen
+	if !errors.As(err, &no) {
+		return err
+	}
+	ctx, cancel := dbctx()
+	conv, err := r.s.store.Conversation(ctx, c.conv)
+	cancel()
+	if err != nil {
+		return err
+	}
+	return r.register1(c, resume, &conv)
+}
+
+// register1 is register on the loop, given the customer's conversation as stored when it is no
+// longer open (nil: errNotOpen asks for it).
+func (r *router) register1(c *conn, resume map[wire.ConversationID]int64, ended *wire.Conversation) error {
 	return r.call(func() error {
 		org, err := r.org(c.org)
 		if err != nil {
@@ -37,13 +57,10 @@ func (r *router) register(c *conn, resume map[wire.ConversationID]int64) error {
 				conv.QueuePosition = r.position(cs)
 				follow(conv)
 			} else {
-				ctx, cancel := dbctx()
-				conv, err := r.s.store.Conversation(ctx, c.conv)
-				cancel()
-				if err != nil {
-					return err
+				if ended == nil {
+					return &errNotOpen{conv: c.conv}
 				}
-				follow(conv)
+				follow(*ended)
 			}
 		case wire.RoleAgent:
 			agent = org.agents[c.user.ID]
@@ -86,7 +103,13 @@ func (r *router) register(c *conn, resume map[wire.ConversationID]int64) error {
 		if len(replays) > 0 {
 			c.push(&out{replay: replays})
 		}
-		r.pushReceipts(c, welcome.Conversations)
+		if len(welcome.Conversations) > 0 {
+			ids := make([]wire.ConversationID, len(welcome.Conversations))
+			for i, conv := range welcome.Conversations {
+				ids[i] = conv.ID
+			}
+			c.push(&out{receipts: ids}) // the writer reads them, after the replay
+		}
 		r.pushCalls(c)
 		r.pushVisuals(c, welcome.Conversations)
 		switch {
@@ -110,24 +133,6 @@ func (r *router) register(c *conn, resume map[wire.ConversationID]int64) error {
 		r.dirty[org] = struct{}{}
 		return nil
 	})
-}
-
-// pushReceipts sends c the delivery markers the other side set in convs.
-func (r *router) pushReceipts(c *conn, convs []wire.Conversation) {
-	for _, conv := range convs {
-		ctx, cancel := dbctx()
-		rs, err := r.s.store.Receipts(ctx, conv.ID)
-		cancel()
-		if err != nil {
-			c.log.Warn("reading receipts", "err", err)
-			continue
-		}
-		for _, rc := range rs {
-			if rc.By != authorOf(c.role) {
-				c.pushFrame(wire.TypeChatReceipt, "", wire.Receipt{Conv: conv.ID, Seq: rc.Seq, Kind: rc.Kind, By: rc.By})
-			}
-		}
-	}
 }
 
 // unregister forgets a connection that has gone.

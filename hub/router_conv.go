@@ -2,7 +2,6 @@ package hub
 
 import (
 	"cmp"
-	"errors"
 	"slices"
 
 	"github.com/parleyhq/parley/hub/store"
@@ -73,8 +72,9 @@ func (r *router) watchAbandon(cs *convState) {
 }
 
 // open finds an open conversation c may take part in. Conversations of other organisations, and
-// ones an agent is not assigned, are ErrConvNotFound; closed ones the caller could see are
-// ErrConvEnded.
+// ones an agent is not assigned, are ErrConvNotFound. One the router does not hold is errNotOpen:
+// the connection's own goroutine tells an ended one the caller could see (ErrConvEnded) from the
+// rest (conn.notOpen), so the routing loop never reads the store for it.
 func (r *router) open(c *conn, id wire.ConversationID) (*convState, error) {
 	if id == "" {
 		return nil, wire.Errorf(wire.EINVALID, "conv is missing")
@@ -84,19 +84,7 @@ func (r *router) open(c *conn, id wire.ConversationID) (*convState, error) {
 	}
 	cs := r.convs[id]
 	if cs == nil {
-		ctx, cancel := dbctx()
-		defer cancel()
-		conv, err := r.s.store.Conversation(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, ErrConvNotFound
-		}
-		if err != nil {
-			return nil, err
-		}
-		if conv.Org != c.org || (c.role == wire.RoleAgent && conv.AgentID != c.user.ID) {
-			return nil, ErrConvNotFound
-		}
-		return nil, ErrConvEnded
+		return nil, &errNotOpen{conv: id}
 	}
 	if cs.conv.Org != c.org || (c.role == wire.RoleAgent && cs.conv.AgentID != c.user.ID) {
 		return nil, ErrConvNotFound

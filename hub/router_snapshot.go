@@ -92,21 +92,44 @@ const statsWindow = 24 * time.Hour
 // (so the window moves); an ended conversation or call clears them at once.
 const statsMaxAge = time.Minute
 
-// orgStats returns the organisation's figures for the supervisor snapshot, read from the store
-// when they are missing or stale. A store failure gives empty figures (logged), not a missing
-// snapshot.
+// orgStats returns the organisation's figures for the supervisor snapshot. When they are missing
+// or stale it starts reading them off the loop and returns what it has (empty figures at first);
+// the read's result marks the organisation dirty, so its watchers get a snapshot with it. A store
+// failure is logged and leaves the figures as they were.
 func (r *router) orgStats(org *orgState) wire.Stats {
 	now := r.s.now()
 	if org.stats != nil && now.Sub(org.statsAt) < statsMaxAge {
 		return *org.stats
 	}
-	ctx, cancel := dbctx()
-	defer cancel()
-	st, err := r.s.store.Stats(ctx, org.id, now.Add(-statsWindow).UnixMilli())
-	if err != nil {
-		r.s.log.Warn("reading supervisor figures", "org", org.id, "err", err)
-		return wire.Stats{SinceMS: now.Add(-statsWindow).UnixMilli(), Calls: map[wire.CallOutcome]int{}}
+	if !org.statsReading {
+		org.statsReading = true
+		gen := org.statsGen
+		go func() {
+			ctx, cancel := dbctx()
+			st, err := r.s.store.Stats(ctx, org.id, now.Add(-statsWindow).UnixMilli())
+			cancel()
+			r.post(func() {
+				org.statsReading = false
+				if err != nil {
+					r.s.log.Warn("reading supervisor figures", "org", org.id, "err", err)
+					return // the next snapshot tries again
+				}
+				if gen == org.statsGen {
+					org.stats, org.statsAt = &st, now
+				}
+				r.dirty[org] = struct{}{} // the snapshot with them, or (dropped meanwhile) the next read
+			})
+		}()
 	}
-	org.stats, org.statsAt = &st, now
-	return st
+	if org.stats != nil {
+		return *org.stats
+	}
+	return wire.Stats{SinceMS: now.Add(-statsWindow).UnixMilli(), Calls: map[wire.CallOutcome]int{}}
+}
+
+// dropStats makes the next snapshot read the figures again (a conversation or call ended). The
+// figures read so far stay in the snapshots until then.
+func (o *orgState) dropStats() {
+	o.statsGen++
+	o.statsAt = time.Time{}
 }
