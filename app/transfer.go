@@ -1,35 +1,17 @@
 package app
 
 import (
-	"context"
-	"errors"
-	"net/url"
 	"strings"
 
-	"github.com/parleyhq/parley/hub/client"
 	"github.com/parleyhq/parley/wire"
 )
 
 // TransferTargets returns where the agent may transfer a conversation: the organisation's queues
 // and its members (the hub says at the transfer whether one is available).
 func (cs *Conversations) TransferTargets() (wire.Routing, error) {
-	c := cs.c
-	c.mu.Lock()
-	token, hubURL, user := c.token, c.session.HubURL, c.session.User
-	c.mu.Unlock()
-	if token == "" || user == nil {
-		return wire.Routing{}, ErrNotSignedIn
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
-	defer cancel()
 	var rt wire.Routing
-	err := client.API(ctx, hubURL, "GET", "/api/v1/orgs/"+url.PathEscape(string(user.Org))+"/routing", token, nil, &rt)
-	if err != nil {
-		var werr *wire.Error
-		if !errors.As(err, &werr) {
-			return wire.Routing{}, ErrHubUnreachable
-		}
-		return wire.Routing{}, werr
+	if err := cs.c.hubAPI("GET", "/routing", nil, &rt); err != nil {
+		return wire.Routing{}, err
 	}
 	return rt, nil
 }
