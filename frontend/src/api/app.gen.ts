@@ -581,11 +581,14 @@ export interface Bindings {
   Conversations: {
     Active(): Promise<wire.ConversationID>;
     Close(): Promise<void>;
+    DeleteQuickReply(id: wire.QuickReplyID): Promise<void>;
     End(id: wire.ConversationID): Promise<void>;
     KeepOpen(id: wire.ConversationID): Promise<void>;
     List(): Promise<ConversationView[]>;
     Messages(id: wire.ConversationID): Promise<MessageView[]>;
     Open(id: wire.ConversationID): Promise<ConversationView>;
+    QuickReplies(): Promise<wire.QuickReply[]>;
+    SaveQuickReply(id: wire.QuickReplyID, shortcut: string, text: string): Promise<wire.QuickReply>;
     Send(id: wire.ConversationID, text: string): Promise<MessageView>;
     Transfer(id: wire.ConversationID, queue: wire.QueueID, agent: wire.UserID, note: string): Promise<void>;
     TransferTargets(): Promise<wire.Routing>;

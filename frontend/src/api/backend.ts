@@ -172,6 +172,12 @@ export const conversations = {
   transferTargets: () => call('Conversations', 'TransferTargets'),
   /** transfer moves a conversation to a queue or an agent (one of the two) with a note. */
   transfer: (id: v.ConversationID, queue: string, agent: string, note: string) => call('Conversations', 'Transfer', id, queue, agent, note),
+  /** quickReplies lists the organisation's, the queues' and the agent's own quick replies. */
+  quickReplies: () => call('Conversations', 'QuickReplies'),
+  /** saveQuickReply stores one of the agent's own quick replies (id '' for a new one). */
+  saveQuickReply: (id: string, shortcut: string, text: string) => call('Conversations', 'SaveQuickReply', id, shortcut, text),
+  /** deleteQuickReply removes one of the agent's own quick replies. */
+  deleteQuickReply: (id: string) => call('Conversations', 'DeleteQuickReply', id),
 };
 
 export const supervisor = {
