@@ -8,6 +8,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -135,6 +136,8 @@ type conv struct {
 	delivered, read int64
 	// moved is true once the conversation is no longer this agent's (ConversationView.Moved).
 	moved bool
+	// consulting is true while this member reads along in someone else's conversation.
+	consulting bool
 }
 
 // core is the state the services share. One goroutine (run) reads the hub connection; the
@@ -425,6 +428,24 @@ func (c *core) event(ev wire.Envelope) (out []emission, followUp []func()) {
 		}
 		out = append(out, emission{EventConversations, c.convViews()})
 
+	case wire.TypeConsult:
+		var k wire.Consult
+		if ev.Unmarshal(&k) != nil {
+			break
+		}
+		if k.Ended {
+			// No longer reading along (left, or the conversation moved on): it leaves the list.
+			delete(c.convs, k.Conversation.ID)
+			if c.active == k.Conversation.ID {
+				c.active = ""
+				out = append(out, emission{EventActive, c.active})
+			}
+		} else {
+			c.log.Info("invited to read along", "conv", k.Conversation.ID, "by", k.By)
+			followUp = append(followUp, c.upsertConv(k.Conversation)...)
+		}
+		out = append(out, emission{EventConversations, c.convViews()})
+
 	case wire.TypeChatMessage:
 		var m wire.Message
 		if ev.Unmarshal(&m) != nil {
@@ -507,7 +528,9 @@ func (c *core) upsertConv(wc wire.Conversation) (followUp []func()) {
 	if c.session.User != nil {
 		me = c.session.User.ID
 	}
-	cv.moved = c.session.User != nil && c.session.User.Role == wire.RoleAgent &&
+	// Invited to read along (consult.go): someone else's, but open to notes.
+	cv.consulting = me != "" && wc.AgentID != me && slices.ContainsFunc(wc.Consultants, func(m wire.MemberRef) bool { return m.ID == me })
+	cv.moved = c.session.User != nil && c.session.User.Role == wire.RoleAgent && !cv.consulting &&
 		(wc.State == wire.ConvWaiting || (wc.State == wire.ConvActive && wc.AgentID != me))
 	if have := cv.lastSeq(); wc.LastSeq > have {
 		id, after := wc.ID, have
@@ -574,7 +597,7 @@ func (c *core) addMessage(m wire.Message) (mv MessageView, isNew bool, followUp 
 		cv = &conv{Conversation: wire.Conversation{ID: m.Conv, State: wire.ConvActive}}
 		c.convs[m.Conv] = cv
 	}
-	mv = MessageView{Conv: m.Conv, Seq: m.Seq, Author: m.Author, AuthorName: m.AuthorName, Text: m.Text, At: m.At - c.offset, Event: m.Event}
+	mv = MessageView{Conv: m.Conv, Seq: m.Seq, Author: m.Author, AuthorName: m.AuthorName, Text: m.Text, At: m.At - c.offset, Event: m.Event, Internal: m.Internal}
 	i := sort.Search(len(cv.msgs), func(i int) bool { return cv.msgs[i].Seq >= m.Seq })
 	if i < len(cv.msgs) && cv.msgs[i].Seq == m.Seq {
 		return mv, false, nil
@@ -585,7 +608,13 @@ func (c *core) addMessage(m wire.Message) (mv MessageView, isNew bool, followUp 
 	if m.Seq > cv.LastSeq {
 		cv.LastSeq = m.Seq
 	}
-	if m.Author == wire.AuthorCustomer {
+	if m.Author == wire.AuthorCustomer && cv.consulting {
+		// Reading along: the agent's receipts are the agent's to send.
+		cv.customerTyping = false
+		if c.active != m.Conv {
+			cv.unread++
+		}
+	} else if m.Author == wire.AuthorCustomer {
 		cv.customerTyping = false
 		kind := wire.ReceiptDelivered
 		if c.active == m.Conv {
@@ -632,7 +661,7 @@ func (c *core) view(cv *conv) ConversationView {
 		CustomerTyping: cv.customerTyping, DeliveredSeq: cv.delivered, ReadSeq: cv.read, Calls: cv.Calls,
 		Customer: cv.Customer, CustomerSince: c.local(cv.CustomerSince), ClosesAt: c.local(cv.ClosesAt),
 		CloseWarning: cv.CloseWarning, EndReason: cv.EndReason, Queue: cv.Queue, QueueName: cv.QueueName,
-		Transfer: cv.Transfer, Moved: cv.moved,
+		Transfer: cv.Transfer, Moved: cv.moved, Consulting: cv.consulting, Consultants: cv.Consultants,
 	}
 	if n := len(cv.msgs); n > 0 {
 		v.LastText, v.LastAt = cv.msgs[n-1].Text, cv.msgs[n-1].At

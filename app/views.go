@@ -91,6 +91,10 @@ type ConversationView struct {
 	// Moved is true once the conversation is no longer this agent's: back in the queue (the agent
 	// signed out or was gone past the offline grace) or given to another agent. It is read-only.
 	Moved bool `json:"moved,omitempty"`
+	// Consulting is true when this member was invited to read along (someone else's chat): they
+	// write internal notes only. Consultants are those reading along.
+	Consulting  bool             `json:"consulting,omitempty"`
+	Consultants []wire.MemberRef `json:"consultants,omitempty"`
 }
 
 // MessageView is one chat message.
@@ -103,6 +107,8 @@ type MessageView struct {
 	At         int64               `json:"at"`
 	// Event is what a system line reports, so the UI can translate it; Text is the English fallback.
 	Event *wire.Event `json:"event,omitempty"`
+	// Internal marks an internal note (or internal line): the customer never receives it.
+	Internal bool `json:"internal,omitempty"`
 }
 
 // SupervisorView is the supervisor's picture of the organisation.
