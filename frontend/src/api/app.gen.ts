@@ -399,6 +399,12 @@ export interface ConversationView {
    * signed out or was gone past the offline grace) or given to another agent. It is read-only.
    */
   moved?: boolean;
+  /**
+   * Consulting is true when this member was invited to read along (someone else's chat): they
+   * write internal notes only. Consultants are those reading along.
+   */
+  consulting?: boolean;
+  consultants?: wire.MemberRef[];
 }
 
 /**
@@ -415,6 +421,10 @@ export interface MessageView {
    * Event is what a system line reports, so the UI can translate it; Text is the English fallback.
    */
   event?: wire.Event;
+  /**
+   * Internal marks an internal note (or internal line): the customer never receives it.
+   */
+  internal?: boolean;
 }
 
 /**
@@ -581,6 +591,7 @@ export interface Bindings {
   Conversations: {
     Active(): Promise<wire.ConversationID>;
     Close(): Promise<void>;
+    Consult(id: wire.ConversationID, user: wire.UserID, note: string): Promise<void>;
     DeleteQuickReply(id: wire.QuickReplyID): Promise<void>;
     End(id: wire.ConversationID): Promise<void>;
     KeepOpen(id: wire.ConversationID): Promise<void>;
@@ -590,6 +601,8 @@ export interface Bindings {
     QuickReplies(): Promise<wire.QuickReply[]>;
     SaveQuickReply(id: wire.QuickReplyID, shortcut: string, text: string): Promise<wire.QuickReply>;
     Send(id: wire.ConversationID, text: string): Promise<MessageView>;
+    SendNote(id: wire.ConversationID, text: string): Promise<MessageView>;
+    StopConsulting(id: wire.ConversationID): Promise<void>;
     Transfer(id: wire.ConversationID, queue: wire.QueueID, agent: wire.UserID, note: string): Promise<void>;
     TransferTargets(): Promise<wire.Routing>;
     Typing(id: wire.ConversationID, typing: boolean): Promise<void>;

@@ -172,6 +172,12 @@ export const conversations = {
   transferTargets: () => call('Conversations', 'TransferTargets'),
   /** transfer moves a conversation to a queue or an agent (one of the two) with a note. */
   transfer: (id: v.ConversationID, queue: string, agent: string, note: string) => call('Conversations', 'Transfer', id, queue, agent, note),
+  /** consult invites a colleague or supervisor to read along and write internal notes. */
+  consult: (id: v.ConversationID, user: v.UserID, note: string) => call('Conversations', 'Consult', id, user, note),
+  /** stopConsulting stops reading along in a chat this member was invited to. */
+  stopConsulting: (id: v.ConversationID) => call('Conversations', 'StopConsulting', id),
+  /** sendNote writes an internal note the customer never receives. */
+  sendNote: (id: v.ConversationID, text: string) => call('Conversations', 'SendNote', id, text),
   /** quickReplies lists the organisation's, the queues' and the agent's own quick replies. */
   quickReplies: () => call('Conversations', 'QuickReplies'),
   /** saveQuickReply stores one of the agent's own quick replies (id '' for a new one). */

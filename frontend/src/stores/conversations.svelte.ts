@@ -58,6 +58,8 @@ export function resetConversations(): void {
 }
 
 export const sendMessage = (id: string, text: string) => api.conversations.send(id, text);
+/** sendNote writes an internal note (the customer never receives it). */
+export const sendNote = (id: string, text: string) => api.conversations.sendNote(id, text);
 export const setTyping = (id: string, typing: boolean) => api.conversations.typing(id, typing);
 export const endConversation = (id: string) => api.conversations.end(id);
 export const keepOpen = (id: string) => api.conversations.keepOpen(id);

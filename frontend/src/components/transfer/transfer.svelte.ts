@@ -10,7 +10,7 @@ registerCommand({
   id: 'transfer',
   labelKey: 'transfer.command',
   icon: 'M7 17 17 7M9 7h8v8M4 20h16',
-  available: (conv: ConversationView) => conv.state === 'active',
+  available: (conv: ConversationView) => conv.state === 'active' && !conv.moved && !conv.consulting,
   run: (conv: ConversationView) => {
     transfer.conv = conv.id;
   },
