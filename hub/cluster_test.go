@@ -66,6 +66,9 @@ func TestClusterRelayChecksItsClients(t *testing.T) {
 	if got := b.OwnedOrgs(); len(got) != 0 {
 		t.Fatalf("b owns %v; a does", got)
 	}
+	if a, b := gauge(t, a, "parley_cluster_owned_orgs"), gauge(t, b, "parley_cluster_owned_orgs"); a != 1 || b != 0 {
+		t.Errorf("parley_cluster_owned_orgs: a %v, b %v; want 1, 0", a, b)
+	}
 	live, _ := customer(t, b, "Live")
 	started, err := client.StartConversation(ctx(t), b.URL(), hub.DemoOrg, "Silent")
 	if err != nil {
