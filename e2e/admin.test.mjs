@@ -132,6 +132,12 @@ test('an admin signs in, invites an agent who sets a password, changes the organ
   await page.getByTestId('admin-autoclose-save').click();
   await page.getByTestId('admin-autoclose-status').filter({ hasText: 'Saved.' }).waitFor({ timeout: T });
   assert.equal((await api('GET', '/api/v1/orgs/demo/settings/auto-close', token)).body.after_s, 900);
+  // Call recording: ask the customer, kept 30 days.
+  await page.getByTestId('admin-recording-ask').check();
+  await page.getByTestId('admin-recording-days').fill('30');
+  await page.getByTestId('admin-recording-save').click();
+  await page.getByTestId('admin-recording-status').filter({ hasText: 'Saved.' }).waitFor({ timeout: T });
+  assert.deepEqual((await api('GET', '/api/v1/orgs/demo/settings/recording', token)).body, { mode: 'ask', retention_days: 30 });
   assert.equal((await api('GET', '/api/v1/orgs/demo', token)).body.name, 'Demo Company Ltd');
   await page.screenshot({ path: join(shots, 'admin-organisation-laptop.png'), fullPage: true });
 
