@@ -17,6 +17,10 @@ include $(sort $(wildcard mk/*.mk))
 
 .PHONY: help deps web test gotest vet unit e2e demo clean
 
+# Binaries are files, not .PHONY targets: each depends on FORCE, so its `go build` runs every time
+# and Go's build cache decides what is stale (make cannot see Go's imports).
+FORCE:
+
 help:
 	@echo "make demo   build and run the agent app against an embedded demo hub"
 	@echo "make test   everything CI runs"

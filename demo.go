@@ -1,3 +1,8 @@
+//go:build demo
+
+// The demo hub is linked only into builds with the demo tag (make demo): the shipped app carries
+// no hub, SQLite, TURN or portal.
+
 package main
 
 import (
@@ -11,10 +16,12 @@ import (
 	"github.com/parleyhq/parley/portal"
 )
 
-// startDemo starts a hub in-process on addr with the demo organisation, on a SQLite file in the
+func init() { startDemo = demoHub }
+
+// demoHub starts a hub in-process on addr with the demo organisation, on a SQLite file in the
 // user's cache folder (the temp folder if there is none), serving the customer portal. It returns
 // the hub's URL and a function that stops it.
-func startDemo(ctx context.Context, addr string, log *slog.Logger) (string, func(), error) {
+func demoHub(ctx context.Context, addr string, log *slog.Logger) (string, func(), error) {
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		dir = os.TempDir()

@@ -2,11 +2,16 @@
 //
 // Usage:
 //
-//	parley [-hub URL] [-org ID] [-demo [-demo-addr 127.0.0.1:8080]] [-devices system|test-pattern] [--version]
-//	parley -check-policy FILE|machine
+//	parley [-hub URL] [-org ID] [-devices system|test-pattern] [--version]
+//	parley -demo [-demo-addr 127.0.0.1:8080]     (builds with the demo tag: make demo)
 //
 // With -demo the app starts a hub in-process on SQLite with the demo organisation, signs in as
 // agent1 and prints the portal URL a customer can chat from. Linux builds need -tags webkit2_41.
+// IT checks a policy file with parley-policy check, which ships beside the app.
+//
+// The other files here are what some builds add: main_dev.go (wails dev builds), main_e2e.go (the
+// window harness of the E2E tests), demo.go (the demo hub), webview_*.go (watching the web view's
+// process on Linux).
 package main
 
 import (
@@ -19,6 +24,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 
 	"github.com/parleyhq/parley/app"
@@ -59,6 +65,16 @@ func formatError(err error) any {
 	return wire.Error{Code: wire.ErrorCode(err), Message: wire.ErrorMessage(err)}
 }
 
+// Set by the files of other builds (nil in a release build):
+var (
+	// startDemo starts the demo hub on addr (demo.go, tag demo) and returns its URL and its stop.
+	startDemo func(ctx context.Context, addr string, log *slog.Logger) (string, func(), error)
+	// devFlags declares the flags a Wails dev build reads itself (main_dev.go).
+	devFlags func(*flag.FlagSet)
+	// policyFileOverride names a policy file to load instead of the machine's (main_dev.go).
+	policyFileOverride func() string
+)
+
 // testWindow is set by main_e2e.go in test builds (build tag e2e, never in a release): it
 // returns what to bind for the window harness end-to-end tests drive the window through, and
 // what to run each time the page has loaded. Nil in release builds.
@@ -75,17 +91,24 @@ func run() error {
 	fl := flag.NewFlagSet("parley", flag.ContinueOnError)
 	hubURL := fl.String("hub", os.Getenv("PARLEY_HUB"), "hub URL to pre-fill in the sign-in form (env PARLEY_HUB)")
 	orgID := fl.String("org", os.Getenv("PARLEY_ORG"), "organisation to pre-fill in the sign-in form (env PARLEY_ORG)")
-	demo := fl.Bool("demo", false, "start a demo hub in-process and sign in as agent1")
-	demoAddr := fl.String("demo-addr", "127.0.0.1:8080", "address of the demo hub")
+	demo, demoAddr := new(bool), new(string)
+	if startDemo != nil {
+		demo = fl.Bool("demo", false, "start a demo hub in-process and sign in as agent1")
+		demoAddr = fl.String("demo-addr", "127.0.0.1:8080", "address of the demo hub")
+	}
 	showVersion := fl.Bool("version", false, "print the version and exit")
 	verbose := fl.Bool("v", false, "debug logs")
 	devices := fl.String("devices", string(app.DevicesSystem), "call devices: system (camera, microphone, speakers; the test pattern stays in the pickers) or test-pattern")
-	checkPolicyPath := fl.String("check-policy", "", "check a policy `file` (\"machine\": this machine's) as the app loads it, print what it does and exit (2 when it is refused)")
-	devFlags(fl)
+	if devFlags != nil {
+		devFlags(fl)
+	}
 	singleWriteUsage(fl)
 	if err := fl.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil // -h printed the usage: not a failure
+		}
+		if startDemo == nil && strings.Contains(err.Error(), "-demo") {
+			return fmt.Errorf("%w (this build has no demo hub: `make demo` builds the app with one)", err)
 		}
 		return err
 	}
@@ -95,9 +118,6 @@ func run() error {
 	if *showVersion {
 		fmt.Println("parley", version.Version)
 		return nil
-	}
-	if *checkPolicyPath != "" {
-		os.Exit(checkPolicy(*checkPolicyPath, os.Stdout, os.Stderr))
 	}
 	level := slog.LevelInfo
 	if *verbose {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 
@@ -13,35 +12,11 @@ import (
 	"github.com/parleyhq/parley/app/policy"
 )
 
-// checkPolicy is -check-policy: it loads the policy file at path ("machine" for this machine's)
-// with the code the app uses at start-up, prints what it does and returns 0, or prints the error
-// with file:line:column and returns 2.
-func checkPolicy(path string, stdout, stderr io.Writer) int {
-	if path == "machine" {
-		p, err := policy.DefaultPath()
-		if err != nil {
-			fmt.Fprintln(stderr, "parley:", err)
-			return 2
-		}
-		path = p
-	}
-	p, err := policy.Load(path)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
-	}
-	if err := p.WriteSummary(stdout); err != nil {
-		fmt.Fprintln(stderr, "parley:", err)
-		return 2
-	}
-	return 0
-}
-
 // machinePolicy loads this machine's policy at start-up. A refused file is logged and returned:
 // the window shows it and sign-in is refused until IT fixes it, never a silent default.
 func machinePolicy(log *slog.Logger) (p policy.Policy, path string, err error) {
 	path, _ = policy.DefaultPath()
-	if o := policyFileOverride(); o != "" {
+	if o := overridePolicy(); o != "" {
 		path = o
 		p, err = policy.Load(o)
 		if errors.Is(err, policy.ErrNoPolicy) {
@@ -79,4 +54,12 @@ func singleWriteUsage(fl *flag.FlagSet) {
 		fl.SetOutput(nil)
 		_, _ = os.Stderr.Write(b.Bytes())
 	}
+}
+
+// overridePolicy is the policy file a dev build was pointed at, or "".
+func overridePolicy() string {
+	if policyFileOverride == nil {
+		return ""
+	}
+	return policyFileOverride()
 }

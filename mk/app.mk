@@ -9,29 +9,40 @@ APP_BIN := build/bin/parley
 # plus the window harness (tag e2e, internal/winharness) that E2E tests drive the real window with.
 APP_E2E_BIN := $(OUT)/parley-e2e
 
-.PHONY: agent app demo test-app-e2e test-app-visual-e2e $(OUT)/parley-agent $(APP_BIN) $(APP_E2E_BIN)
+.PHONY: agent app demo test-app-e2e test-app-visual-e2e
 
 # agent: the headless agent.
 agent: $(OUT)/parley-agent
-$(OUT)/parley-agent:
+$(OUT)/parley-agent: FORCE
 	$(GO) build -ldflags "$(LDFLAGS)" -o $@ ./cmd/parley-agent
 
 # app: the desktop app. The UI is built by `make web`; wails must not tidy go.mod nor rebuild it.
 app: $(APP_BIN)
-$(APP_BIN): deps web
+$(APP_BIN): deps web FORCE
 	$(GO) tool wails build -tags $(APP_TAGS) -s -m -nosyncgomod -skipbindings -nocolour -ldflags "$(LDFLAGS)"
 
 # demo: the app against a hub started in-process with the demo organisation, signed in as agent1.
-# It prints the portal URL a customer can chat from. Without a display it runs under Xvfb.
-demo: $(APP_BIN)
+# It prints the portal URL a customer can chat from. Without a display it runs under Xvfb. Only
+# this build (tag demo, demo.go) links the hub, SQLite, TURN and the portal: the shipped app does not.
+DEMO_BIN := $(OUT)/parley-demo
+demo: $(DEMO_BIN)
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
-		$(APP_BIN) -demo; \
+		$(DEMO_BIN) -demo; \
 	else \
 		echo "demo: no \$$DISPLAY: running the app under xvfb-run (invisible; open the portal URL below and use make test-app-e2e for screenshots)"; \
-		xvfb-run -a -s "-screen 0 1280x800x24" $(APP_BIN) -demo; \
+		xvfb-run -a -s "-screen 0 1280x800x24" $(DEMO_BIN) -demo; \
 	fi
 
-$(APP_E2E_BIN): deps web
+$(DEMO_BIN): deps web FORCE
+	$(GO) build -tags desktop,production,$(APP_TAGS),demo -ldflags "$(LDFLAGS) -w -s" -o $@ .
+
+# The dev build (wails dev's tags: the UI from -assetdir or a dev server, a policy file from
+# PARLEY_POLICY_FILE) that the E2E tests driving the window from Chromium start (e2e/lib/app.mjs).
+APP_DEV_BIN := $(OUT)/parley-dev
+$(APP_DEV_BIN): deps web FORCE
+	$(GO) build -tags dev,$(APP_TAGS) -ldflags "$(LDFLAGS)" -o $@ .
+
+$(APP_E2E_BIN): deps web FORCE
 	$(GO) build -tags desktop,production,$(APP_TAGS),e2e -ldflags "$(LDFLAGS) -w -s" -o $@ .
 
 # app-locales: the C library's Spanish and English locales, so LANG=es_ES.UTF-8 reaches the

@@ -2,9 +2,9 @@
 # window (release build + test harness, under Xvfb) and a headed Chromium agent in the same call
 # with the same Chromium customer, and prints one table: CPU and memory of each whole process
 # tree, call setup, glass to glass read from the windows' pixels (bench/xstamp). Not in `make test`.
-.PHONY: bench-app $(OUT)/xstamp
+.PHONY: bench-app
 
-$(OUT)/xstamp: deps
+$(OUT)/xstamp: deps FORCE
 	$(GO) build -o $@ ./bench/xstamp
 
 bench-app: deps web $(OUT)/parley-hub $(OUT)/parley-e2e $(OUT)/xstamp

@@ -5,10 +5,10 @@
 APT_PACKAGES += chromium
 E2E_TARGETS += test-cobrowse-e2e
 
-.PHONY: test-cobrowse-e2e $(OUT)/screenshare-probe
+.PHONY: test-cobrowse-e2e
 
 # The agent's side of a screen share with the hub replaced by pipes (e2e/screenshare-probe).
-$(OUT)/screenshare-probe: deps
+$(OUT)/screenshare-probe: deps FORCE
 	$(GO) build -o $@ ./e2e/screenshare-probe
 
 # test-cobrowse-e2e, in real Chromium: recorder ↔ replay (the page shows at the agent's, secrets

@@ -1,10 +1,10 @@
 # The hub: its binary and its benchmark. The hub embeds the customer portal, so it builds after web.
-.PHONY: bench-hub $(OUT)/parley-hub $(OUT)/parley-bench
+.PHONY: bench-hub
 
-$(OUT)/parley-hub: web
+$(OUT)/parley-hub: web FORCE
 	$(GO) build -ldflags "$(LDFLAGS)" -o $@ ./cmd/parley-hub
 
-$(OUT)/parley-bench: deps
+$(OUT)/parley-bench: deps FORCE
 	$(GO) build -o $@ ./cmd/parley-bench
 
 # bench-hub drives concurrent customers and agents over the real protocol on loopback against the

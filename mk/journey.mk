@@ -4,8 +4,8 @@
 # mid-chat, the chat goes back to the queue; then single sign-on against a real OpenID provider
 # (out/testidp) through the system-browser flow, and the admin ends that session.
 E2E_TARGETS += test-journey-e2e
-.PHONY: test-journey-e2e $(OUT)/testidp
-$(OUT)/testidp:
+.PHONY: test-journey-e2e
+$(OUT)/testidp: FORCE
 	$(GO) build -o $@ ./internal/testidp/cmd/testidp
 test-journey-e2e: dist-hub app-locales $(OUT)/parley-agent $(OUT)/testidp $(APP_E2E_BIN)
 	PARLEY_AGENT=$(OUT)/parley-agent PARLEY_TESTIDP=$(OUT)/testidp PARLEY_APP_E2E=$(APP_E2E_BIN) \

@@ -10,11 +10,11 @@
 APT_PACKAGES += nftables iproute2
 E2E_TARGETS += test-resilience-short
 
-.PHONY: test-resilience test-resilience-short bench-load $(OUT)/parley-load
+.PHONY: test-resilience test-resilience-short bench-load
 
 RESILIENCE_ENV = PARLEY_HUB=$(abspath $(OUT)/parley-hub)
 
-$(OUT)/parley-load: deps
+$(OUT)/parley-load: deps FORCE
 	$(GO) build -o $@ ./cmd/parley-load
 
 test-resilience: deps $(OUT)/parley-hub

@@ -22,7 +22,6 @@ test-keychain: deps
 .PHONY: test-visual-e2e
 E2E_TARGETS += test-visual-e2e
 
-test-visual-e2e: deps web $(OUT)/parley-hub
-	$(GO) build -tags dev,webkit2_41 -ldflags "$(LDFLAGS)" -o $(OUT)/parley-dev .
+test-visual-e2e: deps web $(OUT)/parley-hub $(OUT)/parley-dev
 	PARLEY_HUB=$(OUT)/parley-hub PARLEY_APP=$(OUT)/parley-dev timeout 900 dbus-run-session -- \
 		bash build/test/with-keyring.sh node --test --test-timeout=600000 e2e/visual-provider.test.mjs

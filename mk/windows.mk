@@ -15,13 +15,13 @@ WINDOWS_APT := wine64 gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 binutils-mingw-w
 # run): one prefix booted, two installs and uninstalls, three calls (docs/deploy.md has figures).
 E2E_TARGETS += test-windows
 
-.PHONY: test-windows windows-deps $(OUT)/windows/parley-agent.exe
+.PHONY: test-windows windows-deps
 
 windows-deps:
 	@build/deps.sh $(WINDOWS_APT)
 
 # The headless agent for Windows, with the app's media engine (H.264 + Opus).
-$(OUT)/windows/parley-agent.exe: windows-deps
+$(OUT)/windows/parley-agent.exe: windows-deps FORCE
 	@mkdir -p $(@D)
 	root=$(CURDIR) && . scripts/dist/windows-cgo.sh && \
 	GOOS=windows GOARCH=amd64 $(GO) build -tags "$$WINDOWS_TAGS" -trimpath -ldflags "-s -w $(LDFLAGS)" -o $@ ./cmd/parley-agent

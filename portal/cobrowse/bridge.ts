@@ -8,7 +8,7 @@
 // then hand it every visual.* event (b.handle(env)), let the customer grant or take back control
 // with b.setControl(granted), and b.stop() to end.
 import * as wire from '../../web/wire.gen';
-import type { Command, FromRecorder, Pointer, ToRecorder } from './protocol';
+import type { Command, FromRecorder, Pointer, ToRecorder } from '../../web/cobrowse';
 import { toHost } from '../src/host';
 
 /** Proto is the chat's hub connection, as the call module gets it. */

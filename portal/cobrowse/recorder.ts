@@ -17,7 +17,7 @@ import {
   type FromRecorder,
   type Pointer,
   type ToRecorder,
-} from './protocol';
+} from '../../web/cobrowse';
 
 /** Recorder is a running co-browse on this page. */
 export interface Recorder {

@@ -4,7 +4,7 @@
 // real Chromium in e2e/cobrowse.test.mjs.
 import { describe, expect, it } from 'vitest';
 import { controllable, leaks, maskValue, secrets, sensitive } from '../../cobrowse/mask';
-import { Assembler, MAX_CHUNK_BYTES, chunkText, validEvent } from '../../cobrowse/protocol';
+import { Assembler, MAX_CHUNK_BYTES, chunkText, validEvent } from '../../../web/cobrowse';
 import { startCobrowse } from '../../cobrowse/bridge';
 
 function el(html: string): HTMLElement {

@@ -3,7 +3,7 @@
 // never allow-scripts: nothing from the customer's page runs in the agent app), and turns the
 // agent's pointer, clicks, keys and wheel into laser-pointer positions and commands.
 import { Replayer } from 'rrweb';
-import { Assembler } from '../../../../portal/cobrowse/protocol';
+import { Assembler } from '../../../../web/cobrowse';
 import type * as wire from '../../../../web/wire.gen';
 
 /** EventType.Meta: rrweb starts a recording, and each checkout, with it (then a full snapshot). */
