@@ -93,6 +93,8 @@ export async function startHub({ args = [] } = {}) {
   const p = await start(bin, ['-addr', '127.0.0.1:0', '-demo', '-db', join(dir, 'hub.db'), ...args], {
     ready: /listening on (http:\/\/[^\s"]+)/,
     name: 'hub',
+    // -demo seeds its accounts with bcrypt: on a loaded 2-core machine that took 21 s (measured).
+    timeoutMs: 90_000,
   });
   const url = p.match[1].replace(/\/$/, '');
   return {
