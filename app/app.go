@@ -373,6 +373,11 @@ func (c *core) event(ev wire.Envelope) (out []emission, followUp []func()) {
 		if ev.Unmarshal(&st) != nil {
 			break
 		}
+		// Wrap-up deadlines on the local clock, for the countdown.
+		st.WrapUp = slices.Clone(st.WrapUp)
+		for i := range st.WrapUp {
+			st.WrapUp[i].EndedAt, st.WrapUp[i].Until = c.local(st.WrapUp[i].EndedAt), c.local(st.WrapUp[i].Until)
+		}
 		c.agent = st
 		out = append(out, emission{EventAgent, st})
 
@@ -662,6 +667,7 @@ func (c *core) view(cv *conv) ConversationView {
 		Customer: cv.Customer, CustomerSince: c.local(cv.CustomerSince), ClosesAt: c.local(cv.ClosesAt),
 		CloseWarning: cv.CloseWarning, EndReason: cv.EndReason, Queue: cv.Queue, QueueName: cv.QueueName,
 		Transfer: cv.Transfer, Moved: cv.moved, Consulting: cv.consulting, Consultants: cv.Consultants,
+		WrapCode: cv.WrapCode, WrapNote: cv.WrapNote,
 	}
 	if n := len(cv.msgs); n > 0 {
 		v.LastText, v.LastAt = cv.msgs[n-1].Text, cv.msgs[n-1].At

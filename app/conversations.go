@@ -141,6 +141,25 @@ func (cs *Conversations) KeepOpen(id wire.ConversationID) error {
 	return err
 }
 
+// WrapUp sends the agent's wrap-up of an ended conversation: an outcome code from the
+// organisation's list and a note. Routing offers new chats again once it is done (or the
+// organisation's wrap-up time is up).
+func (cs *Conversations) WrapUp(id wire.ConversationID, code, note string) error {
+	if _, err := cs.c.request(wire.TypeConvWrapUp, wire.WrapUpDone{Conv: id, Code: code, Note: note}); err != nil {
+		return err
+	}
+	cs.c.log.Info("conversation wrapped up", "conv", id, "code", code)
+	c := cs.c
+	c.mu.Lock()
+	var out []emission
+	if cv := c.convs[id]; cv != nil {
+		cv.WrapCode, cv.WrapNote = code, strings.TrimSpace(note)
+		out = append(out, emission{EventConversations, c.convViews()})
+	}
+	c.unlockEmit(out)
+	return nil
+}
+
 // End ends a conversation: the End button. The transcript is kept.
 func (cs *Conversations) End(id wire.ConversationID) error {
 	_, err := cs.c.request(wire.TypeConvEnd, wire.ConvRef{Conv: id})

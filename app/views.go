@@ -95,6 +95,9 @@ type ConversationView struct {
 	// write internal notes only. Consultants are those reading along.
 	Consulting  bool             `json:"consulting,omitempty"`
 	Consultants []wire.MemberRef `json:"consultants,omitempty"`
+	// WrapCode and WrapNote are the agent's wrap-up once sent (Conversations.WrapUp).
+	WrapCode string `json:"wrap_code,omitempty"`
+	WrapNote string `json:"wrap_note,omitempty"`
 }
 
 // MessageView is one chat message.

@@ -139,6 +139,17 @@ test('an admin signs in, invites an agent who sets a password, changes the organ
   await page.getByTestId('admin-recording-status').filter({ hasText: 'Saved.' }).waitFor({ timeout: T });
   assert.deepEqual((await api('GET', '/api/v1/orgs/demo/settings/recording', token)).body, { mode: 'ask', retention_days: 30 });
   assert.equal((await api('GET', '/api/v1/orgs/demo', token)).body.name, 'Demo Company Ltd');
+  // The wrap-up step: the default codes are listed; the admin sets their own and a wrap-up time.
+  assert.match(await page.getByTestId('admin-wrapup-codes').inputValue(), /^resolved: Resolved\n/);
+  await page.getByTestId('admin-wrapup-codes').fill('bad code: Bad');
+  await page.getByTestId('admin-wrapup-save').click();
+  await page.getByTestId('admin-wrapup-status').filter({ hasText: 'Each line needs a code' }).waitFor({ timeout: T });
+  await page.getByTestId('admin-wrapup-codes').fill('sold: Sale made\ncallback: Call back tomorrow');
+  await page.getByTestId('admin-wrapup-seconds').fill('90');
+  await page.getByTestId('admin-wrapup-save').click();
+  await page.getByTestId('admin-wrapup-status').filter({ hasText: 'Saved.' }).waitFor({ timeout: T });
+  const wu = (await api('GET', '/api/v1/orgs/demo/settings/wrap-up', token)).body;
+  assert.deepEqual(wu, { codes: [{ id: 'sold', label: 'Sale made' }, { id: 'callback', label: 'Call back tomorrow' }], limit_s: 90 });
   await page.screenshot({ path: join(shots, 'admin-organisation-laptop.png'), fullPage: true });
 
   // The audit log lists each change with who made it and from where.
@@ -150,6 +161,7 @@ test('an admin signs in, invites an agent who sets a password, changes the organ
     ['Member changed', 'rosa.diaz'],
     ['Organisation changed', 'demo'],
     ['Auto-close time changed', 'demo'],
+    ['Wrap-up step changed', 'demo'],
   ]) {
     await audit.filter({ hasText: what }).filter({ hasText: on }).first().waitFor({ timeout: T });
   }

@@ -405,6 +405,11 @@ export interface ConversationView {
    */
   consulting?: boolean;
   consultants?: wire.MemberRef[];
+  /**
+   * WrapCode and WrapNote are the agent's wrap-up once sent (Conversations.WrapUp).
+   */
+  wrap_code?: string;
+  wrap_note?: string;
 }
 
 /**
@@ -606,6 +611,7 @@ export interface Bindings {
     Transfer(id: wire.ConversationID, queue: wire.QueueID, agent: wire.UserID, note: string): Promise<void>;
     TransferTargets(): Promise<wire.Routing>;
     Typing(id: wire.ConversationID, typing: boolean): Promise<void>;
+    WrapUp(id: wire.ConversationID, code: string, note: string): Promise<void>;
   };
   Supervisor: {
     Assign(conv: wire.ConversationID, agent: wire.UserID): Promise<void>;

@@ -168,6 +168,8 @@ export const conversations = {
   typing: (id: v.ConversationID, typing: boolean) => call('Conversations', 'Typing', id, typing),
   end: (id: v.ConversationID) => call('Conversations', 'End', id),
   keepOpen: (id: v.ConversationID) => call('Conversations', 'KeepOpen', id),
+  /** wrapUp sends the wrap-up of an ended conversation: an outcome code and a note. */
+  wrapUp: (id: v.ConversationID, code: string, note: string) => call('Conversations', 'WrapUp', id, code, note),
   /** transferTargets lists the organisation's queues and members (wire.Routing). */
   transferTargets: () => call('Conversations', 'TransferTargets'),
   /** transfer moves a conversation to a queue or an agent (one of the two) with a note. */

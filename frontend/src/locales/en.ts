@@ -185,6 +185,26 @@ const en: Messages = {
     transcript: 'Transcript',
     customer: 'Customer',
   },
+  wrapup: {
+    title: 'Wrap up',
+    outcome: 'Outcome',
+    choose: 'Choose an outcome',
+    note: 'Note (optional)',
+    notePlaceholder: 'What was done, what follows',
+    done: 'Done',
+    saving: 'Saving…',
+    left: 'New chats in {left}',
+    timeUp: 'New chats are offered again',
+    optional: 'New chats are offered meanwhile',
+    summary: 'Wrapped up: {outcome}',
+    codes: {
+      resolved: 'Resolved',
+      follow_up: 'Follow-up needed',
+      escalated: 'Escalated',
+      no_reply: 'Customer did not reply',
+      other: 'Other',
+    },
+  },
   customer: {
     short: { here: 'In the chat', away: 'Away {duration}', gone: 'Left {duration} ago' },
     long: {

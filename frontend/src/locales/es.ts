@@ -183,6 +183,26 @@ const es: Messages = {
     transcript: 'Transcripción',
     customer: 'Cliente',
   },
+  wrapup: {
+    title: 'Cierre',
+    outcome: 'Resultado',
+    choose: 'Elige un resultado',
+    note: 'Nota (opcional)',
+    notePlaceholder: 'Qué se hizo y qué sigue',
+    done: 'Hecho',
+    saving: 'Guardando…',
+    left: 'Nuevos chats en {left}',
+    timeUp: 'Vuelves a recibir chats',
+    optional: 'Mientras tanto recibes chats',
+    summary: 'Cerrada: {outcome}',
+    codes: {
+      resolved: 'Resuelto',
+      follow_up: 'Requiere seguimiento',
+      escalated: 'Escalado',
+      no_reply: 'El cliente no respondió',
+      other: 'Otro',
+    },
+  },
   customer: {
     short: { here: 'En el chat', away: 'Ausente {duration}', gone: 'Se fue hace {duration}' },
     long: {

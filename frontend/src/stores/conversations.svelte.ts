@@ -63,3 +63,4 @@ export const sendNote = (id: string, text: string) => api.conversations.sendNote
 export const setTyping = (id: string, typing: boolean) => api.conversations.typing(id, typing);
 export const endConversation = (id: string) => api.conversations.end(id);
 export const keepOpen = (id: string) => api.conversations.keepOpen(id);
+export const wrapUp = (id: string, code: string, note: string) => api.conversations.wrapUp(id, code, note);
