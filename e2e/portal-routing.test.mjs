@@ -121,20 +121,24 @@ test('the customer answers the pre-chat question "Billing", waits with a place a
   assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'prechat-choice');
   await page.getByTestId('prechat-name').fill('Bea');
   await page.getByTestId('prechat-choice-billing').check();
-  assert.equal(await page.getByTestId('chat-status').textContent(), 'We usually reply in a few minutes');
+  // Nobody is online: the header says so before the chat starts (never "We usually reply in a few minutes").
+  await page.getByTestId('chat-status').filter({ hasText: 'Our team is away right now · leave us a message' }).waitFor({ timeout: T });
   await page.screenshot({ path: join(shots, 'portal-prechat-question.png') });
   await page.setViewportSize(phone);
   await page.screenshot({ path: join(shots, 'portal-prechat-question-phone.png') });
   await page.getByTestId('prechat-start').click();
 
-  // Nobody is online: the customer waits, first in the Billing queue, and with no answers yet in
-  // the queue's recent history the estimate is "a few minutes".
-  await page.getByTestId('queue-position').filter({ hasText: 'You are next in the queue' }).waitFor({ timeout: T });
-  assert.equal(await page.getByTestId('queue-wait').textContent(), 'Estimated wait: a few minutes');
+  // Nobody is online: the customer reads that nobody is available (not "You are next") and is
+  // offered to leave a message; they keep waiting.
+  await page.getByTestId('queue-position').filter({ hasText: 'Nobody is available right now' }).waitFor({ timeout: T });
+  assert.equal(await page.getByTestId('queue-wait').count(), 0);
+  const away = page.locator('[data-testid="queue-overflow"][data-reason="away"]');
+  await away.waitFor({ timeout: T });
+  assert.match(await away.textContent(), /Our team is away right now/);
   await page.getByTestId('chat-input').fill('My invoice shows the wrong amount');
   await page.getByTestId('chat-input').press('Enter');
   await messageFrom(page, 'customer', 'wrong amount').waitFor({ timeout: T });
-  await page.screenshot({ path: join(shots, 'portal-waiting-phone.png') });
+  await page.screenshot({ path: join(shots, 'portal-nobody-available-phone.png') });
 
   // Agent Two (sales, no billing skill) comes online: the Billing chat is not offered to them
   // before the queue widens (60 s), so the customer still waits.
@@ -144,6 +148,12 @@ test('the customer answers the pre-chat question "Billing", waits with a place a
     assert.equal(await page.getByTestId('queue-position').count(), 1, 'the chat went to the agent without the skill');
     await page.waitForTimeout(200);
   }
+  // With an agent of the queue online, first in the Billing queue, and with no answers yet in the
+  // queue's recent history the estimate is "a few minutes".
+  await page.getByTestId('queue-position').filter({ hasText: 'You are next in the queue' }).waitFor({ timeout: T });
+  assert.equal(await page.getByTestId('queue-wait').textContent(), 'Estimated wait: a few minutes');
+  assert.equal(await away.count(), 0);
+  await page.screenshot({ path: join(shots, 'portal-waiting-phone.png') });
   // Agent One (billing:2) comes online and gets it at once.
   agents.push(await startAgent(hub.url, { user: 'agent1' }));
   await messageFrom(page, 'system', 'Agent One joined').waitFor({ timeout: T });

@@ -124,6 +124,8 @@ type agentState struct {
 	org *orgState
 	// wrapping are the ended conversations the agent is wrapping up (wrapup.go).
 	wrapping map[wire.ConversationID]*wrapState
+	// waiting is how many customers wait in the agent's queues, as last sent.
+	waiting int
 }
 
 // push queues frame for every connection of the agent (the app, a second window, parley-agent).
@@ -197,6 +199,8 @@ type convState struct {
 	// sentWait and sentOverflow are the estimate and overflow last sent to the customer.
 	sentWait     int64
 	sentOverflow bool
+	// sentNobody is the NobodyAvailable last sent to the customer.
+	sentNobody bool
 }
 
 // passOver skips a for this conversation until until.

@@ -115,7 +115,9 @@ func (r *router) register1(c *conn, resume map[wire.ConversationID]int64, ended 
 		switch {
 		case c.role == wire.RoleCustomer:
 			if cs := r.convs[c.conv]; cs != nil && welcome.Conversations[0].State == wire.ConvWaiting {
-				c.pushFrame(wire.TypeQueuePosition, "", r.positionFrame(cs, welcome.Conversations[0].QueuePosition, r.s.now()))
+				qp := r.positionFrame(cs, welcome.Conversations[0].QueuePosition, r.s.now())
+				qp.NobodyAvailable = !cs.org.staffed(cs.queue)
+				c.pushFrame(wire.TypeQueuePosition, "", qp)
 			}
 			if cs := r.convs[c.conv]; cs != nil {
 				// After the welcome and the replay, so a customer who comes back gets the line live.

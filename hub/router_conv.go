@@ -40,7 +40,8 @@ func (r *router) enqueue(c wire.Conversation, visit store.Visit, preview string)
 		r.route(org)
 		now := r.s.now()
 		qp = r.positionFrame(cs, r.position(cs), now)
-		cs.sentPos, cs.sentWait, cs.sentOverflow = qp.Position, qp.EstimatedWaitMS, qp.Overflow
+		qp.NobodyAvailable = !org.staffed(cs.queue)
+		cs.sentPos, cs.sentWait, cs.sentOverflow, cs.sentNobody = qp.Position, qp.EstimatedWaitMS, qp.Overflow, qp.NobodyAvailable
 		c = cs.conv
 		r.dirty[org] = struct{}{}
 		return nil

@@ -23,6 +23,7 @@ func (r *router) setPresence(c *conn, rid string, p wire.Presence) error {
 			a.presence = p
 			if p == wire.PresenceAvailable {
 				a.idleSince = r.s.now()
+				a.waiting = 0 // offered them instead
 			}
 			r.pushAgentState(a)
 			r.route(org)
@@ -181,7 +182,7 @@ func (r *router) clearOffer(o *offerState) {
 
 func (r *router) agentState(a *agentState) wire.AgentState {
 	return wire.AgentState{Presence: a.effectivePresence(), Load: a.load(), Capacity: a.user.Capacity, OnCall: a.call != nil,
-		WrapUp: a.wrapDue(), WrapCodes: a.org.wrap.Codes}
+		WrapUp: a.wrapDue(), WrapCodes: a.org.wrap.Codes, Waiting: a.waiting}
 }
 
 func (r *router) pushAgentState(a *agentState) {

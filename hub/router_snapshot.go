@@ -29,10 +29,12 @@ func (r *router) position(cs *convState) int {
 func (r *router) flush() {
 	now := r.s.now()
 	for org := range r.dirty {
+		staffed := r.staffing(org)
 		for cs, pos := range queuePositions(org) {
 			qp := r.positionFrame(cs, pos, now)
-			if cs.sentPos != pos || cs.sentWait != qp.EstimatedWaitMS || cs.sentOverflow != qp.Overflow {
-				cs.sentPos, cs.sentWait, cs.sentOverflow = pos, qp.EstimatedWaitMS, qp.Overflow
+			qp.NobodyAvailable = cs.queue != nil && !staffed[cs.queue]
+			if cs.sentPos != pos || cs.sentWait != qp.EstimatedWaitMS || cs.sentOverflow != qp.Overflow || cs.sentNobody != qp.NobodyAvailable {
+				cs.sentPos, cs.sentWait, cs.sentOverflow, cs.sentNobody = pos, qp.EstimatedWaitMS, qp.Overflow, qp.NobodyAvailable
 				frame := encode(wire.TypeQueuePosition, qp)
 				for c := range cs.customers {
 					c.push(&out{frame: frame})
@@ -48,6 +50,51 @@ func (r *router) flush() {
 		}
 		delete(r.dirty, org)
 	}
+}
+
+// staffed is true when an agent of qs is online and available.
+func (o *orgState) staffed(qs *queueState) bool {
+	if qs == nil {
+		return true
+	}
+	for _, a := range o.agents {
+		if a.online && a.presence == wire.PresenceAvailable && qs.serves(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// staffing finds which of org's queues have an agent online and available, and tells each
+// signed-in agent who is not available how many customers wait in their queues when that changed.
+func (r *router) staffing(org *orgState) map[*queueState]bool {
+	staffed, waiting := make(map[*queueState]bool, len(org.order)), make(map[*queueState]int, len(org.order))
+	for _, cs := range org.queue {
+		if cs.queue != nil {
+			waiting[cs.queue]++
+		}
+	}
+	for _, a := range org.agents {
+		if !a.online && len(a.conns) == 0 {
+			continue
+		}
+		n, available := 0, a.online && a.presence == wire.PresenceAvailable
+		for _, qs := range org.order {
+			if !qs.serves(a) {
+				continue
+			}
+			if available {
+				staffed[qs] = true
+			} else {
+				n += waiting[qs] // an available agent is offered them instead
+			}
+		}
+		if n != a.waiting {
+			a.waiting = n
+			r.pushAgentState(a)
+		}
+	}
+	return staffed
 }
 
 // snapshot is the supervisor view of org: agents by name, then waiting conversations in queue

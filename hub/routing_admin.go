@@ -485,13 +485,16 @@ func (r *router) widget(org wire.OrgID, queue wire.QueueID) (wire.QueueInfo, *wi
 		now := r.s.now()
 		qs, _ := r.queueFor(o, queue, "")
 		info = qs.info(now)
+		info.NobodyAvailable = !o.staffed(qs)
 		if queue != "" || len(o.prechat.Choices) == 0 {
 			return nil
 		}
 		pq = &wire.PrechatQuestion{Question: o.prechat.Question, Choices: []wire.PrechatOption{}}
 		for _, ch := range o.prechat.Choices {
 			if qs := o.queues[ch.Queue]; qs != nil {
-				pq.Choices = append(pq.Choices, wire.PrechatOption{ID: ch.ID, Label: ch.Label, Queue: qs.info(now)})
+				qi := qs.info(now)
+				qi.NobodyAvailable = !o.staffed(qs)
+				pq.Choices = append(pq.Choices, wire.PrechatOption{ID: ch.ID, Label: ch.Label, Queue: qi})
 			}
 		}
 		return nil

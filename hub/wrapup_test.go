@@ -171,3 +171,37 @@ func TestWrapUpTimeIsUpAndALateWrapUpKeepsTheLimit(t *testing.T) {
 		t.Error("wrap-up of a conversation not ended was accepted")
 	}
 }
+
+// queuePos waits for a queue.position that match accepts.
+func (p *peer) queuePos(match func(wire.QueuePosition) bool) wire.QueuePosition {
+	p.t.Helper()
+	var qp wire.QueuePosition
+	p.until(wire.TypeQueuePosition, func(env wire.Envelope) bool {
+		qp = wire.QueuePosition{}
+		_ = json.Unmarshal(env.Data, &qp)
+		return match(qp)
+	})
+	return qp
+}
+
+// With every agent away the waiting customer is told nobody is available, and the away agent
+// sees how many wait; an agent coming back changes both.
+func TestNobodyAvailableAndTheAwayAgentSeesWhoWaits(t *testing.T) {
+	s := startHub(t)
+	agent := member(t, s, "agent1")
+	if _, err := agent.conn.Request(ctx(t), wire.TypePresenceSet, wire.PresenceSet{Presence: wire.PresenceAway}); err != nil {
+		t.Fatal(err)
+	}
+	ann, _ := customer(t, s, "Ann")
+	ann.queuePos(func(qp wire.QueuePosition) bool { return qp.Position == 1 && qp.NobodyAvailable })
+	agent.agentState(func(as wire.AgentState) bool { return as.Waiting == 1 })
+	bob, _ := customer(t, s, "Bob")
+	bob.queuePos(func(qp wire.QueuePosition) bool { return qp.Position == 2 && qp.NobodyAvailable })
+	agent.agentState(func(as wire.AgentState) bool { return as.Waiting == 2 })
+
+	if _, err := agent.conn.Request(ctx(t), wire.TypePresenceSet, wire.PresenceSet{Presence: wire.PresenceAvailable}); err != nil {
+		t.Fatal(err)
+	}
+	bob.queuePos(func(qp wire.QueuePosition) bool { return !qp.NobodyAvailable })
+	agent.until(wire.TypeOffer, func(wire.Envelope) bool { return true })
+}

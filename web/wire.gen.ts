@@ -734,6 +734,11 @@ export interface QueueInfo {
    */
   open: boolean;
   closed_message?: string;
+  /**
+   * NobodyAvailable is true when none of its agents is online and available right now: the
+   * portal says the team is away (a chat may still be started, or a message left).
+   */
+  nobody_available?: boolean;
 }
 
 /**
@@ -1609,6 +1614,11 @@ export interface QueuePosition {
    * leave a message instead.
    */
   overflow?: boolean;
+  /**
+   * NobodyAvailable is true while no agent of the queue is online and available (all away,
+   * busy or signed out): the portal says so and offers to leave a message.
+   */
+  nobody_available?: boolean;
 }
 
 /**
@@ -1640,6 +1650,11 @@ export interface AgentState {
    */
   wrap_up?: WrapUpDue[];
   wrap_codes?: WrapCode[];
+  /**
+   * Waiting counts the customers waiting in the agent's queues while the agent is away or busy
+   * (an available agent is offered them instead).
+   */
+  waiting?: number;
 }
 
 /**

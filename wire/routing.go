@@ -140,6 +140,9 @@ type QueueInfo struct {
 	// leave a message.
 	Open          bool   `json:"open"`
 	ClosedMessage string `json:"closed_message,omitempty"`
+	// NobodyAvailable is true when none of its agents is online and available right now: the
+	// portal says the team is away (a chat may still be started, or a message left).
+	NobodyAvailable bool `json:"nobody_available,omitempty"`
 }
 
 // PrechatChoice is one answer to the pre-chat question: the queue it leads to and the skills it

@@ -436,6 +436,9 @@ type QueuePosition struct {
 	// Overflow is true once the customer has waited the queue's maximum: the portal offers to
 	// leave a message instead.
 	Overflow bool `json:"overflow,omitempty"`
+	// NobodyAvailable is true while no agent of the queue is online and available (all away,
+	// busy or signed out): the portal says so and offers to leave a message.
+	NobodyAvailable bool `json:"nobody_available,omitempty"`
 }
 
 // PresenceSet changes the agent's presence.
@@ -457,6 +460,9 @@ type AgentState struct {
 	// outcome codes to choose from.
 	WrapUp    []WrapUpDue `json:"wrap_up,omitempty"`
 	WrapCodes []WrapCode  `json:"wrap_codes,omitempty"`
+	// Waiting counts the customers waiting in the agent's queues while the agent is away or busy
+	// (an available agent is offered them instead).
+	Waiting int `json:"waiting,omitempty"`
 }
 
 // Offer offers a waiting conversation to an agent.

@@ -6,6 +6,9 @@ import { agent, setAgent } from './stores/presence.svelte';
 import { clock } from './stores/clock.svelte';
 import type { ConversationView } from './api/types';
 import ChatPanel from './components/ChatPanel.svelte';
+import ConversationList from './components/ConversationList.svelte';
+import { offers } from './stores/offers.svelte';
+import type { OfferView } from './api/types';
 
 function ended(over: Partial<ConversationView> = {}): ConversationView {
   return {
@@ -72,5 +75,34 @@ describe('wrap-up after a chat', () => {
     const { getByTestId } = render(ChatPanel);
     await tick();
     expect(getByTestId('wrapup-left').textContent).toContain('New chats are offered meanwhile');
+  });
+});
+
+describe('the conversation list when nothing is open', () => {
+  afterEach(() => {
+    cleanup();
+    resetConversations();
+    offers.items = [];
+    setAgent({ presence: 'available', load: 0, capacity: 3 });
+  });
+
+  it('shows no empty state beside an offer card', async () => {
+    offers.items = [{ id: 'o1', conv: 'c9', customer_name: 'Ann', expires_at: clock.now + 30_000, received_at: clock.now } as OfferView];
+    const { queryByTestId, getAllByTestId } = render(ConversationList);
+    await tick();
+    expect(getAllByTestId('offer').length).toBe(1);
+    expect(queryByTestId('conversations-empty')).toBeNull();
+  });
+
+  it('tells an away agent how many customers wait, and nothing once available', async () => {
+    setAgent({ presence: 'away', load: 0, capacity: 3, waiting: 2 });
+    const { getByTestId, queryByTestId } = render(ConversationList);
+    await tick();
+    expect(getByTestId('waiting-customers').textContent).toContain('2 customers are waiting.');
+    expect(queryByTestId('conversations-empty')).toBeNull();
+    setAgent({ presence: 'available', load: 0, capacity: 3 });
+    await tick();
+    expect(queryByTestId('waiting-customers')).toBeNull();
+    expect(getByTestId('conversations-empty').textContent).toContain('No conversations yet.');
   });
 });

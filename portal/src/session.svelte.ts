@@ -80,6 +80,15 @@ export class ChatSession {
     return (cfg?.prechat?.choices.find((c) => c.id === this.choice)?.queue ?? cfg?.queue) || null;
   }
 
+  /** nobodyAvailable is true while none of the queue's agents is available (from the widget's
+   * configuration before the chat, then from the queue position). */
+  nobodyAvailable = $state(false);
+
+  /** queueAway is true when that queue is open but none of its agents is available right now. */
+  get queueAway(): boolean {
+    return this.prechatQueue?.open !== false && !!this.prechatQueue?.nobody_available;
+  }
+
   /** queueClosed is true when that queue is outside its working hours. */
   get queueClosed(): boolean {
     return this.prechatQueue?.open === false;
@@ -396,6 +405,7 @@ export class ChatSession {
         this.queuePosition = q.position;
         this.queueWait = q.estimated_wait_ms ?? 0;
         this.overflow = !!q.overflow;
+        this.nobodyAvailable = !!q.nobody_available;
         return;
       }
       case wire.TypeChatTyping: {

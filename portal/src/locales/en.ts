@@ -9,6 +9,7 @@ const en: Messages = {
     status: {
       prechat: 'We usually reply in a few minutes',
       closed: 'Closed right now · leave us a message',
+      away: 'Our team is away right now · leave us a message',
       waiting: 'Waiting for an agent',
       active: 'Chatting with {agent}',
       activeAnon: 'An agent has joined',
@@ -43,6 +44,9 @@ const en: Messages = {
       waitFew: 'Estimated wait: a few minutes',
       minute: '1 minute',
       minutes: '{n} minutes',
+      away: 'Nobody is available right now',
+      awayTitle: 'Our team is away right now',
+      awayBody: 'You can keep waiting for someone to come back, or leave a message (with your email if you like) and the next agent will reply.',
       overflowTitle: 'Our agents are still busy',
       overflowBody: 'You can keep waiting, or leave a message and the next agent will reply here.',
       leave: 'Leave a message',

@@ -9,6 +9,7 @@ const es: Messages = {
     status: {
       prechat: 'Solemos responder en pocos minutos',
       closed: 'Cerrado ahora · déjanos un mensaje',
+      away: 'Nuestro equipo no está disponible ahora · déjanos un mensaje',
       waiting: 'Esperando a un agente',
       active: 'Hablando con {agent}',
       activeAnon: 'Un agente se ha unido',
@@ -43,6 +44,9 @@ const es: Messages = {
       waitFew: 'Espera estimada: unos minutos',
       minute: '1 minuto',
       minutes: '{n} minutos',
+      away: 'No hay nadie disponible ahora',
+      awayTitle: 'Nuestro equipo no está disponible ahora',
+      awayBody: 'Puedes esperar a que vuelva alguien o dejar un mensaje (con tu email si quieres) y el próximo agente te responderá.',
       overflowTitle: 'Nuestros agentes siguen ocupados',
       overflowBody: 'Puedes seguir esperando o dejar un mensaje; el próximo agente te responderá aquí.',
       leave: 'Dejar un mensaje',
