@@ -329,8 +329,15 @@ test('a supervisor reading along closes the chat from it: Close, not End', async
     await win.locator(`[data-testid="communication-panel"][data-conv="${conv}"]`).waitFor({ timeout: T });
     await win.getByTestId('supervisor-close').waitFor({ timeout: T });
     assert.equal(await win.getByTestId('end-conversation').count(), 0, 'no End for a supervisor on Agent One\'s chat');
-    assert.equal(await win.getByTestId('chat-input').count(), 0, 'no composer: the hub refuses a supervisor\'s chat.send');
-    assert.match(await win.getByTestId('conversation-watching').textContent(), /Agent One's conversation/);
+    // Reading along, the composer writes internal notes only (no Note switch to turn it off): the
+    // note reaches Agent One's panel as a note and never the customer.
+    assert.match(await win.getByTestId('conversation-state').textContent(), /Reading along · Agent One/);
+    assert.equal(await win.getByTestId('chat-note-toggle').count(), 0, 'a reader writes notes only');
+    await win.getByTestId('chat-input').fill('Offer the refund');
+    await win.getByTestId('chat-input').press('Enter');
+    await win.locator('[data-testid="chat-message"][data-internal="true"]').filter({ hasText: 'Offer the refund' }).waitFor({ timeout: T });
+    await line(ivy.page, 'system', 'joined').waitFor({ timeout: T });
+    assert.equal(await ivy.page.getByText('Offer the refund').count(), 0, 'the customer never reads a note');
     await win.shot('app-supervisor-reads-along.png');
     await win.getByTestId('supervisor-close').click();
     assert.match(await win.getByTestId('close-warning').textContent(), /Agent One can no longer write in it/);
