@@ -178,6 +178,9 @@ type Server struct {
 	acmeHTTP *http.Server
 	// cluster is the node's side of the cluster; nil for a hub on its own (cluster.go).
 	cluster *clusterNode
+	// uploads serialises the requests on one recording file, so the size a HEAD answers after a
+	// cut upload counts everything the cut request received (recording.go).
+	uploads keyedLock
 }
 
 // Open opens the store, seeds the demo organisation if asked, and loads the open conversations.

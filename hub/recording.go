@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parleyhq/parley/hub/store"
@@ -321,6 +322,11 @@ func (s *Server) handleUploadOffset(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(wire.ErrorCode(err).HTTPStatus())
 		return
 	}
+	unlock, err := s.uploads.lock(r.Context(), filepath.Join(dir, string(track)))
+	if err != nil {
+		return
+	}
+	defer unlock()
 	var n int64
 	if st, err := os.Stat(filepath.Join(dir, string(track))); err == nil {
 		n = st.Size()
@@ -346,6 +352,11 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		s.answer(w, "recording upload", nil, err)
 		return
 	}
+	unlock, err := s.uploads.lock(r.Context(), filepath.Join(dir, string(track)))
+	if err != nil {
+		return
+	}
+	defer unlock()
 	want := strings.ToLower(r.Header.Get(wire.HeaderSHA256))
 	if b, err := hex.DecodeString(want); err != nil || len(b) != sha256.Size {
 		writeError(w, wire.Errorf(wire.EINVALID, "%s must be the file's hex SHA-256", wire.HeaderSHA256))
@@ -415,6 +426,39 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		Action: AuditRecordingUploaded, Target: r.PathValue("call") + "/" + string(track), Detail: fmt.Sprintf("%d bytes", offset+n), Addr: s.clientAddr(r)}}})
 	s.log.Info("recording uploaded", "org", org, "call", r.PathValue("call"), "track", track, "bytes", offset+n)
 	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// keyedLock is a mutex per key whose waiters give up with their request.
+type keyedLock struct {
+	mu   sync.Mutex
+	held map[string]chan struct{} // closed when the holder unlocks
+}
+
+func (k *keyedLock) lock(ctx context.Context, key string) (unlock func(), err error) {
+	for {
+		k.mu.Lock()
+		done, busy := k.held[key]
+		if !busy {
+			if k.held == nil {
+				k.held = map[string]chan struct{}{}
+			}
+			done = make(chan struct{})
+			k.held[key] = done
+			k.mu.Unlock()
+			return func() {
+				k.mu.Lock()
+				delete(k.held, key)
+				k.mu.Unlock()
+				close(done)
+			}, nil
+		}
+		k.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 func fileSum(path string) (string, error) {
