@@ -4,7 +4,8 @@
 // who reads along:
 //
 //   the supervisor's Queues table has no figures for Billing or Sales; a customer answers
-//   "Billing" in the pre-chat form and waits with a place and an estimated wait; Agent One (the
+//   "Billing" in the pre-chat form and, nobody being online, reads that the team is away and
+//   keeps waiting; Agent One (the
 //   one with the billing skill) takes the chat, answers with the "/refund" quick reply from the
 //   keyboard, asks the supervisor to read along (Consult…), writes an internal note, and
 //   transfers the chat to the Sales queue with a note; Agent Two takes it and calls the customer,
@@ -79,9 +80,11 @@ test('billing → quick reply → consult and internal note → transfer to Sale
   await page.getByTestId('prechat-name').fill('Bea');
   await page.getByTestId('prechat-choice-billing').check();
   await page.getByTestId('prechat-start').click();
-  await page.getByTestId('queue-position').waitFor({ timeout: T });
-  assert.equal(await page.getByTestId('queue-position').textContent(), 'You are next in the queue');
-  assert.match(await page.getByTestId('queue-wait').textContent(), /few minutes|minute/);
+  // Nobody of the team is online: the customer reads so (never "You are next" with an estimate
+  // nobody will meet) and is offered to leave a message; they keep waiting.
+  await page.getByTestId('queue-position').filter({ hasText: 'Nobody is available right now' }).waitFor({ timeout: T });
+  assert.equal(await page.getByTestId('queue-wait').count(), 0);
+  await page.locator('[data-testid="queue-overflow"][data-reason="away"]').waitFor({ timeout: T });
   await page.getByTestId('chat-input').fill('I was charged twice for March');
   await page.getByTestId('chat-input').press('Enter');
 
