@@ -35,16 +35,12 @@ var DefaultVisualSettings = wire.VisualSettings{
 	ScreenShare: wire.ProviderConfig{Provider: wire.ProviderBuiltinScreenShare},
 }
 
-// adminRoutes adds the settings API (calls, visual providers, auto-close) and the admin page.
+// adminRoutes adds the settings API (calls, visual providers, auto-close, wrap-up) and the admin page.
 func (s *Server) adminRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/orgs/{org}/settings/calls", s.handleGetCallSettings)
-	mux.HandleFunc("PUT /api/v1/orgs/{org}/settings/calls", s.handlePutCallSettings)
-	mux.HandleFunc("GET /api/v1/orgs/{org}/settings/visual", s.handleGetVisualSettings)
-	mux.HandleFunc("PUT /api/v1/orgs/{org}/settings/visual", s.handlePutVisualSettings)
-	mux.HandleFunc("GET /api/v1/orgs/{org}/settings/auto-close", s.handleGetAutoClose)
-	mux.HandleFunc("PUT /api/v1/orgs/{org}/settings/auto-close", s.handlePutAutoClose)
-	mux.HandleFunc("GET /api/v1/orgs/{org}/settings/wrap-up", s.handleGetWrapUp)
-	mux.HandleFunc("PUT /api/v1/orgs/{org}/settings/wrap-up", s.handlePutWrapUp)
+	orgSetting[wire.CallSettings]{"the call setting", s.callSettings, s.setCallSettings}.register(s, mux, "/api/v1/orgs/{org}/settings/calls")
+	orgSetting[wire.VisualSettings]{"the visual providers", s.visualSettings, s.SetVisualSettings}.register(s, mux, "/api/v1/orgs/{org}/settings/visual")
+	orgSetting[wire.AutoCloseSettings]{"the auto-close setting", s.AutoCloseSettings, s.SetAutoClose}.register(s, mux, "/api/v1/orgs/{org}/settings/auto-close")
+	orgSetting[wire.WrapUpSettings]{"the wrap-up setting", s.WrapUpSettings, s.SetWrapUp}.register(s, mux, "/api/v1/orgs/{org}/settings/wrap-up")
 	mux.HandleFunc("GET /admin/{org}", s.handleAdminPage)
 	mux.HandleFunc("GET /admin/assets/{name}", s.handleAdminAsset)
 }
@@ -187,40 +183,6 @@ func checkExternal(e *wire.ExternalProvider) error {
 	return nil
 }
 
-func (s *Server) handleGetVisualSettings(w http.ResponseWriter, r *http.Request) {
-	org := wire.OrgID(r.PathValue("org"))
-	if _, err := s.member(r, org, wire.RoleAdmin, wire.RoleSupervisor, wire.RoleAgent); err != nil {
-		writeError(w, err)
-		return
-	}
-	v, err := s.visualSettings(r.Context(), org)
-	if err != nil {
-		s.log.Error("reading visual settings", "org", org, "err", err)
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
-}
-
-func (s *Server) handlePutVisualSettings(w http.ResponseWriter, r *http.Request) {
-	s.admin(func(w http.ResponseWriter, r *http.Request, a adminCtx) {
-		var v wire.VisualSettings
-		if err := readJSON(r, &v); err != nil {
-			writeError(w, err)
-			return
-		}
-		if err := s.SetVisualSettings(r.Context(), a.by, a.org, v); err != nil {
-			if wire.ErrorCode(err) == wire.EINTERNAL {
-				s.log.Error("storing visual settings", "org", a.org, "err", err)
-			}
-			writeError(w, err)
-			return
-		}
-		s.log.Info("visual providers changed", "org", a.org, "by", a.tok.User, "cobrowse", v.Cobrowse.Provider, "screenshare", v.ScreenShare.Provider)
-		writeJSON(w, http.StatusOK, v)
-	})(w, r)
-}
-
 // adminCSP keeps the admin page to its own scripts and the hub's API.
 const adminCSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
@@ -260,46 +222,26 @@ func (s *Server) handleAdminAsset(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 }
 
-// handleGetCallSettings tells any member the organisation's call setting and region.
-func (s *Server) handleGetCallSettings(w http.ResponseWriter, r *http.Request) {
-	org := wire.OrgID(r.PathValue("org"))
-	if _, err := s.member(r, org, wire.RoleAgent, wire.RoleSupervisor, wire.RoleAdmin); err != nil {
-		writeError(w, err)
-		return
-	}
-	o, err := s.store.Org(r.Context(), org)
+// callSettings tells the organisation's call setting and region.
+func (s *Server) callSettings(ctx context.Context, org wire.OrgID) (wire.CallSettings, error) {
+	o, err := s.orgRecord(ctx, org)
 	if err != nil {
-		writeError(w, err)
-		return
+		return wire.CallSettings{}, err
 	}
 	calls := o.Calls
 	if calls == "" {
 		calls = wire.CallsVoiceVideo
 	}
-	writeJSON(w, http.StatusOK, wire.CallSettings{Calls: calls, Region: o.Region})
+	return wire.CallSettings{Calls: calls, Region: o.Region}, nil
 }
 
-// handlePutCallSettings lets an admin change the call setting and region (e.g. "gcc").
-func (s *Server) handlePutCallSettings(w http.ResponseWriter, r *http.Request) {
-	s.admin(func(w http.ResponseWriter, r *http.Request, a adminCtx) {
-		var cs wire.CallSettings
-		if err := readJSON(r, &cs); err != nil {
-			writeError(w, err)
-			return
-		}
-		// The same checked, audited path as the console's organisation settings.
-		rec, err := s.orgRecord(r.Context(), a.org)
-		if err == nil {
-			_, err = s.UpdateOrganisation(r.Context(), a.by, wire.OrgSettings{ID: a.org, Name: rec.Name, Region: cs.Region, Calls: cs.Calls, Language: rec.Language})
-		}
-		if err != nil {
-			if wire.ErrorCode(err) == wire.EINTERNAL {
-				s.log.Error("saving call settings", "org", a.org, "err", err)
-			}
-			writeError(w, err)
-			return
-		}
-		s.log.Info("call settings changed", "org", a.org, "calls", cs.Calls, "region", cs.Region, "by", a.tok.User)
-		writeJSON(w, http.StatusOK, cs)
-	})(w, r)
+// setCallSettings changes the call setting and region (e.g. "gcc") through the same checked,
+// audited path as the console's organisation settings.
+func (s *Server) setCallSettings(ctx context.Context, by Actor, org wire.OrgID, cs wire.CallSettings) error {
+	rec, err := s.orgRecord(ctx, org)
+	if err != nil {
+		return err
+	}
+	_, err = s.UpdateOrganisation(ctx, by, wire.OrgSettings{ID: org, Name: rec.Name, Region: cs.Region, Calls: cs.Calls, Language: rec.Language})
+	return err
 }

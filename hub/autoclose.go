@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"time"
 
 	"github.com/parleyhq/parley/hub/store"
@@ -86,43 +85,4 @@ func (s *Server) SetAutoClose(ctx context.Context, by Actor, org wire.OrgID, v w
 		}
 		return nil
 	})
-}
-
-func (s *Server) handleGetAutoClose(w http.ResponseWriter, r *http.Request) {
-	org := wire.OrgID(r.PathValue("org"))
-	if _, err := s.member(r, org, wire.RoleAdmin, wire.RoleSupervisor, wire.RoleAgent); err != nil {
-		writeError(w, err)
-		return
-	}
-	v, err := s.AutoCloseSettings(r.Context(), org)
-	if err != nil {
-		s.log.Error("reading the auto-close setting", "org", org, "err", err)
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
-}
-
-func (s *Server) handlePutAutoClose(w http.ResponseWriter, r *http.Request) {
-	s.admin(func(w http.ResponseWriter, r *http.Request, a adminCtx) {
-		var v wire.AutoCloseSettings
-		if err := readJSON(r, &v); err != nil {
-			writeError(w, err)
-			return
-		}
-		if err := s.SetAutoClose(r.Context(), a.by, a.org, v); err != nil {
-			if wire.ErrorCode(err) == wire.EINTERNAL {
-				s.log.Error("storing the auto-close setting", "org", a.org, "err", err)
-			}
-			writeError(w, err)
-			return
-		}
-		s.log.Info("auto-close time changed", "org", a.org, "after_s", v.AfterSeconds, "by", a.tok.User)
-		v, err := s.AutoCloseSettings(r.Context(), a.org)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, v)
-	})(w, r)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -252,43 +251,4 @@ func (a *agentState) wrapDue() []wire.WrapUpDue {
 		return strings.Compare(string(x.Conv), string(y.Conv))
 	})
 	return out
-}
-
-func (s *Server) handleGetWrapUp(w http.ResponseWriter, r *http.Request) {
-	org := wire.OrgID(r.PathValue("org"))
-	if _, err := s.member(r, org, wire.RoleAdmin, wire.RoleSupervisor, wire.RoleAgent); err != nil {
-		writeError(w, err)
-		return
-	}
-	v, err := s.WrapUpSettings(r.Context(), org)
-	if err != nil {
-		s.log.Error("reading the wrap-up setting", "org", org, "err", err)
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
-}
-
-func (s *Server) handlePutWrapUp(w http.ResponseWriter, r *http.Request) {
-	s.admin(func(w http.ResponseWriter, r *http.Request, a adminCtx) {
-		var v wire.WrapUpSettings
-		if err := readJSON(r, &v); err != nil {
-			writeError(w, err)
-			return
-		}
-		if err := s.SetWrapUp(r.Context(), a.by, a.org, v); err != nil {
-			if wire.ErrorCode(err) == wire.EINTERNAL {
-				s.log.Error("storing the wrap-up setting", "org", a.org, "err", err)
-			}
-			writeError(w, err)
-			return
-		}
-		s.log.Info("wrap-up setting changed", "org", a.org, "limit_s", v.LimitSeconds, "codes", len(v.Codes), "by", a.tok.User)
-		v, err := s.WrapUpSettings(r.Context(), a.org)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, v)
-	})(w, r)
 }
