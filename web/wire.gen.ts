@@ -509,6 +509,61 @@ export interface CallSettings {
 }
 
 /**
+ * NetworkTest is a network-test plan: the answer to POST /api/v1/orgs/{org}/network-test.
+ */
+export interface NetworkTest {
+  /**
+   * ID names the test in DELETE /api/v1/orgs/{org}/network-test/{id}.
+   */
+  id: string;
+  /**
+   * Region is the organisation's region ("gcc" for the government cloud).
+   */
+  region: string;
+  /**
+   * Government is true for a government-cloud organisation: its calls are relay-only through
+   * North-American relays, so the test checks the relay it reached is one.
+   */
+  government: boolean;
+  /**
+   * Policy is the ICE transport policy calls use: "all" or "relay".
+   */
+  policy: string;
+  /**
+   * Relays are the relays calls would use, with the test's credentials; empty when the hub
+   * has none (calls then go direct only).
+   */
+  relays: NetworkTestRelay[];
+  /**
+   * ExpiresAt is when the credentials stop working, Unix milliseconds.
+   */
+  expires_at: number;
+}
+
+/**
+ * NetworkTestRelay is one relay of a network test.
+ */
+export interface NetworkTestRelay {
+  /**
+   * ID names the relay, e.g. "embedded" or "na-1".
+   */
+  id: string;
+  /**
+   * Region is where the relay is, e.g. "na", "gcc-na", "eu-west".
+   */
+  region: string;
+  /**
+   * URLs are its turn: and stun: URLs.
+   */
+  urls: string[];
+  /**
+   * Username and Credential are the test's TURN credentials (empty for STUN only).
+   */
+  username?: string;
+  credential?: string;
+}
+
+/**
  * CustomerPresence says whether the customer is with the conversation.
  */
 export type CustomerPresence = "here" | "away" | "gone";

@@ -203,6 +203,11 @@ func (d *Directory) Relays() []Relay { return append([]Relay(nil), d.relays...) 
 // Plan chooses relays for an organisation's call (see [Choose]) and issues credentials naming id
 // (e.g. "<call>/<participant>") for them.
 func (d *Directory) Plan(org, near Region, id string) (Plan, error) {
+	return d.PlanFor(org, near, id, d.ttl)
+}
+
+// PlanFor is [Directory.Plan] with credentials lasting ttl: a network test's ([TestTTL]).
+func (d *Directory) PlanFor(org, near Region, id string, ttl time.Duration) (Plan, error) {
 	chosen, policy, err := Choose(d.relays, org, near)
 	if err != nil {
 		return Plan{Policy: policy}, err
@@ -210,7 +215,7 @@ func (d *Directory) Plan(org, near Region, id string) (Plan, error) {
 	now := d.now()
 	p := Plan{Policy: policy, Servers: []ICEServer{}, Route: []Hop{}}
 	for _, r := range chosen {
-		p.Servers = append(p.Servers, r.Issue(now, d.ttl, id))
+		p.Servers = append(p.Servers, r.Issue(now, ttl, id))
 		p.Route = append(p.Route, Hop{ID: r.ID, Region: r.Region})
 	}
 	return p, nil

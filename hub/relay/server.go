@@ -373,11 +373,47 @@ func (s *Server) authenticate(ra *turn.RequestAttributes) (string, []byte, bool)
 
 // permit is pion's PermissionHandler: may this client's allocation talk to peer?
 func (s *Server) permit(client net.Addr, peer net.IP) bool {
-	if ip, ok := netip.AddrFromSlice(peer); ok && s.policy.permit(ip) {
+	ip, ok := netip.AddrFromSlice(peer)
+	if ok && IsTestID(s.allocationID(client)) {
+		// A network test's allocation talks to itself (or the test's other allocation) only.
+		ok = ip.Unmap() == s.policy.relayIP
+	} else if ok {
+		ok = s.policy.permit(ip)
+	}
+	if ok {
 		return true
 	}
 	s.refusedPeers.Add(1)
 	s.log.Info("TURN peer refused", "client", client, "peer", peer)
+	return false
+}
+
+// allocationID returns the credential id of the allocation a client holds ("" for none).
+func (s *Server) allocationID(client net.Addr) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range s.allocs {
+		if a.Client.String() == client.String() {
+			return a.ID
+		}
+	}
+	return ""
+}
+
+// testPeer reports whether a network test's allocation (credential id) may send to: only to
+// the relayed address of an allocation of the same test.
+func (s *Server) testPeer(id string, to net.Addr) bool {
+	ap := addrPort(to)
+	if ap.Addr().Unmap() != s.policy.relayIP {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.sockets[id] {
+		if c.port == ap.Port() {
+			return true
+		}
+	}
 	return false
 }
 
@@ -788,6 +824,11 @@ func (c *countingConn) ReadFrom(p []byte) (int, net.Addr, error) {
 }
 
 func (c *countingConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	if IsTestID(c.id) && !c.s.testPeer(c.id, addr) {
+		c.s.refusedPeers.Add(1)
+		c.s.log.Debug("TURN datagram of a network test to another peer dropped", "id", c.id, "to", addr)
+		return len(p), nil
+	}
 	if !c.s.sendAllowed(addr) {
 		c.s.refusedPeers.Add(1)
 		c.s.log.Debug("TURN datagram to an own address dropped", "id", c.id, "to", addr)

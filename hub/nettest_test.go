@@ -1,0 +1,42 @@
+package hub_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley/hub"
+	"github.com/parleyhq/parley/hub/client"
+	"github.com/parleyhq/parley/hub/relay"
+	"github.com/parleyhq/parley/wire"
+)
+
+// TestNetworkTestPlan: a member gets the relays of their organisation with credentials for the
+// test only (short-lived, a test id naming them); strangers and other organisations get none.
+func TestNetworkTestPlan(t *testing.T) {
+	s := startHub(t, func(c *hub.Config) { c.TURNUDP, c.TURNTCP = "127.0.0.1:0", "127.0.0.1:0" })
+	login, err := client.Login(ctx(t), s.URL(), hub.DemoOrg, "agent1", hub.DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nt wire.NetworkTest
+	if err := client.API(ctx(t), s.URL(), http.MethodPost, "/api/v1/orgs/demo/network-test", login.Token, nil, &nt); err != nil {
+		t.Fatalf("POST network-test: %v", err)
+	}
+	if nt.ID == "" || nt.Policy != "all" || nt.Government || len(nt.Relays) != 1 || len(nt.Relays[0].URLs) != 2 {
+		t.Fatalf("plan = %+v; want the embedded relay over UDP and TCP", nt)
+	}
+	exp, id, err := relay.ParseUsername(nt.Relays[0].Username)
+	if err != nil || !relay.IsTestID(id) || !strings.Contains(id, string(login.User.ID)) || time.Until(exp) > relay.TestTTL {
+		t.Errorf("credential %q (id %q, expires in %v); want a test id naming the member, lasting %v at most", nt.Relays[0].Username, id, time.Until(exp), relay.TestTTL)
+	}
+	if err := client.API(ctx(t), s.URL(), http.MethodDelete, "/api/v1/orgs/demo/network-test/"+nt.ID, login.Token, nil, nil); err != nil {
+		t.Errorf("DELETE network-test: %v", err)
+	}
+
+	err = client.API(ctx(t), s.URL(), http.MethodPost, "/api/v1/orgs/demo/network-test", "", nil, &nt)
+	wantCode(t, "a plan without a token", err, wire.EUNAUTHORIZED)
+	err = client.API(ctx(t), s.URL(), http.MethodPost, "/api/v1/orgs/other/network-test", login.Token, nil, &nt)
+	wantCode(t, "another organisation's plan", err, wire.ENOTFOUND)
+}
