@@ -179,7 +179,12 @@ func (c *core) uploadRecording(dir string) {
 
 // trackName is the hub's name of a file the engine wrote: local is the agent, remote the customer.
 func trackName(file string) (wire.RecordingTrack, bool) {
-	name := strings.Replace(strings.Replace(file, "local-", "agent-", 1), "remote-", "customer-", 1)
+	name := file
+	if rest, ok := strings.CutPrefix(file, "local"); ok {
+		name = "agent" + rest
+	} else if rest, ok := strings.CutPrefix(file, "remote"); ok {
+		name = "customer" + rest
+	}
 	for _, t := range wire.RecordingTracks {
 		if string(t) == name {
 			return t, true
@@ -192,7 +197,7 @@ var uploadClient = &http.Client{Timeout: 10 * time.Minute}
 
 // uploadDir uploads each recorded file of dir.
 func uploadDir(ctx context.Context, dir, hubURL, token string, sp spoolFile) error {
-	for _, name := range []string{media.RecLocalAudio, media.RecLocalVP8, media.RecLocalH264, media.RecRemoteAudio, media.RecRemoteVP8, media.RecRemoteH264} {
+	for _, name := range []string{media.RecLocalWebM, media.RecRemoteWebM, media.RecLocalAudio, media.RecLocalVP8, media.RecLocalH264, media.RecRemoteAudio, media.RecRemoteVP8, media.RecRemoteH264} {
 		path := filepath.Join(dir, name)
 		if _, err := os.Stat(path); err != nil {
 			continue

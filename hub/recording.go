@@ -522,7 +522,7 @@ func (s *Server) Recordings(org wire.OrgID, conv wire.ConversationID) ([]wire.Re
 }
 
 // recordingTypes are the media types of the tracks.
-var recordingTypes = map[string]string{".ogg": "audio/ogg", ".ivf": "video/x-ivf", ".h264": "video/h264"}
+var recordingTypes = map[string]string{".webm": "video/webm", ".ogg": "audio/ogg", ".ivf": "video/x-ivf", ".h264": "video/h264"}
 
 // handlePlay serves one recorded file to a supervisor or admin of its organisation (ranges
 // too, for a player seeking in it); each playback or download from its start is an audit line.

@@ -1,36 +1,37 @@
 package media
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/oggwriter"
 )
 
 // Recording: the call writes both sides' encoded media to files as it sends and receives it,
-// without decoding or re-encoding anything: Opus packets into Ogg (pion's oggwriter), VP8 frames
-// into IVF, H.264 frames as an Annex B stream. Each file is written as the packets come, so a
-// recording survives the program being killed up to its last few packets. Pausing keeps the
+// without decoding or re-encoding anything: each side's Opus audio and VP8 video go into one
+// WebM file on the recording's clock (see webm.go), which a browser plays as it is; H.264 video
+// (not in WebM) goes beside it as an Annex B stream. Each file is written as the packets come, so
+// a recording survives the program being killed up to its last few packets. Pausing keeps the
 // files open (the gap is not recorded); resuming waits for a key frame on each video track.
 
-// Recorded file names, in the directory handed to Record.
+// Recorded file names, in the directory handed to Record. The IVF and Ogg names are what
+// earlier versions wrote; a spool they left is still uploaded.
 const (
+	RecLocalWebM   = "local.webm"
+	RecRemoteWebM  = "remote.webm"
+	RecLocalH264   = "local-video.h264"
+	RecRemoteH264  = "remote-video.h264"
 	RecLocalAudio  = "local-audio.ogg"
 	RecRemoteAudio = "remote-audio.ogg"
 	RecLocalVP8    = "local-video.ivf"
 	RecRemoteVP8   = "remote-video.ivf"
-	RecLocalH264   = "local-video.h264"
-	RecRemoteH264  = "remote-video.h264"
 )
 
 // ErrNotRecording indicates FinishRecording on a call that never recorded.
@@ -45,8 +46,8 @@ type recorder struct {
 	paused bool
 	done   bool
 	err    error // the first write error; the recording stops there
-	audio  [2]*oggwriter.OggWriter
-	video  [2]*frameFile
+	sides  [2]recSide
+	h264   [2]*frameFile
 	files  []string
 }
 
@@ -56,11 +57,30 @@ const (
 	recRemote = 1
 )
 
-// frameFile is one video track's file: IVF for VP8, a bare Annex B stream for H.264.
+// videoWait is how long a side's file waits for a first video key frame before it is written
+// with audio only (the side sends no video, or its camera is off).
+const videoWait = 2 * time.Second
+
+// recSide is one side's WebM file and the clocks of its tracks.
+type recSide struct {
+	w         *webmWriter
+	first     time.Duration // when the side's first packet came; 0 before
+	pending   []pendingAudio
+	audioNext int64 // where the next audio packet goes if it follows on (ms)
+	audioSeen bool
+	videoLast int64
+	wantKey   bool // after a resume: video waits for a key frame
+}
+
+// pendingAudio is an audio packet kept while the side's file waits for its first key frame.
+type pendingAudio struct {
+	ts, dur int64
+	pkt     []byte
+}
+
+// frameFile is an H.264 track's file: a bare Annex B stream.
 type frameFile struct {
 	f       *os.File
-	ivf     bool
-	frames  uint32
 	wantKey bool
 }
 
@@ -83,7 +103,10 @@ func (c *Call) Record(dir string) error {
 	}
 	r.mu.Lock()
 	r.paused = false
-	for _, v := range r.video {
+	for i := range r.sides {
+		r.sides[i].wantKey = r.sides[i].w != nil
+	}
+	for _, v := range r.h264 {
 		if v != nil {
 			v.wantKey = true
 		}
@@ -144,32 +167,69 @@ func (c *Call) askKeyFrames() {
 	}
 }
 
-// writeAudio records one Opus packet of side.
+// sideName is the WebM file of side.
+func sideName(side int) string {
+	if side == recRemote {
+		return RecRemoteWebM
+	}
+	return RecLocalWebM
+}
+
+// writeAudio records one Opus packet of side. Its timestamp follows on from the previous
+// packet's end (a steady clock, whatever the network's jitter) unless the wall clock is well
+// past it (a pause, a mute, lost packets), where it starts again from the wall clock.
 func (r *recorder) writeAudio(side int, payload []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.paused || r.done || r.err != nil || len(payload) == 0 {
 		return
 	}
-	w := r.audio[side]
-	if w == nil {
-		name := RecLocalAudio
-		if side == recRemote {
-			name = RecRemoteAudio
-		}
-		path := filepath.Join(r.dir, name)
-		var err error
-		if w, err = oggwriter.New(path, 48000, 2); err != nil {
-			r.err = err
+	now := time.Since(r.start)
+	s := &r.sides[side]
+	wall := now.Milliseconds()
+	ts := s.audioNext
+	if !s.audioSeen || wall > s.audioNext+120 {
+		ts = wall
+	}
+	s.audioSeen = true
+	dur := opusDuration(payload)
+	s.audioNext = ts + dur
+	if s.first == 0 {
+		s.first = max(now, 1)
+	}
+	if s.w == nil {
+		if now-s.first < videoWait {
+			s.pending = append(s.pending, pendingAudio{ts, dur, slices.Clone(payload)})
 			return
 		}
-		r.audio[side] = w
-		r.files = append(r.files, path)
+		if !r.open(side, false, 0, 0) {
+			return
+		}
 	}
-	// The Ogg granule comes from the Opus packet's own sample count, not the RTP timestamp.
-	if err := w.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2}, Payload: payload}); err != nil {
+	if err := s.w.write(webmAudioTrack, ts, dur, false, payload); err != nil {
 		r.err = err
 	}
+}
+
+// open creates side's WebM file and writes the audio kept for it.
+func (r *recorder) open(side int, video bool, width, height int) bool {
+	s := &r.sides[side]
+	path := filepath.Join(r.dir, sideName(side))
+	w, err := newWebM(path, video, width, height)
+	if err != nil {
+		r.err = err
+		return false
+	}
+	s.w = w
+	r.files = append(r.files, path)
+	for _, p := range s.pending {
+		if err := w.write(webmAudioTrack, p.ts, p.dur, false, p.pkt); err != nil {
+			r.err = err
+			return false
+		}
+	}
+	s.pending = nil
+	return true
 }
 
 // writeVideo records one encoded frame of side; frames before the first key frame (after a
@@ -180,31 +240,65 @@ func (r *recorder) writeVideo(side int, mime string, frame []byte, key bool) (wa
 	if r.paused || r.done || r.err != nil || len(frame) == 0 {
 		return false
 	}
-	v := r.video[side]
+	now := time.Since(r.start)
+	if strings.EqualFold(mime, webrtc.MimeTypeH264) {
+		return r.writeH264(side, frame, key)
+	}
+	if !strings.EqualFold(mime, webrtc.MimeTypeVP8) {
+		r.err = fmt.Errorf("media: cannot record %s video", mime)
+		return false
+	}
+	s := &r.sides[side]
+	if s.first == 0 {
+		s.first = max(now, 1)
+	}
+	if s.w == nil {
+		if !key {
+			return true
+		}
+		w, h, ok := vp8Size(frame)
+		if !ok {
+			w, h = 640, 480 // informative only: the frames carry their size
+		}
+		if !r.open(side, true, w, h) {
+			return false
+		}
+	} else if !s.w.video {
+		return false // the side's file started with audio only
+	}
+	if s.wantKey {
+		if !key {
+			return true
+		}
+		s.wantKey = false
+	}
+	ts := max(now.Milliseconds(), s.videoLast)
+	s.videoLast = ts
+	if err := s.w.write(webmVideoTrack, ts, 0, key, frame); err != nil {
+		r.err = err
+	}
+	return false
+}
+
+// writeH264 records one H.264 frame of side into its Annex B file.
+func (r *recorder) writeH264(side int, frame []byte, key bool) (wantKey bool) {
+	v := r.h264[side]
 	if v == nil {
 		if !key {
 			return true
 		}
-		ivf := strings.EqualFold(mime, webrtc.MimeTypeVP8)
-		if !ivf && !strings.EqualFold(mime, webrtc.MimeTypeH264) {
-			r.err = fmt.Errorf("media: cannot record %s video", mime)
-			return false
+		name := RecLocalH264
+		if side == recRemote {
+			name = RecRemoteH264
 		}
-		name := map[[2]bool]string{{true, false}: RecLocalVP8, {true, true}: RecRemoteVP8, {false, false}: RecLocalH264, {false, true}: RecRemoteH264}[[2]bool{ivf, side == recRemote}]
 		path := filepath.Join(r.dir, name)
 		f, err := os.Create(path)
 		if err != nil {
 			r.err = err
 			return false
 		}
-		v = &frameFile{f: f, ivf: ivf}
-		if ivf {
-			if _, err := f.Write(ivfHeader(0)); err != nil {
-				r.err = err
-				return false
-			}
-		}
-		r.video[side] = v
+		v = &frameFile{f: f}
+		r.h264[side] = v
 		r.files = append(r.files, path)
 	}
 	if v.wantKey {
@@ -213,43 +307,14 @@ func (r *recorder) writeVideo(side int, mime string, frame []byte, key bool) (wa
 		}
 		v.wantKey = false
 	}
-	var err error
-	if v.ivf {
-		// Presentation time in milliseconds since the recording started (the IVF timebase is
-		// 1/1000), so both sides' files share one clock.
-		var hdr [12]byte
-		binary.LittleEndian.PutUint32(hdr[0:], uint32(len(frame)))
-		binary.LittleEndian.PutUint64(hdr[4:], uint64(time.Since(r.start).Milliseconds()))
-		if _, err = v.f.Write(hdr[:]); err == nil {
-			_, err = v.f.Write(frame)
-		}
-	} else {
-		_, err = v.f.Write(frame)
-	}
-	if err != nil {
+	if _, err := v.f.Write(frame); err != nil {
 		r.err = err
-		return false
 	}
-	v.frames++
 	return false
 }
 
-// ivfHeader is an IVF file header for VP8 with a millisecond timebase.
-func ivfHeader(frames uint32) []byte {
-	h := make([]byte, 32)
-	copy(h[0:], "DKIF")
-	binary.LittleEndian.PutUint16(h[4:], 0)  // version
-	binary.LittleEndian.PutUint16(h[6:], 32) // header size
-	copy(h[8:], "VP80")
-	binary.LittleEndian.PutUint16(h[12:], 640) // width and height: informative; the frames carry theirs
-	binary.LittleEndian.PutUint16(h[14:], 480)
-	binary.LittleEndian.PutUint32(h[16:], 1000) // timebase denominator
-	binary.LittleEndian.PutUint32(h[20:], 1)    // numerator
-	binary.LittleEndian.PutUint32(h[24:], frames)
-	return h
-}
-
-// finish closes every file (writing the IVF frame counts) and returns the recorded files.
+// finish closes every file (a side still waiting for video is written with its audio, and
+// each WebM gets its duration) and returns the recorded files.
 func (r *recorder) finish() ([]string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -258,22 +323,19 @@ func (r *recorder) finish() ([]string, error) {
 	}
 	r.done = true
 	var errs []error
-	for _, w := range r.audio {
-		if w != nil {
-			errs = append(errs, w.Close())
+	for i := range r.sides {
+		s := &r.sides[i]
+		if s.w == nil && len(s.pending) > 0 && r.err == nil {
+			r.open(i, false, 0, 0)
+		}
+		if s.w != nil {
+			errs = append(errs, s.w.finish())
 		}
 	}
-	for _, v := range r.video {
-		if v == nil {
-			continue
+	for _, v := range r.h264 {
+		if v != nil {
+			errs = append(errs, v.f.Sync(), v.f.Close())
 		}
-		if v.ivf {
-			if _, err := v.f.Seek(0, io.SeekStart); err == nil {
-				_, err = v.f.Write(ivfHeader(v.frames))
-				errs = append(errs, err)
-			}
-		}
-		errs = append(errs, v.f.Sync(), v.f.Close())
 	}
 	return r.files, errors.Join(append(errs, r.err)...)
 }

@@ -1,8 +1,6 @@
 package media
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -11,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/at-wat/ebml-go"
+	"github.com/at-wat/ebml-go/webm"
 	"github.com/parleyhq/parley/media/codec/opus"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
-	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 )
 
 // TestRecordBothSides records a real pion-to-pion call on one side, pauses and resumes it, and
@@ -48,123 +46,145 @@ func TestRecordBothSides(t *testing.T) {
 		t.Fatalf("FinishRecording: %v", err)
 	}
 	slices.Sort(files)
-	want := []string{filepath.Join(dir, RecLocalAudio), filepath.Join(dir, RecLocalVP8), filepath.Join(dir, RecRemoteAudio), filepath.Join(dir, RecRemoteVP8)}
+	want := []string{filepath.Join(dir, RecLocalWebM), filepath.Join(dir, RecRemoteWebM)}
 	if !slices.Equal(files, want) {
 		t.Fatalf("files = %v; want %v", files, want)
 	}
-	for _, side := range []string{RecLocalVP8, RecRemoteVP8} {
-		n, moving, gap := checkIVF(t, filepath.Join(dir, side))
-		if n < 60 || !moving {
-			t.Errorf("%s: %d decoded frames, moving %v; want ≥ 60 moving test-pattern frames", side, n, moving)
+	var starts [2]int64
+	for i, side := range []string{RecLocalWebM, RecRemoteWebM} {
+		m := checkWebM(t, filepath.Join(dir, side))
+		if m.frames < 60 || !m.moving {
+			t.Errorf("%s: %d decoded frames, moving %v; want ≥ 60 moving test-pattern frames", side, m.frames, m.moving)
 		}
-		if gap < 700*time.Millisecond {
-			t.Errorf("%s: largest gap between frames %v; want the pause (≥ 0.7 s)", side, gap)
+		if m.videoGap < 700 || m.audioGap < 700 {
+			t.Errorf("%s: largest gaps video %d ms, audio %d ms; want the pause (≥ 700 ms) in both", side, m.videoGap, m.audioGap)
 		}
+		if m.packets < 100 || m.loud < m.packets/2 {
+			t.Errorf("%s: %d Opus packets, %d with the tone; want ≥ 100, mostly tone", side, m.packets, m.loud)
+		}
+		if m.duration < 2500 || m.duration < float64(m.last) {
+			t.Errorf("%s: duration %.0f ms, last block at %d ms; want ≥ 2.5 s, covering every block", side, m.duration, m.last)
+		}
+		t.Logf("%s: %+v", side, m)
+		starts[i] = m.first
 	}
-	for _, side := range []string{RecLocalAudio, RecRemoteAudio} {
-		packets, loud := checkOgg(t, filepath.Join(dir, side))
-		if packets < 100 || loud < packets/2 {
-			t.Errorf("%s: %d Opus packets, %d with the tone; want ≥ 100, mostly tone", side, packets, loud)
-		}
+	// Both files run on the recording's clock: they start together.
+	if d := starts[0] - starts[1]; d < -300 || d > 300 {
+		t.Errorf("first blocks at %d and %d ms; want both sides to start within 300 ms", starts[0], starts[1])
 	}
 	// The call goes on unrecorded.
 	if p.a.Recording() {
 		t.Error("Recording() = true after FinishRecording")
 	}
-}
 
-// checkIVF decodes every frame of an IVF file and returns how many decoded, whether the
-// test pattern's stamp moved, and the largest gap between presentation times.
-func checkIVF(t *testing.T, path string) (n int, moving bool, gap time.Duration) {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
+	// A file cut short (the app killed) still holds the blocks written before the cut.
+	raw, _ := os.ReadFile(filepath.Join(dir, RecRemoteWebM))
+	cut := filepath.Join(t.TempDir(), "cut.webm")
+	if err := os.WriteFile(cut, raw[:len(raw)*2/3], 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r, hdr, err := ivfreader.NewWith(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
+	if m := checkWebM(t, cut); m.frames < 30 || m.packets < 50 {
+		t.Errorf("a file cut at two thirds: %d frames and %d audio packets decode; want most of them", m.frames, m.packets)
 	}
-	if count := binary.LittleEndian.Uint32(raw[24:]); hdr.FourCC != "VP80" || count == 0 {
-		t.Errorf("%s: header %q, %d frames; want VP80 with the frame count", path, hdr.FourCC, count)
-	}
-	vc, _ := findVideoCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}})
-	dec, err := vc.newDecoder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.Close()
-	var first, last uint16
-	var prev uint64
-	for {
-		frame, fh, err := r.ParseNextFrame()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s frame %d: %v", path, n, err)
-		}
-		if n > 0 && time.Duration(fh.Timestamp-prev)*time.Millisecond > gap {
-			gap = time.Duration(fh.Timestamp-prev) * time.Millisecond
-		}
-		prev = fh.Timestamp
-		img, err := dec.Decode(frame)
-		if err != nil {
-			t.Fatalf("%s: frame %d does not decode: %v", path, n, err)
-		}
-		if img == nil {
-			continue
-		}
-		if _, s, ok := ReadStamp(img); ok {
-			if n == 0 {
-				first = s
-			}
-			last = s
-		}
-		n++
-	}
-	return n, first != last, gap
 }
 
-// checkOgg decodes every Opus packet of an Ogg file and counts those with the test tone.
-func checkOgg(t *testing.T, path string) (packets, loud int) {
+// webmCheck is what checkWebM found in a recording's WebM file.
+type webmCheck struct {
+	frames        int     // VP8 frames decoded
+	moving        bool    // the test pattern's stamp changed
+	packets, loud int     // Opus packets, and those with the test tone
+	videoGap      int64   // largest gap between video frames (ms)
+	audioGap      int64   // largest gap between the end of one audio packet and the next
+	first, last   int64   // the first and last block's time (ms)
+	duration      float64 // the header's Duration (ms)
+}
+
+// checkWebM parses a WebM file with an independent reader (ebml-go), checks its tracks, and
+// decodes every VP8 frame and Opus packet as a player would.
+func checkWebM(t *testing.T, path string) (m webmCheck) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r, hdr, err := oggreader.NewWith(f)
-	if err != nil {
+	var doc struct {
+		Header  webm.EBMLHeader `ebml:"EBML"`
+		Segment webm.Segment    `ebml:"Segment"`
+	}
+	if err := ebml.Unmarshal(f, &doc); err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		t.Fatalf("%s: %v", path, err)
 	}
-	if hdr.SampleRate != 48000 {
-		t.Errorf("%s: sample rate %d", path, hdr.SampleRate)
+	if doc.Header.DocType != "webm" || doc.Segment.Info.TimecodeScale != 1_000_000 || len(doc.Segment.Tracks.TrackEntry) != 2 {
+		t.Fatalf("%s: doctype %q, timecode scale %d, %d tracks; want webm, 1 ms, 2", path, doc.Header.DocType, doc.Segment.Info.TimecodeScale, len(doc.Segment.Tracks.TrackEntry))
 	}
-	dec, err := opus.NewDecoder()
+	for _, tr := range doc.Segment.Tracks.TrackEntry {
+		want := map[uint64]string{webmAudioTrack: "A_OPUS", webmVideoTrack: "V_VP8"}[tr.TrackNumber]
+		if tr.CodecID != want {
+			t.Errorf("%s: track %d codec %q; want %q", path, tr.TrackNumber, tr.CodecID, want)
+		}
+	}
+	m.duration = doc.Segment.Info.Duration
+	vc, _ := findVideoCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}})
+	vdec, err := vc.newDecoder()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer dec.Close()
-	for {
-		page, _, err := r.ParseNextPage()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		if len(page) == 0 || bytes.HasPrefix(page, []byte("OpusTags")) {
-			continue
-		}
-		pcm, err := dec.Decode(page)
-		if err != nil {
-			t.Fatalf("%s packet %d: %v", path, packets, err)
-		}
-		packets++
-		if Energy(pcm) > 0.05 {
-			loud++
+	defer vdec.Close()
+	adec, err := opus.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adec.Close()
+	var firstStamp, lastStamp uint16
+	prevVideo, audioEnd := int64(-1), int64(-1)
+	m.first = -1
+	for _, c := range doc.Segment.Cluster {
+		for _, b := range c.SimpleBlock {
+			ts := int64(c.Timecode) + int64(b.Timecode)
+			if m.first < 0 {
+				m.first = ts
+			}
+			m.last = max(m.last, ts)
+			switch b.TrackNumber {
+			case webmVideoTrack:
+				if m.frames == 0 && !b.Keyframe {
+					t.Fatalf("%s: the first video frame is not a key frame", path)
+				}
+				if prevVideo >= 0 {
+					m.videoGap = max(m.videoGap, ts-prevVideo)
+				}
+				prevVideo = ts
+				img, err := vdec.Decode(b.Data[0])
+				if err != nil {
+					t.Fatalf("%s: frame %d does not decode: %v", path, m.frames, err)
+				}
+				if img == nil {
+					continue
+				}
+				if _, s, ok := ReadStamp(img); ok {
+					if m.frames == 0 {
+						firstStamp = s
+					}
+					lastStamp = s
+				}
+				m.frames++
+			case webmAudioTrack:
+				if audioEnd >= 0 {
+					m.audioGap = max(m.audioGap, ts-audioEnd)
+				}
+				audioEnd = ts + opusDuration(b.Data[0])
+				pcm, err := adec.Decode(b.Data[0])
+				if err != nil {
+					t.Fatalf("%s packet %d: %v", path, m.packets, err)
+				}
+				m.packets++
+				if Energy(pcm) > 0.05 {
+					m.loud++
+				}
+			}
 		}
 	}
-	return packets, loud
+	m.moving = firstStamp != lastStamp
+	return m
 }

@@ -637,9 +637,11 @@ export interface RecordingSettings {
 
 /**
  * RecordingTrack names one file of a call's recording: whose side and which medium. The file
- * keeps the codec's packets as they were sent (Opus in Ogg, VP8 in IVF, H.264 as Annex B).
+ * keeps the codec's packets as they were sent: each side's Opus audio and VP8 video in one WebM
+ * file on the recording's clock (a browser plays it, both sides in step), H.264 video beside it
+ * as Annex B. Earlier apps wrote Opus in Ogg and VP8 in IVF, one file per medium.
  */
-export type RecordingTrack = "agent-audio.ogg" | "agent-video.ivf" | "agent-video.h264" | "customer-audio.ogg" | "customer-video.ivf" | "customer-video.h264";
+export type RecordingTrack = "agent.webm" | "customer.webm" | "agent-audio.ogg" | "agent-video.ivf" | "agent-video.h264" | "customer-audio.ogg" | "customer-video.ivf" | "customer-video.h264";
 
 /**
  * Recording is one stored file of a call's recording, as GET
@@ -2053,6 +2055,8 @@ export const EventRecordingStarted: EventKind = "recording_started";
 export const EventRecordingStopped: EventKind = "recording_stopped";
 export const ENOCONSENT: Code = "ENOCONSENT";
 export const MaxRetentionDays = 3650;
+export const TrackAgent: RecordingTrack = "agent.webm";
+export const TrackCustomer: RecordingTrack = "customer.webm";
 export const TrackAgentAudio: RecordingTrack = "agent-audio.ogg";
 export const TrackAgentVideo: RecordingTrack = "agent-video.ivf";
 export const TrackAgentH264: RecordingTrack = "agent-video.h264";

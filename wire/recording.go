@@ -64,11 +64,15 @@ type RecordingSettings struct {
 const MaxRetentionDays = 3650
 
 // RecordingTrack names one file of a call's recording: whose side and which medium. The file
-// keeps the codec's packets as they were sent (Opus in Ogg, VP8 in IVF, H.264 as Annex B).
+// keeps the codec's packets as they were sent: each side's Opus audio and VP8 video in one WebM
+// file on the recording's clock (a browser plays it, both sides in step), H.264 video beside it
+// as Annex B. Earlier apps wrote Opus in Ogg and VP8 in IVF, one file per medium.
 type RecordingTrack string
 
 // Recording tracks.
 const (
+	TrackAgent         RecordingTrack = "agent.webm"
+	TrackCustomer      RecordingTrack = "customer.webm"
 	TrackAgentAudio    RecordingTrack = "agent-audio.ogg"
 	TrackAgentVideo    RecordingTrack = "agent-video.ivf"
 	TrackAgentH264     RecordingTrack = "agent-video.h264"
@@ -78,7 +82,7 @@ const (
 )
 
 // RecordingTracks are the track names the hub accepts.
-var RecordingTracks = []RecordingTrack{TrackAgentAudio, TrackAgentVideo, TrackAgentH264,
+var RecordingTracks = []RecordingTrack{TrackAgent, TrackCustomer, TrackAgentAudio, TrackAgentVideo, TrackAgentH264,
 	TrackCustomerAudio, TrackCustomerVideo, TrackCustomerH264}
 
 // Recording is one stored file of a call's recording, as GET
