@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -116,6 +117,7 @@ func TestRecordingNeedsConsent(t *testing.T) {
 	rg.cust.callState(id, wire.CallEnded)
 
 	// With consent.
+	firstCall := id
 	id = rg.invite(t, wire.CallVideo)
 	if _, err := rg.cust.conn.Request(ctx(t), wire.TypeCallAccept, wire.CallAccept{Call: id, Video: true, Record: true}); err != nil {
 		t.Fatal(err)
@@ -194,9 +196,48 @@ func TestRecordingNeedsConsent(t *testing.T) {
 	if st != 200 || !strings.Contains(body, hub.AuditRecordingPlay) || !strings.Contains(body, hub.AuditRecordingUploaded) {
 		t.Errorf("audit = %d %s; want the upload and the playback", st, body)
 	}
+	// The playback page: the transcript beside the files, for supervisors and admins; the
+	// calls report links the recorded call to the page.
+	tr := rg.s.URL() + "/api/v1/orgs/demo/conversations/" + string(rg.conv.ID) + "/transcript"
+	if st, body, _ := httpDo(t, "GET", tr, super, nil, nil); st != 200 || !strings.Contains(body, `"recording_started"`) || !strings.Contains(body, `"conversation":{"id":"`+string(rg.conv.ID)) {
+		t.Errorf("supervisor's transcript = %d %.300s; want the conversation with its recording lines", st, body)
+	}
+	if st, _, _ := httpDo(t, "GET", tr, agentTok, nil, nil); st != 403 {
+		t.Errorf("an agent reading the transcript API = %d; want 403", st)
+	}
+	if st, _, _ := httpDo(t, "GET", rg.s.URL()+"/api/v1/orgs/demo/conversations/nope/transcript", super, nil, nil); st != 404 {
+		t.Errorf("transcript of no conversation = %d; want 404", st)
+	}
+	page := rg.s.URL() + "/admin/demo/recordings/" + string(rg.conv.ID)
+	if st, body, hdr := httpDo(t, "GET", page, "", nil, nil); st != 200 || !strings.Contains(hdr.Get("Content-Type"), "text/html") || !strings.Contains(body, "<script") {
+		t.Errorf("GET the playback page = %d %s; want the console's page", st, hdr.Get("Content-Type"))
+	}
+	if _, err := rg.agent.conn.Request(ctx(t), wire.TypeCallEnd, wire.CallRef{Call: id}); err != nil {
+		t.Fatal(err)
+	}
+	rg.cust.callState(id, wire.CallEnded)
+	recordingColumn := func() map[wire.CallID]string {
+		st, body, _ := httpDo(t, "GET", rg.s.URL()+"/api/v1/orgs/demo/reports/calls.csv", super, nil, nil)
+		rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+		if st != 200 || err != nil || len(rows) < 2 || rows[0][len(rows[0])-1] != "recording" {
+			t.Fatalf("calls.csv = %d %v %q; want rows ending with a recording column", st, err, body)
+		}
+		out := map[wire.CallID]string{}
+		for _, row := range rows[1:] {
+			out[wire.CallID(row[0])] = row[len(row)-1]
+		}
+		return out
+	}
+	if got := recordingColumn(); got[id] != page || len(got) != 2 || got[firstCall] != "" {
+		t.Errorf("calls.csv recording column = %v; want the page for the recorded call only (%s)", got, page)
+	}
+
 	// An admin deletes it.
 	if st, body, _ := httpDo(t, "DELETE", strings.TrimSuffix(up, "/"), admin, nil, nil); st != 200 {
 		t.Errorf("delete = %d %s", st, body)
+	}
+	if got := recordingColumn(); got[id] != "" {
+		t.Errorf("calls.csv recording column after the deletion = %q; want empty", got[id])
 	}
 	if _, body, _ := httpDo(t, "GET", list, super, nil, nil); body != "[]\n" {
 		t.Errorf("list after delete = %s; want none", body)

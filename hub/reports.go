@@ -10,7 +10,8 @@ import (
 	"github.com/parleyhq/parley/wire"
 )
 
-// The supervisors' CSV reports: conversations with their handle time and calls, and calls.
+// The supervisors' CSV reports: conversations with their handle time and calls, and calls. Both
+// end with a recording column: the playback page of a conversation or call that was recorded.
 
 // reportRoutes adds the supervisors' CSV reports.
 func (s *Server) reportRoutes(mux *http.ServeMux) {
@@ -21,11 +22,11 @@ func (s *Server) reportRoutes(mux *http.ServeMux) {
 // reportHeader are the columns of conversations.csv.
 var reportHeader = []string{"conversation", "customer", "agent", "created_at", "accepted_at", "ended_at", "ended_by",
 	"end_reason", "outcome", "handle_time_s", "calls", "answered_calls", "call_kinds", "call_outcomes", "call_time_s",
-	"wrap_code", "wrap_note", "wrap_time_s"}
+	"wrap_code", "wrap_note", "wrap_time_s", "recording"}
 
 // callsHeader are the columns of calls.csv.
 var callsHeader = []string{"call", "conversation", "agent_id", "kind", "outcome", "reason", "ended_by",
-	"created_at", "answered_at", "ended_at", "ring_time_s", "duration_s"}
+	"created_at", "answered_at", "ended_at", "ring_time_s", "duration_s", "recording"}
 
 // reportWindow authenticates a report request (supervisors and admins) and reads its window:
 // from and to as RFC 3339 times or Unix milliseconds (default: the last 24 hours).
@@ -84,6 +85,7 @@ func (s *Server) handleConversationsCSV(w http.ResponseWriter, r *http.Request) 
 			string(row.Conv.EndReason), string(row.Conv.Outcome),
 			seconds(row.HandleMS), strconv.Itoa(row.Calls), strconv.Itoa(row.Answered), strings.Join(kinds, " "),
 			strings.Join(outcomes, " "), seconds(row.CallMS), row.Conv.WrapCode, row.Conv.WrapNote, seconds(row.Conv.WrapMS),
+			s.recordingPage(r, org, row.Conv.ID, ""),
 		})
 	}
 	writeCSV(w, "conversations-"+string(org)+".csv", reportHeader, out)
@@ -110,7 +112,8 @@ func (s *Server) handleCallsCSV(w http.ResponseWriter, r *http.Request) {
 			ring, dur = c.AnsweredAt-c.CreatedAt, c.EndedAt-c.AnsweredAt
 		}
 		out = append(out, []string{string(c.ID), string(c.Conv), string(c.Agent), string(c.Kind), string(c.Outcome), c.Reason,
-			string(c.EndedBy), msTime(c.CreatedAt), msTime(c.AnsweredAt), msTime(c.EndedAt), seconds(max(ring, 0)), seconds(max(dur, 0))})
+			string(c.EndedBy), msTime(c.CreatedAt), msTime(c.AnsweredAt), msTime(c.EndedAt), seconds(max(ring, 0)), seconds(max(dur, 0)),
+			s.recordingPage(r, org, c.Conv, c.ID)})
 	}
 	writeCSV(w, "calls-"+string(org)+".csv", callsHeader, out)
 }

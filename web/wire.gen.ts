@@ -670,6 +670,16 @@ export interface Recording {
 }
 
 /**
+ * Transcript is a conversation with its messages (internal notes included), as GET
+ * /api/v1/orgs/{org}/conversations/{conv}/transcript serves it to supervisors and admins for
+ * the recordings' playback page.
+ */
+export interface Transcript {
+  conversation: Conversation;
+  messages: Message[];
+}
+
+/**
  * QueueID names a queue within its organisation: a short slug such as "sales", which widget tags
  * use (data-queue="sales").
  */

@@ -112,3 +112,11 @@ const (
 	// MaxRecordingBytes bounds one uploaded file (about 4 hours of 640x480 video).
 	MaxRecordingBytes = 4 << 30
 )
+
+// Transcript is a conversation with its messages (internal notes included), as GET
+// /api/v1/orgs/{org}/conversations/{conv}/transcript serves it to supervisors and admins for
+// the recordings' playback page.
+type Transcript struct {
+	Conversation Conversation `json:"conversation"`
+	Messages     []Message    `json:"messages"`
+}

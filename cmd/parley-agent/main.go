@@ -6,7 +6,7 @@
 //
 //	parley-agent -hub URL -org ID -user U -password P [-accept] [-reply-echo]
 //	parley-agent -hub URL -token TOKEN [-accept] [-reply-echo]
-//	             [-call voice|video] [-devices test-pattern|system] [-speaker none|default|ID]
+//	             [-call voice|video [-record]] [-devices test-pattern|system] [-speaker none|default|ID]
 //	             [-cobrowse [-cobrowse-record FILE] [-cobrowse-field ID] [-cobrowse-type TEXT]]
 //	             [-policy machine|none|FILE]
 //
@@ -15,6 +15,10 @@
 // the call's state, the customer's mute and video changes and the first remote frame. The test
 // pattern plays nothing unless -speaker picks a speaker (as the app's device menu can); with -v it
 // logs the call's quality every second (frames and bits sent and received, round trip, route).
+// With -record it starts recording each call once it is active, as the call control's Record
+// button does (an organisation that asks the customer; without their yes the hub refuses, and the
+// agent logs the refusal's code); an organisation that records every call needs no flag. Either
+// way the recording is uploaded when the call ends, like the desktop app's.
 // With -cobrowse it invites the customer to the built-in co-browse (see cobrowse.go).
 // Like the desktop app it obeys this machine's policy file (see policy.go): a locked hub URL
 // refuses any other hub, and a malformed file refuses sign-in.
@@ -76,6 +80,8 @@ type Main struct {
 	Accept, ReplyEcho bool
 	// Call is the kind of call to start after a conversation's first customer message; "" for none.
 	Call wire.CallKind
+	// Record starts recording each call once it is active (the call control's Record button).
+	Record bool
 	// Devices is where calls take camera and microphone from (test-pattern by default).
 	Devices app.DeviceMode
 	// Speaker is the speaker calls play into: "" for the mode's (none with the test pattern, the
@@ -115,6 +121,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fl.BoolVar(&m.Accept, "accept", false, "accept every offer")
 	fl.BoolVar(&m.ReplyEcho, "reply-echo", false, "answer each customer message with \"echo: <text>\"")
 	call := fl.String("call", "", "call the customer after their first message: voice or video")
+	fl.BoolVar(&m.Record, "record", false, "start recording each call once it is active (the hub refuses without the customer's consent)")
 	devices := fl.String("devices", string(m.Devices), "call devices: test-pattern or system")
 	fl.StringVar(&m.Speaker, "speaker", "", "speaker calls play into: none, default (the system's) or a device ID (default: none with -devices test-pattern, the system's default otherwise)")
 	fl.StringVar(&m.PolicyFile, "policy", m.PolicyFile, "policy file obeyed: machine (this machine's), none, or a file")
@@ -234,6 +241,8 @@ type reactions struct {
 	called map[wire.ConversationID]bool
 	// lastCall is what was last logged about the call.
 	lastCall app.CallView
+	// recordTried is the call -record last tried to record.
+	recordTried wire.CallID
 }
 
 // react acts on one event: accept offers, echo, call, co-browse, and log. An error stops Run.
@@ -275,6 +284,12 @@ func (m *Main) react(data any, st *reactions) error {
 		}
 	case *app.CallView:
 		m.logCall(&st.lastCall, data)
+		if m.Record && data != nil && data.State == "active" && data.ID != st.recordTried && !data.Recording {
+			st.recordTried = data.ID
+			if err := m.svc.Calls.SetRecording(true); err != nil {
+				m.log.Warn("recording refused", "call", data.ID, "code", wire.ErrorCode(err))
+			}
+		}
 	case app.QualityView:
 		m.log.Debug("call quality", "call", data.Call, "level", data.Level, "route", data.Route, "rtt_ms", data.RTTMs, "loss_pct", data.LossPct,
 			"send_kbps", data.SendKbps, "send_fps", data.SendFPS, "recv_kbps", data.RecvKbps, "recv_fps", data.RecvFPS)
@@ -309,6 +324,9 @@ func (m *Main) logCall(last *app.CallView, v *app.CallView) {
 	}
 	if v.RemoteMuted != last.RemoteMuted || v.RemoteVideo != last.RemoteVideo {
 		m.log.Info("call remote media", "call", v.ID, "remote_muted", v.RemoteMuted, "remote_video", v.RemoteVideo)
+	}
+	if v.Recording != last.Recording {
+		m.log.Info("call recording", "call", v.ID, "recording", v.Recording, "consent", v.Consent)
 	}
 	if v.RemoteFrames && !last.RemoteFrames {
 		m.log.Info("call first remote frame", "call", v.ID)
