@@ -62,6 +62,7 @@ type Services struct {
 	Visual        *Visual
 	Settings      *Settings
 	Window        *Window
+	Setup         *Setup
 
 	core *core
 }
@@ -93,6 +94,7 @@ func New(cfg Config) *Services {
 	}
 	c.calls = newCallManager(c, cfg.Devices)
 	c.visual = newVisual(c, cfg.Keychain)
+	c.setup = newSetup(c)
 	c.reset()
 	return &Services{
 		Session:       &Session{c: c},
@@ -104,6 +106,7 @@ func New(cfg Config) *Services {
 		Visual:        c.visual,
 		Settings:      &Settings{c: c},
 		Window:        newWindow(c, cfg.WindowTimeout),
+		Setup:         c.setup,
 		core:          c,
 	}
 }
@@ -111,13 +114,14 @@ func New(cfg Config) *Services {
 // Close signs out, ends any call and releases the connection.
 func (s *Services) Close() error {
 	err := s.Session.SignOut()
+	s.core.setup.Stop()
 	s.core.calls.close()
 	return err
 }
 
 // Bindings lists the services for wails.Run's Bind option.
 func (s *Services) Bindings() []any {
-	return []any{s.Session, s.Presence, s.Offers, s.Conversations, s.Supervisor, s.Calls, s.Visual, s.Settings, s.Window}
+	return []any{s.Session, s.Presence, s.Offers, s.Conversations, s.Supervisor, s.Calls, s.Visual, s.Settings, s.Window, s.Setup}
 }
 
 // requestTimeout bounds every request to the hub.
@@ -145,7 +149,7 @@ type conv struct {
 //
 // Lock order, outermost first (a goroutine holding one may take only those after it):
 //
-//	core.signMu → core.mu → callManager.mu | Visual.mu → screenShares.mu → ScreenShare.mu → events.mu → ops.Queue.mu
+//	core.signMu → core.mu → callManager.mu | Setup.mu | Visual.mu → screenShares.mu → ScreenShare.mu → events.mu → ops.Queue.mu
 //
 // callSession state is owned by its ops.Queue goroutine and needs no lock. Nothing is emitted
 // directly: every event goes through events, queued under the lock of the state it shows and
@@ -157,6 +161,7 @@ type core struct {
 	prefill Prefill
 	calls   *callManager // the agent's calls
 	visual  *Visual      // visual engagement (co-browse, screen share)
+	setup   *Setup       // "Test my setup" (setup.go)
 
 	// policy is this machine's policy and policyErr why its file was refused; both fixed at New.
 	policy     policy.Policy
@@ -199,6 +204,9 @@ func (c *core) reset() {
 	c.calls.drop() // the hub ends a call whose agent went
 	if c.visual != nil {
 		c.visual.drop()
+	}
+	if c.setup != nil {
+		c.setup.drop() // devices and the network test's allocations close
 	}
 	c.link = nil
 	c.stop = nil

@@ -64,6 +64,7 @@ var eventTypes = map[string]any{
 	EventVisualResult:  wire.VisualResult{},
 	EventScreenShare:   ScreenShareView{},
 	EventWindow:        WindowNotice{},
+	EventSetup:         SetupView{},
 }
 
 // EmitterFunc adapts a function to the Emitter interface.

@@ -249,6 +249,31 @@ const prefsFile = "settings.json"
 
 type prefs struct {
 	Language string `json:"language,omitempty"`
+	// SetupOffered is set once "Test my setup" was offered after a sign-in on this machine.
+	SetupOffered bool `json:"setup_offered,omitempty"`
+}
+
+// updatePrefs changes the agent's settings on this machine (in memory without a state folder).
+func (c *core) updatePrefs(change func(*prefs)) error {
+	c.prefsMu.Lock()
+	defer c.prefsMu.Unlock()
+	p := c.loadPrefs()
+	change(&p)
+	if c.stateDir == "" {
+		c.memPrefs = &p
+		return nil
+	}
+	b, err := json.Marshal(p)
+	if err == nil {
+		if err = os.MkdirAll(c.stateDir, 0o700); err == nil {
+			err = os.WriteFile(filepath.Join(c.stateDir, prefsFile), b, 0o600)
+		}
+	}
+	if err != nil {
+		c.log.Warn("could not save the settings", "err", err)
+		return wire.Errorf(wire.EINTERNAL, "could not save the settings")
+	}
+	return nil
 }
 
 // Language returns the agent's language setting. A policy that locks the language makes it the
@@ -273,25 +298,7 @@ func (s *Settings) SetLanguage(lang string) error {
 	if lang != "" && !slices.Contains(Languages, lang) {
 		return ErrLanguage
 	}
-	s.c.prefsMu.Lock()
-	defer s.c.prefsMu.Unlock()
-	p := s.c.loadPrefs()
-	p.Language = lang
-	if s.c.stateDir == "" {
-		s.c.memPrefs = &p
-		return nil
-	}
-	b, err := json.Marshal(p)
-	if err == nil {
-		if err = os.MkdirAll(s.c.stateDir, 0o700); err == nil {
-			err = os.WriteFile(filepath.Join(s.c.stateDir, prefsFile), b, 0o600)
-		}
-	}
-	if err != nil {
-		s.c.log.Warn("could not save the settings", "err", err)
-		return wire.Errorf(wire.EINTERNAL, "could not save the settings")
-	}
-	return nil
+	return s.c.updatePrefs(func(p *prefs) { p.Language = lang })
 }
 
 // loadPrefs reads the agent's settings; the zero prefs when there are none.

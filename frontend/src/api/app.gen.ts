@@ -281,6 +281,63 @@ export interface LanguageView {
 }
 
 /**
+ * SetupLine is one line of the check.
+ */
+export interface SetupLine {
+  /**
+   * Check is camera, microphone, speaker, hub, relay_udp, relay_tcp, media or region.
+   */
+  check: string;
+  /**
+   * Status is pass, warn, fail, running or waiting.
+   */
+  status: string;
+  /**
+   * Code is what the UI says (its "setup.lines.<code>" sentence).
+   */
+  code: string;
+  /**
+   * RTTMS, LossPct, Kbps, Transport, Relay and Region fill the network lines' sentences.
+   */
+  rtt_ms?: number;
+  loss_pct?: number;
+  kbps?: number;
+  transport?: string;
+  relay?: string;
+  region?: string;
+}
+
+/**
+ * SetupView is the check as the UI shows it.
+ */
+export interface SetupView {
+  /**
+   * Running is true from Start to Stop: the devices are open.
+   */
+  running: boolean;
+  /**
+   * PreviewURL is the camera's picture on the render bridge ("" without one).
+   */
+  preview_url: string;
+  /**
+   * Level is the microphone's loudness in the last tenth of a second, 0..1.
+   */
+  level: number;
+  /**
+   * NetworkDone is true once the network test has finished.
+   */
+  network_done: boolean;
+  /**
+   * Lines are the checks: camera, microphone, speaker, then the network's.
+   */
+  lines: SetupLine[];
+  /**
+   * EndedAt is when the network test finished, Unix milliseconds (0 before).
+   */
+  ended_at: number;
+}
+
+/**
  * Report names a supervisor's CSV export, as the hub's endpoint is named.
  */
 export type Report = "conversations" | "calls";
@@ -654,6 +711,14 @@ export interface Bindings {
     Ready(): Promise<void>;
     SetShown(shown: boolean): Promise<void>;
   };
+  Setup: {
+    ConfirmSpeaker(heard: boolean): Promise<void>;
+    Current(): Promise<SetupView>;
+    Offer(): Promise<boolean>;
+    PlayTone(): Promise<void>;
+    Start(): Promise<SetupView>;
+    Stop(): Promise<void>;
+  };
 }
 
 /** Events maps each event the services emit (the "parley" Wails event's name) to its data. */
@@ -667,6 +732,7 @@ export interface Events {
   "notice": Notice;
   "offers": OfferView[];
   "session": SessionView;
+  "setup": SetupView;
   "supervisor": SupervisorView;
   "visual": VisualView;
   "visual.event": wire.VisualEvent;

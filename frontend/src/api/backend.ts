@@ -232,6 +232,15 @@ export const calls = {
   selectDevice: (kind: v.DeviceKind, id: string) => call('Calls', 'SelectDevice', kind, id),
 };
 
+export const setup = {
+  current: () => call('Setup', 'Current'),
+  start: () => call('Setup', 'Start'),
+  stop: () => call('Setup', 'Stop'),
+  playTone: () => call('Setup', 'PlayTone'),
+  confirmSpeaker: (heard: boolean) => call('Setup', 'ConfirmSpeaker', heard),
+  offer: () => call('Setup', 'Offer'),
+};
+
 /** copyText puts text on the clipboard: through the Wails runtime in the app, the browser's API elsewhere. */
 export async function copyText(text: string): Promise<void> {
   const rt = w().runtime as { ClipboardSetText?: (t: string) => Promise<boolean> } | undefined;
