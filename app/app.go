@@ -182,6 +182,9 @@ type core struct {
 	convs    map[wire.ConversationID]*conv
 	active   wire.ConversationID
 	snapshot *wire.Snapshot
+	// watching is the conversation the supervisor follows live ("" when none); followed again
+	// after a reconnect.
+	watching wire.ConversationID
 	snapAt   int64
 	token    string // the login token, for the hub's HTTP API (reports); memory only
 	// tokenExp is when token expires unless renewed.
@@ -370,6 +373,13 @@ func (c *core) welcome(w wire.Welcome) (out []emission, followUp []func()) {
 		}
 	}
 	out = append(out, emission{EventSession, c.session}, emission{EventConversations, c.convViews()})
+	if id := c.watching; id != "" { // the hub forgot it with the old connection
+		followUp = append(followUp, func() {
+			if _, err := c.request(wire.TypeSupervisorWatch, wire.Watch{Conv: id, On: true}); err != nil {
+				c.log.Debug("following again failed", "conv", id, "code", wire.ErrorCode(err))
+			}
+		})
+	}
 	return out, followUp
 }
 
@@ -507,6 +517,13 @@ func (c *core) event(ev wire.Envelope) (out []emission, followUp []func()) {
 		}
 		c.snapshot, c.snapAt = &s, c.nowMs()
 		out = append(out, emission{EventSupervisor, c.supervisorView()})
+
+	case wire.TypeSupervisorWatched:
+		var w wire.Watched
+		if ev.Unmarshal(&w) != nil || w.Conv != c.watching {
+			break
+		}
+		out = append(out, emission{EventWatched, w})
 
 	case wire.TypeCallState, wire.TypeCallSignal, wire.TypeCallMedia:
 		c.calls.onHub(ev)
@@ -675,7 +692,7 @@ func (c *core) view(cv *conv) ConversationView {
 		Customer: cv.Customer, CustomerSince: c.local(cv.CustomerSince), ClosesAt: c.local(cv.ClosesAt),
 		CloseWarning: cv.CloseWarning, EndReason: cv.EndReason, Queue: cv.Queue, QueueName: cv.QueueName,
 		Transfer: cv.Transfer, Moved: cv.moved, Consulting: cv.consulting, Consultants: cv.Consultants,
-		WrapCode: cv.WrapCode, WrapNote: cv.WrapNote,
+		WrapCode: cv.WrapCode, WrapNote: cv.WrapNote, Preview: cv.Preview,
 	}
 	if n := len(cv.msgs); n > 0 {
 		v.LastText, v.LastAt = cv.msgs[n-1].Text, cv.msgs[n-1].At

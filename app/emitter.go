@@ -44,6 +44,9 @@ const (
 	EventSupervisor = "supervisor"
 	// EventNotice carries a Notice: something the agent should know that no request caused.
 	EventNotice = "notice"
+	// EventWatched carries the wire.Watched of the conversation a supervisor follows
+	// (Supervisor.Watch): who is typing, and its last message's seq.
+	EventWatched = "supervisor.watched"
 )
 
 // eventTypes is the Go type of each event's data. frontend/src/api/app.gen.ts is generated from
@@ -57,6 +60,7 @@ var eventTypes = map[string]any{
 	EventMessage:       MessageView{},
 	EventSupervisor:    SupervisorView{},
 	EventNotice:        Notice{},
+	EventWatched:       wire.Watched{},
 	EventCall:          (*CallView)(nil),
 	EventCallQuality:   QualityView{},
 	EventVisual:        VisualView{},

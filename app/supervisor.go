@@ -37,6 +37,26 @@ func (s *Supervisor) Assign(conv wire.ConversationID, agent wire.UserID) error {
 	return err
 }
 
+// Watch starts (on) or stops following a conversation live while its transcript is open: the
+// app emits EventWatched with who is typing and the last message's seq at once and on every
+// change. Following one conversation stops following the one before.
+func (s *Supervisor) Watch(conv wire.ConversationID, on bool) error {
+	s.c.mu.Lock()
+	if !on && s.c.watching != conv {
+		// Another transcript was opened since: that one is followed now.
+		s.c.mu.Unlock()
+		return nil
+	}
+	if on {
+		s.c.watching = conv
+	} else {
+		s.c.watching = ""
+	}
+	s.c.mu.Unlock()
+	_, err := s.c.request(wire.TypeSupervisorWatch, wire.Watch{Conv: conv, On: on})
+	return err
+}
+
 // Transcript returns a conversation's messages after seq after (0: from the start), for a
 // supervisor reading along: read-only, and nothing goes back to the customer (no receipt). The
 // hub lets a supervisor or admin read any conversation of their organisation.

@@ -17,7 +17,7 @@ func TestSupervisorTranscript(t *testing.T) {
 	if err := two.Presence.Set(wire.PresenceBusy); err != nil {
 		t.Fatal(err)
 	}
-	sup, _ := signIn(t, hubURL, "super1")
+	sup, srec := signIn(t, hubURL, "super1")
 
 	live := newCustomer(t, hubURL, "Lia")
 	live.send(t, "my order is late")
@@ -33,6 +33,16 @@ func TestSupervisorTranscript(t *testing.T) {
 	}
 	waiting := newCustomer(t, hubURL, "Wes")
 	waiting.send(t, "is anyone there?")
+
+	// The waiting list shows what the customer asked, as soon as they wrote it.
+	waitFor(t, srec, app.EventSupervisor, func(v app.SupervisorView) bool {
+		for _, c := range v.Conversations {
+			if c.ID == waiting.conv && c.State == wire.ConvWaiting && c.Preview == "is anyone there?" {
+				return true
+			}
+		}
+		return false
+	})
 
 	ms, err := sup.Supervisor.Transcript(waiting.conv, 0)
 	if err != nil {
@@ -55,6 +65,31 @@ func TestSupervisorTranscript(t *testing.T) {
 		more, err := sup.Supervisor.Transcript(live.conv, last)
 		return err == nil && len(more) == 1 && more[0].Text == "thanks"
 	})
+
+	// Followed live: who is typing (the customer, then the agent) and each new message's seq.
+	if err := sup.Supervisor.Watch(live.conv, true); err != nil {
+		t.Fatal(err)
+	}
+	live.request(t, wire.TypeChatTyping, wire.Typing{Conv: live.conv, Typing: true})
+	waitFor(t, srec, app.EventWatched, func(w wire.Watched) bool { return w.Conv == live.conv && w.CustomerTyping && !w.AgentTyping })
+	if err := one.Conversations.Typing(live.conv, true); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, srec, app.EventWatched, func(w wire.Watched) bool { return w.CustomerTyping && w.AgentTyping })
+	sent, err := one.Conversations.Send(live.conv, "found it")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, srec, app.EventWatched, func(w wire.Watched) bool { return w.LastSeq == sent.Seq && !w.AgentTyping })
+	// A waiting customer's chat too: their first word as they type it.
+	if err := sup.Supervisor.Watch(waiting.conv, true); err != nil {
+		t.Fatal(err)
+	}
+	waiting.request(t, wire.TypeChatTyping, wire.Typing{Conv: waiting.conv, Typing: true})
+	waitFor(t, srec, app.EventWatched, func(w wire.Watched) bool { return w.Conv == waiting.conv && w.CustomerTyping })
+	if err := sup.Supervisor.Watch(waiting.conv, false); err != nil {
+		t.Fatal(err)
+	}
 
 	if _, err := two.Supervisor.Transcript(live.conv, 0); wire.ErrorCode(err) != wire.ENOTFOUND {
 		t.Errorf("another agent reading the chat: %v; want ENOTFOUND", err)

@@ -98,6 +98,8 @@ type ConversationView struct {
 	// WrapCode and WrapNote are the agent's wrap-up once sent (Conversations.WrapUp).
 	WrapCode string `json:"wrap_code,omitempty"`
 	WrapNote string `json:"wrap_note,omitempty"`
+	// Preview is the customer's first message, in the supervisor's view.
+	Preview string `json:"preview,omitempty"`
 }
 
 // MessageView is one chat message.

@@ -535,6 +535,12 @@ func (c *conn) dispatch(env wire.Envelope) error {
 			return err
 		}
 		return c.s.router.assign(c, env.RID, a)
+	case wire.TypeSupervisorWatch:
+		var w wire.Watch
+		if err := env.Unmarshal(&w); err != nil {
+			return err
+		}
+		return c.s.router.watch(c, env.RID, w)
 	case wire.TypeConvTransfer, wire.TypeConvInvite, wire.TypeConvConsultLeave, wire.TypeConvMessage:
 		return c.routingRequest(env)
 	default:

@@ -638,3 +638,71 @@ func TestOfferGetsThePreviewLater(t *testing.T) {
 	}
 	agent.none(wire.TypeOffer, 300*time.Millisecond) // only the first message is a preview
 }
+
+// TestSupervisorFollowsTyping: a supervisor reading a conversation follows it live: who is typing
+// (customer, then agent) and each new message's seq arrive as they happen, a message ends its
+// author's typing, and nothing comes once the supervisor stops following.
+func TestSupervisorFollowsTyping(t *testing.T) {
+	s := startHub(t)
+	agent := member(t, s, "agent1")
+	cust, conv := customer(t, s, "Ivy")
+	agent.accept(conv.ID)
+	sup := member(t, s, "super1")
+
+	if _, err := sup.conn.Request(ctx(t), wire.TypeSupervisorWatch, wire.Watch{Conv: conv.ID, On: true}); err != nil {
+		t.Fatal(err)
+	}
+	var w wire.Watched
+	sup.next(wire.TypeSupervisorWatched, &w)
+	if w.Conv != conv.ID || w.CustomerTyping || w.AgentTyping {
+		t.Errorf("first watched = %+v; want nobody typing in %s", w, conv.ID)
+	}
+	following := func(ok func(wire.Watched) bool) wire.Watched {
+		t.Helper()
+		sup.until(wire.TypeSupervisorWatched, func(env wire.Envelope) bool {
+			w = wire.Watched{}
+			json.Unmarshal(env.Data, &w)
+			return ok(w)
+		})
+		return w
+	}
+
+	if _, err := cust.conn.Request(ctx(t), wire.TypeChatTyping, wire.Typing{Conv: conv.ID, Typing: true}); err != nil {
+		t.Fatal(err)
+	}
+	following(func(w wire.Watched) bool { return w.CustomerTyping && !w.AgentTyping })
+	ack, err := cust.conn.Send(ctx(t), conv.ID, "where is my parcel?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := following(func(w wire.Watched) bool { return w.LastSeq == ack.Seq }); w.CustomerTyping {
+		t.Errorf("after the customer's message: %+v; want their typing over", w)
+	}
+	// The snapshot shows what the customer asked first; the customer's own frames never do.
+	sup.until(wire.TypeSupervisorSnapshot, func(env wire.Envelope) bool {
+		var snap wire.Snapshot
+		json.Unmarshal(env.Data, &snap)
+		return len(snap.Conversations) == 1 && snap.Conversations[0].Preview == "where is my parcel?"
+	})
+
+	if _, err := agent.conn.Request(ctx(t), wire.TypeChatTyping, wire.Typing{Conv: conv.ID, Typing: true}); err != nil {
+		t.Fatal(err)
+	}
+	following(func(w wire.Watched) bool { return w.AgentTyping && !w.CustomerTyping })
+	ack, err = agent.conn.Send(ctx(t), conv.ID, "on its way")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := following(func(w wire.Watched) bool { return w.LastSeq == ack.Seq }); w.AgentTyping {
+		t.Errorf("after the agent's message: %+v; want their typing over", w)
+	}
+
+	// Following another conversation, or none, stops the frames of this one.
+	if _, err := sup.conn.Request(ctx(t), wire.TypeSupervisorWatch, wire.Watch{Conv: conv.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cust.conn.Request(ctx(t), wire.TypeChatTyping, wire.Typing{Conv: conv.ID, Typing: true}); err != nil {
+		t.Fatal(err)
+	}
+	sup.none(wire.TypeSupervisorWatched, 300*time.Millisecond)
+}

@@ -36,6 +36,9 @@ type router struct {
 	offers map[wire.OfferID]*offerState
 	// conns are the registered connections.
 	conns map[*conn]struct{}
+	// following maps a supervisor's connection to the conversation it follows live
+	// (router_watch.go).
+	following map[*conn]*convState
 	// dirty are the organisations whose queue positions and supervisor snapshot must be sent
 	// after the current command.
 	dirty map[*orgState]struct{}
@@ -196,6 +199,13 @@ type convState struct {
 	target *agentState
 	// consultants are the members reading along, with who invited them.
 	consultants map[wire.UserID]*consultant
+	// followers are the supervisors' connections following it live (router_watch.go); nil
+	// until one does.
+	followers map[*conn]struct{}
+	// customerTyping is the customer's last typing indicator; agentTyping names the member whose
+	// last indicator said they type ("" when nobody does).
+	customerTyping bool
+	agentTyping    wire.UserID
 	// sentWait and sentOverflow are the estimate and overflow last sent to the customer.
 	sentWait     int64
 	sentOverflow bool
@@ -222,18 +232,19 @@ type offerState struct {
 
 func newRouter(s *Server) *router {
 	r := &router{
-		s:      s,
-		cmds:   make(chan func(), 64),
-		sends:  make(chan *sendReq, maxBatch),
-		quit:   make(chan struct{}),
-		done:   make(chan struct{}),
-		orgs:   map[wire.OrgID]*orgState{},
-		convs:  map[wire.ConversationID]*convState{},
-		offers: map[wire.OfferID]*offerState{},
-		conns:  map[*conn]struct{}{},
-		dirty:  map[*orgState]struct{}{},
-		calls:  map[wire.CallID]*callState{},
-		callm:  newCallMetrics(s.metrics.reg),
+		s:         s,
+		cmds:      make(chan func(), 64),
+		sends:     make(chan *sendReq, maxBatch),
+		quit:      make(chan struct{}),
+		done:      make(chan struct{}),
+		orgs:      map[wire.OrgID]*orgState{},
+		convs:     map[wire.ConversationID]*convState{},
+		offers:    map[wire.OfferID]*offerState{},
+		conns:     map[*conn]struct{}{},
+		dirty:     map[*orgState]struct{}{},
+		following: map[*conn]*convState{},
+		calls:     map[wire.CallID]*callState{},
+		callm:     newCallMetrics(s.metrics.reg),
 	}
 	s.metrics.reg.MustRegister(newQueueCollector(r))
 	return r

@@ -131,6 +131,7 @@ func (r *router) chatBatch(reqs []*sendReq) {
 			}
 			if a.req.c.role == wire.RoleCustomer && a.cs.preview == "" {
 				a.cs.preview = truncate(stored.Text, 140)
+				r.dirty[a.cs.org] = struct{}{} // the supervisors' waiting list shows it
 				if o := a.cs.offer; o != nil {
 					// Offered before the customer wrote: the agent sees what it is about.
 					o.agent.push(encode(wire.TypeOffer, r.offerFrame(o)))
@@ -165,6 +166,14 @@ func (r *router) typing(c *conn, rid string, t wire.Typing) error {
 		}
 		t.Author = authorOf(c.role)
 		r.toParty(cs, other(t.Author), encode(wire.TypeChatTyping, t))
+		if t.Author == wire.AuthorCustomer {
+			cs.customerTyping = t.Typing
+		} else if t.Typing {
+			cs.agentTyping = c.user.ID
+		} else {
+			cs.agentTyping = ""
+		}
+		r.toFollowers(cs)
 		ack(c, rid, wire.Ack{})
 		return nil
 	})

@@ -144,6 +144,7 @@ func (r *router) unregister(c *conn) {
 			return nil
 		}
 		delete(r.conns, c)
+		r.unwatch(c)
 		org := r.orgs[c.org]
 		if c.role != wire.RoleCustomer {
 			delete(org.members[c.user.ID], c)

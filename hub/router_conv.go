@@ -180,6 +180,7 @@ func (r *router) finish(cs *convState, e ending) error {
 		cs.abandon = nil
 	}
 	cs.stopIdleTimers()
+	r.dropFollowers(cs)
 	delete(r.convs, cs.conv.ID)
 	r.s.metrics.conversations.WithLabelValues("ended").Inc()
 	r.s.log.Info("conversation ended", "org", org.id, "conv", cs.conv.ID, "by", by, "reason", e.reason, "outcome", cs.conv.Outcome)

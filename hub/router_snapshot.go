@@ -117,13 +117,16 @@ func (r *router) snapshot(org *orgState) wire.Snapshot {
 	for _, cs := range org.queue {
 		conv := cs.conv
 		conv.QueuePosition = positions[cs]
+		conv.Preview = cs.preview
 		snap.Conversations = append(snap.Conversations, conv)
 	}
 	slices.SortFunc(active, func(x, y *convState) int {
 		return cmp.Or(cmp.Compare(x.conv.AcceptedAt, y.conv.AcceptedAt), cmp.Compare(x.conv.ID, y.conv.ID))
 	})
 	for _, cs := range active {
-		snap.Conversations = append(snap.Conversations, cs.conv)
+		conv := cs.conv
+		conv.Preview = cs.preview
+		snap.Conversations = append(snap.Conversations, conv)
 	}
 	snap.Stats = r.orgStats(org)
 	snap.Queues = r.queueStats(org, r.s.now())

@@ -25,7 +25,7 @@ type consultant struct {
 // members (skills, the transfer note, who reads along, providers).
 func customerConv(c wire.Conversation) wire.Conversation {
 	c.Skills, c.Transfer, c.Consultants, c.Visual = nil, nil, nil, nil
-	c.WrapCode, c.WrapNote, c.WrapMS = "", "", 0
+	c.WrapCode, c.WrapNote, c.WrapMS, c.Preview = "", "", 0, ""
 	return c
 }
 
@@ -49,6 +49,16 @@ func (r *router) sendMessage(cs *convState, m wire.Message) {
 		}
 	}
 	r.toMembers(cs, frame)
+	// A message ends its author's typing.
+	switch m.Author {
+	case wire.AuthorCustomer:
+		cs.customerTyping = false
+	case wire.AuthorAgent:
+		if !m.Internal {
+			cs.agentTyping = ""
+		}
+	}
+	r.toFollowers(cs)
 }
 
 // toMembers sends a frame to the conversation's agent and those reading along.

@@ -1343,7 +1343,7 @@ export type ReceiptKind = "delivered" | "read";
 /**
  * Type names a message.
  */
-export type Type = "call.invite" | "call.state" | "call.accept" | "call.answering" | "call.decline" | "call.end" | "call.signal" | "call.media" | "customer.presence" | "conv.keep" | "supervisor.close" | "call.record" | "conv.transfer" | "conv.invite" | "consult" | "conv.consult_leave" | "conv.message" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.result" | "visual.signal" | "visual.settings" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "agent.sign_out" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign" | "conv.wrapup";
+export type Type = "call.invite" | "call.state" | "call.accept" | "call.answering" | "call.decline" | "call.end" | "call.signal" | "call.media" | "customer.presence" | "conv.keep" | "supervisor.close" | "call.record" | "conv.transfer" | "conv.invite" | "consult" | "conv.consult_leave" | "conv.message" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.result" | "visual.signal" | "visual.settings" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "agent.sign_out" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign" | "supervisor.watch" | "supervisor.watched" | "conv.wrapup";
 
 /**
  * Envelope is one WebSocket frame.
@@ -1659,6 +1659,11 @@ export interface Conversation {
   wrap_code?: string;
   wrap_note?: string;
   wrap_ms?: number;
+  /**
+   * Preview is the customer's first message (up to 140 bytes), in the supervisor's snapshot
+   * only: the waiting list shows what each customer asked.
+   */
+  preview?: string;
 }
 
 /**
@@ -1862,6 +1867,25 @@ export interface AgentSummary {
 export interface Assign {
   conv: ConversationID;
   agent: UserID;
+}
+
+/**
+ * Watch starts (On) or stops following a conversation live, for a supervisor reading it.
+ */
+export interface Watch {
+  conv: ConversationID;
+  on: boolean;
+}
+
+/**
+ * Watched is the live state of a followed conversation: who is typing now, and the seq of its
+ * last message (a reader fetches what is new from the history).
+ */
+export interface Watched {
+  conv: ConversationID;
+  customer_typing: boolean;
+  agent_typing: boolean;
+  last_seq: number;
 }
 
 /**
@@ -2164,6 +2188,8 @@ export const TypeAgentSignOut: Type = "agent.sign_out";
 export const TypeOfferRevoked: Type = "offer.revoked";
 export const TypeSupervisorSnapshot: Type = "supervisor.snapshot";
 export const TypeSupervisorAssign: Type = "supervisor.assign";
+export const TypeSupervisorWatch: Type = "supervisor.watch";
+export const TypeSupervisorWatched: Type = "supervisor.watched";
 export const EINVALID: Code = "EINVALID";
 export const ETOOLARGE: Code = "ETOOLARGE";
 export const EUNAUTHORIZED: Code = "EUNAUTHORIZED";

@@ -147,6 +147,13 @@ const (
 	// TypeSupervisorAssign (supervisor→hub, [Assign]) gives a conversation to an agent, even one at
 	// capacity.
 	TypeSupervisorAssign Type = "supervisor.assign"
+	// TypeSupervisorWatch (supervisor→hub, [Watch]) starts or stops following one conversation
+	// live while its transcript is open; one at a time per connection. The hub answers with a
+	// [Watched] frame at once and on every change.
+	TypeSupervisorWatch Type = "supervisor.watch"
+	// TypeSupervisorWatched (hub→supervisor, [Watched]) says who is typing in the followed
+	// conversation and the seq of its last message.
+	TypeSupervisorWatched Type = "supervisor.watched"
 )
 
 // Envelope is one WebSocket frame.
@@ -422,6 +429,9 @@ type Conversation struct {
 	WrapCode string `json:"wrap_code,omitempty"`
 	WrapNote string `json:"wrap_note,omitempty"`
 	WrapMS   int64  `json:"wrap_ms,omitempty"`
+	// Preview is the customer's first message (up to 140 bytes), in the supervisor's snapshot
+	// only: the waiting list shows what each customer asked.
+	Preview string `json:"preview,omitempty"`
 }
 
 // QueuePosition reports a waiting customer's place in the queue (1 = next).
@@ -553,6 +563,21 @@ type AgentSummary struct {
 type Assign struct {
 	Conv  ConversationID `json:"conv"`
 	Agent UserID         `json:"agent"`
+}
+
+// Watch starts (On) or stops following a conversation live, for a supervisor reading it.
+type Watch struct {
+	Conv ConversationID `json:"conv"`
+	On   bool           `json:"on"`
+}
+
+// Watched is the live state of a followed conversation: who is typing now, and the seq of its
+// last message (a reader fetches what is new from the history).
+type Watched struct {
+	Conv           ConversationID `json:"conv"`
+	CustomerTyping bool           `json:"customer_typing"`
+	AgentTyping    bool           `json:"agent_typing"`
+	LastSeq        int64          `json:"last_seq"`
 }
 
 // HTTP API, under /api/v1. Failures answer with an [Error] body and a matching status.

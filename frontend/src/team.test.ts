@@ -1,6 +1,7 @@
 import { describe, it, expect, afterEach, vi } from 'vitest';
 import { render, cleanup, fireEvent, waitFor } from '@testing-library/svelte';
 import { team } from './stores/supervisor.svelte';
+import { receive } from './api/backend';
 import { notices } from './stores/notices.svelte';
 import type { SupervisorView } from './api/types';
 import type * as wire from '../../web/wire.gen';
@@ -186,7 +187,7 @@ describe('reading a conversation along', () => {
     const base = { last_seq: 1, unread: 0, customer_typing: false, delivered_seq: 0, read_seq: 0 };
     team.view = view({
       conversations: [
-        { id: 'w1', state: 'waiting', customer_name: 'Wes', created_at: 1, ...base },
+        { id: 'w1', state: 'waiting', customer_name: 'Wes', created_at: 1, preview: 'is anyone there?', ...base },
         { id: 'a1', state: 'active', customer_name: 'Lia', agent_id: 'u1', agent_name: 'Agent One', created_at: 1, accepted_at: 2, ...base },
       ],
     });
@@ -200,5 +201,43 @@ describe('reading a conversation along', () => {
     expect(dialog.querySelector('textarea, input')).toBeNull(); // nothing to write with
     await fireEvent.keyDown(window, { key: 'Escape' });
     expect(r.queryByTestId('supervisor-transcript')).toBeNull();
+  });
+
+  it('follows the conversation live: who is typing, and a new line as soon as the hub says so', async () => {
+    const g = globalThis as Record<string, unknown>;
+    g.runtime = { EventsOn: () => () => {} };
+    const lines = [{ conv: 'a1', seq: 1, author: 'customer', author_name: 'Lia', text: 'my order is late', at: 1 }];
+    const transcript = vi.fn(async (_conv: string, after: number) => lines.filter((m) => m.seq > after));
+    const watch = vi.fn(async (_conv: string, _on: boolean) => {});
+    g.go = { app: { Supervisor: { Transcript: transcript, Watch: watch } } };
+    const base = { last_seq: 1, unread: 0, customer_typing: false, delivered_seq: 0, read_seq: 0 };
+    team.view = view({
+      conversations: [{ id: 'a1', state: 'active', customer_name: 'Lia', agent_id: 'u1', agent_name: 'Agent One', created_at: 1, accepted_at: 2, ...base }],
+    });
+    const r = render(TeamView);
+    await fireEvent.click(r.getByTestId('team-open'));
+    await r.findByTestId('supervisor-transcript');
+    await waitFor(() => expect(watch).toHaveBeenCalledWith('a1', true));
+    await waitFor(() => expect(r.getAllByTestId('transcript-line')).toHaveLength(1));
+    let rev = 500;
+    const watched = (w: Partial<wire.Watched>) =>
+      receive({ name: 'supervisor.watched', rev: rev++, data: { conv: 'a1', customer_typing: false, agent_typing: false, last_seq: 1, ...w } } as never);
+
+    watched({ customer_typing: true });
+    await waitFor(() => expect(r.getByTestId('transcript-typing').textContent).toBe('Lia is typing…'));
+    expect(r.getByTestId('transcript-typing').dataset.author).toBe('customer');
+    // Another conversation's word changes nothing here.
+    watched({ conv: 'other', agent_typing: true });
+    watched({ customer_typing: true, agent_typing: true }); // each frame is the whole state
+    await waitFor(() => expect(r.getAllByTestId('transcript-typing').map((e) => e.textContent)).toEqual(['Lia is typing…', 'Agent One is typing…']));
+
+    // The agent's answer is stored: the line comes at once (well before the 5 s poll), the typing goes.
+    lines.push({ conv: 'a1', seq: 2, author: 'agent', author_name: 'Agent One', text: 'on its way', at: 2 });
+    watched({ last_seq: 2 });
+    await waitFor(() => expect(r.getAllByTestId('transcript-line').map((l) => l.textContent)).toEqual([expect.stringContaining('my order is late'), expect.stringContaining('on its way')]));
+    expect(r.queryByTestId('transcript-typing')).toBeNull();
+
+    await fireEvent.click(r.getByTestId('supervisor-transcript-close'));
+    await waitFor(() => expect(watch).toHaveBeenCalledWith('a1', false));
   });
 });

@@ -467,6 +467,10 @@ export interface ConversationView {
    */
   wrap_code?: string;
   wrap_note?: string;
+  /**
+   * Preview is the customer's first message, in the supervisor's view.
+   */
+  preview?: string;
 }
 
 /**
@@ -677,6 +681,7 @@ export interface Bindings {
     SaveCSV(report: Report): Promise<string>;
     Snapshot(): Promise<SupervisorView>;
     Transcript(conv: wire.ConversationID, after: number): Promise<MessageView[]>;
+    Watch(conv: wire.ConversationID, on: boolean): Promise<void>;
   };
   Calls: {
     Current(): Promise<CallView | null>;
@@ -734,6 +739,7 @@ export interface Events {
   "session": SessionView;
   "setup": SetupView;
   "supervisor": SupervisorView;
+  "supervisor.watched": wire.Watched;
   "visual": VisualView;
   "visual.event": wire.VisualEvent;
   "visual.result": wire.VisualResult;

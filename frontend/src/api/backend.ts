@@ -194,6 +194,8 @@ export const supervisor = {
   close: (conv: v.ConversationID) => call('Supervisor', 'Close', conv),
   /** transcript reads a conversation's messages after seq `after`, read-only (no receipts). */
   transcript: (conv: v.ConversationID, after = 0) => call('Supervisor', 'Transcript', conv, after),
+  /** watch follows a conversation live (on) or stops: 'supervisor.watched' events say who types. */
+  watch: (conv: v.ConversationID, on: boolean) => call('Supervisor', 'Watch', conv, on),
   /** fetchCSV returns a report's CSV text; saveCSV writes it to the downloads folder and returns the path. */
   fetchCSV: (report: v.Report) => call('Supervisor', 'FetchCSV', report),
   saveCSV: (report: v.Report) => call('Supervisor', 'SaveCSV', report),
