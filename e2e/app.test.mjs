@@ -4,11 +4,16 @@
 // through the harness. Customers are headless Chromium in the real portal. X screenshots of the
 // window at each step go to test-results/app-window-*.png.
 //
+// axe-core (e2e/lib/axe.mjs) checks each main screen in the window itself (sign-in, an offer, a
+// chat, the About box with its settings, the team view and a transcript read along): no serious
+// or critical WCAG 2.1 AA violation. One test goes through an offer and a chat with the keyboard
+// alone, and every Tab stop on the way must show where the focus is.
+//
 // Run: make test-app-e2e (or node --test e2e/app.test.mjs with out/parley-e2e, out/parley-hub and
 // out/parley-agent built).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { desktop, launchChromium, startAgent, startHub, startWindow, watch } from './lib/index.mjs';
+import { accessible, desktop, launchChromium, startAgent, startHub, startWindow, watch } from './lib/index.mjs';
 
 const T = 20_000; // how long any single expectation may take
 
@@ -67,10 +72,13 @@ function message(page, author, text) {
 }
 
 test('a wrong password gets a translated sentence, not an error string', async () => {
+  await win.getByTestId('signin-username').waitFor({ timeout: T });
+  await accessible(win, 'app: sign-in');
   await signIn(win, 'agent1', 'wrong');
   const err = win.getByTestId('signin-error');
   await err.waitFor({ timeout: T });
   assert.equal(await err.textContent(), 'The organisation, username or password is not right.');
+  await accessible(win, 'app: sign-in refused');
   await win.shot('app-window-signin-error.png');
   assert.deepEqual(await pageErrors(), []);
 });
@@ -97,6 +105,7 @@ test('agent1 accepts a portal customer with Alt+A, chats both ways and ends the 
   const secs = Number(await win.getByTestId('offer-countdown').textContent());
   assert.ok(secs > 0 && secs <= 60, `countdown shows ${secs}`);
   await win.shot('app-window-offer.png');
+  await accessible(win, 'app: an offer');
   await win.keyboard.press('Alt+A');
 
   // The conversation opens with the customer's first message.
@@ -125,6 +134,14 @@ test('agent1 accepts a portal customer with Alt+A, chats both ways and ends the 
   await win.getByTestId('chat-send').click();
   await message(cust.page, 'agent', 'Your parcel arrives tomorrow.').waitFor({ timeout: T });
   await win.shot('app-window-chat.png');
+  await accessible(win, 'app: the conversation list with a chat open');
+
+  // The About box holds the agent's settings (language).
+  await win.getByTestId('about-open').click();
+  await win.getByTestId('about-language').waitFor({ timeout: T });
+  await accessible(win, 'app: About and settings');
+  await win.keyboard.press('Escape');
+  await win.getByTestId('about').waitFor({ state: 'detached', timeout: T });
 
   // More commands (…) opens its menu next to End; Escape closes it.
   await win.getByTestId('more-commands').click();
@@ -150,6 +167,89 @@ test('agent1 accepts a portal customer with Alt+A, chats both ways and ends the 
   await signOut(win);
 });
 
+/**
+ * focusNow runs in the page: what has the keyboard focus and whether its focus ring shows: an
+ * outline, or the UI's blue ring (a box shadow in the primary colour) on it or on the box around
+ * it (the composer draws the ring on its frame).
+ */
+function focusNow() {
+  const el = document.activeElement;
+  if (!el || el === document.body || el === document.documentElement) return { el: 'nothing', testid: '', shown: false };
+  const ring = (e) => {
+    const cs = getComputedStyle(e);
+    return (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0) || /rgba?\(36, 83, 214/.test(cs.boxShadow);
+  };
+  let shown = false;
+  for (let e = el, up = 0; e && e !== document.body && up < 3 && !shown; e = e.parentElement, up++) shown = ring(e);
+  return { el: `<${el.tagName.toLowerCase()} ${el.dataset.testid ?? el.getAttribute('aria-label') ?? ''}>`, testid: el.dataset.testid ?? '', shown };
+}
+
+/**
+ * tabTo presses Tab (or Shift+Tab) until testid has the focus, failing on any stop on the way
+ * that shows no focus, or after max presses.
+ */
+async function tabTo(w, testid, { shift = false, max = 40 } = {}) {
+  const stops = [];
+  for (let i = 0; i < max; i++) {
+    const before = await w.evaluate(focusNow);
+    await w.keyboard.press(shift ? 'Shift+Tab' : 'Tab');
+    // The key reaches the page a moment after xdotool returns.
+    let now = before;
+    for (const end = Date.now() + 3_000; now.el === before.el && Date.now() < end; ) {
+      await w.waitForTimeout(30);
+      now = await w.evaluate(focusNow);
+    }
+    stops.push(now.el);
+    assert.ok(now.shown, `Tab stop ${i + 1}, ${now.el}, shows no focus (stops so far: ${stops.join(' ')})`);
+    if (now.testid === testid) return;
+  }
+  assert.fail(`${testid} not reached in ${max} Tab presses: ${stops.join(' ')}`);
+}
+
+test('keyboard only: Tab to an offer, Enter takes it, write and send, Escape keeps the chat, End with Enter', async () => {
+  await signIn(win, 'agent1');
+  await win.waitForFunction(() => document.querySelector('[data-testid="presence"]')?.value === 'available', null, { timeout: T });
+  const cust = await customer('Kim');
+  await cust.page.getByTestId('chat-input').fill('Can you hear me typing?');
+  await cust.page.getByTestId('chat-input').press('Enter');
+  await win.getByTestId('offer-accept').waitFor({ timeout: T });
+
+  await tabTo(win, 'offer-accept');
+  await win.keyboard.press('Enter');
+  await message(win, 'customer', 'Can you hear me typing?').waitFor({ timeout: T });
+
+  await tabTo(win, 'chat-input');
+  await win.keyboard.type('Loud and clear.');
+  await win.waitForFunction(() => document.querySelector('[data-testid="chat-input"]')?.value === 'Loud and clear.', null, { timeout: T });
+  await win.keyboard.press('Enter');
+  await message(cust.page, 'agent', 'Loud and clear.').waitFor({ timeout: T });
+  // Past the composer (its Send button is off while it is empty) the focus stays in the window,
+  // on a control that shows it, and comes round to the composer again.
+  await tabTo(win, 'chat-input');
+  await win.shot('app-window-keyboard-chat.png');
+
+  // End asks; Escape keeps the chat; End again, Tab from Keep chatting to End chat, Enter.
+  await tabTo(win, 'end-conversation', { shift: true });
+  await win.keyboard.press('Enter');
+  await win.getByTestId('confirm-dialog').waitFor({ timeout: T });
+  await win.keyboard.press('Escape');
+  await win.getByTestId('confirm-dialog').waitFor({ state: 'detached', timeout: T });
+  assert.equal(await win.getByTestId('conversation-ended').count(), 0);
+  await tabTo(win, 'end-conversation', { shift: true });
+  await win.keyboard.press('Enter');
+  await win.getByTestId('confirm-dialog').waitFor({ timeout: T });
+  await tabTo(win, 'confirm-ok');
+  await win.shot('app-window-keyboard-confirm.png');
+  await win.keyboard.press('Enter');
+  await cust.page.getByTestId('chat-ended').waitFor({ timeout: T });
+  await win.getByTestId('conversation-ended').waitFor({ timeout: T });
+
+  assert.deepEqual(await pageErrors(), []);
+  assert.deepEqual(cust.errors, []);
+  await cust.context.close();
+  await signOut(win);
+});
+
 test('super1 sees the agents and assigns a waiting conversation', async () => {
   // agent2 is a headless agent set to busy: never offered, but a supervisor can still assign.
   const agent2 = await startAgent(hub.url, { user: 'agent2', args: ['-presence', 'busy', '-reply-echo'] });
@@ -163,6 +263,11 @@ test('super1 sees the agents and assigns a waiting conversation', async () => {
     const cust = await customer('Wanda');
     const row = win.locator('[data-testid="team-conversation"][data-state="waiting"]').filter({ hasText: 'Wanda' });
     await row.waitFor({ timeout: T });
+    // What she asked shows in the waiting list as soon as she writes it.
+    await cust.page.getByTestId('chat-input').fill('Where is my refund?');
+    await cust.page.getByTestId('chat-input').press('Enter');
+    await row.getByTestId('team-first-message').filter({ hasText: 'Where is my refund?' }).waitFor({ timeout: T });
+    await accessible(win, 'app: the team view');
     const agent2Id = agents.find(([text]) => text.includes('Agent Two'))[2];
     await row.getByTestId('assign-agent').selectOption(agent2Id);
     await win.shot('app-window-team.png');
@@ -173,6 +278,23 @@ test('super1 sees the agents and assigns a waiting conversation', async () => {
     await cust.page.getByTestId('chat-input').press('Enter');
     await message(cust.page, 'agent', 'echo: anyone there?').waitFor({ timeout: T });
     await win.shot('app-window-team-assigned.png');
+
+    // Reading it along: the transcript follows Wanda's typing and her next line live.
+    const active = win.locator('[data-testid="team-conversation"][data-state="active"]').filter({ hasText: 'Wanda' });
+    await active.getByTestId('team-open').click();
+    const line = (text) => win.locator('[data-testid="transcript-line"]').filter({ hasText: text });
+    await line('echo: anyone there?').waitFor({ timeout: T });
+    await cust.page.getByTestId('chat-input').fill('one more thing');
+    const typing = win.locator('[data-testid="transcript-typing"][data-author="customer"]');
+    await typing.waitFor({ timeout: T });
+    assert.equal(await typing.textContent(), 'Wanda is typing…');
+    await accessible(win, 'app: a transcript read along');
+    await win.shot('app-window-team-transcript-typing.png');
+    await cust.page.getByTestId('chat-input').press('Enter');
+    await line('echo: one more thing').waitFor({ timeout: T });
+    await typing.waitFor({ state: 'detached', timeout: T });
+    await win.keyboard.press('Escape');
+    await win.getByTestId('supervisor-transcript').waitFor({ state: 'detached', timeout: T });
 
     assert.deepEqual(await pageErrors(), []);
     await cust.context.close();

@@ -1,12 +1,14 @@
 // End-to-end test of the customer's side of calls: a customer in real headless Chromium (fake camera
 // and microphone) is called by the real headless agent (`parley-agent -call video|voice`, whose Go
 // media engine sends test-pattern video and a tone) through the real hub.
+// axe-core (e2e/lib/axe.mjs) checks the incoming call, the call and the ended call: no serious or
+// critical WCAG 2.1 AA violation.
 // Run: make test-portal-calls-e2e (or node --test e2e/portal-calls.test.mjs with out/parley-hub and
 // out/parley-agent built, or PARLEY_HUB/PARLEY_AGENT pointing at them).
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startHub, startAgent, launchChromium, resultsDir, desktop, phone, videoFrame, audioLevel } from './lib/index.mjs';
+import { startHub, startAgent, launchChromium, resultsDir, desktop, phone, videoFrame, audioLevel, accessible } from './lib/index.mjs';
 
 const T = 20_000; // how long any single expectation may take
 
@@ -116,6 +118,7 @@ test('accept with video: the agent moving video and sound arrive; mute and video
   assert.match(await incoming.textContent(), /Agent One.*video call/);
   assert.equal(await page.getByTestId('accept-video').isVisible(), true);
   await page.screenshot({ path: join(shots, 'portal-call-incoming.png') });
+  await accessible(page, 'portal: an incoming call');
 
   const mark = videoAgent.logs.length;
   const clicked = Date.now();
@@ -138,6 +141,7 @@ test('accept with video: the agent moving video and sound arrive; mute and video
   // The remote element is not muted: the agent is heard through it.
   assert.equal(await page.getByTestId('remote-video').evaluate((v) => v.muted), false);
   await page.getByTestId('call-timer').filter({ hasText: /^\s*\d+:\d\d\s*$/ }).waitFor({ timeout: T });
+  await accessible(page, 'portal: in a video call');
   await page.screenshot({ path: join(shots, 'portal-call-desktop.png') });
   await page.setViewportSize(phone);
   await page.waitForTimeout(300);
@@ -171,6 +175,7 @@ test('accept with video: the agent moving video and sound arrive; mute and video
   await ended.waitFor({ timeout: T });
   assert.match(await ended.textContent(), /Call ended · \d+:\d\d/);
   await logged(videoAgent, /call ended.*by=customer/, from);
+  await accessible(page, 'portal: the call ended');
   await page.screenshot({ path: join(shots, 'portal-call-ended-phone.png') });
   // The chat goes on after the call.
   await page.getByTestId('chat-input').fill('thanks for the call');

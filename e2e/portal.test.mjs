@@ -1,12 +1,14 @@
 // End-to-end test of the customer portal: real headless Chromium, the real hub (with a fresh SQLite
 // database) and a real headless agent that accepts every offer and echoes each message.
+// axe-core (e2e/lib/axe.mjs) checks the pre-chat form, the queue, a chat, the leave question and
+// the ended chat: no serious or critical WCAG 2.1 AA violation.
 // Run: make test-portal-e2e (or node --test e2e/portal.test.mjs with out/parley-hub and
 // out/parley-agent built, or PARLEY_HUB/PARLEY_AGENT pointing at them).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { join } from 'node:path';
-import { startHub, startAgent, startProxy, launchChromium, resultsDir, desktop, phone } from './lib/index.mjs';
+import { startHub, startAgent, startProxy, launchChromium, resultsDir, desktop, phone, accessible } from './lib/index.mjs';
 
 const T = 20_000; // how long any single expectation may take
 
@@ -85,10 +87,16 @@ test('the customer chats with the agent, who answers', async () => {
   );
   const mine = (await lines(page)).filter(([a]) => a === 'customer');
   assert.deepEqual(mine, [['customer', 'hello from the portal']]);
+  await accessible(page, 'portal: a chat');
   await page.screenshot({ path: join(shots, 'portal-desktop.png') });
   await page.setViewportSize(phone);
   await page.screenshot({ path: join(shots, 'portal-phone.png') });
-  await leave(page);
+  await page.getByTestId('chat-leave').click();
+  await page.getByTestId('chat-leave-confirm').waitFor({ timeout: T });
+  await accessible(page, 'portal: leave the chat?');
+  await page.getByTestId('chat-leave-confirm').click();
+  await page.getByTestId('chat-ended').waitFor({ timeout: T });
+  await accessible(page, 'portal: the chat ended');
   await page.screenshot({ path: join(shots, 'portal-ended-phone.png') });
   assert.deepEqual(errors, []);
   await context.close();
@@ -298,6 +306,7 @@ test('customers beyond the agent\'s capacity wait and see their place in the que
   await fourth.page.getByTestId('queue-position').filter({ hasText: 'next in the queue' }).waitFor({ timeout: T });
   await fifth.page.getByTestId('queue-position').filter({ hasText: 'number 2 in the queue' }).waitFor({ timeout: T });
   await send(fourth.page, 'waiting patiently');
+  await accessible(fourth.page, 'portal: waiting in the queue');
   await fourth.page.screenshot({ path: join(shots, 'portal-queue-phone.png') });
 
   // One chat ends: the fourth customer gets the agent, the fifth moves up.
@@ -317,6 +326,7 @@ test('the pre-chat form, at desktop and phone width', async () => {
   for (const [label, viewport] of [['desktop', desktop], ['phone', phone]]) {
     const { context, page, errors } = await customer({ name: null, viewport });
     await page.getByTestId('prechat-start').waitFor({ timeout: T });
+    await accessible(page, `portal: the pre-chat form (${label})`);
     // Keyboard only: the name field, the pre-chat question (one stop), then the start button.
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'prechat-name');

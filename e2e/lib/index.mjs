@@ -8,3 +8,4 @@ export * from './media.mjs';
 export * from './app.mjs';
 export * from './window.mjs';
 export * from './pulse.mjs';
+export * from './axe.mjs';

@@ -2,6 +2,7 @@ import { mount } from 'svelte';
 import './app.css';
 import { settings } from './api/settings';
 import { chooseLanguage } from './lib/language';
+import { keepTabInWindow } from './lib/tabcycle';
 
 // The agent's language comes first: the UI's modules build their translator as they load.
 async function start() {
@@ -10,6 +11,7 @@ async function start() {
   } catch {
     // No setting (or no bindings yet): the system's language.
   }
+  keepTabInWindow();
   const { default: App } = await import('./App.svelte');
   const target = document.getElementById('app');
   if (!target) throw new Error('no #app element');
