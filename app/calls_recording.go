@@ -202,6 +202,11 @@ func uploadDir(ctx context.Context, dir, hubURL, token string, sp spoolFile) err
 		if _, err := os.Stat(path); err != nil {
 			continue
 		}
+		if strings.HasSuffix(name, ".webm") {
+			// A file the engine could not finish (the app killed mid-call) gets its length; one
+			// it cannot read is uploaded as it is.
+			_, _ = media.RepairWebM(path)
+		}
 		track, _ := trackName(name)
 		u := fmt.Sprintf("%s/api/v1/orgs/%s/conversations/%s/calls/%s/recordings/%s", hubURL,
 			url.PathEscape(string(sp.Org)), url.PathEscape(string(sp.Conv)), url.PathEscape(string(sp.Call)), track)

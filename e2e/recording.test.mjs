@@ -6,7 +6,8 @@
 // the call: both sides' videos decode frames (requestVideoFrameCallback, getVideoPlaybackQuality)
 // and carry sound (a WebAudio analyser per side), in step, beside the transcript; the admin's audit
 // log shows the two playbacks. A customer who answers without agreeing has nothing recorded: no
-// file on the hub, nothing in the agent's spool. Screenshots go to test-results/.
+// file on the hub, nothing in the agent's spool. An agent killed mid-call uploads what it had
+// recorded when it signs in again, and the cut files play. Screenshots go to test-results/.
 // Run: make test-recording-e2e.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,6 +43,38 @@ async function login(username) {
   return (await res.json()).token;
 }
 
+/** startAgent starts the headless agent: it accepts, echoes, calls with video and records. */
+function startAgent() {
+  return start(binary('parley-agent', 'PARLEY_AGENT'), ['-hub', hub.url, '-org', 'demo', '-user', 'agent1', '-password', 'demo', '-accept', '-reply-echo', '-call', 'video', '-record'], {
+    ready: /msg=ready/,
+    name: 'agent1',
+    env: { TMPDIR: spool },
+  });
+}
+
+/** recordings waits until a conversation has n recorded files on the hub and returns them. */
+async function recordings(conv, n) {
+  let recs = [];
+  for (const deadline = Date.now() + T; Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
+    recs = await api('GET', `/api/v1/orgs/demo/conversations/${conv}/recordings`, super1);
+    if (recs.length === n) break;
+  }
+  return recs;
+}
+
+/** openPlayback signs a supervisor in on the playback page and waits for both sides' files. */
+async function openPlayback(url, { viewport = desktop, locale = 'en-US' } = {}) {
+  const context = await browser.newContext({ viewport, locale });
+  const page = await context.newPage();
+  const errors = watch(page);
+  await page.goto(url);
+  await page.getByTestId('admin-username').fill('super1');
+  await page.getByTestId('admin-password').fill('demo');
+  await page.getByTestId('admin-signin').getByRole('button').click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="play-video"]').length === 2 && [...document.querySelectorAll('[data-testid="play-video"]')].every((v) => v.readyState >= 1), null, { timeout: T });
+  return { context, page, errors };
+}
+
 before(async () => {
   hub = await startHub();
   admin = await login('admin1');
@@ -49,11 +82,7 @@ before(async () => {
   await api('PUT', '/api/v1/orgs/demo/settings/recording', admin, { mode: 'ask', retention_days: 30 });
   // The agent's spool (recordings waiting for their upload) goes to a folder of the test's own.
   spool = mkdtempSync(join(tmpdir(), 'parley-spool-'));
-  agent = await start(binary('parley-agent', 'PARLEY_AGENT'), ['-hub', hub.url, '-org', 'demo', '-user', 'agent1', '-password', 'demo', '-accept', '-reply-echo', '-call', 'video', '-record'], {
-    ready: /msg=ready/,
-    name: 'agent1',
-    env: { TMPDIR: spool },
-  });
+  agent = await startAgent();
   browser = await launchChromium({ media: true, args: ['--autoplay-policy=no-user-gesture-required'] });
 });
 
@@ -121,12 +150,7 @@ test('a recorded video call plays back on the supervisor’s page, both sides wi
   await c.page.getByTestId('call-ended').waitFor({ timeout: T });
 
   // The agent uploads both sides when the call ends.
-  const list = `/api/v1/orgs/demo/conversations/${c.conv}/recordings`;
-  let recs = [];
-  for (const deadline = Date.now() + T; Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
-    recs = await api('GET', list, super1);
-    if (recs.length === 2) break;
-  }
+  const recs = await recordings(c.conv, 2);
   assert.deepEqual(recs.map((r) => r.track).sort(), ['agent.webm', 'customer.webm'], JSON.stringify(recs));
   assert.ok(recs.every((r) => r.call === c.call && r.bytes > 50_000), `sizes ${recs.map((r) => r.bytes)}`);
   assert.deepEqual(c.errors, []);
@@ -138,16 +162,9 @@ test('a recorded video call plays back on the supervisor’s page, both sides wi
   assert.ok(row?.endsWith(pageURL), `calls.csv row ${row}; want it to end with ${pageURL}`);
 
   // A supervisor opens it and plays the call.
-  const sv = await browser.newContext({ viewport: desktop, locale: 'en-US' });
-  const page = await sv.newPage();
-  const errors = watch(page);
-  await page.goto(pageURL);
-  await page.getByTestId('admin-username').fill('super1');
-  await page.getByTestId('admin-password').fill('demo');
-  await page.getByTestId('admin-signin').getByRole('button').click();
+  const { context: sv, page, errors } = await openPlayback(pageURL);
   await page.getByTestId('play-customer').filter({ hasText: 'Conversation with Rita' }).waitFor({ timeout: T });
   await page.locator('[data-testid="play-line"][data-author="customer"]').filter({ hasText: 'I have a question about my invoice.' }).waitFor({ timeout: T });
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="play-video"]').length === 2 && [...document.querySelectorAll('[data-testid="play-video"]')].every((v) => v.readyState >= 1), null, { timeout: T });
   const length = await page.evaluate(() => Math.max(...[...document.querySelectorAll('[data-testid="play-video"]')].map((v) => v.duration)));
   assert.ok(length >= 9 && length <= 20, `recording length ${length} s; want about the ten seconds recorded`);
 
@@ -212,12 +229,7 @@ test('a recorded video call plays back on the supervisor’s page, both sides wi
   await sv.close();
 
   // In Spanish.
-  const es = await browser.newContext({ viewport: phone, locale: 'es-ES' });
-  const ep = await es.newPage();
-  await ep.goto(pageURL);
-  await ep.getByTestId('admin-username').fill('super1');
-  await ep.getByTestId('admin-password').fill('demo');
-  await ep.getByTestId('admin-signin').getByRole('button').click();
+  const { context: es, page: ep } = await openPlayback(pageURL, { viewport: phone, locale: 'es-ES' });
   await ep.getByTestId('play-customer').filter({ hasText: 'Conversación con Rita' }).waitFor({ timeout: T });
   await ep.getByRole('button', { name: 'Reproducir', exact: true }).waitFor({ timeout: T });
   await ep.screenshot({ path: join(shots, 'recording-playback-es.png') });
@@ -255,4 +267,34 @@ test('a customer who answers without agreeing has nothing recorded', async () =>
   assert.deepEqual(left, [], 'the agent spooled media of a call without consent');
   assert.deepEqual(c.errors, []);
   await c.context.close();
+});
+
+test('a recording cut short by a killed agent is uploaded at its next sign-in and plays', async () => {
+  const c = await callCustomer('Kim', true);
+  await logged(/msg="call recording" .*recording=true/, c.mark);
+  await c.page.waitForTimeout(6_000);
+  agent.proc.kill('SIGKILL'); // the app killed mid-call
+  await agent.done;
+  const spooled = readdirSync(spool, { recursive: true }).map(String).filter((f) => f.includes(c.call) && f.endsWith('.webm'));
+  assert.equal(spooled.length, 2, `spool after the kill: ${spooled}; want both sides' files`);
+  await c.context.close();
+
+  agent = await startAgent(); // signing in again uploads what the killed run left
+  const recs = await recordings(c.conv, 2);
+  assert.deepEqual(recs.map((r) => r.track).sort(), ['agent.webm', 'customer.webm'], JSON.stringify(recs));
+
+  const { context, page, errors } = await openPlayback(`${hub.url}/admin/demo/recordings/${c.conv}`);
+  // The agent gave the cut files their length before the upload: the page knows it, and plays.
+  await page.waitForFunction(() => !document.querySelector('[data-testid="play-toggle"]')?.disabled, null, { timeout: T });
+  const length = await page.evaluate(() => Math.max(...[...document.querySelectorAll('[data-testid="play-video"]')].map((v) => v.duration)));
+  assert.ok(length >= 4 && length <= 12, `cut recording's length ${length} s; want about the six seconds before the kill`);
+  await page.getByTestId('play-toggle').click();
+  await page.waitForTimeout(3_000);
+  const decoded = await page.evaluate(() => [...document.querySelectorAll('[data-testid="play-video"]')].map((v) => v.getVideoPlaybackQuality().totalVideoFrames));
+  assert.ok(decoded.every((n) => n >= 15), `frames decoded per side in 3 s: ${decoded}; want both sides playing`);
+  const at = await page.evaluate(() => [...document.querySelectorAll('[data-testid="play-video"]')].map((v) => v.currentTime));
+  assert.ok(at.every((t) => t > 1), `positions after 3 s of play: ${at}; want both sides moving`);
+  await page.screenshot({ path: join(shots, 'recording-playback-cut.png') });
+  assert.deepEqual(errors, []);
+  await context.close();
 });

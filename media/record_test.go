@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -187,4 +188,67 @@ func checkWebM(t *testing.T, path string) (m webmCheck) {
 	}
 	m.moving = firstStamp != lastStamp
 	return m
+}
+
+// TestRepairWebM: a file cut while a block was being written (the app killed) loses that block
+// and gets the Duration of what it holds; a finished file is left alone.
+func TestRepairWebM(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cut.webm")
+	w, err := newWebM(path, true, 320, 240)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opus20 := []byte{0x78, 1, 2, 3} // config 15 (hybrid FB 20 ms), one frame
+	for ts := int64(0); ts < 7000; ts += 20 {
+		if err := w.write(webmAudioTrack, ts, 20, false, opus20); err != nil {
+			t.Fatal(err)
+		}
+		if ts%1000 == 0 {
+			if err := w.write(webmVideoTrack, ts, 0, true, bytes.Repeat([]byte{9}, 300)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// The kill: half a block, and no Duration.
+	if err := w.write(webmVideoTrack, 7000, 0, true, bytes.Repeat([]byte{9}, 3000)); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := w.f.Stat()
+	if err := w.f.Truncate(st.Size() - 1500); err != nil {
+		t.Fatal(err)
+	}
+	w.f.Close()
+	before, _ := os.Stat(path)
+
+	changed, err := RepairWebM(path)
+	if err != nil || !changed {
+		t.Fatalf("RepairWebM(cut) = %v, %v; want repaired", changed, err)
+	}
+	after, _ := os.Stat(path)
+	if after.Size() >= before.Size() || before.Size()-after.Size() > 3000 {
+		t.Errorf("size %d → %d; want the partial block (≤ 3 KB) dropped", before.Size(), after.Size())
+	}
+	f, _ := os.Open(path)
+	var doc struct {
+		Header  webm.EBMLHeader `ebml:"EBML"`
+		Segment webm.Segment    `ebml:"Segment"`
+	}
+	if err := ebml.Unmarshal(f, &doc); err != nil {
+		t.Fatalf("the repaired file does not parse whole: %v", err)
+	}
+	f.Close()
+	if d := doc.Segment.Info.Duration; d != 7000 {
+		t.Errorf("Duration = %v; want 7000 (the last audio packet's end)", d)
+	}
+	blocks := 0
+	for _, c := range doc.Segment.Cluster {
+		blocks += len(c.SimpleBlock)
+	}
+	if blocks != 350+7 {
+		t.Errorf("%d blocks; want the 357 written whole", blocks)
+	}
+	if changed, err := RepairWebM(path); err != nil || changed {
+		t.Errorf("RepairWebM(repaired) = %v, %v; want it left alone", changed, err)
+	}
 }

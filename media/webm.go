@@ -1,11 +1,17 @@
 package media
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"io"
 	"math"
 	"os"
 )
+
+// ErrNotWebM indicates RepairWebM on a file that is not a recording's WebM file.
+var ErrNotWebM = errors.New("media: not a recording's WebM file")
 
 // WebM (Matroska) writing for recordings: one file per side of the call holding that side's
 // Opus audio and VP8 video as SimpleBlocks, on the recording's clock (milliseconds since the
@@ -269,4 +275,190 @@ func vp8Size(frame []byte) (w, h int, ok bool) {
 		return 0, 0, false
 	}
 	return int(binary.LittleEndian.Uint16(frame[6:]) & 0x3fff), int(binary.LittleEndian.Uint16(frame[8:]) & 0x3fff), true
+}
+
+// RepairWebM finishes a recording's WebM file that was cut short (the program killed while it
+// was writing): it drops a last element written only in part and writes the Duration into the
+// room the header kept for it, so every player knows the file's length and can seek in it. A
+// file that has its Duration is left as it is. It reports whether it changed the file.
+func RepairWebM(path string) (bool, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	r := &ebmlReader{r: bufio.NewReaderSize(f, 64<<10), size: st.Size()}
+	if id, n, ok := r.head(); !ok || id != idEBML {
+		return false, ErrNotWebM
+	} else if !r.skip(n) {
+		return false, ErrNotWebM
+	}
+	if id, _, ok := r.head(); !ok || id != idSegment {
+		return false, ErrNotWebM
+	}
+	durAt, good, end := int64(-1), r.off, int64(0)
+	cluster := int64(0)
+	for {
+		id, n, ok := r.head()
+		if !ok || (n >= 0 && r.off+n > r.size) {
+			break // cut here: the element is not all there
+		}
+		switch id {
+		case idInfo:
+			stop := r.off + n
+			for r.off < stop {
+				at := r.off
+				cid, cn, ok := r.head()
+				if !ok {
+					return false, ErrNotWebM
+				}
+				switch {
+				case cid == idDuration:
+					return false, nil // finished properly
+				case cid == idVoid && cn == durationElementSize-2:
+					durAt = at
+				}
+				if !r.skip(cn) {
+					return false, ErrNotWebM
+				}
+			}
+		case idCluster:
+			continue // unknown size: its children follow at this level
+		case idTimecode:
+			v, ok := r.uint(n)
+			if !ok {
+				r.err = ErrNotWebM
+				break
+			}
+			cluster = int64(v)
+		case idSimpleBlock:
+			if n < 5 {
+				r.skip(n)
+				break
+			}
+			var h [5]byte
+			if !r.read(h[:]) {
+				break
+			}
+			ts := cluster + int64(int16(binary.BigEndian.Uint16(h[1:3])))
+			dur := int64(0)
+			if h[0]&0x7f == webmAudioTrack {
+				dur = opusDuration(h[4:])
+			}
+			end = max(end, ts+dur)
+			if !r.skip(n - 5) {
+				break
+			}
+		default:
+			if n < 0 || !r.skip(n) {
+				break
+			}
+		}
+		if r.err != nil {
+			break
+		}
+		good = r.off
+	}
+	if durAt < 0 {
+		return false, ErrNotWebM
+	}
+	if _, err := f.WriteAt(ebmlFloat(nil, idDuration, float64(end)), durAt); err != nil {
+		return false, err
+	}
+	if err := f.Truncate(good); err != nil {
+		return false, err
+	}
+	return true, f.Sync()
+}
+
+// ebmlReader reads EBML element headers and payloads, counting its offset in the file.
+type ebmlReader struct {
+	r    *bufio.Reader
+	off  int64
+	size int64
+	err  error
+}
+
+// read fills b, or fails at the end of the file.
+func (r *ebmlReader) read(b []byte) bool {
+	n, err := io.ReadFull(r.r, b)
+	r.off += int64(n)
+	if err != nil {
+		r.err = err
+		return false
+	}
+	return true
+}
+
+// vint reads a variable-length integer; keep leaves its length marker in (element IDs).
+func (r *ebmlReader) vint(keep bool) (v int64, unknown, ok bool) {
+	var b [8]byte
+	if !r.read(b[:1]) {
+		return 0, false, false
+	}
+	l := 1
+	for l <= 8 && b[0]&(0x80>>(l-1)) == 0 {
+		l++
+	}
+	if l > 8 || (keep && l > 4) || !r.read(b[1:l]) {
+		return 0, false, false
+	}
+	first := b[0]
+	if !keep {
+		first &^= 0x80 >> (l - 1)
+	}
+	v = int64(first)
+	all := first == byte(0xff>>l)
+	for i := 1; i < l; i++ {
+		v = v<<8 | int64(b[i])
+		all = all && b[i] == 0xff
+	}
+	return v, all && !keep, true
+}
+
+// head reads an element's ID and size (-1 for unknown).
+func (r *ebmlReader) head() (id uint32, n int64, ok bool) {
+	v, _, ok := r.vint(true)
+	if !ok {
+		return 0, 0, false
+	}
+	n, unknown, ok := r.vint(false)
+	if !ok {
+		return 0, 0, false
+	}
+	if unknown {
+		n = -1
+	}
+	return uint32(v), n, true
+}
+
+// skip passes over n bytes, or fails at the end of the file.
+func (r *ebmlReader) skip(n int64) bool {
+	if n < 0 || r.off+n > r.size {
+		r.err = io.ErrUnexpectedEOF
+		return false
+	}
+	d, err := r.r.Discard(int(n))
+	r.off += int64(d)
+	if err != nil {
+		r.err = err
+		return false
+	}
+	return true
+}
+
+// uint reads an unsigned integer payload of n bytes.
+func (r *ebmlReader) uint(n int64) (uint64, bool) {
+	if n < 0 || n > 8 {
+		return 0, false
+	}
+	var b [8]byte
+	if !r.read(b[8-n:]) {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(b[:]), true
 }
