@@ -276,6 +276,9 @@ func (s *Setup) ConfirmSpeaker(heard bool) error {
 		line.Status, line.Code = string(nettest.Fail), codeSpeakerNotHeard
 	}
 	s.setLine(line)
+	if s.view.NetworkDone {
+		go s.report(cloneSetup(s.view))
+	}
 	return nil
 }
 
@@ -424,8 +427,39 @@ func (s *Setup) network(r *setupRun, tester *nettest.Tester) {
 			LossPct: l.LossPct, Kbps: l.Kbps, Transport: l.Transport, Relay: l.Relay, Region: l.Region})
 	}
 	s.view.Lines, s.view.NetworkDone, s.view.EndedAt = lines, true, s.c.nowMs()
-	s.emitLocked()
+	go s.report(s.emitLocked())
 	s.c.log.Info("setup check: network", "worst", rep.Worst())
+}
+
+// report tells the hub the check's result, for the supervisors' team view: the worst of the
+// lines that have finished, and the codes of those that warned or failed.
+func (s *Setup) report(v SetupView) {
+	c := s.c
+	c.mu.Lock()
+	agent := c.session.User != nil && c.session.User.Role == wire.RoleAgent
+	c.mu.Unlock()
+	if !agent {
+		return
+	}
+	res := wire.SetupResult{Status: string(nettest.Pass)}
+	for _, l := range v.Lines {
+		switch l.Status {
+		case string(nettest.Fail):
+			res.Status = string(nettest.Fail)
+		case string(nettest.Warn):
+			if res.Status == string(nettest.Pass) {
+				res.Status = string(nettest.Warn)
+			}
+		default:
+			continue
+		}
+		if len(res.Problems) < 16 {
+			res.Problems = append(res.Problems, l.Code)
+		}
+	}
+	if err := c.hubAPI("PUT", "/setup-result", res, nil); err != nil {
+		c.log.Info("setup check: reporting the result", "code", wire.ErrorCode(err))
+	}
 }
 
 // update sets a line of run r's check, if it still runs.

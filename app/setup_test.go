@@ -7,6 +7,7 @@ import (
 	"image/jpeg"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -103,6 +104,17 @@ func TestSetupAllPass(t *testing.T) {
 	}
 	waitFor(t, rec, app.EventSetup, func(v app.SetupView) bool { return setupLine(v, app.CheckSpeaker).Status == "pass" })
 
+	// The supervisor sees the result beside the agent.
+	_, srec := signIn(t, s.URL(), "super1")
+	waitFor(t, srec, app.EventSupervisor, func(v app.SupervisorView) bool {
+		for _, a := range v.Agents {
+			if a.ID != "" && a.DisplayName == "Agent One" && a.Setup != nil && a.Setup.Status == "pass" && a.Setup.At > 0 && len(a.Setup.Problems) == 0 {
+				return true
+			}
+		}
+		return false
+	})
+
 	svc.Setup.Stop()
 	waitFor(t, rec, app.EventSetup, func(v app.SetupView) bool { return !v.Running && v.PreviewURL == "" })
 	if n := len(s.TURN().Allocations()); n != 0 {
@@ -166,6 +178,17 @@ func TestSetupDeviceProblems(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, rec, app.EventSetup, func(v app.SetupView) bool { return setupLine(v, app.CheckSpeaker).Code == "speaker_missing" })
+	// The supervisor sees a failed check, with what failed.
+	_, srec := signIn(t, s.URL(), "super1")
+	waitFor(t, srec, app.EventSupervisor, func(v app.SupervisorView) bool {
+		for _, a := range v.Agents {
+			if a.DisplayName == "Agent One" && a.Setup != nil && a.Setup.Status == "fail" &&
+				slices.Contains(a.Setup.Problems, "camera_lost") && slices.Contains(a.Setup.Problems, "mic_denied") {
+				return true
+			}
+		}
+		return false
+	})
 	// Started again while it runs: one check, the first one's devices and allocations gone.
 	if _, err := svc.Setup.Start(); err != nil {
 		t.Fatal(err)

@@ -47,6 +47,8 @@ type metrics struct {
 	tcpConns prometheus.Gauge
 	// logins counts sign-ins by result: ok, wrong, limited, busy.
 	logins *prometheus.CounterVec
+	// setupChecks counts agents' "Test my setup" results by status (pass, warn, fail).
+	setupChecks *prometheus.CounterVec
 	// routerBusy is the time the routing loop spent working (commands, chat batches and what
 	// each sends after): its busy share is the rate of this counter.
 	routerBusy prometheus.Counter
@@ -85,16 +87,21 @@ func newMetrics() *metrics {
 	m.logins = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_logins_total",
 		Help: "Sign-ins by result: ok, wrong (password or username), limited (backing off), busy (too many checked at once)."}, []string{"result"})
 	m.reg.MustRegister(m.clusterOwned, m.clusterTakeovers, m.clusterLost)
+	m.setupChecks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_setup_checks_total",
+		Help: "Agents' \"Test my setup\" results, by status: pass, warn, fail (a failed check is an agent who may not take calls)."}, []string{"status"})
 	m.routerBusy = prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_hub_router_busy_seconds_total",
 		Help: "Time the routing loop spent working; its rate is the loop's busy share (1 = always busy: presence, offers and typing wait)."})
 	m.reg.MustRegister(m.connections, m.messages, m.queue, m.offers, m.frameErrors, m.conversations, m.storeSeconds, m.handleSeconds,
-		m.rateLimited, m.connsRefused, m.idleClosed, m.tcpConns, m.logins, m.routerBusy,
+		m.rateLimited, m.connsRefused, m.idleClosed, m.tcpConns, m.logins, m.routerBusy, m.setupChecks,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, l := range []string{"frames", "sends", "visual", "starts"} {
 		m.rateLimited.WithLabelValues(l)
 	}
 	for _, r := range []string{"tcp_cap", "pending", "address", "conversation", "account"} {
 		m.connsRefused.WithLabelValues(r)
+	}
+	for _, st := range []string{"pass", "warn", "fail"} {
+		m.setupChecks.WithLabelValues(st)
 	}
 	for _, r := range []string{"ok", "wrong", "limited", "busy"} {
 		m.logins.WithLabelValues(r)

@@ -3,6 +3,8 @@ package hub
 import (
 	"errors"
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/parleyhq/parley/hub/relay"
@@ -16,6 +18,7 @@ import (
 func (s *Server) networkTestRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/orgs/{org}/network-test", s.handleNetworkTest)
 	mux.HandleFunc("DELETE /api/v1/orgs/{org}/network-test/{id}", s.handleEndNetworkTest)
+	mux.HandleFunc("PUT /api/v1/orgs/{org}/setup-result", s.handleSetupResult)
 }
 
 // networkTestID is the credential id of one member's test: the relay knows test ids by their
@@ -70,5 +73,53 @@ func (s *Server) handleEndNetworkTest(w http.ResponseWriter, r *http.Request) {
 	if ts := s.turn; ts != nil {
 		ts.Revoke(networkTestID(tok.User, r.PathValue("id")))
 	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// setupCode is what a "Test my setup" problem code looks like.
+var setupCode = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+
+// handleSetupResult takes an agent's "Test my setup" result: supervisors see it beside the agent
+// (supervisor.snapshot) and /metrics counts it.
+func (s *Server) handleSetupResult(w http.ResponseWriter, r *http.Request) {
+	org := wire.OrgID(r.PathValue("org"))
+	tok, err := s.member(r, org, wire.RoleAgent)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var res wire.SetupResult
+	if err := readJSON(r, &res); err != nil {
+		writeError(w, err)
+		return
+	}
+	if res.Status != "pass" && res.Status != "warn" && res.Status != "fail" {
+		writeError(w, wire.Errorf(wire.EINVALID, "status %.20q: pass, warn or fail", res.Status))
+		return
+	}
+	if len(res.Problems) > 16 || slices.ContainsFunc(res.Problems, func(c string) bool { return !setupCode.MatchString(c) }) {
+		writeError(w, wire.Errorf(wire.EINVALID, "problems: up to 16 codes of lower-case letters, digits and _"))
+		return
+	}
+	res.At = s.now().UnixMilli()
+	err = s.router.call(func() error {
+		o, err := s.router.org(org)
+		if err != nil {
+			return err
+		}
+		a := o.agents[tok.User]
+		if a == nil {
+			return wire.Errorf(wire.ENOTFOUND, "no agent %q", tok.User)
+		}
+		a.setup = &res
+		s.router.dirty[o] = struct{}{}
+		return nil
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	s.metrics.setupChecks.WithLabelValues(res.Status).Inc()
+	s.log.Info("setup check", "org", org, "user", tok.User, "status", res.Status, "problems", res.Problems)
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -35,6 +35,21 @@ func TestNetworkTestPlan(t *testing.T) {
 		t.Errorf("DELETE network-test: %v", err)
 	}
 
+	// The result of the agent's check: checked, and only an agent reports one.
+	for _, bad := range []wire.SetupResult{{Status: "great"}, {Status: "fail", Problems: []string{"<b>"}}} {
+		err = client.API(ctx(t), s.URL(), http.MethodPut, "/api/v1/orgs/demo/setup-result", login.Token, bad, nil)
+		wantCode(t, "setup result "+bad.Status, err, wire.EINVALID)
+	}
+	if err := client.API(ctx(t), s.URL(), http.MethodPut, "/api/v1/orgs/demo/setup-result", login.Token, wire.SetupResult{Status: "warn", Problems: []string{"udp_blocked"}}, nil); err != nil {
+		t.Errorf("PUT setup-result: %v", err)
+	}
+	sup, err := client.Login(ctx(t), s.URL(), hub.DemoOrg, "super1", hub.DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = client.API(ctx(t), s.URL(), http.MethodPut, "/api/v1/orgs/demo/setup-result", sup.Token, wire.SetupResult{Status: "pass"}, nil)
+	wantCode(t, "a supervisor's setup result", err, wire.EFORBIDDEN)
+
 	err = client.API(ctx(t), s.URL(), http.MethodPost, "/api/v1/orgs/demo/network-test", "", nil, &nt)
 	wantCode(t, "a plan without a token", err, wire.EUNAUTHORIZED)
 	err = client.API(ctx(t), s.URL(), http.MethodPost, "/api/v1/orgs/other/network-test", login.Token, nil, &nt)

@@ -129,6 +129,8 @@ type agentState struct {
 	wrapping map[wire.ConversationID]*wrapState
 	// waiting is how many customers wait in the agent's queues, as last sent.
 	waiting int
+	// setup is the agent's last "Test my setup" (nettest.go); nil for none.
+	setup *wire.SetupResult
 }
 
 // push queues frame for every connection of the agent (the app, a second window, parley-agent).

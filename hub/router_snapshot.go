@@ -105,7 +105,7 @@ func (r *router) snapshot(org *orgState) wire.Snapshot {
 	for _, a := range org.agents {
 		snap.Agents = append(snap.Agents, wire.AgentSummary{ID: a.user.ID, DisplayName: a.user.DisplayName, Presence: a.effectivePresence(),
 			Load: a.load(), Capacity: a.user.Capacity, Online: a.online, OnCall: a.call != nil,
-			Queues: org.queuesOf(a), Skills: skillList(a.skills), IdleSinceMS: unixMilli(a.idleSince)})
+			Queues: org.queuesOf(a), Skills: skillList(a.skills), IdleSinceMS: unixMilli(a.idleSince), Setup: a.setup})
 		for _, cs := range a.convs {
 			active = append(active, cs)
 		}

@@ -564,6 +564,27 @@ export interface NetworkTestRelay {
 }
 
 /**
+ * SetupResult is an agent's last "Test my setup": the body of PUT
+ * /api/v1/orgs/{org}/setup-result (an agent, about themselves), and what supervisors see beside
+ * the agent ([AgentSummary].Setup). The hub keeps the last one in memory, not across restarts.
+ */
+export interface SetupResult {
+  /**
+   * Status is the worst line: "pass", "warn" or "fail".
+   */
+  status: string;
+  /**
+   * Problems are the codes of the lines that warned or failed (the app's "setup.lines.<code>"),
+   * at most 16.
+   */
+  problems?: string[];
+  /**
+   * At is when the hub received it, Unix milliseconds (set by the hub).
+   */
+  at: number;
+}
+
+/**
  * CustomerPresence says whether the customer is with the conversation.
  */
 export type CustomerPresence = "here" | "away" | "gone";
@@ -1859,6 +1880,10 @@ export interface AgentSummary {
    * IdleSinceMS is when the agent's load last dropped, Unix ms (routing's tie-break).
    */
   idle_since_ms?: number;
+  /**
+   * Setup is the agent's last "Test my setup" since the hub started; nil for none.
+   */
+  setup?: SetupResult;
 }
 
 /**

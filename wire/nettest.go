@@ -39,3 +39,16 @@ type NetworkTestRelay struct {
 	Username   string `json:"username,omitempty"`
 	Credential string `json:"credential,omitempty"`
 }
+
+// SetupResult is an agent's last "Test my setup": the body of PUT
+// /api/v1/orgs/{org}/setup-result (an agent, about themselves), and what supervisors see beside
+// the agent ([AgentSummary].Setup). The hub keeps the last one in memory, not across restarts.
+type SetupResult struct {
+	// Status is the worst line: "pass", "warn" or "fail".
+	Status string `json:"status"`
+	// Problems are the codes of the lines that warned or failed (the app's "setup.lines.<code>"),
+	// at most 16.
+	Problems []string `json:"problems,omitempty"`
+	// At is when the hub received it, Unix milliseconds (set by the hub).
+	At int64 `json:"at"`
+}

@@ -82,6 +82,24 @@ describe('team view figures', () => {
     expect(cell('general', 'queue-agents')).toBe('1 free of 2');
   });
 
+  it("shows each agent's last setup check, with what failed as its sentences", () => {
+    const at = new Date(2026, 11, 4, 10, 32).getTime();
+    team.view = view({
+      agents: [
+        { id: 'u1', display_name: 'Agent One', presence: 'available', load: 0, capacity: 3, online: true, on_call: false, setup: { status: 'fail', problems: ['udp_blocked', 'mic_denied'], at } },
+        { id: 'u2', display_name: 'Agent Two', presence: 'available', load: 0, capacity: 3, online: true, on_call: false },
+      ],
+    });
+    const r = render(TeamView);
+    const rows = r.getAllByTestId('team-agent');
+    const one = rows.find((row) => row.dataset.agent === 'u1')!.querySelector('[data-testid="agent-setup"]') as HTMLElement;
+    expect(one.dataset.status).toBe('fail');
+    expect(one.textContent).toMatch(/Setup check failed at 10:32/);
+    expect(one.title).toContain('UDP is blocked: calls will use TCP through the relay, quality may drop.');
+    expect(one.title).toContain('Parley may not use the microphone');
+    expect(rows.find((row) => row.dataset.agent === 'u2')!.querySelector('[data-testid="agent-setup"]')).toBeNull();
+  });
+
   it('shows no queue table before the hub sends figures', () => {
     team.view = view({ queues: [] });
     const r = render(TeamView);

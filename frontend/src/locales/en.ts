@@ -220,6 +220,7 @@ const en: Messages = {
     keepOpen: 'Keep open',
   },
   team: {
+    setup: { pass: 'Setup check passed at {time}', warn: 'Setup check warned at {time}', fail: 'Setup check failed at {time}' },
     read: 'Read the conversation',
     readOnly: 'read-only',
     readWaiting: 'Waiting for an agent',

@@ -218,6 +218,7 @@ const es: Messages = {
     keepOpen: 'Mantener abierta',
   },
   team: {
+    setup: { pass: 'Prueba del equipo correcta a las {time}', warn: 'Prueba del equipo con avisos a las {time}', fail: 'Prueba del equipo fallida a las {time}' },
     read: 'Leer la conversación',
     readOnly: 'solo lectura',
     readWaiting: 'Esperando a un agente',
