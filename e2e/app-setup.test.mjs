@@ -11,7 +11,7 @@
 // out/parley-hub built).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, startPulse, startWindow } from './lib/index.mjs';
+import { accessible, startHub, startPulse, startWindow } from './lib/index.mjs';
 
 const T = 40_000;
 
@@ -61,6 +61,7 @@ test('the first sign-in offers Test my setup, and with test devices every line p
   await win.getByTestId('setup-offer').waitFor({ timeout: T });
   await win.waitForTimeout(1000); // the X screen shows what the page drew a moment ago
   await win.shot('app-window-setup-offer.png');
+  await accessible(win, 'app: the offer to test the setup');
   await win.getByTestId('setup-offer-run').click();
   await win.getByTestId('setup').waitFor({ timeout: T });
 
@@ -105,6 +106,7 @@ test('the first sign-in offers Test my setup, and with test devices every line p
     ['camera', 'microphone', 'speaker', 'hub', 'relay_udp', 'relay_tcp', 'media'].map((c) => `setup-line-${c}=pass`),
   );
   await win.shot('app-window-setup.png');
+  await accessible(win, 'app: Test my setup, every line done');
   assert.deepEqual(await win.evaluate(() => window.__errors), []);
 
   await win.getByTestId('setup-close').click();
