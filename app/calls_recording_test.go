@@ -124,6 +124,26 @@ func TestRecordedCall(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(stateDir, "recordings", "*")); len(left) != 0 {
 		t.Errorf("spool after the upload = %v; want it emptied", left)
 	}
+
+	// A supervisor's team view finds them and opens the hub's playback page; the agent may not.
+	if _, err := svc.Supervisor.Recordings(cust.conv); wire.ErrorCode(err) != wire.EFORBIDDEN {
+		t.Errorf("an agent listing recordings: %v; want EFORBIDDEN", err)
+	}
+	opened := make(chan string, 1)
+	sup := app.New(app.Config{Logger: testLogger(t), OpenURL: func(u string) error { opened <- u; return nil }})
+	t.Cleanup(func() { _ = sup.Close() })
+	if _, err := sup.Session.SignIn(hubURL, "demo", "super1", "demo"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := sup.Supervisor.Recordings(cust.conv); err != nil || len(got) != 2 {
+		t.Errorf("supervisor's Recordings = %v, %v; want both sides", got, err)
+	}
+	if err := sup.Supervisor.OpenRecordings(cust.conv); err != nil {
+		t.Fatal(err)
+	}
+	if u, want := <-opened, hubURL+"/admin/demo/recordings/"+string(cust.conv); u != want {
+		t.Errorf("opened %q; want the playback page %q", u, want)
+	}
 }
 
 // TestCustomerDeclinesRecording: without the customer's yes the agent's start is refused with

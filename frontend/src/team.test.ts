@@ -221,6 +221,39 @@ describe('reading a conversation along', () => {
     expect(r.queryByTestId('supervisor-transcript')).toBeNull();
   });
 
+  it('offers a recorded conversation’s calls, opening the hub’s playback page; none when nothing was recorded', async () => {
+    const g = globalThis as Record<string, unknown>;
+    g.runtime = { EventsOn: () => () => {} };
+    const lines = [{ conv: 'a1', seq: 1, author: 'customer', author_name: 'Lia', text: 'my order is late', at: 1 }];
+    const transcript = vi.fn(async (_conv: string, after: number) => lines.filter((m) => m.seq > after));
+    const recs: Record<string, unknown[]> = {
+      a1: [{ call: 'c1', track: 'customer.webm' }, { call: 'c1', track: 'agent.webm' }, { call: 'c2', track: 'customer.webm' }],
+      a2: [],
+    };
+    const recordings = vi.fn(async (conv: string) => recs[conv]);
+    const open = vi.fn(async (_conv: string) => {});
+    g.go = { app: { Supervisor: { Transcript: transcript, Watch: async () => {}, Recordings: recordings, OpenRecordings: open } } };
+    const base = { last_seq: 1, unread: 0, customer_typing: false, delivered_seq: 0, read_seq: 0 };
+    team.view = view({
+      conversations: [
+        { id: 'a1', state: 'active', customer_name: 'Lia', agent_id: 'u1', agent_name: 'Agent One', created_at: 1, accepted_at: 2, ...base },
+        { id: 'a2', state: 'active', customer_name: 'Max', agent_id: 'u1', agent_name: 'Agent One', created_at: 1, accepted_at: 2, ...base },
+      ],
+    });
+    const r = render(TeamView);
+    await fireEvent.click(r.getAllByTestId('team-open').find((b) => b.closest('[data-conv="a1"]'))!);
+    const button = await r.findByTestId('supervisor-recordings');
+    expect(button.textContent).toBe('Recorded calls (2)'); // two calls, three files
+    await fireEvent.click(button);
+    expect(open).toHaveBeenCalledWith('a1');
+    await fireEvent.click(r.getByTestId('supervisor-transcript-close'));
+
+    await fireEvent.click(r.getAllByTestId('team-open').find((b) => b.closest('[data-conv="a2"]'))!);
+    await r.findByTestId('supervisor-transcript');
+    await waitFor(() => expect(recordings).toHaveBeenCalledWith('a2'));
+    expect(r.queryByTestId('supervisor-recordings')).toBeNull();
+  });
+
   it('follows the conversation live: who is typing, and a new line as soon as the hub says so', async () => {
     const g = globalThis as Record<string, unknown>;
     g.runtime = { EventsOn: () => () => {} };

@@ -678,6 +678,8 @@ export interface Bindings {
     Assign(conv: wire.ConversationID, agent: wire.UserID): Promise<void>;
     Close(conv: wire.ConversationID): Promise<void>;
     FetchCSV(report: Report): Promise<string>;
+    OpenRecordings(conv: wire.ConversationID): Promise<void>;
+    Recordings(conv: wire.ConversationID): Promise<wire.Recording[]>;
     SaveCSV(report: Report): Promise<string>;
     Snapshot(): Promise<SupervisorView>;
     Transcript(conv: wire.ConversationID, after: number): Promise<MessageView[]>;

@@ -199,6 +199,9 @@ export const supervisor = {
   /** fetchCSV returns a report's CSV text; saveCSV writes it to the downloads folder and returns the path. */
   fetchCSV: (report: v.Report) => call('Supervisor', 'FetchCSV', report),
   saveCSV: (report: v.Report) => call('Supervisor', 'SaveCSV', report),
+  /** recordings lists a conversation's recorded files; openRecordings opens the hub's playback page in the browser. */
+  recordings: (conv: v.ConversationID) => call('Supervisor', 'Recordings', conv),
+  openRecordings: (conv: v.ConversationID) => call('Supervisor', 'OpenRecordings', conv),
 };
 
 /**

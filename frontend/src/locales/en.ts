@@ -223,6 +223,8 @@ const en: Messages = {
     setup: { pass: 'Setup check passed at {time}', warn: 'Setup check warned at {time}', fail: 'Setup check failed at {time}' },
     read: 'Read the conversation',
     readOnly: 'read-only',
+    recordings: 'Recorded calls ({n})',
+    recordingsHint: 'Play them beside the transcript on the hub’s page, in your browser',
     readWaiting: 'Waiting for an agent',
     readWith: 'With {agent}',
     title: 'Team',

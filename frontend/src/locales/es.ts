@@ -221,6 +221,8 @@ const es: Messages = {
     setup: { pass: 'Prueba del equipo correcta a las {time}', warn: 'Prueba del equipo con avisos a las {time}', fail: 'Prueba del equipo fallida a las {time}' },
     read: 'Leer la conversación',
     readOnly: 'solo lectura',
+    recordings: 'Llamadas grabadas ({n})',
+    recordingsHint: 'Reprodúcelas junto a la transcripción en la página del hub, en tu navegador',
     readWaiting: 'Esperando a un agente',
     readWith: 'Con {agent}',
     title: 'Equipo',
