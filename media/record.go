@@ -15,14 +15,13 @@ import (
 )
 
 // Recording: the call writes both sides' encoded media to files as it sends and receives it,
-// without decoding or re-encoding anything: each side's Opus audio and VP8 video go into one
-// WebM file on the recording's clock (see webm.go), which a browser plays as it is; H.264 video
-// (not in WebM) goes beside it as an Annex B stream. Each file is written as the packets come, so
+// without decoding or re-encoding anything: each side's Opus audio and VP8 or H.264 video go
+// into one WebM file on the recording's clock (see webm.go), which a browser plays as it is. Each file is written as the packets come, so
 // a recording survives the program being killed up to its last few packets. Pausing keeps the
 // files open (the gap is not recorded); resuming waits for a key frame on each video track.
 
-// Recorded file names, in the directory handed to Record. The IVF and Ogg names are what
-// earlier versions wrote; a spool they left is still uploaded.
+// Recorded file names, in the directory handed to Record. The Annex B, IVF and Ogg names are
+// what earlier versions wrote; a spool they left is still uploaded.
 const (
 	RecLocalWebM   = "local.webm"
 	RecRemoteWebM  = "remote.webm"
@@ -47,7 +46,6 @@ type recorder struct {
 	done   bool
 	err    error // the first write error; the recording stops there
 	sides  [2]recSide
-	h264   [2]*frameFile
 	files  []string
 }
 
@@ -78,12 +76,6 @@ type pendingAudio struct {
 	pkt     []byte
 }
 
-// frameFile is an H.264 track's file: a bare Annex B stream.
-type frameFile struct {
-	f       *os.File
-	wantKey bool
-}
-
 // Record starts writing the call's media into dir (created if missing), or resumes a paused
 // recording. Video starts at each side's next key frame, which it asks for.
 func (c *Call) Record(dir string) error {
@@ -105,11 +97,6 @@ func (c *Call) Record(dir string) error {
 	r.paused = false
 	for i := range r.sides {
 		r.sides[i].wantKey = r.sides[i].w != nil
-	}
-	for _, v := range r.h264 {
-		if v != nil {
-			v.wantKey = true
-		}
 	}
 	r.mu.Unlock()
 	c.askKeyFrames()
@@ -202,7 +189,7 @@ func (r *recorder) writeAudio(side int, payload []byte) {
 			s.pending = append(s.pending, pendingAudio{ts, dur, slices.Clone(payload)})
 			return
 		}
-		if !r.open(side, false, 0, 0) {
+		if !r.open(side, false, 0, 0, nil) {
 			return
 		}
 	}
@@ -212,10 +199,10 @@ func (r *recorder) writeAudio(side int, payload []byte) {
 }
 
 // open creates side's WebM file and writes the audio kept for it.
-func (r *recorder) open(side int, video bool, width, height int) bool {
+func (r *recorder) open(side int, video bool, width, height int, avcC []byte) bool {
 	s := &r.sides[side]
 	path := filepath.Join(r.dir, sideName(side))
-	w, err := newWebM(path, video, width, height)
+	w, err := newWebM(path, video, width, height, avcC)
 	if err != nil {
 		r.err = err
 		return false
@@ -241,10 +228,8 @@ func (r *recorder) writeVideo(side int, mime string, frame []byte, key bool) (wa
 		return false
 	}
 	now := time.Since(r.start)
-	if strings.EqualFold(mime, webrtc.MimeTypeH264) {
-		return r.writeH264(side, frame, key)
-	}
-	if !strings.EqualFold(mime, webrtc.MimeTypeVP8) {
+	h264 := strings.EqualFold(mime, webrtc.MimeTypeH264)
+	if !h264 && !strings.EqualFold(mime, webrtc.MimeTypeVP8) {
 		r.err = fmt.Errorf("media: cannot record %s video", mime)
 		return false
 	}
@@ -256,15 +241,25 @@ func (r *recorder) writeVideo(side int, mime string, frame []byte, key bool) (wa
 		if !key {
 			return true
 		}
-		w, h, ok := vp8Size(frame)
+		var avc []byte
+		var w, h int
+		var ok bool
+		if h264 {
+			// The track's avcC needs the key frame's parameter sets; one without waits for the next.
+			if avc = avcConfig(frame); avc == nil {
+				return true
+			}
+		} else {
+			w, h, ok = vp8Size(frame)
+		}
 		if !ok {
 			w, h = 640, 480 // informative only: the frames carry their size
 		}
-		if !r.open(side, true, w, h) {
+		if !r.open(side, true, w, h, avc) {
 			return false
 		}
-	} else if !s.w.video {
-		return false // the side's file started with audio only
+	} else if !s.w.video || s.w.h264 != h264 {
+		return false // the side's file started with audio only, or with the other codec
 	}
 	if s.wantKey {
 		if !key {
@@ -275,39 +270,6 @@ func (r *recorder) writeVideo(side int, mime string, frame []byte, key bool) (wa
 	ts := max(now.Milliseconds(), s.videoLast)
 	s.videoLast = ts
 	if err := s.w.write(webmVideoTrack, ts, 0, key, frame); err != nil {
-		r.err = err
-	}
-	return false
-}
-
-// writeH264 records one H.264 frame of side into its Annex B file.
-func (r *recorder) writeH264(side int, frame []byte, key bool) (wantKey bool) {
-	v := r.h264[side]
-	if v == nil {
-		if !key {
-			return true
-		}
-		name := RecLocalH264
-		if side == recRemote {
-			name = RecRemoteH264
-		}
-		path := filepath.Join(r.dir, name)
-		f, err := os.Create(path)
-		if err != nil {
-			r.err = err
-			return false
-		}
-		v = &frameFile{f: f}
-		r.h264[side] = v
-		r.files = append(r.files, path)
-	}
-	if v.wantKey {
-		if !key {
-			return true
-		}
-		v.wantKey = false
-	}
-	if _, err := v.f.Write(frame); err != nil {
 		r.err = err
 	}
 	return false
@@ -326,15 +288,10 @@ func (r *recorder) finish() ([]string, error) {
 	for i := range r.sides {
 		s := &r.sides[i]
 		if s.w == nil && len(s.pending) > 0 && r.err == nil {
-			r.open(i, false, 0, 0)
+			r.open(i, false, 0, 0, nil)
 		}
 		if s.w != nil {
 			errs = append(errs, s.w.finish())
-		}
-	}
-	for _, v := range r.h264 {
-		if v != nil {
-			errs = append(errs, v.f.Sync(), v.f.Close())
 		}
 	}
 	return r.files, errors.Join(append(errs, r.err)...)

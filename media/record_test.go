@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -20,9 +21,15 @@ import (
 // checks the files as a player would: both sides' video decodes from the first frame to moving
 // test-pattern pictures, both sides' audio decodes to the test tone, and the pause left a gap.
 func TestRecordBothSides(t *testing.T) {
+	for _, codec := range []string{webrtc.MimeTypeVP8, webrtc.MimeTypeH264} {
+		t.Run(codec, func(t *testing.T) { testRecordBothSides(t, codec) })
+	}
+}
+
+func testRecordBothSides(t *testing.T, codec string) {
 	checkLeaks(t)
 	opts := testOptions(true)
-	opts.VideoCodecs = []string{webrtc.MimeTypeVP8}
+	opts.VideoCodecs = []string{codec}
 	p := newPair(t, opts, testOptions(true))
 	eventually(t, 15*time.Second, "frames both ways", func() bool { return p.frames[0].count() >= 10 && p.frames[1].count() >= 10 })
 
@@ -119,14 +126,18 @@ func checkWebM(t *testing.T, path string) (m webmCheck) {
 	if doc.Header.DocType != "webm" || doc.Segment.Info.TimecodeScale != 1_000_000 || len(doc.Segment.Tracks.TrackEntry) != 2 {
 		t.Fatalf("%s: doctype %q, timecode scale %d, %d tracks; want webm, 1 ms, 2", path, doc.Header.DocType, doc.Segment.Info.TimecodeScale, len(doc.Segment.Tracks.TrackEntry))
 	}
+	mime := webrtc.MimeTypeVP8
 	for _, tr := range doc.Segment.Tracks.TrackEntry {
 		want := map[uint64]string{webmAudioTrack: "A_OPUS", webmVideoTrack: "V_VP8"}[tr.TrackNumber]
+		if tr.CodecID == "V_MPEG4/ISO/AVC" && len(tr.CodecPrivate) > 8 && tr.CodecPrivate[0] == 1 {
+			want, mime = tr.CodecID, webrtc.MimeTypeH264 // with its avcC
+		}
 		if tr.CodecID != want {
 			t.Errorf("%s: track %d codec %q; want %q", path, tr.TrackNumber, tr.CodecID, want)
 		}
 	}
 	m.duration = doc.Segment.Info.Duration
-	vc, _ := findVideoCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}})
+	vc, _ := findVideoCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: mime, SDPFmtpLine: "packetization-mode=1"}})
 	vdec, err := vc.newDecoder()
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +167,11 @@ func checkWebM(t *testing.T, path string) (m webmCheck) {
 					m.videoGap = max(m.videoGap, ts-prevVideo)
 				}
 				prevVideo = ts
-				img, err := vdec.Decode(b.Data[0])
+				frame := b.Data[0]
+				if mime == webrtc.MimeTypeH264 {
+					frame = annexB(t, frame)
+				}
+				img, err := vdec.Decode(frame)
 				if err != nil {
 					t.Fatalf("%s: frame %d does not decode: %v", path, m.frames, err)
 				}
@@ -195,7 +210,7 @@ func checkWebM(t *testing.T, path string) (m webmCheck) {
 func TestRepairWebM(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "cut.webm")
-	w, err := newWebM(path, true, 320, 240)
+	w, err := newWebM(path, true, 320, 240, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,4 +266,22 @@ func TestRepairWebM(t *testing.T) {
 	if changed, err := RepairWebM(path); err != nil || changed {
 		t.Errorf("RepairWebM(repaired) = %v, %v; want it left alone", changed, err)
 	}
+}
+
+// annexB turns a Matroska H.264 frame (NAL units behind 4-byte lengths) back into Annex B.
+func annexB(t *testing.T, frame []byte) []byte {
+	t.Helper()
+	var out []byte
+	for len(frame) > 0 {
+		if len(frame) < 4 {
+			t.Fatalf("H.264 frame with %d stray bytes", len(frame))
+		}
+		n := int(binary.BigEndian.Uint32(frame))
+		if n == 0 || n > len(frame)-4 {
+			t.Fatalf("H.264 NAL unit of %d bytes in %d", n, len(frame)-4)
+		}
+		out = append(append(out, 0, 0, 0, 1), frame[4:4+n]...)
+		frame = frame[4+n:]
+	}
+	return out
 }

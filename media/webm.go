@@ -14,7 +14,8 @@ import (
 var ErrNotWebM = errors.New("media: not a recording's WebM file")
 
 // WebM (Matroska) writing for recordings: one file per side of the call holding that side's
-// Opus audio and VP8 video as SimpleBlocks, on the recording's clock (milliseconds since the
+// Opus audio and VP8 or H.264 video as SimpleBlocks (H.264 as Matroska carries it: length-
+// prefixed NAL units, the first key frame's parameter sets in the track's avcC), on the recording's clock (milliseconds since the
 // recording started, the same clock for both sides), so a browser plays each side with <video>
 // and two sides started together stay in step. Packets are copied as they were sent: no
 // decoding, no re-encoding.
@@ -132,7 +133,8 @@ const durationElementSize = 11
 // webmWriter writes one side's WebM file.
 type webmWriter struct {
 	f       *os.File
-	video   bool  // the file has a VP8 video track
+	video   bool  // the file has a video track
+	h264    bool  // its video is H.264 (frames come as Annex B and are written length-prefixed)
 	durAt   int64 // where the Void kept for the Duration starts
 	cluster int64 // the open cluster's timecode; -1 before the first
 	end     int64 // the end of the latest block (its timestamp plus its duration), in ms
@@ -140,8 +142,8 @@ type webmWriter struct {
 }
 
 // newWebM creates path with the header of a WebM file holding Opus audio and, with video,
-// a VP8 track of the given picture size.
-func newWebM(path string, video bool, width, height int) (*webmWriter, error) {
+// a VP8 track of the given picture size, or an H.264 one when avcC (its parameter sets) is given.
+func newWebM(path string, video bool, width, height int, avcC []byte) (*webmWriter, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
@@ -181,7 +183,12 @@ func newWebM(path string, video bool, width, height int) (*webmWriter, error) {
 		v = ebmlUint(v, idTrackUID, webmVideoTrack)
 		v = ebmlUint(v, idTrackType, 1)
 		v = ebmlUint(v, idFlagLacing, 0)
-		v = ebmlBytes(v, idCodecID, []byte("V_VP8"))
+		if avcC != nil {
+			v = ebmlBytes(v, idCodecID, []byte("V_MPEG4/ISO/AVC"))
+			v = ebmlBytes(v, idCodecPrivate, avcC)
+		} else {
+			v = ebmlBytes(v, idCodecID, []byte("V_VP8"))
+		}
 		v = ebmlBytes(v, idVideo, ebmlUint(ebmlUint(nil, idPixelWidth, uint64(width)), idPixelHeight, uint64(height)))
 		tracks = ebmlBytes(tracks, idTrackEntry, v)
 	}
@@ -190,7 +197,7 @@ func newWebM(path string, video bool, width, height int) (*webmWriter, error) {
 		f.Close()
 		return nil, err
 	}
-	return &webmWriter{f: f, video: video, durAt: durAt, cluster: -1}, nil
+	return &webmWriter{f: f, video: video, h264: video && avcC != nil, durAt: durAt, cluster: -1}, nil
 }
 
 // opusHead is the Opus identification header Matroska carries as the track's CodecPrivate:
@@ -216,6 +223,9 @@ func (w *webmWriter) write(track int, ts, dur int64, key bool, frame []byte) err
 		flags = 0x80
 	}
 	rel := max(ts-w.cluster, -30000) // a block a little older than its cluster (audio beside video) is fine
+	if track == webmVideoTrack && w.h264 {
+		frame = lengthPrefixed(frame)
+	}
 	b = ebmlSize(ebmlID(b, idSimpleBlock), 4+len(frame))
 	b = append(b, 0x80|byte(track), byte(rel>>8), byte(rel), flags)
 	b = append(b, frame...)
@@ -461,4 +471,67 @@ func (r *ebmlReader) uint(n int64) (uint64, bool) {
 		return 0, false
 	}
 	return binary.BigEndian.Uint64(b[:]), true
+}
+
+// nalUnits splits an Annex B access unit into its NAL units (start codes removed).
+func nalUnits(au []byte) [][]byte {
+	var out [][]byte
+	start := -1
+	for i := 0; i+2 < len(au); i++ {
+		if au[i] == 0 && au[i+1] == 0 && au[i+2] == 1 {
+			if start >= 0 {
+				end := i
+				if end > start && au[end-1] == 0 {
+					end-- // the zero of a four-byte start code
+				}
+				if end > start {
+					out = append(out, au[start:end])
+				}
+			}
+			start = i + 3
+			i += 2
+		}
+	}
+	if start >= 0 && start < len(au) {
+		out = append(out, au[start:])
+	}
+	return out
+}
+
+// lengthPrefixed turns an Annex B access unit into NAL units each behind its 4-byte length, as
+// Matroska's V_MPEG4/ISO/AVC (avcC lengthSizeMinusOne 3) wants them.
+func lengthPrefixed(au []byte) []byte {
+	out := make([]byte, 0, len(au)+16)
+	for _, n := range nalUnits(au) {
+		out = binary.BigEndian.AppendUint32(out, uint32(len(n)))
+		out = append(out, n...)
+	}
+	return out
+}
+
+// avcConfig builds the avcC record (ISO 14496-15) from an access unit's first SPS and PPS, or
+// returns nil when it carries neither.
+func avcConfig(au []byte) []byte {
+	var sps, pps []byte
+	for _, n := range nalUnits(au) {
+		switch n[0] & 0x1f {
+		case 7:
+			if sps == nil && len(n) >= 4 {
+				sps = n
+			}
+		case 8:
+			if pps == nil {
+				pps = n
+			}
+		}
+	}
+	if sps == nil || pps == nil {
+		return nil
+	}
+	c := []byte{1, sps[1], sps[2], sps[3], 0xff, 0xe1}
+	c = binary.BigEndian.AppendUint16(c, uint16(len(sps)))
+	c = append(c, sps...)
+	c = append(c, 1)
+	c = binary.BigEndian.AppendUint16(c, uint16(len(pps)))
+	return append(c, pps...)
 }

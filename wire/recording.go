@@ -64,9 +64,9 @@ type RecordingSettings struct {
 const MaxRetentionDays = 3650
 
 // RecordingTrack names one file of a call's recording: whose side and which medium. The file
-// keeps the codec's packets as they were sent: each side's Opus audio and VP8 video in one WebM
-// file on the recording's clock (a browser plays it, both sides in step), H.264 video beside it
-// as Annex B. Earlier apps wrote Opus in Ogg and VP8 in IVF, one file per medium.
+// keeps the codec's packets as they were sent: each side's Opus audio and VP8 or H.264 video in
+// one WebM file on the recording's clock (a browser plays it, both sides in step). Earlier apps
+// wrote Opus in Ogg, VP8 in IVF and H.264 as Annex B, one file per medium.
 type RecordingTrack string
 
 // Recording tracks.
