@@ -184,6 +184,30 @@ test('accept with video: the agent moving video and sound arrive; mute and video
   await done({ context, page, errors });
 });
 
+test('checking camera and microphone before accepting: the self view plays and the meter moves; the answer still works', async () => {
+  const { context, page, errors } = await customer(browser, { name: 'Checks first' });
+  await page.getByTestId('call-incoming').waitFor({ timeout: T });
+  const mark = videoAgent.logs.length;
+  await page.getByTestId('call-check-open').click();
+  await page.getByTestId('call-check-ok').waitFor({ timeout: T });
+  await page.waitForFunction(() => {
+    const v = document.querySelector('[data-testid="call-check-video"]');
+    return v && v.videoWidth > 0 && !v.paused;
+  }, null, { timeout: T });
+  // Chromium's fake microphone beeps: the meter moves within a few seconds.
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="call-check-level"]')?.getAttribute('aria-valuenow')) > 5, null, { timeout: T });
+  await page.screenshot({ path: join(shots, 'portal-call-check.png') });
+  await accessible(page, 'portal: checking camera and microphone while a call rings');
+  // Nothing went to the agent: the call still rings and the agent heard of no answer.
+  assert.equal(videoAgent.logs.slice(mark).some((l) => /answering=true/.test(l)), false, 'the check told the agent the customer was answering');
+  await page.getByTestId('accept-video').click();
+  await page.getByTestId('call-check').waitFor({ state: 'detached', timeout: T });
+  await waitPlaying(page);
+  await page.getByTestId('call-end').click();
+  await page.getByTestId('call-ended').waitFor({ timeout: T });
+  await done({ context, page, errors });
+});
+
 test('decline: no device is asked for and the chat goes on', async () => {
   const { context, page, errors } = await customer(browser, { name: 'Decliner' });
   await page.getByTestId('call-incoming').waitFor({ timeout: T });

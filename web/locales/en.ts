@@ -72,11 +72,21 @@ const en: Messages = {
     typing: '{name} is typing…',
   },
   call: {
+    check: {
+      open: 'Check camera and microphone',
+      openAudio: 'Check microphone',
+      close: 'Hide the check',
+      self: 'Your camera',
+      level: 'Microphone level',
+      okVideo: 'Your camera and microphone work. Nothing is sent until you accept.',
+      okAudio: 'Your microphone works. Nothing is sent until you accept.',
+      asking: 'Asking your browser for the camera and microphone…',
+    },
     region: 'Call',
     incoming: {
       voice: '{agent} is calling you',
       video: '{agent} is inviting you to a video call',
-      hint: 'Your camera and microphone are only used if you accept.',
+      hint: 'Your camera and microphone reach {agent} only if you accept.',
       silence: 'Silence the ringing',
     },
     acceptAudio: 'Accept with audio',

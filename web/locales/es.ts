@@ -72,11 +72,21 @@ const es: Messages = {
     typing: '{name} está escribiendo…',
   },
   call: {
+    check: {
+      open: 'Comprobar cámara y micrófono',
+      openAudio: 'Comprobar micrófono',
+      close: 'Ocultar la comprobación',
+      self: 'Tu cámara',
+      level: 'Nivel del micrófono',
+      okVideo: 'Tu cámara y tu micrófono funcionan. No se envía nada hasta que aceptes.',
+      okAudio: 'Tu micrófono funciona. No se envía nada hasta que aceptes.',
+      asking: 'Pidiendo al navegador la cámara y el micrófono…',
+    },
     region: 'Llamada',
     incoming: {
       voice: '{agent} te está llamando',
       video: '{agent} te invita a una videollamada',
-      hint: 'Tu cámara y tu micrófono solo se usan si aceptas.',
+      hint: 'Tu cámara y tu micrófono solo llegan a {agent} si aceptas.',
       silence: 'Silenciar el tono',
     },
     acceptAudio: 'Aceptar con audio',

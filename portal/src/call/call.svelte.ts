@@ -98,6 +98,14 @@ export class CallSession {
   silenced = $state(false);
   /** unstable is true while the media connection is lost and may come back. */
   unstable = $state(false);
+  /**
+   * check is "Check camera and microphone" while the call rings: the devices the browser gave
+   * (self view and level meter), or the device it refused and why (the same wording as the
+   * answer's); null when closed.
+   */
+  check = $state.raw<{ stream: MediaStream | null; problem: { device: Device; problem: Problem } | null } | null>(null);
+  /** checkSeq tells a check that finished after it was closed or restarted to let its devices go. */
+  private checkSeq = 0;
 
   private pc: RTCPeerConnection | null = null;
   private ice: wire.ICEConfig | null = null;
@@ -209,7 +217,45 @@ export class CallSession {
    * accept asks for the microphone (and camera, with video) and answers. The browser's permission
    * prompt appears only now. A failure shows which device failed, with the choices the view offers.
    */
+  /**
+   * checkDevices opens the microphone (and the camera for a video call) so the customer sees and
+   * hears themselves before answering. Nothing is sent to anyone; stopCheck lets them go.
+   */
+  async checkDevices(video: boolean): Promise<void> {
+    this.stopCheck();
+    const seq = ++this.checkSeq;
+    this.check = { stream: null, problem: null };
+    let stream: MediaStream | null = null;
+    let problem: { device: Device; problem: Problem } | null = null;
+    try {
+      stream = await this.deps.getUserMedia({ audio: true, video: video ? videoConstraints : false });
+    } catch (e) {
+      problem = { device: video ? 'camera' : 'microphone', problem: problemOf(e) };
+      if (video) {
+        // Which one failed? The microphone alone tells, as when answering.
+        try {
+          stream = await this.deps.getUserMedia({ audio: true });
+        } catch (e2) {
+          problem = { device: 'microphone', problem: problemOf(e2) };
+        }
+      }
+    }
+    if (seq !== this.checkSeq) {
+      if (stream) stopAll(stream);
+      return;
+    }
+    this.check = { stream, problem };
+  }
+
+  /** stopCheck closes the device check and the devices it opened. */
+  stopCheck(): void {
+    this.checkSeq++;
+    if (this.check?.stream) stopAll(this.check.stream);
+    this.check = null;
+  }
+
   async accept(video: boolean): Promise<void> {
+    this.stopCheck();
     if (this.phase !== 'ringing' && this.phase !== 'permission') return;
     video = video && this.videoAllowed;
     this.deps.ringer.stop();
@@ -546,6 +592,7 @@ export class CallSession {
 
   private finish(key: string): void {
     if (this.phase === 'ended') return;
+    this.stopCheck();
     this.deps.ringer.stop();
     this.endKey = key;
     this.endedAt = this.deps.now();

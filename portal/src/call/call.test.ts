@@ -450,6 +450,34 @@ describe('CallSession', () => {
     expect(h.asked).toHaveLength(2);
   });
 
+  it('checking camera and microphone while it rings: nothing is sent, and accepting lets the check devices go', async () => {
+    h = setup();
+    h.call.handle(ringing());
+    await h.call.checkDevices(true);
+    const checked = h.call.check?.stream as unknown as FakeStream;
+    expect(h.call.check?.problem).toBeNull();
+    expect(h.asked).toEqual([{ audio: true, video: expect.anything() }]);
+    expect(h.answering).toEqual([]);
+    expect(h.requests).toEqual([]);
+    expect(h.call.phase).toBe('ringing');
+    await h.call.accept(true);
+    expect(h.call.check).toBeNull();
+    expect(checked.getTracks().every((tr) => (tr as unknown as FakeTrack).readyState === 'ended')).toBe(true);
+  });
+
+  it('a refused camera in the check says so as answering would, and the microphone still shows', async () => {
+    h = setup(async (c) => {
+      if (c.video) throw domError('NotAllowedError');
+      return devices(c);
+    });
+    h.call.handle(ringing());
+    await h.call.checkDevices(true);
+    expect(h.call.check?.problem).toEqual({ device: 'camera', problem: 'denied' });
+    expect(h.call.check?.stream?.getAudioTracks()).toHaveLength(1);
+    await h.call.decline();
+    expect(h.call.check).toBeNull();
+  });
+
   it('no microphone: the customer may stay in chat, which declines politely', async () => {
     h = setup(async () => {
       throw domError('NotFoundError');
