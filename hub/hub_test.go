@@ -705,4 +705,12 @@ func TestSupervisorFollowsTyping(t *testing.T) {
 		t.Fatal(err)
 	}
 	sup.none(wire.TypeSupervisorWatched, 300*time.Millisecond)
+
+	// Followed again, the customer is still typing; gone mid-word, they stop typing for the reader.
+	if _, err := sup.conn.Request(ctx(t), wire.TypeSupervisorWatch, wire.Watch{Conv: conv.ID, On: true}); err != nil {
+		t.Fatal(err)
+	}
+	following(func(w wire.Watched) bool { return w.CustomerTyping })
+	cust.conn.Close()
+	following(func(w wire.Watched) bool { return !w.CustomerTyping })
 }

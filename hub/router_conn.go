@@ -157,6 +157,11 @@ func (r *router) unregister(c *conn) {
 			if cs := r.convs[c.conv]; cs != nil {
 				delete(cs.customers, c)
 				delete(cs.hidden, c)
+				if len(cs.customers) == 0 && cs.customerTyping {
+					// Gone mid-word: those reading along stop seeing them type.
+					cs.customerTyping = false
+					r.toFollowers(cs)
+				}
 				r.watchAbandon(cs)
 				r.customerChanged(cs, false)
 				r.callPartyLeft(cs, nil)
