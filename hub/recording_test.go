@@ -208,6 +208,22 @@ func TestRecordingNeedsConsent(t *testing.T) {
 	if st, _, _ := httpDo(t, "GET", rg.s.URL()+"/api/v1/orgs/demo/conversations/nope/transcript", super, nil, nil); st != 404 {
 		t.Errorf("transcript of no conversation = %d; want 404", st)
 	}
+	// A supervisor of another organisation finds nothing of this one's.
+	if _, _, err := rg.s.CreateOrganisation(ctx(t), hub.CommandLine, hub.NewOrg{ID: "acme", Name: "Acme Support"}, nil, rg.s.URL()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rg.s.InviteMember(ctx(t), hub.CommandLine, "acme", hub.NewMember{Username: "sam", Role: wire.RoleSupervisor, Password: goodPassword}, rg.s.URL()); err != nil {
+		t.Fatal(err)
+	}
+	sam, err := client.Login(ctx(t), rg.s.URL(), "acme", "sam", goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{tr, list, up + "customer-video.ivf"} {
+		if st, body, _ := httpDo(t, "GET", u, sam.Token, nil, nil); st != 404 {
+			t.Errorf("another organisation's supervisor GET %s = %d %s; want 404", u, st, body)
+		}
+	}
 	page := rg.s.URL() + "/admin/demo/recordings/" + string(rg.conv.ID)
 	if st, body, hdr := httpDo(t, "GET", page, "", nil, nil); st != 200 || !strings.Contains(hdr.Get("Content-Type"), "text/html") || !strings.Contains(body, "<script") {
 		t.Errorf("GET the playback page = %d %s; want the console's page", st, hdr.Get("Content-Type"))
