@@ -285,3 +285,23 @@ func annexB(t *testing.T, frame []byte) []byte {
 	}
 	return out
 }
+
+// BenchmarkWebMWrite is what recording costs the agent's machine per packet: one block written
+// to the file (a 20 ms Opus packet, or a 4 KB video frame), no encoding.
+func BenchmarkWebMWrite(b *testing.B) {
+	w, err := newWebM(filepath.Join(b.TempDir(), "b.webm"), true, 640, 480, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.finish()
+	audio, video := make([]byte, 120), make([]byte, 4000)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		ts := int64(i) * 20
+		if i%3 == 0 {
+			_ = w.write(webmVideoTrack, ts, 0, i%90 == 0, video)
+		} else {
+			_ = w.write(webmAudioTrack, ts, 20, false, audio)
+		}
+	}
+}
