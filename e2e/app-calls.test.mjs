@@ -12,6 +12,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
+  accessible,
   audioLevel as customerAudio,
   desktop,
   launchChromium,
@@ -170,6 +171,7 @@ test('video call: accepted with video, moving video and sound both ways, mute an
   const [n, m] = await load();
   assert.equal(n, m, `load while ringing ${n}/${m}`);
   await win.shot('app-window-call-ringing.png');
+  await accessible(win, 'app: calling the customer');
 
   await cust.page.getByTestId('accept-video').click();
   await control('active').waitFor({ timeout: T });
@@ -246,6 +248,7 @@ test('video call: accepted with video, moving video and sound both ways, mute an
   await win.getByTestId('call-timer').filter({ hasText: /^\d:\d\d$/ }).waitFor({ timeout: T });
   await win.waitForTimeout(1500); // a quality reading
   await win.shot('app-window-call-video.png');
+  await accessible(win, 'app: in a video call');
   await win.getByTestId('call-quality').click();
   await win.getByTestId('call-quality-details').waitFor({ timeout: T });
   assert.match(await win.getByTestId('call-route').textContent(), /Direct|Relayed/);
