@@ -336,6 +336,10 @@ func loopbackRedirect(raw string) bool {
 
 var b64url = regexp.MustCompile(`^[A-Za-z0-9_-]{43,128}$`)
 
+// consoleReturn is the console page a sign-in may come back to besides the console itself: a
+// conversation's recordings (/admin/{org}/recordings/{conv}).
+var consoleReturn = regexp.MustCompile(`^recordings/[A-Za-z0-9_-]{1,64}$`)
+
 func (s *Server) handleSSOStart(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	org := wire.OrgID(q.Get("org"))
@@ -345,8 +349,15 @@ func (s *Server) handleSSOStart(w http.ResponseWriter, r *http.Request) {
 	case st.Client == "app" && !loopbackRedirect(st.Redirect):
 		s.ssoPage(w, r, http.StatusBadRequest, wire.EINVALID)
 		return
+	case st.Client == "console" && q.Get("return") != "" && !consoleReturn.MatchString(q.Get("return")):
+		s.ssoPage(w, r, http.StatusBadRequest, wire.EINVALID)
+		return
 	case st.Client == "console":
+		// Back to the console, or to the console's page it started from (a recordings page).
 		st.Redirect = base + "/admin/" + url.PathEscape(string(org))
+		if ret := q.Get("return"); ret != "" {
+			st.Redirect += "/" + ret
+		}
 	case st.Client != "app":
 		s.ssoPage(w, r, http.StatusBadRequest, wire.EINVALID)
 		return

@@ -117,11 +117,19 @@ func (b *browser) signIn(s *hub.Server, org, user, password, verifier string) ur
 	sum := sha256.Sum256([]byte(verifier))
 	start := s.URL() + "/sso/start?" + url.Values{"org": {org}, "client": {"app"}, "redirect_uri": {appRedirect}, "state": {"app-state-1"},
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}.Encode()
+	u, _ := url.Parse(b.signInAt(s, start, appRedirect, user, password))
+	return u.Query()
+}
+
+// signInAt follows a sign-in from start through the provider's form until a redirect to an
+// address starting with until, which it returns.
+func (b *browser) signInAt(s *hub.Server, start, until, user, password string) string {
+	b.t.Helper()
 	next := start
 	for range 20 {
 		u, _ := url.Parse(next)
-		if strings.HasPrefix(next, appRedirect) {
-			return u.Query()
+		if strings.HasPrefix(next, until) {
+			return next
 		}
 		if b.atProvider != nil && strings.Contains(u.Path, "authorize") && u.Query().Get("nonce") != "" {
 			b.atProvider(u)
@@ -159,7 +167,7 @@ func (b *browser) signIn(s *hub.Server, org, user, password, verifier string) ur
 		}
 	}
 	b.t.Fatal("too many redirects")
-	return nil
+	return ""
 }
 
 func (h *ssoHub) signIn(t *testing.T, user, password string) (wire.LoginResponse, error) {
@@ -395,4 +403,31 @@ func TestSSOClaimsFromUserinfoAndPasswordOff(t *testing.T) {
 	wantCode(t, "an issuer that does not answer", err, wire.EINVALID)
 	off.Issuer = "ftp://login.example"
 	wantCode(t, "an issuer that is not https", h.adm.call(http.MethodPut, "/api/v1/orgs/acme/settings/sso", off, nil), wire.EINVALID)
+}
+
+// TestSSOConsoleReturnsToRecordings: a supervisor signing in with the provider on a recordings
+// page comes back to that page (the console's fragment carries the code); a return address other
+// than a recordings page is refused.
+func TestSSOConsoleReturnsToRecordings(t *testing.T) {
+	h := startSSOHub(t, false)
+	sum := sha256.Sum256([]byte(oauth2.GenerateVerifier()))
+	start := func(ret string) string {
+		return h.s.URL() + "/sso/start?" + url.Values{"org": {"acme"}, "client": {"console"}, "state": {"console-state"}, "return": {ret},
+			"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}.Encode()
+	}
+	page := h.s.URL() + "/admin/acme/recordings/c_123"
+	back := newBrowser(t).signInAt(h.s, start("recordings/c_123"), page, "sue", "sue-pw")
+	if !strings.HasPrefix(back, page+"#sso_") || !strings.Contains(back, "sso_code=") {
+		t.Errorf("came back to %q; want the recordings page with the code in its fragment", back)
+	}
+	for _, bad := range []string{"recordings/../../x", "people", "//evil.test/x", "recordings/c 1"} {
+		res, err := newBrowser(t).hc.Get(start(bad))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("return %q = %s; want 400", bad, res.Status)
+		}
+	}
 }
