@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startHub, startAgent, launchChromium, resultsDir, desktop, phone } from './lib/index.mjs';
+import { startHub, startAgent, launchChromium, resultsDir, desktop, phone, accessible } from './lib/index.mjs';
 
 const T = 20_000; // how long any single expectation may take
 
@@ -96,12 +96,14 @@ test('a widget naming a queue skips the question; outside the queue\'s hours the
     await page.getByTestId('prechat-message').fill('Quiero un presupuesto para 40 puestos.');
     await page.getByTestId('prechat-contact').fill('carmen@example.com');
     await page.screenshot({ path: join(shots, 'portal-closed-es-phone.png') });
+    await accessible(page, 'portal: a closed queue takes a message (es)');
     await page.getByTestId('prechat-start').click();
     // Nobody is online: the message waits for the next agent, and the customer may go.
     await page.getByTestId('message-left').waitFor({ timeout: T });
     await messageFrom(page, 'customer', 'Quiero un presupuesto').waitFor({ timeout: T });
     await messageFrom(page, 'system', 'Has dejado un mensaje').waitFor({ timeout: T });
     await page.screenshot({ path: join(shots, 'portal-message-left-es-phone.png') });
+    await accessible(page, 'portal: a message left (es)');
     assert.deepEqual(errors, []);
     await context.close();
   } finally {
@@ -139,6 +141,7 @@ test('the customer answers the pre-chat question "Billing", waits with a place a
   await page.getByTestId('chat-input').press('Enter');
   await messageFrom(page, 'customer', 'wrong amount').waitFor({ timeout: T });
   await page.screenshot({ path: join(shots, 'portal-nobody-available-phone.png') });
+  await accessible(page, 'portal: nobody available');
 
   // Agent Two (sales, no billing skill) comes online: the Billing chat is not offered to them
   // before the queue widens (60 s), so the customer still waits.
