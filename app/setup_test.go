@@ -143,6 +143,47 @@ func (c *lostCamera) Read() (*image.YCbCr, error) {
 
 func (c *lostCamera) Close() error { c.once.Do(func() { close(c.closed) }); return nil }
 
+// lostMic gives the test tone a few times, then fails as an unplugged headset does.
+type lostMic struct {
+	reads int
+	tone  media.Tone
+}
+
+func (m *lostMic) Read(pcm []int16) error {
+	if m.reads == 0 {
+		return errors.New("alsa: device disconnected")
+	}
+	m.reads--
+	time.Sleep(20 * time.Millisecond)
+	m.tone.Next(pcm)
+	return nil
+}
+
+func (m *lostMic) Close() error { return nil }
+
+// TestSetupMicrophoneLost: a microphone that works, then goes away during the check, first
+// passes and moves the meter, then says it stopped.
+func TestSetupMicrophoneLost(t *testing.T) {
+	s := setupHub(t)
+	rec := newRecorder()
+	svc := app.New(app.Config{Emitter: rec, Devices: app.DevicesTestPattern})
+	t.Cleanup(func() { _ = svc.Close() })
+	logSetup(t, rec)
+	if _, err := svc.Session.SignIn(s.URL(), "demo", "agent1", "demo"); err != nil {
+		t.Fatal(err)
+	}
+	app.SetSetupDevices(svc.Setup, nil, func(string) (media.AudioSource, error) { return &lostMic{reads: 25}, nil }, nil)
+	if _, err := svc.Setup.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, rec, app.EventSetup, func(v app.SetupView) bool { return setupLine(v, app.CheckMicrophone).Code == "mic_ok" && v.Level > 0.3 })
+	waitFor(t, rec, app.EventSetup, func(v app.SetupView) bool {
+		l := setupLine(v, app.CheckMicrophone)
+		return l.Code == "mic_lost" && l.Status == "fail"
+	})
+	svc.Setup.Stop()
+}
+
 // TestSetupDeviceProblems: a camera that disappears during the check and a microphone the
 // system refuses each give their line, not an error, and a failed speaker says so; the camera is
 // closed.

@@ -4,7 +4,8 @@
 // offers the check; the agent runs it and every line passes: the camera's picture moves in the
 // window, the microphone meter moves, the test sound reaches the speaker (a PulseAudio null sink
 // the test listens to) and the agent confirms it, and the network lines (hub, relay over UDP and
-// TCP, a test call through the relay) pass. It is offered once: signed in again, it is not.
+// TCP, a test call through the relay) pass. It is offered once: signed in again, it is not. For a
+// gcc organisation the check says its calls go through the North-American relay.
 // X screenshots go to test-results/app-window-setup*.png.
 //
 // Run: make test-app-setup-e2e (or node --test e2e/app-setup.test.mjs with out/parley-e2e and
@@ -126,4 +127,25 @@ test('Settings opens Test my setup again; signed in again, the app does not offe
   await signIn();
   await win.waitForTimeout(2000);
   assert.equal(await win.getByTestId('setup-offer').count(), 0, 'Test my setup was offered a second time on this machine');
+});
+
+test('a gcc organisation: the check says its calls go through the North-American relay', async () => {
+  // An admin puts the organisation in the government cloud (the hub's relay is in "na").
+  const login = await (await fetch(`${hub.url}/api/v1/login`, { method: 'POST', body: JSON.stringify({ org: 'demo', username: 'admin1', password: 'demo' }) })).json();
+  const put = await fetch(`${hub.url}/api/v1/orgs/demo/settings/calls`, {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${login.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ calls: 'voice_video', region: 'gcc' }),
+  });
+  assert.equal(put.status, 200, await put.text());
+
+  await win.getByTestId('about-open').click();
+  await win.getByTestId('setup-open').click();
+  await win.getByTestId('setup').waitFor({ timeout: T });
+  await line('region', 'pass').waitFor({ timeout: T });
+  assert.match(await win.getByTestId('setup-line-region').textContent(), /North-American relay \(embedded\)/);
+  await line('media', 'pass').waitFor({ timeout: T });
+  await win.shot('app-window-setup-gcc.png');
+  await win.getByTestId('setup-close').click();
+  await win.getByTestId('setup').waitFor({ state: 'detached', timeout: T });
 });
