@@ -142,6 +142,10 @@ type conv struct {
 	moved bool
 	// consulting is true while this member reads along in someone else's conversation.
 	consulting bool
+	// described is set once the hub has sent the conversation itself (upsertConv); until then
+	// msgs hold only what was pushed live (an invitation to read along comes before the
+	// conversation), not its history.
+	described bool
 }
 
 // core is the state the services share. One goroutine (run) reads the hub connection; the
@@ -562,7 +566,12 @@ func (c *core) upsertConv(wc wire.Conversation) (followUp []func()) {
 	cv.consulting = me != "" && wc.AgentID != me && slices.ContainsFunc(wc.Consultants, func(m wire.MemberRef) bool { return m.ID == me })
 	cv.moved = c.session.User != nil && c.session.User.Role == wire.RoleAgent && !cv.consulting &&
 		(wc.State == wire.ConvWaiting || (wc.State == wire.ConvActive && wc.AgentID != me))
-	if have := cv.lastSeq(); wc.LastSeq > have {
+	have := cv.lastSeq()
+	if !cv.described {
+		have = 0 // what came live may be only the end of it: the history from the start
+		cv.described = true
+	}
+	if wc.LastSeq > have {
 		id, after := wc.ID, have
 		followUp = append(followUp, func() { c.history(id, after) })
 	}

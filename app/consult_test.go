@@ -50,6 +50,12 @@ func TestConsult(t *testing.T) {
 	waitFor(t, srec, app.EventMessage, func(m app.MessageView) bool {
 		return m.Internal && m.Event != nil && m.Event.Kind == wire.EventConsultInvited && m.Event.Note == note
 	})
+	// What the customer wrote before the invitation is there too: the invitation line reaching
+	// the app before the conversation does must not pass for the whole transcript.
+	waitFor(t, srec, app.EventMessage, func(m app.MessageView) bool { return m.Author == wire.AuthorCustomer && m.Text == "Can you call me?" })
+	if msgs, err := sup.Conversations.Messages(cust.conv); err != nil || !slices.ContainsFunc(msgs, func(m app.MessageView) bool { return m.Text == "Can you call me?" }) {
+		t.Errorf("the supervisor's transcript = %+v, %v; want the customer's first message", msgs, err)
+	}
 
 	cust.send(t, "Can I get a refund?")
 	waitFor(t, srec, app.EventMessage, func(m app.MessageView) bool { return m.Author == wire.AuthorCustomer && m.Text == "Can I get a refund?" })
