@@ -1,11 +1,13 @@
 // The shipped Linux app takes a chat: the release binary as the .deb installs it (no test harness
-// compiled in) runs under Xvfb with its in-process demo hub, a customer chats from the portal in
-// Chromium, and the agent takes the offer with Alt+A and answers by typing into the window, all
-// with real X keys. What the customer reads is the proof; an X screenshot of the window goes to
+// compiled in, no demo hub: that is make demo's build only) runs under Xvfb against a hub
+// (PARLEY_HUB, parley-hub -demo), the agent signs in by typing into the window, a customer chats
+// from the portal in Chromium, and the agent takes the offer with Alt+A and answers by typing,
+// all with real X keys. What the customer reads is the proof; an X screenshot of the window goes to
 // test-results/app-deb-chat.png.
 //
-// Run: by scripts/dist/test-dist.sh after installing the .deb (PARLEY_APP_BIN=/usr/bin/parley), or
-// node --test e2e/app-deb.test.mjs with PARLEY_APP_BIN naming a release build.
+// Run: by scripts/dist/test-dist.sh after installing the .deb (PARLEY_APP_BIN=/usr/bin/parley,
+// PARLEY_HUB=out/parley-hub), or node --test e2e/app-deb.test.mjs with PARLEY_APP_BIN naming a
+// release build.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -13,35 +15,36 @@ import { mkdtempSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { desktop, launchChromium, resultsDir, watch } from './lib/index.mjs';
+import { desktop, launchChromium, resultsDir, startHub, watch } from './lib/index.mjs';
 
 const run = promisify(execFile);
 const T = 60_000;
 const BIN = process.env.PARLEY_APP_BIN || '/usr/bin/parley';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-let app, browser;
+let app, browser, hub;
 after(async () => {
   await browser?.close();
   await app?.stop();
+  await hub?.stop();
 });
 
 /**
- * startRelease runs bin -demo under its own Xvfb (fresh XDG folders, as on a new desktop) and
- * resolves with the portal URL it prints, its display and stop().
+ * startRelease runs bin under its own Xvfb (fresh XDG folders, as on a new desktop) with the hub
+ * and organisation filled in, and resolves with its display and stop().
  */
-async function startRelease(bin) {
+async function startRelease(bin, hubURL) {
   const home = mkdtempSync(join(tmpdir(), 'parley-deb-'));
   const xdg = Object.fromEntries(['config', 'data', 'cache'].map((d) => [`XDG_${d.toUpperCase()}_HOME`, join(home, d)]));
   for (const d of Object.values(xdg)) mkdirSync(d);
   const proc = spawn(
     'xvfb-run',
     ['-a', '-s', '-screen 0 1280x800x24 -nolisten tcp -r', 'sh', '-c', 'echo "xdisplay $DISPLAY $XAUTHORITY"; exec "$0" "$@"',
-      bin, '-demo', '-demo-addr', '127.0.0.1:0', '-devices', 'test-pattern'],
+      bin, '-hub', hubURL, '-org', 'demo', '-devices', 'test-pattern'],
     { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...xdg, LANG: 'en_US.UTF-8', LC_ALL: '', LANGUAGE: '', GDK_BACKEND: 'x11' } },
   );
   const logs = [];
-  let display, portal;
+  let display;
   const exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
   for (const s of [proc.stdout, proc.stderr]) {
     s.setEncoding('utf8');
@@ -49,7 +52,6 @@ async function startRelease(bin) {
       for (const line of chunk.split('\n').filter(Boolean)) {
         logs.push(line);
         display ??= line.match(/xdisplay (\S+) (\S+)/);
-        portal ??= line.match(/^portal: (\S+)/)?.[1];
       }
     });
   }
@@ -68,15 +70,15 @@ async function startRelease(bin) {
     rmSync(home, { recursive: true, force: true });
   };
   process.on('exit', () => kill('SIGKILL'));
-  for (const end = Date.now() + T; !(display && portal); await sleep(100)) {
+  for (const end = Date.now() + T; !display; await sleep(100)) {
     if (Date.now() > end || proc.exitCode !== null) {
       await stop();
-      throw new Error(`${bin} -demo did not start: ${logs.join('\n')}`);
+      throw new Error(`${bin} did not start: ${logs.join('\n')}`);
     }
   }
   const env = { ...process.env, DISPLAY: display[1], XAUTHORITY: display[2] };
   const xdo = (...args) => run('xdotool', args, { env, timeout: 20_000 });
-  return { portal, env, xdo, logs, stop };
+  return { env, xdo, logs, stop };
 }
 
 /** loosely matches text as typed on a loaded machine, where a key may come out twice. */
@@ -84,24 +86,34 @@ const typed = (text) => new RegExp(text.split('').map((c) => `${c.replace(/[.*+?
 
 test('the installed release app under Xvfb takes a portal chat with Alt+A and answers it', async () => {
   statSync(BIN); // a clear error when the binary is missing
-  app = await startRelease(BIN);
+  hub = await startHub();
+  app = await startRelease(BIN, hub.url);
   // The window: mapped once GTK has shown it.
   const { stdout } = await app.xdo('search', '--sync', '--onlyvisible', '--name', '^Parley$');
   const wid = stdout.trim().split('\n')[0];
   assert.ok(wid, 'the app shows a window named Parley');
+
+  // Sign-in: hub and organisation are filled in, so the cursor waits in the username field once
+  // the hub has answered for the organisation.
+  await sleep(5000);
+  await app.xdo('windowfocus', '--sync', wid);
+  await app.xdo('type', '--delay', '60', 'agent1');
+  await app.xdo('key', 'Tab');
+  await app.xdo('type', '--delay', '60', 'demo');
+  await app.xdo('key', 'Return');
 
   browser = await launchChromium();
   const context = await browser.newContext({ viewport: desktop, locale: 'en-US' });
   context.setDefaultTimeout(T);
   const page = await context.newPage();
   const errors = watch(page);
-  await page.goto(app.portal);
+  await page.goto(`${hub.url}/chat/demo`);
   await page.getByTestId('prechat-name').fill('Ines');
   await page.getByTestId('prechat-start').click();
   await page.getByTestId('chat-input').fill('hello, is anyone there?');
   await page.getByTestId('chat-input').press('Enter');
 
-  // The agent (signed in by -demo) takes the offer with Alt+A. The offer reaches the window a
+  // The agent takes the offer with Alt+A. The offer reaches the window a
   // moment after the customer writes: press again until the customer sees the agent join.
   const joined = page.locator('[data-testid="chat-message"][data-author="system"]').filter({ hasText: 'joined' });
   for (const end = Date.now() + T; !(await joined.count()); await sleep(1000)) {

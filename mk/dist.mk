@@ -47,7 +47,7 @@ dist-sums:
 	@cd dist && sha256sum $$(ls | grep -v SHA256SUMS) > SHA256SUMS && echo "dist: sizes" && ls -l --block-size=K | tail -n +2
 
 # Builds dist/ afresh (about 2 minutes with a warm Go cache), then checks it (about 10 s).
-test-dist: dist
+test-dist: dist $(OUT)/parley-hub
 	scripts/dist/test-dist.sh
 
 E2E_TARGETS += test-dist

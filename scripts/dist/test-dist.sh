@@ -101,10 +101,10 @@ check "parley --version prints the stamped version" sh -c "/usr/bin/parley --ver
 echo "  info  $(/usr/bin/parley --version 2>/dev/null); $(/usr/bin/parley-policy --version 2>&1)"
 noise=$(/usr/bin/parley --version 2>&1 >/dev/null | grep -c .)
 [ "$noise" -gt 0 ] && echo "  info  parley --version also wrote $noise lines to stderr (audio back-ends probed at start-up on a machine without a sound card)"
-# The installed release binary (no test harness) runs a shift's first minute: under Xvfb with its
-# demo hub, a portal customer in Chromium writes, the agent takes the chat with Alt+A and answers.
+# The installed release binary (no test harness) runs a shift's first minute: under Xvfb against
+# out/parley-hub -demo, the agent signs in by typing, a portal customer in Chromium writes, the agent takes the chat with Alt+A and answers.
 check "the installed app under Xvfb takes a portal customer's chat with Alt+A and answers it" \
-  env PARLEY_APP_BIN=/usr/bin/parley node --test --test-timeout=300000 e2e/app-deb.test.mjs
+  env PARLEY_APP_BIN=/usr/bin/parley PARLEY_HUB="${PARLEY_HUB:-out/parley-hub}" node --test --test-timeout=300000 e2e/app-deb.test.mjs
 check "parley-policy path is /etc/parley/policy.json" sh -c "[ \"\$(/usr/bin/parley-policy path)\" = /etc/parley/policy.json ]"
 check "the packaged example policy is valid" /usr/bin/parley-policy check /usr/share/doc/parley/policy.example.json
 printf '{\n  "hub_url": "https://hub.example.com",\n  "region": "gcc",\n  "locked": ["hub_url"]\n}\n' >"$work/good.json"
