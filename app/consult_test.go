@@ -58,7 +58,9 @@ func TestConsult(t *testing.T) {
 	}
 
 	cust.send(t, "Can I get a refund?")
-	waitFor(t, srec, app.EventMessage, func(m app.MessageView) bool { return m.Author == wire.AuthorCustomer && m.Text == "Can I get a refund?" })
+	waitFor(t, srec, app.EventMessage, func(m app.MessageView) bool {
+		return m.Author == wire.AuthorCustomer && m.Text == "Can I get a refund?"
+	})
 	if _, err := sup.Conversations.Send(cust.conv, "Hello customer"); wire.ErrorCode(err) != wire.EFORBIDDEN {
 		t.Errorf("a consultant's Send = %v; want EFORBIDDEN (notes only)", err)
 	}
