@@ -93,6 +93,9 @@ func (p *customerPeer) follow(ctx context.Context) {
 			switch {
 			case sig.SDP != nil && sig.SDP.Type == "offer":
 				ans, err := p.mc.HandleOffer(sig.SDP.SDP)
+				if err != nil && ctx.Err() != nil {
+					return // the test is ending: the customer's peer closes under an offer in flight
+				}
 				if err != nil {
 					p.t.Errorf("customer HandleOffer: %v", err)
 					continue
