@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/hub/store/sqldb"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -26,6 +27,10 @@ type DB struct {
 }
 
 var _ store.Store = (*DB)(nil)
+
+// migrations are hub/store/sqldb's schema in PostgreSQL's words; the index + 1 is the schema
+// version, and version N holds what hub/sqlite's version N holds.
+var migrations = sqldb.Migrations(sqldb.PostgreSQL)
 
 // IsDSN reports whether a -db value names a PostgreSQL database (postgres:// or postgresql://)
 // rather than a SQLite file.

@@ -11,54 +11,6 @@ import (
 	"github.com/parleyhq/parley/wire"
 )
 
-// accountsMigration is migration 4: what deploying the hub needs. Existing sessions get an id
-// made from their hash, so an admin can see and end them too.
-const accountsMigration = `ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';
-	ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
-	ALTER TABLE users ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
-	ALTER TABLE users ADD COLUMN last_signin_at INTEGER NOT NULL DEFAULT 0;
-	CREATE UNIQUE INDEX users_external ON users(org, external_id) WHERE external_id != '';
-	ALTER TABLE orgs ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
-	ALTER TABLE tokens ADD COLUMN id TEXT NOT NULL DEFAULT '';
-	ALTER TABLE tokens ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
-	ALTER TABLE tokens ADD COLUMN addr TEXT NOT NULL DEFAULT '';
-	ALTER TABLE tokens ADD COLUMN client TEXT NOT NULL DEFAULT '';
-	ALTER TABLE tokens ADD COLUMN method TEXT NOT NULL DEFAULT '';
-	UPDATE tokens SET id = 's_' || substr(hash, 1, 20) WHERE id = '';
-	CREATE INDEX tokens_user ON tokens(user_id) WHERE user_id != '';
-	CREATE INDEX tokens_conv ON tokens(conv) WHERE conv != '';
-	CREATE TABLE setup_links (
-		hash       TEXT PRIMARY KEY,
-		org        TEXT NOT NULL REFERENCES orgs(id),
-		user_id    TEXT NOT NULL REFERENCES users(id),
-		purpose    TEXT NOT NULL,
-		created_by TEXT NOT NULL DEFAULT '',
-		created_at INTEGER NOT NULL,
-		expires_at INTEGER NOT NULL,
-		used_at    INTEGER NOT NULL DEFAULT 0
-	);
-	CREATE INDEX setup_links_user ON setup_links(user_id);
-	CREATE TABLE audit (
-		id         INTEGER PRIMARY KEY AUTOINCREMENT,
-		org        TEXT NOT NULL,
-		at         INTEGER NOT NULL,
-		actor      TEXT NOT NULL DEFAULT '',
-		actor_name TEXT NOT NULL DEFAULT '',
-		action     TEXT NOT NULL,
-		target     TEXT NOT NULL DEFAULT '',
-		detail     TEXT NOT NULL DEFAULT '',
-		addr       TEXT NOT NULL DEFAULT ''
-	);
-	CREATE INDEX audit_org ON audit(org, id);
-	CREATE TABLE grants (
-		hash       TEXT PRIMARY KEY,
-		kind       TEXT NOT NULL,
-		org        TEXT NOT NULL,
-		data       TEXT NOT NULL,
-		expires_at INTEGER NOT NULL
-	);
-	CREATE INDEX grants_expires ON grants(expires_at);`
-
 // Apply implements store.AccountStore.
 func (d *DB) Apply(ctx context.Context, ch store.Change) error {
 	tx, err := d.db.BeginTx(ctx, nil)

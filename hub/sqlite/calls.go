@@ -9,29 +9,6 @@ import (
 	"github.com/parleyhq/parley/wire"
 )
 
-// callsMigration is migration 2: calls, organisation settings (region, call setting) and the
-// machine-readable event of system lines.
-const callsMigration = `CREATE TABLE calls (
-		id          TEXT PRIMARY KEY,
-		conv        TEXT NOT NULL REFERENCES conversations(id),
-		org         TEXT NOT NULL REFERENCES orgs(id),
-		agent_id    TEXT NOT NULL,
-		kind        TEXT NOT NULL,
-		state       TEXT NOT NULL,
-		outcome     TEXT NOT NULL DEFAULT '',
-		reason      TEXT NOT NULL DEFAULT '',
-		ended_by    TEXT NOT NULL DEFAULT '',
-		created_at  INTEGER NOT NULL,
-		answered_at INTEGER NOT NULL DEFAULT 0,
-		ended_at    INTEGER NOT NULL DEFAULT 0
-	);
-	CREATE INDEX calls_conv ON calls(conv, created_at);
-	CREATE INDEX calls_org_ended ON calls(org, ended_at);
-	CREATE INDEX conversations_org_ended ON conversations(org, ended_at);
-	ALTER TABLE orgs ADD COLUMN region TEXT NOT NULL DEFAULT '';
-	ALTER TABLE orgs ADD COLUMN calls TEXT NOT NULL DEFAULT 'voice_video';
-	ALTER TABLE messages ADD COLUMN event TEXT;`
-
 // UpdateOrg implements store.CallStore.
 func (d *DB) UpdateOrg(ctx context.Context, o store.Org) error {
 	return updateOrg(ctx, d.db, o)

@@ -12,99 +12,13 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/hub/store/sqldb"
 	"github.com/parleyhq/parley/wire"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
-// migrations are applied in order, once each; the index + 1 is the schema version. Never edit one
-// that has shipped: add a new one.
-var migrations = []string{
-	// 1: the foundation.
-	`CREATE TABLE orgs (
-		id         TEXT PRIMARY KEY,
-		name       TEXT NOT NULL,
-		created_at INTEGER NOT NULL
-	);
-	CREATE TABLE users (
-		id            TEXT PRIMARY KEY,
-		org           TEXT NOT NULL REFERENCES orgs(id),
-		username      TEXT NOT NULL,
-		display_name  TEXT NOT NULL,
-		role          TEXT NOT NULL,
-		password_hash TEXT NOT NULL,
-		capacity      INTEGER NOT NULL,
-		created_at    INTEGER NOT NULL,
-		UNIQUE (org, username)
-	);
-	CREATE TABLE tokens (
-		hash       TEXT PRIMARY KEY,
-		org        TEXT NOT NULL REFERENCES orgs(id),
-		role       TEXT NOT NULL,
-		user_id    TEXT NOT NULL DEFAULT '',
-		conv       TEXT NOT NULL DEFAULT '',
-		expires_at INTEGER NOT NULL
-	);
-	CREATE INDEX tokens_expires ON tokens(expires_at);
-	CREATE TABLE conversations (
-		id            TEXT PRIMARY KEY,
-		org           TEXT NOT NULL REFERENCES orgs(id),
-		state         TEXT NOT NULL,
-		customer_name TEXT NOT NULL,
-		agent_id      TEXT NOT NULL DEFAULT '',
-		agent_name    TEXT NOT NULL DEFAULT '',
-		last_seq      INTEGER NOT NULL DEFAULT 0,
-		created_at    INTEGER NOT NULL,
-		accepted_at   INTEGER NOT NULL DEFAULT 0,
-		ended_at      INTEGER NOT NULL DEFAULT 0,
-		ended_by      TEXT NOT NULL DEFAULT ''
-	);
-	CREATE INDEX conversations_open ON conversations(state, created_at);
-	CREATE TABLE messages (
-		conv        TEXT NOT NULL REFERENCES conversations(id),
-		seq         INTEGER NOT NULL,
-		author      TEXT NOT NULL,
-		author_name TEXT NOT NULL,
-		text        TEXT NOT NULL,
-		client_id   TEXT,
-		at          INTEGER NOT NULL,
-		PRIMARY KEY (conv, seq)
-	);
-	CREATE UNIQUE INDEX messages_client_id ON messages(conv, client_id) WHERE client_id IS NOT NULL;
-	CREATE TABLE receipts (
-		conv TEXT NOT NULL REFERENCES conversations(id),
-		by   TEXT NOT NULL,
-		kind TEXT NOT NULL,
-		seq  INTEGER NOT NULL,
-		PRIMARY KEY (conv, by, kind)
-	);`,
-	// 2: organisation settings (the visual engagement providers, ...), one JSON value per key.
-	`CREATE TABLE org_settings (
-		org        TEXT NOT NULL REFERENCES orgs(id),
-		key        TEXT NOT NULL,
-		value      TEXT NOT NULL,
-		updated_at INTEGER NOT NULL,
-		PRIMARY KEY (org, key)
-	);`,
-	// calls, organisation region and call setting, system line events (calls.go).
-	callsMigration,
-	// accounts: members' email, disabled flag and identity-provider link, sessions' ids, setup
-	// links, the audit log, single sign-on grants (accounts.go).
-	accountsMigration,
-	// 5: the customer's presence, the last activity, and why and how a conversation ended.
-	`ALTER TABLE conversations ADD COLUMN customer TEXT NOT NULL DEFAULT '';
-	ALTER TABLE conversations ADD COLUMN customer_since INTEGER NOT NULL DEFAULT 0;
-	ALTER TABLE conversations ADD COLUMN activity_at INTEGER NOT NULL DEFAULT 0;
-	ALTER TABLE conversations ADD COLUMN end_reason TEXT NOT NULL DEFAULT '';
-	ALTER TABLE conversations ADD COLUMN outcome TEXT NOT NULL DEFAULT '';
-	UPDATE conversations SET activity_at = COALESCE((SELECT MAX(at) FROM messages m
-		WHERE m.conv = conversations.id AND m.author != 'system'), created_at);`,
-	// queues, skills, quick replies, queue visits, readers along, internal notes (routing.go).
-	routingMigration,
-	// 7: the agent's wrap-up of an ended conversation: outcome code, note, wrap-up time.
-	`ALTER TABLE conversations ADD COLUMN wrap_code TEXT NOT NULL DEFAULT '';
-	ALTER TABLE conversations ADD COLUMN wrap_note TEXT NOT NULL DEFAULT '';
-	ALTER TABLE conversations ADD COLUMN wrap_ms INTEGER NOT NULL DEFAULT 0;`,
-}
+// migrations are hub/store/sqldb's schema in SQLite's words; the index + 1 is the schema version.
+var migrations = sqldb.Migrations(sqldb.SQLite)
 
 // DB is a store.Store on one SQLite file.
 type DB struct {
