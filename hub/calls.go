@@ -81,7 +81,9 @@ type callState struct {
 	renew Timer
 	// manifest is set once the call's consent record is on disk (recording.go).
 	manifest bool
-	log      *slog.Logger
+	// mon is the supervisor's leg on the call (monitor.go); nil when none.
+	mon *monitorState
+	log *slog.Logger
 }
 
 func (s *Server) ringTimeout() time.Duration {
@@ -577,6 +579,9 @@ func (r *router) endCall(cl *callState, outcome wire.CallOutcome, reason string,
 		cl.call.Outcome = outcome
 	}
 	cl.call.State, cl.call.EndedAt, cl.call.EndedBy, cl.call.Reason = wire.CallEnded, now, by, reason
+	if cl.mon != nil {
+		r.endMonitor(cl.mon, "call_ended")
+	}
 	r.stopRecording(cl, store.User{})
 	if cl.ring != nil {
 		cl.ring.Stop()

@@ -508,6 +508,8 @@ func (c *conn) dispatch(env wire.Envelope) error {
 	case wire.TypeCallInvite, wire.TypeCallAccept, wire.TypeCallAnswering, wire.TypeCallDecline, wire.TypeCallEnd, wire.TypeCallSignal,
 		wire.TypeCallMedia, wire.TypeCallState, wire.TypeCallRecord:
 		return c.callRequest(env)
+	case wire.TypeCallMonitor, wire.TypeMonitorSignal, wire.TypeMonitorState:
+		return c.monitorRequest(env)
 	case wire.TypeCustomerPresence:
 		var m wire.CustomerPresenceSet
 		if err := env.Unmarshal(&m); err != nil {

@@ -39,6 +39,10 @@ type router struct {
 	// following maps a supervisor's connection to the conversation it follows live
 	// (router_watch.go).
 	following map[*conn]*convState
+	// monitors are the supervisors' legs on calls by id, monitoring the same by the supervisor's
+	// connection (monitor.go).
+	monitors   map[wire.MonitorID]*monitorState
+	monitoring map[*conn]*monitorState
 	// dirty are the organisations whose queue positions and supervisor snapshot must be sent
 	// after the current command.
 	dirty map[*orgState]struct{}
@@ -234,19 +238,21 @@ type offerState struct {
 
 func newRouter(s *Server) *router {
 	r := &router{
-		s:         s,
-		cmds:      make(chan func(), 64),
-		sends:     make(chan *sendReq, maxBatch),
-		quit:      make(chan struct{}),
-		done:      make(chan struct{}),
-		orgs:      map[wire.OrgID]*orgState{},
-		convs:     map[wire.ConversationID]*convState{},
-		offers:    map[wire.OfferID]*offerState{},
-		conns:     map[*conn]struct{}{},
-		dirty:     map[*orgState]struct{}{},
-		following: map[*conn]*convState{},
-		calls:     map[wire.CallID]*callState{},
-		callm:     newCallMetrics(s.metrics.reg),
+		s:          s,
+		cmds:       make(chan func(), 64),
+		sends:      make(chan *sendReq, maxBatch),
+		quit:       make(chan struct{}),
+		done:       make(chan struct{}),
+		orgs:       map[wire.OrgID]*orgState{},
+		convs:      map[wire.ConversationID]*convState{},
+		offers:     map[wire.OfferID]*offerState{},
+		conns:      map[*conn]struct{}{},
+		dirty:      map[*orgState]struct{}{},
+		following:  map[*conn]*convState{},
+		monitors:   map[wire.MonitorID]*monitorState{},
+		monitoring: map[*conn]*monitorState{},
+		calls:      map[wire.CallID]*callState{},
+		callm:      newCallMetrics(s.metrics.reg),
 	}
 	s.metrics.reg.MustRegister(newQueueCollector(r))
 	return r

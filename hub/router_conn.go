@@ -145,6 +145,9 @@ func (r *router) unregister(c *conn) {
 		}
 		delete(r.conns, c)
 		r.unwatch(c)
+		if m := r.monitoring[c]; m != nil {
+			r.endMonitor(m, "supervisor_gone") // the call goes on
+		}
 		org := r.orgs[c.org]
 		if c.role != wire.RoleCustomer {
 			delete(org.members[c.user.ID], c)

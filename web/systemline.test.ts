@@ -60,6 +60,12 @@ describe('systemLine', () => {
     expect(systemLine(esT, 'x', { kind: 'recording_started' })).toBe('Grabación iniciada (aquí se graban todas las llamadas)');
   });
 
+  it('translates a supervisor joining and leaving a call', () => {
+    expect(systemLine(enT, 'x', { kind: 'supervisor_joined', name: 'Sue' })).toBe('A supervisor joined the call');
+    expect(systemLine(esT, 'x', { kind: 'supervisor_joined', name: 'Sue' })).toBe('Un supervisor se ha unido a la llamada');
+    expect(systemLine(esT, 'x', { kind: 'supervisor_left' })).toBe('El supervisor ha salido de la llamada');
+  });
+
   it('falls back to the hub text for lines without an event', () => {
     expect(systemLine(esT, 'Something else', undefined)).toBe('Something else');
   });

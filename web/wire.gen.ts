@@ -423,6 +423,12 @@ export interface Call {
   consent?: boolean;
   recording?: boolean;
   /**
+   * Supervisor is the name of a supervisor who barged into the call ("" when none): both
+   * parties show that a supervisor joined (wire/monitor.go). Listening and whispering leave it
+   * empty.
+   */
+  supervisor?: string;
+  /**
    * Times are Unix milliseconds; zero when not yet.
    */
   created_at: number;
@@ -506,6 +512,60 @@ export interface CallSettings {
    * "gcc" for the government cloud (relay-only, through North-American relays).
    */
   region: string;
+}
+
+/**
+ * MonitorID identifies one supervisor's leg on a call.
+ */
+export type MonitorID = string;
+
+/**
+ * MonitorMode is what a supervisor does on a call.
+ */
+export type MonitorMode = "listen" | "whisper" | "barge";
+
+/**
+ * CallMonitor asks for a leg on Agent's live call in Mode, or ends the supervisor's leg
+ * (Mode "").
+ */
+export interface CallMonitor {
+  agent: UserID;
+  mode: MonitorMode;
+}
+
+/**
+ * Monitor is a supervisor's leg as its two ends see it.
+ */
+export interface Monitor {
+  id: MonitorID;
+  call: CallID;
+  conv: ConversationID;
+  /**
+   * Agent is the agent on the call, Supervisor (and SupervisorName) who listens.
+   */
+  agent: UserID;
+  supervisor: UserID;
+  supervisor_name: string;
+  mode: MonitorMode;
+  /**
+   * Ended is set when the leg is over; Reason says why: "stopped" (the supervisor), "call_ended",
+   * "supervisor_gone" (their last connection went).
+   */
+  ended?: boolean;
+  reason?: string;
+  /**
+   * ICE holds the STUN/TURN servers and transport policy for the end receiving this message.
+   */
+  ice?: ICEConfig;
+}
+
+/**
+ * MonitorSignal carries one SDP description or one ICE candidate of a supervisor's leg.
+ */
+export interface MonitorSignal {
+  monitor: MonitorID;
+  sdp?: SDP;
+  candidate?: ICECandidate;
 }
 
 /**
@@ -1364,7 +1424,7 @@ export type ReceiptKind = "delivered" | "read";
 /**
  * Type names a message.
  */
-export type Type = "call.invite" | "call.state" | "call.accept" | "call.answering" | "call.decline" | "call.end" | "call.signal" | "call.media" | "customer.presence" | "conv.keep" | "supervisor.close" | "call.record" | "conv.transfer" | "conv.invite" | "consult" | "conv.consult_leave" | "conv.message" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.result" | "visual.signal" | "visual.settings" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "agent.sign_out" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign" | "supervisor.watch" | "supervisor.watched" | "conv.wrapup";
+export type Type = "call.invite" | "call.state" | "call.accept" | "call.answering" | "call.decline" | "call.end" | "call.signal" | "call.media" | "call.monitor" | "monitor.state" | "monitor.signal" | "customer.presence" | "conv.keep" | "supervisor.close" | "call.record" | "conv.transfer" | "conv.invite" | "consult" | "conv.consult_leave" | "conv.message" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.result" | "visual.signal" | "visual.settings" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "agent.sign_out" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign" | "supervisor.watch" | "supervisor.watched" | "conv.wrapup";
 
 /**
  * Envelope is one WebSocket frame.
@@ -1451,6 +1511,10 @@ export interface Ack {
    * Visual is set when the request started a visual engagement (visual.invite).
    */
   visual?: VisualID;
+  /**
+   * Monitor is set when the request started a supervisor's leg on a call (call.monitor).
+   */
+  monitor?: MonitorID;
 }
 
 /**
@@ -1516,7 +1580,7 @@ export interface Message {
 /**
  * EventKind says what a system line reports.
  */
-export type EventKind = "recording_started" | "recording_stopped" | "joined" | "left" | "ended" | "call_started" | "call_ended" | "call_declined" | "call_missed" | "call_cancelled" | "call_failed" | "requeued" | "customer_gone" | "customer_back" | "idle_closed" | "supervisor_closed" | "transferred" | "transfer_note" | "consult_invited" | "consult_left" | "message_left";
+export type EventKind = "supervisor_joined" | "supervisor_left" | "recording_started" | "recording_stopped" | "joined" | "left" | "ended" | "call_started" | "call_ended" | "call_declined" | "call_missed" | "call_cancelled" | "call_failed" | "requeued" | "customer_gone" | "customer_back" | "idle_closed" | "supervisor_closed" | "transferred" | "transfer_note" | "consult_invited" | "consult_left" | "message_left";
 
 /**
  * Event is what a system line reports, with the values a translation needs.
@@ -2091,6 +2155,14 @@ export const TypeCallEnd: Type = "call.end";
 export const TypeCallSignal: Type = "call.signal";
 export const TypeCallMedia: Type = "call.media";
 export const MaxSDPBytes = 12 << 10;
+export const MonitorListen: MonitorMode = "listen";
+export const MonitorWhisper: MonitorMode = "whisper";
+export const MonitorBarge: MonitorMode = "barge";
+export const TypeCallMonitor: Type = "call.monitor";
+export const TypeMonitorState: Type = "monitor.state";
+export const TypeMonitorSignal: Type = "monitor.signal";
+export const EventSupervisorJoined: EventKind = "supervisor_joined";
+export const EventSupervisorLeft: EventKind = "supervisor_left";
 export const TypeCustomerPresence: Type = "customer.presence";
 export const TypeConvKeep: Type = "conv.keep";
 export const TypeSupervisorClose: Type = "supervisor.close";

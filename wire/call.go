@@ -157,6 +157,10 @@ type Call struct {
 	Record    RecordingMode `json:"record,omitempty"`
 	Consent   bool          `json:"consent,omitempty"`
 	Recording bool          `json:"recording,omitempty"`
+	// Supervisor is the name of a supervisor who barged into the call ("" when none): both
+	// parties show that a supervisor joined (wire/monitor.go). Listening and whispering leave it
+	// empty.
+	Supervisor string `json:"supervisor,omitempty"`
 	// Times are Unix milliseconds; zero when not yet.
 	CreatedAt  int64 `json:"created_at"`
 	AnsweredAt int64 `json:"answered_at,omitempty"`

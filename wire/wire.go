@@ -207,6 +207,8 @@ type Ack struct {
 	Call CallID `json:"call,omitempty"`
 	// Visual is set when the request started a visual engagement (visual.invite).
 	Visual VisualID `json:"visual,omitempty"`
+	// Monitor is set when the request started a supervisor's leg on a call (call.monitor).
+	Monitor MonitorID `json:"monitor,omitempty"`
 }
 
 // Error is the one error type of Parley's edges: a code a UI maps to a translated sentence, and a

@@ -41,6 +41,8 @@ const en: Messages = {
     recording_started: 'Recording started by {name}',
     recording_started_auto: 'Recording started (every call here is recorded)',
     recording_stopped: 'Recording stopped by {name}',
+    supervisor_joined: 'A supervisor joined the call',
+    supervisor_left: 'The supervisor left the call',
     requeued: '{name} is no longer available; the conversation is back in the queue.',
     customer_gone: 'The customer has left the chat.',
     customer_back: 'The customer is back.',

@@ -41,6 +41,8 @@ const es: Messages = {
     recording_started: '{name} ha empezado a grabar',
     recording_started_auto: 'Grabación iniciada (aquí se graban todas las llamadas)',
     recording_stopped: '{name} ha dejado de grabar',
+    supervisor_joined: 'Un supervisor se ha unido a la llamada',
+    supervisor_left: 'El supervisor ha salido de la llamada',
     requeued: '{name} ya no está disponible; la conversación vuelve a la cola.',
     customer_gone: 'El cliente ha abandonado el chat.',
     customer_back: 'El cliente ha vuelto.',
