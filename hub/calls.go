@@ -812,6 +812,68 @@ func (r *router) endCallsAtStart() error {
 	return err
 }
 
+// adoptCalls keeps the calls in progress of an organisation this cluster node took over from a
+// node that died or drained (adopt). A call's media runs between the parties (peer to peer, or
+// through a TURN relay), not through a hub, so it outlives its signalling node: the call is
+// rebuilt from its stored record and holds its agent's capacity again, each party gets fresh ICE
+// servers from this node when it reconnects (pushCalls), and each has CallGrace to come back. A
+// call still ringing, or whose conversation or agent is gone, ends as at a restart. What the
+// stored record does not hold starts afresh: the parties' mute and video state (each client
+// sends it again on a change) and whether a recording runs (the agent's app records on).
+func (r *router) adoptCalls(calls []store.CallRecord) {
+	for _, rec := range calls {
+		if r.calls[rec.ID] != nil {
+			continue
+		}
+		cs := r.convs[rec.Conv]
+		var a *agentState
+		if cs != nil {
+			a = cs.org.agents[rec.Agent]
+		}
+		log := r.s.log.With("org", rec.Org, "conv", rec.Conv, "call", rec.ID)
+		keep := rec.State == wire.CallActive && cs != nil && a != nil && cs.call == nil && a.call == nil &&
+			cs.conv.State == wire.ConvActive && cs.conv.AgentID == a.user.ID
+		cl := &callState{call: rec.Call, cs: cs, agent: a, ice: map[wire.Author]*wire.ICEConfig{},
+			media: map[wire.Author]*wire.CallMedia{}, gone: map[wire.Author]Timer{}, log: log}
+		if keep {
+			cl.region = relay.Region(cs.org.rec.Region)
+			for _, side := range []wire.Author{wire.AuthorAgent, wire.AuthorCustomer} {
+				ice, err := r.s.icePlan(cl.region, rec.ID, side)
+				if err != nil {
+					log.Warn("a call the last node left: no relay plan", "err", err)
+					keep = false
+					break
+				}
+				cl.ice[side] = ice
+			}
+		}
+		if !keep {
+			cl.call.State, cl.call.EndedAt, cl.call.Reason = wire.CallEnded, r.s.now().UnixMilli(), "hub_restart"
+			if cl.call.AnsweredAt == 0 {
+				cl.call.Outcome = wire.OutcomeFailed
+			}
+			ctx, cancel := dbctx()
+			err := r.s.store.SaveCall(ctx, store.CallRecord{Call: cl.call, Org: rec.Org, Agent: rec.Agent})
+			cancel()
+			if err != nil {
+				log.Error("ending a call the last node left", "err", err)
+			} else {
+				log.Info("a call the last node left ended", "state", rec.State)
+			}
+			continue
+		}
+		cl.call.Allowed, cl.call.Record = cs.callsAllowed(), cs.org.recordMode()
+		r.calls[rec.ID], cs.call, a.call = cl, cl, cl
+		cs.visit.WithCall = true
+		r.scheduleRenewal(cl)
+		// Each party has the grace period to reconnect; pushCalls stops its timer.
+		r.watchCallParty(cl, wire.AuthorAgent)
+		r.watchCallParty(cl, wire.AuthorCustomer)
+		r.callm.adopted.Inc()
+		log.Info("call in progress kept from the organisation's last node", "agent", a.user.ID, "kind", rec.Kind)
+	}
+}
+
 // stopCallTimers stops every call's and screen share's timers (the router is stopping).
 func (r *router) stopCallTimers() {
 	for _, cl := range r.calls {

@@ -52,6 +52,12 @@ func (s *Server) startRelays() error {
 	relays := append([]relay.Relay(nil), s.cfg.Relays...)
 	if s.cfg.TURNUDP != "" || s.cfg.TURNTCP != "" || s.cfg.TLS.TURNTLS != "" {
 		secret := s.cfg.TURNSecret
+		if secret == "" && s.cluster != nil {
+			// Every node of a cluster derives the same secret from the cluster's (in the store),
+			// so credentials one node issued work on every node's relay: a party whose call
+			// moved to another node renews there.
+			secret = s.cluster.turnSecret()
+		}
 		if secret == "" {
 			var b [32]byte
 			_, _ = rand.Read(b[:])

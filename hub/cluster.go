@@ -15,8 +15,11 @@ package hub
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -644,3 +647,12 @@ func (cn *clusterNode) drainEnd() {
 }
 
 func (cn *clusterNode) String() string { return fmt.Sprintf("node %s at %s", cn.name, cn.url) }
+
+// turnSecret is the embedded TURN relays' shared secret when none is configured: the same on
+// every node, derived from the cluster's secret (so the cluster's own secret never reaches a
+// relay's credential check).
+func (cn *clusterNode) turnSecret() string {
+	mac := hmac.New(sha256.New, []byte(cn.secret))
+	mac.Write([]byte("parley turn secret"))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}

@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/parleyhq/parley/hub/client"
 	"github.com/parleyhq/parley/internal/pgtest"
 	"github.com/parleyhq/parley/wire"
+	"github.com/pion/turn/v5"
 )
 
 // clusterNode starts a demo hub as node name of the cluster on dsn.
@@ -117,4 +119,59 @@ func TestClusterSignInLimitsHoldAcrossNodes(t *testing.T) {
 	if _, err := client.Login(ctx(t), b.URL(), hub.DemoOrg, "agent2", hub.DemoPassword); err != nil {
 		t.Errorf("another account through b: %v", err)
 	}
+}
+
+// TURN credentials one node issues allocate on another node's embedded relay: every node derives
+// the relays' secret from the cluster's, so a party whose call moved to another node (its node
+// died) renews its credentials there and may use any node's relay.
+func TestClusterTURNCredentialsWorkOnEveryNode(t *testing.T) {
+	dsn := pgtest.Database(t)
+	turnOn := func(c *hub.Config) { c.TURNUDP = "127.0.0.1:0" }
+	a := clusterNode(t, dsn, "a", turnOn)
+	b := clusterNode(t, dsn, "b", turnOn)
+	ice, err := a.ICEPlan("call-x", wire.AuthorCustomer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var user, pass string
+	for _, sv := range ice.Servers {
+		if sv.Credential != "" {
+			user, pass = sv.Username, sv.Credential
+		}
+	}
+	if user == "" {
+		t.Fatalf("node a handed no TURN credentials: %+v", ice)
+	}
+	for _, s := range []*hub.Server{a, b} {
+		if err := allocate(t, s.TURN().UDPAddr(), user, pass); err != nil {
+			t.Errorf("allocating on %s's relay with a's credentials: %v", s.NodeName(), err)
+		}
+	}
+	if err := allocate(t, b.TURN().UDPAddr(), user, pass+"x"); err == nil {
+		t.Error("b's relay took a forged credential")
+	}
+}
+
+// allocate asks the TURN server at addr for a relayed address with user and pass.
+func allocate(t *testing.T, addr net.Addr, user, pass string) error {
+	t.Helper()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	cl, err := turn.NewClient(&turn.ClientConfig{STUNServerAddr: addr.String(), TURNServerAddr: addr.String(),
+		Conn: conn, Username: user, Password: pass, RTO: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	relayed, err := cl.Allocate()
+	if err != nil {
+		return err
+	}
+	return relayed.Close()
 }

@@ -33,3 +33,8 @@ func (s *Server) RelayURLs() []string {
 	}
 	return out
 }
+
+// ICEPlan is the ICE configuration this hub hands one party of a call in org's region.
+func (s *Server) ICEPlan(id wire.CallID, side wire.Author) (*wire.ICEConfig, error) {
+	return s.icePlan("", id, side)
+}

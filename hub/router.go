@@ -279,11 +279,12 @@ func (r *router) load(ctx context.Context) error {
 // orgLoader is what a cluster node's store offers to load one organisation (hub/postgres).
 type orgLoader interface {
 	OpenConversationsOf(ctx context.Context, org wire.OrgID) ([]wire.Conversation, error)
-	EndOpenCallsOf(ctx context.Context, org wire.OrgID, at int64, reason string) (int, error)
+	OpenCallsOf(ctx context.Context, org wire.OrgID) ([]store.CallRecord, error)
 }
 
 // adopt loads org's open conversations, as load does at start, when a cluster node takes the
-// organisation over. Its calls in progress end, as at a hub's restart.
+// organisation over, and keeps its calls in progress (adoptCalls): their media runs between the
+// parties, who reconnect their signalling to this node.
 func (r *router) adopt(org wire.OrgID) error {
 	ol, ok := r.s.store.(orgLoader)
 	if !ok {
@@ -292,12 +293,11 @@ func (r *router) adopt(org wire.OrgID) error {
 	return r.call(func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if n, err := ol.EndOpenCallsOf(ctx, org, r.s.now().UnixMilli(), "hub_restart"); err != nil {
-			return err
-		} else if n > 0 {
-			r.s.log.Info("calls left open by the organisation's last node ended", "org", org, "calls", n)
-		}
 		convs, err := ol.OpenConversationsOf(ctx, org)
+		if err != nil {
+			return err
+		}
+		calls, err := ol.OpenCallsOf(ctx, org)
 		if err != nil {
 			return err
 		}
@@ -311,7 +311,11 @@ func (r *router) adopt(org wire.OrgID) error {
 			}
 		}
 		r.loadedAt = r.s.now()
-		return r.restore(ctx, fresh)
+		if err := r.restore(ctx, fresh); err != nil {
+			return err
+		}
+		r.adoptCalls(calls)
+		return nil
 	})
 }
 

@@ -6,7 +6,8 @@
 #                            in `go test ./...`).
 #   make test-cluster        three parley-hub processes on one PostgreSQL behind a load balancer:
 #                            SIGKILL the organisation's node mid-chat, then drain the next one
-#                            with SIGTERM; the chat goes on (cmd/parley-hub/cluster_test.go).
+#                            with SIGTERM; the chat goes on (cmd/parley-hub/cluster_test.go); SIGKILL
+#                            the owner mid-call: video keeps flowing both ways (cluster_call_test.go).
 APT_PACKAGES += postgresql
 E2E_TARGETS += test-hub-postgres test-cluster
 

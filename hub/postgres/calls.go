@@ -68,6 +68,14 @@ func (d *DB) EndOpenCallsOf(ctx context.Context, org wire.OrgID, at int64, reaso
 	return int(tag.RowsAffected()), nil
 }
 
+// OpenCallsOf lists org's ringing and active calls, oldest first: a cluster node taking the
+// organisation over keeps those whose conversation and agent are still there (hub router.adopt).
+func (d *DB) OpenCallsOf(ctx context.Context, org wire.OrgID) ([]store.CallRecord, error) {
+	rows, err := d.pool.Query(ctx, `SELECT `+callCols+` FROM calls WHERE org = $1 AND state != $2 ORDER BY created_at, id`,
+		org, wire.CallEnded)
+	return collect(rows, err, scanCall)
+}
+
 // CallsOf implements store.CallStore.
 func (d *DB) CallsOf(ctx context.Context, conv wire.ConversationID) ([]store.CallRecord, error) {
 	rows, err := d.pool.Query(ctx, `SELECT `+callCols+` FROM calls WHERE conv = $1 ORDER BY created_at, id`, conv)
