@@ -117,6 +117,7 @@ type Call struct {
 	camera     string                 // the camera for video added later (SetCamera)
 	onAudio    atomic.Pointer[func(pcm []int16)]
 	rec        atomic.Pointer[recorder] // nil until Record (record.go)
+	mon        atomic.Pointer[Monitor]  // a supervisor's leg (monitor.go); nil when none
 	bwe        cc.BandwidthEstimator
 	target     atomic.Int64 // congestion-controlled video target, bit/s
 	wg         sync.WaitGroup
@@ -322,6 +323,9 @@ func (c *Call) Close() error {
 	a, v := c.audio, c.video
 	c.mu.Unlock()
 	var errs []error
+	if m := c.mon.Load(); m != nil {
+		errs = append(errs, m.Close())
+	}
 	if a != nil {
 		errs = append(errs, a.close())
 	}
@@ -332,6 +336,9 @@ func (c *Call) Close() error {
 	c.wg.Wait()
 	if a != nil {
 		_ = a.enc.Close()
+		if a.monEnc != nil {
+			_ = a.monEnc.Close()
+		}
 	}
 	if v != nil {
 		v.closeEncoder()

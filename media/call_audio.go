@@ -76,6 +76,10 @@ type audioSend struct {
 	track *outTrack
 	enc   *opus.Encoder
 	muted atomic.Bool
+	// monEnc encodes the agent's own voice for a supervisor who barged in (what enc encodes then
+	// holds the supervisor's voice too); made on first use, used on the send goroutine only.
+	monEnc *opus.Encoder
+	mix    []int16
 
 	mu     sync.Mutex
 	src    AudioSource // replaced by SetMicrophone
@@ -152,13 +156,30 @@ func (c *Call) addAudio() error {
 				}
 				return
 			}
-			if a.muted.Load() {
+			muted := a.muted.Load()
+			mon := c.mon.Load()
+			out, mixed := pcm, false
+			if voice := bargeVoice(mon); voice != nil {
+				// A supervisor barged in: the customer gets the agent and the supervisor mixed;
+				// the supervisor gets the agent alone.
+				if !muted {
+					a.forwardAlone(c, mon, pcm)
+				}
+				a.mix = append(a.mix[:0], voice...)
+				if !muted {
+					mixInto(a.mix, pcm)
+				}
+				out, mixed = a.mix, true
+			} else if muted {
 				continue // muted: nothing leaves this machine
 			}
-			pkt, err := a.enc.Encode(pcm)
+			pkt, err := a.enc.Encode(out)
 			if err != nil {
 				c.log.Warn("opus encode", "err", err)
 				continue
+			}
+			if mon != nil && !mixed {
+				mon.forward(mon.agent, pkt) // the packet the customer gets, as it is
 			}
 			if err := a.track.write(pkt, opus.FrameSamples); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 				c.log.Debug("audio write", "err", err)
@@ -169,4 +190,29 @@ func (c *Call) addAudio() error {
 		}
 	})
 	return nil
+}
+
+// bargeVoice is the supervisor's next frame for the customer's mix; nil without a barging leg.
+func bargeVoice(m *Monitor) []int16 {
+	if m == nil {
+		return nil
+	}
+	return m.bargeVoice()
+}
+
+// forwardAlone encodes the agent's voice without the supervisor's for the supervisor's leg.
+func (a *audioSend) forwardAlone(c *Call, m *Monitor, pcm []int16) {
+	if a.monEnc == nil {
+		enc, err := opus.NewEncoder(32000)
+		if err != nil {
+			c.log.Warn("opus encoder (monitor)", "err", err)
+			return
+		}
+		a.monEnc = enc
+	}
+	pkt, err := a.monEnc.Encode(pcm)
+	if err != nil {
+		return
+	}
+	m.forward(m.agent, pkt)
 }

@@ -48,6 +48,9 @@ func (c *Call) receiveAudio(tr *webrtc.TrackRemote) {
 		if r := c.rec.Load(); r != nil {
 			r.writeAudio(recRemote, pkt.Payload)
 		}
+		if m := c.mon.Load(); m != nil {
+			m.forward(m.customer, pkt.Payload) // as it came, not decoded again
+		}
 		pcm, err := dec.Decode(pkt.Payload)
 		if err != nil {
 			continue
@@ -59,7 +62,7 @@ func (c *Call) receiveAudio(tr *webrtc.TrackRemote) {
 			(*f)(pcm)
 		}
 		if p := c.player.Load(); p != nil {
-			p.push(pcm)
+			p.pushTo(tr.ID(), pcm)
 		}
 	}
 }

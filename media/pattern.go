@@ -187,3 +187,23 @@ func Pitch(pcm []int16) float64 {
 	}
 	return float64(n) / 2 / (float64(len(pcm)) / 48000)
 }
+
+// ToneLevel returns the amplitude of the hz component of pcm (48 kHz mono) as a fraction of full
+// scale: about 0.24 for the test tones, near 0 when that pitch is absent however loud others are
+// (a Hann-windowed Goertzel filter). Tests use it to hear one voice among several.
+func ToneLevel(pcm []int16, hz float64) float64 {
+	n := len(pcm)
+	if n < 2 {
+		return 0
+	}
+	k := 2 * math.Cos(2*math.Pi*hz/48000)
+	var s1, s2 float64
+	for i, v := range pcm {
+		w := 0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(n-1))
+		s0 := w*float64(v)/32768 + k*s1 - s2
+		s2, s1 = s1, s0
+	}
+	power := s1*s1 + s2*s2 - k*s1*s2
+	// The Hann window halves a sine's amplitude on average.
+	return 4 * math.Sqrt(max(power, 0)) / float64(n)
+}

@@ -11,14 +11,21 @@ import (
 	"github.com/parleyhq/parley/media/codec/opus"
 )
 
-// player plays received audio on an output device through a small jitter buffer: it starts
-// once jitterTarget of audio is queued, plays silence when the queue runs dry (and refills to
-// the target before resuming), and drops the oldest audio when more than jitterMax queued.
+// player plays received audio on an output device, mixing its sources (the other side of a
+// call; a supervisor's voice or the two sides a supervisor hears), each through a small jitter
+// buffer: a source starts once jitterTarget of its audio is queued, plays silence when its queue
+// runs dry (and refills to the target before resuming), and drops its oldest audio when more
+// than jitterMax is queued.
 type player struct {
 	ctx *malgo.AllocatedContext
 	dev *malgo.Device
 
-	mu      sync.Mutex
+	mu   sync.Mutex
+	srcs map[string]*playQueue
+}
+
+// playQueue is one source's queued samples.
+type playQueue struct {
 	q       []int16
 	playing bool
 }
@@ -35,7 +42,7 @@ func newPlayer(id string) (*player, error) {
 	if err != nil {
 		return nil, errors.Join(ErrNoSpeaker, err)
 	}
-	p := &player{ctx: ctx}
+	p := &player{ctx: ctx, srcs: map[string]*playQueue{}}
 	cfg := malgo.DefaultDeviceConfig(malgo.Playback)
 	cfg.Playback.Format = malgo.FormatS16
 	cfg.Playback.Channels = 1
@@ -78,36 +85,55 @@ func (p *player) freeCtx() {
 	p.ctx.Free()
 }
 
-// push queues decoded samples.
-func (p *player) push(pcm []int16) {
+// push queues decoded samples of the main source.
+func (p *player) push(pcm []int16) { p.pushTo("", pcm) }
+
+// pushTo queues decoded samples of source src.
+func (p *player) pushTo(src string, pcm []int16) {
 	p.mu.Lock()
-	p.q = append(p.q, pcm...)
-	if len(p.q) > jitterMax {
-		p.q = append(p.q[:0], p.q[len(p.q)-jitterTarget:]...)
+	defer p.mu.Unlock()
+	pq := p.srcs[src]
+	if pq == nil {
+		pq = &playQueue{}
+		p.srcs[src] = pq
 	}
+	pq.q = append(pq.q, pcm...)
+	if len(pq.q) > jitterMax {
+		pq.q = append(pq.q[:0], pq.q[len(pq.q)-jitterTarget:]...)
+	}
+}
+
+// drop forgets source src (a supervisor's leg ended).
+func (p *player) drop(src string) {
+	p.mu.Lock()
+	delete(p.srcs, src)
 	p.mu.Unlock()
 }
 
-// fill is malgo's callback: it writes little-endian S16 mono frames into out.
+// fill is malgo's callback: it writes little-endian S16 mono frames into out, the sum of the
+// sources clipped to full scale.
 func (p *player) fill(out, _ []byte, frames uint32) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.playing && len(p.q) >= jitterTarget {
-		p.playing = true
-	}
-	n := 0
-	if p.playing {
-		n = min(int(frames), len(p.q))
+	clear(out)
+	for _, pq := range p.srcs {
+		if !pq.playing && len(pq.q) >= jitterTarget {
+			pq.playing = true
+		}
+		if !pq.playing {
+			continue
+		}
+		n := min(int(frames), len(pq.q))
 		for i := 0; i < n; i++ {
-			v := uint16(p.q[i])
-			out[2*i], out[2*i+1] = byte(v), byte(v>>8)
+			v := int32(int16(uint16(out[2*i])|uint16(out[2*i+1])<<8)) + int32(pq.q[i])
+			u := uint16(int16(max(math.MinInt16, min(math.MaxInt16, v))))
+			out[2*i], out[2*i+1] = byte(u), byte(u>>8)
 		}
-		p.q = append(p.q[:0], p.q[n:]...)
-		if len(p.q) == 0 {
-			p.playing = false
+		pq.q = append(pq.q[:0], pq.q[n:]...)
+		if len(pq.q) == 0 {
+			pq.playing = false
 		}
 	}
-	clear(out[2*n:])
 }
 
 func (p *player) close() {
