@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/hub/store/sqldb"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -116,7 +117,7 @@ func updateUser(ctx context.Context, tx pgx.Tx, u store.User) error {
 	var wasAdmin bool
 	err := tx.QueryRow(ctx, `SELECT role = $1 AND NOT disabled FROM users WHERE id = $2 AND org = $3`, wire.RoleAdmin, u.ID, u.Org).Scan(&wasAdmin)
 	if err != nil {
-		return notFound(err)
+		return sqldb.NotFound(err)
 	}
 	_, err = tx.Exec(ctx, `UPDATE users SET display_name = $1, email = $2, role = $3, capacity = $4, disabled = $5, password_hash = $6, external_id = $7
 		WHERE id = $8 AND org = $9`, clean(u.DisplayName), clean(u.Email), u.Role, u.Capacity, u.Disabled, u.PasswordHash, u.ExternalID, u.ID, u.Org)
@@ -158,8 +159,8 @@ func appendAudit(ctx context.Context, db querier, a store.AuditEntry, now time.T
 
 // Orgs implements store.AccountStore.
 func (d *DB) Orgs(ctx context.Context) ([]store.Org, error) {
-	rows, err := d.pool.Query(ctx, `SELECT `+orgCols+` FROM orgs ORDER BY id`)
-	return collect(rows, err, scanOrg)
+	rows, err := d.pool.Query(ctx, `SELECT `+sqldb.OrgCols+` FROM orgs ORDER BY id`)
+	return collect(rows, err, sqldb.ScanOrg)
 }
 
 // likePattern escapes s for a LIKE ... ESCAPE '\' that finds it anywhere.
@@ -189,8 +190,8 @@ func (d *DB) ListUsers(ctx context.Context, org wire.OrgID, q store.UserQuery) (
 		limit = q.Limit
 	}
 	args = append(args, limit, max(q.Offset, 0))
-	rows, err := d.pool.Query(ctx, `SELECT `+userCols+` FROM users WHERE `+where+` ORDER BY username LIMIT $`+itoa(len(args)-1)+` OFFSET $`+itoa(len(args)), args...)
-	users, err := collect(rows, err, scanUser)
+	rows, err := d.pool.Query(ctx, `SELECT `+sqldb.UserCols+` FROM users WHERE `+where+` ORDER BY username LIMIT $`+itoa(len(args)-1)+` OFFSET $`+itoa(len(args)), args...)
+	users, err := collect(rows, err, sqldb.ScanUser)
 	return users, total, err
 }
 
@@ -207,22 +208,12 @@ func (d *DB) UserByExternalID(ctx context.Context, org wire.OrgID, externalID st
 	if externalID == "" {
 		return store.User{}, store.ErrNotFound
 	}
-	return scanUser(d.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE org = $1 AND external_id = $2`, org, externalID))
-}
-
-const linkCols = `hash, org, user_id, purpose, created_by, created_at, expires_at, used_at`
-
-func scanLink(row pgx.Row) (store.SetupLink, error) {
-	var l store.SetupLink
-	var created, expires, used int64
-	err := row.Scan(&l.Hash, &l.Org, &l.User, &l.Purpose, &l.CreatedBy, &created, &expires, &used)
-	l.CreatedAt, l.ExpiresAt, l.UsedAt = time.UnixMilli(created), time.UnixMilli(expires), fromMillis(used)
-	return l, notFound(err)
+	return sqldb.ScanUser(d.pool.QueryRow(ctx, `SELECT `+sqldb.UserCols+` FROM users WHERE org = $1 AND external_id = $2`, org, externalID))
 }
 
 // SetupLink implements store.AccountStore.
 func (d *DB) SetupLink(ctx context.Context, hash string) (store.SetupLink, error) {
-	return scanLink(d.pool.QueryRow(ctx, `SELECT `+linkCols+` FROM setup_links WHERE hash = $1`, hash))
+	return sqldb.ScanLink(d.pool.QueryRow(ctx, `SELECT `+sqldb.LinkCols+` FROM setup_links WHERE hash = $1`, hash))
 }
 
 // UseSetupLink implements store.AccountStore. The link's row is locked, so a link used on two
@@ -233,7 +224,7 @@ func (d *DB) UseSetupLink(ctx context.Context, hash, passwordHash string, now ti
 		return store.User{}, err
 	}
 	defer tx.Rollback(ctx)
-	l, err := scanLink(tx.QueryRow(ctx, `SELECT `+linkCols+` FROM setup_links WHERE hash = $1 FOR UPDATE`, hash))
+	l, err := sqldb.ScanLink(tx.QueryRow(ctx, `SELECT `+sqldb.LinkCols+` FROM setup_links WHERE hash = $1 FOR UPDATE`, hash))
 	if err != nil {
 		return store.User{}, err
 	}
@@ -243,7 +234,7 @@ func (d *DB) UseSetupLink(ctx context.Context, hash, passwordHash string, now ti
 	case !now.Before(l.ExpiresAt):
 		return store.User{}, store.ErrLinkExpired
 	}
-	u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, l.User))
+	u, err := sqldb.ScanUser(tx.QueryRow(ctx, `SELECT `+sqldb.UserCols+` FROM users WHERE id = $1`, l.User))
 	if err != nil {
 		return store.User{}, err
 	}
@@ -272,9 +263,9 @@ func (d *DB) UseSetupLink(ctx context.Context, hash, passwordHash string, now ti
 
 // Sessions implements store.AccountStore.
 func (d *DB) Sessions(ctx context.Context, user wire.UserID, now time.Time) ([]store.Token, error) {
-	rows, err := d.pool.Query(ctx, `SELECT `+tokenCols+` FROM tokens WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC, id`,
+	rows, err := d.pool.Query(ctx, `SELECT `+sqldb.TokenCols+` FROM tokens WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC, id`,
 		user, now.UnixMilli())
-	return collect(rows, err, scanToken)
+	return collect(rows, err, sqldb.ScanToken)
 }
 
 // DeleteToken implements store.AccountStore.
@@ -301,16 +292,6 @@ func (d *DB) ExpireConversationTokens(ctx context.Context, conv wire.Conversatio
 	return err
 }
 
-const auditCols = `id, org, at, actor, actor_name, action, target, detail, addr`
-
-func scanAudit(row pgx.Row) (store.AuditEntry, error) {
-	var a store.AuditEntry
-	var at int64
-	err := row.Scan(&a.ID, &a.Org, &at, &a.Actor, &a.ActorName, &a.Action, &a.Target, &a.Detail, &a.Addr)
-	a.At = time.UnixMilli(at)
-	return a, err
-}
-
 // AuditLog implements store.AccountStore.
 func (d *DB) AuditLog(ctx context.Context, org wire.OrgID, q store.AuditQuery) ([]store.AuditEntry, error) {
 	where := `org = $1`
@@ -332,8 +313,8 @@ func (d *DB) AuditLog(ctx context.Context, org wire.OrgID, q store.AuditQuery) (
 		limit = q.Limit
 	}
 	args = append(args, limit)
-	rows, err := d.pool.Query(ctx, `SELECT `+auditCols+` FROM audit WHERE `+where+` ORDER BY id DESC LIMIT $`+itoa(len(args)), args...)
-	return collect(rows, err, scanAudit)
+	rows, err := d.pool.Query(ctx, `SELECT `+sqldb.AuditCols+` FROM audit WHERE `+where+` ORDER BY id DESC LIMIT $`+itoa(len(args)), args...)
+	return collect(rows, err, sqldb.ScanAudit)
 }
 
 // AuditSince implements store.AccountStore. Audit rows commit in id order (appendAudit), so a
@@ -343,8 +324,8 @@ func (d *DB) AuditSince(ctx context.Context, after int64, limit int) ([]store.Au
 	if limit > 0 {
 		lim = limit
 	}
-	rows, err := d.pool.Query(ctx, `SELECT `+auditCols+` FROM audit WHERE id > $1 ORDER BY id LIMIT $2`, after, lim)
-	return collect(rows, err, scanAudit)
+	rows, err := d.pool.Query(ctx, `SELECT `+sqldb.AuditCols+` FROM audit WHERE id > $1 ORDER BY id LIMIT $2`, after, lim)
+	return collect(rows, err, sqldb.ScanAudit)
 }
 
 // LastAuditID implements store.AccountStore.

@@ -4,8 +4,8 @@ import (
 	"context"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/hub/store/sqldb"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -16,7 +16,7 @@ func (d *DB) UpdateOrg(ctx context.Context, o store.Org) error {
 
 func updateOrg(ctx context.Context, db querier, o store.Org) error {
 	tag, err := db.Exec(ctx, `UPDATE orgs SET name = $1, region = $2, calls = $3, language = $4 WHERE id = $5`,
-		clean(o.Name), o.Region, callsOrDefault(o.Calls), languageOrDefault(o.Language), o.ID)
+		clean(o.Name), o.Region, sqldb.CallsOrDefault(o.Calls), sqldb.LanguageOrDefault(o.Language), o.ID)
 	if err != nil {
 		return err
 	}
@@ -26,17 +26,9 @@ func updateOrg(ctx context.Context, db querier, o store.Org) error {
 	return nil
 }
 
-const callCols = `id, conv, org, agent_id, kind, state, outcome, reason, ended_by, created_at, answered_at, ended_at`
-
-func scanCall(row pgx.Row) (store.CallRecord, error) {
-	var c store.CallRecord
-	err := row.Scan(&c.ID, &c.Conv, &c.Org, &c.Agent, &c.Kind, &c.State, &c.Outcome, &c.Reason, &c.EndedBy, &c.CreatedAt, &c.AnsweredAt, &c.EndedAt)
-	return c, notFound(err)
-}
-
 // SaveCall implements store.CallStore.
 func (d *DB) SaveCall(ctx context.Context, c store.CallRecord) error {
-	_, err := d.pool.Exec(ctx, `INSERT INTO calls (`+callCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+	_, err := d.pool.Exec(ctx, `INSERT INTO calls (`+sqldb.CallCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, state = excluded.state, outcome = excluded.outcome,
 		reason = excluded.reason, ended_by = excluded.ended_by, answered_at = excluded.answered_at, ended_at = excluded.ended_at`,
 		c.ID, c.Conv, c.Org, c.Agent, c.Kind, c.State, c.Outcome, c.Reason, c.EndedBy, c.CreatedAt, c.AnsweredAt, c.EndedAt)
@@ -71,20 +63,20 @@ func (d *DB) EndOpenCallsOf(ctx context.Context, org wire.OrgID, at int64, reaso
 // OpenCallsOf lists org's ringing and active calls, oldest first: a cluster node taking the
 // organisation over keeps those whose conversation and agent are still there (hub router.adopt).
 func (d *DB) OpenCallsOf(ctx context.Context, org wire.OrgID) ([]store.CallRecord, error) {
-	rows, err := d.pool.Query(ctx, `SELECT `+callCols+` FROM calls WHERE org = $1 AND state != $2 ORDER BY created_at, id`,
+	rows, err := d.pool.Query(ctx, `SELECT `+sqldb.CallCols+` FROM calls WHERE org = $1 AND state != $2 ORDER BY created_at, id`,
 		org, wire.CallEnded)
-	return collect(rows, err, scanCall)
+	return collect(rows, err, sqldb.ScanCall)
 }
 
 // CallsOf implements store.CallStore.
 func (d *DB) CallsOf(ctx context.Context, conv wire.ConversationID) ([]store.CallRecord, error) {
-	rows, err := d.pool.Query(ctx, `SELECT `+callCols+` FROM calls WHERE conv = $1 ORDER BY created_at, id`, conv)
-	return collect(rows, err, scanCall)
+	rows, err := d.pool.Query(ctx, `SELECT `+sqldb.CallCols+` FROM calls WHERE conv = $1 ORDER BY created_at, id`, conv)
+	return collect(rows, err, sqldb.ScanCall)
 }
 
 // Report implements store.CallStore.
 func (d *DB) Report(ctx context.Context, org wire.OrgID, since, until int64) ([]store.ReportRow, error) {
-	rows, err := d.pool.Query(ctx, `SELECT `+prefixed("c.", convCols)+`,
+	rows, err := d.pool.Query(ctx, `SELECT `+prefixed("c.", sqldb.ConvCols)+`,
 			k.id, k.kind, k.outcome, k.answered_at, k.ended_at
 		FROM conversations c LEFT JOIN calls k ON k.conv = c.id
 		WHERE c.org = $1 AND c.state = $2 AND c.ended_at >= $3 AND c.ended_at < $4
@@ -98,7 +90,7 @@ func (d *DB) Report(ctx context.Context, org wire.OrgID, since, until int64) ([]
 		var c wire.Conversation
 		var callID, kind, outcome *string
 		var answered, ended *int64
-		if err := rows.Scan(append(convFields(&c), &callID, &kind, &outcome, &answered, &ended)...); err != nil {
+		if err := rows.Scan(append(sqldb.ConvFields(&c), &callID, &kind, &outcome, &answered, &ended)...); err != nil {
 			return nil, err
 		}
 		if n := len(out); n == 0 || out[n-1].Conv.ID != c.ID {
@@ -127,9 +119,9 @@ func (d *DB) Report(ctx context.Context, org wire.OrgID, since, until int64) ([]
 
 // CallsReport implements store.CallStore.
 func (d *DB) CallsReport(ctx context.Context, org wire.OrgID, since, until int64) ([]store.CallRecord, error) {
-	rows, err := d.pool.Query(ctx, `SELECT `+callCols+` FROM calls WHERE org = $1 AND state = $2 AND ended_at >= $3 AND ended_at < $4
+	rows, err := d.pool.Query(ctx, `SELECT `+sqldb.CallCols+` FROM calls WHERE org = $1 AND state = $2 AND ended_at >= $3 AND ended_at < $4
 		ORDER BY ended_at, id`, org, wire.CallEnded, since, until)
-	return collect(rows, err, scanCall)
+	return collect(rows, err, sqldb.ScanCall)
 }
 
 // Stats implements store.CallStore.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/hub/store/sqldb"
 )
 
 var _ store.Mover = (*DB)(nil)
@@ -18,22 +19,14 @@ func (d *DB) TableNames(ctx context.Context) ([]string, error) {
 	rows, err := d.pool.Query(ctx, `SELECT table_name FROM information_schema.tables
 		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name != 'schema_migrations'
 		AND table_name NOT LIKE 'cluster\_%' ORDER BY table_name`)
-	return collect(rows, err, func(row pgx.Row) (string, error) {
-		var n string
-		err := row.Scan(&n)
-		return n, err
-	})
+	return collect(rows, err, sqldb.ScanString)
 }
 
 // TableColumns implements store.Mover.
 func (d *DB) TableColumns(ctx context.Context, table string) ([]string, error) {
 	rows, err := d.pool.Query(ctx, `SELECT column_name FROM information_schema.columns
 		WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`, table)
-	return collect(rows, err, func(row pgx.Row) (string, error) {
-		var n string
-		err := row.Scan(&n)
-		return n, err
-	})
+	return collect(rows, err, sqldb.ScanString)
 }
 
 // primaryKey returns table's primary-key columns, in key order.
@@ -42,7 +35,7 @@ func (d *DB) primaryKey(ctx context.Context, table string) ([]string, error) {
 		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
 		WHERE i.indrelid = $1::regclass AND i.indisprimary
 		ORDER BY array_position(i.indkey, a.attnum)`, pgx.Identifier{table}.Sanitize())
-	return collect(rows, err, func(row pgx.Row) (string, error) {
+	return collect(rows, err, func(row sqldb.Row) (string, error) {
 		var n string
 		err := row.Scan(&n)
 		return pgx.Identifier{n}.Sanitize(), err

@@ -172,13 +172,6 @@ func isUnique(err error) bool { return pgCode(err) == "23505" }
 // isForeignKey reports whether err is a foreign-key violation (a row naming one that is missing).
 func isForeignKey(err error) bool { return pgCode(err) == "23503" }
 
-func notFound(err error) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return store.ErrNotFound
-	}
-	return err
-}
-
 // clean is store.Clean.
 var clean = store.Clean
 
@@ -199,26 +192,16 @@ func (d *DB) CreateOrg(ctx context.Context, o store.Org) error {
 
 func createOrg(ctx context.Context, db querier, o store.Org) error {
 	_, err := db.Exec(ctx, `INSERT INTO orgs (id, name, created_at, region, calls, language) VALUES ($1, $2, $3, $4, $5, $6)`,
-		o.ID, clean(o.Name), o.CreatedAt.UnixMilli(), o.Region, callsOrDefault(o.Calls), languageOrDefault(o.Language))
+		o.ID, clean(o.Name), o.CreatedAt.UnixMilli(), o.Region, sqldb.CallsOrDefault(o.Calls), sqldb.LanguageOrDefault(o.Language))
 	if isUnique(err) {
 		return store.ErrConflict
 	}
 	return err
 }
 
-const orgCols = `id, name, created_at, region, calls, language`
-
-func scanOrg(row pgx.Row) (store.Org, error) {
-	var o store.Org
-	var at int64
-	err := row.Scan(&o.ID, &o.Name, &at, &o.Region, &o.Calls, &o.Language)
-	o.CreatedAt = time.UnixMilli(at)
-	return o, notFound(err)
-}
-
 // Org implements store.Store.
 func (d *DB) Org(ctx context.Context, id wire.OrgID) (store.Org, error) {
-	return scanOrg(d.pool.QueryRow(ctx, `SELECT `+orgCols+` FROM orgs WHERE id = $1`, id))
+	return sqldb.ScanOrg(d.pool.QueryRow(ctx, `SELECT `+sqldb.OrgCols+` FROM orgs WHERE id = $1`, id))
 }
 
 // CreateUser implements store.Store.
@@ -230,9 +213,9 @@ func (d *DB) CreateUser(ctx context.Context, u store.User) error {
 }
 
 func createUser(ctx context.Context, db querier, u store.User) error {
-	_, err := db.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+	_, err := db.Exec(ctx, `INSERT INTO users (`+sqldb.UserCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		u.ID, u.Org, clean(u.Username), clean(u.DisplayName), u.Role, u.PasswordHash, u.Capacity, u.CreatedAt.UnixMilli(),
-		clean(u.Email), u.Disabled, u.ExternalID, millis(u.LastSignIn))
+		clean(u.Email), u.Disabled, u.ExternalID, sqldb.Millis(u.LastSignIn))
 	if isUnique(err) {
 		return store.ErrConflict
 	}
@@ -242,65 +225,29 @@ func createUser(ctx context.Context, db querier, u store.User) error {
 	return err
 }
 
-const userCols = `id, org, username, display_name, role, password_hash, capacity, created_at, email, disabled, external_id, last_signin_at`
-
-func scanUser(row pgx.Row) (store.User, error) {
-	var u store.User
-	var at, last int64
-	err := row.Scan(&u.ID, &u.Org, &u.Username, &u.DisplayName, &u.Role, &u.PasswordHash, &u.Capacity, &at,
-		&u.Email, &u.Disabled, &u.ExternalID, &last)
-	u.CreatedAt = time.UnixMilli(at)
-	u.LastSignIn = fromMillis(last)
-	return u, notFound(err)
-}
-
-// millis is t in Unix milliseconds, 0 for the zero time.
-func millis(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-// fromMillis is the inverse of millis.
-func fromMillis(ms int64) time.Time {
-	if ms == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms)
-}
-
 // User implements store.Store.
 func (d *DB) User(ctx context.Context, id wire.UserID) (store.User, error) {
-	return scanUser(d.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
+	return sqldb.ScanUser(d.pool.QueryRow(ctx, `SELECT `+sqldb.UserCols+` FROM users WHERE id = $1`, id))
 }
 
 // UserByName implements store.Store.
 func (d *DB) UserByName(ctx context.Context, org wire.OrgID, username string) (store.User, error) {
-	return scanUser(d.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE org = $1 AND username = $2`, org, username))
+	return sqldb.ScanUser(d.pool.QueryRow(ctx, `SELECT `+sqldb.UserCols+` FROM users WHERE org = $1 AND username = $2`, org, username))
 }
 
-// collect scans every row with scan.
-func collect[T any](rows pgx.Rows, err error, scan func(pgx.Row) (T, error)) ([]T, error) {
+// collect scans every row with scan and closes rows.
+func collect[T any](rows pgx.Rows, err error, scan func(sqldb.Row) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return sqldb.Collect(rows, scan)
 }
 
 // Users implements store.Store.
 func (d *DB) Users(ctx context.Context, org wire.OrgID) ([]store.User, error) {
-	rows, err := d.pool.Query(ctx, `SELECT `+userCols+` FROM users WHERE org = $1 ORDER BY username`, org)
-	return collect(rows, err, scanUser)
+	rows, err := d.pool.Query(ctx, `SELECT `+sqldb.UserCols+` FROM users WHERE org = $1 ORDER BY username`, org)
+	return collect(rows, err, sqldb.ScanUser)
 }
 
 // CreateToken implements store.Store.
@@ -315,7 +262,7 @@ func createToken(ctx context.Context, db querier, t store.Token, now time.Time) 
 	if t.ID == "" && len(t.Hash) >= 20 {
 		t.ID = "s_" + t.Hash[:20]
 	}
-	_, err := db.Exec(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+	_, err := db.Exec(ctx, `INSERT INTO tokens (`+sqldb.TokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		t.Hash, t.ID, t.Org, t.Role, t.User, t.Conv, t.CreatedAt.UnixMilli(), t.ExpiresAt.UnixMilli(), clean(t.Addr), clean(t.Client), clean(t.Method))
 	if isUnique(err) {
 		return store.ErrConflict
@@ -323,19 +270,9 @@ func createToken(ctx context.Context, db querier, t store.Token, now time.Time) 
 	return err
 }
 
-const tokenCols = `hash, id, org, role, user_id, conv, created_at, expires_at, addr, client, method`
-
-func scanToken(row pgx.Row) (store.Token, error) {
-	var t store.Token
-	var created, exp int64
-	err := row.Scan(&t.Hash, &t.ID, &t.Org, &t.Role, &t.User, &t.Conv, &created, &exp, &t.Addr, &t.Client, &t.Method)
-	t.CreatedAt, t.ExpiresAt = time.UnixMilli(created), time.UnixMilli(exp)
-	return t, notFound(err)
-}
-
 // Token implements store.Store.
 func (d *DB) Token(ctx context.Context, hash string) (store.Token, error) {
-	return scanToken(d.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = $1`, hash))
+	return sqldb.ScanToken(d.pool.QueryRow(ctx, `SELECT `+sqldb.TokenCols+` FROM tokens WHERE hash = $1`, hash))
 }
 
 // DeleteExpiredTokens implements store.Store.
@@ -347,27 +284,12 @@ func (d *DB) DeleteExpiredTokens(ctx context.Context, now time.Time) error {
 	return err
 }
 
-const convCols = `id, org, state, customer_name, agent_id, agent_name, last_seq, created_at, accepted_at, ended_at, ended_by,
-	customer, customer_since, activity_at, end_reason, outcome, wrap_code, wrap_note, wrap_ms`
-
-// convFields are the fields of c in convCols' order, for scanning.
-func convFields(c *wire.Conversation) []any {
-	return []any{&c.ID, &c.Org, &c.State, &c.CustomerName, &c.AgentID, &c.AgentName, &c.LastSeq, &c.CreatedAt, &c.AcceptedAt,
-		&c.EndedAt, &c.EndedBy, &c.Customer, &c.CustomerSince, &c.ActivityAt, &c.EndReason, &c.Outcome, &c.WrapCode, &c.WrapNote, &c.WrapMS}
-}
-
-func scanConv(row pgx.Row) (wire.Conversation, error) {
-	var c wire.Conversation
-	err := row.Scan(convFields(&c)...)
-	return c, notFound(err)
-}
-
 // CreateConversation implements store.Store.
 func (d *DB) CreateConversation(ctx context.Context, c wire.Conversation) error {
 	if c.ActivityAt == 0 {
 		c.ActivityAt = c.CreatedAt
 	}
-	_, err := d.pool.Exec(ctx, `INSERT INTO conversations (`+convCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+	_, err := d.pool.Exec(ctx, `INSERT INTO conversations (`+sqldb.ConvCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		c.ID, c.Org, c.State, clean(c.CustomerName), c.AgentID, clean(c.AgentName), c.LastSeq, c.CreatedAt, c.AcceptedAt, c.EndedAt, c.EndedBy,
 		c.Customer, c.CustomerSince, c.ActivityAt, c.EndReason, c.Outcome, c.WrapCode, clean(c.WrapNote), c.WrapMS)
 	if isUnique(err) {
@@ -381,7 +303,7 @@ func (d *DB) CreateConversation(ctx context.Context, c wire.Conversation) error 
 
 // Conversation implements store.Store.
 func (d *DB) Conversation(ctx context.Context, id wire.ConversationID) (wire.Conversation, error) {
-	return scanConv(d.pool.QueryRow(ctx, `SELECT `+convCols+` FROM conversations WHERE id = $1`, id))
+	return sqldb.ScanConv(d.pool.QueryRow(ctx, `SELECT `+sqldb.ConvCols+` FROM conversations WHERE id = $1`, id))
 }
 
 // SetWrapUp implements store.Store.
@@ -417,26 +339,16 @@ func (d *DB) UpdateConversation(ctx context.Context, c wire.Conversation) error 
 // OpenConversationsOf lists org's waiting and active conversations, oldest first (a cluster
 // node taking the organisation over).
 func (d *DB) OpenConversationsOf(ctx context.Context, org wire.OrgID) ([]wire.Conversation, error) {
-	rows, err := d.pool.Query(ctx, `SELECT `+convCols+` FROM conversations WHERE org = $1 AND state IN ($2, $3) ORDER BY created_at, id`,
+	rows, err := d.pool.Query(ctx, `SELECT `+sqldb.ConvCols+` FROM conversations WHERE org = $1 AND state IN ($2, $3) ORDER BY created_at, id`,
 		org, wire.ConvWaiting, wire.ConvActive)
-	return collect(rows, err, scanConv)
+	return collect(rows, err, sqldb.ScanConv)
 }
 
 // OpenConversations implements store.Store.
 func (d *DB) OpenConversations(ctx context.Context) ([]wire.Conversation, error) {
-	rows, err := d.pool.Query(ctx, `SELECT `+convCols+` FROM conversations WHERE state IN ($1, $2) ORDER BY created_at, id`,
+	rows, err := d.pool.Query(ctx, `SELECT `+sqldb.ConvCols+` FROM conversations WHERE state IN ($1, $2) ORDER BY created_at, id`,
 		wire.ConvWaiting, wire.ConvActive)
-	return collect(rows, err, scanConv)
-}
-
-const msgCols = `conv, seq, author, author_name, text, COALESCE(client_id, ''), at, COALESCE(event, ''), internal`
-
-func scanMsg(row pgx.Row) (wire.Message, error) {
-	var m wire.Message
-	var ev string
-	err := row.Scan(&m.Conv, &m.Seq, &m.Author, &m.AuthorName, &m.Text, &m.ClientID, &m.At, &ev, &m.Internal)
-	m.Event = store.DecodeEvent(ev)
-	return m, notFound(err)
+	return collect(rows, err, sqldb.ScanConv)
 }
 
 // appendSQL stores one message: a message whose client id is already stored in the conversation
@@ -444,7 +356,7 @@ func scanMsg(row pgx.Row) (wire.Message, error) {
 // is taken (its row stays locked until the transaction ends, so seqs never clash) and the message
 // inserted. A missing conversation returns no row. A message by a person moves activity_at.
 const appendSQL = `WITH dup AS (
-		SELECT ` + msgCols + ` FROM messages WHERE conv = $1 AND client_id = $5
+		SELECT ` + sqldb.MsgCols + ` FROM messages WHERE conv = $1 AND client_id = $5
 	), bump AS (
 		UPDATE conversations SET last_seq = last_seq + 1,
 			activity_at = CASE WHEN $8 THEN GREATEST(activity_at, $7) ELSE activity_at END
@@ -452,7 +364,7 @@ const appendSQL = `WITH dup AS (
 	), ins AS (
 		INSERT INTO messages (conv, seq, author, author_name, text, client_id, at, event, internal)
 		SELECT $1, last_seq, $2, $3, $4, $5, $7, $6, $9 FROM bump
-		RETURNING ` + msgCols + `
+		RETURNING ` + sqldb.MsgCols + `
 	)
 	SELECT true, * FROM dup UNION ALL SELECT false, * FROM ins`
 
@@ -502,7 +414,7 @@ func (d *DB) appendMessages(ctx context.Context, ms []wire.Message) ([]store.App
 		err := br.QueryRow().Scan(&a.Dup, &a.Message.Conv, &a.Message.Seq, &a.Message.Author, &a.Message.AuthorName,
 			&a.Message.Text, &a.Message.ClientID, &a.Message.At, &ev, &a.Message.Internal)
 		if err != nil && failed == nil {
-			failed = notFound(err)
+			failed = sqldb.NotFound(err)
 		}
 		a.Message.Event = store.DecodeEvent(ev)
 		res = append(res, a)
@@ -518,13 +430,13 @@ func (d *DB) appendMessages(ctx context.Context, ms []wire.Message) ([]store.App
 
 // Messages implements store.Store.
 func (d *DB) Messages(ctx context.Context, conv wire.ConversationID, after int64, limit int) ([]wire.Message, error) {
-	rows, err := d.pool.Query(ctx, `SELECT `+msgCols+` FROM messages WHERE conv = $1 AND seq > $2 ORDER BY seq LIMIT $3`, conv, after, limit)
-	return collect(rows, err, scanMsg)
+	rows, err := d.pool.Query(ctx, `SELECT `+sqldb.MsgCols+` FROM messages WHERE conv = $1 AND seq > $2 ORDER BY seq LIMIT $3`, conv, after, limit)
+	return collect(rows, err, sqldb.ScanMsg)
 }
 
 // FirstMessage implements store.Store.
 func (d *DB) FirstMessage(ctx context.Context, conv wire.ConversationID, author wire.Author) (wire.Message, error) {
-	return scanMsg(d.pool.QueryRow(ctx, `SELECT `+msgCols+` FROM messages WHERE conv = $1 AND author = $2 ORDER BY seq LIMIT 1`, conv, author))
+	return sqldb.ScanMsg(d.pool.QueryRow(ctx, `SELECT `+sqldb.MsgCols+` FROM messages WHERE conv = $1 AND author = $2 ORDER BY seq LIMIT 1`, conv, author))
 }
 
 // SetReceipt implements store.Store.
@@ -540,18 +452,14 @@ func (d *DB) SetReceipt(ctx context.Context, conv wire.ConversationID, r store.R
 // Receipts implements store.Store.
 func (d *DB) Receipts(ctx context.Context, conv wire.ConversationID) ([]store.Receipt, error) {
 	rows, err := d.pool.Query(ctx, `SELECT "by", kind, seq FROM receipts WHERE conv = $1 ORDER BY "by", kind`, conv)
-	return collect(rows, err, func(row pgx.Row) (store.Receipt, error) {
-		var r store.Receipt
-		err := row.Scan(&r.By, &r.Kind, &r.Seq)
-		return r, err
-	})
+	return collect(rows, err, sqldb.ScanReceipt)
 }
 
 // OrgSetting implements store.Store.
 func (d *DB) OrgSetting(ctx context.Context, org wire.OrgID, key string) (string, error) {
 	var v string
 	err := d.pool.QueryRow(ctx, `SELECT value FROM org_settings WHERE org = $1 AND key = $2`, org, key).Scan(&v)
-	return v, notFound(err)
+	return v, sqldb.NotFound(err)
 }
 
 // SetOrgSetting implements store.Store.
@@ -567,22 +475,6 @@ func setOrgSetting(ctx context.Context, db querier, org wire.OrgID, key, value s
 		return store.ErrNotFound
 	}
 	return err
-}
-
-// languageOrDefault is the stored default language: English unless stated.
-func languageOrDefault(l string) string {
-	if l == "" {
-		return "en"
-	}
-	return l
-}
-
-// callsOrDefault is the stored call setting: voice and video unless stated.
-func callsOrDefault(c wire.CallsAllowed) wire.CallsAllowed {
-	if c == "" {
-		return wire.CallsVoiceVideo
-	}
-	return c
 }
 
 // Version returns the schema version of the database dsn names without changing it (0 for a

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/hub/store/sqldb"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -21,7 +21,7 @@ func fk(err error) error {
 // Queues implements store.RoutingStore.
 func (d *DB) Queues(ctx context.Context, org wire.OrgID) ([]wire.Queue, error) {
 	rows, err := d.pool.Query(ctx, `SELECT settings, is_default FROM queues WHERE org = $1 ORDER BY position, id`, org)
-	return collect(rows, err, func(row pgx.Row) (wire.Queue, error) {
+	return collect(rows, err, func(row sqldb.Row) (wire.Queue, error) {
 		var raw string
 		var q wire.Queue
 		var def bool
@@ -105,7 +105,7 @@ func (d *DB) MemberRoutings(ctx context.Context, org wire.OrgID) ([]wire.MemberR
 	rows, err := d.pool.Query(ctx, `SELECT m.user_id, m.queue FROM queue_members m
 		LEFT JOIN queues q ON q.org = m.org AND q.id = m.queue
 		WHERE m.org = $1 ORDER BY m.user_id, q.position, m.queue`, org)
-	if _, err := collect(rows, err, func(row pgx.Row) (struct{}, error) {
+	if _, err := collect(rows, err, func(row sqldb.Row) (struct{}, error) {
 		var u wire.UserID
 		var q wire.QueueID
 		if err := row.Scan(&u, &q); err != nil {
@@ -118,7 +118,7 @@ func (d *DB) MemberRoutings(ctx context.Context, org wire.OrgID) ([]wire.MemberR
 		return nil, err
 	}
 	rows, err = d.pool.Query(ctx, `SELECT user_id, skill, level FROM member_skills WHERE org = $1 ORDER BY user_id, skill`, org)
-	if _, err := collect(rows, err, func(row pgx.Row) (struct{}, error) {
+	if _, err := collect(rows, err, func(row sqldb.Row) (struct{}, error) {
 		var u wire.UserID
 		var s wire.Skill
 		if err := row.Scan(&u, &s.Name, &s.Level); err != nil {
@@ -166,13 +166,9 @@ func (d *DB) SetMemberRouting(ctx context.Context, org wire.OrgID, m wire.Member
 
 // QuickReplies implements store.RoutingStore.
 func (d *DB) QuickReplies(ctx context.Context, org wire.OrgID) ([]wire.QuickReply, error) {
-	rows, err := d.pool.Query(ctx, `SELECT id, scope, queue, owner, shortcut, text, updated_at FROM quick_replies
+	rows, err := d.pool.Query(ctx, `SELECT `+sqldb.QuickReplyCols+` FROM quick_replies
 		WHERE org = $1 ORDER BY shortcut, id`, org)
-	return collect(rows, err, func(row pgx.Row) (wire.QuickReply, error) {
-		var q wire.QuickReply
-		err := row.Scan(&q.ID, &q.Scope, &q.Queue, &q.Owner, &q.Shortcut, &q.Text, &q.UpdatedAt)
-		return q, err
-	})
+	return collect(rows, err, sqldb.ScanQuickReply)
 }
 
 // SaveQuickReply implements store.RoutingStore.
@@ -218,7 +214,7 @@ func (d *DB) ConvRoutings(ctx context.Context, ids []wire.ConversationID) (map[w
 	}
 	rows, err := d.pool.Query(ctx, `SELECT conv, queue, queued_at, visit, message, contact, skills, transfer
 		FROM conv_routing WHERE conv = ANY($1)`, keys)
-	_, err = collect(rows, err, func(row pgx.Row) (struct{}, error) {
+	_, err = collect(rows, err, func(row sqldb.Row) (struct{}, error) {
 		var id wire.ConversationID
 		var r store.ConvRouting
 		var skills, transfer string
@@ -259,11 +255,9 @@ func (d *DB) SaveConvRouting(ctx context.Context, conv wire.ConversationID, r st
 	return fk(err)
 }
 
-const visitCols = `conv, n, org, queue, entered_at, answered_at, first_response_at, left_at, outcome, agent_id, message, with_call`
-
 // SaveVisit implements store.RoutingStore.
 func (d *DB) SaveVisit(ctx context.Context, v store.Visit) error {
-	_, err := d.pool.Exec(ctx, `INSERT INTO queue_visits (`+visitCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+	_, err := d.pool.Exec(ctx, `INSERT INTO queue_visits (`+sqldb.VisitCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 		ON CONFLICT (conv, n) DO UPDATE SET queue = excluded.queue, entered_at = excluded.entered_at,
 		answered_at = excluded.answered_at, first_response_at = excluded.first_response_at, left_at = excluded.left_at,
 		outcome = excluded.outcome, agent_id = excluded.agent_id, message = excluded.message, with_call = excluded.with_call`,
@@ -273,15 +267,10 @@ func (d *DB) SaveVisit(ctx context.Context, v store.Visit) error {
 
 // Visits implements store.RoutingStore.
 func (d *DB) Visits(ctx context.Context, org wire.OrgID, since, until int64) ([]store.Visit, error) {
-	rows, err := d.pool.Query(ctx, `SELECT `+visitCols+` FROM queue_visits
+	rows, err := d.pool.Query(ctx, `SELECT `+sqldb.VisitCols+` FROM queue_visits
 		WHERE org = $1 AND entered_at < $2 AND (entered_at >= $3 OR left_at >= $3 OR left_at = 0 OR answered_at >= $3 OR first_response_at >= $3)
 		ORDER BY entered_at, conv, n`, org, until, since)
-	return collect(rows, err, func(row pgx.Row) (store.Visit, error) {
-		var v store.Visit
-		err := row.Scan(&v.Conv, &v.N, &v.Org, &v.Queue, &v.EnteredAt, &v.AnsweredAt, &v.FirstResponseAt, &v.LeftAt,
-			&v.Outcome, &v.Agent, &v.Message, &v.WithCall)
-		return v, err
-	})
+	return collect(rows, err, sqldb.ScanVisit)
 }
 
 // SetConsultant implements store.RoutingStore.
@@ -298,9 +287,5 @@ func (d *DB) SetConsultant(ctx context.Context, c store.Consultant, on bool) err
 func (d *DB) OpenConsultants(ctx context.Context) ([]store.Consultant, error) {
 	rows, err := d.pool.Query(ctx, `SELECT k.conv, k.user_id FROM consultants k JOIN conversations c ON c.id = k.conv
 		WHERE c.state IN ($1, $2) ORDER BY k.conv, k.user_id`, wire.ConvWaiting, wire.ConvActive)
-	return collect(rows, err, func(row pgx.Row) (store.Consultant, error) {
-		var c store.Consultant
-		err := row.Scan(&c.Conv, &c.User)
-		return c, err
-	})
+	return collect(rows, err, sqldb.ScanConsultant)
 }

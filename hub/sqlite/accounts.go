@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/hub/store/sqldb"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -112,7 +113,7 @@ func updateUser(ctx context.Context, tx *sql.Tx, u store.User) error {
 	var wasAdmin bool
 	err := tx.QueryRowContext(ctx, `SELECT role = ? AND disabled = 0 FROM users WHERE id = ? AND org = ?`, wire.RoleAdmin, u.ID, u.Org).Scan(&wasAdmin)
 	if err != nil {
-		return notFound(err)
+		return sqldb.NotFound(err)
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE users SET display_name = ?, email = ?, role = ?, capacity = ?, disabled = ?, password_hash = ?, external_id = ?
 		WHERE id = ? AND org = ?`, u.DisplayName, u.Email, u.Role, u.Capacity, u.Disabled, u.PasswordHash, u.ExternalID, u.ID, u.Org)
@@ -145,20 +146,8 @@ func appendAudit(ctx context.Context, db execer, a store.AuditEntry, now time.Ti
 
 // Orgs implements store.AccountStore.
 func (d *DB) Orgs(ctx context.Context) ([]store.Org, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+orgCols+` FROM orgs ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var orgs []store.Org
-	for rows.Next() {
-		o, err := scanOrg(rows)
-		if err != nil {
-			return nil, err
-		}
-		orgs = append(orgs, o)
-	}
-	return orgs, rows.Err()
+	rows, err := d.db.QueryContext(ctx, `SELECT `+sqldb.OrgCols+` FROM orgs ORDER BY id`)
+	return collect(rows, err, sqldb.ScanOrg)
 }
 
 // likePattern escapes s for a LIKE ... ESCAPE '\' that finds it anywhere.
@@ -189,7 +178,7 @@ func (d *DB) ListUsers(ctx context.Context, org wire.OrgID, q store.UserQuery) (
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE `+where+` ORDER BY username LIMIT ? OFFSET ?`,
+	rows, err := d.db.QueryContext(ctx, `SELECT `+sqldb.UserCols+` FROM users WHERE `+where+` ORDER BY username LIMIT ? OFFSET ?`,
 		append(args, limit, max(q.Offset, 0))...)
 	if err != nil {
 		return nil, 0, err
@@ -197,7 +186,7 @@ func (d *DB) ListUsers(ctx context.Context, org wire.OrgID, q store.UserQuery) (
 	defer rows.Close()
 	var users []store.User
 	for rows.Next() {
-		u, err := scanUser(rows)
+		u, err := sqldb.ScanUser(rows)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -211,22 +200,12 @@ func (d *DB) UserByExternalID(ctx context.Context, org wire.OrgID, externalID st
 	if externalID == "" {
 		return store.User{}, store.ErrNotFound
 	}
-	return scanUser(d.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE org = ? AND external_id = ?`, org, externalID))
-}
-
-const linkCols = `hash, org, user_id, purpose, created_by, created_at, expires_at, used_at`
-
-func scanLink(row interface{ Scan(...any) error }) (store.SetupLink, error) {
-	var l store.SetupLink
-	var created, expires, used int64
-	err := row.Scan(&l.Hash, &l.Org, &l.User, &l.Purpose, &l.CreatedBy, &created, &expires, &used)
-	l.CreatedAt, l.ExpiresAt, l.UsedAt = time.UnixMilli(created), time.UnixMilli(expires), fromMillis(used)
-	return l, notFound(err)
+	return sqldb.ScanUser(d.db.QueryRowContext(ctx, `SELECT `+sqldb.UserCols+` FROM users WHERE org = ? AND external_id = ?`, org, externalID))
 }
 
 // SetupLink implements store.AccountStore.
 func (d *DB) SetupLink(ctx context.Context, hash string) (store.SetupLink, error) {
-	return scanLink(d.db.QueryRowContext(ctx, `SELECT `+linkCols+` FROM setup_links WHERE hash = ?`, hash))
+	return sqldb.ScanLink(d.db.QueryRowContext(ctx, `SELECT `+sqldb.LinkCols+` FROM setup_links WHERE hash = ?`, hash))
 }
 
 // UseSetupLink implements store.AccountStore.
@@ -236,7 +215,7 @@ func (d *DB) UseSetupLink(ctx context.Context, hash, passwordHash string, now ti
 		return store.User{}, err
 	}
 	defer tx.Rollback()
-	l, err := scanLink(tx.QueryRowContext(ctx, `SELECT `+linkCols+` FROM setup_links WHERE hash = ?`, hash))
+	l, err := sqldb.ScanLink(tx.QueryRowContext(ctx, `SELECT `+sqldb.LinkCols+` FROM setup_links WHERE hash = ?`, hash))
 	if err != nil {
 		return store.User{}, err
 	}
@@ -246,7 +225,7 @@ func (d *DB) UseSetupLink(ctx context.Context, hash, passwordHash string, now ti
 	case !now.Before(l.ExpiresAt):
 		return store.User{}, store.ErrLinkExpired
 	}
-	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, l.User))
+	u, err := sqldb.ScanUser(tx.QueryRowContext(ctx, `SELECT `+sqldb.UserCols+` FROM users WHERE id = ?`, l.User))
 	if err != nil {
 		return store.User{}, err
 	}
@@ -275,21 +254,9 @@ func (d *DB) UseSetupLink(ctx context.Context, hash, passwordHash string, now ti
 
 // Sessions implements store.AccountStore.
 func (d *DB) Sessions(ctx context.Context, user wire.UserID, now time.Time) ([]store.Token, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC, id`,
+	rows, err := d.db.QueryContext(ctx, `SELECT `+sqldb.TokenCols+` FROM tokens WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC, id`,
 		user, now.UnixMilli())
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ts []store.Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		ts = append(ts, t)
-	}
-	return ts, rows.Err()
+	return collect(rows, err, sqldb.ScanToken)
 }
 
 // DeleteToken implements store.AccountStore.
@@ -316,31 +283,9 @@ func (d *DB) ExpireConversationTokens(ctx context.Context, conv wire.Conversatio
 	return err
 }
 
-const auditCols = `id, org, at, actor, actor_name, action, target, detail, addr`
-
-func scanAudit(row interface{ Scan(...any) error }) (store.AuditEntry, error) {
-	var a store.AuditEntry
-	var at int64
-	err := row.Scan(&a.ID, &a.Org, &at, &a.Actor, &a.ActorName, &a.Action, &a.Target, &a.Detail, &a.Addr)
-	a.At = time.UnixMilli(at)
-	return a, err
-}
-
 func (d *DB) queryAudit(ctx context.Context, query string, args ...any) ([]store.AuditEntry, error) {
 	rows, err := d.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.AuditEntry
-	for rows.Next() {
-		a, err := scanAudit(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return collect(rows, err, sqldb.ScanAudit)
 }
 
 // AuditLog implements store.AccountStore.
@@ -363,7 +308,7 @@ func (d *DB) AuditLog(ctx context.Context, org wire.OrgID, q store.AuditQuery) (
 	if limit <= 0 {
 		limit = -1
 	}
-	return d.queryAudit(ctx, `SELECT `+auditCols+` FROM audit WHERE `+where+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
+	return d.queryAudit(ctx, `SELECT `+sqldb.AuditCols+` FROM audit WHERE `+where+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
 }
 
 // AuditSince implements store.AccountStore.
@@ -371,7 +316,7 @@ func (d *DB) AuditSince(ctx context.Context, after int64, limit int) ([]store.Au
 	if limit <= 0 {
 		limit = -1
 	}
-	return d.queryAudit(ctx, `SELECT `+auditCols+` FROM audit WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	return d.queryAudit(ctx, `SELECT `+sqldb.AuditCols+` FROM audit WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
 }
 
 // LastAuditID implements store.AccountStore.

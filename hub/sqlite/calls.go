@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/hub/store/sqldb"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -16,7 +17,7 @@ func (d *DB) UpdateOrg(ctx context.Context, o store.Org) error {
 
 func updateOrg(ctx context.Context, db execer, o store.Org) error {
 	res, err := db.ExecContext(ctx, `UPDATE orgs SET name = ?, region = ?, calls = ?, language = ? WHERE id = ?`,
-		o.Name, o.Region, callsOrDefault(o.Calls), languageOrDefault(o.Language), o.ID)
+		o.Name, o.Region, sqldb.CallsOrDefault(o.Calls), sqldb.LanguageOrDefault(o.Language), o.ID)
 	if err != nil {
 		return err
 	}
@@ -26,17 +27,9 @@ func updateOrg(ctx context.Context, db execer, o store.Org) error {
 	return nil
 }
 
-const callCols = `id, conv, org, agent_id, kind, state, outcome, reason, ended_by, created_at, answered_at, ended_at`
-
-func scanCall(row interface{ Scan(...any) error }) (store.CallRecord, error) {
-	var c store.CallRecord
-	err := row.Scan(&c.ID, &c.Conv, &c.Org, &c.Agent, &c.Kind, &c.State, &c.Outcome, &c.Reason, &c.EndedBy, &c.CreatedAt, &c.AnsweredAt, &c.EndedAt)
-	return c, notFound(err)
-}
-
 // SaveCall implements store.CallStore.
 func (d *DB) SaveCall(ctx context.Context, c store.CallRecord) error {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO calls (`+callCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := d.db.ExecContext(ctx, `INSERT INTO calls (`+sqldb.CallCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, state = excluded.state, outcome = excluded.outcome,
 		reason = excluded.reason, ended_by = excluded.ended_by, answered_at = excluded.answered_at, ended_at = excluded.ended_at`,
 		c.ID, c.Conv, c.Org, c.Agent, c.Kind, c.State, c.Outcome, c.Reason, c.EndedBy, c.CreatedAt, c.AnsweredAt, c.EndedAt)
@@ -57,12 +50,12 @@ func (d *DB) EndOpenCalls(ctx context.Context, at int64, reason string) (int, er
 
 // CallsOf implements store.CallStore.
 func (d *DB) CallsOf(ctx context.Context, conv wire.ConversationID) ([]store.CallRecord, error) {
-	return d.queryCalls(ctx, `SELECT `+callCols+` FROM calls WHERE conv = ? ORDER BY created_at, id`, conv)
+	return d.queryCalls(ctx, `SELECT `+sqldb.CallCols+` FROM calls WHERE conv = ? ORDER BY created_at, id`, conv)
 }
 
 // Report implements store.CallStore.
 func (d *DB) Report(ctx context.Context, org wire.OrgID, since, until int64) ([]store.ReportRow, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+prefixed("c.", convCols)+`,
+	rows, err := d.db.QueryContext(ctx, `SELECT `+prefixed("c.", sqldb.ConvCols)+`,
 			k.id, k.kind, k.outcome, k.answered_at, k.ended_at
 		FROM conversations c LEFT JOIN calls k ON k.conv = c.id
 		WHERE c.org = ? AND c.state = ? AND c.ended_at >= ? AND c.ended_at < ?
@@ -76,7 +69,7 @@ func (d *DB) Report(ctx context.Context, org wire.OrgID, since, until int64) ([]
 		var c wire.Conversation
 		var callID, kind, outcome sql.NullString
 		var answered, ended sql.NullInt64
-		if err := rows.Scan(append(convFields(&c), &callID, &kind, &outcome, &answered, &ended)...); err != nil {
+		if err := rows.Scan(append(sqldb.ConvFields(&c), &callID, &kind, &outcome, &answered, &ended)...); err != nil {
 			return nil, err
 		}
 		if n := len(out); n == 0 || out[n-1].Conv.ID != c.ID {
@@ -105,26 +98,14 @@ func (d *DB) Report(ctx context.Context, org wire.OrgID, since, until int64) ([]
 
 // CallsReport implements store.CallStore.
 func (d *DB) CallsReport(ctx context.Context, org wire.OrgID, since, until int64) ([]store.CallRecord, error) {
-	return d.queryCalls(ctx, `SELECT `+callCols+` FROM calls WHERE org = ? AND state = ? AND ended_at >= ? AND ended_at < ?
+	return d.queryCalls(ctx, `SELECT `+sqldb.CallCols+` FROM calls WHERE org = ? AND state = ? AND ended_at >= ? AND ended_at < ?
 		ORDER BY ended_at, id`, org, wire.CallEnded, since, until)
 }
 
-// queryCalls runs a query selecting callCols and scans every row.
+// queryCalls runs a query selecting sqldb.CallCols and scans every row.
 func (d *DB) queryCalls(ctx context.Context, query string, args ...any) ([]store.CallRecord, error) {
 	rows, err := d.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var calls []store.CallRecord
-	for rows.Next() {
-		c, err := scanCall(rows)
-		if err != nil {
-			return nil, err
-		}
-		calls = append(calls, c)
-	}
-	return calls, rows.Err()
+	return collect(rows, err, sqldb.ScanCall)
 }
 
 // prefixed qualifies each column of a column list with p.
@@ -201,20 +182,4 @@ func (d *DB) Stats(ctx context.Context, org wire.OrgID, since int64) (wire.Stats
 		st.AvgCallMS = total / answered
 	}
 	return st, rows.Err()
-}
-
-// languageOrDefault is the stored default language: English unless stated.
-func languageOrDefault(l string) string {
-	if l == "" {
-		return "en"
-	}
-	return l
-}
-
-// callsOrDefault is the stored call setting: voice and video unless stated.
-func callsOrDefault(c wire.CallsAllowed) wire.CallsAllowed {
-	if c == "" {
-		return wire.CallsVoiceVideo
-	}
-	return c
 }

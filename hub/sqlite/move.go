@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/hub/store/sqldb"
 )
 
 var _ store.Mover = (*DB)(nil)
@@ -23,37 +24,13 @@ func (d *DB) SchemaVersion(ctx context.Context) (have, want int, err error) {
 func (d *DB) TableNames(ctx context.Context) ([]string, error) {
 	rows, err := d.db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table'
 		AND name != 'schema_migrations' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		names = append(names, n)
-	}
-	return names, rows.Err()
+	return collect(rows, err, sqldb.ScanString)
 }
 
 // TableColumns implements store.Mover.
 func (d *DB) TableColumns(ctx context.Context, table string) ([]string, error) {
 	rows, err := d.db.QueryContext(ctx, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, table)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var cols []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
-		cols = append(cols, c)
-	}
-	return cols, rows.Err()
+	return collect(rows, err, sqldb.ScanString)
 }
 
 // quote quotes an identifier.

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/hub/store/sqldb"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -170,21 +171,9 @@ func (d *DB) SetMemberRouting(ctx context.Context, org wire.OrgID, m wire.Member
 
 // QuickReplies implements store.RoutingStore.
 func (d *DB) QuickReplies(ctx context.Context, org wire.OrgID) ([]wire.QuickReply, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT id, scope, queue, owner, shortcut, text, updated_at FROM quick_replies
+	rows, err := d.db.QueryContext(ctx, `SELECT `+sqldb.QuickReplyCols+` FROM quick_replies
 		WHERE org = ? ORDER BY shortcut, id`, org)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []wire.QuickReply
-	for rows.Next() {
-		var q wire.QuickReply
-		if err := rows.Scan(&q.ID, &q.Scope, &q.Queue, &q.Owner, &q.Shortcut, &q.Text, &q.UpdatedAt); err != nil {
-			return nil, err
-		}
-		out = append(out, q)
-	}
-	return out, rows.Err()
+	return collect(rows, err, sqldb.ScanQuickReply)
 }
 
 // SaveQuickReply implements store.RoutingStore.
@@ -282,11 +271,9 @@ func (d *DB) SaveConvRouting(ctx context.Context, conv wire.ConversationID, r st
 	return foreignKey(err)
 }
 
-const visitCols = `conv, n, org, queue, entered_at, answered_at, first_response_at, left_at, outcome, agent_id, message, with_call`
-
 // SaveVisit implements store.RoutingStore.
 func (d *DB) SaveVisit(ctx context.Context, v store.Visit) error {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO queue_visits (`+visitCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := d.db.ExecContext(ctx, `INSERT INTO queue_visits (`+sqldb.VisitCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (conv, n) DO UPDATE SET queue = excluded.queue, entered_at = excluded.entered_at,
 		answered_at = excluded.answered_at, first_response_at = excluded.first_response_at, left_at = excluded.left_at,
 		outcome = excluded.outcome, agent_id = excluded.agent_id, message = excluded.message, with_call = excluded.with_call`,
@@ -296,23 +283,10 @@ func (d *DB) SaveVisit(ctx context.Context, v store.Visit) error {
 
 // Visits implements store.RoutingStore.
 func (d *DB) Visits(ctx context.Context, org wire.OrgID, since, until int64) ([]store.Visit, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+visitCols+` FROM queue_visits
+	rows, err := d.db.QueryContext(ctx, `SELECT `+sqldb.VisitCols+` FROM queue_visits
 		WHERE org = ? AND entered_at < ? AND (entered_at >= ? OR left_at >= ? OR left_at = 0 OR answered_at >= ? OR first_response_at >= ?)
 		ORDER BY entered_at, conv, n`, org, until, since, since, since, since)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Visit
-	for rows.Next() {
-		var v store.Visit
-		if err := rows.Scan(&v.Conv, &v.N, &v.Org, &v.Queue, &v.EnteredAt, &v.AnsweredAt, &v.FirstResponseAt, &v.LeftAt,
-			&v.Outcome, &v.Agent, &v.Message, &v.WithCall); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return collect(rows, err, sqldb.ScanVisit)
 }
 
 // SetConsultant implements store.RoutingStore.
@@ -329,19 +303,7 @@ func (d *DB) SetConsultant(ctx context.Context, c store.Consultant, on bool) err
 func (d *DB) OpenConsultants(ctx context.Context) ([]store.Consultant, error) {
 	rows, err := d.db.QueryContext(ctx, `SELECT k.conv, k.user_id FROM consultants k JOIN conversations c ON c.id = k.conv
 		WHERE c.state IN (?, ?) ORDER BY k.conv, k.user_id`, wire.ConvWaiting, wire.ConvActive)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Consultant
-	for rows.Next() {
-		var c store.Consultant
-		if err := rows.Scan(&c.Conv, &c.User); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return collect(rows, err, sqldb.ScanConsultant)
 }
 
 // foreignKey reports a row naming a missing one (an unknown organisation, member or

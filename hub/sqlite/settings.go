@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/hub/store/sqldb"
 
 	"github.com/parleyhq/parley/wire"
 )
@@ -13,7 +14,7 @@ import (
 func (d *DB) OrgSetting(ctx context.Context, org wire.OrgID, key string) (string, error) {
 	var v string
 	err := d.db.QueryRowContext(ctx, `SELECT value FROM org_settings WHERE org = ? AND key = ?`, org, key).Scan(&v)
-	return v, notFound(err)
+	return v, sqldb.NotFound(err)
 }
 
 // SetOrgSetting implements store.Store.

@@ -108,7 +108,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 		stmt **sql.Stmt
 		sql  string
 	}{
-		{&d.findClientID, `SELECT ` + msgCols + ` FROM messages WHERE conv = ? AND client_id = ?`},
+		{&d.findClientID, `SELECT ` + sqldb.MsgCols + ` FROM messages WHERE conv = ? AND client_id = ?`},
 		// A message by a person is activity (the auto-close waits for nobody writing); a system
 		// line is not.
 		{&d.bumpSeq, `UPDATE conversations SET last_seq = last_seq + 1,
@@ -203,19 +203,21 @@ func isForeignKey(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
 }
 
-func notFound(err error) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.ErrNotFound
-	}
-	return err
-}
-
 // CreateOrg implements store.Store.
 func (d *DB) CreateOrg(ctx context.Context, o store.Org) error {
 	if o.CreatedAt.IsZero() {
 		o.CreatedAt = d.now()
 	}
 	return createOrg(ctx, d.db, o)
+}
+
+// collect scans every row with scan and closes rows.
+func collect[T any](rows *sql.Rows, err error, scan func(sqldb.Row) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return sqldb.Collect(rows, scan)
 }
 
 // execer is a *sql.DB or a *sql.Tx.
@@ -226,26 +228,16 @@ type execer interface {
 
 func createOrg(ctx context.Context, db execer, o store.Org) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO orgs (id, name, created_at, region, calls, language) VALUES (?, ?, ?, ?, ?, ?)`,
-		o.ID, o.Name, o.CreatedAt.UnixMilli(), o.Region, callsOrDefault(o.Calls), languageOrDefault(o.Language))
+		o.ID, o.Name, o.CreatedAt.UnixMilli(), o.Region, sqldb.CallsOrDefault(o.Calls), sqldb.LanguageOrDefault(o.Language))
 	if isUnique(err) {
 		return store.ErrConflict
 	}
 	return err
 }
 
-const orgCols = `id, name, created_at, region, calls, language`
-
-func scanOrg(row interface{ Scan(...any) error }) (store.Org, error) {
-	var o store.Org
-	var at int64
-	err := row.Scan(&o.ID, &o.Name, &at, &o.Region, &o.Calls, &o.Language)
-	o.CreatedAt = time.UnixMilli(at)
-	return o, notFound(err)
-}
-
 // Org implements store.Store.
 func (d *DB) Org(ctx context.Context, id wire.OrgID) (store.Org, error) {
-	return scanOrg(d.db.QueryRowContext(ctx, `SELECT `+orgCols+` FROM orgs WHERE id = ?`, id))
+	return sqldb.ScanOrg(d.db.QueryRowContext(ctx, `SELECT `+sqldb.OrgCols+` FROM orgs WHERE id = ?`, id))
 }
 
 // CreateUser implements store.Store.
@@ -257,9 +249,9 @@ func (d *DB) CreateUser(ctx context.Context, u store.User) error {
 }
 
 func createUser(ctx context.Context, db execer, u store.User) error {
-	_, err := db.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.ExecContext(ctx, `INSERT INTO users (`+sqldb.UserCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Org, u.Username, u.DisplayName, u.Role, u.PasswordHash, u.Capacity, u.CreatedAt.UnixMilli(),
-		u.Email, u.Disabled, u.ExternalID, millis(u.LastSignIn))
+		u.Email, u.Disabled, u.ExternalID, sqldb.Millis(u.LastSignIn))
 	if isUnique(err) {
 		return store.ErrConflict
 	}
@@ -269,60 +261,20 @@ func createUser(ctx context.Context, db execer, u store.User) error {
 	return err
 }
 
-const userCols = `id, org, username, display_name, role, password_hash, capacity, created_at, email, disabled, external_id, last_signin_at`
-
-func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
-	var u store.User
-	var at, last int64
-	err := row.Scan(&u.ID, &u.Org, &u.Username, &u.DisplayName, &u.Role, &u.PasswordHash, &u.Capacity, &at,
-		&u.Email, &u.Disabled, &u.ExternalID, &last)
-	u.CreatedAt = time.UnixMilli(at)
-	u.LastSignIn = fromMillis(last)
-	return u, notFound(err)
-}
-
-// millis is t in Unix milliseconds, 0 for the zero time.
-func millis(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-// fromMillis is the inverse of millis.
-func fromMillis(ms int64) time.Time {
-	if ms == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms)
-}
-
 // User implements store.Store.
 func (d *DB) User(ctx context.Context, id wire.UserID) (store.User, error) {
-	return scanUser(d.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	return sqldb.ScanUser(d.db.QueryRowContext(ctx, `SELECT `+sqldb.UserCols+` FROM users WHERE id = ?`, id))
 }
 
 // UserByName implements store.Store.
 func (d *DB) UserByName(ctx context.Context, org wire.OrgID, username string) (store.User, error) {
-	return scanUser(d.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE org = ? AND username = ?`, org, username))
+	return sqldb.ScanUser(d.db.QueryRowContext(ctx, `SELECT `+sqldb.UserCols+` FROM users WHERE org = ? AND username = ?`, org, username))
 }
 
 // Users implements store.Store.
 func (d *DB) Users(ctx context.Context, org wire.OrgID) ([]store.User, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE org = ? ORDER BY username`, org)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var users []store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		users = append(users, u)
-	}
-	return users, rows.Err()
+	rows, err := d.db.QueryContext(ctx, `SELECT `+sqldb.UserCols+` FROM users WHERE org = ? ORDER BY username`, org)
+	return collect(rows, err, sqldb.ScanUser)
 }
 
 // CreateToken implements store.Store.
@@ -337,7 +289,7 @@ func createToken(ctx context.Context, db execer, t store.Token, now time.Time) e
 	if t.ID == "" && len(t.Hash) >= 20 {
 		t.ID = "s_" + t.Hash[:20]
 	}
-	_, err := db.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.ExecContext(ctx, `INSERT INTO tokens (`+sqldb.TokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.Hash, t.ID, t.Org, t.Role, t.User, t.Conv, t.CreatedAt.UnixMilli(), t.ExpiresAt.UnixMilli(), t.Addr, t.Client, t.Method)
 	if isUnique(err) {
 		return store.ErrConflict
@@ -345,19 +297,9 @@ func createToken(ctx context.Context, db execer, t store.Token, now time.Time) e
 	return err
 }
 
-const tokenCols = `hash, id, org, role, user_id, conv, created_at, expires_at, addr, client, method`
-
-func scanToken(row interface{ Scan(...any) error }) (store.Token, error) {
-	var t store.Token
-	var created, exp int64
-	err := row.Scan(&t.Hash, &t.ID, &t.Org, &t.Role, &t.User, &t.Conv, &created, &exp, &t.Addr, &t.Client, &t.Method)
-	t.CreatedAt, t.ExpiresAt = time.UnixMilli(created), time.UnixMilli(exp)
-	return t, notFound(err)
-}
-
 // Token implements store.Store.
 func (d *DB) Token(ctx context.Context, hash string) (store.Token, error) {
-	return scanToken(d.db.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash))
+	return sqldb.ScanToken(d.db.QueryRowContext(ctx, `SELECT `+sqldb.TokenCols+` FROM tokens WHERE hash = ?`, hash))
 }
 
 // DeleteExpiredTokens implements store.Store.
@@ -369,27 +311,12 @@ func (d *DB) DeleteExpiredTokens(ctx context.Context, now time.Time) error {
 	return err
 }
 
-const convCols = `id, org, state, customer_name, agent_id, agent_name, last_seq, created_at, accepted_at, ended_at, ended_by,
-	customer, customer_since, activity_at, end_reason, outcome, wrap_code, wrap_note, wrap_ms`
-
-// convFields are the fields of c in convCols' order, for scanning.
-func convFields(c *wire.Conversation) []any {
-	return []any{&c.ID, &c.Org, &c.State, &c.CustomerName, &c.AgentID, &c.AgentName, &c.LastSeq, &c.CreatedAt, &c.AcceptedAt,
-		&c.EndedAt, &c.EndedBy, &c.Customer, &c.CustomerSince, &c.ActivityAt, &c.EndReason, &c.Outcome, &c.WrapCode, &c.WrapNote, &c.WrapMS}
-}
-
-func scanConv(row interface{ Scan(...any) error }) (wire.Conversation, error) {
-	var c wire.Conversation
-	err := row.Scan(convFields(&c)...)
-	return c, notFound(err)
-}
-
 // CreateConversation implements store.Store.
 func (d *DB) CreateConversation(ctx context.Context, c wire.Conversation) error {
 	if c.ActivityAt == 0 {
 		c.ActivityAt = c.CreatedAt
 	}
-	_, err := d.db.ExecContext(ctx, `INSERT INTO conversations (`+convCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := d.db.ExecContext(ctx, `INSERT INTO conversations (`+sqldb.ConvCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Org, c.State, store.Clean(c.CustomerName), c.AgentID, c.AgentName, c.LastSeq, c.CreatedAt, c.AcceptedAt, c.EndedAt, c.EndedBy,
 		c.Customer, c.CustomerSince, c.ActivityAt, c.EndReason, c.Outcome, c.WrapCode, store.Clean(c.WrapNote), c.WrapMS)
 	if isUnique(err) {
@@ -400,7 +327,7 @@ func (d *DB) CreateConversation(ctx context.Context, c wire.Conversation) error 
 
 // Conversation implements store.Store.
 func (d *DB) Conversation(ctx context.Context, id wire.ConversationID) (wire.Conversation, error) {
-	return scanConv(d.db.QueryRowContext(ctx, `SELECT `+convCols+` FROM conversations WHERE id = ?`, id))
+	return sqldb.ScanConv(d.db.QueryRowContext(ctx, `SELECT `+sqldb.ConvCols+` FROM conversations WHERE id = ?`, id))
 }
 
 // SetWrapUp implements store.Store.
@@ -435,31 +362,9 @@ func (d *DB) UpdateConversation(ctx context.Context, c wire.Conversation) error 
 
 // OpenConversations implements store.Store.
 func (d *DB) OpenConversations(ctx context.Context) ([]wire.Conversation, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+convCols+` FROM conversations WHERE state IN (?, ?) ORDER BY created_at, id`,
+	rows, err := d.db.QueryContext(ctx, `SELECT `+sqldb.ConvCols+` FROM conversations WHERE state IN (?, ?) ORDER BY created_at, id`,
 		wire.ConvWaiting, wire.ConvActive)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var convs []wire.Conversation
-	for rows.Next() {
-		c, err := scanConv(rows)
-		if err != nil {
-			return nil, err
-		}
-		convs = append(convs, c)
-	}
-	return convs, rows.Err()
-}
-
-const msgCols = `conv, seq, author, author_name, text, COALESCE(client_id, ''), at, COALESCE(event, ''), internal`
-
-func scanMsg(row interface{ Scan(...any) error }) (wire.Message, error) {
-	var m wire.Message
-	var ev string
-	err := row.Scan(&m.Conv, &m.Seq, &m.Author, &m.AuthorName, &m.Text, &m.ClientID, &m.At, &ev, &m.Internal)
-	m.Event = store.DecodeEvent(ev)
-	return m, notFound(err)
+	return collect(rows, err, sqldb.ScanConv)
 }
 
 // AppendMessage implements store.Store.
@@ -482,7 +387,7 @@ func (d *DB) AppendMessages(ctx context.Context, ms []wire.Message) ([]store.App
 	res := make([]store.Appended, 0, len(ms))
 	for _, m := range ms {
 		if m.ClientID != "" {
-			old, err := scanMsg(find.QueryRowContext(ctx, m.Conv, m.ClientID))
+			old, err := sqldb.ScanMsg(find.QueryRowContext(ctx, m.Conv, m.ClientID))
 			if err == nil {
 				res = append(res, store.Appended{Message: old, Dup: true})
 				continue
@@ -494,7 +399,7 @@ func (d *DB) AppendMessages(ctx context.Context, ms []wire.Message) ([]store.App
 		m.At = d.now().UnixMilli()
 		m.Text, m.AuthorName = store.Clean(m.Text), store.Clean(m.AuthorName)
 		if err := bump.QueryRowContext(ctx, m.Author != wire.AuthorSystem, m.At, m.Conv).Scan(&m.Seq); err != nil {
-			return nil, notFound(err)
+			return nil, sqldb.NotFound(err)
 		}
 		var clientID any
 		if m.ClientID != "" {
@@ -510,25 +415,13 @@ func (d *DB) AppendMessages(ctx context.Context, ms []wire.Message) ([]store.App
 
 // Messages implements store.Store.
 func (d *DB) Messages(ctx context.Context, conv wire.ConversationID, after int64, limit int) ([]wire.Message, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+msgCols+` FROM messages WHERE conv = ? AND seq > ? ORDER BY seq LIMIT ?`, conv, after, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var msgs []wire.Message
-	for rows.Next() {
-		m, err := scanMsg(rows)
-		if err != nil {
-			return nil, err
-		}
-		msgs = append(msgs, m)
-	}
-	return msgs, rows.Err()
+	rows, err := d.db.QueryContext(ctx, `SELECT `+sqldb.MsgCols+` FROM messages WHERE conv = ? AND seq > ? ORDER BY seq LIMIT ?`, conv, after, limit)
+	return collect(rows, err, sqldb.ScanMsg)
 }
 
 // FirstMessage implements store.Store.
 func (d *DB) FirstMessage(ctx context.Context, conv wire.ConversationID, author wire.Author) (wire.Message, error) {
-	return scanMsg(d.db.QueryRowContext(ctx, `SELECT `+msgCols+` FROM messages WHERE conv = ? AND author = ? ORDER BY seq LIMIT 1`, conv, author))
+	return sqldb.ScanMsg(d.db.QueryRowContext(ctx, `SELECT `+sqldb.MsgCols+` FROM messages WHERE conv = ? AND author = ? ORDER BY seq LIMIT 1`, conv, author))
 }
 
 // SetReceipt implements store.Store.
@@ -541,17 +434,5 @@ func (d *DB) SetReceipt(ctx context.Context, conv wire.ConversationID, r store.R
 // Receipts implements store.Store.
 func (d *DB) Receipts(ctx context.Context, conv wire.ConversationID) ([]store.Receipt, error) {
 	rows, err := d.db.QueryContext(ctx, `SELECT by, kind, seq FROM receipts WHERE conv = ? ORDER BY by, kind`, conv)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var rs []store.Receipt
-	for rows.Next() {
-		var r store.Receipt
-		if err := rows.Scan(&r.By, &r.Kind, &r.Seq); err != nil {
-			return nil, err
-		}
-		rs = append(rs, r)
-	}
-	return rs, rows.Err()
+	return collect(rows, err, sqldb.ScanReceipt)
 }
