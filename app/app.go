@@ -93,6 +93,7 @@ func New(cfg Config) *Services {
 		policyPath: cfg.PolicyPath,
 	}
 	c.calls = newCallManager(c, cfg.Devices)
+	c.monitor = &monitors{c: c}
 	c.visual = newVisual(c, cfg.Keychain)
 	c.setup = newSetup(c)
 	c.reset()
@@ -164,6 +165,7 @@ type core struct {
 	now     func() time.Time
 	prefill Prefill
 	calls   *callManager // the agent's calls
+	monitor *monitors    // a supervisor's leg on an agent's call (monitor.go)
 	visual  *Visual      // visual engagement (co-browse, screen share)
 	setup   *Setup       // "Test my setup" (setup.go)
 
@@ -209,6 +211,7 @@ type core struct {
 // reset forgets everything about the last session. Callers hold mu (or own c exclusively).
 func (c *core) reset() {
 	c.calls.drop() // the hub ends a call whose agent went
+	c.monitor.drop()
 	if c.visual != nil {
 		c.visual.drop()
 	}
@@ -346,6 +349,7 @@ func (c *core) apply(ev wire.Envelope) (out []emission, followUp []func()) {
 	case st.State == client.StateReconnecting && c.session.Connection != ConnReconnecting:
 		c.log.Info("reconnecting to the hub", "err", st.Err)
 		c.session.Connection = ConnReconnecting
+		c.monitor.drop() // the hub ends a supervisor's leg with their connection
 		out = append(out, emission{EventSession, c.session})
 	case st.State == client.StateConnected && st.Welcome != nil:
 		return c.welcome(*st.Welcome)
@@ -531,6 +535,9 @@ func (c *core) event(ev wire.Envelope) (out []emission, followUp []func()) {
 
 	case wire.TypeCallState, wire.TypeCallSignal, wire.TypeCallMedia:
 		c.calls.onHub(ev)
+
+	case wire.TypeMonitorState, wire.TypeMonitorSignal:
+		c.onMonitorEvent(ev)
 
 	case wire.TypeVisualSettings, wire.TypeVisualState, wire.TypeVisualEvent, wire.TypeVisualPointer,
 		wire.TypeVisualCommand, wire.TypeVisualResult, wire.TypeVisualSignal:

@@ -135,6 +135,11 @@ type CallView struct {
 	Record    wire.RecordingMode `json:"record,omitempty"`
 	Consent   bool               `json:"consent,omitempty"`
 	Recording bool               `json:"recording,omitempty"`
+	// Coach is the supervisor the agent hears on the call, whispering or having joined ("" when
+	// nobody, or a supervisor only listening: neither side is told). Supervisor is set while a
+	// supervisor has joined the call: the customer sees it too.
+	Coach      string `json:"coach,omitempty"`
+	Supervisor string `json:"supervisor,omitempty"`
 }
 
 // QualityView is the call-quality indicator and its details.
@@ -149,6 +154,11 @@ type QualityView struct {
 	SendFPS  float64      `json:"send_fps"`
 	RecvFPS  float64      `json:"recv_fps"`
 	Route    Route        `json:"route"`
+	// UpKbps is everything the agent sends for the call (audio, video, headers, a supervisor's
+	// leg), kbit/s.
+	UpKbps int `json:"up_kbps"`
+	// CoachLevel is how loud the supervisor the agent hears is (RMS 0..1; 0 when none).
+	CoachLevel float64 `json:"coach_level,omitempty"`
 }
 
 // DeviceView is one device the agent can pick.

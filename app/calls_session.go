@@ -48,6 +48,13 @@ type callSession struct {
 	record             wire.RecordingMode
 	consent, recording bool
 	spool              string
+	// mon is the supervisor's leg on the call (monitor.go), monID its id and monMode, monName
+	// what the hub last said of it; supervisor is who barged in (wire.Call.Supervisor).
+	mon        *media.Monitor
+	monID      wire.MonitorID
+	monMode    wire.MonitorMode
+	monName    string
+	supervisor string
 }
 
 // iceKey names an ICE plan's credentials, to notice the hub's renewal.
@@ -109,6 +116,7 @@ func (s *callSession) onState(st wire.Call) {
 		s.outcome = st.Outcome
 	}
 	s.answering, s.problem = st.Answering, st.Problem
+	s.supervisor = st.Supervisor
 	s.log.Info("call state", "state", st.State, "outcome", st.Outcome, "reason", st.Reason, "answering", st.Answering, "problem", st.Problem)
 	switch st.State {
 	case wire.CallRinging:
@@ -416,6 +424,7 @@ func (s *callSession) finish(by wire.Author, reason string, outcome wire.CallOut
 		close(s.stopStats)
 		s.stopStats = nil
 	}
+	s.closeMonitor("call_ended")
 	if s.mc != nil {
 		if err := s.mc.Close(); err != nil { // finishes a recording's files
 			s.log.Debug("media close", "err", err)
@@ -480,6 +489,9 @@ func (s *callSession) startStats() {
 				qv := quality(id, mc.Stats(), relay)
 				q.Enqueue(func() {
 					if s.state != CallEnded {
+						if s.mon != nil && s.coach() != "" {
+							qv.CoachLevel = round3(s.mon.VoiceLevel())
+						}
 						s.m.c.events.emit(EventCallQuality, qv)
 					}
 				})
@@ -493,7 +505,7 @@ func (s *callSession) startStats() {
 func quality(id wire.CallID, st media.Stats, relayed bool) QualityView {
 	q := QualityView{
 		Call: id, RTTMs: float64(st.RTT) / float64(time.Millisecond), JitterMs: float64(st.Jitter) / float64(time.Millisecond),
-		LossPct: st.PacketLoss * 100, SendKbps: st.SendBitrate / 1000, RecvKbps: st.RecvBitrate / 1000,
+		LossPct: st.PacketLoss * 100, SendKbps: st.SendBitrate / 1000, UpKbps: st.UpBitrate / 1000, RecvKbps: st.RecvBitrate / 1000,
 		SendFPS: st.SendFPS, RecvFPS: st.RecvFPS, Route: RouteDirect,
 	}
 	if relayed || st.Relayed {
@@ -523,6 +535,7 @@ func (s *callSession) viewOf() CallView {
 		Warnings:  append([]wire.Code(nil), s.warnings...),
 		Answering: s.answering, RemoteProblem: s.problem,
 		Record: s.record, Consent: s.consent, Recording: s.recording,
+		Coach: s.coach(), Supervisor: s.supervisor,
 	}
 	if v.Connection == "" {
 		v.Connection = media.ConnectionNew

@@ -69,6 +69,7 @@ var eventTypes = map[string]any{
 	EventScreenShare:   ScreenShareView{},
 	EventWindow:        WindowNotice{},
 	EventSetup:         SetupView{},
+	EventMonitor:       MonitorView{},
 }
 
 // EmitterFunc adapts a function to the Emitter interface.

@@ -86,3 +86,23 @@ func (s *Supervisor) Transcript(conv wire.ConversationID, after int64) ([]Messag
 	}
 	return out, nil
 }
+
+// Monitor listens to an agent's live call (mode listen), coaches the agent without the customer
+// hearing (whisper) or joins the call (barge); asked again it changes the mode of the same leg.
+// The app emits EventMonitor as the leg connects, changes and ends. The hub refuses an agent
+// with no live call (ENOTFOUND), a call that has a supervisor on it already (ECONFLICT), and
+// anyone but a supervisor or admin (EFORBIDDEN).
+func (s *Supervisor) Monitor(agent wire.UserID, mode wire.MonitorMode) (MonitorView, error) {
+	switch mode {
+	case wire.MonitorListen, wire.MonitorWhisper, wire.MonitorBarge:
+	default:
+		return MonitorView{}, wire.Errorf(wire.EINVALID, "mode must be listen, whisper or barge")
+	}
+	return s.c.monitor.start(agent, mode)
+}
+
+// StopMonitor ends the supervisor's leg, if any; the call goes on.
+func (s *Supervisor) StopMonitor() error {
+	s.c.monitor.stop()
+	return nil
+}

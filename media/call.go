@@ -106,22 +106,23 @@ type Call struct {
 	// candidates must not cross the old one's. Our own are held in heldCand (sent once the
 	// other side has the offer, i.e. when its answer arrives), and the other side's wait in
 	// pendingCand until the answer gives their new credentials.
-	restarting bool
-	heldCand   []Candidate
-	onCand     func(Candidate)
-	onState    func(State)
-	state      State
-	audio      *audioSend
-	video      *videoSend
-	player     atomic.Pointer[player] // nil: no speaker
-	camera     string                 // the camera for video added later (SetCamera)
-	onAudio    atomic.Pointer[func(pcm []int16)]
-	rec        atomic.Pointer[recorder] // nil until Record (record.go)
-	mon        atomic.Pointer[Monitor]  // a supervisor's leg (monitor.go); nil when none
-	bwe        cc.BandwidthEstimator
-	target     atomic.Int64 // congestion-controlled video target, bit/s
-	wg         sync.WaitGroup
-	done       chan struct{}
+	restarting   bool
+	heldCand     []Candidate
+	onCand       func(Candidate)
+	onState      func(State)
+	state        State
+	audio        *audioSend
+	video        *videoSend
+	player       atomic.Pointer[player] // nil: no speaker
+	camera       string                 // the camera for video added later (SetCamera)
+	onAudio      atomic.Pointer[func(pcm []int16)]
+	onTrackAudio atomic.Pointer[func(track string, pcm []int16)]
+	rec          atomic.Pointer[recorder] // nil until Record (record.go)
+	mon          atomic.Pointer[Monitor]  // a supervisor's leg (monitor.go); nil when none
+	bwe          cc.BandwidthEstimator
+	target       atomic.Int64 // congestion-controlled video target, bit/s
+	wg           sync.WaitGroup
+	done         chan struct{}
 
 	st counters
 }
@@ -134,6 +135,7 @@ type counters struct {
 	lastAudio                                                 atomic.Int64  // unix ns of the last received audio packet
 	lastStatsAt                                               time.Time
 	lastSent, lastRecv, lastFramesSent, lastFramesDecoded     int64
+	lastUp                                                    int64 // bytes the call (and a supervisor's leg) had sent
 }
 
 // NewCall builds a call: the peer connection, the local sources that Options ask for and the

@@ -19,6 +19,11 @@ func (c *Call) RemoteVideoURL() string { return c.remote.URL() }
 // It runs on the receive goroutine and must not keep pcm.
 func (c *Call) OnRemoteAudio(f func(pcm []int16)) { c.onAudio.Store(&f) }
 
+// OnRemoteTrackAudio sets a function that sees every decoded 20 ms of remote audio with the id
+// of the track it came on (a supervisor's leg brings two: MonitorCustomerTrack and
+// MonitorAgentTrack). It runs on the receive goroutines and must not keep pcm.
+func (c *Call) OnRemoteTrackAudio(f func(track string, pcm []int16)) { c.onTrackAudio.Store(&f) }
+
 // OnRemoteFrame sets a function that sees every decoded remote frame (tests, recording).
 // It runs on the receive goroutine and must not keep img.
 func (c *Call) OnRemoteFrame(f func(img *image.YCbCr)) { c.remote.onFrame.Store(&f) }
@@ -60,6 +65,9 @@ func (c *Call) receiveAudio(tr *webrtc.TrackRemote) {
 		c.st.lastAudio.Store(time.Now().UnixNano())
 		if f := c.onAudio.Load(); f != nil && *f != nil {
 			(*f)(pcm)
+		}
+		if f := c.onTrackAudio.Load(); f != nil && *f != nil {
+			(*f)(tr.ID(), pcm)
 		}
 		if p := c.player.Load(); p != nil {
 			p.pushTo(tr.ID(), pcm)

@@ -27,6 +27,10 @@ const TestPatternID = "test-pattern"
 // 880 Hz tone, so switching devices mid-call can be seen and heard without hardware.
 const TestPattern2ID = "test-pattern-2"
 
+// TestPattern3ID is a third test tone (660 Hz, with the first pattern), not listed among the
+// devices: tests of a supervised call tell the customer, the agent and the supervisor apart.
+const TestPattern3ID = "test-pattern-3"
+
 // VideoSource gives raw I420 frames at its capture rate; Read blocks until the next frame.
 type VideoSource interface {
 	Read() (*image.YCbCr, error)
@@ -43,7 +47,7 @@ type AudioSource interface {
 // OpenVideo opens the camera with the given id (TestPatternID for the pattern, "" for the
 // default camera) at w x h and fps.
 func OpenVideo(id string, w, h, fps int) (VideoSource, error) {
-	if id == TestPatternID || id == TestPattern2ID {
+	if id == TestPatternID || id == TestPattern2ID || id == TestPattern3ID {
 		src := newPatternSource(w, h, fps, time.Now)
 		src.p.Tint = id == TestPattern2ID
 		return src, nil
@@ -75,10 +79,13 @@ func OpenVideo(id string, w, h, fps int) (VideoSource, error) {
 // OpenAudio opens the microphone with the given id (TestPatternID for the tone, "" for the
 // default microphone).
 func OpenAudio(id string) (AudioSource, error) {
-	if id == TestPatternID || id == TestPattern2ID {
+	if id == TestPatternID || id == TestPattern2ID || id == TestPattern3ID {
 		src := newToneSource()
-		if id == TestPattern2ID {
+		switch id {
+		case TestPattern2ID:
 			src.t.Hz = 880
+		case TestPattern3ID:
+			src.t.Hz = 660
 		}
 		return src, nil
 	}

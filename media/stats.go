@@ -22,6 +22,9 @@ type Stats struct {
 	KeyFramesSent int64         `json:"keyFramesSent"` // on PLI/FIR, or at the start
 	FramesDecoded int64         `json:"framesDecoded"`
 	AudioLevel    float64       `json:"audioLevel"` // received audio RMS, 0..1
+	// UpBitrate is everything the call sends, bit/s: audio, video, RTCP and headers, and a
+	// supervisor's leg (monitor.go) when one is open.
+	UpBitrate int `json:"upBitrate"`
 	// Relayed is true when the selected candidate pair goes through a TURN relay on either side.
 	Relayed      bool      `json:"relayed"`
 	FirstFrameAt time.Time `json:"-"` // when the first remote frame was decoded
@@ -32,9 +35,12 @@ func (c *Call) Stats() Stats {
 	var s Stats
 	var lost, recv int64
 	var pairLocal, pairRemote string
+	var up int64
 	candType := map[string]webrtc.ICECandidateType{}
 	for _, v := range c.pc.GetStats() {
 		switch st := v.(type) {
+		case webrtc.TransportStats:
+			up += int64(st.BytesSent)
 		case webrtc.ICECandidateStats:
 			candType[st.ID] = st.CandidateType
 		case webrtc.ICECandidatePairStats:
@@ -60,6 +66,9 @@ func (c *Call) Stats() Stats {
 	if lost+recv > 0 {
 		s.PacketLoss = float64(max(lost, 0)) / float64(lost+recv)
 	}
+	if m := c.mon.Load(); m != nil {
+		up += m.BytesSent()
+	}
 	now := time.Now()
 	sent, got := c.st.bytesSentVideo.Load(), c.st.bytesRecvVideo.Load()
 	fs, fd := c.st.framesSent.Load(), c.st.framesDecoded.Load()
@@ -70,8 +79,11 @@ func (c *Call) Stats() Stats {
 			s.RecvBitrate = int(float64(got-c.st.lastRecv) * 8 / dt)
 			s.SendFPS = float64(fs-c.st.lastFramesSent) / dt
 			s.RecvFPS = float64(fd-c.st.lastFramesDecoded) / dt
+			// A leg that closed takes its bytes along: no negative rate.
+			s.UpBitrate = int(float64(max(up-c.st.lastUp, 0)) * 8 / dt)
 		}
 	}
+	c.st.lastUp = up
 	c.st.lastStatsAt, c.st.lastSent, c.st.lastRecv, c.st.lastFramesSent, c.st.lastFramesDecoded = now, sent, got, fs, fd
 	c.mu.Unlock()
 	s.TargetBitrate = int(c.target.Load())

@@ -9,6 +9,7 @@
 //	             [-call voice|video [-record]] [-devices test-pattern|system] [-speaker none|default|ID]
 //	             [-cobrowse [-cobrowse-record FILE] [-cobrowse-field ID] [-cobrowse-type TEXT]]
 //	             [-policy machine|none|FILE]
+//	             [-monitor listen[,whisper,barge] [-monitor-step 6s]] [-microphone ID]
 //
 // With -call the agent calls the customer after the first customer message of each conversation
 // it holds (one call at a time), using the test pattern and tone unless -devices system; it logs
@@ -19,6 +20,8 @@
 // button does (an organisation that asks the customer; without their yes the hub refuses, and the
 // agent logs the refusal's code); an organisation that records every call needs no flag. Either
 // way the recording is uploaded when the call ends, like the desktop app's.
+// With -monitor (signed in as a supervisor) it listens to, whispers to or joins the first call
+// it sees an agent on (see monitor.go).
 // With -cobrowse it invites the customer to the built-in co-browse (see cobrowse.go).
 // Like the desktop app it obeys this machine's policy file (see policy.go): a locked hub URL
 // refuses any other hub, and a malformed file refuses sign-in.
@@ -101,6 +104,8 @@ type Main struct {
 	svc *app.Services
 	// cb is the -cobrowse mode (cobrowse.go).
 	cb cobrowse
+	// mon is the -monitor mode (monitor.go).
+	mon monitorPlan
 }
 
 // NewMain returns a Main writing to the process's stdout and stderr.
@@ -128,6 +133,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fl.BoolVar(&m.ShowVersion, "version", false, "print the version and exit")
 	fl.BoolVar(&m.Verbose, "v", false, "debug logs")
 	m.cobrowseFlags(fl)
+	m.monitorFlags(fl)
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -203,6 +209,9 @@ func (m *Main) Run(ctx context.Context) error {
 			return fmt.Errorf("speaker %s: %w", m.Speaker, err)
 		}
 	}
+	if err := m.selectMicrophone(); err != nil {
+		return fmt.Errorf("microphone %s: %w", m.mon.mic, err)
+	}
 
 	if m.Token != "" {
 		if _, err := m.svc.Session.SignInToken(m.HubURL, m.Token); err != nil {
@@ -248,6 +257,7 @@ type reactions struct {
 // react acts on one event: accept offers, echo, call, co-browse, and log. An error stops Run.
 func (m *Main) react(data any, st *reactions) error {
 	m.cobrowseEvent(data, st.states)
+	m.monitorEvent(data)
 	switch data := data.(type) {
 	case []app.OfferView:
 		for _, o := range data {
@@ -292,7 +302,7 @@ func (m *Main) react(data any, st *reactions) error {
 		}
 	case app.QualityView:
 		m.log.Debug("call quality", "call", data.Call, "level", data.Level, "route", data.Route, "rtt_ms", data.RTTMs, "loss_pct", data.LossPct,
-			"send_kbps", data.SendKbps, "send_fps", data.SendFPS, "recv_kbps", data.RecvKbps, "recv_fps", data.RecvFPS)
+			"send_kbps", data.SendKbps, "send_fps", data.SendFPS, "recv_kbps", data.RecvKbps, "recv_fps", data.RecvFPS, "up_kbps", data.UpKbps, "coach_level", data.CoachLevel)
 	case app.SessionView:
 		m.log.Info("session", "connection", data.Connection, "signed_in", data.SignedIn)
 		if !data.SignedIn {
@@ -327,6 +337,9 @@ func (m *Main) logCall(last *app.CallView, v *app.CallView) {
 	}
 	if v.Recording != last.Recording {
 		m.log.Info("call recording", "call", v.ID, "recording", v.Recording, "consent", v.Consent)
+	}
+	if v.Coach != last.Coach || v.Supervisor != last.Supervisor {
+		m.log.Info("call coach", "call", v.ID, "coach", v.Coach, "supervisor_joined", v.Supervisor)
 	}
 	if v.RemoteFrames && !last.RemoteFrames {
 		m.log.Info("call first remote frame", "call", v.ID)

@@ -97,6 +97,7 @@ const en: Messages = {
     recordAsk: 'Allow this call to be recorded',
     recordAlways: 'This call will be recorded. Answering means you agree; Decline keeps you in the chat.',
     recording: 'Recording',
+    supervisorJoined: 'A supervisor joined the call',
     asking: {
       audio: 'Please allow the microphone in your browser…',
       video: 'Please allow the camera and microphone in your browser…',

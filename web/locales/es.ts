@@ -97,6 +97,7 @@ const es: Messages = {
     recordAsk: 'Permitir que se grabe esta llamada',
     recordAlways: 'Esta llamada se grabará. Al contestar lo aceptas; si rechazas, sigues en el chat.',
     recording: 'Grabando',
+    supervisorJoined: 'Un supervisor se ha unido a la llamada',
     asking: {
       audio: 'Permite el micrófono en tu navegador…',
       video: 'Permite la cámara y el micrófono en tu navegador…',

@@ -80,6 +80,13 @@ export interface CallView {
   record?: wire.RecordingMode;
   consent?: boolean;
   recording?: boolean;
+  /**
+   * Coach is the supervisor the agent hears on the call, whispering or having joined ("" when
+   * nobody, or a supervisor only listening: neither side is told). Supervisor is set while a
+   * supervisor has joined the call: the customer sees it too.
+   */
+  coach?: string;
+  supervisor?: string;
 }
 
 /**
@@ -96,6 +103,15 @@ export interface QualityView {
   send_fps: number;
   recv_fps: number;
   route: Route;
+  /**
+   * UpKbps is everything the agent sends for the call (audio, video, headers, a supervisor's
+   * leg), kbit/s.
+   */
+  up_kbps: number;
+  /**
+   * CoachLevel is how loud the supervisor the agent hears is (RMS 0..1; 0 when none).
+   */
+  coach_level?: number;
 }
 
 /**
@@ -121,6 +137,32 @@ export interface DevicesView {
    * SwitchMidCall is false: a new choice applies from the next call.
    */
   switch_mid_call: boolean;
+}
+
+/**
+ * MonitorView is a supervisor's leg on an agent's call, as the team view shows it.
+ */
+export interface MonitorView {
+  id: wire.MonitorID;
+  agent: wire.UserID;
+  call: wire.CallID;
+  conv: wire.ConversationID;
+  mode: wire.MonitorMode;
+  /**
+   * Connection is the leg's peer connection state.
+   */
+  connection: ConnectionState;
+  /**
+   * Ended is set once the leg is over; Reason is the hub's ("stopped", "call_ended",
+   * "supervisor_gone") or "connection_lost".
+   */
+  ended?: boolean;
+  reason?: string;
+  /**
+   * CustomerLevel and AgentLevel are how loud each side is (RMS, 0..1) for the level meters.
+   */
+  customer_level: number;
+  agent_level: number;
 }
 
 /**
@@ -678,10 +720,12 @@ export interface Bindings {
     Assign(conv: wire.ConversationID, agent: wire.UserID): Promise<void>;
     Close(conv: wire.ConversationID): Promise<void>;
     FetchCSV(report: Report): Promise<string>;
+    Monitor(agent: wire.UserID, mode: wire.MonitorMode): Promise<MonitorView>;
     OpenRecordings(conv: wire.ConversationID): Promise<void>;
     Recordings(conv: wire.ConversationID): Promise<wire.Recording[]>;
     SaveCSV(report: Report): Promise<string>;
     Snapshot(): Promise<SupervisorView>;
+    StopMonitor(): Promise<void>;
     Transcript(conv: wire.ConversationID, after: number): Promise<MessageView[]>;
     Watch(conv: wire.ConversationID, on: boolean): Promise<void>;
   };
@@ -736,6 +780,7 @@ export interface Events {
   "call.quality": QualityView;
   "conversations": ConversationView[];
   "message": MessageView;
+  "monitor": MonitorView;
   "notice": Notice;
   "offers": OfferView[];
   "session": SessionView;

@@ -134,6 +134,30 @@ describe('CallView', () => {
     expect(queryByTestId('call-recording')).toBeNull();
   });
 
+  it('says when a supervisor joined the call, and no more once they left (en, es)', async () => {
+    for (const [lang, text] of [
+      ['en', 'A supervisor joined the call'],
+      ['es', 'Un supervisor se ha unido a la llamada'],
+    ]) {
+      const { call } = session();
+      call.handle(ringing({}));
+      const { getByTestId, queryByTestId, unmount } = render(CallView, { call, t: portalI18n([lang]), agent: 'Ana' });
+      await fireEvent.click(getByTestId('accept-audio'));
+      call.handle({ type: 'call.state', data: { id: 'k1', conv: 'c1', kind: 'voice', state: 'active', created_at: 1 } });
+      flushSync();
+      expect(queryByTestId('call-supervisor')).toBeNull();
+      call.handle({ type: 'call.state', data: { id: 'k1', conv: 'c1', kind: 'voice', state: 'active', created_at: 1, supervisor: 'Sue' } });
+      flushSync();
+      expect(getByTestId('call-supervisor').textContent).toBe(text);
+      // The supervisor's name is not shown to the customer.
+      expect(getByTestId('call-supervisor').textContent).not.toContain('Sue');
+      call.handle({ type: 'call.state', data: { id: 'k1', conv: 'c1', kind: 'voice', state: 'active', created_at: 1 } });
+      flushSync();
+      expect(queryByTestId('call-supervisor')).toBeNull();
+      unmount();
+    }
+  });
+
   it('says an always-recorded call is recorded; answering without ticking anything is consent', async () => {
     const { call, sent } = session();
     call.handle(ringing({ record: 'always' }));
