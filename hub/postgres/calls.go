@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"strings"
 
 	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/hub/store/sqldb"
@@ -76,8 +75,7 @@ func (d *DB) CallsOf(ctx context.Context, conv wire.ConversationID) ([]store.Cal
 
 // Report implements store.CallStore.
 func (d *DB) Report(ctx context.Context, org wire.OrgID, since, until int64) ([]store.ReportRow, error) {
-	rows, err := d.pool.Query(ctx, `SELECT `+prefixed("c.", sqldb.ConvCols)+`,
-			k.id, k.kind, k.outcome, k.answered_at, k.ended_at
+	rows, err := d.pool.Query(ctx, `SELECT `+sqldb.ReportCols+`
 		FROM conversations c LEFT JOIN calls k ON k.conv = c.id
 		WHERE c.org = $1 AND c.state = $2 AND c.ended_at >= $3 AND c.ended_at < $4
 		ORDER BY c.ended_at, c.id, k.created_at, k.id`, org, wire.ConvEnded, since, until)
@@ -85,36 +83,7 @@ func (d *DB) Report(ctx context.Context, org wire.OrgID, since, until int64) ([]
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.ReportRow
-	for rows.Next() {
-		var c wire.Conversation
-		var callID, kind, outcome *string
-		var answered, ended *int64
-		if err := rows.Scan(append(sqldb.ConvFields(&c), &callID, &kind, &outcome, &answered, &ended)...); err != nil {
-			return nil, err
-		}
-		if n := len(out); n == 0 || out[n-1].Conv.ID != c.ID {
-			row := store.ReportRow{Conv: c}
-			if c.AcceptedAt > 0 && c.EndedAt > c.AcceptedAt {
-				row.HandleMS = c.EndedAt - c.AcceptedAt + c.WrapMS
-			}
-			out = append(out, row)
-		}
-		if callID == nil {
-			continue
-		}
-		row := &out[len(out)-1]
-		row.Calls++
-		row.CallKinds = append(row.CallKinds, wire.CallKind(*kind))
-		row.Outcomes = append(row.Outcomes, wire.CallOutcome(*outcome))
-		if *answered > 0 {
-			row.Answered++
-			if *ended > *answered {
-				row.CallMS += *ended - *answered
-			}
-		}
-	}
-	return out, rows.Err()
+	return sqldb.ScanReport(rows)
 }
 
 // CallsReport implements store.CallStore.
@@ -137,22 +106,9 @@ func (d *DB) Stats(ctx context.Context, org wire.OrgID, since int64) (wire.Stats
 	if err != nil {
 		return st, err
 	}
-	for rows.Next() {
-		var with bool
-		var n int
-		var avg float64
-		if err := rows.Scan(&with, &n, &avg); err != nil {
-			rows.Close()
-			return st, err
-		}
-		if with {
-			st.WithCall, st.AHTWithCallMS = n, int64(avg)
-		} else {
-			st.WithoutCall, st.AHTWithoutCallMS = n, int64(avg)
-		}
-	}
+	err = sqldb.AddHandleTimes(&st, rows)
 	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return st, err
 	}
 	// Outcomes of every conversation that ended, accepted or not (abandoned in the queue too).
@@ -173,29 +129,6 @@ func (d *DB) Stats(ctx context.Context, org wire.OrgID, since int64) (wire.Stats
 		return st, err
 	}
 	defer rows.Close()
-	var total, answered int64
-	for rows.Next() {
-		var outcome wire.CallOutcome
-		var n int
-		var ms, ans int64
-		if err := rows.Scan(&outcome, &n, &ms, &ans); err != nil {
-			return st, err
-		}
-		st.Calls[outcome] = n
-		total += ms
-		answered += ans
-	}
-	if answered > 0 {
-		st.AvgCallMS = total / answered
-	}
-	return st, rows.Err()
-}
-
-// prefixed qualifies each column of a column list with p.
-func prefixed(p, cols string) string {
-	parts := strings.Split(cols, ",")
-	for i, c := range parts {
-		parts[i] = p + strings.TrimSpace(c)
-	}
-	return strings.Join(parts, ", ")
+	err = sqldb.AddCallOutcomes(&st, rows)
+	return st, err
 }

@@ -2,8 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"strings"
 
 	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/hub/store/sqldb"
@@ -55,8 +53,7 @@ func (d *DB) CallsOf(ctx context.Context, conv wire.ConversationID) ([]store.Cal
 
 // Report implements store.CallStore.
 func (d *DB) Report(ctx context.Context, org wire.OrgID, since, until int64) ([]store.ReportRow, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+prefixed("c.", sqldb.ConvCols)+`,
-			k.id, k.kind, k.outcome, k.answered_at, k.ended_at
+	rows, err := d.db.QueryContext(ctx, `SELECT `+sqldb.ReportCols+`
 		FROM conversations c LEFT JOIN calls k ON k.conv = c.id
 		WHERE c.org = ? AND c.state = ? AND c.ended_at >= ? AND c.ended_at < ?
 		ORDER BY c.ended_at, c.id, k.created_at, k.id`, org, wire.ConvEnded, since, until)
@@ -64,36 +61,7 @@ func (d *DB) Report(ctx context.Context, org wire.OrgID, since, until int64) ([]
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.ReportRow
-	for rows.Next() {
-		var c wire.Conversation
-		var callID, kind, outcome sql.NullString
-		var answered, ended sql.NullInt64
-		if err := rows.Scan(append(sqldb.ConvFields(&c), &callID, &kind, &outcome, &answered, &ended)...); err != nil {
-			return nil, err
-		}
-		if n := len(out); n == 0 || out[n-1].Conv.ID != c.ID {
-			row := store.ReportRow{Conv: c}
-			if c.AcceptedAt > 0 && c.EndedAt > c.AcceptedAt {
-				row.HandleMS = c.EndedAt - c.AcceptedAt + c.WrapMS
-			}
-			out = append(out, row)
-		}
-		if !callID.Valid {
-			continue
-		}
-		row := &out[len(out)-1]
-		row.Calls++
-		row.CallKinds = append(row.CallKinds, wire.CallKind(kind.String))
-		row.Outcomes = append(row.Outcomes, wire.CallOutcome(outcome.String))
-		if answered.Int64 > 0 {
-			row.Answered++
-			if ended.Int64 > answered.Int64 {
-				row.CallMS += ended.Int64 - answered.Int64
-			}
-		}
-	}
-	return out, rows.Err()
+	return sqldb.ScanReport(rows)
 }
 
 // CallsReport implements store.CallStore.
@@ -106,15 +74,6 @@ func (d *DB) CallsReport(ctx context.Context, org wire.OrgID, since, until int64
 func (d *DB) queryCalls(ctx context.Context, query string, args ...any) ([]store.CallRecord, error) {
 	rows, err := d.db.QueryContext(ctx, query, args...)
 	return collect(rows, err, sqldb.ScanCall)
-}
-
-// prefixed qualifies each column of a column list with p.
-func prefixed(p, cols string) string {
-	parts := strings.Split(cols, ",")
-	for i, c := range parts {
-		parts[i] = p + strings.TrimSpace(c)
-	}
-	return strings.Join(parts, ", ")
 }
 
 // Stats implements store.CallStore.
@@ -130,24 +89,11 @@ func (d *DB) Stats(ctx context.Context, org wire.OrgID, since int64) (wire.Stats
 	if err != nil {
 		return st, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var with bool
-		var n int
-		var avg float64
-		if err := rows.Scan(&with, &n, &avg); err != nil {
-			return st, err
-		}
-		if with {
-			st.WithCall, st.AHTWithCallMS = n, int64(avg)
-		} else {
-			st.WithoutCall, st.AHTWithoutCallMS = n, int64(avg)
-		}
-	}
-	if err := rows.Err(); err != nil {
+	err = sqldb.AddHandleTimes(&st, rows)
+	rows.Close()
+	if err != nil {
 		return st, err
 	}
-	rows.Close()
 	// Outcomes of every conversation that ended, accepted or not (abandoned in the queue too).
 	err = d.db.QueryRowContext(ctx, `SELECT
 			COALESCE(SUM(CASE WHEN outcome = ? THEN 1 ELSE 0 END), 0),
@@ -166,20 +112,6 @@ func (d *DB) Stats(ctx context.Context, org wire.OrgID, since int64) (wire.Stats
 		return st, err
 	}
 	defer rows.Close()
-	var total, answered int64
-	for rows.Next() {
-		var outcome wire.CallOutcome
-		var n int
-		var ms, ans int64
-		if err := rows.Scan(&outcome, &n, &ms, &ans); err != nil {
-			return st, err
-		}
-		st.Calls[outcome] = n
-		total += ms
-		answered += ans
-	}
-	if answered > 0 {
-		st.AvgCallMS = total / answered
-	}
-	return st, rows.Err()
+	err = sqldb.AddCallOutcomes(&st, rows)
+	return st, err
 }

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/parleyhq/parley/hub/store"
@@ -144,5 +146,17 @@ func statsOutcomes(t *testing.T, open Open) {
 	if st.WithCall != 1 || st.AHTWithCallMS != 30000 || st.WithoutCall != 2 || st.AHTWithoutCallMS != 7000 ||
 		st.Resolved != 2 || st.Abandoned != 2 || st.AutoClosed != 1 || st.AvgCallMS != 6000 || st.Calls[wire.OutcomeAcceptedAudio] != 1 || st.SinceMS != 100 {
 		t.Errorf("Stats = %+v; want 1 with call (AHT 30 s), 2 without (7 s), 2 resolved, 2 abandoned, 1 auto-closed, a 6 s call", st)
+	}
+	// The report holds the conversations without a call too (the join's NULLs), each once.
+	rows, err := db.Report(ctx, "o", 100, 1<<40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rows {
+		got = append(got, fmt.Sprintf("%s:%d", r.Conv.ID, r.Calls))
+	}
+	if want := "c:0 d:0 a:0 b:1"; strings.Join(got, " ") != want {
+		t.Errorf("Report = %v; want %s (conversation:calls, by end)", got, want)
 	}
 }
