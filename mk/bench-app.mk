@@ -9,3 +9,10 @@ $(OUT)/xstamp: deps FORCE
 
 bench-app: deps web $(OUT)/parley-hub $(OUT)/parley-e2e $(OUT)/xstamp
 	PARLEY_HUB=$(OUT)/parley-hub PARLEY_APP_E2E=$(OUT)/parley-e2e PARLEY_XSTAMP=$(OUT)/xstamp timeout 900 node bench/app.mjs
+
+# bench-transport: what WebKitGTK spends showing the same 30 fps JPEG frames through the MJPEG
+# <img> the app uses against a WebSocket or fetched frames drawn to a canvas or swapped into an
+# <img> (Debian's MiniBrowser under its own Xvfb, compositing off as in the app). Not in `make test`.
+.PHONY: bench-transport
+bench-transport: deps
+	$(GO) run ./bench/transport
