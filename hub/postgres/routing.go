@@ -21,19 +21,7 @@ func fk(err error) error {
 // Queues implements store.RoutingStore.
 func (d *DB) Queues(ctx context.Context, org wire.OrgID) ([]wire.Queue, error) {
 	rows, err := d.pool.Query(ctx, `SELECT settings, is_default FROM queues WHERE org = $1 ORDER BY position, id`, org)
-	return collect(rows, err, func(row sqldb.Row) (wire.Queue, error) {
-		var raw string
-		var q wire.Queue
-		var def bool
-		if err := row.Scan(&raw, &def); err != nil {
-			return q, err
-		}
-		if err := json.Unmarshal([]byte(raw), &q); err != nil {
-			return q, err
-		}
-		q.Default = def
-		return q, nil
-	})
+	return collect(rows, err, sqldb.ScanQueue)
 }
 
 // SaveQueue implements store.RoutingStore.
@@ -91,50 +79,18 @@ func (d *DB) DeleteQueue(ctx context.Context, org wire.OrgID, id wire.QueueID) e
 
 // MemberRoutings implements store.RoutingStore.
 func (d *DB) MemberRoutings(ctx context.Context, org wire.OrgID) ([]wire.MemberRouting, error) {
-	byUser := map[wire.UserID]*wire.MemberRouting{}
-	var order []wire.UserID
-	get := func(u wire.UserID) *wire.MemberRouting {
-		m := byUser[u]
-		if m == nil {
-			m = &wire.MemberRouting{User: u, Queues: []wire.QueueID{}, Skills: []wire.Skill{}}
-			byUser[u] = m
-			order = append(order, u)
-		}
-		return m
-	}
+	var ms sqldb.Members
 	rows, err := d.pool.Query(ctx, `SELECT m.user_id, m.queue FROM queue_members m
 		LEFT JOIN queues q ON q.org = m.org AND q.id = m.queue
 		WHERE m.org = $1 ORDER BY m.user_id, q.position, m.queue`, org)
-	if _, err := collect(rows, err, func(row sqldb.Row) (struct{}, error) {
-		var u wire.UserID
-		var q wire.QueueID
-		if err := row.Scan(&u, &q); err != nil {
-			return struct{}{}, err
-		}
-		m := get(u)
-		m.Queues = append(m.Queues, q)
-		return struct{}{}, nil
-	}); err != nil {
+	if _, err := collect(rows, err, ms.AddQueue); err != nil {
 		return nil, err
 	}
 	rows, err = d.pool.Query(ctx, `SELECT user_id, skill, level FROM member_skills WHERE org = $1 ORDER BY user_id, skill`, org)
-	if _, err := collect(rows, err, func(row sqldb.Row) (struct{}, error) {
-		var u wire.UserID
-		var s wire.Skill
-		if err := row.Scan(&u, &s.Name, &s.Level); err != nil {
-			return struct{}{}, err
-		}
-		m := get(u)
-		m.Skills = append(m.Skills, s)
-		return struct{}{}, nil
-	}); err != nil {
+	if _, err := collect(rows, err, ms.AddSkill); err != nil {
 		return nil, err
 	}
-	out := make([]wire.MemberRouting, 0, len(order))
-	for _, u := range order {
-		out = append(out, *byUser[u])
-	}
-	return out, nil
+	return ms.List(), nil
 }
 
 // SetMemberRouting implements store.RoutingStore.
@@ -212,46 +168,25 @@ func (d *DB) ConvRoutings(ctx context.Context, ids []wire.ConversationID) (map[w
 	for i, id := range ids {
 		keys[i] = string(id)
 	}
-	rows, err := d.pool.Query(ctx, `SELECT conv, queue, queued_at, visit, message, contact, skills, transfer
+	rows, err := d.pool.Query(ctx, `SELECT `+sqldb.ConvRoutingCols+`
 		FROM conv_routing WHERE conv = ANY($1)`, keys)
 	_, err = collect(rows, err, func(row sqldb.Row) (struct{}, error) {
-		var id wire.ConversationID
-		var r store.ConvRouting
-		var skills, transfer string
-		if err := row.Scan(&id, &r.Queue, &r.QueuedAt, &r.Visit, &r.Message, &r.Contact, &skills, &transfer); err != nil {
-			return struct{}{}, err
+		id, r, err := sqldb.ScanConvRouting(row)
+		if err == nil {
+			out[id] = r
 		}
-		if skills != "" {
-			_ = json.Unmarshal([]byte(skills), &r.Skills)
-		}
-		if transfer != "" {
-			var t wire.TransferInfo
-			if json.Unmarshal([]byte(transfer), &t) == nil {
-				r.Transfer = &t
-			}
-		}
-		out[id] = r
-		return struct{}{}, nil
+		return struct{}{}, err
 	})
 	return out, err
 }
 
 // SaveConvRouting implements store.RoutingStore.
 func (d *DB) SaveConvRouting(ctx context.Context, conv wire.ConversationID, r store.ConvRouting) error {
-	var skills, transfer string
-	if len(r.Skills) > 0 {
-		b, _ := json.Marshal(r.Skills)
-		skills = string(b)
-	}
-	if r.Transfer != nil {
-		b, _ := json.Marshal(r.Transfer)
-		transfer = string(b)
-	}
-	_, err := d.pool.Exec(ctx, `INSERT INTO conv_routing (conv, queue, queued_at, visit, message, contact, skills, transfer)
+	_, err := d.pool.Exec(ctx, `INSERT INTO conv_routing (`+sqldb.ConvRoutingCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (conv) DO UPDATE SET queue = excluded.queue, queued_at = excluded.queued_at, visit = excluded.visit,
 		message = excluded.message, contact = excluded.contact, skills = excluded.skills, transfer = excluded.transfer`,
-		conv, r.Queue, r.QueuedAt, r.Visit, r.Message, clean(r.Contact), clean(skills), clean(transfer))
+		sqldb.ConvRoutingValues(conv, r)...)
 	return fk(err)
 }
 

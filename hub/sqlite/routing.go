@@ -15,25 +15,7 @@ import (
 // Queues implements store.RoutingStore.
 func (d *DB) Queues(ctx context.Context, org wire.OrgID) ([]wire.Queue, error) {
 	rows, err := d.db.QueryContext(ctx, `SELECT settings, is_default FROM queues WHERE org = ? ORDER BY position, id`, org)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var qs []wire.Queue
-	for rows.Next() {
-		var raw string
-		var def bool
-		if err := rows.Scan(&raw, &def); err != nil {
-			return nil, err
-		}
-		var q wire.Queue
-		if err := json.Unmarshal([]byte(raw), &q); err != nil {
-			return nil, err
-		}
-		q.Default = def
-		qs = append(qs, q)
-	}
-	return qs, rows.Err()
+	return collect(rows, err, sqldb.ScanQueue)
 }
 
 // SaveQueue implements store.RoutingStore.
@@ -87,59 +69,18 @@ func (d *DB) DeleteQueue(ctx context.Context, org wire.OrgID, id wire.QueueID) e
 
 // MemberRoutings implements store.RoutingStore.
 func (d *DB) MemberRoutings(ctx context.Context, org wire.OrgID) ([]wire.MemberRouting, error) {
-	byUser := map[wire.UserID]*wire.MemberRouting{}
-	var order []wire.UserID
-	get := func(u wire.UserID) *wire.MemberRouting {
-		m := byUser[u]
-		if m == nil {
-			m = &wire.MemberRouting{User: u, Queues: []wire.QueueID{}, Skills: []wire.Skill{}}
-			byUser[u] = m
-			order = append(order, u)
-		}
-		return m
-	}
+	var ms sqldb.Members
 	rows, err := d.db.QueryContext(ctx, `SELECT m.user_id, m.queue FROM queue_members m
 		LEFT JOIN queues q ON q.org = m.org AND q.id = m.queue
 		WHERE m.org = ? ORDER BY m.user_id, q.position, m.queue`, org)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var u wire.UserID
-		var q wire.QueueID
-		if err := rows.Scan(&u, &q); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		m := get(u)
-		m.Queues = append(m.Queues, q)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	if _, err := collect(rows, err, ms.AddQueue); err != nil {
 		return nil, err
 	}
 	rows, err = d.db.QueryContext(ctx, `SELECT user_id, skill, level FROM member_skills WHERE org = ? ORDER BY user_id, skill`, org)
-	if err != nil {
+	if _, err := collect(rows, err, ms.AddSkill); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var u wire.UserID
-		var s wire.Skill
-		if err := rows.Scan(&u, &s.Name, &s.Level); err != nil {
-			return nil, err
-		}
-		m := get(u)
-		m.Skills = append(m.Skills, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	out := make([]wire.MemberRouting, 0, len(order))
-	for _, u := range order {
-		out = append(out, *byUser[u])
-	}
-	return out, nil
+	return ms.List(), nil
 }
 
 // SetMemberRouting implements store.RoutingStore.
@@ -220,32 +161,15 @@ func (d *DB) ConvRoutings(ctx context.Context, ids []wire.ConversationID) (map[w
 		for i, id := range page {
 			args[i] = id
 		}
-		rows, err := d.db.QueryContext(ctx, `SELECT conv, queue, queued_at, visit, message, contact, skills, transfer
+		rows, err := d.db.QueryContext(ctx, `SELECT `+sqldb.ConvRoutingCols+`
 			FROM conv_routing WHERE conv IN (?`+strings.Repeat(", ?", len(page)-1)+`)`, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var id wire.ConversationID
-			var r store.ConvRouting
-			var skills, transfer string
-			if err := rows.Scan(&id, &r.Queue, &r.QueuedAt, &r.Visit, &r.Message, &r.Contact, &skills, &transfer); err != nil {
-				rows.Close()
-				return nil, err
+		if _, err := collect(rows, err, func(row sqldb.Row) (struct{}, error) {
+			id, r, err := sqldb.ScanConvRouting(row)
+			if err == nil {
+				out[id] = r
 			}
-			if skills != "" {
-				_ = json.Unmarshal([]byte(skills), &r.Skills)
-			}
-			if transfer != "" {
-				var t wire.TransferInfo
-				if json.Unmarshal([]byte(transfer), &t) == nil {
-					r.Transfer = &t
-				}
-			}
-			out[id] = r
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return struct{}{}, err
+		}); err != nil {
 			return nil, err
 		}
 	}
@@ -254,20 +178,11 @@ func (d *DB) ConvRoutings(ctx context.Context, ids []wire.ConversationID) (map[w
 
 // SaveConvRouting implements store.RoutingStore.
 func (d *DB) SaveConvRouting(ctx context.Context, conv wire.ConversationID, r store.ConvRouting) error {
-	var skills, transfer string
-	if len(r.Skills) > 0 {
-		b, _ := json.Marshal(r.Skills)
-		skills = string(b)
-	}
-	if r.Transfer != nil {
-		b, _ := json.Marshal(r.Transfer)
-		transfer = string(b)
-	}
-	_, err := d.db.ExecContext(ctx, `INSERT INTO conv_routing (conv, queue, queued_at, visit, message, contact, skills, transfer)
+	_, err := d.db.ExecContext(ctx, `INSERT INTO conv_routing (`+sqldb.ConvRoutingCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (conv) DO UPDATE SET queue = excluded.queue, queued_at = excluded.queued_at, visit = excluded.visit,
 		message = excluded.message, contact = excluded.contact, skills = excluded.skills, transfer = excluded.transfer`,
-		conv, r.Queue, r.QueuedAt, r.Visit, r.Message, r.Contact, skills, transfer)
+		sqldb.ConvRoutingValues(conv, r)...)
 	return foreignKey(err)
 }
 
