@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -30,6 +31,13 @@ type msg struct {
 
 // runPeer is the peer process: it answers the benchmark's requests on stdin/stdout.
 func runPeer() error {
+	// PARLEY_PEER_CPUPROFILE names a file for a CPU profile of the whole peer process.
+	if f := os.Getenv("PARLEY_PEER_CPUPROFILE"); f != "" {
+		if w, err := os.Create(f); err == nil {
+			_ = pprof.StartCPUProfile(w)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	call, err := media.NewCall(goOptions(true))
 	if err != nil {
 		return err
