@@ -175,3 +175,34 @@ func allocate(t *testing.T, addr net.Addr, user, pass string) error {
 	}
 	return relayed.Close()
 }
+
+// Setup links and token renewal are not passed to the organisation's node: they live in the
+// store, so any node serves them. A setup link made on the owner works on another node, the
+// member signs in there, and a session opened on one node renews on the other.
+func TestClusterAccountsWorkThroughAnyNode(t *testing.T) {
+	dsn := pgtest.Database(t)
+	a := clusterNode(t, dsn, "a")
+	if _, err := client.StartConversation(ctx(t), a.URL(), hub.DemoOrg, "First"); err != nil { // a takes the organisation
+		t.Fatal(err)
+	}
+	b := clusterNode(t, dsn, "b")
+	inv, err := a.InviteMember(ctx(t), hub.CommandLine, hub.DemoOrg, hub.NewMember{Username: "newcomer", Role: wire.RoleAgent}, a.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := setup(t, b, inv.URL, goodPassword); err != nil {
+		t.Fatalf("setup link made on a, used on b: %v", err)
+	}
+	login, err := client.Login(ctx(t), b.URL(), hub.DemoOrg, "newcomer", goodPassword)
+	if err != nil {
+		t.Fatalf("signing in on b: %v", err)
+	}
+	var renewed wire.RenewResponse
+	if err := client.API(ctx(t), a.URL(), http.MethodPost, "/api/v1/token/renew", login.Token, nil, &renewed); err != nil || renewed.Token == "" {
+		t.Fatalf("renewing b's session on a = %+v, %v", renewed, err)
+	}
+	var me wire.Me
+	if err := client.API(ctx(t), b.URL(), http.MethodGet, "/api/v1/me", renewed.Token, nil, &me); err != nil || me.User.Username != "newcomer" {
+		t.Fatalf("the renewed token on b = %+v, %v", me, err)
+	}
+}

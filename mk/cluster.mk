@@ -18,3 +18,12 @@ test-cluster: deps web
 
 test-hub-postgres: deps web
 	PARLEY_TEST_DB=postgres $(GO) test -count=1 -timeout 10m ./hub/
+
+# bench-cluster: bench-load's workload (cmd/parley-load) on one SQLite hub, then over three
+# cluster nodes on a durable PostgreSQL behind a TCP balancer on loopback, printed side by side
+# (lost messages, latency p50/p99, CPU per process). Not in `make test` (a benchmark); 4 to 9
+# minutes on 2 cores, with the other load (docs/cluster.md, "Benchmark").
+BENCH_CLUSTER_FLAGS ?= -customers 2000 -agents 200 -messages 5 -interval 4s -cluster 3 -timeout 10m
+.PHONY: bench-cluster
+bench-cluster: deps $(OUT)/parley-hub $(OUT)/parley-load
+	$(OUT)/parley-load -hub $(OUT)/parley-hub $(BENCH_CLUSTER_FLAGS)

@@ -79,7 +79,13 @@ func version(initdb string) int {
 
 // Start initialises a cluster in a new temporary directory and starts it on a free loopback
 // port. The superuser is "parley", trusted on loopback only. Stop removes it all.
-func Start(ctx context.Context) (*Cluster, error) {
+func Start(ctx context.Context) (*Cluster, error) { return start0(ctx, false) }
+
+// StartDurable is Start with PostgreSQL's durability left on (fsync, synchronous commit, full
+// page writes), as a production server runs: benchmarks use it, tests do not need it.
+func StartDurable(ctx context.Context) (*Cluster, error) { return start0(ctx, true) }
+
+func start0(ctx context.Context, durable bool) (*Cluster, error) {
 	bin, err := Bin()
 	if err != nil {
 		return nil, err
@@ -110,7 +116,7 @@ func Start(ctx context.Context) (*Cluster, error) {
 	}
 	// A port picked free may be taken before the server binds it: try a few.
 	for attempt := 0; ; attempt++ {
-		c, err := start(ctx, bin, dir, cred)
+		c, err := start(ctx, bin, dir, cred, durable)
 		if err == nil || attempt == 4 || ctx.Err() != nil {
 			if err != nil {
 				os.RemoveAll(dir)
@@ -145,7 +151,7 @@ func reachable(dir string) error {
 	}
 }
 
-func start(ctx context.Context, bin, dir string, cred *syscall.Credential) (*Cluster, error) {
+func start(ctx context.Context, bin, dir string, cred *syscall.Credential, durable bool) (*Cluster, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -163,10 +169,12 @@ func start(ctx context.Context, bin, dir string, cred *syscall.Credential) (*Clu
 	go func() {
 		runtime.LockOSThread()
 		defer close(c.exited)
-		cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", filepath.Join(dir, "data"),
-			"-h", "127.0.0.1", "-p", strconv.Itoa(port),
-			"-c", "unix_socket_directories=", "-c", "fsync=off", "-c", "synchronous_commit=off",
-			"-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "log_min_messages=warning")
+		args := []string{"-D", filepath.Join(dir, "data"), "-h", "127.0.0.1", "-p", strconv.Itoa(port),
+			"-c", "unix_socket_directories=", "-c", "max_connections=300", "-c", "log_min_messages=warning"}
+		if !durable {
+			args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+		}
+		cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
 		cmd.Stdout, cmd.Stderr = logf, logf
 		cmd.Dir = dir
 		cmd.SysProcAttr = serverAttr(cred)
@@ -245,6 +253,14 @@ func (c *Cluster) Stop() {
 	}
 	c.kill()
 	os.RemoveAll(c.Dir)
+}
+
+// PID is the postmaster's process id (0 for a given server); the backends are its children.
+func (c *Cluster) PID() int {
+	if c.cmd == nil {
+		return 0
+	}
+	return c.cmd.Process.Pid
 }
 
 // Log returns the end of the server's log, for a failing test's message.

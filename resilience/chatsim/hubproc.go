@@ -29,8 +29,19 @@ type HubProc struct {
 // StartHub runs bin on the database db listening on addr, prefixed by prefix (e.g. "ip netns
 // exec NS": it execs, so the hub keeps the process id), and returns once the hub listens.
 func StartHub(ctx context.Context, bin, db, addr string, prefix ...string) (*HubProc, error) {
+	return startHub(ctx, bin, db, addr, nil, prefix)
+}
+
+// StartNode runs bin as cluster node name on the PostgreSQL database dsn (see docs/cluster.md),
+// listening on addr, and returns once it listens.
+func StartNode(ctx context.Context, bin, dsn, addr, name string) (*HubProc, error) {
+	return startHub(ctx, bin, dsn, addr, []string{"-node", name}, nil)
+}
+
+func startHub(ctx context.Context, bin, db, addr string, extra, prefix []string) (*HubProc, error) {
 	args := append(append([]string(nil), prefix...), bin, "-addr", addr, "-db", db, "-log-format", "json", "-offer-timeout", "20s",
 		"-rate-limits=false") // a simulation runs many customers from one address, faster than people
+	args = append(args, extra...)
 	cmd := exec.Command(args[0], args[1:]...)
 	h := &HubProc{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	cmd.Stderr = h.stderr
