@@ -138,6 +138,19 @@ test('an admin signs in, invites an agent who sets a password, changes the organ
   await page.getByTestId('admin-recording-save').click();
   await page.getByTestId('admin-recording-status').filter({ hasText: 'Saved.' }).waitFor({ timeout: T });
   assert.deepEqual((await api('GET', '/api/v1/orgs/demo/settings/recording', token)).body, { mode: 'ask', retention_days: 30 });
+  // A queue records every call although the organisation asks: the Routing page overrides it.
+  await page.getByTestId('admin-nav-queues').click();
+  const general = page.locator('[data-testid="queue-card"][data-queue="general"]');
+  await general.getByTestId('queue-edit').click();
+  assert.equal(await page.getByTestId('queue-recording').inputValue(), '', 'a queue starts as the organisation');
+  await page.getByTestId('queue-recording').selectOption('always');
+  await page.getByTestId('queue-dialog').screenshot({ path: join(shots, 'admin-queue-recording.png') });
+  await page.getByTestId('queue-save').click();
+  await general.getByTestId('queue-overrides').filter({ hasText: 'recording: always' }).waitFor({ timeout: T });
+  const routing = (await api('GET', '/api/v1/orgs/demo/routing', token)).body;
+  assert.equal(routing.queues.find((q) => q.id === 'general').recording, 'always');
+  await page.getByTestId('admin-nav-organisation').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="admin-wrapup-codes"]')?.value, null, { timeout: T });
   assert.equal((await api('GET', '/api/v1/orgs/demo', token)).body.name, 'Demo Company Ltd');
   // The wrap-up step: the default codes are listed; the admin sets their own and a wrap-up time.
   assert.match(await page.getByTestId('admin-wrapup-codes').inputValue(), /^resolved: Resolved\n/);

@@ -298,7 +298,7 @@ func (r *router) callInvite(c *conn, rid string, ci wire.CallInvite) error {
 		id := wire.CallID(newID("call"))
 		cl := &callState{
 			call: wire.Call{ID: id, Conv: cs.conv.ID, Kind: ci.Kind, State: wire.CallRinging, Allowed: allowed, CreatedAt: now.UnixMilli(),
-				Record: cs.org.recordMode()},
+				Record: cs.recordMode()},
 			cs:     cs,
 			agent:  a,
 			ice:    map[wire.Author]*wire.ICEConfig{},
@@ -862,7 +862,7 @@ func (r *router) adoptCalls(calls []store.CallRecord) {
 			}
 			continue
 		}
-		cl.call.Allowed, cl.call.Record = cs.callsAllowed(), cs.org.recordMode()
+		cl.call.Allowed, cl.call.Record = cs.callsAllowed(), cs.recordMode()
 		r.calls[rec.ID], cs.call, a.call = cl, cl, cl
 		cs.visit.WithCall = true
 		r.scheduleRenewal(cl)

@@ -153,10 +153,15 @@ func (s *Server) SetRecordingSettings(ctx context.Context, by Actor, org wire.Or
 	})
 }
 
-// recordMode is the setting a new call of o starts with: "" when off.
-func (o *orgState) recordMode() wire.RecordingMode {
-	if o.recording.Mode == wire.RecordingAsk || o.recording.Mode == wire.RecordingAlways {
-		return o.recording.Mode
+// recordMode is the setting a new call of cs starts with: its queue's when the queue overrides
+// the organisation's, else the organisation's; "" when off.
+func (cs *convState) recordMode() wire.RecordingMode {
+	mode := cs.org.recording.Mode
+	if cs.queue != nil && cs.queue.q.Recording != "" {
+		mode = cs.queue.q.Recording
+	}
+	if mode == wire.RecordingAsk || mode == wire.RecordingAlways {
+		return mode
 	}
 	return ""
 }

@@ -313,3 +313,66 @@ func cutUpload(t *testing.T, url, token string, file []byte, n int) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("link dropped") }
+
+// TestRecordingFollowsTheQueue: a queue's recording mode overrides the organisation's, and the
+// hub's consent rules follow it — a queue that always records does so in an organisation that
+// records nothing; a queue that records nothing refuses call.record in one that always records.
+func TestRecordingFollowsTheQueue(t *testing.T) {
+	t.Parallel()
+	rg := newCallRig(t)
+	setQueue := func(mode wire.RecordingMode) {
+		t.Helper()
+		if _, err := rg.s.SaveQueue(ctx(t), hub.CommandLine, hub.DemoOrg, wire.Queue{ID: hub.DefaultQueue, Name: "General", Default: true, Recording: mode}); err != nil {
+			t.Fatalf("SaveQueue(recording %q): %v", mode, err)
+		}
+	}
+	_, err := rg.s.SaveQueue(ctx(t), hub.CommandLine, hub.DemoOrg, wire.Queue{ID: hub.DefaultQueue, Name: "General", Default: true, Recording: "sometimes"})
+	wantCode(t, "a queue recording sometimes", err, wire.EINVALID)
+
+	// The organisation records nothing; its queue records every call.
+	setQueue(wire.RecordingAlways)
+	id := rg.invite(t, wire.CallVoice)
+	if got := rg.ringing[rg.cust].Record; got != wire.RecordingAlways {
+		t.Errorf("ringing Record in a queue that always records = %q; want always (the customer is told)", got)
+	}
+	_, err = rg.cust.conn.Request(ctx(t), wire.TypeCallAccept, wire.CallAccept{Call: id})
+	wantCode(t, "answering without consent in a queue that always records", err, wire.ENOCONSENT)
+	if _, err := rg.cust.conn.Request(ctx(t), wire.TypeCallAccept, wire.CallAccept{Call: id, Record: true}); err != nil {
+		t.Fatal(err)
+	}
+	if st := rg.agent.callState(id, wire.CallActive); !st.Recording || !st.Consent {
+		t.Errorf("agent's state in a queue that always records = %+v; want recording with consent", st)
+	}
+	rg.cust.systemLine(wire.EventRecordingStarted)
+	if _, err := rg.agent.conn.Request(ctx(t), wire.TypeCallEnd, wire.CallRef{Call: id}); err != nil {
+		t.Fatal(err)
+	}
+	rg.cust.callState(id, wire.CallEnded)
+
+	// The organisation always records; its queue never does.
+	setRecording(t, rg.s, `{"mode":"always"}`)
+	setQueue(wire.RecordingOff)
+	id = rg.invite(t, wire.CallVoice)
+	if got := rg.ringing[rg.cust].Record; got != "" {
+		t.Errorf("ringing Record in a queue that records nothing = %q; want none", got)
+	}
+	if _, err := rg.cust.conn.Request(ctx(t), wire.TypeCallAccept, wire.CallAccept{Call: id, Record: true}); err != nil {
+		t.Fatal(err)
+	}
+	if st := rg.agent.callState(id, wire.CallActive); st.Recording || st.Consent {
+		t.Errorf("agent's state in a queue that records nothing = %+v; want neither consent nor recording", st)
+	}
+	_, err = rg.agent.conn.Request(ctx(t), wire.TypeCallRecord, wire.CallRecord{Call: id, On: true})
+	wantCode(t, "call.record in a queue that records nothing", err, wire.ENOCONSENT)
+	if _, err := rg.agent.conn.Request(ctx(t), wire.TypeCallEnd, wire.CallRef{Call: id}); err != nil {
+		t.Fatal(err)
+	}
+	rg.cust.callState(id, wire.CallEnded)
+
+	// "" goes back to the organisation's setting.
+	setQueue("")
+	id = rg.invite(t, wire.CallVoice)
+	if got := rg.ringing[rg.cust].Record; got != wire.RecordingAlways {
+		t.Errorf("ringing Record in a queue that keeps the organisation's = %q; want always", got)
+	}
+}

@@ -86,6 +86,11 @@ func CheckQueue(q wire.Queue) error {
 	default:
 		return wire.Errorf(wire.EINVALID, "calls must be voice_video, voice, none or empty")
 	}
+	switch q.Recording {
+	case "", wire.RecordingOff, wire.RecordingAsk, wire.RecordingAlways:
+	default:
+		return wire.Errorf(wire.EINVALID, "recording must be off, ask, always or empty")
+	}
 	if q.Visual != nil {
 		if err := CheckVisualSettings(*q.Visual); err != nil {
 			return err
@@ -173,6 +178,9 @@ func (s *Server) SaveQueue(ctx context.Context, by Actor, org wire.OrgID, q wire
 	q.Name = strings.TrimSpace(q.Name)
 	if err := CheckQueue(q); err != nil {
 		return q, err
+	}
+	if (q.Recording == wire.RecordingAsk || q.Recording == wire.RecordingAlways) && s.recordingsDir() == "" {
+		return q, errNoRecordings
 	}
 	existing, err := s.Queues(ctx, org)
 	if err != nil {

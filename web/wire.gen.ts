@@ -830,6 +830,12 @@ export interface Queue {
    */
   calls?: CallsAllowed;
   /**
+   * Recording overrides the organisation's recording mode for this queue's calls (off, ask,
+   * always); "" keeps it. The hub's consent rules follow the queue the conversation is in when
+   * the call starts.
+   */
+  recording?: RecordingMode;
+  /**
    * Visual overrides the organisation's visual engagement providers; nil keeps them.
    */
   visual?: VisualSettings;

@@ -107,6 +107,10 @@ type Queue struct {
 	Default bool `json:"default,omitempty"`
 	// Calls overrides the organisation's call setting in this queue; "" keeps it.
 	Calls CallsAllowed `json:"calls,omitempty"`
+	// Recording overrides the organisation's recording mode for this queue's calls (off, ask,
+	// always); "" keeps it. The hub's consent rules follow the queue the conversation is in when
+	// the call starts.
+	Recording RecordingMode `json:"recording,omitempty"`
 	// Visual overrides the organisation's visual engagement providers; nil keeps them.
 	Visual *VisualSettings `json:"visual,omitempty"`
 	// Language is the language the queue serves in ("en", "es"): the portal speaks it to the

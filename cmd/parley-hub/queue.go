@@ -21,7 +21,7 @@ import (
 const queueUsage = `Usage:
   parley-hub queue list --org ID
   parley-hub queue set --org ID QUEUE [--name NAME] [--default] [--calls voice_video|voice|none|org]
-        [--language en|es] [--skills billing:2,es:1] [--hours "mon-fri 09:00-17:00, sat 10:00-14:00"]
+        [--recording off|ask|always|org] [--language en|es] [--skills billing:2,es:1] [--hours "mon-fri 09:00-17:00, sat 10:00-14:00"]
         [--tz Europe/Madrid] [--closed-message TEXT] [--max-wait 10m] [--widen-after 60s]
         [--service-level 80%/30s]
   parley-hub queue delete --org ID QUEUE
@@ -29,7 +29,7 @@ const queueUsage = `Usage:
   parley-hub queue prechat --org ID [--question TEXT] [--choice 'ID|Label|QUEUE[|skill:level,...]']...
 
 queue set creates the queue or changes only the settings given. --hours "" means always open;
---calls org keeps the organisation's setting. queue member replaces the member's queues or skills
+--calls org and --recording org keep the organisation's setting. queue member replaces the member's queues or skills
 (whichever is given). queue prechat with no --choice removes the question. A running hub applies
 the changes within two seconds.
 `
@@ -48,7 +48,7 @@ func runQueue(ctx context.Context, a *admin, args []string) int {
 	fs.BoolVar(&a.json, "json", false, "print JSON")
 	fs.StringVar(&a.publicURL, "public-url", os.Getenv("PARLEY_PUBLIC_URL"), "unused by queue (accepted like the other subcommands)")
 	var (
-		org, name, calls, language, skills, hours, tz, closed, queues, question, sl string
+		org, name, calls, recording, language, skills, hours, tz, closed, queues, question, sl string
 		isDefault                                                                   bool
 		maxWait, widen                                                              time.Duration
 		choices                                                                     multiFlag
@@ -57,6 +57,7 @@ func runQueue(ctx context.Context, a *admin, args []string) int {
 	fs.StringVar(&name, "name", "", "the queue's name")
 	fs.BoolVar(&isDefault, "default", false, "make it the organisation's default queue")
 	fs.StringVar(&calls, "calls", "", "calls in this queue: voice_video, voice, none, or org")
+	fs.StringVar(&recording, "recording", "", "recording in this queue: off, ask, always, or org")
 	fs.StringVar(&language, "language", "", "the language the queue serves in: en or es")
 	fs.StringVar(&skills, "skills", "", "skills with levels, e.g. billing:2,es:1")
 	fs.StringVar(&hours, "hours", "", `opening hours, e.g. "mon-fri 09:00-17:00, sat 10:00-14:00"`)
@@ -146,7 +147,7 @@ func runQueue(ctx context.Context, a *admin, args []string) int {
 		}
 		var b strings.Builder
 		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "QUEUE\tNAME\tDEFAULT\tCALLS\tLANGUAGE\tSKILLS\tHOURS\tMAX WAIT\tMEMBERS")
+		fmt.Fprintln(tw, "QUEUE\tNAME\tDEFAULT\tCALLS\tRECORDING\tLANGUAGE\tSKILLS\tHOURS\tMAX WAIT\tMEMBERS")
 		for _, q := range rt.Queues {
 			var members []string
 			for _, m := range rt.Members {
@@ -159,7 +160,7 @@ func runQueue(ctx context.Context, a *admin, args []string) int {
 			if len(members) == 0 {
 				members = []string{"(every agent)"}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", q.ID, q.Name, yes(q.Default), orDash(string(q.Calls)), orDash(q.Language),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", q.ID, q.Name, yes(q.Default), orDash(string(q.Calls)), orDash(string(q.Recording)), orDash(q.Language),
 				orDash(skillText(q.Skills)), hoursText(q.Hours), waitText(q.MaxWaitS), strings.Join(members, ","))
 		}
 		tw.Flush()
@@ -195,6 +196,12 @@ func runQueue(ctx context.Context, a *admin, args []string) int {
 				q.Calls = ""
 			}
 		}
+		if set["recording"] {
+			q.Recording = wire.RecordingMode(recording)
+			if recording == "org" {
+				q.Recording = ""
+			}
+		}
 		if set["language"] {
 			q.Language = language
 		}
@@ -223,8 +230,8 @@ func runQueue(ctx context.Context, a *admin, args []string) int {
 		if err != nil {
 			return a.fail(err)
 		}
-		return a.print(map[string]any{"queue": q}, fmt.Sprintf("Queue %s (%s) saved: calls %s, skills %s, hours %s, max wait %s.\n",
-			q.ID, q.Name, orDash(string(q.Calls)), orDash(skillText(q.Skills)), hoursText(q.Hours), waitText(q.MaxWaitS)))
+		return a.print(map[string]any{"queue": q}, fmt.Sprintf("Queue %s (%s) saved: calls %s, recording %s, skills %s, hours %s, max wait %s.\n",
+			q.ID, q.Name, orDash(string(q.Calls)), orDash(string(q.Recording)), orDash(skillText(q.Skills)), hoursText(q.Hours), waitText(q.MaxWaitS)))
 	case "delete":
 		if err := a.m.DeleteQueue(ctx, by, oid, wire.QueueID(pos[0])); err != nil {
 			return a.fail(err)

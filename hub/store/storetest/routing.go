@@ -28,7 +28,7 @@ func Routing(t *testing.T, open Open) {
 func queuesOrderDefault(t *testing.T, open Open) {
 	s := open(t, fixed)
 	orgWithAdmin(t, s)
-	for _, q := range []wire.Queue{{ID: "general", Name: "General", Default: true}, {ID: "sales", Name: "Sales"}, {ID: "billing", Name: "Billing",
+	for _, q := range []wire.Queue{{ID: "general", Name: "General", Default: true}, {ID: "sales", Name: "Sales"}, {ID: "billing", Name: "Billing", Recording: wire.RecordingAlways,
 		Skills: []wire.Skill{{Name: "billing", Level: 2}}, Hours: wire.WorkingHours{TimeZone: "Europe/Madrid", Intervals: []wire.OpenInterval{{Day: 1, From: "09:00", To: "17:00"}}}}} {
 		if err := s.SaveQueue(bg(), "o", q); err != nil {
 			t.Fatal(err)
@@ -41,7 +41,7 @@ func queuesOrderDefault(t *testing.T, open Open) {
 	if err != nil || len(qs) != 3 {
 		t.Fatalf("Queues = %+v, %v", qs, err)
 	}
-	if qs[0].ID != "general" || qs[0].Default || qs[1].Name != "Sales team" || !qs[1].Default || qs[2].Hours.TimeZone != "Europe/Madrid" || qs[2].Skills[0].Level != 2 {
+	if qs[0].ID != "general" || qs[0].Default || qs[1].Name != "Sales team" || !qs[1].Default || qs[2].Hours.TimeZone != "Europe/Madrid" || qs[2].Skills[0].Level != 2 || qs[2].Recording != wire.RecordingAlways {
 		t.Errorf("Queues = %+v; want the saved order, Sales the only default, settings kept", qs)
 	}
 	if err := s.SaveQueue(bg(), "nope", wire.Queue{ID: "x", Name: "X"}); !errors.Is(err, store.ErrNotFound) {
