@@ -135,3 +135,24 @@ describe('consult', () => {
     await waitFor(() => expect(fns.StopConsulting).toHaveBeenCalledWith('c1'));
   });
 });
+
+describe('a chat that moved on', () => {
+  afterEach(() => {
+    cleanup();
+    resetConversations();
+  });
+
+  it('names the queue it waits in, or the agent who has it', async () => {
+    session.view = { ...session.view, user: { id: 'u1', org: 'demo', username: 'agent1', display_name: 'Agent One', role: 'agent' } };
+    convs.list = [conv({ moved: true, state: 'waiting', agent_id: undefined, agent_name: undefined, queue: 'sales', queue_name: 'Sales' })];
+    convs.activeId = 'c1';
+    let r = render(ChatPanel);
+    await tick();
+    expect(r.getByTestId('conversation-moved').textContent).toBe('This chat is waiting in Sales now: the next available agent there continues it.');
+    cleanup();
+    convs.list = [conv({ moved: true, agent_id: 'u2', agent_name: 'Agent Two' })];
+    r = render(ChatPanel);
+    await tick();
+    expect(r.getByTestId('conversation-moved').textContent).toBe('This chat is with Agent Two now.');
+  });
+});

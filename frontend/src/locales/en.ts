@@ -153,6 +153,7 @@ const en: Messages = {
   },
   panel: {
     movedQueue: 'This chat went back to the queue: the next available agent continues it.',
+    movedToQueue: 'This chat is waiting in {queue} now: the next available agent there continues it.',
     movedAgent: 'This chat is with {name} now.',
     none: 'No conversation open',
     noneHint: 'Pick a conversation on the left, or accept an incoming chat.',

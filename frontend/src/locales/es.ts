@@ -151,6 +151,7 @@ const es: Messages = {
   },
   panel: {
     movedQueue: 'Este chat volvió a la cola: el próximo agente disponible lo continúa.',
+    movedToQueue: 'Este chat espera ahora en {queue}: el próximo agente disponible allí lo continúa.',
     movedAgent: 'Este chat lo lleva ahora {name}.',
     none: 'Ninguna conversación abierta',
     noneHint: 'Elige una conversación a la izquierda o acepta un chat entrante.',
