@@ -544,28 +544,30 @@ func (r *router) callHangUp(c *conn, rid string, id wire.CallID, decline bool) e
 
 // callSignal relays an SDP description or an ICE candidate to the other party.
 func (r *router) callSignal(c *conn, rid string, sig wire.CallSignal) error {
-	return r.call(func() error {
-		cl, side, err := r.callOf(c, sig.Call)
-		if err != nil {
-			return err
-		}
+	return r.relayToOtherParty(c, rid, sig.Call, func(_ *callState, side wire.Author) []byte {
 		sig.From = side
-		r.toCallParty(cl, other(side), encode(wire.TypeCallSignal, sig))
-		ack(c, rid, wire.Ack{})
-		return nil
+		return encode(wire.TypeCallSignal, sig)
 	})
 }
 
 // callMedia relays a party's mute and video state to the other, and keeps it for reconnects.
 func (r *router) callMedia(c *conn, rid string, cm wire.CallMedia) error {
+	return r.relayToOtherParty(c, rid, cm.Call, func(cl *callState, side wire.Author) []byte {
+		cm.From = side
+		cl.media[side] = &cm
+		return encode(wire.TypeCallMedia, cm)
+	})
+}
+
+// relayToOtherParty runs on the loop: it finds c's side of call id, sends the other party the
+// frame that frame makes for that side, and acks rid.
+func (r *router) relayToOtherParty(c *conn, rid string, id wire.CallID, frame func(cl *callState, side wire.Author) []byte) error {
 	return r.call(func() error {
-		cl, side, err := r.callOf(c, cm.Call)
+		cl, side, err := r.callOf(c, id)
 		if err != nil {
 			return err
 		}
-		cm.From = side
-		cl.media[side] = &cm
-		r.toCallParty(cl, other(side), encode(wire.TypeCallMedia, cm))
+		r.toCallParty(cl, other(side), frame(cl, side))
 		ack(c, rid, wire.Ack{})
 		return nil
 	})
