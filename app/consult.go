@@ -1,9 +1,7 @@
 package app
 
 import (
-	"context"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/parleyhq/parley/wire"
 )
@@ -52,46 +50,5 @@ func (cs *Conversations) StopConsulting(id wire.ConversationID) error {
 // SendNote writes an internal note in a conversation: its agent and those reading along read
 // it, the customer never does.
 func (cs *Conversations) SendNote(id wire.ConversationID, text string) (MessageView, error) {
-	c := cs.c
-	if strings.TrimSpace(text) == "" {
-		return MessageView{}, ErrEmptyMessage
-	}
-	c.mu.Lock()
-	cv, ok := c.convs[id]
-	limit := c.session.MaxTextBytes
-	name := ""
-	if c.session.User != nil {
-		name = c.session.User.DisplayName
-	}
-	ended := ok && cv.State == wire.ConvEnded
-	c.mu.Unlock()
-	switch {
-	case !ok:
-		return MessageView{}, ErrNoConversation
-	case len(text) > limit || !utf8.ValidString(text):
-		return MessageView{}, wire.Errorf(wire.ETOOLARGE, "note of %d bytes is over the %d-byte limit", len(text), limit)
-	case ended:
-		return MessageView{}, wire.Errorf(wire.ECONFLICT, "the conversation has ended")
-	}
-	l, err := c.currentLink()
-	if err != nil {
-		return MessageView{}, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*requestTimeout)
-	defer cancel()
-	ack, err := l.SendNote(ctx, id, text)
-	if err != nil {
-		return MessageView{}, asWireError(err)
-	}
-	c.mu.Lock()
-	mv, isNew, _ := c.addMessage(wire.Message{
-		Conv: id, Seq: ack.Seq, Author: wire.AuthorAgent, AuthorName: name, Text: text,
-		At: c.nowMs() + c.offset, Internal: true,
-	})
-	var out []emission
-	if isNew {
-		out = append(out, emission{EventMessage, mv}, emission{EventConversations, c.convViews()})
-	}
-	c.unlockEmit(out)
-	return mv, nil
+	return cs.post(id, text, true)
 }

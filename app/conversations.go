@@ -75,39 +75,49 @@ func (cs *Conversations) Messages(id wire.ConversationID) ([]MessageView, error)
 
 // Send posts a message to a conversation. It returns once the hub has stored it.
 func (cs *Conversations) Send(id wire.ConversationID, text string) (MessageView, error) {
+	return cs.post(id, text, false)
+}
+
+// post sends text to conversation id, as a message to the customer or, internal, as a note the
+// customer never reads, and adds it to the transcript once the hub has stored it.
+func (cs *Conversations) post(id wire.ConversationID, text string, internal bool) (MessageView, error) {
 	c := cs.c
 	if strings.TrimSpace(text) == "" {
 		return MessageView{}, ErrEmptyMessage
 	}
+	what := "message"
+	if internal {
+		what = "note"
+	}
 	c.mu.Lock()
 	cv, ok := c.convs[id]
-	var state wire.ConvState
-	if ok {
-		state = cv.State
-	}
 	limit := c.session.MaxTextBytes
 	name := ""
 	if c.session.User != nil {
 		name = c.session.User.DisplayName
 	}
+	ended := ok && cv.State == wire.ConvEnded
 	c.mu.Unlock()
-	if !ok {
+	switch {
+	case !ok:
 		return MessageView{}, ErrNoConversation
-	}
-	if len(text) > limit || !utf8.ValidString(text) {
-		return MessageView{}, wire.Errorf(wire.ETOOLARGE, "message of %d bytes is over the %d-byte limit", len(text), limit)
-	}
-	if state == wire.ConvEnded {
+	case len(text) > limit || !utf8.ValidString(text):
+		return MessageView{}, wire.Errorf(wire.ETOOLARGE, "%s of %d bytes is over the %d-byte limit", what, len(text), limit)
+	case ended:
 		return MessageView{}, wire.Errorf(wire.ECONFLICT, "the conversation has ended")
 	}
 	l, err := c.currentLink()
 	if err != nil {
 		return MessageView{}, err
 	}
-	// Send survives a dropped link: it resends with the same client id once reconnected.
+	// Both survive a dropped link: they resend with the same client id once reconnected.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*requestTimeout)
 	defer cancel()
-	ack, err := l.Send(ctx, id, text)
+	send := l.Send
+	if internal {
+		send = l.SendNote
+	}
+	ack, err := send(ctx, id, text)
 	if err != nil {
 		return MessageView{}, asWireError(err)
 	}
@@ -115,7 +125,7 @@ func (cs *Conversations) Send(id wire.ConversationID, text string) (MessageView,
 	c.mu.Lock()
 	mv, isNew, _ := c.addMessage(wire.Message{
 		Conv: id, Seq: ack.Seq, Author: wire.AuthorAgent, AuthorName: name, Text: text,
-		At: c.nowMs() + c.offset,
+		At: c.nowMs() + c.offset, Internal: internal,
 	})
 	var out []emission
 	if isNew {
