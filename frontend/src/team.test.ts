@@ -6,6 +6,7 @@ import { notices } from './stores/notices.svelte';
 import type { SupervisorView } from './api/types';
 import type * as wire from '../../web/wire.gen';
 import TeamView from './components/TeamView.svelte';
+import { setMonitor } from './stores/monitor.svelte';
 
 function view(over: Partial<SupervisorView> = {}): SupervisorView {
   return {
@@ -98,6 +99,44 @@ describe('team view figures', () => {
     expect(one.title).toContain('UDP is blocked: calls will use TCP through the relay, quality may drop.');
     expect(one.title).toContain('Parley may not use the microphone');
     expect(rows.find((row) => row.dataset.agent === 'u2')!.querySelector('[data-testid="agent-setup"]')).toBeNull();
+  });
+
+  it('listens to, whispers on and joins an agent\'s call; shows the leg and its levels; a refusal is a sentence', async () => {
+    const g = globalThis as Record<string, unknown>;
+    g.runtime = { EventsOn: () => () => {} };
+    const leg = (mode: string) => ({ id: 'm1', agent: 'u1', call: 'k1', conv: 'c1', mode, connection: 'new', customer_level: 0, agent_level: 0 });
+    const mon = vi.fn(async (_agent: string, mode: string) => leg(mode));
+    const stop = vi.fn(async () => {});
+    g.go = { app: { Supervisor: { Monitor: mon, StopMonitor: stop } } };
+    team.view = view();
+    const r = render(TeamView);
+    const rows = r.getAllByTestId('team-agent');
+    const one = rows.find((row) => row.dataset.agent === 'u1')!;
+    const two = rows.find((row) => row.dataset.agent === 'u2')!;
+    // Only an agent on a call can be supervised.
+    expect(two.querySelector('[data-testid="monitor-listen"]')).toBeNull();
+    const btn = (m: string) => one.querySelector(`[data-testid="monitor-${m}"]`) as HTMLButtonElement;
+    expect([btn('listen').textContent, btn('whisper').textContent, btn('barge').textContent]).toEqual(['Listen', 'Whisper', 'Join']);
+    await fireEvent.click(btn('listen'));
+    expect(mon).toHaveBeenCalledWith('u1', 'listen');
+    await waitFor(() => expect(btn('listen').getAttribute('aria-pressed')).toBe('true'));
+    expect(r.getByTestId('monitor-state').textContent).toContain('Connecting');
+    // The services' 'monitor' event (stores/index.ts hands it to setMonitor).
+    setMonitor({ ...leg('listen'), connection: 'connected', customer_level: 0.2, agent_level: 0.05 } as never);
+    await waitFor(() => expect(r.getByTestId('monitor-state').textContent).toContain('Listening'));
+    const bars = r.getByTestId('monitor-state').querySelectorAll('.lvf');
+    expect([(bars[0] as HTMLElement).style.width, (bars[1] as HTMLElement).style.width]).toEqual(['80%', '20%']);
+    await fireEvent.click(btn('whisper'));
+    expect(mon).toHaveBeenLastCalledWith('u1', 'whisper');
+    await waitFor(() => expect(btn('whisper').getAttribute('aria-pressed')).toBe('true'));
+    // The hub refuses (another supervisor is on the call): the sentence, not the Go error.
+    mon.mockRejectedValueOnce({ code: 'ECONFLICT', message: 'another supervisor is on this call' });
+    await fireEvent.click(btn('barge'));
+    await waitFor(() => expect(notices.items.some((n) => n.tone === 'error')).toBe(true));
+    expect(notices.items.at(-1)?.text).not.toContain('another supervisor is on this call');
+    await fireEvent.click(r.getByTestId('monitor-stop'));
+    expect(stop).toHaveBeenCalled();
+    await waitFor(() => expect(r.queryByTestId('monitor-state')).toBeNull());
   });
 
   it('shows no queue table before the hub sends figures', () => {

@@ -8,6 +8,7 @@ export type {
   CallKind,
   CallsAllowed,
   ConversationID,
+  MonitorMode,
   OfferID,
   Presence,
   UserID,

@@ -9,6 +9,7 @@ import { loadOffers, setOffers } from './offers.svelte';
 import { loadAgent, setAgent } from './presence.svelte';
 import { loadSession, session, setSession } from './session.svelte';
 import { loadTeam, setTeam } from './supervisor.svelte';
+import { setMonitor } from './monitor.svelte';
 
 export async function init(): Promise<void> {
   await Promise.all([
@@ -25,6 +26,7 @@ export async function init(): Promise<void> {
     api.on('message', addMessage),
     api.on('active', followActive),
     api.on('supervisor', setTeam),
+    api.on('monitor', setMonitor),
     // The page was reloaded after its web process stopped: say so, and whether the call went on.
     api.on('window', (w) => {
       // It stays until closed: the agent may have looked away while the window was frozen.

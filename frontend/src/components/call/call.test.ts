@@ -96,6 +96,20 @@ describe('floating call control', () => {
     expect(queryByTestId('call-recording')).toBeNull();
   });
 
+  it('says who whispers to the agent, and who joined the call; nothing while a supervisor only listens', async () => {
+    setCall(view());
+    const { getByTestId, queryByTestId } = render(FloatingCallControl);
+    await tick();
+    expect(queryByTestId('call-coach')).toBeNull();
+    setCall(view({ coach: 'Sue Visor' }));
+    await tick();
+    expect(getByTestId('call-coach').textContent).toBe('Sue Visor is whispering to you (the customer cannot hear)');
+    setCall(view({ coach: 'Sue Visor', supervisor: 'Sue Visor' }));
+    await tick();
+    expect(getByTestId('call-coach').textContent).toBe('Sue Visor joined the call');
+    expect(getByTestId('call-coach').dataset.joined).toBe('true');
+  });
+
   it('closes the quality details and the device menu with Escape', async () => {
     setCall(view());
     const { getByTestId, queryByTestId } = render(FloatingCallControl);
