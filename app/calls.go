@@ -130,6 +130,9 @@ type CallView struct {
 	// gets the devices; RemoteProblem is what holds it up ("camera_denied", ...; wire.Call).
 	Answering     bool   `json:"answering,omitempty"`
 	RemoteProblem string `json:"remote_problem,omitempty"`
+	// CustomerNetwork is the customer's network probe while the call rang (the portal's
+	// call.probe): shown beside their name when weak or failed, its figures on hover.
+	CustomerNetwork *wire.CallProbe `json:"customer_network,omitempty"`
 	// Record is the organisation's recording setting for this call ("" off, ask, always);
 	// Consent is the customer's yes; Recording is true while it records (the indicator).
 	Record    wire.RecordingMode `json:"record,omitempty"`

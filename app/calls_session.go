@@ -35,9 +35,10 @@ type callSession struct {
 	muted                          bool
 	remoteMuted, remoteVideo       bool
 	remoteKnown                    bool
-	answering                      bool   // the customer answered; their browser is getting the devices
-	problem                        string // what holds their answer up, e.g. camera_denied
-	offerPending                   bool   // our offer awaits its answer (perfect negotiation)
+	answering                      bool            // the customer answered; their browser is getting the devices
+	problem                        string          // what holds their answer up, e.g. camera_denied
+	probe                          *wire.CallProbe // the customer's network probe, graded by the hub
+	offerPending                   bool            // our offer awaits its answer (perfect negotiation)
 	relayOnly                      bool
 	warnings                       []wire.Code
 	stopStats                      chan struct{}
@@ -117,6 +118,11 @@ func (s *callSession) onState(st wire.Call) {
 	}
 	s.answering, s.problem = st.Answering, st.Problem
 	s.supervisor = st.Supervisor
+	if p := st.Probe; p != nil && (s.probe == nil || p.At != s.probe.At) {
+		s.probe = p
+		// The headless agent's only way to tell: its log.
+		s.log.Info("customer network probe", "status", p.Status, "rtt_ms", p.RTTMs, "loss_pct", p.LossPct, "transport", p.Transport)
+	}
 	s.log.Info("call state", "state", st.State, "outcome", st.Outcome, "reason", st.Reason, "answering", st.Answering, "problem", st.Problem)
 	switch st.State {
 	case wire.CallRinging:
@@ -533,7 +539,7 @@ func (s *callSession) viewOf() CallView {
 		HasVideo: s.mst.HasVideo, VideoAllowed: s.allowed != wire.CallsVoiceOnly && s.allowed != wire.CallsNone,
 		RemoteMuted: s.remoteMuted, RemoteVideo: s.remoteVideo, RemoteKnown: s.remoteKnown, RemoteFrames: s.mst.RemoteVideo,
 		Warnings:  append([]wire.Code(nil), s.warnings...),
-		Answering: s.answering, RemoteProblem: s.problem,
+		Answering: s.answering, RemoteProblem: s.problem, CustomerNetwork: s.probe,
 		Record: s.record, Consent: s.consent, Recording: s.recording,
 		Coach: s.coach(), Supervisor: s.supervisor,
 	}

@@ -12,7 +12,7 @@ import { startHub, startAgent, launchChromium, resultsDir, desktop, phone, video
 
 const T = 20_000; // how long any single expectation may take
 
-let hub, voiceHub, videoAgent, voiceAgent, browser;
+let hub, voiceHub, probeHub, videoAgent, voiceAgent, probeAgent, browser;
 const shots = resultsDir();
 
 before(async () => {
@@ -46,6 +46,8 @@ after(async () => {
   await videoAgent?.stop();
   await voiceAgent?.stop();
   await voiceHub?.stop();
+  await probeAgent?.stop();
+  await probeHub?.stop();
   await hub?.stop();
 });
 
@@ -58,8 +60,9 @@ async function agent(kind) {
  * customer opens the portal in a new context of b and sends a first message, which makes the agent
  * call. The page must show no script error and nothing blocked by its CSP.
  */
-async function customer(b = browser, { viewport = desktop, name = 'Dana', contextOptions = {}, base = hub.url } = {}) {
+async function customer(b = browser, { viewport = desktop, name = 'Dana', contextOptions = {}, base = hub.url, initScript = null } = {}) {
   const context = await b.newContext({ viewport, locale: 'en-US', ...contextOptions });
+  if (initScript) await context.addInitScript(initScript);
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
@@ -316,4 +319,48 @@ test('an organisation with voice calls only: no video is offered; the agent is h
   await page.getByTestId('call-end').click();
   await page.getByTestId('call-ended').waitFor({ timeout: T });
   await done({ context, page, errors });
+});
+
+test("the customer's network probe while it rings: the relay is reached and the agent gets the figures; a relay that does not answer reaches the agent as failed", async (t) => {
+  // A hub with its embedded relay over UDP and TCP: the probe goes through it.
+  probeHub = await startHub({ args: ['-turn-udp', '127.0.0.1:0', '-turn-tcp', '127.0.0.1:0'] });
+  probeAgent = await startAgent(probeHub.url, { args: ['-accept', '-reply-echo', '-call', 'voice'] });
+
+  let from = probeAgent.logs.length;
+  const good = await customer(browser, { name: 'Prober', base: probeHub.url });
+  await good.page.getByTestId('call-incoming').waitFor({ timeout: T });
+  await good.page.locator('section.call[data-probe="done"]').waitFor({ timeout: T });
+  await logged(probeAgent, /customer network probe.*status=good/, from);
+  const line = probeAgent.logs.slice(from).find((l) => /customer network probe/.test(l));
+  t.diagnostic(`agent: ${line}`);
+  const rtt = Number(/rtt_ms=(\d+)/.exec(line)[1]);
+  assert.ok(rtt >= 0 && rtt < 300, `round trip through the relay on loopback: ${rtt} ms`);
+  assert.match(line, /transport=udp/);
+  await good.page.screenshot({ path: join(shots, 'portal-call-probe.png') });
+  await good.page.getByTestId('decline').click();
+  await good.page.getByTestId('call-ended').waitFor({ timeout: T });
+  await done(good);
+
+  // A relay that does not answer: the page's peer connections are pointed at a port nobody
+  // serves (the call itself is declined, so nothing else is affected).
+  from = probeAgent.logs.length;
+  const bad = await customer(browser, {
+    name: 'Unreachable',
+    base: probeHub.url,
+    initScript: () => {
+      const Real = window.RTCPeerConnection;
+      const Dead = function (config) {
+        const iceServers = (config?.iceServers ?? []).map((s) => ({ ...s, urls: [].concat(s.urls).map((u) => u.replace(/:\d+(\?|$)/, ':9$1')) }));
+        return new Real({ ...config, iceServers });
+      };
+      Dead.prototype = Real.prototype;
+      window.RTCPeerConnection = Dead;
+    },
+  });
+  await bad.page.getByTestId('call-incoming').waitFor({ timeout: T });
+  await bad.page.locator('section.call[data-probe="done"]').waitFor({ timeout: T });
+  await logged(probeAgent, /customer network probe.*status=failed/, from);
+  await bad.page.getByTestId('decline').click();
+  await bad.page.getByTestId('call-ended').waitFor({ timeout: T });
+  await done(bad);
 });

@@ -83,7 +83,10 @@ type callState struct {
 	manifest bool
 	// mon is the supervisor's leg on the call (monitor.go); nil when none.
 	mon *monitorState
-	log *slog.Logger
+	// probes are the credential ids of the customer's network probes (calls_probe.go), revoked
+	// when the call stops ringing.
+	probes []string
+	log    *slog.Logger
 }
 
 func (s *Server) ringTimeout() time.Duration {
@@ -174,6 +177,18 @@ func (c *conn) callRequest(env wire.Envelope) error {
 			return err
 		}
 		return c.s.router.callRecord(c, env.RID, cr)
+	case wire.TypeCallProbe:
+		var ref wire.CallRef
+		if err := env.Unmarshal(&ref); err != nil {
+			return err
+		}
+		return c.s.router.callProbe(c, env.RID, ref)
+	case wire.TypeCallProbeResult:
+		var p wire.CallProbe
+		if err := env.Unmarshal(&p); err != nil {
+			return err
+		}
+		return c.s.router.callProbeResult(c, env.RID, p)
 	default: // call.state is the hub's to send
 		return wire.Errorf(wire.EINVALID, "%s is sent by the hub only", env.Type)
 	}
@@ -450,6 +465,7 @@ func (r *router) callAccept(c *conn, rid string, ca wire.CallAccept) error {
 			cl.ring.Stop()
 			cl.ring = nil
 		}
+		r.revokeProbes(cl)          // the probe was for while it rang
 		cl.cs.visit.WithCall = true // the queue's handle time with calls (saved when the visit ends)
 		cl.ice[wire.AuthorCustomer] = ice
 		r.scheduleRenewal(cl)
@@ -599,6 +615,9 @@ func (r *router) endCall(cl *callState, outcome wire.CallOutcome, reason string,
 	}
 	// The embedded relay stops relaying for this call now, whoever still holds its credentials.
 	r.s.revokeCall(cl.call.ID)
+	if cl.call.AnsweredAt == 0 {
+		r.revokeProbes(cl) // an answered call's went at the answer
+	}
 	if err := r.saveCall(cl); err != nil {
 		cl.log.Error("storing the ended call", "err", err) // the call ends for the parties anyway
 	}

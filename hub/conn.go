@@ -65,6 +65,8 @@ type conn struct {
 	org  wire.OrgID
 	user store.User
 	conv wire.ConversationID
+	// addr is the client's address as limits count it (clientAddress).
+	addr string
 	// session is the id of the member's session (store.Token.ID); it ends when an admin ends the
 	// session, the member signs out, is disabled, or the session expires unrenewed.
 	session string
@@ -291,7 +293,7 @@ func (c *conn) hello(addr string) error {
 			return fail(err)
 		}
 	}
-	c.role, c.org, c.conv, c.session = tok.Role, tok.Org, tok.Conv, tok.ID
+	c.role, c.org, c.conv, c.session, c.addr = tok.Role, tok.Org, tok.Conv, tok.ID, addr
 	c.lim = c.s.limiterFor(tok.Role, tok.Conv, tok.User)
 	lim := c.s.cfg.Limits
 	if tok.Role == wire.RoleCustomer {
@@ -506,7 +508,7 @@ func (c *conn) dispatch(env wire.Envelope) error {
 		wire.TypeVisualEvent, wire.TypeVisualPointer, wire.TypeVisualCommand, wire.TypeVisualResult, wire.TypeVisualSignal:
 		return c.visual(env)
 	case wire.TypeCallInvite, wire.TypeCallAccept, wire.TypeCallAnswering, wire.TypeCallDecline, wire.TypeCallEnd, wire.TypeCallSignal,
-		wire.TypeCallMedia, wire.TypeCallState, wire.TypeCallRecord:
+		wire.TypeCallMedia, wire.TypeCallState, wire.TypeCallRecord, wire.TypeCallProbe, wire.TypeCallProbeResult:
 		return c.callRequest(env)
 	case wire.TypeCallMonitor, wire.TypeMonitorSignal, wire.TypeMonitorState:
 		return c.monitorRequest(env)

@@ -25,6 +25,9 @@ type Limits struct {
 	CustomerSends, CustomerSendBurst               float64 // chat messages
 	CustomerVisual, CustomerVisualBurst            float64 // co-browse event bytes
 	CustomerVisualFrames, CustomerVisualFrameBurst float64 // co-browse event frames (a snapshot is hundreds)
+	CustomerProbes, CustomerProbeBurst             float64 // network probes while a call rings (call.probe)
+	// Per customer address: network probes of all its customers together.
+	AddressProbes, AddressProbeBurst float64
 	// Per member account.
 	MemberFrames, MemberFrameBurst float64
 	// CustomerConns is how many connections one conversation's customer may hold (tabs).
@@ -58,6 +61,8 @@ var DefaultLimits = Limits{
 	CustomerSends: 2, CustomerSendBurst: 12,
 	CustomerVisual: 2 << 20, CustomerVisualBurst: 10 << 20,
 	CustomerVisualFrames: 600, CustomerVisualFrameBurst: 1200,
+	CustomerProbes: 1.0 / 10, CustomerProbeBurst: 3,
+	AddressProbes: 1, AddressProbeBurst: 30,
 	MemberFrames: 200, MemberFrameBurst: 600,
 	CustomerConns: 5, MemberConns: 10, AddressConns: 100, PendingConns: 50,
 	HelloTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second,
@@ -79,6 +84,10 @@ func (l Limits) withDefaults() Limits {
 	set(&l.CustomerVisualBurst, d.CustomerVisualBurst)
 	set(&l.CustomerVisualFrames, d.CustomerVisualFrames)
 	set(&l.CustomerVisualFrameBurst, d.CustomerVisualFrameBurst)
+	set(&l.CustomerProbes, d.CustomerProbes)
+	set(&l.CustomerProbeBurst, d.CustomerProbeBurst)
+	set(&l.AddressProbes, d.AddressProbes)
+	set(&l.AddressProbeBurst, d.AddressProbeBurst)
 	set(&l.MemberFrames, d.MemberFrames)
 	set(&l.MemberFrameBurst, d.MemberFrameBurst)
 	if l.CustomerConns == 0 {
@@ -157,6 +166,22 @@ func (l limiter) allow(t wire.Type, size int) (string, error) {
 	}
 	if t == wire.TypeChatSend && !l.state.Take(l.key+"/sends", rate.Limit(l.l.CustomerSends), int(l.l.CustomerSendBurst), 1, now) {
 		return "sends", ErrRateLimited
+	}
+	return "", nil
+}
+
+// allowProbe charges a network probe (call.probe) to the customer's conversation and to their
+// address, and says which limit refused it ("" when none did).
+func (l limiter) allowProbe(addr string) (string, error) {
+	if l.key == "" {
+		return "", nil
+	}
+	now := l.now()
+	if !l.state.Take(l.key+"/probes", rate.Limit(l.l.CustomerProbes), int(l.l.CustomerProbeBurst), 1, now) {
+		return "probes", ErrRateLimited
+	}
+	if !l.state.Take("probes-address:"+addr, rate.Limit(l.l.AddressProbes), int(l.l.AddressProbeBurst), 1, now) {
+		return "address_probes", ErrRateLimited
 	}
 	return "", nil
 }

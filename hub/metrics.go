@@ -124,6 +124,8 @@ type callMetrics struct {
 	seconds *prometheus.HistogramVec
 	// adopted counts calls in progress kept across a cluster takeover (router.adoptCalls).
 	adopted prometheus.Counter
+	// probes counts customers' network probes by grade: good, weak, failed.
+	probes *prometheus.CounterVec
 }
 
 func newCallMetrics(reg *prometheus.Registry) *callMetrics {
@@ -132,10 +134,11 @@ func newCallMetrics(reg *prometheus.Registry) *callMetrics {
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_calls_total", Help: "Calls by outcome."}, []string{"outcome"}),
 		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "parley_hub_call_seconds", Help: "Duration of answered calls, answer to end.",
 			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600}}, []string{"kind"}),
+		probes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "parley_hub_call_probes_total", Help: "Customers' network probes while a call rang, by grade (good, weak, failed)."}, []string{"status"}),
 		adopted: prometheus.NewCounter(prometheus.CounterOpts{Name: "parley_cluster_calls_adopted_total",
 			Help: "Calls in progress this cluster node kept when it took their organisation over."}),
 	}
-	reg.MustRegister(m.invites, m.outcomes, m.seconds, m.adopted)
+	reg.MustRegister(m.invites, m.outcomes, m.seconds, m.adopted, m.probes)
 	for _, o := range []wire.CallOutcome{wire.OutcomeAcceptedAudio, wire.OutcomeAcceptedVideo, wire.OutcomeDeclined, wire.OutcomeMissed, wire.OutcomeCancelled, wire.OutcomeFailed} {
 		m.outcomes.WithLabelValues(string(o))
 	}

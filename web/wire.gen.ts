@@ -429,11 +429,47 @@ export interface Call {
    */
   supervisor?: string;
   /**
+   * Probe is the customer's network probe while the call rang (call.probe_result), graded by
+   * the hub; nil before one reports.
+   */
+  probe?: CallProbe;
+  /**
    * Times are Unix milliseconds; zero when not yet.
    */
   created_at: number;
   answered_at?: number;
   ended_at?: number;
+}
+
+/**
+ * CallProbe is the customer's network probe result.
+ */
+export interface CallProbe {
+  call: CallID;
+  /**
+   * Reached is true when the browser's two peer connections connected through the relay.
+   */
+  reached: boolean;
+  /**
+   * RTTMs is the median round trip of the pings through the relay, milliseconds.
+   */
+  rtt_ms: number;
+  /**
+   * LossPct is the share of pings that never came back, percent.
+   */
+  loss_pct: number;
+  /**
+   * Transport is how the browser reached the relay: "udp", "tcp" or "tls"; "" when not reached.
+   */
+  transport?: string;
+  /**
+   * Status is the hub's grade: ProbeGood, ProbeWeak or ProbeFailed (ignored from the customer).
+   */
+  status?: string;
+  /**
+   * At is when the hub received it, Unix milliseconds (set by the hub).
+   */
+  at?: number;
 }
 
 /**
@@ -1430,7 +1466,7 @@ export type ReceiptKind = "delivered" | "read";
 /**
  * Type names a message.
  */
-export type Type = "call.invite" | "call.state" | "call.accept" | "call.answering" | "call.decline" | "call.end" | "call.signal" | "call.media" | "call.monitor" | "monitor.state" | "monitor.signal" | "customer.presence" | "conv.keep" | "supervisor.close" | "call.record" | "conv.transfer" | "conv.invite" | "consult" | "conv.consult_leave" | "conv.message" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.result" | "visual.signal" | "visual.settings" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "agent.sign_out" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign" | "supervisor.watch" | "supervisor.watched" | "conv.wrapup";
+export type Type = "call.invite" | "call.state" | "call.accept" | "call.answering" | "call.decline" | "call.end" | "call.signal" | "call.media" | "call.probe" | "call.probe_result" | "call.monitor" | "monitor.state" | "monitor.signal" | "customer.presence" | "conv.keep" | "supervisor.close" | "call.record" | "conv.transfer" | "conv.invite" | "consult" | "conv.consult_leave" | "conv.message" | "visual.invite" | "visual.state" | "visual.accept" | "visual.decline" | "visual.stop" | "visual.control" | "visual.event" | "visual.pointer" | "visual.command" | "visual.result" | "visual.signal" | "visual.settings" | "hello" | "welcome" | "ack" | "error" | "ping" | "chat.send" | "chat.message" | "chat.typing" | "chat.receipt" | "sync" | "conv.state" | "queue.position" | "conv.end" | "conv.leave" | "presence.set" | "agent.state" | "offer" | "offer.accept" | "offer.decline" | "agent.sign_out" | "offer.revoked" | "supervisor.snapshot" | "supervisor.assign" | "supervisor.watch" | "supervisor.watched" | "conv.wrapup";
 
 /**
  * Envelope is one WebSocket frame.
@@ -1521,6 +1557,10 @@ export interface Ack {
    * Monitor is set when the request started a supervisor's leg on a call (call.monitor).
    */
   monitor?: MonitorID;
+  /**
+   * ICE is set when the request asked for a network probe's relays (call.probe).
+   */
+  ice?: ICEConfig;
 }
 
 /**
@@ -2160,6 +2200,13 @@ export const TypeCallDecline: Type = "call.decline";
 export const TypeCallEnd: Type = "call.end";
 export const TypeCallSignal: Type = "call.signal";
 export const TypeCallMedia: Type = "call.media";
+export const TypeCallProbe: Type = "call.probe";
+export const TypeCallProbeResult: Type = "call.probe_result";
+export const ProbeGood = "good";
+export const ProbeWeak = "weak";
+export const ProbeFailed = "failed";
+export const ProbeWeakRTTMs = 300;
+export const ProbeWeakLossPct = 10;
 export const MaxSDPBytes = 12 << 10;
 export const MonitorListen: MonitorMode = "listen";
 export const MonitorWhisper: MonitorMode = "whisper";

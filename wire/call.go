@@ -93,6 +93,12 @@ const (
 	TypeCallSignal Type = "call.signal"
 	// TypeCallMedia (both ways, [CallMedia]) tells the other side about mute and video state.
 	TypeCallMedia Type = "call.media"
+	// TypeCallProbe (customer→hub, [CallRef]) asks, while the call rings, for the relays of the
+	// customer's network probe: the Ack's ICE holds them, with credentials for the probe only.
+	TypeCallProbe Type = "call.probe"
+	// TypeCallProbeResult (customer→hub, [CallProbe]) reports the probe's figures; the agent
+	// sees them, graded by the hub, in call.state ([Call].Probe).
+	TypeCallProbeResult Type = "call.probe_result"
 )
 
 // CallInvite asks the hub to ring the customer of Conv.
@@ -161,10 +167,52 @@ type Call struct {
 	// parties show that a supervisor joined (wire/monitor.go). Listening and whispering leave it
 	// empty.
 	Supervisor string `json:"supervisor,omitempty"`
+	// Probe is the customer's network probe while the call rang (call.probe_result), graded by
+	// the hub; nil before one reports.
+	Probe *CallProbe `json:"probe,omitempty"`
 	// Times are Unix milliseconds; zero when not yet.
 	CreatedAt  int64 `json:"created_at"`
 	AnsweredAt int64 `json:"answered_at,omitempty"`
 	EndedAt    int64 `json:"ended_at,omitempty"`
+}
+
+// The customer's network probe: while a call rings, the portal asks for probe credentials
+// (call.probe), connects two peer connections of its own to each other through the relay with
+// them (relay-only), times a few data-channel pings through it and reports (call.probe_result).
+// The credentials name a network test's id (hub/relay.TestIDPrefix): they last two minutes, on
+// the embedded relay they relay only between the probe's own allocations, and they are revoked
+// when the call stops ringing. A customer gets a few per call and their address a few per
+// minute (hub.Limits); the relays are the organisation's, chosen by its region as a call's are.
+
+// Probe grades ([CallProbe].Status), set by the hub from the figures.
+const (
+	ProbeGood   = "good"
+	ProbeWeak   = "weak"
+	ProbeFailed = "failed"
+)
+
+// Probe thresholds: a round trip through the relay at or over ProbeWeakRTTMs, a loss at or over
+// ProbeWeakLossPct, or a relay reached over TCP only (UDP blocked) makes a probe weak.
+const (
+	ProbeWeakRTTMs   = 300
+	ProbeWeakLossPct = 10
+)
+
+// CallProbe is the customer's network probe result.
+type CallProbe struct {
+	Call CallID `json:"call"`
+	// Reached is true when the browser's two peer connections connected through the relay.
+	Reached bool `json:"reached"`
+	// RTTMs is the median round trip of the pings through the relay, milliseconds.
+	RTTMs int `json:"rtt_ms"`
+	// LossPct is the share of pings that never came back, percent.
+	LossPct int `json:"loss_pct"`
+	// Transport is how the browser reached the relay: "udp", "tcp" or "tls"; "" when not reached.
+	Transport string `json:"transport,omitempty"`
+	// Status is the hub's grade: ProbeGood, ProbeWeak or ProbeFailed (ignored from the customer).
+	Status string `json:"status,omitempty"`
+	// At is when the hub received it, Unix milliseconds (set by the hub).
+	At int64 `json:"at,omitempty"`
 }
 
 // ICEConfig is what a party's peer connection needs to reach the other: the servers, with

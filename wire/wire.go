@@ -209,6 +209,8 @@ type Ack struct {
 	Visual VisualID `json:"visual,omitempty"`
 	// Monitor is set when the request started a supervisor's leg on a call (call.monitor).
 	Monitor MonitorID `json:"monitor,omitempty"`
+	// ICE is set when the request asked for a network probe's relays (call.probe).
+	ICE *ICEConfig `json:"ice,omitempty"`
 }
 
 // Error is the one error type of Parley's edges: a code a UI maps to a translated sentence, and a

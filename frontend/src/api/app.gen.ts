@@ -74,6 +74,11 @@ export interface CallView {
   answering?: boolean;
   remote_problem?: string;
   /**
+   * CustomerNetwork is the customer's network probe while the call rang (the portal's
+   * call.probe): shown beside their name when weak or failed, its figures on hover.
+   */
+  customer_network?: wire.CallProbe;
+  /**
    * Record is the organisation's recording setting for this call ("" off, ask, always);
    * Consent is the customer's yes; Recording is true while it records (the indicator).
    */

@@ -354,6 +354,12 @@ const en: Messages = {
       camera: "{name}'s camera is blocked: they may join with audio.",
       microphone: "{name}'s microphone is blocked: they cannot join until they allow it.",
     },
+    network: {
+      weak: 'Customer on a weak connection',
+      failed: "Customer's network check failed",
+      figures: "{name}'s network check: {rtt} ms round trip, {loss}% lost, over {transport}",
+      unreached: "{name}'s network check: the relay could not be reached; the call may not connect",
+    },
     remoteCameraOff: '{name} turned the camera off',
     remoteVideoOff: 'Camera off',
     remoteMuted: '{name} is muted',

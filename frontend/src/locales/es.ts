@@ -352,6 +352,12 @@ const es: Messages = {
       camera: 'La cámara de {name} está bloqueada: puede unirse con audio.',
       microphone: 'El micrófono de {name} está bloqueado: no puede unirse hasta que lo permita.',
     },
+    network: {
+      weak: 'Cliente con una conexión débil',
+      failed: 'La prueba de red del cliente falló',
+      figures: 'Prueba de red de {name}: {rtt} ms de ida y vuelta, {loss} % perdido, por {transport}',
+      unreached: 'Prueba de red de {name}: no se pudo llegar al relé; puede que la llamada no conecte',
+    },
     remoteCameraOff: '{name} apagó la cámara',
     remoteVideoOff: 'Cámara apagada',
     remoteMuted: '{name} tiene el micrófono silenciado',

@@ -7,6 +7,7 @@
 import * as wire from '../../../web/wire.gen';
 import { WireError } from '../../../web/client';
 import type { Translator } from '../../../web/i18n';
+import type { ProbeFigures } from './probe';
 
 /** Phase is what the call view shows. */
 export type Phase = 'ringing' | 'asking' | 'permission' | 'connecting' | 'active' | 'ended';
@@ -35,6 +36,11 @@ export interface CallDeps {
   stream(): MediaStream;
   ringer: Ringer;
   now(): number;
+  /**
+   * probe runs the network probe through ice's relays (probe.ts) while the call rings; null when
+   * aborted. Absent: no probe.
+   */
+  probe?(ice: wire.ICEConfig, signal: AbortSignal): Promise<ProbeFigures | null>;
 }
 
 /** FAIL_GRACE_MS is how long a failed media connection may take to come back (ICE restart). */
@@ -104,6 +110,12 @@ export class CallSession {
    * answer's); null when closed.
    */
   check = $state.raw<{ stream: MediaStream | null; problem: { device: Device; problem: Problem } | null } | null>(null);
+  /**
+   * probe is where the network probe is: '' before, 'running', 'done' (figures sent to the hub),
+   * 'skipped' (no relay to probe, or refused).
+   */
+  probe = $state<'' | 'running' | 'done' | 'skipped'>('');
+  private probeAbort: AbortController | null = null;
   /** checkSeq tells a check that finished after it was closed or restarted to let its devices go. */
   private checkSeq = 0;
 
@@ -167,6 +179,7 @@ export class CallSession {
       if (c.state === 'ringing') {
         this.phase = 'ringing';
         this.deps.ringer.start();
+        void this.runProbe(c.id);
         return;
       }
       // Active on arrival: answered in another tab of this customer. Nothing for us to show.
@@ -600,7 +613,45 @@ export class CallSession {
     this.teardown();
   }
 
+  /**
+   * runProbe asks the hub for the probe's relays and runs it (CallDeps.probe), then reports the
+   * figures: the agent sees them beside our name. A probe the answer cut short (the hub revokes
+   * its credentials then) reports nothing.
+   */
+  private async runProbe(id: string): Promise<void> {
+    const run = this.deps.probe;
+    if (!run) return;
+    const ctl = new AbortController();
+    this.probeAbort = ctl;
+    this.probe = 'running';
+    let ice: wire.ICEConfig | undefined;
+    try {
+      ice = ((await this.deps.request(wire.TypeCallProbe, { call: id } satisfies wire.CallRef)) as wire.Ack).ice;
+    } catch {
+      // Refused (too many, the call no longer rings) or offline: the call goes on without it.
+    }
+    if (ctl.signal.aborted) return;
+    if (!ice || ice.servers.length === 0) {
+      this.probe = 'skipped';
+      return;
+    }
+    const fig = await run(ice, ctl.signal);
+    if (!fig || ctl.signal.aborted || this.call?.id !== id) return;
+    if (!fig.reached && this.phase !== 'ringing') {
+      this.probe = 'skipped';
+      return;
+    }
+    try {
+      await this.deps.request(wire.TypeCallProbeResult, { call: id, ...fig } satisfies wire.CallProbe);
+      this.probe = 'done';
+    } catch {
+      this.probe = 'skipped';
+    }
+  }
+
   private teardown(): void {
+    this.probeAbort?.abort();
+    this.probeAbort = null;
     this.clearFailTimer();
     this.unstable = false;
     const pc = this.pc;
@@ -632,6 +683,7 @@ export class CallSession {
     this.startedAt = this.endedAt = 0;
     this.endKey = this.error = '';
     this.offered = this.wantOffer = this.redirected = false;
+    this.probe = '';
     this.chain = Promise.resolve();
   }
 }

@@ -465,6 +465,32 @@ describe('CallSession', () => {
     expect(checked.getTracks().every((tr) => (tr as unknown as FakeTrack).readyState === 'ended')).toBe(true);
   });
 
+  it('while it rings, the network probe runs with the probe credentials and reports its figures; the call ending aborts it', async () => {
+    h = setup();
+    const probeICE: wire.ICEConfig = { servers: [{ urls: ['turn:relay.example:3478'], username: 'nettest', credential: 'p' }], policy: 'relay' };
+    const runs: { ice: wire.ICEConfig; signal: AbortSignal; done: (f: { reached: boolean; rtt_ms: number; loss_pct: number; transport?: string }) => void }[] = [];
+    const request = h.call['deps'].request;
+    h.call['deps'].request = async (type, data) => (type === 'call.probe' ? { ice: probeICE } : request(type, data));
+    h.call['deps'].probe = (ice, signal) => new Promise((done) => runs.push({ ice, signal, done }));
+    h.call.handle(ringing());
+    await flush();
+    expect(h.call.probe).toBe('running');
+    expect(runs.map((r) => r.ice)).toEqual([probeICE]);
+    runs[0].done({ reached: true, rtt_ms: 42, loss_pct: 0, transport: 'udp' });
+    await flush();
+    await flush();
+    expect(h.requests).toEqual([{ type: 'call.probe_result', data: { call: 'k1', reached: true, rtt_ms: 42, loss_pct: 0, transport: 'udp' } }]);
+    expect(h.call.probe).toBe('done');
+
+    // A second ringing call whose probe is cut by the end of the call reports nothing.
+    h.call.handle(state('ended', { reason: 'cancelled' }));
+    h.call.handle(ringing({ id: 'k2' }));
+    await flush();
+    expect(runs).toHaveLength(2);
+    h.call.handle(state('ended', { id: 'k2', reason: 'cancelled' }));
+    expect(runs[1].signal.aborted).toBe(true);
+  });
+
   it('a refused camera in the check says so as answering would, and the microphone still shows', async () => {
     h = setup(async (c) => {
       if (c.video) throw domError('NotAllowedError');

@@ -4,6 +4,7 @@ import type { Translator } from '../../../web/i18n';
 import type * as wire from '../../../web/wire.gen';
 import { CallSession, type CallDeps } from './call.svelte';
 import { webAudioRinger } from './ring';
+import { runProbe } from './probe';
 import CallView from './CallView.svelte';
 
 export { CallSession, CallView };
@@ -20,6 +21,7 @@ export function createCall(
     stream: () => new MediaStream(),
     ringer: webAudioRinger(),
     now: () => Date.now(),
+    probe: (ice, signal) => runProbe(ice, signal),
   };
   return new CallSession(deps, t);
 }

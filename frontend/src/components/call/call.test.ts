@@ -137,6 +137,27 @@ describe('floating call control', () => {
     expect(getByTestId('self-muted')).toBeTruthy();
   });
 
+  it("says beside the customer's name when their network probe was weak or failed, with the figures on hover", async () => {
+    setCall(view({ state: 'ringing', customer_network: { call: 'k1', reached: true, rtt_ms: 420, loss_pct: 10, transport: 'tcp', status: 'weak' } }));
+    const { getByTestId, rerender } = render(FloatingCallControl);
+    await tick();
+    let note = getByTestId('customer-network');
+    expect(note.dataset.status).toBe('weak');
+    expect(note.textContent?.trim()).toBe('Customer on a weak connection');
+    expect(note.title).toBe("Dana's network check: 420 ms round trip, 10% lost, over TCP");
+    setCall(view({ customer_network: { call: 'k1', reached: false, rtt_ms: 0, loss_pct: 0, status: 'failed' } }));
+    await rerender({});
+    note = getByTestId('customer-network');
+    expect(note.textContent?.trim()).toBe("Customer's network check failed");
+    expect(note.title).toMatch(/relay could not be reached/);
+    // Fine: no words, but the figures are there to hover.
+    setCall(view({ customer_network: { call: 'k1', reached: true, rtt_ms: 12, loss_pct: 0, transport: 'udp', status: 'good' } }));
+    await rerender({});
+    note = getByTestId('customer-network');
+    expect(note.textContent?.trim()).toBe('');
+    expect(note.title).toBe("Dana's network check: 12 ms round trip, 0% lost, over UDP");
+  });
+
   it('rings with a cancel button, and has no video stage in a voice call', async () => {
     setCall(view({ kind: 'voice', state: 'ringing', has_video: false, video: false, remote_frames: false, answered_at: 0 }));
     const { getByTestId, queryByTestId } = render(FloatingCallControl);
