@@ -102,6 +102,11 @@ func (s *Server) handleSetupResult(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res.At = s.now().UnixMilli()
+	// Kept with the member, so the team view still shows it after a restart.
+	if err := s.store.SetSetupResult(r.Context(), tok.User, res); err != nil {
+		writeError(w, err)
+		return
+	}
 	err = s.router.call(func() error {
 		o, err := s.router.org(org)
 		if err != nil {

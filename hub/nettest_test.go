@@ -55,3 +55,42 @@ func TestNetworkTestPlan(t *testing.T) {
 	err = client.API(ctx(t), s.URL(), http.MethodPost, "/api/v1/orgs/other/network-test", login.Token, nil, &nt)
 	wantCode(t, "another organisation's plan", err, wire.ENOTFOUND)
 }
+
+// TestSetupResultSurvivesRestart: an agent's last "Test my setup" is kept with the member, so a
+// supervisor still sees it, with its time, after the hub restarts.
+func TestSetupResultSurvivesRestart(t *testing.T) {
+	db := testDB(t)
+	s := startHub(t, func(c *hub.Config) { c.DB = db })
+	login, err := client.Login(ctx(t), s.URL(), hub.DemoOrg, "agent1", hub.DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := wire.SetupResult{Status: "warn", Problems: []string{"udp_blocked", "speaker_missing"}}
+	if err := client.API(ctx(t), s.URL(), http.MethodPut, "/api/v1/orgs/demo/setup-result", login.Token, sent, nil); err != nil {
+		t.Fatalf("PUT setup-result: %v", err)
+	}
+	setupOf := func(s *hub.Server) *wire.SetupResult {
+		t.Helper()
+		sup := member(t, s, "super1")
+		var snap wire.Snapshot
+		sup.next(wire.TypeSupervisorSnapshot, &snap)
+		for _, a := range snap.Agents {
+			if a.ID == login.User.ID {
+				return a.Setup
+			}
+		}
+		t.Fatalf("no agent1 in the snapshot: %+v", snap.Agents)
+		return nil
+	}
+	before := setupOf(s)
+	if before == nil || before.Status != "warn" || before.At == 0 {
+		t.Fatalf("before the restart the team view shows %+v; want the warning", before)
+	}
+	closeHub(t, s)
+
+	s = startHub(t, func(c *hub.Config) { c.DB = db })
+	after := setupOf(s)
+	if after == nil || after.Status != "warn" || after.At != before.At || strings.Join(after.Problems, ",") != "udp_blocked,speaker_missing" {
+		t.Errorf("after the restart the team view shows %+v; want %+v", after, before)
+	}
+}

@@ -478,6 +478,10 @@ func (r *router) org(id wire.OrgID) (*orgState, error) {
 	if err != nil {
 		return nil, err
 	}
+	setups, err := r.s.store.SetupResults(ctx, id)
+	if err != nil {
+		r.s.log.Warn("reading the agents' last setup checks; the team view shows none until the next", "org", id, "err", err)
+	}
 	autoClose, err := r.s.autoCloseSetting(ctx, id)
 	if err != nil {
 		r.s.log.Warn("reading the auto-close setting; the default applies", "org", id, "err", err)
@@ -495,7 +499,11 @@ func (r *router) org(id wire.OrgID) (*orgState, error) {
 		members:   map[wire.UserID]map[*conn]struct{}{}, people: map[wire.UserID]store.User{}}
 	for _, u := range users {
 		o.people[u.ID] = u
-		r.addAgent(o, u)
+		if a := r.addAgent(o, u); a != nil {
+			if res, ok := setups[u.ID]; ok {
+				a.setup = &res
+			}
+		}
 	}
 	if err := r.loadRouting(ctx, o); err != nil {
 		return nil, err

@@ -662,7 +662,8 @@ export interface NetworkTestRelay {
 /**
  * SetupResult is an agent's last "Test my setup": the body of PUT
  * /api/v1/orgs/{org}/setup-result (an agent, about themselves), and what supervisors see beside
- * the agent ([AgentSummary].Setup). The hub keeps the last one in memory, not across restarts.
+ * the agent ([AgentSummary].Setup). The hub keeps the last one with the member in its store, so a
+ * restart keeps it.
  */
 export interface SetupResult {
   /**
@@ -1991,7 +1992,7 @@ export interface AgentSummary {
    */
   idle_since_ms?: number;
   /**
-   * Setup is the agent's last "Test my setup" since the hub started; nil for none.
+   * Setup is the agent's last "Test my setup" (kept across restarts); nil for none.
    */
   setup?: SetupResult;
 }

@@ -42,7 +42,8 @@ type NetworkTestRelay struct {
 
 // SetupResult is an agent's last "Test my setup": the body of PUT
 // /api/v1/orgs/{org}/setup-result (an agent, about themselves), and what supervisors see beside
-// the agent ([AgentSummary].Setup). The hub keeps the last one in memory, not across restarts.
+// the agent ([AgentSummary].Setup). The hub keeps the last one with the member in its store, so a
+// restart keeps it.
 type SetupResult struct {
 	// Status is the worst line: "pass", "warn" or "fail".
 	Status string `json:"status"`

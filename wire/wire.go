@@ -561,7 +561,7 @@ type AgentSummary struct {
 	Skills []Skill   `json:"skills,omitempty"`
 	// IdleSinceMS is when the agent's load last dropped, Unix ms (routing's tie-break).
 	IdleSinceMS int64 `json:"idle_since_ms,omitempty"`
-	// Setup is the agent's last "Test my setup" since the hub started; nil for none.
+	// Setup is the agent's last "Test my setup" (kept across restarts); nil for none.
 	Setup *SetupResult `json:"setup,omitempty"`
 }
 

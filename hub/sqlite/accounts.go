@@ -354,3 +354,34 @@ func (d *DB) TakeGrant(ctx context.Context, hash, kind string, now time.Time) (s
 	}
 	return g, nil
 }
+
+// SetSetupResult implements store.AccountStore.
+func (d *DB) SetSetupResult(ctx context.Context, user wire.UserID, r wire.SetupResult) error {
+	res, err := d.db.ExecContext(ctx, `UPDATE users SET setup_status = ?, setup_problems = ?, setup_at = ? WHERE id = ?`,
+		r.Status, strings.Join(r.Problems, ","), r.At, user)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// SetupResults implements store.AccountStore.
+func (d *DB) SetupResults(ctx context.Context, org wire.OrgID) (map[wire.UserID]wire.SetupResult, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT id, setup_status, setup_problems, setup_at FROM users WHERE org = ? AND setup_status != ''`, org)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[wire.UserID]wire.SetupResult{}
+	for rows.Next() {
+		id, r, err := sqldb.ScanSetupResult(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = r
+	}
+	return out, rows.Err()
+}

@@ -164,6 +164,11 @@ type AccountStore interface {
 	// LastAuditID is the ID of the newest audit entry of any organisation, 0 when there is none.
 	LastAuditID(ctx context.Context) (int64, error)
 
+	// SetSetupResult keeps a member's last "Test my setup" result (wire.SetupResult, At set).
+	SetSetupResult(ctx context.Context, user wire.UserID, r wire.SetupResult) error
+	// SetupResults returns the last "Test my setup" result of each member of org who has one.
+	SetupResults(ctx context.Context, org wire.OrgID) (map[wire.UserID]wire.SetupResult, error)
+
 	// PutGrant stores a grant.
 	PutGrant(ctx context.Context, g Grant) error
 	// TakeGrant returns the grant with this hash and kind and deletes it; ErrNotFound when there

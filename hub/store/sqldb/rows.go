@@ -3,6 +3,7 @@ package sqldb
 import (
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley/hub/store"
@@ -215,4 +216,17 @@ func ScanQuickReply(row Row) (wire.QuickReply, error) {
 	var q wire.QuickReply
 	err := row.Scan(&q.ID, &q.Scope, &q.Queue, &q.Owner, &q.Shortcut, &q.Text, &q.UpdatedAt)
 	return q, err
+}
+
+// ScanSetupResult scans a member's last "Test my setup", selected as id, setup_status,
+// setup_problems, setup_at.
+func ScanSetupResult(row Row) (wire.UserID, wire.SetupResult, error) {
+	var id wire.UserID
+	var r wire.SetupResult
+	var problems string
+	err := row.Scan(&id, &r.Status, &problems, &r.At)
+	if problems != "" {
+		r.Problems = strings.Split(problems, ",")
+	}
+	return id, r, err
 }

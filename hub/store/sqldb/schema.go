@@ -251,4 +251,9 @@ var schema = []string{
 	`ALTER TABLE conversations ADD COLUMN wrap_code TEXT NOT NULL DEFAULT '';
 	ALTER TABLE conversations ADD COLUMN wrap_note TEXT NOT NULL DEFAULT '';
 	ALTER TABLE conversations ADD COLUMN wrap_ms BIGINT NOT NULL DEFAULT 0;`,
+	// 8: an agent's last "Test my setup": its worst line, the codes of what warned or failed
+	// (comma-separated), and when the hub received it.
+	`ALTER TABLE users ADD COLUMN setup_status TEXT NOT NULL DEFAULT '';
+	ALTER TABLE users ADD COLUMN setup_problems TEXT NOT NULL DEFAULT '';
+	ALTER TABLE users ADD COLUMN setup_at BIGINT NOT NULL DEFAULT 0;`,
 }

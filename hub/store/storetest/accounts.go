@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -29,6 +30,7 @@ func Accounts(t *testing.T, open Open) {
 		{"ListUsersSearchesAndPages", listUsers},
 		{"AuditLogPages", auditLog},
 		{"GrantsAreOneTime", grants},
+		{"SetupResultsKept", setupResults},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, open) })
 	}
@@ -388,5 +390,36 @@ func grants(t *testing.T, open Open) {
 	}
 	if _, err := s.TakeGrant(bg(), "g3", "oidc.state", now); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("grant after the sweep = %v; want ErrNotFound", err)
+	}
+}
+
+// setupResults: a member's last "Test my setup" is kept with them, replaced by the next, and
+// listed per organisation only for those who have one.
+func setupResults(t *testing.T, open Open) {
+	s := open(t, fixed)
+	orgWithAdmin(t, s)
+	err := s.Apply(bg(), store.Change{CreateUser: &store.User{ID: "u_ann", Org: "o", Username: "ann", DisplayName: "Ann", Role: wire.RoleAgent, Capacity: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.SetupResults(bg(), "o"); err != nil || len(got) != 0 {
+		t.Fatalf("SetupResults before any = %v, %v; want none", got, err)
+	}
+	first := wire.SetupResult{Status: "fail", Problems: []string{"relay_down", "media_failed"}, At: t0.UnixMilli()}
+	if err := s.SetSetupResult(bg(), "u_ann", first); err != nil {
+		t.Fatalf("SetSetupResult: %v", err)
+	}
+	next := wire.SetupResult{Status: "pass", At: t0.Add(time.Minute).UnixMilli()}
+	for _, r := range []wire.SetupResult{first, next} {
+		if err := s.SetSetupResult(bg(), "u_ann", r); err != nil {
+			t.Fatalf("SetSetupResult: %v", err)
+		}
+		got, err := s.SetupResults(bg(), "o")
+		if err != nil || len(got) != 1 || !reflect.DeepEqual(got["u_ann"], r) {
+			t.Errorf("SetupResults = %+v, %v; want only u_ann's %+v", got, err, r)
+		}
+	}
+	if err := s.SetSetupResult(bg(), "u_nobody", first); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SetSetupResult of nobody = %v; want ErrNotFound", err)
 	}
 }
