@@ -226,9 +226,10 @@ func (c *callCustomer) frameGaps(stop <-chan struct{}) (frames int64, longest ti
 // pattern camera and tone) and a pion peer as the customer. The owner is killed mid-call while
 // the customer chats; the next node takes the organisation, keeps the call from the store, both
 // sides' signalling reconnects through the balancer, and video keeps arriving at both ends the
-// whole time. The call still holds the agent's capacity on the new node: a second customer who
-// waits meanwhile is not offered to the agent (never above capacity) until the agent hangs up
-// through the new node, which ends the call for the customer too.
+// whole time. Then the new owner is drained with SIGTERM mid-call and the call moves again, video
+// still flowing. The call holds the agent's capacity on every node: a second customer who waits
+// meanwhile is not offered to the agent (never above capacity) until the agent hangs up through
+// the third node, which ends the call for the customer too.
 func TestClusterCallSurvivesTheOwnersDeath(t *testing.T) {
 	if os.Getenv("PARLEY_TEST_CLUSTER") == "" {
 		t.Skip("make test-cluster runs this (PARLEY_TEST_CLUSTER=1): three hub processes")
@@ -359,8 +360,50 @@ func TestClusterCallSurvivesTheOwnersDeath(t *testing.T) {
 		t.Errorf("clients back after %v (customer) and %v (agent); want under 5 s", custBack, agentBack)
 	}
 
+	// Drain the new owner with SIGTERM mid-call: the organisation moves to the third node at
+	// once (no lease to wait out), the call with it, and the video goes on.
+	drainMark := cust.mark()
+	stopDrain := make(chan struct{})
+	drainFrames := make(chan gaps, 1)
+	go func() { f, l := cust.frameGaps(stopDrain); drainFrames <- gaps{f, l} }()
+	drained := time.Now()
+	if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var third *node
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if n, _ := owner(t, dsn, nodes); n != second && n != first {
+			third = n
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the organisation did not move off the drained node within 30 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	waitCust(t, cust, drainMark, wire.TypeCallState, 30*time.Second, func(k wire.Call) bool {
+		return k.ID == call.ID && k.State == wire.CallActive
+	})
+	waitApp(t, evs, drained, app.EventAgent, 30*time.Second, func(s wire.AgentState) bool {
+		return s.Presence != wire.PresenceOffline && s.OnCall && s.Load == s.Capacity
+	})
+	moved := time.Since(drained)
+	time.Sleep(2 * time.Second)
+	close(stopDrain)
+	df := <-drainFrames
+	t.Logf("owner %s drained mid-call; %s took the call over, both ends back after %v; the customer decoded %d frames in the %v from the drain (longest gap %v)",
+		second.url, third.url, moved.Round(time.Millisecond), df.frames, time.Since(drained).Round(time.Millisecond), df.longest.Round(time.Millisecond))
+	if df.frames < int64(time.Since(drained).Seconds()*5) || df.longest > 2*time.Second {
+		t.Errorf("the customer's video across the drain: %d frames, longest gap %v; want it flowing", df.frames, df.longest)
+	}
+	select {
+	case <-second.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the drained node did not exit within 30 s")
+	}
+
 	// Never above capacity: no offer reached the agent while the call held their capacity, on
-	// either node, and no state the hub sent had the load over it.
+	// any of the three nodes, and no state the hub sent had the load over it.
 	for _, e := range evs.since(time.Time{}, app.EventAgent) {
 		if s := e.data.(wire.AgentState); s.Load > s.Capacity {
 			t.Errorf("the agent's state at %v: load %d over capacity %d", e.at.Format("15:04:05.000"), s.Load, s.Capacity)
@@ -374,7 +417,7 @@ func TestClusterCallSurvivesTheOwnersDeath(t *testing.T) {
 		}
 	}
 
-	// Hanging up works on the new node: the customer sees the call end, and the capacity it
+	// Hanging up works on the third node: the customer sees the call end, and the capacity it
 	// gave back brings the waiting customer's offer.
 	hungUp := time.Now()
 	if err := svc.Calls.End(); err != nil {
