@@ -5,9 +5,9 @@ package main
 import (
 	"flag"
 	"log"
-	"os"
 
 	"github.com/parleyhq/parley/app/internal/viewgen"
+	"github.com/parleyhq/parley/internal/tsemit"
 )
 
 func main() {
@@ -19,11 +19,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if *out == "" {
-		os.Stdout.Write(src)
-		return
-	}
-	if err := os.WriteFile(*out, src, 0o644); err != nil {
+	if err := tsemit.Write(*out, src); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"strings"
 
 	"golang.org/x/tools/go/packages"
+
+	"github.com/parleyhq/parley/internal/tsemit"
 )
 
 // wirePath is the package whose types live in web/wire.gen.ts.
@@ -356,7 +358,7 @@ func (g *gen) tsType(t types.Type) (string, error) {
 
 // typeDecl declares one named type.
 func (g *gen) typeDecl(b *bytes.Buffer, tn *types.TypeName) error {
-	comment(b, g.docs[tn.Pos()], "")
+	tsemit.Comment(b, g.docs[tn.Pos()], "")
 	switch u := tn.Type().Underlying().(type) {
 	case *types.Basic:
 		if vals := g.enum(tn); len(vals) > 0 {
@@ -421,7 +423,7 @@ func (g *gen) fields(b *bytes.Buffer, st *types.Struct) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.Name(), err)
 		}
-		comment(b, g.docs[f.Pos()], "  ")
+		tsemit.Comment(b, g.docs[f.Pos()], "  ")
 		opt := ""
 		if omit {
 			opt = "?"
@@ -456,19 +458,4 @@ func (g *gen) enum(tn *types.TypeName) []string {
 		}
 	}
 	return vals
-}
-
-func comment(b *bytes.Buffer, doc *ast.CommentGroup, indent string) {
-	if doc == nil {
-		return
-	}
-	text := strings.TrimSpace(doc.Text())
-	if text == "" {
-		return
-	}
-	b.WriteString(indent + "/**\n")
-	for _, l := range strings.Split(text, "\n") {
-		b.WriteString(strings.TrimRight(indent+" * "+l, " ") + "\n")
-	}
-	b.WriteString(indent + " */\n")
 }

@@ -4,8 +4,8 @@ package main
 import (
 	"flag"
 	"log"
-	"os"
 
+	"github.com/parleyhq/parley/internal/tsemit"
 	"github.com/parleyhq/parley/wire/internal/tsgen"
 )
 
@@ -17,11 +17,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if *out == "" {
-		os.Stdout.Write(src)
-		return
-	}
-	if err := os.WriteFile(*out, src, 0o644); err != nil {
+	if err := tsemit.Write(*out, src); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/parleyhq/parley/internal/tsemit"
 )
 
 // Generate returns the TypeScript for the package in dir.
@@ -111,26 +113,11 @@ type gen struct {
 	consts   []string
 }
 
-func comment(b *bytes.Buffer, doc *ast.CommentGroup, indent string) {
-	if doc == nil {
-		return
-	}
-	text := strings.TrimSpace(doc.Text())
-	if text == "" {
-		return
-	}
-	b.WriteString(indent + "/**\n")
-	for _, l := range strings.Split(text, "\n") {
-		b.WriteString(strings.TrimRight(indent+" * "+l, " ") + "\n")
-	}
-	b.WriteString(indent + " */\n")
-}
-
 func (g *gen) typeDecl(b *bytes.Buffer, ts *ast.TypeSpec, doc *ast.CommentGroup) error {
 	name := ts.Name.Name
 	switch t := ts.Type.(type) {
 	case *ast.Ident:
-		comment(b, doc, "")
+		tsemit.Comment(b, doc, "")
 		if vals := g.enums[name]; len(vals) > 0 {
 			fmt.Fprintf(b, "export type %s = %s;\n\n", name, strings.Join(vals, " | "))
 			return nil
@@ -141,7 +128,7 @@ func (g *gen) typeDecl(b *bytes.Buffer, ts *ast.TypeSpec, doc *ast.CommentGroup)
 		}
 		fmt.Fprintf(b, "export type %s = %s;\n\n", name, ty)
 	case *ast.StructType:
-		comment(b, doc, "")
+		tsemit.Comment(b, doc, "")
 		fmt.Fprintf(b, "export interface %s {\n", name)
 		for _, fld := range t.Fields.List {
 			if len(fld.Names) == 0 || fld.Tag == nil {
@@ -158,7 +145,7 @@ func (g *gen) typeDecl(b *bytes.Buffer, ts *ast.TypeSpec, doc *ast.CommentGroup)
 			if err != nil {
 				return fmt.Errorf("%s.%s: %w", name, fld.Names[0].Name, err)
 			}
-			comment(b, fld.Doc, "  ")
+			tsemit.Comment(b, fld.Doc, "  ")
 			fmt.Fprintf(b, "  %s%s: %s;\n", parts[0], opt, ty)
 		}
 		b.WriteString("}\n\n")
