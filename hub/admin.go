@@ -184,7 +184,7 @@ func checkExternal(e *wire.ExternalProvider) error {
 }
 
 // adminCSP keeps the admin page to its own scripts and the hub's API.
-const adminCSP = "default-src 'self'; script-src 'self'; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+const adminCSP = "default-src 'self'; script-src 'self'; media-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 func (s *Server) handleAdminPage(w http.ResponseWriter, r *http.Request) {
 	body, err := fs.ReadFile(adminDist, "admin/dist/index.html")

@@ -38,3 +38,6 @@ func (s *Server) RelayURLs() []string {
 func (s *Server) ICEPlan(id wire.CallID, side wire.Author) (*wire.ICEConfig, error) {
 	return s.icePlan("", id, side)
 }
+
+// PlaybackLinkTTL is how long a signed playback link works.
+const PlaybackLinkTTL = playbackLinkTTL

@@ -181,6 +181,9 @@ type Server struct {
 	// uploads serialises the requests on one recording file, so the size a HEAD answers after a
 	// cut upload counts everything the cut request received (recording.go).
 	uploads keyedLock
+	// linkKeyOnce makes linkKeyBytes, the key playback links are signed with (recording_links.go).
+	linkKeyOnce  sync.Once
+	linkKeyBytes []byte
 }
 
 // Open opens the store, seeds the demo organisation if asked, and loads the open conversations.

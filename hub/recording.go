@@ -260,6 +260,7 @@ func (s *Server) recordingRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("HEAD /api/v1/orgs/{org}/conversations/{conv}/calls/{call}/recordings/{track}", s.handleUploadOffset)
 	mux.HandleFunc("PUT /api/v1/orgs/{org}/conversations/{conv}/calls/{call}/recordings/{track}", s.handleUpload)
 	mux.HandleFunc("GET /api/v1/orgs/{org}/conversations/{conv}/calls/{call}/recordings/{track}", s.handlePlay)
+	mux.HandleFunc("POST /api/v1/orgs/{org}/conversations/{conv}/calls/{call}/playback", s.handlePlayback)
 	mux.HandleFunc("DELETE /api/v1/orgs/{org}/conversations/{conv}/calls/{call}/recordings", s.admin(s.handleDeleteRecording))
 }
 
@@ -529,16 +530,25 @@ func (s *Server) Recordings(org wire.OrgID, conv wire.ConversationID) ([]wire.Re
 // recordingTypes are the media types of the tracks.
 var recordingTypes = map[string]string{".webm": "video/webm", ".ogg": "audio/ogg", ".ivf": "video/x-ivf", ".h264": "video/h264"}
 
-// handlePlay serves one recorded file to a supervisor or admin of its organisation (ranges
-// too, for a player seeking in it); each playback or download from its start is an audit line.
+// handlePlay serves one recorded file (Range and If-Range too, for a player streaming and
+// seeking in it) to a signed playback link (recording_links.go: audited when the playback
+// started), or to a supervisor or admin of its organisation with their token: each such
+// download from its start is an audit line.
 func (s *Server) handlePlay(w http.ResponseWriter, r *http.Request) {
 	org, conv, call := wire.OrgID(r.PathValue("org")), wire.ConversationID(r.PathValue("conv")), wire.CallID(r.PathValue("call"))
-	tok, err := s.member(r, org, wire.RoleAdmin, wire.RoleSupervisor)
+	track := wire.RecordingTrack(r.PathValue("track"))
+	signed := r.URL.Query().Has("sig")
+	var tok store.Token
+	var err error
+	if signed {
+		err = s.checkFileLink(r, org, conv, call, track)
+	} else {
+		tok, err = s.member(r, org, wire.RoleAdmin, wire.RoleSupervisor)
+	}
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	track := wire.RecordingTrack(r.PathValue("track"))
 	dir, err := s.callDir(org, conv, call)
 	if err != nil || !slices.Contains(wire.RecordingTracks, track) {
 		writeError(w, ErrCallNotFound)
@@ -555,7 +565,7 @@ func (s *Server) handlePlay(w http.ResponseWriter, r *http.Request) {
 		s.answer(w, "playing a recording", nil, err)
 		return
 	}
-	if rg := r.Header.Get("Range"); rg == "" || strings.HasPrefix(rg, "bytes=0-") {
+	if rg := r.Header.Get("Range"); !signed && (rg == "" || strings.HasPrefix(rg, "bytes=0-")) {
 		u, _ := s.store.User(r.Context(), tok.User)
 		by := Actor{User: tok.User, Name: u.Username, Addr: s.clientAddr(r)}
 		if err := s.store.Apply(r.Context(), store.Change{Audit: []store.AuditEntry{by.entry(org, AuditRecordingPlay, string(call)+"/"+string(track), string(conv))}}); err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -374,5 +375,120 @@ func TestRecordingFollowsTheQueue(t *testing.T) {
 	id = rg.invite(t, wire.CallVoice)
 	if got := rg.ringing[rg.cust].Record; got != wire.RecordingAlways {
 		t.Errorf("ringing Record in a queue that keeps the organisation's = %q; want always", got)
+	}
+}
+
+// TestRecordingPlaybackLinks: the playback page's signed file links — a <video> streams and
+// seeks with range requests (206, the right bytes, If-Range), a link works only for its file
+// and until it expires, and a playback is one audit line however many ranges it reads.
+func TestRecordingPlaybackLinks(t *testing.T) {
+	t.Parallel()
+	rg := newCallRig(t)
+	setRecording(t, rg.s, `{"mode":"always"}`)
+	id := rg.invite(t, wire.CallVideo)
+	if _, err := rg.cust.conn.Request(ctx(t), wire.TypeCallAccept, wire.CallAccept{Call: id, Video: true, Record: true}); err != nil {
+		t.Fatal(err)
+	}
+	rg.agent.callState(id, wire.CallActive)
+	base := rg.s.URL() + "/api/v1/orgs/demo/conversations/" + string(rg.conv.ID) + "/calls/" + string(id)
+	agentTok, super, admin := loginToken(t, rg.s, "agent1"), loginToken(t, rg.s, "super1"), loginToken(t, rg.s, "admin1")
+	files := map[string][]byte{"customer.webm": make([]byte, 300_000), "agent.webm": make([]byte, 200_000)}
+	for track, b := range files {
+		_, _ = rand.Read(b)
+		if st, body, _ := httpDo(t, "PUT", base+"/recordings/"+track, agentTok, bytes.NewReader(b), map[string]string{wire.HeaderSHA256: sum(b)}); st != 200 {
+			t.Fatalf("upload %s = %d %s", track, st, body)
+		}
+	}
+	plays := func() int {
+		t.Helper()
+		_, body, _ := httpDo(t, "GET", rg.s.URL()+"/api/v1/orgs/demo/audit?limit=200", admin, nil, nil)
+		return strings.Count(body, `"action":"`+hub.AuditRecordingPlay+`"`)
+	}
+	start := func(token, renew string) (int, wire.Playback) {
+		t.Helper()
+		var body io.Reader
+		if renew != "" {
+			body = strings.NewReader(`{"renew":"` + renew + `"}`)
+		}
+		st, raw, _ := httpDo(t, "POST", base+"/playback", token, body, nil)
+		var p wire.Playback
+		_ = json.Unmarshal([]byte(raw), &p)
+		return st, p
+	}
+	if st, _ := start(agentTok, ""); st != 403 {
+		t.Errorf("an agent starting a playback = %d; want 403", st)
+	}
+	st, p := start(super, "")
+	if st != 200 || len(p.Files) != 2 || p.Token == "" || p.ExpiresAt <= time.Now().UnixMilli() {
+		t.Fatalf("playback = %d %+v; want two signed files", st, p)
+	}
+	link := map[wire.RecordingTrack]string{}
+	for _, f := range p.Files {
+		link[f.Track] = rg.s.URL() + f.URL
+	}
+	cust := files["customer.webm"]
+
+	// No token: the link alone; a range is 206 with exactly those bytes.
+	st, body, hdr := httpDo(t, "GET", link["customer.webm"], "", nil, map[string]string{"Range": "bytes=100000-100999"})
+	if st != 206 || body != string(cust[100000:101000]) || hdr.Get("Content-Range") != "bytes 100000-100999/300000" {
+		t.Errorf("range 100000-100999 = %d, %d bytes, Content-Range %q; want 206 with those 1000 bytes", st, len(body), hdr.Get("Content-Range"))
+	}
+	st, body, hdr = httpDo(t, "GET", link["customer.webm"], "", nil, map[string]string{"Range": "bytes=299990-"})
+	if st != 206 || body != string(cust[299990:]) {
+		t.Errorf("range 299990- = %d, %d bytes; want 206 with the last 10", st, len(body))
+	}
+	lastMod := hdr.Get("Last-Modified")
+	if st, body, _ := httpDo(t, "GET", link["customer.webm"], "", nil, map[string]string{"Range": "bytes=0-9", "If-Range": lastMod}); st != 206 || body != string(cust[:10]) {
+		t.Errorf("If-Range with the file's date = %d (%d bytes); want 206", st, len(body))
+	}
+	if st, body, _ := httpDo(t, "GET", link["customer.webm"], "", nil, map[string]string{"Range": "bytes=0-9", "If-Range": "Mon, 02 Jan 2006 15:04:05 GMT"}); st != 200 || body != string(cust) {
+		t.Errorf("If-Range with another date = %d (%d bytes); want 200 with the whole file", st, len(body))
+	}
+	if st, body, _ := httpDo(t, "GET", link["agent.webm"], "", nil, nil); st != 200 || body != string(files["agent.webm"]) {
+		t.Errorf("the agent side's link = %d (%d bytes); want the file", st, len(body))
+	}
+	if n := plays(); n != 1 {
+		t.Errorf("audit after one playback and five requests: %d recording.play lines; want 1", n)
+	}
+
+	// Another file's signature, another user, an altered expiry: refused.
+	_, q, _ := strings.Cut(link["customer.webm"], "?")
+	for name, u := range map[string]string{
+		"the customer side's signature on the agent side": base + "/recordings/agent.webm?" + q,
+		"another user":   strings.Replace(link["customer.webm"], "by=", "by=u_x", 1),
+		"a later expiry": strings.Replace(link["customer.webm"], "exp=", "exp=9", 1),
+		"no signature":   strings.Split(link["customer.webm"], "&sig=")[0] + "&sig=",
+	} {
+		if st, body, _ := httpDo(t, "GET", u, "", nil, map[string]string{"Range": "bytes=0-9"}); st != 403 || !strings.Contains(body, "EFORBIDDEN") {
+			t.Errorf("%s = %d %s; want 403 EFORBIDDEN", name, st, body)
+		}
+	}
+	// Without a link or a token: 401.
+	if st, _, _ := httpDo(t, "GET", base+"/recordings/customer.webm", "", nil, nil); st != 401 {
+		t.Errorf("no link, no token = %d; want 401", st)
+	}
+
+	// Expired: refused; the playback renews its links without a second audit line.
+	rg.clk.advance(hub.PlaybackLinkTTL + time.Second)
+	if st, _, _ := httpDo(t, "GET", link["customer.webm"], "", nil, map[string]string{"Range": "bytes=0-9"}); st != 403 {
+		t.Errorf("an expired link = %d; want 403", st)
+	}
+	st, p2 := start(super, p.Token)
+	if st != 200 || len(p2.Files) != 2 || p2.Token != p.Token {
+		t.Fatalf("renewal = %d %+v", st, p2)
+	}
+	if st, body, _ := httpDo(t, "GET", rg.s.URL()+p2.Files[0].URL, "", nil, map[string]string{"Range": "bytes=0-9"}); st != 206 || len(body) != 10 {
+		t.Errorf("a renewed link = %d (%d bytes); want 206", st, len(body))
+	}
+	if n := plays(); n != 1 {
+		t.Errorf("audit after a renewal: %d recording.play lines; want still 1", n)
+	}
+	// Another user cannot renew with it (a new playback, audited); a second opening is a second line.
+	if st, p3 := start(admin, p.Token); st != 200 || p3.Token == p.Token {
+		t.Errorf("another user renewing a playback = %d %+v; want a playback of their own", st, p3)
+	}
+	start(super, "")
+	if n := plays(); n != 3 {
+		t.Errorf("audit after two more playbacks: %d recording.play lines; want 3", n)
 	}
 }

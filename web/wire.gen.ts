@@ -798,6 +798,35 @@ export interface Transcript {
 }
 
 /**
+ * PlaybackRequest is the body of POST .../calls/{call}/playback: empty to start a playback,
+ * or the playback's Token to renew its links (not audited again).
+ */
+export interface PlaybackRequest {
+  renew?: string;
+}
+
+/**
+ * Playback answers POST .../calls/{call}/playback (supervisors and admins): a signed address per
+ * file of the call that a <video> element loads without a token, streaming and seeking with
+ * range requests, until ExpiresAt (a few minutes; the page renews them with Token). Starting a
+ * playback is its audit line; the range requests that follow are not.
+ */
+export interface Playback {
+  call: CallID;
+  files: PlaybackFile[];
+  expires_at: number;
+  token: string;
+}
+
+/**
+ * PlaybackFile is one file's signed address.
+ */
+export interface PlaybackFile {
+  track: RecordingTrack;
+  url: string;
+}
+
+/**
  * QueueID names a queue within its organisation: a short slug such as "sales", which widget tags
  * use (data-queue="sales").
  */

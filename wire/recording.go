@@ -120,3 +120,26 @@ type Transcript struct {
 	Conversation Conversation `json:"conversation"`
 	Messages     []Message    `json:"messages"`
 }
+
+// PlaybackRequest is the body of POST .../calls/{call}/playback: empty to start a playback,
+// or the playback's Token to renew its links (not audited again).
+type PlaybackRequest struct {
+	Renew string `json:"renew,omitempty"`
+}
+
+// Playback answers POST .../calls/{call}/playback (supervisors and admins): a signed address per
+// file of the call that a <video> element loads without a token, streaming and seeking with
+// range requests, until ExpiresAt (a few minutes; the page renews them with Token). Starting a
+// playback is its audit line; the range requests that follow are not.
+type Playback struct {
+	Call      CallID         `json:"call"`
+	Files     []PlaybackFile `json:"files"`
+	ExpiresAt int64          `json:"expires_at"`
+	Token     string         `json:"token"`
+}
+
+// PlaybackFile is one file's signed address.
+type PlaybackFile struct {
+	Track RecordingTrack `json:"track"`
+	URL   string         `json:"url"`
+}
