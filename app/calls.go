@@ -1,6 +1,9 @@
 package app
 
 import (
+	"context"
+	"time"
+
 	"github.com/parleyhq/parley/internal/ops"
 	"github.com/parleyhq/parley/media"
 	"github.com/parleyhq/parley/wire"
@@ -152,11 +155,15 @@ type QualityView struct {
 	RTTMs    float64      `json:"rtt_ms"`
 	JitterMs float64      `json:"jitter_ms"`
 	LossPct  float64      `json:"loss_pct"`
-	SendKbps int          `json:"send_kbps"`
-	RecvKbps int          `json:"recv_kbps"`
-	SendFPS  float64      `json:"send_fps"`
-	RecvFPS  float64      `json:"recv_fps"`
-	Route    Route        `json:"route"`
+	// SendKbps and RecvKbps are the video's; AudioSendKbps and AudioRecvKbps the audio's (what a
+	// voice call's details show).
+	SendKbps      int     `json:"send_kbps"`
+	RecvKbps      int     `json:"recv_kbps"`
+	AudioSendKbps int     `json:"audio_send_kbps"`
+	AudioRecvKbps int     `json:"audio_recv_kbps"`
+	SendFPS       float64 `json:"send_fps"`
+	RecvFPS       float64 `json:"recv_fps"`
+	Route         Route   `json:"route"`
 	// UpKbps is everything the agent sends for the call (audio, video, headers, a supervisor's
 	// leg), kbit/s.
 	UpKbps int `json:"up_kbps"`
@@ -298,6 +305,36 @@ func (cs *Calls) SetMuted(muted bool) error {
 		s.sendMedia()
 		s.m.publish(s)
 	})
+	return nil
+}
+
+// MicLevel is the call's microphone level as the device menu's meter shows it (0..1), the same
+// meter as Test my setup's (media.LevelMeter). It moves while muted: the agent sees the
+// microphone works. The UI asks about ten times a second while the menu is open.
+func (cs *Calls) MicLevel() (float64, error) {
+	s := cs.m.current()
+	if s == nil {
+		return 0, ErrNoCall
+	}
+	var level float64
+	s.q.Do(func() {
+		if s.mc != nil {
+			level = s.mc.MicLevel()
+		}
+	})
+	return level, nil
+}
+
+// TestSpeaker plays Test my setup's tone on the speaker calls use, over the call's sound; it
+// returns once the tone has played. No output device: CodeNoSpeaker.
+func (cs *Calls) TestSpeaker() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := cs.m.testTone(ctx, cs.m.playTone)
+	if err != nil {
+		cs.m.log.Info("speaker test", "err", err)
+		return &wire.Error{Code: CodeNoSpeaker, Message: "no speaker plays"}
+	}
 	return nil
 }
 

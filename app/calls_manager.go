@@ -1,8 +1,10 @@
 package app
 
 import (
+	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/parleyhq/parley/media"
 	"github.com/parleyhq/parley/wire"
@@ -27,17 +29,32 @@ type callManager struct {
 	spk    string
 	bridge *media.Bridge // render bridge shared by all calls and screen shares, made on first use
 	hidden bool          // the window cannot be seen (Window.SetShown)
+	// playTone plays a tone on an output device (media.PlayTone; tests swap it).
+	playTone func(ctx context.Context, id string, hz float64, d time.Duration) error
 }
 
 func newCallManager(c *core, mode DeviceMode) *callManager {
 	if mode == "" {
 		mode = DevicesSystem
 	}
-	m := &callManager{c: c, mode: mode, log: c.log.With("component", "calls"), send: c.request}
+	m := &callManager{c: c, mode: mode, log: c.log.With("component", "calls"), send: c.request, playTone: media.PlayTone}
 	if mode == DevicesTestPattern {
 		m.camera, m.mic, m.spk = media.TestPatternID, media.TestPatternID, "none"
 	}
 	return m
+}
+
+// testTone plays the speaker test's tone (440 Hz for 1.5 s) with play on the speaker calls use:
+// Test my setup's and the call's device menu's. "None" silences calls, but the test plays on
+// the system's output.
+func (m *callManager) testTone(ctx context.Context, play func(ctx context.Context, id string, hz float64, d time.Duration) error) error {
+	m.mu.Lock()
+	spk := m.spk
+	m.mu.Unlock()
+	if spk == "none" {
+		spk = ""
+	}
+	return play(ctx, spk, 440, 1500*time.Millisecond)
 }
 
 // current returns the current call session, nil when none.

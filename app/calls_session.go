@@ -512,13 +512,14 @@ func quality(id wire.CallID, st media.Stats, relayed bool) QualityView {
 	q := QualityView{
 		Call: id, RTTMs: float64(st.RTT) / float64(time.Millisecond), JitterMs: float64(st.Jitter) / float64(time.Millisecond),
 		LossPct: st.PacketLoss * 100, SendKbps: st.SendBitrate / 1000, UpKbps: st.UpBitrate / 1000, RecvKbps: st.RecvBitrate / 1000,
+		AudioSendKbps: st.AudioSendBitrate / 1000, AudioRecvKbps: st.AudioRecvBitrate / 1000,
 		SendFPS: st.SendFPS, RecvFPS: st.RecvFPS, Route: RouteDirect,
 	}
 	if relayed || st.Relayed {
 		q.Route = RouteRelayed
 	}
 	switch {
-	case st.RTT == 0 && st.PacketLoss == 0 && st.RecvBitrate == 0 && st.FramesDecoded == 0:
+	case st.RTT == 0 && st.PacketLoss == 0 && st.RecvBitrate == 0 && st.AudioRecvBitrate == 0 && st.FramesDecoded == 0:
 		q.Level = QualityUnknown
 	case st.RTT > 400*time.Millisecond || st.PacketLoss > 0.08:
 		q.Level = QualityPoor

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"sync"
@@ -169,6 +170,22 @@ func TestVideoCall(t *testing.T) {
 	}
 	eventually(t, "customer receives the agent's video", func() bool { return peer.mc.State().RemoteVideo })
 	eventually(t, "customer hears the agent's tone", func() bool { return peer.mc.Stats().AudioLevel > 0.01 })
+	// The device menu's meter shows the microphone (the test tone reads near full).
+	eventually(t, "the microphone meter moves", func() bool { l, err := svc.Calls.MicLevel(); return err == nil && l > 0.2 })
+	// Its speaker test plays Test my setup's tone on the calls' speaker ("None" in test-pattern
+	// mode: the system's output); no output device is a coded error.
+	var played []string
+	app.SetCallTone(svc.Calls, func(_ context.Context, id string, hz float64, d time.Duration) error {
+		played = append(played, fmt.Sprintf("%q %v Hz %v", id, hz, d))
+		return nil
+	})
+	if err := svc.Calls.TestSpeaker(); err != nil || len(played) != 1 || played[0] != `"" 440 Hz 1.5s` {
+		t.Errorf("TestSpeaker() = %v, played %q; want nil, one 1.5 s tone of 440 Hz on the system's output", err, played)
+	}
+	app.SetCallTone(svc.Calls, func(context.Context, string, float64, time.Duration) error { return media.ErrNoSpeaker })
+	if err := svc.Calls.TestSpeaker(); wire.ErrorCode(err) != app.CodeNoSpeaker {
+		t.Errorf("TestSpeaker() without a speaker = %v; want %s", err, app.CodeNoSpeaker)
+	}
 
 	// The agent switches microphone mid-call: the customer hears the second test tone (880 Hz).
 	var pitch atomic.Int64
@@ -212,6 +229,8 @@ func TestVideoCall(t *testing.T) {
 	if q.Call != av.ID || q.Route != "direct" {
 		t.Errorf("quality = %+v; want call %s, direct", q, av.ID)
 	}
+	// The audio's own figures: the customer's arrives (the agent is muted now).
+	waitFor(t, rec, app.EventCallQuality, func(q app.QualityView) bool { return q.AudioRecvKbps > 0 })
 
 	// End: the customer sees it, the call is gone and the capacity is back.
 	if err := svc.Calls.End(); err != nil {

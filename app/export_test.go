@@ -24,3 +24,8 @@ func SetSetupDevices(s *Setup, openVideo func(string, int, int, int) (media.Vide
 		s.playTone = playTone
 	}
 }
+
+// SetCallTone swaps how the call's speaker test plays its tone.
+func SetCallTone(cs *Calls, playTone func(context.Context, string, float64, time.Duration) error) {
+	cs.m.playTone = playTone
+}

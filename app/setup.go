@@ -237,14 +237,7 @@ func (s *Setup) PlayTone() error {
 	s.mu.Unlock()
 
 	// The speaker chosen now (the dialog's menu picks it as a call's device menu does).
-	m := s.c.calls
-	m.mu.Lock()
-	spk := m.spk
-	m.mu.Unlock()
-	if spk == "none" {
-		spk = "" // "None" silences calls; the test plays on the system's output
-	}
-	err := s.playTone(r.ctx, spk, 440, 1500*time.Millisecond)
+	err := s.c.calls.testTone(r.ctx, s.playTone)
 	line := SetupLine{Check: CheckSpeaker, Status: SetupWaiting, Code: codeSpeakerConfirm}
 	switch {
 	case r.ctx.Err() != nil:
@@ -333,10 +326,10 @@ func (s *Setup) camera(r *setupRun, id string) {
 	}
 }
 
-// Microphone meter: the level goes to the UI ten times a second; a microphone that gives only
-// silence for a few seconds warns (muted by a switch, or the wrong input).
+// Microphone meter: the level goes to the UI ten times a second (media.LevelMeter); a
+// microphone that gives only silence for a few seconds warns (muted by a switch, or the wrong
+// input).
 const (
-	meterEvery   = 100 * time.Millisecond
 	silentLevel  = 0.001
 	silentBefore = 3 * time.Second
 )
@@ -365,8 +358,9 @@ func (s *Setup) microphone(r *setupRun, id string) {
 	stop := context.AfterFunc(r.ctx, closeSrc)
 	defer stop()
 	pcm := make([]int16, opus.FrameSamples)
-	start, last := time.Now(), time.Now()
-	peak, heard, state := 0.0, false, ""
+	start := time.Now()
+	heard, state := false, ""
+	var meter media.LevelMeter // the call's device menu shows the same meter
 	for {
 		err := src.Read(pcm)
 		if r.ctx.Err() != nil {
@@ -377,8 +371,8 @@ func (s *Setup) microphone(r *setupRun, id string) {
 			s.update(r, SetupLine{Check: CheckMicrophone, Status: string(nettest.Fail), Code: codeMicLost})
 			return
 		}
-		peak = max(peak, media.Energy(pcm))
-		if time.Since(last) < meterEvery {
+		peak, ok := meter.Add(pcm)
+		if !ok {
 			continue
 		}
 		heard = heard || peak > silentLevel
@@ -388,7 +382,7 @@ func (s *Setup) microphone(r *setupRun, id string) {
 		}
 		s.mu.Lock()
 		if s.run == r {
-			s.view.Level = min(1, peak*4) // the test tone (-12 dBFS) shows near full
+			s.view.Level = media.MeterLevel(peak)
 			if next != state {
 				status := string(nettest.Pass)
 				if next == codeMicSilent {
@@ -401,7 +395,6 @@ func (s *Setup) microphone(r *setupRun, id string) {
 			}
 		}
 		s.mu.Unlock()
-		peak, last = 0, time.Now()
 	}
 }
 

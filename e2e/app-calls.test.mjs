@@ -409,3 +409,105 @@ test('voice call: accepted with audio; the customer hears the agent; a superviso
   await leave(cust);
   assert.deepEqual(await pageErrors(), []);
 });
+
+/** rects reads where the call control, its End button, the composer and a popover are now. */
+const rects = (popover) =>
+  win.evaluate((pop) => {
+    const r = (sel) => {
+      const el = document.querySelector(sel);
+      if (!el) return null;
+      const b = el.getBoundingClientRect();
+      return { x: b.x, y: b.y, width: b.width, height: b.height };
+    };
+    return { vw: innerWidth, vh: innerHeight, control: r('[data-testid="floating-call-control"]'), end: r('[data-testid="call-end"]'), composer: r('form.composer'), pop: pop ? r(`[data-testid="${pop}"]`) : null };
+  }, popover ?? null);
+
+const overlap = (a, b) => !!a && !!b && a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+const inside = (a, vw, vh) => !!a && a.x >= 0 && a.y >= 0 && a.x + a.width <= vw && a.y + a.height <= vh;
+
+test('a small window: the call control opens inside it and above the composer, drags without selecting chat text; its popovers close with Escape and leave End clear; audio figures, a microphone meter and a speaker test', async () => {
+  const cust = await customer('Nina');
+  try {
+    // A voice call: the quality details give the audio's figures, not a video bitrate of 0.
+    await call('voice');
+    await cust.page.getByTestId('accept-audio').click();
+    await control('active').waitFor({ timeout: T });
+    await win.getByTestId('call-quality').click();
+    await win.getByTestId('call-quality-details').waitFor({ timeout: T });
+    await win.waitForFunction(() => /↑ [1-9]\d* · ↓ [1-9]\d* kbit\/s/.test(document.querySelector('[data-testid="call-quality-audio"]')?.textContent ?? ''), null, { timeout: T });
+    assert.equal(await win.getByTestId('call-quality-video').count(), 0, 'no video figures in a voice call');
+    let r = await rects('call-quality-details');
+    assert.ok(!overlap(r.pop, r.end), `the quality details leave End clear (${JSON.stringify(r)})`);
+    await win.shot('app-window-call-quality-voice.png');
+    await accessible(win, 'app: call quality details');
+    await win.keyboard.press('Escape');
+    await win.getByTestId('call-quality-details').waitFor({ state: 'detached', timeout: T });
+
+    // The agent leaves the control in the bottom right corner of the large window, and hangs up.
+    const box = await win.getByTestId('floating-call-control').boundingBox();
+    await win.mouse.move(box.x + 40, box.y + 12);
+    await win.mouse.down();
+    await win.mouse.move(r.vw - 10, r.vh - 10, { steps: 5 });
+    await win.mouse.up();
+    await win.keyboard.press('Control+Shift+E');
+    await win.getByTestId('floating-call-control').waitFor({ state: 'detached', timeout: T });
+
+    // The window shrinks to 900x560; the next call, with video, opens its control inside it and
+    // above the composer.
+    await win.evaluate(() => window.runtime.WindowSetSize(900, 560));
+    await win.waitForFunction(() => innerWidth <= 900 && innerHeight <= 560, null, { timeout: T });
+    await call('video');
+    await cust.page.getByTestId('accept-video').click();
+    await control('active').waitFor({ timeout: T });
+    await win.waitForFunction(() => document.querySelector('[data-testid="remote-video"]')?.naturalWidth > 0, null, { timeout: T });
+    r = await rects();
+    await win.shot('app-window-call-small.png');
+    assert.ok(inside(r.control, r.vw, r.vh), `the control is inside the ${r.vw}x${r.vh} window (${JSON.stringify(r.control)})`);
+    assert.ok(!overlap(r.control, r.composer), `the control leaves the composer clear (${JSON.stringify(r)})`);
+
+    // Dragging it across the conversation selects none of its text.
+    await win.evaluate(() => getSelection()?.removeAllRanges());
+    const c = r.control;
+    await win.mouse.move(c.x + 40, c.y + 12);
+    await win.mouse.down();
+    await win.mouse.move(20, r.vh - 20, { steps: 8 });
+    await win.mouse.move(c.x + 40, c.y + 12, { steps: 8 });
+    await win.mouse.up();
+    assert.equal(await win.evaluate(() => getSelection()?.toString() ?? ''), '', 'dragging the control selected no text');
+    r = await rects();
+    assert.ok(inside(r.control, r.vw, r.vh) && !overlap(r.control, r.composer), `dragged, the control stays inside and above the composer (${JSON.stringify(r)})`);
+
+    // The quality details and the device menu: on screen, End clear, Escape closes them.
+    await win.getByTestId('call-quality').click();
+    await win.getByTestId('call-quality-details').waitFor({ timeout: T });
+    r = await rects('call-quality-details');
+    assert.ok(inside(r.pop, r.vw, r.vh) && !overlap(r.pop, r.end), `the quality details are on screen, End clear (${JSON.stringify(r)})`);
+    await win.keyboard.press('Escape');
+    await win.getByTestId('call-quality-details').waitFor({ state: 'detached', timeout: T });
+
+    await win.getByTestId('call-devices-button').click();
+    await win.getByTestId('call-devices').waitFor({ timeout: T });
+    r = await rects('call-devices');
+    assert.ok(inside(r.pop, r.vw, r.vh) && !overlap(r.pop, r.end), `the device menu is on screen, End clear (${JSON.stringify(r)})`);
+    // The microphone meter moves with the test tone; the speaker test plays a sound.
+    await win.waitForFunction(() => Number(document.querySelector('[data-testid="call-mic-level"]')?.getAttribute('aria-valuenow')) > 20, null, { timeout: T });
+    await win.getByTestId('call-speaker-test').click();
+    await win.locator('[data-testid="call-speaker-test"][data-state="played"]').waitFor({ timeout: T });
+    await win.shot('app-window-call-small-devices.png');
+    await accessible(win, 'app: call devices');
+    await win.keyboard.press('Escape');
+    await win.getByTestId('call-devices').waitFor({ state: 'detached', timeout: T });
+    assert.equal(await control('active').count(), 1, 'Escape closed the menu, not the call');
+
+    await win.getByTestId('call-end').click();
+    await cust.page.getByTestId('call-ended').waitFor({ timeout: T });
+    await leave(cust);
+    // The wrap-up form that follows the chat.
+    await win.getByTestId('wrapup').waitFor({ timeout: T });
+    await win.shot('app-window-wrapup-small.png');
+    await accessible(win, 'app: wrap-up');
+    assert.deepEqual(await pageErrors(), []);
+  } finally {
+    await win.evaluate(() => window.runtime.WindowSetSize(1280, 800)).catch(() => {});
+  }
+});

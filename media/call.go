@@ -129,6 +129,8 @@ type Call struct {
 
 type counters struct {
 	framesSent, framesDecoded, bytesSentVideo, bytesRecvVideo atomic.Int64
+	bytesSentAudio, bytesRecvAudio                            atomic.Int64
+	micLevel                                                  atomic.Uint64 // float64 bits, the microphone's meter level (LevelMeter)
 	keyFramesSent                                             atomic.Int64
 	audioLevel                                                atomic.Uint64 // float64 bits, decoded audio RMS (EWMA)
 	firstFrame                                                atomic.Int64  // unix ns of first decoded remote frame
@@ -136,6 +138,7 @@ type counters struct {
 	lastStatsAt                                               time.Time
 	lastSent, lastRecv, lastFramesSent, lastFramesDecoded     int64
 	lastUp                                                    int64 // bytes the call (and a supervisor's leg) had sent
+	lastSentAudio, lastRecvAudio                              int64
 }
 
 // NewCall builds a call: the peer connection, the local sources that Options ask for and the

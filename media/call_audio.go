@@ -141,6 +141,8 @@ func (c *Call) addAudio() error {
 	c.readRTCP(s, nil)
 	c.goSafe(func() {
 		pcm := make([]int16, opus.FrameSamples)
+		var meter LevelMeter
+		defer c.st.micLevel.Store(0) // no microphone read: the meter falls to nothing
 		for {
 			src := a.source()
 			if src == nil {
@@ -155,6 +157,10 @@ func (c *Call) addAudio() error {
 					c.update(func(s *State) { s.MicrophoneError = err.Error() })
 				}
 				return
+			}
+			// The device menu's meter moves while muted too: the agent sees the microphone works.
+			if peak, ok := meter.Add(pcm); ok {
+				c.st.micLevel.Store(mathFloat64bits(MeterLevel(peak)))
 			}
 			muted := a.muted.Load()
 			mon := c.mon.Load()
@@ -183,6 +189,8 @@ func (c *Call) addAudio() error {
 			}
 			if err := a.track.write(pkt, opus.FrameSamples); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 				c.log.Debug("audio write", "err", err)
+			} else {
+				c.st.bytesSentAudio.Add(int64(len(pkt)))
 			}
 			if r := c.rec.Load(); r != nil {
 				r.writeAudio(recLocal, pkt)

@@ -50,6 +50,7 @@ func (c *Call) receiveAudio(tr *webrtc.TrackRemote) {
 		if err != nil {
 			return
 		}
+		c.st.bytesRecvAudio.Add(int64(len(pkt.Payload)))
 		if r := c.rec.Load(); r != nil {
 			r.writeAudio(recRemote, pkt.Payload)
 		}

@@ -114,6 +114,11 @@ func TestPionToPion(t *testing.T) {
 		fl := p.frames[i]
 		eventually(t, 15*time.Second, "decoded frames that move", func() bool { return fl.count() >= 15 && fl.moving() })
 		eventually(t, 5*time.Second, "audio energy", func() bool { return c.Stats().AudioLevel > 0.05 })
+		eventually(t, 5*time.Second, "audio bitrates both ways", func() bool {
+			s := c.Stats()
+			return s.AudioSendBitrate > 8000 && s.AudioRecvBitrate > 8000
+		})
+		eventually(t, 5*time.Second, "the microphone meter", func() bool { return c.MicLevel() > 0.2 })
 	}
 	if s := p.a.State(); s.Connection != "connected" || !s.HasVideo || !s.VideoEnabled || s.Muted || !s.RemoteVideo {
 		t.Errorf("a.State() = %+v; want connected, video on, not muted, remote video", s)
@@ -127,6 +132,15 @@ func TestPionToPion(t *testing.T) {
 		eventually(t, 5*time.Second, "b hears silence", func() bool { return p.b.Stats().AudioLevel == 0 })
 		if p.a.Stats().AudioLevel < 0.05 {
 			t.Errorf("a stopped hearing b while a was muted")
+		}
+		// Muted, nothing leaves, but the meter still shows the microphone works.
+		p.a.Stats()
+		time.Sleep(300 * time.Millisecond)
+		if s := p.a.Stats(); s.AudioSendBitrate != 0 {
+			t.Errorf("a sends %d bit/s of audio while muted; want 0", s.AudioSendBitrate)
+		}
+		if l := p.a.MicLevel(); l < 0.2 {
+			t.Errorf("a.MicLevel() = %v while muted; want the test tone's level (> 0.2)", l)
 		}
 		p.a.SetMuted(false)
 		eventually(t, 5*time.Second, "b hears a again", func() bool { return p.b.Stats().AudioLevel > 0.05 })

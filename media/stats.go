@@ -10,18 +10,21 @@ import (
 // Stats is a snapshot for the call-quality indicator. Rates are averaged since the previous
 // Stats call (or the call's start).
 type Stats struct {
-	RTT           time.Duration `json:"rttMs"`
-	Jitter        time.Duration `json:"jitterMs"`
-	PacketLoss    float64       `json:"packetLoss"`    // fraction of received packets lost, 0..1
-	SendBitrate   int           `json:"sendBitrate"`   // video, bit/s
-	RecvBitrate   int           `json:"recvBitrate"`   // video, bit/s
-	TargetBitrate int           `json:"targetBitrate"` // what congestion control allows, bit/s
-	SendFPS       float64       `json:"sendFps"`
-	RecvFPS       float64       `json:"recvFps"`
-	FramesSent    int64         `json:"framesSent"`
-	KeyFramesSent int64         `json:"keyFramesSent"` // on PLI/FIR, or at the start
-	FramesDecoded int64         `json:"framesDecoded"`
-	AudioLevel    float64       `json:"audioLevel"` // received audio RMS, 0..1
+	RTT         time.Duration `json:"rttMs"`
+	Jitter      time.Duration `json:"jitterMs"`
+	PacketLoss  float64       `json:"packetLoss"`  // fraction of received packets lost, 0..1
+	SendBitrate int           `json:"sendBitrate"` // video, bit/s
+	RecvBitrate int           `json:"recvBitrate"` // video, bit/s
+	// AudioSendBitrate and AudioRecvBitrate are the audio's, bit/s (Opus payload).
+	AudioSendBitrate int     `json:"audioSendBitrate"`
+	AudioRecvBitrate int     `json:"audioRecvBitrate"`
+	TargetBitrate    int     `json:"targetBitrate"` // what congestion control allows, bit/s
+	SendFPS          float64 `json:"sendFps"`
+	RecvFPS          float64 `json:"recvFps"`
+	FramesSent       int64   `json:"framesSent"`
+	KeyFramesSent    int64   `json:"keyFramesSent"` // on PLI/FIR, or at the start
+	FramesDecoded    int64   `json:"framesDecoded"`
+	AudioLevel       float64 `json:"audioLevel"` // received audio RMS, 0..1
 	// UpBitrate is everything the call sends, bit/s: audio, video, RTCP and headers, and a
 	// supervisor's leg (monitor.go) when one is open.
 	UpBitrate int `json:"upBitrate"`
@@ -71,12 +74,15 @@ func (c *Call) Stats() Stats {
 	}
 	now := time.Now()
 	sent, got := c.st.bytesSentVideo.Load(), c.st.bytesRecvVideo.Load()
+	sentA, gotA := c.st.bytesSentAudio.Load(), c.st.bytesRecvAudio.Load()
 	fs, fd := c.st.framesSent.Load(), c.st.framesDecoded.Load()
 	c.mu.Lock()
 	if !c.st.lastStatsAt.IsZero() {
 		if dt := now.Sub(c.st.lastStatsAt).Seconds(); dt > 0 {
 			s.SendBitrate = int(float64(sent-c.st.lastSent) * 8 / dt)
 			s.RecvBitrate = int(float64(got-c.st.lastRecv) * 8 / dt)
+			s.AudioSendBitrate = int(float64(sentA-c.st.lastSentAudio) * 8 / dt)
+			s.AudioRecvBitrate = int(float64(gotA-c.st.lastRecvAudio) * 8 / dt)
 			s.SendFPS = float64(fs-c.st.lastFramesSent) / dt
 			s.RecvFPS = float64(fd-c.st.lastFramesDecoded) / dt
 			// A leg that closed takes its bytes along: no negative rate.
@@ -85,6 +91,7 @@ func (c *Call) Stats() Stats {
 	}
 	c.st.lastUp = up
 	c.st.lastStatsAt, c.st.lastSent, c.st.lastRecv, c.st.lastFramesSent, c.st.lastFramesDecoded = now, sent, got, fs, fd
+	c.st.lastSentAudio, c.st.lastRecvAudio = sentA, gotA
 	c.mu.Unlock()
 	s.TargetBitrate = int(c.target.Load())
 	s.FramesSent, s.FramesDecoded = fs, fd
@@ -97,4 +104,11 @@ func (c *Call) Stats() Stats {
 		s.FirstFrameAt = time.Unix(0, ns)
 	}
 	return s
+}
+
+// MicLevel is the microphone's level as a meter shows it (0..1, LevelMeter), 0 once the
+// microphone stopped. It reads no peer statistics: a meter may ask
+// ten times a second.
+func (c *Call) MicLevel() float64 {
+	return math.Float64frombits(c.st.micLevel.Load())
 }

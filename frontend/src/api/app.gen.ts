@@ -103,8 +103,14 @@ export interface QualityView {
   rtt_ms: number;
   jitter_ms: number;
   loss_pct: number;
+  /**
+   * SendKbps and RecvKbps are the video's; AudioSendKbps and AudioRecvKbps the audio's (what a
+   * voice call's details show).
+   */
   send_kbps: number;
   recv_kbps: number;
+  audio_send_kbps: number;
+  audio_recv_kbps: number;
   send_fps: number;
   recv_fps: number;
   route: Route;
@@ -738,11 +744,13 @@ export interface Bindings {
     Current(): Promise<CallView | null>;
     Devices(): Promise<DevicesView>;
     End(): Promise<void>;
+    MicLevel(): Promise<number>;
     SelectDevice(kind: DeviceKind, id: string): Promise<void>;
     SetMuted(muted: boolean): Promise<void>;
     SetRecording(on: boolean): Promise<void>;
     SetVideo(on: boolean): Promise<void>;
     Start(conv: wire.ConversationID, kind: wire.CallKind): Promise<CallView>;
+    TestSpeaker(): Promise<void>;
   };
   Visual: {
     Command(cmd: wire.VisualCommand): Promise<void>;

@@ -238,6 +238,8 @@ export const calls = {
   setRecording: (on: boolean) => call('Calls', 'SetRecording', on),
   devices: () => call('Calls', 'Devices'),
   selectDevice: (kind: v.DeviceKind, id: string) => call('Calls', 'SelectDevice', kind, id),
+  micLevel: () => call('Calls', 'MicLevel'),
+  testSpeaker: () => call('Calls', 'TestSpeaker'),
 };
 
 export const setup = {

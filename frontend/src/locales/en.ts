@@ -375,6 +375,7 @@ const en: Messages = {
       loss: 'Packet loss',
       jitter: 'Jitter',
       bitrate: 'Video bitrate',
+      audioBitrate: 'Audio bitrate',
       fps: 'Frames per second',
       route: 'Route',
       direct: 'Direct',
@@ -387,6 +388,10 @@ const en: Messages = {
       speaker: 'Speaker',
       default: 'System default',
       appliesNow: 'A new choice applies at once, to this call too.',
+      level: 'Microphone level',
+      testSpeaker: 'Test speaker',
+      testing: 'Playing a test sound…',
+      tested: 'A test sound played. Not heard? Pick another speaker.',
       switchFailed: {
         camera: 'That camera could not be opened; the call keeps the one it had.',
         microphone: 'That microphone could not be opened; the call keeps the one it had.',

@@ -373,6 +373,7 @@ const es: Messages = {
       loss: 'Pérdida de paquetes',
       jitter: 'Jitter',
       bitrate: 'Tasa de vídeo',
+      audioBitrate: 'Tasa de audio',
       fps: 'Imágenes por segundo',
       route: 'Ruta',
       direct: 'Directa',
@@ -385,6 +386,10 @@ const es: Messages = {
       speaker: 'Altavoz',
       default: 'Predeterminado del sistema',
       appliesNow: 'Los cambios se aplican al momento, también a esta llamada.',
+      level: 'Nivel del micrófono',
+      testSpeaker: 'Probar el altavoz',
+      testing: 'Sonando un sonido de prueba…',
+      tested: 'Ha sonado un sonido de prueba. ¿No lo oyó? Elija otro altavoz.',
       switchFailed: {
         camera: 'No se pudo abrir esa cámara; la llamada sigue con la que tenía.',
         microphone: 'No se pudo abrir ese micrófono; la llamada sigue con el que tenía.',

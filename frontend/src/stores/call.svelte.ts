@@ -128,6 +128,28 @@ export async function selectDevice(kind: DeviceKind, id: string): Promise<void> 
   await loadDevices();
 }
 
+/** micLevel reads the call's microphone level (0..1) for the device menu's meter; 0 without one. */
+export async function micLevel(): Promise<number> {
+  try {
+    return await api.calls.micLevel();
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * testSpeaker plays Test my setup's tone on the calls' speaker; it resolves once played, with
+ * the sentence to show when no speaker plays ('' when it played).
+ */
+export async function testSpeaker(): Promise<string> {
+  try {
+    await api.calls.testSpeaker();
+    return '';
+  } catch (e) {
+    return callError((e as UIError).code);
+  }
+}
+
 /** timer formats a call's length as m:ss (h:mm:ss past an hour). */
 export function timer(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
