@@ -432,3 +432,67 @@ test('the admin console: a wrong password and an agent are refused with a senten
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+/** inView says whether el (a locator) lies wholly inside the page's viewport and is what a click there hits. */
+const inView = (loc) =>
+  loc.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    return r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth && !!hit && (hit === el || el.contains(hit));
+  });
+
+test('screen-share consent: the PIN comes with the invitation, the prompt looks like the call invitation, and the composer stays in view (desktop and phone)', async (t) => {
+  // A hub of its own, with an agent that invites every customer to the built-in screen share.
+  const own = await startHub();
+  t.after(() => own.stop());
+  const inviter = await startAgent(own.url, { args: ['-accept', '-screenshare'] });
+  t.after(() => inviter.stop());
+  const sb = await launchChromium({ media: true, args: ['--auto-select-desktop-capture-source=Entire screen'] });
+  t.after(() => sb.close());
+  for (const [label, viewport] of [
+    ['desktop', desktop],
+    ['phone', phone],
+  ]) {
+    const context = await sb.newContext({ viewport, locale: 'en-US' });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e));
+    await page.goto(`${own.url}/chat/demo`);
+    await page.getByTestId('prechat-name').fill('Linus');
+    await page.getByTestId('prechat-start').click();
+    await send(page, 'my screen looks wrong');
+    // The invitation and its PIN, posted in the chat with it: nothing else for the agent to click.
+    const invite = page.getByTestId('visual-invite');
+    await invite.waitFor({ timeout: T });
+    const pinMsg = page.locator('[data-testid="chat-message"][data-author="agent"]').filter({ hasText: /\d{6}/ });
+    await pinMsg.waitFor({ timeout: T });
+    const pin = /(\d{6})/.exec(await pinMsg.textContent())[1];
+    // Styled as the call invitation: big green Accept, red Decline; no browser-default buttons.
+    const look = await page.evaluate(() => {
+      const s = (id) => {
+        const cs = getComputedStyle(document.querySelector(`[data-testid="${id}"]`));
+        return { bg: cs.backgroundColor, color: cs.color, h: parseFloat(cs.minHeight) || 0, radius: parseFloat(cs.borderTopLeftRadius) };
+      };
+      return { accept: s('visual-accept'), decline: s('visual-decline') };
+    });
+    assert.equal(look.accept.bg, 'rgb(43, 122, 59)', `${label}: Accept is the call invitation's green (${JSON.stringify(look)})`);
+    assert.equal(look.accept.color, 'rgb(255, 255, 255)');
+    assert.ok(look.accept.h >= 44 && look.decline.h >= 44 && look.accept.radius >= 8, `${label}: big round buttons (${JSON.stringify(look)})`);
+    assert.notEqual(look.decline.bg, 'rgb(239, 239, 239)', `${label}: Decline is not the browser's grey button`);
+    // The composer stays whole and usable below the prompt.
+    assert.ok(await inView(page.getByTestId('chat-input')), `${label}: the composer is in view under the invitation`);
+    assert.ok(await inView(page.getByTestId('chat-send')), `${label}: Send is in view under the invitation`);
+    await page.screenshot({ path: join(shots, `portal-screenshare-invite-${label}.png`) });
+    await accessible(page, `portal: screen-share invitation (${label})`);
+
+    await page.getByTestId('visual-pin').fill(pin);
+    await page.getByTestId('visual-accept').click();
+    await page.getByTestId('visual-indicator').waitFor({ timeout: T });
+    assert.ok(await inView(page.getByTestId('chat-input')), `${label}: the composer is in view while sharing`);
+    await page.screenshot({ path: join(shots, `portal-screenshare-sharing-${label}.png`) });
+    await page.getByTestId('visual-stop').click();
+    await page.getByTestId('visual-indicator').waitFor({ state: 'detached', timeout: T });
+    assert.deepEqual(errors, []);
+    await context.close();
+  }
+});
