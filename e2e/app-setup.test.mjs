@@ -5,14 +5,18 @@
 // window, the microphone meter moves, the test sound reaches the speaker (a PulseAudio null sink
 // the test listens to) and the agent confirms it, and the network lines (hub, relay over UDP and
 // TCP, a test call through the relay) pass. It is offered once: signed in again, it is not. For a
-// gcc organisation the check says its calls go through the North-American relay.
+// gcc organisation the check says its calls go through the North-American relay. Every relay of the
+// plan is tested: a second relay that does not answer gets its own lines, in words.
 // X screenshots go to test-results/app-window-setup*.png.
 //
 // Run: make test-app-setup-e2e (or node --test e2e/app-setup.test.mjs with out/parley-e2e and
 // out/parley-hub built).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessible, startHub, startPulse, startWindow } from './lib/index.mjs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { accessible, freePort, startHub, startPulse, startWindow } from './lib/index.mjs';
 
 const T = 40_000;
 
@@ -34,9 +38,9 @@ after(async () => {
   await hub?.stop();
 });
 
-async function signIn() {
+async function signIn(url = hub.url) {
   await win.getByTestId('signin-username').waitFor({ timeout: T });
-  await win.getByTestId('signin-hub').fill(hub.url);
+  await win.getByTestId('signin-hub').fill(url);
   await win.getByTestId('signin-org').fill('demo');
   await win.getByTestId('signin-username').fill('agent1');
   await win.getByTestId('signin-password').fill('demo');
@@ -148,4 +152,34 @@ test('a gcc organisation: the check says its calls go through the North-American
   await win.shot('app-window-setup-gcc.png');
   await win.getByTestId('setup-close').click();
   await win.getByTestId('setup').waitFor({ state: 'detached', timeout: T });
+});
+
+test('a relay that does not answer: its lines say so in words, and calls still have the embedded relay', async () => {
+  // A second hub whose plan has the embedded relay and an external North-American one on a port
+  // nobody serves.
+  const dir = mkdtempSync(join(tmpdir(), 'parley-relays-'));
+  const file = join(dir, 'relays.json');
+  const port = await freePort();
+  const urls = [`turn:127.0.0.1:${port}?transport=udp`, `turn:127.0.0.1:${port}?transport=tcp`];
+  writeFileSync(file, JSON.stringify([{ id: 'na-2', region: 'na', secret: 'second-secret', urls }]));
+  const hub2 = await startHub({ args: ['-turn-udp', '127.0.0.1:0', '-turn-tcp', '127.0.0.1:0', '-relays', file] });
+  try {
+    await win.getByTestId('sign-out').click();
+    await signIn(hub2.url);
+    await win.getByTestId('about-open').click();
+    await win.getByTestId('setup-open').click();
+    await win.getByTestId('setup').waitFor({ timeout: T });
+    const down = win.locator('[data-testid="setup-line-relay_udp"][data-relay="na-2"][data-status="warn"]');
+    await down.waitFor({ timeout: T });
+    assert.match(await down.textContent(), /na-2.*The relay \(na-2\) does not answer: calls may not connect/s);
+    await win.locator('[data-testid="setup-line-media"][data-relay="na-2"][data-code="media_failed"]').waitFor({ timeout: T });
+    await win.locator('[data-testid="setup-line-media"][data-relay="embedded"][data-status="pass"]').waitFor({ timeout: T });
+    await win.waitForFunction(() => document.querySelector('[data-testid="setup-summary"]')?.textContent.trim() !== '', undefined, { timeout: T });
+    await win.shot('app-window-setup-relay-down.png');
+    await win.getByTestId('setup-close').click();
+    await win.getByTestId('setup').waitFor({ state: 'detached', timeout: T });
+  } finally {
+    await hub2.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

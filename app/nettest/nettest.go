@@ -1,6 +1,7 @@
 // Package nettest checks the network path an agent's calls take before the first call: the hub
 // over WebSocket, the organisation's relay over UDP and over TCP with credentials issued for the
-// test, and a short media-like flow through the relay to itself (round trip, loss, bitrate).
+// test, and a short media-like flow through each relay of the plan to itself (round trip, loss,
+// bitrate).
 // For a government-cloud organisation it checks the relay reached is a North-American one.
 //
 // Each finding is a [Line]: pass, warn or fail, with a code the UI turns into a translated
@@ -226,8 +227,8 @@ func run(ctx context.Context, hub Hub, opt Options) Report {
 			opt.Log.Info("network test: end", "err", err)
 		}
 	}()
-	rl, ok := pickRelay(plan)
-	if !ok {
+	relays := pickRelays(plan)
+	if len(relays) == 0 {
 		code, status := CodeNoRelay, Warn
 		if plan.Government {
 			code, status = CodeGovNoRelay, Fail
@@ -235,13 +236,32 @@ func run(ctx context.Context, hub Hub, opt Options) Report {
 		rep.Lines = append(rep.Lines, Line{Check: CheckRelayUDP, Status: status, Code: code})
 		return rep
 	}
-	rep.Lines = append(rep.Lines, relayLines(ctx, rl, opt)...)
-	if plan.Government {
-		l := Line{Check: CheckRegion, Status: Pass, Code: CodeRegionNA, Relay: rl.ID, Region: rl.Region}
-		if relay.Region(rl.Region).Geo() != relay.NorthAmerica {
-			l.Status, l.Code = Fail, CodeRegionWrong
+	// Every relay of the plan, one after the other: a call falls back on any of them, so a
+	// relay that fails is worth knowing about even when the first one works.
+	perRelay := make([][]Line, len(relays))
+	anyMedia := false
+	for i, rl := range relays {
+		if ctx.Err() != nil {
+			break
 		}
-		rep.Lines = append(rep.Lines, l)
+		perRelay[i] = relayLines(ctx, rl, opt)
+		if plan.Government {
+			l := Line{Check: CheckRegion, Status: Pass, Code: CodeRegionNA, Relay: rl.ID, Region: rl.Region}
+			if relay.Region(rl.Region).Geo() != relay.NorthAmerica {
+				l.Status, l.Code = Fail, CodeRegionWrong
+			}
+			perRelay[i] = append(perRelay[i], l)
+		}
+		anyMedia = anyMedia || slices.ContainsFunc(perRelay[i], func(l Line) bool { return l.Check == CheckMedia && l.Status != Fail })
+	}
+	for _, lines := range perRelay {
+		for _, l := range lines {
+			// Calls have a relay that works: one that does not only warns (they fall back).
+			if anyMedia && l.Status == Fail && l.Check != CheckRegion {
+				l.Status = Warn
+			}
+			rep.Lines = append(rep.Lines, l)
+		}
 	}
 	return rep
 }
@@ -268,14 +288,16 @@ func hubLine(ctx context.Context, hub Hub, opt Options) Line {
 	return l
 }
 
-// pickRelay returns the plan's first relay with TURN credentials: the one calls prefer.
-func pickRelay(plan wire.NetworkTest) (wire.NetworkTestRelay, bool) {
+// pickRelays returns the plan's relays with TURN credentials, in the plan's order (the first
+// is the one calls prefer).
+func pickRelays(plan wire.NetworkTest) []wire.NetworkTestRelay {
+	var out []wire.NetworkTestRelay
 	for _, r := range plan.Relays {
 		if r.Username != "" && slices.ContainsFunc(r.URLs, func(u string) bool { _, err := parseTURN(u); return err == nil }) {
-			return r, true
+			out = append(out, r)
 		}
 	}
-	return wire.NetworkTestRelay{}, false
+	return out
 }
 
 func median(ds []time.Duration) time.Duration {

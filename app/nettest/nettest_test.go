@@ -2,6 +2,7 @@ package nettest_test
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/parleyhq/parley/app/nettest"
 	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/hub/client"
+	"github.com/parleyhq/parley/hub/relay"
 	"github.com/parleyhq/parley/wire"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -265,4 +267,43 @@ func nft(t *testing.T, cmds ...string) {
 			t.Fatalf("nft %s: %v\n%s", c, err, out)
 		}
 	}
+}
+
+// TestEveryRelay: each relay of the plan is tested, not only the first: with the embedded relay
+// working and a second North-American relay that answers nothing, the report has both relays'
+// lines; the second one's only warn, since calls fall back on the first.
+func TestEveryRelay(t *testing.T) {
+	dead, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := dead.LocalAddr().String()
+	_ = dead.Close() // nobody answers there now, over UDP or TCP
+	second := relay.Relay{ID: "na-2", Region: "na", Secret: "second-secret",
+		URLs: []string{"turn:" + addr + "?transport=udp", "turn:" + addr + "?transport=tcp"}}
+	rg := newRig(t, func(c *hub.Config) { c.Relays = []relay.Relay{second} })
+	r := run(t, rg, nettest.Options{StepTimeout: 2 * time.Second})
+	byRelay := map[string][]nettest.Line{}
+	for _, l := range r.Lines {
+		if l.Relay != "" {
+			byRelay[l.Relay] = append(byRelay[l.Relay], l)
+		}
+	}
+	for _, l := range byRelay["embedded"] {
+		if l.Status != nettest.Pass {
+			t.Errorf("embedded relay line %v; want pass", l)
+		}
+	}
+	if got := len(byRelay["na-2"]); got != 3 {
+		t.Fatalf("na-2 has %d lines; want udp, tcp and media: %v", got, r.Lines)
+	}
+	for _, l := range byRelay["na-2"] {
+		if l.Status != nettest.Warn || (l.Code != nettest.CodeRelayDown && l.Code != nettest.CodeMediaFailed) {
+			t.Errorf("na-2 line %v; want a warning that it is down", l)
+		}
+	}
+	if r.Worst() != nettest.Warn {
+		t.Errorf("Worst() = %s; want warn (calls still have the embedded relay)", r.Worst())
+	}
+	noAllocations(t, rg.s)
 }
