@@ -164,18 +164,21 @@ func (c *Call) addAudio() error {
 			}
 			muted := a.muted.Load()
 			mon := c.mon.Load()
-			out, mixed := pcm, false
+			// A supervisor who barged in gets the agent's voice from an encoder of its own for as
+			// long as they are on the call (the customer's packets hold the supervisor too): one
+			// encoder per stream, or the supervisor's decoder would meet two encoders' packets.
+			barging := mon != nil && mon.Mode() == MonitorBarge
+			if barging && !muted {
+				a.forwardAlone(c, mon, pcm)
+			}
+			out := pcm
 			if voice := bargeVoice(mon); voice != nil {
-				// A supervisor barged in: the customer gets the agent and the supervisor mixed;
-				// the supervisor gets the agent alone.
-				if !muted {
-					a.forwardAlone(c, mon, pcm)
-				}
+				// The customer gets the agent and the supervisor mixed.
 				a.mix = append(a.mix[:0], voice...)
 				if !muted {
 					mixInto(a.mix, pcm)
 				}
-				out, mixed = a.mix, true
+				out = a.mix
 			} else if muted {
 				continue // muted: nothing leaves this machine
 			}
@@ -184,7 +187,7 @@ func (c *Call) addAudio() error {
 				c.log.Warn("opus encode", "err", err)
 				continue
 			}
-			if mon != nil && !mixed {
+			if mon != nil && !barging {
 				mon.forward(mon.agent, pkt) // the packet the customer gets, as it is
 			}
 			if err := a.track.write(pkt, opus.FrameSamples); err != nil && !errors.Is(err, io.ErrClosedPipe) {

@@ -56,6 +56,15 @@ const (
 	silent = 0.015
 )
 
+// minFrames is how many 20 ms frames a measure needs: 10 of the 100 in 2 s, 3 under -race (which
+// slows the three peers' audio to a few frames a second here).
+func minFrames() int {
+	if raceDetector {
+		return 3
+	}
+	return 10
+}
+
 // listenFor waits d, then checks what meter heard in that time: each pitch of loud over heard,
 // each of quiet under silent.
 func listenFor(t *testing.T, who string, tm *toneMeter, d time.Duration, loud, quiet []float64) {
@@ -63,12 +72,12 @@ func listenFor(t *testing.T, who string, tm *toneMeter, d time.Duration, loud, q
 	since := time.Now()
 	time.Sleep(d)
 	for _, hz := range loud {
-		if p, n := tm.peak(hz, since); p < heard || n < 10 {
+		if p, n := tm.peak(hz, since); p < heard || n < minFrames() {
 			t.Errorf("%s: %v Hz peaked at %.3f over %d frames; want it heard (> %v)", who, hz, p, n, heard)
 		}
 	}
 	for _, hz := range quiet {
-		if p, n := tm.peak(hz, since); p > silent || n < 10 {
+		if p, n := tm.peak(hz, since); p > silent || n < minFrames() {
 			t.Errorf("%s: %v Hz peaked at %.3f over %d frames; want silence there (< %v)", who, hz, p, n, silent)
 		}
 	}
@@ -170,7 +179,7 @@ func TestMonitor(t *testing.T) {
 		monRate := float64(m.BytesSent()-monBytes) * 8 / dt
 		t.Logf("agent's upstream: plain call %.0f kbit/s; with one supervisor listening %.0f + %.0f kbit/s",
 			plainRate/1000, callRate/1000, monRate/1000)
-		if monRate < 30_000 || monRate > 200_000 {
+		if !raceDetector && (monRate < 30_000 || monRate > 200_000) {
 			t.Errorf("the supervisor's leg sends %.0f bit/s; want two Opus streams' worth", monRate)
 		}
 	})
