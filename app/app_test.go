@@ -21,12 +21,19 @@ import (
 // wait bounds every wait for an event in these tests.
 const wait = 10 * time.Second
 
-// startHub runs a real hub with the demo organisation on loopback.
+// startHub runs a real hub with the demo organisation on loopback and returns its URL.
 func startHub(t *testing.T, cfg hub.Config) string {
+	t.Helper()
+	cfg.Demo = true
+	return openHub(t, cfg).URL()
+}
+
+// openHub runs a real hub on loopback as cfg says, on a new database in the test's directory
+// and with the cheapest bcrypt, and closes it when the test ends.
+func openHub(t *testing.T, cfg hub.Config) *hub.Server {
 	t.Helper()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DB = filepath.Join(t.TempDir(), "hub.db")
-	cfg.Demo = true
 	cfg.BcryptCost = bcrypt.MinCost
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
@@ -38,11 +45,11 @@ func startHub(t *testing.T, cfg hub.Config) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = s.Close(ctx)
 	})
-	return s.URL()
+	return s
 }
 
 // recorder is an Emitter that keeps every event, for tests to wait on.

@@ -61,18 +61,7 @@ func TestRecordedCall(t *testing.T) {
 	}
 	hubURL, super := recordingHub(t, wire.RecordingAsk)
 	stateDir := t.TempDir()
-	rec := newRecorder()
-	svc := app.New(app.Config{Emitter: rec, Devices: app.DevicesTestPattern, Logger: testLogger(t), StateDir: stateDir})
-	t.Cleanup(func() { _ = svc.Close() })
-	if _, err := svc.Session.SignIn(hubURL, "demo", "agent1", "demo"); err != nil {
-		t.Fatal(err)
-	}
-	cust := newCustomer(t, hubURL, "Carla")
-	cust.send(t, "Can you call me?")
-	offers := waitFor(t, rec, app.EventOffers, func(o []app.OfferView) bool { return len(o) == 1 })
-	if _, err := svc.Offers.Accept(offers[0].ID); err != nil {
-		t.Fatal(err)
-	}
+	svc, rec, cust := callAgentAt(t, hubURL, stateDir, "Can you call me?")
 	if _, err := svc.Calls.Start(cust.conv, wire.CallVideo); err != nil {
 		t.Fatal(err)
 	}
@@ -154,18 +143,7 @@ func TestCustomerDeclinesRecording(t *testing.T) {
 	}
 	hubURL, super := recordingHub(t, wire.RecordingAsk)
 	stateDir := t.TempDir()
-	rec := newRecorder()
-	svc := app.New(app.Config{Emitter: rec, Devices: app.DevicesTestPattern, Logger: testLogger(t), StateDir: stateDir})
-	t.Cleanup(func() { _ = svc.Close() })
-	if _, err := svc.Session.SignIn(hubURL, "demo", "agent1", "demo"); err != nil {
-		t.Fatal(err)
-	}
-	cust := newCustomer(t, hubURL, "Carla")
-	cust.send(t, "Call me, but no recording")
-	offers := waitFor(t, rec, app.EventOffers, func(o []app.OfferView) bool { return len(o) == 1 })
-	if _, err := svc.Offers.Accept(offers[0].ID); err != nil {
-		t.Fatal(err)
-	}
+	svc, rec, cust := callAgentAt(t, hubURL, stateDir, "Call me, but no recording")
 	if _, err := svc.Calls.Start(cust.conv, wire.CallVoice); err != nil {
 		t.Fatal(err)
 	}

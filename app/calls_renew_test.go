@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,7 +9,6 @@ import (
 	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/media"
 	"github.com/parleyhq/parley/wire"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // TestCallRenewsTURNCredentials is a government organisation's call, relay-only through the
@@ -23,19 +21,7 @@ func TestCallRenewsTURNCredentials(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	const ttl = 6 * time.Second // renewed after 4 s
-	s, err := hub.Open(ctx, hub.Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "hub.db"), Demo: true,
-		BcryptCost: bcrypt.MinCost, TURNUDP: "127.0.0.1:0", TURN: hub.TURNLimits{CredentialTTL: ttl}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = s.Close(c)
-	})
+	s := openHub(t, hub.Config{Demo: true, TURNUDP: "127.0.0.1:0", TURN: hub.TURNLimits{CredentialTTL: ttl}})
 	if err := s.SetOrgCalls(ctx, hub.DemoOrg, wire.CallsVoiceVideo, "gcc"); err != nil {
 		t.Fatal(err)
 	}
@@ -62,16 +48,7 @@ func TestCallRenewsTURNCredentials(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = mc.Close() })
 	peer := &customerPeer{t: t, cust: cust, mc: mc, call: ring.ID}
-	mc.OnLocalCandidate(func(c media.Candidate) {
-		ic := &wire.ICECandidate{Candidate: c.Candidate, SDPMid: c.SDPMid}
-		if c.SDPMLineIndex != nil {
-			i := int(*c.SDPMLineIndex)
-			ic.SDPMLineIndex = &i
-		}
-		rctx, cancel := context.WithTimeout(context.Background(), wait)
-		defer cancel()
-		_, _ = cust.conn.Request(rctx, wire.TypeCallSignal, wire.CallSignal{Call: ring.ID, Candidate: ic})
-	})
+	peer.trickle()
 	go peer.follow(ctx)
 
 	waitFor(t, rec, app.EventCall, isCall(func(v *app.CallView) bool { return v.State == "active" && v.Connection == "connected" }))

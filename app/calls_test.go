@@ -19,14 +19,21 @@ import (
 // callAgent signs agent1 in with test-pattern devices and takes a customer's chat.
 func callAgent(t *testing.T, hubURL string) (*app.Services, *recorder, *customer) {
 	t.Helper()
+	return callAgentAt(t, hubURL, "", "Can you call me?")
+}
+
+// callAgentAt is callAgent with the app keeping its state in stateDir ("" for none) and the
+// customer opening with first.
+func callAgentAt(t *testing.T, hubURL, stateDir, first string) (*app.Services, *recorder, *customer) {
+	t.Helper()
 	rec := newRecorder()
-	svc := app.New(app.Config{Emitter: rec, Devices: app.DevicesTestPattern, Logger: testLogger(t)})
+	svc := app.New(app.Config{Emitter: rec, Devices: app.DevicesTestPattern, Logger: testLogger(t), StateDir: stateDir})
 	t.Cleanup(func() { _ = svc.Close() })
 	if _, err := svc.Session.SignIn(hubURL, "demo", "agent1", "demo"); err != nil {
 		t.Fatalf("SignIn = %v", err)
 	}
 	cust := newCustomer(t, hubURL, "Carla")
-	cust.send(t, "Can you call me?")
+	cust.send(t, first)
 	offers := waitFor(t, rec, app.EventOffers, func(o []app.OfferView) bool { return len(o) == 1 })
 	if _, err := svc.Offers.Accept(offers[0].ID); err != nil {
 		t.Fatalf("Accept: %v", err)
@@ -47,6 +54,20 @@ type customerPeer struct {
 	record bool
 }
 
+// trickle sends the customer's ICE candidates to the agent as its media finds them.
+func (p *customerPeer) trickle() {
+	p.mc.OnLocalCandidate(func(c media.Candidate) {
+		ic := &wire.ICECandidate{Candidate: c.Candidate, SDPMid: c.SDPMid}
+		if c.SDPMLineIndex != nil {
+			i := int(*c.SDPMLineIndex)
+			ic.SDPMLineIndex = &i
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		_, _ = p.cust.conn.Request(ctx, wire.TypeCallSignal, wire.CallSignal{Call: p.call, Candidate: ic})
+	})
+}
+
 // answer waits for the ringing call, accepts it (with or without video) and answers the
 // agent's offer, then keeps applying the agent's signals until the test ends.
 func (p *customerPeer) answer(video bool) {
@@ -60,16 +81,7 @@ func (p *customerPeer) answer(video bool) {
 	}
 	t.Cleanup(func() { _ = mc.Close() })
 	p.mc = mc
-	mc.OnLocalCandidate(func(c media.Candidate) {
-		ic := &wire.ICECandidate{Candidate: c.Candidate, SDPMid: c.SDPMid}
-		if c.SDPMLineIndex != nil {
-			i := int(*c.SDPMLineIndex)
-			ic.SDPMLineIndex = &i
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		defer cancel()
-		_, _ = p.cust.conn.Request(ctx, wire.TypeCallSignal, wire.CallSignal{Call: p.call, Candidate: ic})
-	})
+	p.trickle()
 	p.cust.request(t, wire.TypeCallAccept, wire.CallAccept{Call: p.call, Video: video, Record: p.record})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

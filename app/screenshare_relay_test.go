@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/media"
 	"github.com/parleyhq/parley/wire"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // TestScreenShareGovernmentThroughRelay is a government (gcc) organisation's built-in screen
@@ -26,19 +24,7 @@ func TestScreenShareGovernmentThroughRelay(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	s, err := hub.Open(ctx, hub.Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "hub.db"), Demo: true,
-		BcryptCost: bcrypt.MinCost, TURNUDP: "127.0.0.1:0", TURNRegion: "na"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = s.Close(c)
-	})
+	s := openHub(t, hub.Config{Demo: true, TURNUDP: "127.0.0.1:0", TURNRegion: "na"})
 	if err := s.SetOrgCalls(ctx, hub.DemoOrg, wire.CallsVoiceVideo, "gcc"); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,27 +14,19 @@ import (
 	"github.com/parleyhq/parley/hub/client"
 	"github.com/parleyhq/parley/internal/testidp"
 	"github.com/parleyhq/parley/wire"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // ssoHub starts a hub whose organisation acme signs in through a real OpenID provider, and
 // returns the hub's URL and server.
 func ssoHub(t *testing.T, tweak func(*hub.Config)) (string, *hub.Server) {
 	t.Helper()
-	cfg := hub.Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "hub.db"), BcryptCost: bcrypt.MinCost}
+	var cfg hub.Config
 	if tweak != nil {
 		tweak(&cfg)
 	}
+	s := openHub(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	s, err := hub.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close(context.Background()) })
 	idp, err := testidp.Start("", []testidp.User{
 		{ID: "u1", Username: "ann", Password: "ann-pw", Email: "ann@acme.test", EmailVerified: true, First: "Ann", Last: "Agent", Groups: []string{"agents"}},
 	}, []testidp.Client{{ID: "parley", Secret: "s3cret", RedirectURIs: []string{s.URL() + "/sso/callback"}}})

@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/jpeg"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,28 +15,12 @@ import (
 	"github.com/parleyhq/parley/app"
 	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/media"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // setupHub runs a hub whose embedded relay listens over UDP and TCP, and returns it.
 func setupHub(t *testing.T) *hub.Server {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	s, err := hub.Open(ctx, hub.Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "hub.db"), Demo: true,
-		BcryptCost: bcrypt.MinCost, TURNUDP: "127.0.0.1:0", TURNTCP: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Close(ctx)
-	})
-	return s
+	return openHub(t, hub.Config{Demo: true, TURNUDP: "127.0.0.1:0", TURNTCP: "127.0.0.1:0"})
 }
 
 func setupLine(v app.SetupView, check string) app.SetupLine {

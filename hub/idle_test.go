@@ -595,7 +595,7 @@ func TestAutoCloseSettingAPI(t *testing.T) {
 		b, _ := io.ReadAll(res.Body)
 		return res.StatusCode, string(b)
 	}
-	admin, super := token(t, s, "admin1"), token(t, s, "super1")
+	admin, super := demoToken(t, s, "admin1"), demoToken(t, s, "super1")
 	tests := []struct {
 		method, token string
 		body          any

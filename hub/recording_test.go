@@ -20,15 +20,6 @@ import (
 	"github.com/parleyhq/parley/wire"
 )
 
-func loginToken(t *testing.T, s *hub.Server, user string) string {
-	t.Helper()
-	login, err := client.Login(ctx(t), s.URL(), hub.DemoOrg, user, hub.DemoPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return login.Token
-}
-
 // httpDo sends one request with a Bearer token and returns the status, body and headers.
 func httpDo(t *testing.T, method, url, token string, body io.Reader, hdr map[string]string) (int, string, http.Header) {
 	t.Helper()
@@ -53,7 +44,7 @@ func httpDo(t *testing.T, method, url, token string, body io.Reader, hdr map[str
 
 func setRecording(t *testing.T, s *hub.Server, body string) {
 	t.Helper()
-	if st, b, _ := httpDo(t, "PUT", s.URL()+"/api/v1/orgs/demo/settings/recording", loginToken(t, s, "admin1"), strings.NewReader(body), nil); st != 200 {
+	if st, b, _ := httpDo(t, "PUT", s.URL()+"/api/v1/orgs/demo/settings/recording", demoToken(t, s, "admin1"), strings.NewReader(body), nil); st != 200 {
 		t.Fatalf("PUT recording %s = %d %s", body, st, b)
 	}
 }
@@ -61,7 +52,7 @@ func setRecording(t *testing.T, s *hub.Server, body string) {
 func TestRecordingSettingsAPI(t *testing.T) {
 	t.Parallel()
 	s := startHub(t)
-	agent, super, admin := loginToken(t, s, "agent1"), loginToken(t, s, "super1"), loginToken(t, s, "admin1")
+	agent, super, admin := demoToken(t, s, "agent1"), demoToken(t, s, "super1"), demoToken(t, s, "admin1")
 	url := s.URL() + "/api/v1/orgs/demo/settings/recording"
 	tests := []struct {
 		method, token, body string
@@ -106,7 +97,7 @@ func TestRecordingNeedsConsent(t *testing.T) {
 	}
 	_, err := rg.agent.conn.Request(ctx(t), wire.TypeCallRecord, wire.CallRecord{Call: id, On: true})
 	wantCode(t, "recording without consent", err, wire.ENOCONSENT)
-	agentTok := loginToken(t, rg.s, "agent1")
+	agentTok := demoToken(t, rg.s, "agent1")
 	up := rg.s.URL() + "/api/v1/orgs/demo/conversations/" + string(rg.conv.ID) + "/calls/" + string(id) + "/recordings/"
 	file := []byte("OggS not really, but bytes")
 	st, body, _ := httpDo(t, "PUT", up+"customer-audio.ogg", agentTok, bytes.NewReader(file), map[string]string{wire.HeaderSHA256: sum(file)})
@@ -144,7 +135,7 @@ func TestRecordingNeedsConsent(t *testing.T) {
 	rg.cust.systemLine(wire.EventRecordingStopped)
 
 	// Uploads: only the call's agent, only with the right checksum; a cut upload resumes.
-	agent2 := loginToken(t, rg.s, "agent2")
+	agent2 := demoToken(t, rg.s, "agent2")
 	st, body, _ = httpDo(t, "PUT", up+"customer-audio.ogg", agent2, bytes.NewReader(file), map[string]string{wire.HeaderSHA256: sum(file)})
 	if st != 403 || !strings.Contains(body, "EFORBIDDEN") {
 		t.Errorf("upload by another agent = %d %s; want 403 EFORBIDDEN", st, body)
@@ -189,7 +180,7 @@ func TestRecordingNeedsConsent(t *testing.T) {
 	if st, _, _ := httpDo(t, "GET", list, agentTok, nil, nil); st != 403 {
 		t.Errorf("an agent listing recordings = %d; want 403", st)
 	}
-	super := loginToken(t, rg.s, "super1")
+	super := demoToken(t, rg.s, "super1")
 	st, body, _ = httpDo(t, "GET", list, super, nil, nil)
 	if st != 200 || !strings.Contains(body, `"track":"customer-video.ivf"`) || !strings.Contains(body, sum(big)) || strings.Contains(body, "customer-audio") {
 		t.Fatalf("supervisor's list = %d %s; want the one uploaded track with its checksum", st, body)
@@ -201,7 +192,7 @@ func TestRecordingNeedsConsent(t *testing.T) {
 	if st, _, _ := httpDo(t, "GET", up+"customer-video.ivf", agentTok, nil, nil); st != 403 {
 		t.Errorf("an agent playing = %d; want 403", st)
 	}
-	admin := loginToken(t, rg.s, "admin1")
+	admin := demoToken(t, rg.s, "admin1")
 	st, body, _ = httpDo(t, "GET", rg.s.URL()+"/api/v1/orgs/demo/audit", admin, nil, nil)
 	if st != 200 || !strings.Contains(body, hub.AuditRecordingPlay) || !strings.Contains(body, hub.AuditRecordingUploaded) {
 		t.Errorf("audit = %d %s; want the upload and the playback", st, body)

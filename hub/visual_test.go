@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/hub"
-	"github.com/parleyhq/parley/hub/client"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -259,18 +258,9 @@ func api(t *testing.T, s *hub.Server, method, token string, body any) (int, []by
 	return resp.StatusCode, buf.Bytes()
 }
 
-func token(t *testing.T, s *hub.Server, user string) string {
-	t.Helper()
-	l, err := client.Login(ctx(t), s.URL(), hub.DemoOrg, user, hub.DemoPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l.Token
-}
-
 func TestVisualSettingsAPIAndExternalProvider(t *testing.T) {
 	s := startHub(t)
-	admin, agentTok := token(t, s, "admin1"), token(t, s, "agent1")
+	admin, agentTok := demoToken(t, s, "admin1"), demoToken(t, s, "agent1")
 	watcher := member(t, s, "agent2")
 	var first wire.VisualSettings
 	watcher.next(wire.TypeVisualSettings, &first)

@@ -63,7 +63,7 @@ func conversationsCSV(t *testing.T, url, tok string) map[string]map[string]strin
 func TestWrapUpHoldsOffersUntilDoneAndCountsInHandleTime(t *testing.T) {
 	vc := newVClock()
 	s := idleHub(t, vc, "")
-	admin, super := token(t, s, "admin1"), token(t, s, "super1")
+	admin, super := demoToken(t, s, "admin1"), demoToken(t, s, "super1")
 
 	// An organisation that never set the step: the default codes, no hold.
 	if status, body := wrapUpAPI(t, s.URL(), "GET", super, nil); status != 200 || !strings.Contains(body, `"id":"resolved"`) || !strings.Contains(body, `"limit_s":0`) {
@@ -140,7 +140,7 @@ func TestWrapUpHoldsOffersUntilDoneAndCountsInHandleTime(t *testing.T) {
 func TestWrapUpTimeIsUpAndALateWrapUpKeepsTheLimit(t *testing.T) {
 	vc := newVClock()
 	s := idleHub(t, vc, "")
-	admin, super := token(t, s, "admin1"), token(t, s, "super1")
+	admin, super := demoToken(t, s, "admin1"), demoToken(t, s, "super1")
 	if status, body := wrapUpAPI(t, s.URL(), "PUT", admin, wire.WrapUpSettings{LimitSeconds: 30}); status != 200 {
 		t.Fatalf("PUT = %d %s", status, body)
 	}
