@@ -154,7 +154,7 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) {
 	switch ext {
 	case "jpg":
 		// One frame: the newest.
-		j, _, ok := f.jpegAfter(r.Context(), 0, width)
+		j, _, ok := f.jpegAfter(r.Context(), 0, width, false)
 		if !ok {
 			http.Error(w, "no frame", http.StatusServiceUnavailable)
 			return
@@ -220,9 +220,12 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) {
 				}
 				beat.Stop()
 			}
-			j, s, ok := f.jpegAfter(r.Context(), seq, width)
+			j, s, ok := f.jpegAfter(r.Context(), seq, width, true)
 			if !ok {
 				return
+			}
+			if j == nil { // hidden while it waited for the frame: wait to be shown (above)
+				continue
 			}
 			seq, next, last = s, time.Now().Add(gap), j
 			if !send(j) {
@@ -312,9 +315,13 @@ func queryInt(r *http.Request, name string, limit int) int {
 }
 
 // jpegAfter waits for a frame newer than seq and returns its JPEG, shrunk to width (0: as it
-// came).
-func (f *Feed) jpegAfter(ctx context.Context, seq uint64, width int) ([]byte, uint64, bool) {
+// came). With skipHidden, a window hidden while it waited gets no JPEG (nil, seq, true): a
+// stream's loop checks for a hidden window before it waits, and nothing is encoded after.
+func (f *Feed) jpegAfter(ctx context.Context, seq uint64, width int, skipHidden bool) ([]byte, uint64, bool) {
 	for {
+		if skipHidden && f.hidden() {
+			return nil, seq, true
+		}
 		f.mu.Lock()
 		if f.closed {
 			f.mu.Unlock()

@@ -63,12 +63,12 @@ import (
 	"github.com/pion/mediadevices/pkg/prop"
 )
 
-// DefaultCPUUsed is the speed setting encoders get unless told otherwise (Params.CPUUsed).
-// Chosen by quality, not by CPU alone: `parley-mediabench -only speed` encodes a camera-like
-// sequence in real time at each setting and measures PSNR and SSIM against the source. -10 kept
-// the picture within 0.3 dB of WebRTC's -6 at 1 Mbit/s and at 400 kbit/s for 0.78-0.88x the
-// encoder's CPU; -12 lost up to 0.55 dB and -16 fell off a cliff (8 dB).
-const DefaultCPUUsed = -10
+// DefaultCPUUsed is the speed setting encoders get unless told otherwise (Params.CPUUsed):
+// WebRTC's. `parley-mediabench -only speed` measured -10 within 0.3 dB (PSNR) of it for
+// 0.78-0.88x the encoder's CPU on a camera-like sequence at 1 Mbit/s and 400 kbit/s, but -10
+// missed a 150 kbit/s target at 320x240 by up to 2x (TestRoundTripKeyFramesAndBitRate: 200-300
+// kbit/s, against 170-250 at -6): a congested call asks for such rates, so -6 stays.
+const DefaultCPUUsed = -6
 
 // Params configures the encoder. Zero values take real-time defaults.
 type Params struct {

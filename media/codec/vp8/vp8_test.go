@@ -69,7 +69,7 @@ func TestRoundTripKeyFramesAndBitRate(t *testing.T) {
 	var at []time.Time
 	var keys []int
 	var worst = math.Inf(1)
-	for n := 0; n < 90; n++ {
+	for n := 0; n < 120; n++ {
 		<-tick.C
 		switch n {
 		case 30:
@@ -112,7 +112,7 @@ func TestRoundTripKeyFramesAndBitRate(t *testing.T) {
 	sets := enc.configSets
 	enc.mu.Unlock()
 	if sets != 1 {
-		t.Errorf("vpx_codec_enc_config_set ran %d times for one bitrate change over 90 frames; want 1", sets)
+		t.Errorf("vpx_codec_enc_config_set ran %d times for one bitrate change over 120 frames; want 1", sets)
 	}
 	// The bitrate each stretch actually had: bytes over the time it took (on a loaded machine
 	// frames come slower than 30 a second, and the rate control budgets by time).
@@ -123,7 +123,7 @@ func TestRoundTripKeyFramesAndBitRate(t *testing.T) {
 		}
 		return float64(b*8) / at[to-1].Sub(at[from-1]).Seconds()
 	}
-	high, low := rate(10, 30), rate(60, 90)
+	high, low := rate(10, 30), rate(75, 120) // the low rate 1 s after the change (the rate buffer is 1 s)
 	if low > 0.5*high || low > 150_000*1.5 {
 		t.Errorf("%.0f bit/s at a 600 kbit/s target, %.0f at 150 kbit/s; want the second near its target", high, low)
 	}
