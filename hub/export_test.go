@@ -41,3 +41,6 @@ func (s *Server) ICEPlan(id wire.CallID, side wire.Author) (*wire.ICEConfig, err
 
 // PlaybackLinkTTL is how long a signed playback link works.
 const PlaybackLinkTTL = playbackLinkTTL
+
+// ExpireRecordings runs the retention sweep once.
+func (s *Server) ExpireRecordings(ctx context.Context) { s.expireRecordings(ctx) }

@@ -32,6 +32,10 @@ type Config struct {
 	// RecordingsDir is where call recordings are kept (recording.go); default "recordings" beside
 	// DB. Without either, organisations cannot turn recording on.
 	RecordingsDir string
+	// RecordingsS3, when set, keeps recordings in an S3-compatible bucket instead
+	// (recording_store.go); uploads are still assembled under RecordingsDir (or beside DB) until
+	// they are whole and checked.
+	RecordingsS3 *S3Config
 	// DBSynchronous is sqlite.SyncFull (default: acknowledged messages survive a power loss) or
 	// sqlite.SyncNormal.
 	DBSynchronous string
@@ -181,6 +185,8 @@ type Server struct {
 	// uploads serialises the requests on one recording file, so the size a HEAD answers after a
 	// cut upload counts everything the cut request received (recording.go).
 	uploads keyedLock
+	// recs keeps the finished recordings (a directory or a bucket); nil when the hub keeps none.
+	recs recordingStore
 	// linkKeyOnce makes linkKeyBytes, the key playback links are signed with (recording_links.go).
 	linkKeyOnce  sync.Once
 	linkKeyBytes []byte
@@ -257,6 +263,10 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.ReadDelay > 0 {
 		s.store = slowReads{Store: s.store, delay: cfg.ReadDelay}
+	}
+	if err := s.openRecordings(ctx); err != nil {
+		s.closeStore()
+		return nil, err
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if cfg.Demo {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -25,12 +26,15 @@ import (
 // on the call, call.record from the agent, and the files the agent's app uploads at the end of
 // the call. Media still goes peer to peer: the hub only ever sees the finished files.
 //
-// On disk (Config.RecordingsDir), one directory per call:
+// In the recordings store (recording_store.go: a directory, Config.RecordingsDir, or an S3
+// bucket, Config.RecordingsS3), one folder per call:
 //
 //	<org>/<conv>/<call>/recording.json   written by the hub when recording first starts (the consent)
-//	<org>/<conv>/<call>/<track>          an uploaded file, renamed into place once its checksum matched
+//	<org>/<conv>/<call>/<track>          an uploaded file, moved in once its checksum matched
 //	<org>/<conv>/<call>/<track>.sha256   its checksum
-//	<org>/<conv>/<call>/<track>.part     an upload in progress (resumed from its size)
+//
+// and on local disk (the staging directory, Config.RecordingsDir: the same tree when the store is
+// that directory) <org>/<conv>/<call>/<track>.part, an upload in progress resumed from its size.
 //
 // An upload is refused unless recording.json exists, so nothing recorded without the customer's
 // consent is ever kept, whatever a client sends.
@@ -63,8 +67,9 @@ type recordingManifest struct {
 	StartedAt int64               `json:"started_at"`
 }
 
-// recordingsDir is where recordings live: Config.RecordingsDir, or "recordings" beside the SQLite
-// database; "" when neither.
+// recordingsDir is where recordings live on disk (the directory store), or where uploads are
+// assembled for a bucket: Config.RecordingsDir, or "recordings" beside the SQLite database; ""
+// when neither.
 func (s *Server) recordingsDir() string {
 	if s.cfg.RecordingsDir != "" {
 		return s.cfg.RecordingsDir
@@ -89,15 +94,21 @@ func safeID(id string) bool {
 	return true
 }
 
+// callDir is a call's staging directory (its uploads in progress).
 func (s *Server) callDir(org wire.OrgID, conv wire.ConversationID, call wire.CallID) (string, error) {
 	root := s.recordingsDir()
-	if root == "" {
+	if root == "" || s.recs == nil {
 		return "", errNoRecordings
 	}
 	if !safeID(string(org)) || !safeID(string(conv)) || !safeID(string(call)) {
 		return "", ErrCallNotFound
 	}
 	return filepath.Join(root, string(org), string(conv), string(call)), nil
+}
+
+// callKey is a call's folder in the recordings store.
+func callKey(org wire.OrgID, conv wire.ConversationID, call wire.CallID) string {
+	return string(org) + "/" + string(conv) + "/" + string(call) + "/"
 }
 
 // recordingSettings reads an organisation's recording setting (off when never set).
@@ -206,8 +217,7 @@ func (r *router) callRecord(c *conn, rid string, cr wire.CallRecord) error {
 
 // startRecording writes the call's consent record (once) and marks it recording.
 func (r *router) startRecording(cl *callState, by store.User) error {
-	dir, err := r.s.callDir(cl.cs.org.id, cl.cs.conv.ID, cl.call.ID)
-	if err != nil {
+	if _, err := r.s.callDir(cl.cs.org.id, cl.cs.conv.ID, cl.call.ID); err != nil {
 		return err
 	}
 	if !cl.manifest {
@@ -215,11 +225,9 @@ func (r *router) startRecording(cl *callState, by store.User) error {
 		m := recordingManifest{Org: cl.cs.org.id, Conv: cl.cs.conv.ID, Call: cl.call.ID, Agent: cl.agent.user.ID,
 			Mode: cl.call.Record, ConsentAt: cl.call.AnsweredAt, StartedAt: now}
 		raw, _ := json.Marshal(m)
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			cl.log.Error("recording directory", "err", err)
-			return errNoRecordings
-		}
-		if err := os.WriteFile(filepath.Join(dir, "recording.json"), raw, 0o640); err != nil {
+		ctx, cancel := dbctx()
+		defer cancel()
+		if err := r.s.recs.WriteSmall(ctx, callKey(cl.cs.org.id, cl.cs.conv.ID, cl.call.ID)+"recording.json", raw); err != nil {
 			cl.log.Error("recording consent record", "err", err)
 			return errNoRecordings
 		}
@@ -290,40 +298,41 @@ func (s *Server) handlePutRecording(w http.ResponseWriter, r *http.Request, a ad
 
 // uploadTarget checks an upload request: the call's own agent, a call of this conversation
 // and organisation, a known track, a call recorded with consent.
-func (s *Server) uploadTarget(r *http.Request) (dir string, track wire.RecordingTrack, tok store.Token, err error) {
+func (s *Server) uploadTarget(r *http.Request) (dir, key string, track wire.RecordingTrack, tok store.Token, err error) {
 	org, conv, call := wire.OrgID(r.PathValue("org")), wire.ConversationID(r.PathValue("conv")), wire.CallID(r.PathValue("call"))
 	tok, err = s.member(r, org, wire.RoleAgent)
 	if err != nil {
-		return "", "", tok, err
+		return "", "", "", tok, err
 	}
 	track = wire.RecordingTrack(r.PathValue("track"))
 	if !slices.Contains(wire.RecordingTracks, track) {
-		return "", "", tok, wire.Errorf(wire.EINVALID, "no such recording track %q", track)
+		return "", "", "", tok, wire.Errorf(wire.EINVALID, "no such recording track %q", track)
 	}
 	if dir, err = s.callDir(org, conv, call); err != nil {
-		return "", "", tok, err
+		return "", "", "", tok, err
 	}
 	calls, err := s.store.CallsOf(r.Context(), conv)
 	if err != nil {
-		return "", "", tok, err
+		return "", "", "", tok, err
 	}
 	i := slices.IndexFunc(calls, func(c store.CallRecord) bool { return c.ID == call && c.Org == org })
 	switch {
 	case i < 0:
-		return "", "", tok, ErrCallNotFound
+		return "", "", "", tok, ErrCallNotFound
 	case calls[i].Agent != tok.User:
-		return "", "", tok, wire.Errorf(wire.EFORBIDDEN, "only the call's agent uploads its recording")
+		return "", "", "", tok, wire.Errorf(wire.EFORBIDDEN, "only the call's agent uploads its recording")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "recording.json")); err != nil {
-		return "", "", tok, ErrNoConsent
+	key = callKey(org, conv, call)
+	if _, _, err := s.recs.Stat(r.Context(), key+"recording.json"); err != nil {
+		return "", "", "", tok, ErrNoConsent
 	}
-	return dir, track, tok, nil
+	return dir, key, track, tok, nil
 }
 
 // handleUploadOffset answers how much of an interrupted upload the hub holds (header
 // X-Parley-Offset), so the app sends only the rest; the whole size when the file is complete.
 func (s *Server) handleUploadOffset(w http.ResponseWriter, r *http.Request) {
-	dir, track, _, err := s.uploadTarget(r)
+	dir, key, track, _, err := s.uploadTarget(r)
 	if err != nil {
 		w.WriteHeader(wire.ErrorCode(err).HTTPStatus())
 		return
@@ -334,9 +343,9 @@ func (s *Server) handleUploadOffset(w http.ResponseWriter, r *http.Request) {
 	}
 	defer unlock()
 	var n int64
-	if st, err := os.Stat(filepath.Join(dir, string(track))); err == nil {
-		n = st.Size()
-		w.Header().Set(wire.HeaderSHA256, readSum(dir, track))
+	if size, _, err := s.recs.Stat(r.Context(), key+string(track)); err == nil {
+		n = size
+		w.Header().Set(wire.HeaderSHA256, s.readSum(r.Context(), key, track))
 	} else if st, err := os.Stat(filepath.Join(dir, string(track)+".part")); err == nil {
 		n = st.Size()
 	}
@@ -344,8 +353,8 @@ func (s *Server) handleUploadOffset(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func readSum(dir string, track wire.RecordingTrack) string {
-	b, _ := os.ReadFile(filepath.Join(dir, string(track)+".sha256"))
+func (s *Server) readSum(ctx context.Context, key string, track wire.RecordingTrack) string {
+	b, _ := s.recs.ReadSmall(ctx, key+string(track)+".sha256")
 	return strings.TrimSpace(string(b))
 }
 
@@ -353,7 +362,7 @@ func readSum(dir string, track wire.RecordingTrack) string {
 // only when the SHA-256 of the whole matches the header; a retry of a completed upload with the
 // same checksum is answered as done.
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
-	dir, track, tok, err := s.uploadTarget(r)
+	dir, key, track, tok, err := s.uploadTarget(r)
 	if err != nil {
 		s.answer(w, "recording upload", nil, err)
 		return
@@ -368,9 +377,8 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, wire.Errorf(wire.EINVALID, "%s must be the file's hex SHA-256", wire.HeaderSHA256))
 		return
 	}
-	final := filepath.Join(dir, string(track))
-	if _, err := os.Stat(final); err == nil {
-		if readSum(dir, track) == want {
+	if _, _, err := s.recs.Stat(r.Context(), key+string(track)); err == nil {
+		if s.readSum(r.Context(), key, track) == want {
 			writeJSON(w, http.StatusOK, struct{}{})
 			return
 		}
@@ -378,7 +386,11 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	offset, _ := strconv.ParseInt(r.Header.Get("X-Parley-Offset"), 10, 64)
-	part := final + ".part"
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		s.answer(w, "recording upload", nil, err)
+		return
+	}
+	part := filepath.Join(dir, string(track)+".part")
 	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	if offset > 0 {
 		st, err := os.Stat(part)
@@ -417,12 +429,14 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, wire.Errorf(wire.EINVALID, "the file's checksum does not match %s; nothing was kept", wire.HeaderSHA256))
 		return
 	}
-	if err := os.WriteFile(final+".sha256", []byte(got+"\n"), 0o640); err != nil {
+	// The checksum goes first: a file in the store always has its checksum beside it.
+	if err := s.recs.WriteSmall(r.Context(), key+string(track)+".sha256", []byte(got+"\n")); err != nil {
 		s.answer(w, "recording upload", nil, err)
 		return
 	}
-	if err := os.Rename(part, final); err != nil {
-		s.answer(w, "recording upload", nil, err)
+	if err := s.recs.Put(r.Context(), key+string(track), part); err != nil {
+		s.log.Error("storing a recording", "store", s.recs.String(), "err", err)
+		s.answer(w, "recording upload", nil, wire.Errorf(wire.EUNAVAILABLE, "the recording could not be stored; retry"))
 		return
 	}
 	org := wire.OrgID(r.PathValue("org"))
@@ -495,31 +509,35 @@ func (s *Server) handleListRecordings(w http.ResponseWriter, r *http.Request) {
 // Recordings lists the uploaded files of a conversation's calls, oldest call first.
 func (s *Server) Recordings(org wire.OrgID, conv wire.ConversationID) ([]wire.Recording, error) {
 	out := []wire.Recording{}
-	root := s.recordingsDir()
-	if root == "" || !safeID(string(org)) || !safeID(string(conv)) {
+	if s.recs == nil || !safeID(string(org)) || !safeID(string(conv)) {
 		return out, nil
 	}
-	calls, err := os.ReadDir(filepath.Join(root, string(org), string(conv)))
-	if errors.Is(err, os.ErrNotExist) {
-		return out, nil
-	}
+	ctx, cancel := dbctx()
+	defer cancel()
+	keys, err := s.recs.List(ctx, string(org)+"/"+string(conv)+"/")
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range calls {
-		dir := filepath.Join(root, string(org), string(conv), e.Name())
+	for _, k := range keys {
+		if path.Base(k) != "recording.json" {
+			continue
+		}
+		key := strings.TrimSuffix(k, "recording.json")
 		var m recordingManifest
-		raw, err := os.ReadFile(filepath.Join(dir, "recording.json"))
+		raw, err := s.recs.ReadSmall(ctx, k)
 		if err != nil || json.Unmarshal(raw, &m) != nil {
 			continue
 		}
 		for _, t := range wire.RecordingTracks {
-			st, err := os.Stat(filepath.Join(dir, string(t)))
+			if !slices.Contains(keys, key+string(t)) {
+				continue
+			}
+			size, mod, err := s.recs.Stat(ctx, key+string(t))
 			if err != nil {
 				continue
 			}
-			out = append(out, wire.Recording{Call: m.Call, Conv: conv, Track: t, Bytes: st.Size(), SHA256: readSum(dir, t),
-				Agent: m.Agent, StartedAt: m.StartedAt, UploadedAt: st.ModTime().UnixMilli(),
+			out = append(out, wire.Recording{Call: m.Call, Conv: conv, Track: t, Bytes: size, SHA256: s.readSum(ctx, key, t),
+				Agent: m.Agent, StartedAt: m.StartedAt, UploadedAt: mod.UnixMilli(),
 				URL: fmt.Sprintf("/api/v1/orgs/%s/conversations/%s/calls/%s/recordings/%s", org, conv, m.Call, t)})
 		}
 	}
@@ -549,22 +567,22 @@ func (s *Server) handlePlay(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	dir, err := s.callDir(org, conv, call)
-	if err != nil || !slices.Contains(wire.RecordingTracks, track) {
+	if _, err := s.callDir(org, conv, call); err != nil || !slices.Contains(wire.RecordingTracks, track) {
 		writeError(w, ErrCallNotFound)
 		return
 	}
-	f, err := os.Open(filepath.Join(dir, string(track)))
+	key := callKey(org, conv, call) + string(track)
+	_, mod, err := s.recs.Stat(r.Context(), key)
+	if err != nil {
+		writeError(w, wire.Errorf(wire.ENOTFOUND, "no such recording"))
+		return
+	}
+	f, err := s.recs.Open(r.Context(), key)
 	if err != nil {
 		writeError(w, wire.Errorf(wire.ENOTFOUND, "no such recording"))
 		return
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		s.answer(w, "playing a recording", nil, err)
-		return
-	}
 	if rg := r.Header.Get("Range"); !signed && (rg == "" || strings.HasPrefix(rg, "bytes=0-")) {
 		u, _ := s.store.User(r.Context(), tok.User)
 		by := Actor{User: tok.User, Name: u.Username, Addr: s.clientAddr(r)}
@@ -575,7 +593,7 @@ func (s *Server) handlePlay(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", recordingTypes[filepath.Ext(string(track))])
 	w.Header().Set("Cache-Control", "private, no-store")
-	http.ServeContent(w, r, string(track), st.ModTime(), f)
+	http.ServeContent(w, r, string(track), mod, f)
 }
 
 // handleDeleteRecording deletes a call's recording (every track): admins only.
@@ -586,7 +604,8 @@ func (s *Server) handleDeleteRecording(w http.ResponseWriter, r *http.Request, a
 		writeError(w, err)
 		return
 	}
-	if _, err := os.Stat(filepath.Join(dir, "recording.json")); err != nil {
+	key := callKey(a.org, conv, call)
+	if _, _, err := s.recs.Stat(r.Context(), key+"recording.json"); err != nil {
 		writeError(w, wire.Errorf(wire.ENOTFOUND, "no such recording"))
 		return
 	}
@@ -594,7 +613,11 @@ func (s *Server) handleDeleteRecording(w http.ResponseWriter, r *http.Request, a
 		s.answer(w, "auditing a deletion", nil, err)
 		return
 	}
-	s.answer(w, "deleting a recording", struct{}{}, os.RemoveAll(dir))
+	err = s.recs.DeleteAll(r.Context(), key)
+	if err == nil {
+		err = os.RemoveAll(dir) // uploads in progress
+	}
+	s.answer(w, "deleting a recording", struct{}{}, err)
 }
 
 // sweepRecordings deletes recordings older than their organisation's retention, hourly.
@@ -611,33 +634,48 @@ func (s *Server) sweepRecordings() {
 	}
 }
 
-// expireRecordings deletes every call directory whose recording started longer ago than its
-// organisation's retention (organisations with 0 keep theirs).
+// expireRecordings deletes every call whose recording started longer ago than its
+// organisation's retention (organisations with 0 keep theirs), from the store and the staging
+// directory.
 func (s *Server) expireRecordings(ctx context.Context) {
-	root := s.recordingsDir()
-	if root == "" {
+	if s.recs == nil {
 		return
 	}
-	orgs, _ := os.ReadDir(root)
-	for _, o := range orgs {
-		org := wire.OrgID(o.Name())
-		set, err := s.recordingSettings(ctx, org)
-		if err != nil || set.RetentionDays == 0 {
+	keys, err := s.recs.List(ctx, "")
+	if err != nil {
+		s.log.Warn("listing recordings to expire", "store", s.recs.String(), "err", err)
+		return
+	}
+	settings := map[wire.OrgID]wire.RecordingSettings{}
+	for _, k := range keys {
+		parts := strings.Split(k, "/")
+		if len(parts) != 4 || parts[3] != "recording.json" {
+			continue
+		}
+		org := wire.OrgID(parts[0])
+		set, ok := settings[org]
+		if !ok {
+			if set, err = s.recordingSettings(ctx, org); err != nil {
+				continue
+			}
+			settings[org] = set
+		}
+		if set.RetentionDays == 0 {
 			continue
 		}
 		cutoff := s.now().Add(-time.Duration(set.RetentionDays) * 24 * time.Hour).UnixMilli()
-		manifests, _ := filepath.Glob(filepath.Join(root, o.Name(), "*", "*", "recording.json"))
-		for _, mf := range manifests {
-			var m recordingManifest
-			raw, err := os.ReadFile(mf)
-			if err != nil || json.Unmarshal(raw, &m) != nil || m.StartedAt >= cutoff {
-				continue
-			}
-			if err := os.RemoveAll(filepath.Dir(mf)); err != nil {
-				s.log.Warn("deleting an expired recording", "org", org, "call", m.Call, "err", err)
-				continue
-			}
-			s.log.Info("expired recording deleted", "org", org, "call", m.Call, "retention_days", set.RetentionDays)
+		var m recordingManifest
+		raw, err := s.recs.ReadSmall(ctx, k)
+		if err != nil || json.Unmarshal(raw, &m) != nil || m.StartedAt >= cutoff {
+			continue
 		}
+		if err := s.recs.DeleteAll(ctx, strings.TrimSuffix(k, "recording.json")); err != nil {
+			s.log.Warn("deleting an expired recording", "org", org, "call", m.Call, "err", err)
+			continue
+		}
+		if dir, err := s.callDir(org, wire.ConversationID(parts[1]), wire.CallID(parts[2])); err == nil {
+			_ = os.RemoveAll(dir)
+		}
+		s.log.Info("expired recording deleted", "org", org, "call", m.Call, "retention_days", set.RetentionDays)
 	}
 }

@@ -4,8 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
+	"slices"
 
 	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/wire"
@@ -49,23 +48,9 @@ func (s *Server) handleTranscript(w http.ResponseWriter, r *http.Request) {
 // recordingPage is the playback page's address for a conversation with a recorded call, or ""
 // when none of its calls (or not call, when given) has a recorded file on this hub.
 func (s *Server) recordingPage(r *http.Request, org wire.OrgID, conv wire.ConversationID, call wire.CallID) string {
-	root := s.recordingsDir()
-	if root == "" || !safeID(string(org)) || !safeID(string(conv)) || (call != "" && !safeID(string(call))) {
+	recs, err := s.Recordings(org, conv)
+	if err != nil || !slices.ContainsFunc(recs, func(x wire.Recording) bool { return call == "" || x.Call == call }) {
 		return ""
 	}
-	dirs := []string{filepath.Join(root, string(org), string(conv), string(call))}
-	if call == "" {
-		dirs, _ = filepath.Glob(filepath.Join(root, string(org), string(conv), "*"))
-	}
-	for _, dir := range dirs {
-		if _, err := os.Stat(filepath.Join(dir, "recording.json")); err != nil {
-			continue
-		}
-		for _, t := range wire.RecordingTracks {
-			if _, err := os.Stat(filepath.Join(dir, string(t))); err == nil {
-				return s.baseURL(r) + "/admin/" + url.PathEscape(string(org)) + "/recordings/" + url.PathEscape(string(conv))
-			}
-		}
-	}
-	return ""
+	return s.baseURL(r) + "/admin/" + url.PathEscape(string(org)) + "/recordings/" + url.PathEscape(string(conv))
 }

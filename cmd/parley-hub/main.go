@@ -110,10 +110,49 @@ type Main struct {
 	TURNAllowPeers string
 	// MetricsTokenFile is read by ParseFlags into Config.MetricsToken.
 	MetricsTokenFile string
+	// Recordings is -recordings: a directory, or s3://bucket/prefix with S3Endpoint and S3Region
+	// (the keys come from the environment only), parsed into Config.
+	Recordings, S3Endpoint, S3Region string
 	// Stdout receives the "listening on" line; Stderr the logs.
 	Stdout, Stderr io.Writer
 	// Server is the running hub, after Run.
 	Server *hub.Server
+}
+
+// parseRecordings reads -recordings, -s3-endpoint and -s3-region into Config; the keys come only
+// from the environment (a flag would show them to every user of the machine) and are never logged.
+func (m *Main) parseRecordings() error {
+	if !strings.HasPrefix(m.Recordings, "s3://") {
+		m.Config.RecordingsDir = m.Recordings
+		return nil
+	}
+	c, err := hub.ParseS3URL(m.Recordings)
+	if err != nil {
+		return fmt.Errorf("-recordings: %w", err)
+	}
+	c.Region = m.S3Region
+	c.Endpoint = m.S3Endpoint
+	if rest, ok := strings.CutPrefix(c.Endpoint, "http://"); ok {
+		c.Endpoint, c.Insecure = rest, true
+	}
+	c.Endpoint = strings.TrimSuffix(strings.TrimPrefix(c.Endpoint, "https://"), "/")
+	c.AccessKey = firstEnv("PARLEY_S3_ACCESS_KEY", "AWS_ACCESS_KEY_ID")
+	c.SecretKey = firstEnv("PARLEY_S3_SECRET_KEY", "AWS_SECRET_ACCESS_KEY")
+	if c.AccessKey == "" || c.SecretKey == "" {
+		return errors.New("-recordings s3://...: set PARLEY_S3_ACCESS_KEY and PARLEY_S3_SECRET_KEY")
+	}
+	m.Config.RecordingsS3 = &c
+	return nil
+}
+
+// firstEnv is the first of the environment variables that is set.
+func firstEnv(names ...string) string {
+	for _, n := range names {
+		if v := os.Getenv(n); v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // NewMain returns a Main that writes to the process's stdout and stderr.
@@ -194,7 +233,13 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.Config.MetricsAddr, "metrics-addr", os.Getenv("PARLEY_METRICS_ADDR"), "serve /metrics on this address instead of the hub's, e.g. 10.0.0.5:9090 for the scraper (PARLEY_METRICS_ADDR)")
 	fs.StringVar(&m.MetricsTokenFile, "metrics-token-file", os.Getenv("PARLEY_METRICS_TOKEN_FILE"), "file holding the bearer token /metrics asks for; without one only this machine reads them (PARLEY_METRICS_TOKEN_FILE)")
 	fs.IntVar(&m.Config.MaxConns, "max-conns", envInt("PARLEY_MAX_CONNS", hub.DefaultMaxConns), "TCP connections the hub holds at once; past it new ones are closed (PARLEY_MAX_CONNS)")
+	fs.StringVar(&m.Recordings, "recordings", os.Getenv("PARLEY_RECORDINGS"), "where call recordings are kept: a directory (default recordings/ beside a SQLite -db) or s3://bucket/prefix (PARLEY_RECORDINGS; docs/recording.md)")
+	fs.StringVar(&m.S3Endpoint, "s3-endpoint", os.Getenv("PARLEY_S3_ENDPOINT"), "with -recordings s3://...: the S3-compatible service, host[:port] or http(s)://host[:port] (default s3.amazonaws.com; PARLEY_S3_ENDPOINT); keys from PARLEY_S3_ACCESS_KEY and PARLEY_S3_SECRET_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
+	fs.StringVar(&m.S3Region, "s3-region", os.Getenv("PARLEY_S3_REGION"), "with -recordings s3://...: the bucket's region (PARLEY_S3_REGION)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := m.parseRecordings(); err != nil {
 		return err
 	}
 	m.Config.Limits.Off = !limits
