@@ -382,7 +382,7 @@ func TestRecordingPlaybackLinks(t *testing.T) {
 	}
 	rg.agent.callState(id, wire.CallActive)
 	base := rg.s.URL() + "/api/v1/orgs/demo/conversations/" + string(rg.conv.ID) + "/calls/" + string(id)
-	agentTok, super, admin := loginToken(t, rg.s, "agent1"), loginToken(t, rg.s, "super1"), loginToken(t, rg.s, "admin1")
+	agentTok, super, admin := demoToken(t, rg.s, "agent1"), demoToken(t, rg.s, "super1"), demoToken(t, rg.s, "admin1")
 	files := map[string][]byte{"customer.webm": make([]byte, 300_000), "agent.webm": make([]byte, 200_000)}
 	for track, b := range files {
 		_, _ = rand.Read(b)
