@@ -89,19 +89,11 @@ func (s *Server) SetVisualSettings(ctx context.Context, by Actor, org wire.OrgID
 	if err := CheckVisualSettings(v); err != nil {
 		return err
 	}
-	if _, err := s.store.Org(ctx, org); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return ErrOrgNotFound
-		}
-		return err
-	}
-	raw, err := json.Marshal(v)
-	if err != nil {
+	if err := s.checkOrg(ctx, org); err != nil {
 		return err
 	}
 	detail := fmt.Sprintf("co-browse %s, screen share %s", providerName(v.Cobrowse), providerName(v.ScreenShare))
-	if err := s.store.Apply(ctx, store.Change{SetSetting: &store.Setting{Org: org, Key: settingVisual, Value: string(raw)},
-		Audit: []store.AuditEntry{by.entry(org, AuditVisualUpdate, string(org), detail)}}); err != nil {
+	if err := s.saveOrgSetting(ctx, by, org, settingVisual, v, AuditVisualUpdate, detail); err != nil {
 		return err
 	}
 	s.router.visualSettingsChanged(org, v)
@@ -244,4 +236,26 @@ func (s *Server) setCallSettings(ctx context.Context, by Actor, org wire.OrgID, 
 	}
 	_, err = s.UpdateOrganisation(ctx, by, wire.OrgSettings{ID: org, Name: rec.Name, Region: cs.Region, Calls: cs.Calls, Language: rec.Language})
 	return err
+}
+
+// checkOrg reports an organisation that does not exist as ErrOrgNotFound.
+func (s *Server) checkOrg(ctx context.Context, org wire.OrgID) error {
+	if _, err := s.store.Org(ctx, org); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrOrgNotFound
+		}
+		return err
+	}
+	return nil
+}
+
+// saveOrgSetting stores v as org's setting key, as JSON, with its audit entry (action, detail)
+// in the same transaction.
+func (s *Server) saveOrgSetting(ctx context.Context, by Actor, org wire.OrgID, key string, v any, action, detail string) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return s.store.Apply(ctx, store.Change{SetSetting: &store.Setting{Org: org, Key: key, Value: string(raw)},
+		Audit: []store.AuditEntry{by.entry(org, action, string(org), detail)}})
 }

@@ -34,10 +34,7 @@ func (s *Server) autoCloseSetting(ctx context.Context, org wire.OrgID) (time.Dur
 
 // AutoCloseSettings returns an organisation's auto-close time with the hub's default.
 func (s *Server) AutoCloseSettings(ctx context.Context, org wire.OrgID) (wire.AutoCloseSettings, error) {
-	if _, err := s.store.Org(ctx, org); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return wire.AutoCloseSettings{}, ErrOrgNotFound
-		}
+	if err := s.checkOrg(ctx, org); err != nil {
 		return wire.AutoCloseSettings{}, err
 	}
 	d, err := s.autoCloseSetting(ctx, org)
@@ -54,22 +51,14 @@ func (s *Server) SetAutoClose(ctx context.Context, by Actor, org wire.OrgID, v w
 	if v.AfterSeconds != 0 && (v.AfterSeconds < wire.MinAutoCloseSeconds || v.AfterSeconds > wire.MaxAutoCloseSeconds) {
 		return wire.Errorf(wire.EINVALID, "after_s must be 0 (the default) or from %d to %d seconds", wire.MinAutoCloseSeconds, wire.MaxAutoCloseSeconds)
 	}
-	if _, err := s.store.Org(ctx, org); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return ErrOrgNotFound
-		}
-		return err
-	}
-	raw, err := json.Marshal(wire.AutoCloseSettings{AfterSeconds: v.AfterSeconds})
-	if err != nil {
+	if err := s.checkOrg(ctx, org); err != nil {
 		return err
 	}
 	detail := "the hub's default"
 	if v.AfterSeconds != 0 {
 		detail = (time.Duration(v.AfterSeconds) * time.Second).String()
 	}
-	if err := s.store.Apply(ctx, store.Change{SetSetting: &store.Setting{Org: org, Key: settingAutoClose, Value: string(raw)},
-		Audit: []store.AuditEntry{by.entry(org, AuditAutoCloseUpdate, string(org), detail)}}); err != nil {
+	if err := s.saveOrgSetting(ctx, by, org, settingAutoClose, wire.AutoCloseSettings{AfterSeconds: v.AfterSeconds}, AuditAutoCloseUpdate, detail); err != nil {
 		return err
 	}
 	return s.router.call(func() error {

@@ -150,10 +150,7 @@ func (s *Server) startConversation(ctx context.Context, org wire.OrgID, req wire
 	if err := checkText("contact", contact, 2*wire.MaxNameBytes, false); err != nil {
 		return resp, err
 	}
-	if _, err := s.store.Org(ctx, org); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return resp, ErrOrgNotFound
-		}
+	if err := s.checkOrg(ctx, org); err != nil {
 		return resp, err
 	}
 	// Which queue, with which skills: the pre-chat answer's, else the widget's, else the

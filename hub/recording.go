@@ -147,13 +147,8 @@ func (s *Server) SetRecordingSettings(ctx context.Context, by Actor, org wire.Or
 	if _, err := s.orgRecord(ctx, org); err != nil {
 		return err
 	}
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
 	detail := fmt.Sprintf("%s, kept %d days", v.Mode, v.RetentionDays)
-	if err := s.store.Apply(ctx, store.Change{SetSetting: &store.Setting{Org: org, Key: settingRecording, Value: string(raw)},
-		Audit: []store.AuditEntry{by.entry(org, AuditRecordingUpdate, string(org), detail)}}); err != nil {
+	if err := s.saveOrgSetting(ctx, by, org, settingRecording, v, AuditRecordingUpdate, detail); err != nil {
 		return err
 	}
 	return s.router.call(func() error {

@@ -240,12 +240,7 @@ func (s *Server) SetPasswordSignIn(ctx context.Context, by Actor, org wire.OrgID
 // saveSSO stores the settings and their audit entry in one transaction.
 func (s *Server) saveSSO(ctx context.Context, by Actor, org wire.OrgID, old, c ssoConfig, secret bool) error {
 	c.ClientSecret, c.ClientSecretSet, c.RedirectURL = "", false, ""
-	raw, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	return s.store.Apply(ctx, store.Change{SetSetting: &store.Setting{Org: org, Key: settingSSO, Value: string(raw)},
-		Audit: []store.AuditEntry{by.entry(org, AuditSSOUpdate, string(org), ssoChanges(old, c, secret))}})
+	return s.saveOrgSetting(ctx, by, org, settingSSO, c, AuditSSOUpdate, ssoChanges(old, c, secret))
 }
 
 // providerCache keeps each organisation's discovered provider (and its key set) for an hour.

@@ -87,10 +87,7 @@ func checkWrapUp(v *wire.WrapUpSettings) error {
 
 // WrapUpSettings returns an organisation's wrap-up step.
 func (s *Server) WrapUpSettings(ctx context.Context, org wire.OrgID) (wire.WrapUpSettings, error) {
-	if _, err := s.store.Org(ctx, org); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return wire.WrapUpSettings{}, ErrOrgNotFound
-		}
+	if err := s.checkOrg(ctx, org); err != nil {
 		return wire.WrapUpSettings{}, err
 	}
 	return s.wrapUpSetting(ctx, org)
@@ -102,14 +99,7 @@ func (s *Server) SetWrapUp(ctx context.Context, by Actor, org wire.OrgID, v wire
 	if err := checkWrapUp(&v); err != nil {
 		return err
 	}
-	if _, err := s.store.Org(ctx, org); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return ErrOrgNotFound
-		}
-		return err
-	}
-	raw, err := json.Marshal(v)
-	if err != nil {
+	if err := s.checkOrg(ctx, org); err != nil {
 		return err
 	}
 	ids := make([]string, len(v.Codes))
@@ -117,8 +107,7 @@ func (s *Server) SetWrapUp(ctx context.Context, by Actor, org wire.OrgID, v wire
 		ids[i] = c.ID
 	}
 	detail := (time.Duration(v.LimitSeconds) * time.Second).String() + "; codes: " + strings.Join(ids, ", ")
-	if err := s.store.Apply(ctx, store.Change{SetSetting: &store.Setting{Org: org, Key: settingWrapUp, Value: string(raw)},
-		Audit: []store.AuditEntry{by.entry(org, AuditWrapUpUpdate, string(org), detail)}}); err != nil {
+	if err := s.saveOrgSetting(ctx, by, org, settingWrapUp, v, AuditWrapUpUpdate, detail); err != nil {
 		return err
 	}
 	if len(v.Codes) == 0 {
