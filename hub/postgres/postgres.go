@@ -256,14 +256,7 @@ func (d *DB) CreateToken(ctx context.Context, t store.Token) error {
 }
 
 func createToken(ctx context.Context, db querier, t store.Token, now time.Time) error {
-	if t.CreatedAt.IsZero() {
-		t.CreatedAt = now
-	}
-	if t.ID == "" && len(t.Hash) >= 20 {
-		t.ID = "s_" + t.Hash[:20]
-	}
-	_, err := db.Exec(ctx, `INSERT INTO tokens (`+sqldb.TokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		t.Hash, t.ID, t.Org, t.Role, t.User, t.Conv, t.CreatedAt.UnixMilli(), t.ExpiresAt.UnixMilli(), clean(t.Addr), clean(t.Client), clean(t.Method))
+	_, err := db.Exec(ctx, `INSERT INTO tokens (`+sqldb.TokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, sqldb.TokenValues(t, now)...)
 	if isUnique(err) {
 		return store.ErrConflict
 	}

@@ -283,14 +283,7 @@ func (d *DB) CreateToken(ctx context.Context, t store.Token) error {
 }
 
 func createToken(ctx context.Context, db execer, t store.Token, now time.Time) error {
-	if t.CreatedAt.IsZero() {
-		t.CreatedAt = now
-	}
-	if t.ID == "" && len(t.Hash) >= 20 {
-		t.ID = "s_" + t.Hash[:20]
-	}
-	_, err := db.ExecContext(ctx, `INSERT INTO tokens (`+sqldb.TokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.Hash, t.ID, t.Org, t.Role, t.User, t.Conv, t.CreatedAt.UnixMilli(), t.ExpiresAt.UnixMilli(), t.Addr, t.Client, t.Method)
+	_, err := db.ExecContext(ctx, `INSERT INTO tokens (`+sqldb.TokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sqldb.TokenValues(t, now)...)
 	if isUnique(err) {
 		return store.ErrConflict
 	}

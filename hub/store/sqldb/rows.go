@@ -230,3 +230,16 @@ func ScanSetupResult(row Row) (wire.UserID, wire.SetupResult, error) {
 	}
 	return id, r, err
 }
+
+// TokenValues are t's columns in TokenCols' order, for storing: a token made at now unless it
+// says when, and named after its hash unless it has an id.
+func TokenValues(t store.Token, now time.Time) []any {
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = now
+	}
+	if t.ID == "" && len(t.Hash) >= 20 {
+		t.ID = "s_" + t.Hash[:20]
+	}
+	return []any{t.Hash, t.ID, t.Org, t.Role, t.User, t.Conv, t.CreatedAt.UnixMilli(), t.ExpiresAt.UnixMilli(),
+		store.Clean(t.Addr), store.Clean(t.Client), store.Clean(t.Method)}
+}
