@@ -145,6 +145,8 @@ describe('floating call control', () => {
     expect(note.dataset.status).toBe('weak');
     expect(note.textContent?.trim()).toBe('Customer on a weak connection');
     expect(note.title).toBe("Dana's network check: 420 ms round trip, 10% lost, over TCP");
+    expect(note.getAttribute('role')).toBe('note'); // a named span needs a role (axe: aria-prohibited-attr)
+    expect(note.getAttribute('aria-label')).toBe("Customer on a weak connection. Dana's network check: 420 ms round trip, 10% lost, over TCP");
     setCall(view({ customer_network: { call: 'k1', reached: false, rtt_ms: 0, loss_pct: 0, status: 'failed' } }));
     await rerender({});
     note = getByTestId('customer-network');
