@@ -54,7 +54,7 @@ func TestRecordingsInABucket(t *testing.T) {
 	}
 
 	base := rg.s.URL() + "/api/v1/orgs/demo/conversations/" + string(rg.conv.ID) + "/calls/" + string(id)
-	agentTok, super := loginToken(t, rg.s, "agent1"), loginToken(t, rg.s, "super1")
+	agentTok, super := demoToken(t, rg.s, "agent1"), demoToken(t, rg.s, "super1")
 	big := make([]byte, 6<<20)
 	_, _ = rand.Read(big)
 	var off int
@@ -140,14 +140,14 @@ func TestRecordingDeletionReachesTheBucket(t *testing.T) {
 	rg.agent.callState(id, wire.CallActive)
 	base := rg.s.URL() + "/api/v1/orgs/demo/conversations/" + string(rg.conv.ID) + "/calls/" + string(id)
 	file := []byte("a small recording")
-	if st, body, _ := httpDo(t, "PUT", base+"/recordings/agent.webm", loginToken(t, rg.s, "agent1"), bytes.NewReader(file), map[string]string{wire.HeaderSHA256: sum(file)}); st != 200 {
+	if st, body, _ := httpDo(t, "PUT", base+"/recordings/agent.webm", demoToken(t, rg.s, "agent1"), bytes.NewReader(file), map[string]string{wire.HeaderSHA256: sum(file)}); st != 200 {
 		t.Fatalf("upload = %d %s", st, body)
 	}
 	key := "demo/" + string(rg.conv.ID) + "/" + string(id) + "/"
 	if _, err := mem.HeadObject("rec", key+"agent.webm"); err != nil {
 		t.Fatalf("uploaded file in the bucket (no prefix): %v", err)
 	}
-	if st, body, _ := httpDo(t, "DELETE", base+"/recordings", loginToken(t, rg.s, "admin1"), nil, nil); st != 200 {
+	if st, body, _ := httpDo(t, "DELETE", base+"/recordings", demoToken(t, rg.s, "admin1"), nil, nil); st != 200 {
 		t.Fatalf("delete = %d %s", st, body)
 	}
 	for _, k := range []string{"agent.webm", "agent.webm.sha256", "recording.json"} {
