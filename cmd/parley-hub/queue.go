@@ -49,9 +49,9 @@ func runQueue(ctx context.Context, a *admin, args []string) int {
 	fs.StringVar(&a.publicURL, "public-url", os.Getenv("PARLEY_PUBLIC_URL"), "unused by queue (accepted like the other subcommands)")
 	var (
 		org, name, calls, recording, language, skills, hours, tz, closed, queues, question, sl string
-		isDefault                                                                   bool
-		maxWait, widen                                                              time.Duration
-		choices                                                                     multiFlag
+		isDefault                                                                              bool
+		maxWait, widen                                                                         time.Duration
+		choices                                                                                multiFlag
 	)
 	fs.StringVar(&org, "org", "", "organisation id")
 	fs.StringVar(&name, "name", "", "the queue's name")
