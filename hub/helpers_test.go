@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/hub/client"
+	"github.com/parleyhq/parley/hub/postgres"
 	"github.com/parleyhq/parley/internal/pgtest"
 	"github.com/parleyhq/parley/wire"
 	"golang.org/x/crypto/bcrypt"
@@ -53,6 +55,9 @@ func startHub(t testing.TB, tweak ...func(*hub.Config)) *hub.Server {
 		OfferTimeout: 5 * time.Second,
 		OfflineGrace: 200 * time.Millisecond,
 		BcryptCost:   bcrypt.MinCost,
+	}
+	if postgres.IsDSN(cfg.DB) {
+		cfg.RecordingsDir = filepath.Join(t.TempDir(), "recordings") // no default beside a PostgreSQL address
 	}
 	for _, f := range tweak {
 		f(&cfg)

@@ -30,11 +30,12 @@ type Config struct {
 	// DB is the SQLite database file; it is created if missing.
 	DB string
 	// RecordingsDir is where call recordings are kept (recording.go); default "recordings" beside
-	// DB. Without either, organisations cannot turn recording on.
+	// a SQLite DB (a PostgreSQL DB has no default). Without either, organisations cannot turn
+	// recording on.
 	RecordingsDir string
 	// RecordingsS3, when set, keeps recordings in an S3-compatible bucket instead
-	// (recording_store.go); uploads are still assembled under RecordingsDir (or beside DB) until
-	// they are whole and checked.
+	// (recording_store.go); uploads are still assembled under RecordingsDir (or beside a SQLite DB,
+	// or in the temporary directory) until they are whole and checked.
 	RecordingsS3 *S3Config
 	// DBSynchronous is sqlite.SyncFull (default: acknowledged messages survive a power loss) or
 	// sqlite.SyncNormal.

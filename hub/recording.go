@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parleyhq/parley/hub/postgres"
 	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/wire"
 )
@@ -68,14 +69,17 @@ type recordingManifest struct {
 }
 
 // recordingsDir is where recordings live on disk (the directory store), or where uploads are
-// assembled for a bucket: Config.RecordingsDir, or "recordings" beside the SQLite database; ""
-// when neither.
+// assembled for a bucket: Config.RecordingsDir, or "recordings" beside the SQLite database. A
+// PostgreSQL address names no place on this disk: its hubs keep recordings where -recordings
+// says, and stage a bucket's uploads in the system's temporary directory; "" when none applies.
 func (s *Server) recordingsDir() string {
-	if s.cfg.RecordingsDir != "" {
+	switch {
+	case s.cfg.RecordingsDir != "":
 		return s.cfg.RecordingsDir
-	}
-	if s.cfg.DB != "" {
+	case s.cfg.DB != "" && !postgres.IsDSN(s.cfg.DB):
 		return filepath.Join(filepath.Dir(s.cfg.DB), "recordings")
+	case s.cfg.RecordingsS3 != nil:
+		return filepath.Join(os.TempDir(), "parley-recordings")
 	}
 	return ""
 }

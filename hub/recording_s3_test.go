@@ -40,7 +40,9 @@ func TestRecordingsInABucket(t *testing.T) {
 	var staging string
 	rg := newCallRig(t, func(c *hub.Config) {
 		c.RecordingsS3 = &s3cfg
-		staging = filepath.Join(filepath.Dir(c.DB), "recordings")
+		if staging = c.RecordingsDir; staging == "" {
+			staging = filepath.Join(filepath.Dir(c.DB), "recordings")
+		}
 	})
 	setRecording(t, rg.s, `{"mode":"always","retention_days":30}`)
 	id := rg.invite(t, wire.CallVideo)
