@@ -98,14 +98,13 @@ type Call struct {
 	// SetConfiguration and SetRemoteDescription are not safe against each other.
 	sig sync.Mutex
 
-	mu          sync.Mutex
-	closed      bool
-	remoteSet   bool
-	pendingCand []webrtc.ICECandidateInit
+	mu     sync.Mutex
+	closed bool
+	cands  remoteCandidates // the other side's, until its description is set
 	// restarting is set from an ICE-restart offer until its answer: the new generation's
 	// candidates must not cross the old one's. Our own are held in heldCand (sent once the
 	// other side has the offer, i.e. when its answer arrives), and the other side's wait in
-	// pendingCand until the answer gives their new credentials.
+	// cands until the answer gives their new credentials.
 	restarting   bool
 	heldCand     []Candidate
 	onCand       func(Candidate)
@@ -203,36 +202,7 @@ func NewCall(opts Options) (*Call, error) {
 	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
 		return nil, err
 	}
-	se := webrtc.SettingEngine{LoggerFactory: slogFactory{opts.Logger}}
-	// Interfaces are listed afresh at each gathering, so an ICE restart after a network change
-	// gathers on the new address (see freshNet).
-	if n, err := newFreshNet(); err == nil {
-		se.SetNet(n)
-	}
-	if opts.LoopbackOnly {
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
-		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	}
-	se.SetICEMulticastDNSMode(0x01) // ice.MulticastDNSModeDisabled
-	// Browsers often show up first as peer-reflexive (their host candidates trickle in later or
-	// are mDNS names): pion would wait a second before using such a pair. A 1:1 call gains
-	// nothing by waiting.
-	se.SetPrflxAcceptanceMinWait(0)
-	if opts.RelayOnly {
-		// Relay-only calls have nothing better to wait for: pion's default 2 s wait before it
-		// nominates a relayed pair is pure setup delay (measured: 2 s → 20 ms).
-		se.SetRelayAcceptanceMinWait(0)
-	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
-	cfg := webrtc.Configuration{SDPSemantics: webrtc.SDPSemanticsUnifiedPlan, BundlePolicy: webrtc.BundlePolicyMaxBundle}
-	for _, s := range opts.ICEServers {
-		cfg.ICEServers = append(cfg.ICEServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
-	}
-	if opts.RelayOnly {
-		cfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
-	}
-	pc, err := api.NewPeerConnection(cfg)
+	pc, err := newPeerConnection(m, reg, opts.Logger, peerOptions{ICEServers: opts.ICEServers, RelayOnly: opts.RelayOnly, LoopbackOnly: opts.LoopbackOnly})
 	if err != nil {
 		return nil, err
 	}

@@ -20,19 +20,10 @@ func (c *Call) OnLocalCandidate(f func(Candidate)) {
 // AddRemoteCandidate adds a candidate trickled by the other side. Candidates that arrive
 // before the remote description are kept until it is set.
 func (c *Call) AddRemoteCandidate(cand Candidate) error {
-	ci := webrtc.ICECandidateInit{Candidate: cand.Candidate, SDPMid: cand.SDPMid, SDPMLineIndex: cand.SDPMLineIndex}
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	if c.isClosed() {
 		return ErrClosed
 	}
-	if !c.remoteSet {
-		c.pendingCand = append(c.pendingCand, ci)
-		c.mu.Unlock()
-		return nil
-	}
-	c.mu.Unlock()
-	return c.pc.AddICECandidate(ci)
+	return c.cands.add(c.pc, cand)
 }
 
 // CreateOffer starts (or re-starts) negotiation and returns the offer SDP to send.
@@ -47,9 +38,10 @@ func (c *Call) offer(o *webrtc.OfferOptions) (string, error) {
 		// pion starts gathering the new generation in CreateOffer; until the answer comes back,
 		// candidates either way would meet the other side's old credentials and be lost.
 		c.mu.Lock()
-		c.restarting, c.remoteSet = true, false
+		c.restarting = true
 		c.heldCand = nil // an earlier restart's, never answered: stale
 		c.mu.Unlock()
+		c.cands.hold()
 	}
 	c.sig.Lock()
 	off, err := c.pc.CreateOffer(o)
@@ -60,11 +52,12 @@ func (c *Call) offer(o *webrtc.OfferOptions) (string, error) {
 	if err != nil {
 		if restart {
 			c.mu.Lock()
-			c.restarting, c.remoteSet = false, true
+			c.restarting = false
 			held := c.heldCand
 			c.heldCand = nil
 			c.mu.Unlock()
 			c.sendCandidates(held)
+			_ = c.cands.release(c.pc)
 		}
 		return "", err
 	}
@@ -129,19 +122,7 @@ func (c *Call) sendCandidates(cands []Candidate) {
 	}
 }
 
-func (c *Call) flushCandidates() error {
-	c.mu.Lock()
-	c.remoteSet = true
-	pend := c.pendingCand
-	c.pendingCand = nil
-	c.mu.Unlock()
-	for _, ci := range pend {
-		if err := c.pc.AddICECandidate(ci); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func (c *Call) flushCandidates() error { return c.cands.release(c.pc) }
 
 // RestartICE returns an offer with new ICE credentials, for when the network changed or the
 // connection failed.
@@ -154,13 +135,6 @@ func (c *Call) SetICEServers(servers []ICEServer, relayOnly bool) error {
 	c.sig.Lock()
 	defer c.sig.Unlock()
 	cfg := c.pc.GetConfiguration()
-	cfg.ICEServers = nil
-	for _, s := range servers {
-		cfg.ICEServers = append(cfg.ICEServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
-	}
-	cfg.ICETransportPolicy = webrtc.ICETransportPolicyAll
-	if relayOnly {
-		cfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
-	}
+	setICE(&cfg, servers, relayOnly)
 	return c.pc.SetConfiguration(cfg)
 }

@@ -66,14 +66,13 @@ type Monitor struct {
 	// level is the EWMA RMS of the supervisor's decoded voice (float64 bits).
 	level atomic.Uint64
 
-	mu          sync.Mutex
-	closed      bool
-	remoteSet   bool
-	pendingCand []webrtc.ICECandidateInit
-	onCand      func(Candidate)
-	onConn      func(ConnectionState)
-	done        chan struct{}
-	wg          sync.WaitGroup
+	mu     sync.Mutex
+	closed bool
+	cands  remoteCandidates
+	onCand func(Candidate)
+	onConn func(ConnectionState)
+	done   chan struct{}
+	wg     sync.WaitGroup
 }
 
 type fwdPacket struct {
@@ -96,29 +95,7 @@ func (c *Call) StartMonitor(opts MonitorOptions) (*Monitor, error) {
 	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
 		return nil, err
 	}
-	se := webrtc.SettingEngine{LoggerFactory: slogFactory{c.log.With("leg", "monitor")}}
-	if n, err := newFreshNet(); err == nil {
-		se.SetNet(n)
-	}
-	if opts.LoopbackOnly {
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
-		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	}
-	se.SetICEMulticastDNSMode(0x01)
-	se.SetPrflxAcceptanceMinWait(0)
-	if opts.RelayOnly {
-		se.SetRelayAcceptanceMinWait(0)
-	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
-	cfg := webrtc.Configuration{SDPSemantics: webrtc.SDPSemanticsUnifiedPlan, BundlePolicy: webrtc.BundlePolicyMaxBundle}
-	for _, s := range opts.ICEServers {
-		cfg.ICEServers = append(cfg.ICEServers, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
-	}
-	if opts.RelayOnly {
-		cfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
-	}
-	pc, err := api.NewPeerConnection(cfg)
+	pc, err := newPeerConnection(me, reg, c.log.With("leg", "monitor"), peerOptions{ICEServers: opts.ICEServers, RelayOnly: opts.RelayOnly, LoopbackOnly: opts.LoopbackOnly})
 	if err != nil {
 		return nil, err
 	}
@@ -251,34 +228,15 @@ func (m *Monitor) HandleAnswer(sdp string) error {
 	if err := m.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
 		return errors.Join(ErrBadState, err)
 	}
-	m.mu.Lock()
-	m.remoteSet = true
-	pend := m.pendingCand
-	m.pendingCand = nil
-	m.mu.Unlock()
-	for _, ci := range pend {
-		if err := m.pc.AddICECandidate(ci); err != nil {
-			return err
-		}
-	}
-	return nil
+	return m.cands.release(m.pc)
 }
 
 // AddRemoteCandidate adds a candidate from the supervisor, kept until the answer is applied.
 func (m *Monitor) AddRemoteCandidate(cand Candidate) error {
-	ci := webrtc.ICECandidateInit{Candidate: cand.Candidate, SDPMid: cand.SDPMid, SDPMLineIndex: cand.SDPMLineIndex}
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
+	if m.isClosed() {
 		return ErrClosed
 	}
-	if !m.remoteSet {
-		m.pendingCand = append(m.pendingCand, ci)
-		m.mu.Unlock()
-		return nil
-	}
-	m.mu.Unlock()
-	return m.pc.AddICECandidate(ci)
+	return m.cands.add(m.pc, cand)
 }
 
 // Close ends the leg; the call goes on as it was.
