@@ -127,68 +127,50 @@ func permits(allowed wire.CallsAllowed, kind wire.CallKind) bool {
 func (c *conn) callRequest(env wire.Envelope) error {
 	switch env.Type {
 	case wire.TypeCallInvite:
-		var ci wire.CallInvite
-		if err := env.Unmarshal(&ci); err != nil {
-			return err
-		}
-		if ci.Kind != wire.CallVoice && ci.Kind != wire.CallVideo {
-			return wire.Errorf(wire.EINVALID, "call kind must be voice or video")
-		}
-		return c.s.router.callInvite(c, env.RID, ci)
+		return decode(env, func(ci wire.CallInvite) error {
+			if ci.Kind != wire.CallVoice && ci.Kind != wire.CallVideo {
+				return wire.Errorf(wire.EINVALID, "call kind must be voice or video")
+			}
+			return c.s.router.callInvite(c, env.RID, ci)
+		})
 	case wire.TypeCallAccept:
-		var ca wire.CallAccept
-		if err := env.Unmarshal(&ca); err != nil {
-			return err
-		}
-		return c.s.router.callAccept(c, env.RID, ca)
+		return decode(env, func(ca wire.CallAccept) error {
+			return c.s.router.callAccept(c, env.RID, ca)
+		})
 	case wire.TypeCallAnswering:
-		var ca wire.CallAnswering
-		if err := env.Unmarshal(&ca); err != nil {
-			return err
-		}
-		if len(ca.Problem) > 40 {
-			return wire.Errorf(wire.EINVALID, "problem is too long")
-		}
-		return c.s.router.callAnswering(c, env.RID, ca)
+		return decode(env, func(ca wire.CallAnswering) error {
+			if len(ca.Problem) > 40 {
+				return wire.Errorf(wire.EINVALID, "problem is too long")
+			}
+			return c.s.router.callAnswering(c, env.RID, ca)
+		})
 	case wire.TypeCallDecline, wire.TypeCallEnd:
-		var ref wire.CallRef
-		if err := env.Unmarshal(&ref); err != nil {
-			return err
-		}
-		return c.s.router.callHangUp(c, env.RID, ref.Call, env.Type == wire.TypeCallDecline)
+		return decode(env, func(ref wire.CallRef) error {
+			return c.s.router.callHangUp(c, env.RID, ref.Call, env.Type == wire.TypeCallDecline)
+		})
 	case wire.TypeCallSignal:
-		var sig wire.CallSignal
-		if err := env.Unmarshal(&sig); err != nil {
-			return err
-		}
-		if err := checkSignal(sig); err != nil {
-			return err
-		}
-		return c.s.router.callSignal(c, env.RID, sig)
+		return decode(env, func(sig wire.CallSignal) error {
+			if err := checkSignal(sig); err != nil {
+				return err
+			}
+			return c.s.router.callSignal(c, env.RID, sig)
+		})
 	case wire.TypeCallMedia:
-		var cm wire.CallMedia
-		if err := env.Unmarshal(&cm); err != nil {
-			return err
-		}
-		return c.s.router.callMedia(c, env.RID, cm)
+		return decode(env, func(cm wire.CallMedia) error {
+			return c.s.router.callMedia(c, env.RID, cm)
+		})
 	case wire.TypeCallRecord:
-		var cr wire.CallRecord
-		if err := env.Unmarshal(&cr); err != nil {
-			return err
-		}
-		return c.s.router.callRecord(c, env.RID, cr)
+		return decode(env, func(cr wire.CallRecord) error {
+			return c.s.router.callRecord(c, env.RID, cr)
+		})
 	case wire.TypeCallProbe:
-		var ref wire.CallRef
-		if err := env.Unmarshal(&ref); err != nil {
-			return err
-		}
-		return c.s.router.callProbe(c, env.RID, ref)
+		return decode(env, func(ref wire.CallRef) error {
+			return c.s.router.callProbe(c, env.RID, ref)
+		})
 	case wire.TypeCallProbeResult:
-		var p wire.CallProbe
-		if err := env.Unmarshal(&p); err != nil {
-			return err
-		}
-		return c.s.router.callProbeResult(c, env.RID, p)
+		return decode(env, func(p wire.CallProbe) error {
+			return c.s.router.callProbeResult(c, env.RID, p)
+		})
 	default: // call.state is the hub's to send
 		return wire.Errorf(wire.EINVALID, "%s is sent by the hub only", env.Type)
 	}

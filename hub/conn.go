@@ -424,6 +424,16 @@ func (c *conn) notOpen(err error) error {
 	return ErrConvEnded
 }
 
+// decode unmarshals a request's payload into a T and hands it to handle, which checks it and
+// passes it to the router: every request with a payload starts this way.
+func decode[T any](env wire.Envelope, handle func(T) error) error {
+	var v T
+	if err := env.Unmarshal(&v); err != nil {
+		return err
+	}
+	return handle(v)
+}
+
 // dispatch checks one request's payload and hands it to the router. The router answers
 // successful requests; dispatch returns the error of a refused one.
 func (c *conn) dispatch(env wire.Envelope) error {
@@ -434,76 +444,62 @@ func (c *conn) dispatch(env wire.Envelope) error {
 	case wire.TypeHello:
 		return wire.Errorf(wire.EINVALID, "already said hello")
 	case wire.TypeChatSend:
-		var m wire.ChatSend
-		if err := env.Unmarshal(&m); err != nil {
-			return err
-		}
-		if len(m.Text) > wire.MaxTextBytes {
-			return wire.Errorf(wire.ETOOLARGE, "message is over %d bytes", wire.MaxTextBytes)
-		}
-		if strings.TrimSpace(m.Text) == "" {
-			return wire.Errorf(wire.EINVALID, "message is empty")
-		}
-		if !utf8.ValidString(m.Text) {
-			return wire.Errorf(wire.EINVALID, "message is not UTF-8")
-		}
-		if len(m.ClientID) > 64 {
-			return wire.Errorf(wire.EINVALID, "client_id is longer than 64 bytes")
-		}
-		return c.s.router.chatSend(c, env.RID, m)
+		return decode(env, func(m wire.ChatSend) error {
+			if len(m.Text) > wire.MaxTextBytes {
+				return wire.Errorf(wire.ETOOLARGE, "message is over %d bytes", wire.MaxTextBytes)
+			}
+			if strings.TrimSpace(m.Text) == "" {
+				return wire.Errorf(wire.EINVALID, "message is empty")
+			}
+			if !utf8.ValidString(m.Text) {
+				return wire.Errorf(wire.EINVALID, "message is not UTF-8")
+			}
+			if len(m.ClientID) > 64 {
+				return wire.Errorf(wire.EINVALID, "client_id is longer than 64 bytes")
+			}
+			return c.s.router.chatSend(c, env.RID, m)
+		})
 	case wire.TypeChatTyping:
-		var t wire.Typing
-		if err := env.Unmarshal(&t); err != nil {
-			return err
-		}
-		return c.s.router.typing(c, env.RID, t)
+		return decode(env, func(t wire.Typing) error {
+			return c.s.router.typing(c, env.RID, t)
+		})
 	case wire.TypeChatReceipt:
-		var rc wire.Receipt
-		if err := env.Unmarshal(&rc); err != nil {
-			return err
-		}
-		if rc.Kind != wire.ReceiptDelivered && rc.Kind != wire.ReceiptRead {
-			return wire.Errorf(wire.EINVALID, "receipt kind must be delivered or read")
-		}
-		if rc.Seq < 0 {
-			return wire.Errorf(wire.EINVALID, "receipt seq is negative")
-		}
-		return c.s.router.receipt(c, env.RID, rc)
+		return decode(env, func(rc wire.Receipt) error {
+			if rc.Kind != wire.ReceiptDelivered && rc.Kind != wire.ReceiptRead {
+				return wire.Errorf(wire.EINVALID, "receipt kind must be delivered or read")
+			}
+			if rc.Seq < 0 {
+				return wire.Errorf(wire.EINVALID, "receipt seq is negative")
+			}
+			return c.s.router.receipt(c, env.RID, rc)
+		})
 	case wire.TypeSync:
-		var sy wire.Sync
-		if err := env.Unmarshal(&sy); err != nil {
-			return err
-		}
-		if err := c.canRead(sy.Conv); err != nil {
-			return err
-		}
-		c.push(&out{sync: &syncReq{rid: env.RID, conv: sy.Conv, after: max(sy.After, 0)}})
-		return nil
+		return decode(env, func(sy wire.Sync) error {
+			if err := c.canRead(sy.Conv); err != nil {
+				return err
+			}
+			c.push(&out{sync: &syncReq{rid: env.RID, conv: sy.Conv, after: max(sy.After, 0)}})
+			return nil
+		})
 	case wire.TypeConvEnd, wire.TypeConvLeave:
-		var ref wire.ConvRef
-		if err := env.Unmarshal(&ref); err != nil {
-			return err
-		}
-		return c.s.router.end(c, env.RID, env.Type, ref.Conv)
+		return decode(env, func(ref wire.ConvRef) error {
+			return c.s.router.end(c, env.RID, env.Type, ref.Conv)
+		})
 	case wire.TypePresenceSet:
-		var p wire.PresenceSet
-		if err := env.Unmarshal(&p); err != nil {
-			return err
-		}
-		switch p.Presence {
-		case wire.PresenceAvailable, wire.PresenceBusy, wire.PresenceAway:
-		default:
-			return wire.Errorf(wire.EINVALID, "presence must be available, busy or away")
-		}
-		return c.s.router.setPresence(c, env.RID, p.Presence)
+		return decode(env, func(p wire.PresenceSet) error {
+			switch p.Presence {
+			case wire.PresenceAvailable, wire.PresenceBusy, wire.PresenceAway:
+			default:
+				return wire.Errorf(wire.EINVALID, "presence must be available, busy or away")
+			}
+			return c.s.router.setPresence(c, env.RID, p.Presence)
+		})
 	case wire.TypeAgentSignOut:
 		return c.s.router.signOut(c, env.RID)
 	case wire.TypeOfferAccept, wire.TypeOfferDecline:
-		var ref wire.OfferRef
-		if err := env.Unmarshal(&ref); err != nil {
-			return err
-		}
-		return c.s.router.answerOffer(c, env.RID, ref.Offer, env.Type == wire.TypeOfferAccept)
+		return decode(env, func(ref wire.OfferRef) error {
+			return c.s.router.answerOffer(c, env.RID, ref.Offer, env.Type == wire.TypeOfferAccept)
+		})
 	case wire.TypeVisualInvite, wire.TypeVisualAccept, wire.TypeVisualDecline, wire.TypeVisualStop, wire.TypeVisualControl,
 		wire.TypeVisualEvent, wire.TypeVisualPointer, wire.TypeVisualCommand, wire.TypeVisualResult, wire.TypeVisualSignal:
 		return c.visual(env)
@@ -513,38 +509,28 @@ func (c *conn) dispatch(env wire.Envelope) error {
 	case wire.TypeCallMonitor, wire.TypeMonitorSignal, wire.TypeMonitorState:
 		return c.monitorRequest(env)
 	case wire.TypeCustomerPresence:
-		var m wire.CustomerPresenceSet
-		if err := env.Unmarshal(&m); err != nil {
-			return err
-		}
-		return c.s.router.customerPresence(c, env.RID, m)
+		return decode(env, func(m wire.CustomerPresenceSet) error {
+			return c.s.router.customerPresence(c, env.RID, m)
+		})
 	case wire.TypeConvWrapUp:
-		var m wire.WrapUpDone
-		if err := env.Unmarshal(&m); err != nil {
-			return err
-		}
-		return c.s.router.wrapUp(c, env.RID, m)
+		return decode(env, func(m wire.WrapUpDone) error {
+			return c.s.router.wrapUp(c, env.RID, m)
+		})
 	case wire.TypeConvKeep, wire.TypeSupervisorClose:
-		var ref wire.ConvRef
-		if err := env.Unmarshal(&ref); err != nil {
-			return err
-		}
-		if env.Type == wire.TypeConvKeep {
-			return c.s.router.keepOpen(c, env.RID, ref.Conv)
-		}
-		return c.s.router.supervisorClose(c, env.RID, ref.Conv)
+		return decode(env, func(ref wire.ConvRef) error {
+			if env.Type == wire.TypeConvKeep {
+				return c.s.router.keepOpen(c, env.RID, ref.Conv)
+			}
+			return c.s.router.supervisorClose(c, env.RID, ref.Conv)
+		})
 	case wire.TypeSupervisorAssign:
-		var a wire.Assign
-		if err := env.Unmarshal(&a); err != nil {
-			return err
-		}
-		return c.s.router.assign(c, env.RID, a)
+		return decode(env, func(a wire.Assign) error {
+			return c.s.router.assign(c, env.RID, a)
+		})
 	case wire.TypeSupervisorWatch:
-		var w wire.Watch
-		if err := env.Unmarshal(&w); err != nil {
-			return err
-		}
-		return c.s.router.watch(c, env.RID, w)
+		return decode(env, func(w wire.Watch) error {
+			return c.s.router.watch(c, env.RID, w)
+		})
 	case wire.TypeConvTransfer, wire.TypeConvInvite, wire.TypeConvConsultLeave, wire.TypeConvMessage:
 		return c.routingRequest(env)
 	default:

@@ -46,25 +46,21 @@ const (
 func (c *conn) monitorRequest(env wire.Envelope) error {
 	switch env.Type {
 	case wire.TypeCallMonitor:
-		var cm wire.CallMonitor
-		if err := env.Unmarshal(&cm); err != nil {
-			return err
-		}
-		switch cm.Mode {
-		case "", wire.MonitorListen, wire.MonitorWhisper, wire.MonitorBarge:
-		default:
-			return wire.Errorf(wire.EINVALID, "mode must be listen, whisper, barge or empty")
-		}
-		return c.s.router.callMonitor(c, env.RID, cm)
+		return decode(env, func(cm wire.CallMonitor) error {
+			switch cm.Mode {
+			case "", wire.MonitorListen, wire.MonitorWhisper, wire.MonitorBarge:
+			default:
+				return wire.Errorf(wire.EINVALID, "mode must be listen, whisper, barge or empty")
+			}
+			return c.s.router.callMonitor(c, env.RID, cm)
+		})
 	case wire.TypeMonitorSignal:
-		var ms wire.MonitorSignal
-		if err := env.Unmarshal(&ms); err != nil {
-			return err
-		}
-		if err := checkSDPOrCandidate(ms.SDP, ms.Candidate); err != nil {
-			return err
-		}
-		return c.s.router.monitorSignal(c, env.RID, ms)
+		return decode(env, func(ms wire.MonitorSignal) error {
+			if err := checkSDPOrCandidate(ms.SDP, ms.Candidate); err != nil {
+				return err
+			}
+			return c.s.router.monitorSignal(c, env.RID, ms)
+		})
 	default: // monitor.state is the hub's to send
 		return wire.Errorf(wire.EINVALID, "%s is sent by the hub only", env.Type)
 	}

@@ -191,43 +191,35 @@ func (r *router) handVisualsTo(cs *convState) {
 func (c *conn) routingRequest(env wire.Envelope) error {
 	switch env.Type {
 	case wire.TypeConvTransfer:
-		var t wire.Transfer
-		if err := env.Unmarshal(&t); err != nil {
-			return err
-		}
-		if (t.Queue == "") == (t.Agent == "") {
-			return wire.Errorf(wire.EINVALID, "a transfer names a queue or an agent")
-		}
-		t.Note = strings.TrimSpace(t.Note)
-		if err := checkText("note", t.Note, wire.MaxNoteBytes, false); err != nil {
-			return err
-		}
-		return c.s.router.transfer(c, env.RID, t)
+		return decode(env, func(t wire.Transfer) error {
+			if (t.Queue == "") == (t.Agent == "") {
+				return wire.Errorf(wire.EINVALID, "a transfer names a queue or an agent")
+			}
+			t.Note = strings.TrimSpace(t.Note)
+			if err := checkText("note", t.Note, wire.MaxNoteBytes, false); err != nil {
+				return err
+			}
+			return c.s.router.transfer(c, env.RID, t)
+		})
 	case wire.TypeConvInvite:
-		var ci wire.ConsultInvite
-		if err := env.Unmarshal(&ci); err != nil {
-			return err
-		}
-		ci.Note = strings.TrimSpace(ci.Note)
-		if err := checkText("note", ci.Note, wire.MaxNoteBytes, false); err != nil {
-			return err
-		}
-		return c.s.router.invite(c, env.RID, ci)
+		return decode(env, func(ci wire.ConsultInvite) error {
+			ci.Note = strings.TrimSpace(ci.Note)
+			if err := checkText("note", ci.Note, wire.MaxNoteBytes, false); err != nil {
+				return err
+			}
+			return c.s.router.invite(c, env.RID, ci)
+		})
 	case wire.TypeConvConsultLeave:
-		var ref wire.ConvRef
-		if err := env.Unmarshal(&ref); err != nil {
-			return err
-		}
-		return c.s.router.consultLeave(c, env.RID, ref.Conv)
+		return decode(env, func(ref wire.ConvRef) error {
+			return c.s.router.consultLeave(c, env.RID, ref.Conv)
+		})
 	default: // wire.TypeConvMessage
-		var lm wire.LeaveMessage
-		if err := env.Unmarshal(&lm); err != nil {
-			return err
-		}
-		lm.Contact = strings.TrimSpace(lm.Contact)
-		if err := checkText("contact", lm.Contact, 2*wire.MaxNameBytes, false); err != nil {
-			return err
-		}
-		return c.s.router.leaveMessage(c, env.RID, lm)
+		return decode(env, func(lm wire.LeaveMessage) error {
+			lm.Contact = strings.TrimSpace(lm.Contact)
+			if err := checkText("contact", lm.Contact, 2*wire.MaxNameBytes, false); err != nil {
+				return err
+			}
+			return c.s.router.leaveMessage(c, env.RID, lm)
+		})
 	}
 }

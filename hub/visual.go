@@ -129,95 +129,77 @@ func newPIN() string {
 func (c *conn) visual(env wire.Envelope) error {
 	switch env.Type {
 	case wire.TypeVisualInvite:
-		var m wire.VisualInvite
-		if err := env.Unmarshal(&m); err != nil {
-			return err
-		}
-		if m.Kind != wire.VisualCobrowse && m.Kind != wire.VisualScreenShare {
-			return wire.Errorf(wire.EINVALID, "kind must be cobrowse or screenshare")
-		}
-		if len(m.PIN) > 64 || len(m.Session) > 256 || !utf8.ValidString(m.PIN) || !utf8.ValidString(m.Session) {
-			return wire.Errorf(wire.EINVALID, "pin or session is too long")
-		}
-		return c.s.router.visualInvite(c, env.RID, m)
+		return decode(env, func(m wire.VisualInvite) error {
+			if m.Kind != wire.VisualCobrowse && m.Kind != wire.VisualScreenShare {
+				return wire.Errorf(wire.EINVALID, "kind must be cobrowse or screenshare")
+			}
+			if len(m.PIN) > 64 || len(m.Session) > 256 || !utf8.ValidString(m.PIN) || !utf8.ValidString(m.Session) {
+				return wire.Errorf(wire.EINVALID, "pin or session is too long")
+			}
+			return c.s.router.visualInvite(c, env.RID, m)
+		})
 	case wire.TypeVisualAccept:
-		var m wire.VisualAccept
-		if err := env.Unmarshal(&m); err != nil {
-			return err
-		}
-		if len(m.PIN) > 64 {
-			return ErrPINWrong
-		}
-		return c.s.router.visualAccept(c, env.RID, m)
+		return decode(env, func(m wire.VisualAccept) error {
+			if len(m.PIN) > 64 {
+				return ErrPINWrong
+			}
+			return c.s.router.visualAccept(c, env.RID, m)
+		})
 	case wire.TypeVisualDecline, wire.TypeVisualStop:
-		var m wire.VisualRef
-		if err := env.Unmarshal(&m); err != nil {
-			return err
-		}
-		return c.s.router.visualStop(c, env.RID, m.Visual, env.Type == wire.TypeVisualDecline)
+		return decode(env, func(m wire.VisualRef) error {
+			return c.s.router.visualStop(c, env.RID, m.Visual, env.Type == wire.TypeVisualDecline)
+		})
 	case wire.TypeVisualControl:
-		var m wire.VisualControl
-		if err := env.Unmarshal(&m); err != nil {
-			return err
-		}
-		return c.s.router.visualControl(c, env.RID, m)
+		return decode(env, func(m wire.VisualControl) error {
+			return c.s.router.visualControl(c, env.RID, m)
+		})
 	case wire.TypeVisualEvent:
-		var m wire.VisualEvent
-		if err := env.Unmarshal(&m); err != nil {
-			return err
-		}
-		if len(m.Data) > wire.MaxVisualEventBytes {
-			return wire.Errorf(wire.ETOOLARGE, "event data is over %d bytes", wire.MaxVisualEventBytes)
-		}
-		if m.Seq < 1 || m.Parts < 1 || m.Parts > wire.MaxVisualParts || m.Part < 0 || m.Part >= m.Parts {
-			return wire.Errorf(wire.EINVALID, "event seq, part or parts out of range")
-		}
-		return c.s.router.visualRelay(c, env.RID, m.Visual, wire.TypeVisualEvent, m)
+		return decode(env, func(m wire.VisualEvent) error {
+			if len(m.Data) > wire.MaxVisualEventBytes {
+				return wire.Errorf(wire.ETOOLARGE, "event data is over %d bytes", wire.MaxVisualEventBytes)
+			}
+			if m.Seq < 1 || m.Parts < 1 || m.Parts > wire.MaxVisualParts || m.Part < 0 || m.Part >= m.Parts {
+				return wire.Errorf(wire.EINVALID, "event seq, part or parts out of range")
+			}
+			return c.s.router.visualRelay(c, env.RID, m.Visual, wire.TypeVisualEvent, m)
+		})
 	case wire.TypeVisualPointer:
-		var m wire.VisualPointer
-		if err := env.Unmarshal(&m); err != nil {
-			return err
-		}
-		if !(m.X >= 0 && m.X <= 1 && m.Y >= 0 && m.Y <= 1) { // also refuses NaN
-			return wire.Errorf(wire.EINVALID, "pointer x and y must be within 0..1")
-		}
-		return c.s.router.visualRelay(c, env.RID, m.Visual, wire.TypeVisualPointer, m)
+		return decode(env, func(m wire.VisualPointer) error {
+			if !(m.X >= 0 && m.X <= 1 && m.Y >= 0 && m.Y <= 1) { // also refuses NaN
+				return wire.Errorf(wire.EINVALID, "pointer x and y must be within 0..1")
+			}
+			return c.s.router.visualRelay(c, env.RID, m.Visual, wire.TypeVisualPointer, m)
+		})
 	case wire.TypeVisualCommand:
-		var m wire.VisualCommand
-		if err := env.Unmarshal(&m); err != nil {
-			return err
-		}
-		if err := checkCommand(m); err != nil {
-			return err
-		}
-		return c.s.router.visualRelay(c, env.RID, m.Visual, wire.TypeVisualCommand, m)
+		return decode(env, func(m wire.VisualCommand) error {
+			if err := checkCommand(m); err != nil {
+				return err
+			}
+			return c.s.router.visualRelay(c, env.RID, m.Visual, wire.TypeVisualCommand, m)
+		})
 	case wire.TypeVisualResult:
-		var m wire.VisualResult
-		if err := env.Unmarshal(&m); err != nil {
-			return err
-		}
-		switch m.Action {
-		case wire.ActionClick, wire.ActionType, wire.ActionScroll, wire.ActionNavigate:
-		default:
-			return wire.Errorf(wire.EINVALID, "action must be click, type, scroll or navigate")
-		}
-		switch m.Code {
-		case wire.EFORBIDDEN, wire.ENOTFOUND, wire.EINVALID:
-		default:
-			return wire.Errorf(wire.EINVALID, "a result code is EFORBIDDEN, ENOTFOUND or EINVALID")
-		}
-		return c.s.router.visualRelay(c, env.RID, m.Visual, wire.TypeVisualResult, m)
+		return decode(env, func(m wire.VisualResult) error {
+			switch m.Action {
+			case wire.ActionClick, wire.ActionType, wire.ActionScroll, wire.ActionNavigate:
+			default:
+				return wire.Errorf(wire.EINVALID, "action must be click, type, scroll or navigate")
+			}
+			switch m.Code {
+			case wire.EFORBIDDEN, wire.ENOTFOUND, wire.EINVALID:
+			default:
+				return wire.Errorf(wire.EINVALID, "a result code is EFORBIDDEN, ENOTFOUND or EINVALID")
+			}
+			return c.s.router.visualRelay(c, env.RID, m.Visual, wire.TypeVisualResult, m)
+		})
 	case wire.TypeVisualSignal:
-		var m wire.VisualSignal
-		if err := env.Unmarshal(&m); err != nil {
-			return err
-		}
-		// The same checks as call signalling: garbage never reaches the other party's WebRTC stack.
-		if err := checkSDPOrCandidate(m.SDP, m.Candidate); err != nil {
-			return err
-		}
-		m.From = authorOf(c.role)
-		return c.s.router.visualRelay(c, env.RID, m.Visual, wire.TypeVisualSignal, m)
+		return decode(env, func(m wire.VisualSignal) error {
+			// The same checks as call signalling: garbage never reaches the other party's WebRTC stack.
+			if err := checkSDPOrCandidate(m.SDP, m.Candidate); err != nil {
+				return err
+			}
+			m.From = authorOf(c.role)
+			return c.s.router.visualRelay(c, env.RID, m.Visual, wire.TypeVisualSignal, m)
+		})
 	}
 	return wire.Errorf(wire.EUNKNOWNTYPE, "unknown message type %.40q", env.Type)
 }
