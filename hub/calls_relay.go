@@ -143,48 +143,45 @@ func (s *Server) TURN() *relay.Server { return s.turn }
 
 // registerTURNMetrics exports the embedded TURN server's counters on the hub's /metrics.
 func (s *Server) registerTURNMetrics(ts *relay.Server) {
-	stat := func(f func(relay.Stats) float64) func() float64 {
-		return func() float64 { return f(ts.Stats()) }
-	}
-	for _, c := range []prometheus.Collector{
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_hub_turn_allocations",
-			Help: "TURN allocations open on the embedded relay."},
-			stat(func(st relay.Stats) float64 { return float64(st.Allocations) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_hub_turn_allocations_total",
-			Help: "TURN allocations made by the embedded relay."},
-			stat(func(st relay.Stats) float64 { return float64(st.AllocationsTotal) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_hub_turn_auth_refused_total",
-			Help: "TURN requests refused for expired, malformed or forged credentials."},
-			stat(func(st relay.Stats) float64 { return float64(st.AuthRefused) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_hub_turn_refused_total",
-			Help:        "What the embedded relay refused, by reason: peer (an address the policy forbids), quota (a party's allocations), conn_cap (a TCP connection over a cap), idle (a silent TCP connection closed).",
-			ConstLabels: prometheus.Labels{"reason": "peer"}},
-			stat(func(st relay.Stats) float64 { return float64(st.PeersRefused) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_hub_turn_refused_total",
-			Help:        "What the embedded relay refused, by reason: peer (an address the policy forbids), quota (a party's allocations), conn_cap (a TCP connection over a cap), idle (a silent TCP connection closed).",
-			ConstLabels: prometheus.Labels{"reason": "quota"}},
-			stat(func(st relay.Stats) float64 { return float64(st.QuotaRefused) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_hub_turn_refused_total",
-			Help:        "What the embedded relay refused, by reason: peer (an address the policy forbids), quota (a party's allocations), conn_cap (a TCP connection over a cap), idle (a silent TCP connection closed).",
-			ConstLabels: prometheus.Labels{"reason": "conn_cap"}},
-			stat(func(st relay.Stats) float64 { return float64(st.ConnsRefused) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_hub_turn_refused_total",
-			Help:        "What the embedded relay refused, by reason: peer (an address the policy forbids), quota (a party's allocations), conn_cap (a TCP connection over a cap), idle (a silent TCP connection closed).",
-			ConstLabels: prometheus.Labels{"reason": "idle"}},
-			stat(func(st relay.Stats) float64 { return float64(st.ConnsIdle) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_hub_turn_revoked_total",
-			Help: "TURN allocations the embedded relay closed because their call ended."},
-			stat(func(st relay.Stats) float64 { return float64(st.Revoked) })),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_hub_turn_connections",
-			Help: "TURN-over-TCP connections open on the embedded relay."},
-			stat(func(st relay.Stats) float64 { return float64(st.Conns) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_hub_turn_relayed_bytes_total",
-			Help: "UDP payload relayed by the embedded relay.", ConstLabels: prometheus.Labels{"direction": "from_peers"}},
-			stat(func(st relay.Stats) float64 { return float64(st.BytesFromPeers) })),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "parley_hub_turn_relayed_bytes_total",
-			Help: "UDP payload relayed by the embedded relay.", ConstLabels: prometheus.Labels{"direction": "to_peers"}},
-			stat(func(st relay.Stats) float64 { return float64(st.BytesToPeers) })),
+	const refusedHelp = "What the embedded relay refused, by reason: peer (an address the policy forbids), quota (a party's allocations), conn_cap (a TCP connection over a cap), idle (a silent TCP connection closed)."
+	const relayedHelp = "UDP payload relayed by the embedded relay."
+	for _, m := range []struct {
+		gauge      bool // a level rather than a running total
+		name, help string
+		labels     prometheus.Labels
+		read       func(relay.Stats) float64
+	}{
+		{true, "parley_hub_turn_allocations", "TURN allocations open on the embedded relay.", nil,
+			func(st relay.Stats) float64 { return float64(st.Allocations) }},
+		{false, "parley_hub_turn_allocations_total", "TURN allocations made by the embedded relay.", nil,
+			func(st relay.Stats) float64 { return float64(st.AllocationsTotal) }},
+		{false, "parley_hub_turn_auth_refused_total", "TURN requests refused for expired, malformed or forged credentials.", nil,
+			func(st relay.Stats) float64 { return float64(st.AuthRefused) }},
+		{false, "parley_hub_turn_refused_total", refusedHelp, prometheus.Labels{"reason": "peer"},
+			func(st relay.Stats) float64 { return float64(st.PeersRefused) }},
+		{false, "parley_hub_turn_refused_total", refusedHelp, prometheus.Labels{"reason": "quota"},
+			func(st relay.Stats) float64 { return float64(st.QuotaRefused) }},
+		{false, "parley_hub_turn_refused_total", refusedHelp, prometheus.Labels{"reason": "conn_cap"},
+			func(st relay.Stats) float64 { return float64(st.ConnsRefused) }},
+		{false, "parley_hub_turn_refused_total", refusedHelp, prometheus.Labels{"reason": "idle"},
+			func(st relay.Stats) float64 { return float64(st.ConnsIdle) }},
+		{false, "parley_hub_turn_revoked_total", "TURN allocations the embedded relay closed because their call ended.", nil,
+			func(st relay.Stats) float64 { return float64(st.Revoked) }},
+		{true, "parley_hub_turn_connections", "TURN-over-TCP connections open on the embedded relay.", nil,
+			func(st relay.Stats) float64 { return float64(st.Conns) }},
+		{false, "parley_hub_turn_relayed_bytes_total", relayedHelp, prometheus.Labels{"direction": "from_peers"},
+			func(st relay.Stats) float64 { return float64(st.BytesFromPeers) }},
+		{false, "parley_hub_turn_relayed_bytes_total", relayedHelp, prometheus.Labels{"direction": "to_peers"},
+			func(st relay.Stats) float64 { return float64(st.BytesToPeers) }},
 	} {
+		read := m.read
+		value := func() float64 { return read(ts.Stats()) }
+		var c prometheus.Collector
+		if m.gauge {
+			c = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: m.name, Help: m.help, ConstLabels: m.labels}, value)
+		} else {
+			c = prometheus.NewCounterFunc(prometheus.CounterOpts{Name: m.name, Help: m.help, ConstLabels: m.labels}, value)
+		}
 		if err := s.metrics.reg.Register(c); err != nil {
 			s.log.Warn("TURN metrics", "err", err)
 		}
