@@ -138,6 +138,13 @@ test('an admin signs in, invites an agent who sets a password, changes the organ
   await page.getByTestId('admin-recording-save').click();
   await page.getByTestId('admin-recording-status').filter({ hasText: 'Saved.' }).waitFor({ timeout: T });
   assert.deepEqual((await api('GET', '/api/v1/orgs/demo/settings/recording', token)).body, { mode: 'ask', retention_days: 30 });
+  // Supervisors on calls: the customer and the agent are told when one listens or whispers.
+  assert.equal(await page.getByTestId('admin-monitoring-notice').isChecked(), false, 'no notice until an admin asks for one');
+  await page.getByTestId('admin-monitoring-notice').check();
+  await page.getByTestId('admin-monitoring-save').click();
+  await page.getByTestId('admin-monitoring-status').filter({ hasText: 'Saved.' }).waitFor({ timeout: T });
+  assert.deepEqual((await api('GET', '/api/v1/orgs/demo/settings/monitoring', token)).body, { notice: true });
+  await page.getByTestId('admin-monitoring').screenshot({ path: join(shots, 'admin-monitoring-notice.png') });
   // A queue records every call although the organisation asks: the Routing page overrides it.
   await page.getByTestId('admin-nav-queues').click();
   const general = page.locator('[data-testid="queue-card"][data-queue="general"]');

@@ -30,6 +30,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.accountRoutes(mux)
 	s.routingRoutes(mux)
 	s.recordingRoutes(mux)
+	s.monitoringRoutes(mux)
 	s.recordingPageRoutes(mux)
 	s.networkTestRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

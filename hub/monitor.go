@@ -33,7 +33,10 @@ type monitorState struct {
 	sup *conn
 	// ice are each end's ICE servers, by end ("agent", "supervisor").
 	ice map[wire.Author]*wire.ICEConfig
-	log *slog.Logger
+	// notice is the organisation's monitoring notice when the leg started: listening and
+	// whispering are told to the call's parties (monitor_notice.go).
+	notice bool
+	log    *slog.Logger
 }
 
 // The leg's two ends, as they name TURN credentials and ICE plans.
@@ -104,10 +107,11 @@ func (r *router) callMonitor(c *conn, rid string, cm wire.CallMonitor) error {
 		m = &monitorState{
 			mon: wire.Monitor{ID: id, Call: cl.call.ID, Conv: cl.cs.conv.ID, Agent: cl.agent.user.ID,
 				Supervisor: c.user.ID, SupervisorName: c.user.DisplayName, Mode: cm.Mode},
-			cl:  cl,
-			sup: c,
-			ice: map[wire.Author]*wire.ICEConfig{},
-			log: cl.log.With("monitor", id, "supervisor", c.user.ID),
+			cl:     cl,
+			sup:    c,
+			ice:    map[wire.Author]*wire.ICEConfig{},
+			notice: org.monitoring.Notice,
+			log:    cl.log.With("monitor", id, "supervisor", c.user.ID),
 		}
 		// Both ends follow the call's relay plan: a GCC organisation's supervisor relays through
 		// North America like the call's parties.
@@ -126,6 +130,7 @@ func (r *router) callMonitor(c *conn, rid string, cm wire.CallMonitor) error {
 		if cm.Mode == wire.MonitorBarge {
 			r.supervisorJoined(m)
 		}
+		r.monitorNotice(m)
 		return nil
 	})
 }
@@ -140,12 +145,17 @@ func (r *router) setMonitorMode(m *monitorState, mode wire.MonitorMode) {
 	m.mon.Mode = mode
 	m.log.Info("monitor mode", "from", was, "to", mode)
 	r.sendMonitorState(m)
+	// Out of the listening modes first (the notice's state goes with the joined line), then in.
+	if mode == wire.MonitorBarge {
+		r.monitorNotice(m)
+	}
 	switch {
 	case mode == wire.MonitorBarge:
 		r.supervisorJoined(m)
 	case was == wire.MonitorBarge:
 		r.supervisorLeft(m)
 	}
+	r.monitorNotice(m)
 }
 
 // supervisorJoined tells both parties that the supervisor joined the call.
@@ -187,6 +197,7 @@ func (r *router) endMonitor(m *monitorState, reason string) {
 	if barged {
 		r.supervisorLeft(m)
 	}
+	r.monitorNotice(m)
 }
 
 // sendMonitorState sends the leg's state to the supervisor and to the agent, each with their ICE.

@@ -192,3 +192,97 @@ func TestMonitorCall(t *testing.T) {
 		t.Errorf("stopped leg's reason = %q", st.Reason)
 	}
 }
+
+// callStateWhere waits for the call.state of call id that match accepts.
+func (p *peer) callStateWhere(id wire.CallID, match func(wire.Call) bool) wire.Call {
+	p.t.Helper()
+	var st wire.Call
+	p.until(wire.TypeCallState, func(env wire.Envelope) bool {
+		st = wire.Call{}
+		_ = json.Unmarshal(env.Data, &st)
+		return st.ID == id && match(st)
+	})
+	return st
+}
+
+// TestMonitorNotice: an organisation that requires a notice has the hub tell the customer and
+// the agent when a supervisor starts listening or whispering (a transcript line and the call's
+// state), and when they stop; without it, listening tells nobody. Only admins change the setting,
+// and the change is audited.
+func TestMonitorNotice(t *testing.T) {
+	t.Parallel()
+	rg := newCallRig(t)
+	agent, super, admin := demoToken(t, rg.s, "agent1"), demoToken(t, rg.s, "super1"), demoToken(t, rg.s, "admin1")
+	url := rg.s.URL() + "/api/v1/orgs/demo/settings/monitoring"
+	for _, tt := range []struct {
+		method, token, body string
+		status              int
+		contains            string
+	}{
+		{"GET", "", "", 401, "EUNAUTHORIZED"},
+		{"GET", agent, "", 200, `{"notice":false}`},
+		{"PUT", super, `{"notice":true}`, 403, "EFORBIDDEN"},
+		{"PUT", agent, `{"notice":true}`, 403, "EFORBIDDEN"},
+		{"PUT", admin, `{"notice":"yes"}`, 400, "EINVALID"},
+		{"PUT", admin, `{"notice":true}`, 200, `{"notice":true}`},
+		{"GET", super, "", 200, `{"notice":true}`},
+	} {
+		st, body, _ := httpDo(t, tt.method, url, tt.token, strings.NewReader(tt.body), nil)
+		if st != tt.status || !strings.Contains(body, tt.contains) {
+			t.Errorf("%s %s = %d %s; want %d containing %s", tt.method, tt.body, st, body, tt.status, tt.contains)
+		}
+	}
+	if st, body, _ := httpDo(t, "GET", rg.s.URL()+"/api/v1/orgs/demo/audit", admin, nil, nil); st != 200 || !strings.Contains(body, hub.AuditMonitoringUpdate) {
+		t.Errorf("audit = %d %s; want the setting's change", st, body)
+	}
+
+	sup := member(t, rg.s, "super1")
+	agentID := rg.agent.conn.Welcome().User.ID
+	id := rg.invite(t, wire.CallVoice)
+	rg.answer(t, id, false)
+	monitor := func(mode wire.MonitorMode) {
+		t.Helper()
+		if _, err := sup.conn.Request(ctx(t), wire.TypeCallMonitor, wire.CallMonitor{Agent: agentID, Mode: mode}); err != nil {
+			t.Fatalf("monitor %q: %v", mode, err)
+		}
+	}
+
+	// Listening: the customer's call says so (the agent's too), then both read the line.
+	monitor(wire.MonitorListen)
+	for _, p := range []*peer{rg.cust, rg.agent} {
+		p.callStateWhere(id, func(c wire.Call) bool { return c.Monitored && c.State == wire.CallActive })
+		if m := p.systemLine(wire.EventSupervisorListening); m.Text != "A supervisor is listening to this call" {
+			t.Errorf("%s: listening line = %+v", p.name, m)
+		}
+	}
+	// Whispering is the same notice: nothing new.
+	monitor(wire.MonitorWhisper)
+	rg.cust.none(wire.TypeChatMessage, 200*time.Millisecond)
+	// Barging is told as before, and the call is no longer "listened to".
+	monitor(wire.MonitorBarge)
+	if st := rg.cust.callStateWhere(id, func(c wire.Call) bool { return c.Supervisor != "" }); st.Monitored {
+		t.Errorf("call.state while barging = %+v; want Monitored off", st)
+	}
+	rg.cust.systemLine(wire.EventSupervisorJoined)
+	// Back to listening: the supervisor left the call, and listens (told again).
+	monitor(wire.MonitorListen)
+	rg.cust.systemLine(wire.EventSupervisorLeft)
+	rg.cust.callStateWhere(id, func(c wire.Call) bool { return c.Monitored && c.Supervisor == "" })
+	rg.cust.systemLine(wire.EventSupervisorListening)
+	// Stopping is told too.
+	monitor("")
+	for _, p := range []*peer{rg.cust, rg.agent} {
+		p.callStateWhere(id, func(c wire.Call) bool { return !c.Monitored })
+		p.systemLine(wire.EventSupervisorStoppedListening)
+	}
+
+	// Without the notice, the next listening tells nobody.
+	if st, body, _ := httpDo(t, "PUT", url, admin, strings.NewReader(`{"notice":false}`), nil); st != 200 {
+		t.Fatalf("notice off = %d %s", st, body)
+	}
+	monitor(wire.MonitorListen)
+	sup.monitorState(func(m wire.Monitor) bool { return m.Mode == wire.MonitorListen && !m.Ended })
+	rg.cust.none(wire.TypeCallState, 200*time.Millisecond)
+	monitor("")
+	rg.cust.none(wire.TypeChatMessage, 200*time.Millisecond)
+}

@@ -102,6 +102,8 @@ type orgState struct {
 	wrap wire.WrapUpSettings
 	// recording is the organisation's recording setting (recording.go).
 	recording wire.RecordingSettings
+	// monitoring is the organisation's monitoring setting (monitor_notice.go).
+	monitoring wire.MonitoringSettings
 }
 
 // agentState is one agent's presence, load and connections.
@@ -494,9 +496,13 @@ func (r *router) org(id wire.OrgID) (*orgState, error) {
 	if err != nil {
 		r.s.log.Warn("reading the recording setting; calls are not recorded", "org", id, "err", err)
 	}
+	monitoring, err := r.s.monitoringSettings(ctx, id)
+	if err != nil {
+		r.s.log.Warn("reading the monitoring setting; legs are told as without a notice", "org", id, "err", err)
+	}
 	o := &orgState{id: id, rec: rec, agents: map[wire.UserID]*agentState{}, watchers: map[*conn]struct{}{}, autoClose: autoClose, wrap: wrap,
-		recording: recording,
-		members:   map[wire.UserID]map[*conn]struct{}{}, people: map[wire.UserID]store.User{}}
+		recording: recording, monitoring: monitoring,
+		members: map[wire.UserID]map[*conn]struct{}{}, people: map[wire.UserID]store.User{}}
 	for _, u := range users {
 		o.people[u.ID] = u
 		if a := r.addAgent(o, u); a != nil {

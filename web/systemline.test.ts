@@ -66,6 +66,13 @@ describe('systemLine', () => {
     expect(systemLine(esT, 'x', { kind: 'supervisor_left' })).toBe('El supervisor ha salido de la llamada');
   });
 
+  it('translates the notice of a supervisor listening, without their name', () => {
+    expect(systemLine(enT, 'x', { kind: 'supervisor_listening', name: 'Sue' })).toBe('A supervisor is listening to this call');
+    expect(systemLine(esT, 'x', { kind: 'supervisor_listening', name: 'Sue' })).toBe('Un supervisor está escuchando esta llamada');
+    expect(systemLine(enT, 'x', { kind: 'supervisor_stopped_listening' })).toBe('The supervisor stopped listening');
+    expect(systemLine(esT, 'x', { kind: 'supervisor_stopped_listening' })).toBe('El supervisor ha dejado de escuchar');
+  });
+
   it('falls back to the hub text for lines without an event', () => {
     expect(systemLine(esT, 'Something else', undefined)).toBe('Something else');
   });

@@ -429,6 +429,12 @@ export interface Call {
    */
   supervisor?: string;
   /**
+   * Monitored is set while a supervisor listens or whispers on a call of an organisation that
+   * requires a notice ([MonitoringSettings].Notice): both parties show it. It is never set
+   * otherwise.
+   */
+  monitored?: boolean;
+  /**
    * Probe is the customer's network probe while the call rang (call.probe_result), graded by
    * the hub; nil before one reports.
    */
@@ -559,6 +565,19 @@ export type MonitorID = string;
  * MonitorMode is what a supervisor does on a call.
  */
 export type MonitorMode = "listen" | "whisper" | "barge";
+
+/**
+ * MonitoringSettings is an organisation's monitoring setting: the body of GET (any member) and
+ * PUT (admins) /api/v1/orgs/{org}/settings/monitoring.
+ */
+export interface MonitoringSettings {
+  /**
+   * Notice: when a supervisor starts listening or whispering on a call, the customer and the
+   * agent are told (a transcript line and [Call].Monitored). Off (the default), only barging in
+   * is told.
+   */
+  notice: boolean;
+}
 
 /**
  * CallMonitor asks for a leg on Agent's live call in Mode, or ends the supervisor's leg
@@ -1656,7 +1675,7 @@ export interface Message {
 /**
  * EventKind says what a system line reports.
  */
-export type EventKind = "supervisor_joined" | "supervisor_left" | "recording_started" | "recording_stopped" | "joined" | "left" | "ended" | "call_started" | "call_ended" | "call_declined" | "call_missed" | "call_cancelled" | "call_failed" | "requeued" | "customer_gone" | "customer_back" | "idle_closed" | "supervisor_closed" | "transferred" | "transfer_note" | "consult_invited" | "consult_left" | "message_left";
+export type EventKind = "supervisor_joined" | "supervisor_left" | "supervisor_listening" | "supervisor_stopped_listening" | "recording_started" | "recording_stopped" | "joined" | "left" | "ended" | "call_started" | "call_ended" | "call_declined" | "call_missed" | "call_cancelled" | "call_failed" | "requeued" | "customer_gone" | "customer_back" | "idle_closed" | "supervisor_closed" | "transferred" | "transfer_note" | "consult_invited" | "consult_left" | "message_left";
 
 /**
  * Event is what a system line reports, with the values a translation needs.
@@ -2246,6 +2265,8 @@ export const TypeMonitorState: Type = "monitor.state";
 export const TypeMonitorSignal: Type = "monitor.signal";
 export const EventSupervisorJoined: EventKind = "supervisor_joined";
 export const EventSupervisorLeft: EventKind = "supervisor_left";
+export const EventSupervisorListening: EventKind = "supervisor_listening";
+export const EventSupervisorStoppedListening: EventKind = "supervisor_stopped_listening";
 export const TypeCustomerPresence: Type = "customer.presence";
 export const TypeConvKeep: Type = "conv.keep";
 export const TypeSupervisorClose: Type = "supervisor.close";

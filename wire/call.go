@@ -167,6 +167,10 @@ type Call struct {
 	// parties show that a supervisor joined (wire/monitor.go). Listening and whispering leave it
 	// empty.
 	Supervisor string `json:"supervisor,omitempty"`
+	// Monitored is set while a supervisor listens or whispers on a call of an organisation that
+	// requires a notice ([MonitoringSettings].Notice): both parties show it. It is never set
+	// otherwise.
+	Monitored bool `json:"monitored,omitempty"`
 	// Probe is the customer's network probe while the call rang (call.probe_result), graded by
 	// the hub; nil before one reports.
 	Probe *CallProbe `json:"probe,omitempty"`

@@ -60,7 +60,22 @@ const (
 	EventSupervisorJoined EventKind = "supervisor_joined"
 	// EventSupervisorLeft: "The supervisor left the call".
 	EventSupervisorLeft EventKind = "supervisor_left"
+	// EventSupervisorListening: "A supervisor is listening to this call" (organisations that
+	// require a notice only; Name: the supervisor, which the portal does not show).
+	EventSupervisorListening EventKind = "supervisor_listening"
+	// EventSupervisorStoppedListening: "The supervisor stopped listening" (after
+	// EventSupervisorListening, when the leg ends).
+	EventSupervisorStoppedListening EventKind = "supervisor_stopped_listening"
 )
+
+// MonitoringSettings is an organisation's monitoring setting: the body of GET (any member) and
+// PUT (admins) /api/v1/orgs/{org}/settings/monitoring.
+type MonitoringSettings struct {
+	// Notice: when a supervisor starts listening or whispering on a call, the customer and the
+	// agent are told (a transcript line and [Call].Monitored). Off (the default), only barging in
+	// is told.
+	Notice bool `json:"notice"`
+}
 
 // CallMonitor asks for a leg on Agent's live call in Mode, or ends the supervisor's leg
 // (Mode "").

@@ -25,7 +25,7 @@ describe('admin console strings', () => {
 
   it('names every audit action the hub writes, with underscores for the dots', () => {
     const actions = Object.keys((en.audit as Messages).actions as Messages);
-    for (const a of ['org.create', 'member.invite', 'member.disable', 'member.password_set', 'session.signin', 'session.end', 'settings.visual', 'settings.autoclose', 'routing.queue_save', 'settings.recording', 'recording.play', 'recording.upload', 'recording.delete']) {
+    for (const a of ['org.create', 'member.invite', 'member.disable', 'member.password_set', 'session.signin', 'session.end', 'settings.visual', 'settings.autoclose', 'routing.queue_save', 'settings.recording', 'settings.monitoring', 'recording.play', 'recording.upload', 'recording.delete']) {
       expect(actions).toContain(a.replaceAll('.', '_'));
     }
   });

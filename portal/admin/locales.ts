@@ -143,6 +143,13 @@ export const en: Messages = {
     saved: 'Saved. Calls from now on follow it.',
     invalid: 'Give whole days from 0 to 3650.',
   },
+  monitoring: {
+    title: 'Supervisors on calls',
+    notice: 'Tell the customer and the agent when a supervisor listens or whispers',
+    help: 'Off: only a supervisor who joins a call is announced. On: both sides also read “A supervisor is listening to this call” when a supervisor starts listening or whispering, and again when they stop.',
+    save: 'Save',
+    saved: 'Saved. Supervisors who start listening from now on follow it.',
+  },
   queues: {
     title: 'Queues',
     intro: 'Customers wait in a queue until one of its members takes their chat. The chat widget names a queue (data-queue="sales"), or the pre-chat question below picks one; everything else goes to the default queue.',
@@ -367,6 +374,7 @@ export const en: Messages = {
       settings_autoclose: 'Auto-close time changed',
       settings_wrapup: 'Wrap-up step changed',
       settings_recording: 'Call recording setting changed',
+      settings_monitoring: 'Supervisor notice setting changed',
       recording_play: 'Recording played or downloaded',
       recording_upload: 'Recording uploaded',
       recording_delete: 'Recording deleted',
@@ -563,6 +571,13 @@ export const es: Messages = {
     save: 'Guardar',
     saved: 'Guardado. Las llamadas desde ahora lo siguen.',
     invalid: 'Indica días enteros de 0 a 3650.',
+  },
+  monitoring: {
+    title: 'Supervisores en las llamadas',
+    notice: 'Avisar al cliente y al agente cuando un supervisor escucha o susurra',
+    help: 'Desactivado: solo se anuncia al supervisor que se une a una llamada. Activado: ambas partes leen además «Un supervisor está escuchando esta llamada» cuando un supervisor empieza a escuchar o a susurrar, y otra vez cuando deja de hacerlo.',
+    save: 'Guardar',
+    saved: 'Guardado. Los supervisores que empiecen a escuchar desde ahora lo siguen.',
   },
   queues: {
     title: 'Colas',
@@ -788,6 +803,7 @@ export const es: Messages = {
       settings_autoclose: 'Tiempo de cierre automático modificado',
       settings_wrapup: 'Cierre tras el chat modificado',
       settings_recording: 'Ajuste de grabación de llamadas modificado',
+      settings_monitoring: 'Ajuste del aviso de supervisión modificado',
       recording_play: 'Grabación reproducida o descargada',
       recording_upload: 'Grabación subida',
       recording_delete: 'Grabación borrada',

@@ -43,6 +43,8 @@ const en: Messages = {
     recording_stopped: 'Recording stopped by {name}',
     supervisor_joined: 'A supervisor joined the call',
     supervisor_left: 'The supervisor left the call',
+    supervisor_listening: 'A supervisor is listening to this call',
+    supervisor_stopped_listening: 'The supervisor stopped listening',
     requeued: '{name} is no longer available; the conversation is back in the queue.',
     customer_gone: 'The customer has left the chat.',
     customer_back: 'The customer is back.',
@@ -98,6 +100,7 @@ const en: Messages = {
     recordAlways: 'This call will be recorded. Answering means you agree; Decline keeps you in the chat.',
     recording: 'Recording',
     supervisorJoined: 'A supervisor joined the call',
+    supervisorListening: 'A supervisor is listening',
     asking: {
       audio: 'Please allow the microphone in your browser…',
       video: 'Please allow the camera and microphone in your browser…',

@@ -43,6 +43,8 @@ const es: Messages = {
     recording_stopped: '{name} ha dejado de grabar',
     supervisor_joined: 'Un supervisor se ha unido a la llamada',
     supervisor_left: 'El supervisor ha salido de la llamada',
+    supervisor_listening: 'Un supervisor está escuchando esta llamada',
+    supervisor_stopped_listening: 'El supervisor ha dejado de escuchar',
     requeued: '{name} ya no está disponible; la conversación vuelve a la cola.',
     customer_gone: 'El cliente ha abandonado el chat.',
     customer_back: 'El cliente ha vuelto.',
@@ -98,6 +100,7 @@ const es: Messages = {
     recordAlways: 'Esta llamada se grabará. Al contestar lo aceptas; si rechazas, sigues en el chat.',
     recording: 'Grabando',
     supervisorJoined: 'Un supervisor se ha unido a la llamada',
+    supervisorListening: 'Un supervisor está escuchando',
     asking: {
       audio: 'Permite el micrófono en tu navegador…',
       video: 'Permite la cámara y el micrófono en tu navegador…',

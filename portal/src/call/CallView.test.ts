@@ -158,6 +158,28 @@ describe('CallView', () => {
     }
   });
 
+  it('says while a supervisor listens, when the organisation requires it (en, es)', async () => {
+    for (const [lang, text] of [
+      ['en', 'A supervisor is listening'],
+      ['es', 'Un supervisor está escuchando'],
+    ]) {
+      const { call } = session();
+      call.handle(ringing({}));
+      const { getByTestId, queryByTestId, unmount } = render(CallView, { call, t: portalI18n([lang]), agent: 'Ana' });
+      await fireEvent.click(getByTestId('accept-audio'));
+      call.handle({ type: 'call.state', data: { id: 'k1', conv: 'c1', kind: 'voice', state: 'active', created_at: 1 } });
+      flushSync();
+      expect(queryByTestId('call-monitored')).toBeNull();
+      call.handle({ type: 'call.state', data: { id: 'k1', conv: 'c1', kind: 'voice', state: 'active', created_at: 1, monitored: true } });
+      flushSync();
+      expect(getByTestId('call-monitored').textContent).toBe(text);
+      call.handle({ type: 'call.state', data: { id: 'k1', conv: 'c1', kind: 'voice', state: 'active', created_at: 1 } });
+      flushSync();
+      expect(queryByTestId('call-monitored')).toBeNull();
+      unmount();
+    }
+  });
+
   it('says an always-recorded call is recorded; answering without ticking anything is consent', async () => {
     const { call, sent } = session();
     call.handle(ringing({ record: 'always' }));

@@ -187,7 +187,7 @@ export class CallSession {
       return;
     }
     // Fields the hub leaves out when false still change: recording stops, for one.
-    this.call = { ...this.call!, ...c, ice: c.ice ?? this.call!.ice, recording: c.recording ?? false, consent: c.consent ?? false, supervisor: c.supervisor ?? '' };
+    this.call = { ...this.call!, ...c, ice: c.ice ?? this.call!.ice, recording: c.recording ?? false, consent: c.consent ?? false, supervisor: c.supervisor ?? '', monitored: c.monitored ?? false };
     if (c.ice) {
       // The hub hands our relay credentials over with the answer, and fresh ones before they
       // expire in a long call: the agent then restarts ICE, and our side gathers with these.
