@@ -138,6 +138,11 @@ func (s *Server) openCluster(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	strikes, err := cluster.NewStrikes(ctx, pg.Pool())
+	if err != nil {
+		return err
+	}
+	s.limitState = clusterLimits{LimitState: s.limitState, strikes: strikes, log: s.log}
 	onLost := cc.OnLost
 	if onLost == nil {
 		onLost = func(org wire.OrgID, err error) {

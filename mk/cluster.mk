@@ -7,7 +7,8 @@
 #   make test-cluster        three parley-hub processes on one PostgreSQL behind a load balancer:
 #                            SIGKILL the organisation's node mid-chat, then drain the next one
 #                            with SIGTERM; the chat goes on (cmd/parley-hub/cluster_test.go); SIGKILL
-#                            the owner mid-call: video keeps flowing both ways (cluster_call_test.go).
+#                            the owner mid-call: video keeps flowing both ways (cluster_call_test.go);
+#                            sign-in limits hold across the nodes and a takeover (cluster_limits_test.go).
 APT_PACKAGES += postgresql
 E2E_TARGETS += test-hub-postgres test-cluster
 
