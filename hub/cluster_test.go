@@ -4,8 +4,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"regexp"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +19,7 @@ import (
 	"github.com/parleyhq/parley/internal/pgtest"
 	"github.com/parleyhq/parley/wire"
 	"github.com/pion/turn/v5"
+	"golang.org/x/oauth2"
 )
 
 // clusterNode starts a demo hub as node name of the cluster on dsn.
@@ -204,5 +209,75 @@ func TestClusterAccountsWorkThroughAnyNode(t *testing.T) {
 	var me wire.Me
 	if err := client.API(ctx(t), b.URL(), http.MethodGet, "/api/v1/me", renewed.Token, nil, &me); err != nil || me.User.Username != "newcomer" {
 		t.Fatalf("the renewed token on b = %+v, %v", me, err)
+	}
+}
+
+// A single sign-on started on one node finishes on another: behind one public address (a load
+// balancer that sends each request to the node the test picks), the browser's start, the
+// provider's redirect back and the app's code exchange each reach a different node than the step
+// before. The sign-in's state, nonce and PKCE verifier, and the one-time code, are grants in the
+// store, so no step needs the node of the step before. The real test provider signs the member in.
+func TestClusterSSOFinishesOnAnotherNode(t *testing.T) {
+	dsn := pgtest.Database(t)
+	var (
+		mu   sync.Mutex
+		to   = map[string]*hub.Server{} // the node each step goes to, by path
+		hits = map[string]string{}      // the node each step reached, by path
+		name = map[*hub.Server]string{}
+	)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		s := to[r.URL.Path]
+		hits[r.URL.Path] = name[s]
+		mu.Unlock()
+		if s == nil {
+			http.NotFound(w, r)
+			return
+		}
+		u, _ := url.Parse(s.URL())
+		httputil.NewSingleHostReverseProxy(u).ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	public := func(c *hub.Config) { c.PublicURL = front.URL }
+	a := clusterNode(t, dsn, "a", public)
+	adm := adminConsole(t, a) // a takes acme
+	b := clusterNode(t, dsn, "b", public)
+	name[a], name[b] = "a", "b"
+	ssoProvider(t, adm, front.URL, false)
+
+	for _, tc := range []struct{ start, callback, token *hub.Server }{{a, b, a}, {b, a, b}} {
+		mu.Lock()
+		to["/sso/start"], to["/sso/callback"], to["/api/v1/sso/token"] = tc.start, tc.callback, tc.token
+		mu.Unlock()
+		route := name[tc.start] + "→" + name[tc.callback] + "→" + name[tc.token]
+		verifier := oauth2.GenerateVerifier()
+		q := newBrowser(t).signInThrough(a, front.URL, "acme", "ann", "ann-pw", verifier)
+		if e := q.Get("error"); e != "" || q.Get("state") != "app-state-1" {
+			t.Fatalf("%s: the app got %v", route, q)
+		}
+		login, err := client.ExchangeSSO(ctx(t), front.URL, q.Get("code"), verifier)
+		if err != nil {
+			t.Fatalf("%s: exchanging the code: %v", route, err)
+		}
+		mu.Lock()
+		got := hits["/sso/start"] + "→" + hits["/sso/callback"] + "→" + hits["/api/v1/sso/token"]
+		mu.Unlock()
+		if got != route {
+			t.Fatalf("the steps reached %s; want %s", got, route)
+		}
+		if login.User.Username != "ann@acme.test" || login.User.Role != wire.RoleAgent {
+			t.Errorf("%s: signed in as %+v; want agent ann@acme.test", route, login.User)
+		}
+		// The session works on both nodes.
+		for _, s := range []*hub.Server{a, b} {
+			var me wire.Me
+			if err := client.API(ctx(t), s.URL(), http.MethodGet, "/api/v1/me", login.Token, nil, &me); err != nil || me.User.Username != "ann@acme.test" {
+				t.Errorf("%s: the session on %s = %+v, %v", route, name[s], me.User, err)
+			}
+		}
+		// The code worked once.
+		if _, err := client.ExchangeSSO(ctx(t), b.URL(), q.Get("code"), verifier); wire.ErrorCode(err) != wire.EUNAUTHORIZED {
+			t.Errorf("%s: the code again on b: %v; want EUNAUTHORIZED", route, err)
+		}
 	}
 }

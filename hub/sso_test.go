@@ -68,25 +68,33 @@ func startSSOHub(t *testing.T, userinfoOnly bool) *ssoHub {
 		c.Now = clk.now
 		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	})
+	adm := adminConsole(t, s)
+	idp := ssoProvider(t, adm, s.URL(), userinfoOnly)
+	return &ssoHub{s: s, idp: idp, adm: adm, clk: clk, log: logs}
+}
+
+// ssoProvider starts the test provider with the hub at base as its client, and signs acme in to
+// it through the admin's console.
+func ssoProvider(t *testing.T, adm console, base string, userinfoOnly bool) *testidp.Provider {
+	t.Helper()
 	idp, err := testidp.Start("", idpUsers, []testidp.Client{
-		{ID: "parley-hub", Secret: "hub-secret", RedirectURIs: []string{s.URL() + "/sso/callback"}, ClaimsInUserinfoOnly: userinfoOnly},
+		{ID: "parley-hub", Secret: "hub-secret", RedirectURIs: []string{base + "/sso/callback"}, ClaimsInUserinfoOnly: userinfoOnly},
 		{ID: "other-app", Secret: "other-secret", RedirectURIs: []string{"http://127.0.0.1:9/cb"}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { idp.Close() })
-	adm := adminConsole(t, s)
 	var got wire.SSOSettings
 	adm.must(http.MethodPut, "/api/v1/orgs/acme/settings/sso", wire.SSOSettings{
 		Enabled: true, Name: "Acme Login", Issuer: idp.Issuer, ClientID: "parley-hub", ClientSecret: "hub-secret",
 		AllowedDomains: []string{"ACME.test"}, AdminGroups: []string{"parley-admins"}, SupervisorGroups: []string{"parley-supervisors"},
 		AgentGroups: []string{"parley-agents"}, PasswordSignIn: true,
 	}, &got)
-	if got.ClientSecret != "" || !got.ClientSecretSet || got.RedirectURL != s.URL()+"/sso/callback" || got.AllowedDomains[0] != "acme.test" || got.RoleClaim != "groups" {
+	if got.ClientSecret != "" || !got.ClientSecretSet || got.RedirectURL != base+"/sso/callback" || got.AllowedDomains[0] != "acme.test" || got.RoleClaim != "groups" {
 		t.Fatalf("saved settings = %+v", got)
 	}
-	return &ssoHub{s: s, idp: idp, adm: adm, clk: clk, log: logs}
+	return idp
 }
 
 // browser follows a single sign-on as a person's browser would, and stops where it would hand
@@ -114,8 +122,14 @@ var formID = regexp.MustCompile(`name="id" value="([^"]+)"`)
 // app's loopback address receives.
 func (b *browser) signIn(s *hub.Server, org, user, password, verifier string) url.Values {
 	b.t.Helper()
+	return b.signInThrough(s, s.URL(), org, user, password, verifier)
+}
+
+// signInThrough is signIn with the hub reached at base (a load balancer in front of s).
+func (b *browser) signInThrough(s *hub.Server, base, org, user, password, verifier string) url.Values {
+	b.t.Helper()
 	sum := sha256.Sum256([]byte(verifier))
-	start := s.URL() + "/sso/start?" + url.Values{"org": {org}, "client": {"app"}, "redirect_uri": {appRedirect}, "state": {"app-state-1"},
+	start := base + "/sso/start?" + url.Values{"org": {org}, "client": {"app"}, "redirect_uri": {appRedirect}, "state": {"app-state-1"},
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}.Encode()
 	u, _ := url.Parse(b.signInAt(s, start, appRedirect, user, password))
 	return u.Query()
