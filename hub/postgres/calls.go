@@ -8,23 +8,6 @@ import (
 	"github.com/parleyhq/parley/wire"
 )
 
-// UpdateOrg implements store.CallStore.
-func (d *DB) UpdateOrg(ctx context.Context, o store.Org) error {
-	return updateOrg(ctx, d.pool, o)
-}
-
-func updateOrg(ctx context.Context, db querier, o store.Org) error {
-	tag, err := db.Exec(ctx, `UPDATE orgs SET name = $1, region = $2, calls = $3, language = $4 WHERE id = $5`,
-		clean(o.Name), o.Region, sqldb.CallsOrDefault(o.Calls), sqldb.LanguageOrDefault(o.Language), o.ID)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return store.ErrNotFound
-	}
-	return nil
-}
-
 // SaveCall implements store.CallStore.
 func (d *DB) SaveCall(ctx context.Context, c store.CallRecord) error {
 	_, err := d.pool.Exec(ctx, `INSERT INTO calls (`+sqldb.CallCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)

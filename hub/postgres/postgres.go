@@ -22,8 +22,8 @@ import (
 // DB is a store.Store on a PostgreSQL database.
 type DB struct {
 	pool *pgxpool.Pool
-	// now stamps rows; injected for tests.
-	now func() time.Time
+	// Engine runs the queries both engines share (hub/store/sqldb); its Now stamps rows.
+	sqldb.Engine
 }
 
 var _ store.Store = (*DB)(nil)
@@ -72,7 +72,7 @@ func OpenNode(ctx context.Context, dsn string, now func() time.Time, node string
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	d := &DB{pool: pool, now: now}
+	d := &DB{Engine: engine(pool, now), pool: pool}
 	if err := d.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: migrate %s: %w", Redact(dsn), err)
@@ -145,7 +145,7 @@ func (d *DB) migrateOne(ctx context.Context) (done bool, err error) {
 	if _, err := tx.Exec(ctx, migrations[v-1]); err != nil {
 		return false, fmt.Errorf("migration %d: %w", v, err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, v, d.now().UnixMilli()); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, v, d.Now().UnixMilli()); err != nil {
 		return false, err
 	}
 	return false, tx.Commit(ctx)
@@ -157,82 +157,11 @@ func (d *DB) Close() error {
 	return nil
 }
 
-// pgCode is the SQLSTATE of err, or "".
-func pgCode(err error) string {
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) {
-		return pg.Code
-	}
-	return ""
-}
-
-// isUnique reports whether err is a unique-constraint violation.
-func isUnique(err error) bool { return pgCode(err) == "23505" }
-
-// isForeignKey reports whether err is a foreign-key violation (a row naming one that is missing).
-func isForeignKey(err error) bool { return pgCode(err) == "23503" }
-
-// clean is store.Clean.
-var clean = store.Clean
-
 // querier is a pool or a transaction.
 type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// CreateOrg implements store.Store.
-func (d *DB) CreateOrg(ctx context.Context, o store.Org) error {
-	if o.CreatedAt.IsZero() {
-		o.CreatedAt = d.now()
-	}
-	return createOrg(ctx, d.pool, o)
-}
-
-func createOrg(ctx context.Context, db querier, o store.Org) error {
-	_, err := db.Exec(ctx, `INSERT INTO orgs (id, name, created_at, region, calls, language) VALUES ($1, $2, $3, $4, $5, $6)`,
-		o.ID, clean(o.Name), o.CreatedAt.UnixMilli(), o.Region, sqldb.CallsOrDefault(o.Calls), sqldb.LanguageOrDefault(o.Language))
-	if isUnique(err) {
-		return store.ErrConflict
-	}
-	return err
-}
-
-// Org implements store.Store.
-func (d *DB) Org(ctx context.Context, id wire.OrgID) (store.Org, error) {
-	return sqldb.ScanOrg(d.pool.QueryRow(ctx, `SELECT `+sqldb.OrgCols+` FROM orgs WHERE id = $1`, id))
-}
-
-// CreateUser implements store.Store.
-func (d *DB) CreateUser(ctx context.Context, u store.User) error {
-	if u.CreatedAt.IsZero() {
-		u.CreatedAt = d.now()
-	}
-	return createUser(ctx, d.pool, u)
-}
-
-func createUser(ctx context.Context, db querier, u store.User) error {
-	_, err := db.Exec(ctx, `INSERT INTO users (`+sqldb.UserCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		u.ID, u.Org, clean(u.Username), clean(u.DisplayName), u.Role, u.PasswordHash, u.Capacity, u.CreatedAt.UnixMilli(),
-		clean(u.Email), u.Disabled, u.ExternalID, sqldb.Millis(u.LastSignIn))
-	if isUnique(err) {
-		return store.ErrConflict
-	}
-	if isForeignKey(err) {
-		return store.ErrNotFound
-	}
-	return err
-}
-
-// User implements store.Store.
-func (d *DB) User(ctx context.Context, id wire.UserID) (store.User, error) {
-	return sqldb.ScanUser(d.pool.QueryRow(ctx, `SELECT `+sqldb.UserCols+` FROM users WHERE id = $1`, id))
-}
-
-// UserByName implements store.Store.
-func (d *DB) UserByName(ctx context.Context, org wire.OrgID, username string) (store.User, error) {
-	return sqldb.ScanUser(d.pool.QueryRow(ctx, `SELECT `+sqldb.UserCols+` FROM users WHERE org = $1 AND username = $2`, org, username))
 }
 
 // collect scans every row with scan and closes rows.
@@ -242,39 +171,6 @@ func collect[T any](rows pgx.Rows, err error, scan func(sqldb.Row) (T, error)) (
 	}
 	defer rows.Close()
 	return sqldb.Collect(rows, scan)
-}
-
-// Users implements store.Store.
-func (d *DB) Users(ctx context.Context, org wire.OrgID) ([]store.User, error) {
-	rows, err := d.pool.Query(ctx, `SELECT `+sqldb.UserCols+` FROM users WHERE org = $1 ORDER BY username`, org)
-	return collect(rows, err, sqldb.ScanUser)
-}
-
-// CreateToken implements store.Store.
-func (d *DB) CreateToken(ctx context.Context, t store.Token) error {
-	return createToken(ctx, d.pool, t, d.now())
-}
-
-func createToken(ctx context.Context, db querier, t store.Token, now time.Time) error {
-	_, err := db.Exec(ctx, `INSERT INTO tokens (`+sqldb.TokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, sqldb.TokenValues(t, now)...)
-	if isUnique(err) {
-		return store.ErrConflict
-	}
-	return err
-}
-
-// Token implements store.Store.
-func (d *DB) Token(ctx context.Context, hash string) (store.Token, error) {
-	return sqldb.ScanToken(d.pool.QueryRow(ctx, `SELECT `+sqldb.TokenCols+` FROM tokens WHERE hash = $1`, hash))
-}
-
-// DeleteExpiredTokens implements store.Store.
-func (d *DB) DeleteExpiredTokens(ctx context.Context, now time.Time) error {
-	if _, err := d.pool.Exec(ctx, `DELETE FROM tokens WHERE expires_at < $1`, now.UnixMilli()); err != nil {
-		return err
-	}
-	_, err := d.pool.Exec(ctx, `DELETE FROM grants WHERE expires_at < $1`, now.UnixMilli())
-	return err
 }
 
 // CreateConversation implements store.Store.
@@ -396,7 +292,7 @@ func (d *DB) appendMessages(ctx context.Context, ms []wire.Message) ([]store.App
 			clientID = clean(m.ClientID)
 		}
 		b.Queue(appendSQL, m.Conv, m.Author, clean(m.AuthorName), clean(m.Text), clientID, store.EncodeEvent(m.Event),
-			d.now().UnixMilli(), m.Author != wire.AuthorSystem, m.Internal)
+			d.Now().UnixMilli(), m.Author != wire.AuthorSystem, m.Internal)
 	}
 	br := tx.SendBatch(ctx, b)
 	res := make([]store.Appended, 0, len(ms))
@@ -446,28 +342,6 @@ func (d *DB) SetReceipt(ctx context.Context, conv wire.ConversationID, r store.R
 func (d *DB) Receipts(ctx context.Context, conv wire.ConversationID) ([]store.Receipt, error) {
 	rows, err := d.pool.Query(ctx, `SELECT "by", kind, seq FROM receipts WHERE conv = $1 ORDER BY "by", kind`, conv)
 	return collect(rows, err, sqldb.ScanReceipt)
-}
-
-// OrgSetting implements store.Store.
-func (d *DB) OrgSetting(ctx context.Context, org wire.OrgID, key string) (string, error) {
-	var v string
-	err := d.pool.QueryRow(ctx, `SELECT value FROM org_settings WHERE org = $1 AND key = $2`, org, key).Scan(&v)
-	return v, sqldb.NotFound(err)
-}
-
-// SetOrgSetting implements store.Store.
-func (d *DB) SetOrgSetting(ctx context.Context, org wire.OrgID, key, value string) error {
-	return setOrgSetting(ctx, d.pool, org, key, value, d.now())
-}
-
-func setOrgSetting(ctx context.Context, db querier, org wire.OrgID, key, value string, now time.Time) error {
-	_, err := db.Exec(ctx, `INSERT INTO org_settings (org, key, value, updated_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (org, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-		org, key, clean(value), now.UnixMilli())
-	if isForeignKey(err) {
-		return store.ErrNotFound
-	}
-	return err
 }
 
 // Version returns the schema version of the database dsn names without changing it (0 for a

@@ -130,7 +130,7 @@ func (d *DB) QuickReplies(ctx context.Context, org wire.OrgID) ([]wire.QuickRepl
 // SaveQuickReply implements store.RoutingStore.
 func (d *DB) SaveQuickReply(ctx context.Context, org wire.OrgID, q wire.QuickReply) error {
 	if q.UpdatedAt == 0 {
-		q.UpdatedAt = d.now().UnixMilli()
+		q.UpdatedAt = d.Now().UnixMilli()
 	}
 	// Another organisation's reply with this id does not exist for this one: the upsert touches
 	// only a row of org, and a clash with another's is ErrNotFound.

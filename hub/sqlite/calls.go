@@ -8,23 +8,6 @@ import (
 	"github.com/parleyhq/parley/wire"
 )
 
-// UpdateOrg implements store.CallStore.
-func (d *DB) UpdateOrg(ctx context.Context, o store.Org) error {
-	return updateOrg(ctx, d.db, o)
-}
-
-func updateOrg(ctx context.Context, db execer, o store.Org) error {
-	res, err := db.ExecContext(ctx, `UPDATE orgs SET name = ?, region = ?, calls = ?, language = ? WHERE id = ?`,
-		o.Name, o.Region, sqldb.CallsOrDefault(o.Calls), sqldb.LanguageOrDefault(o.Language), o.ID)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
-}
-
 // SaveCall implements store.CallStore.
 func (d *DB) SaveCall(ctx context.Context, c store.CallRecord) error {
 	_, err := d.db.ExecContext(ctx, `INSERT INTO calls (`+sqldb.CallCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

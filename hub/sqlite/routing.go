@@ -120,7 +120,7 @@ func (d *DB) QuickReplies(ctx context.Context, org wire.OrgID) ([]wire.QuickRepl
 // SaveQuickReply implements store.RoutingStore.
 func (d *DB) SaveQuickReply(ctx context.Context, org wire.OrgID, q wire.QuickReply) error {
 	if q.UpdatedAt == 0 {
-		q.UpdatedAt = d.now().UnixMilli()
+		q.UpdatedAt = d.Now().UnixMilli()
 	}
 	var owner wire.OrgID
 	err := d.db.QueryRowContext(ctx, `SELECT org FROM quick_replies WHERE id = ?`, q.ID).Scan(&owner)

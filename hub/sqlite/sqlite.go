@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/parleyhq/parley/hub/store"
@@ -30,8 +29,8 @@ type DB struct {
 	stop, done chan struct{}
 	// Prepared statements of the chat path, the hottest.
 	findClientID, bumpSeq, insertMsg *sql.Stmt
-	// now stamps rows; injected for tests.
-	now func() time.Time
+	// Engine runs the queries both engines share (hub/store/sqldb); its Now stamps rows.
+	sqldb.Engine
 }
 
 // checkpointEvery is how often the background checkpointer runs.
@@ -99,7 +98,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 		return nil, err
 	}
 	ckpt.SetMaxOpenConns(1)
-	d := &DB{db: db, ckpt: ckpt, now: now, stop: make(chan struct{}), done: make(chan struct{})}
+	d := &DB{Engine: engine(db, now), db: db, ckpt: ckpt, stop: make(chan struct{}), done: make(chan struct{})}
 	if err := d.migrate(ctx); err != nil {
 		d.closeDBs()
 		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
@@ -168,7 +167,7 @@ func (d *DB) migrate(ctx context.Context) error {
 			tx.Rollback()
 			return fmt.Errorf("migration %d: %w", v, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, d.now().UnixMilli()); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, d.Now().UnixMilli()); err != nil {
 			tx.Rollback()
 			return err
 		}
@@ -193,24 +192,6 @@ func (d *DB) Close() error {
 	return d.db.Close()
 }
 
-// isUnique reports whether err is a unique-constraint violation.
-func isUnique(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint failed") || strings.Contains(err.Error(), "PRIMARY KEY"))
-}
-
-// isForeignKey reports whether err is a foreign-key violation (a row naming one that is missing).
-func isForeignKey(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
-}
-
-// CreateOrg implements store.Store.
-func (d *DB) CreateOrg(ctx context.Context, o store.Org) error {
-	if o.CreatedAt.IsZero() {
-		o.CreatedAt = d.now()
-	}
-	return createOrg(ctx, d.db, o)
-}
-
 // collect scans every row with scan and closes rows.
 func collect[T any](rows *sql.Rows, err error, scan func(sqldb.Row) (T, error)) ([]T, error) {
 	if err != nil {
@@ -224,84 +205,6 @@ func collect[T any](rows *sql.Rows, err error, scan func(sqldb.Row) (T, error)) 
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-func createOrg(ctx context.Context, db execer, o store.Org) error {
-	_, err := db.ExecContext(ctx, `INSERT INTO orgs (id, name, created_at, region, calls, language) VALUES (?, ?, ?, ?, ?, ?)`,
-		o.ID, o.Name, o.CreatedAt.UnixMilli(), o.Region, sqldb.CallsOrDefault(o.Calls), sqldb.LanguageOrDefault(o.Language))
-	if isUnique(err) {
-		return store.ErrConflict
-	}
-	return err
-}
-
-// Org implements store.Store.
-func (d *DB) Org(ctx context.Context, id wire.OrgID) (store.Org, error) {
-	return sqldb.ScanOrg(d.db.QueryRowContext(ctx, `SELECT `+sqldb.OrgCols+` FROM orgs WHERE id = ?`, id))
-}
-
-// CreateUser implements store.Store.
-func (d *DB) CreateUser(ctx context.Context, u store.User) error {
-	if u.CreatedAt.IsZero() {
-		u.CreatedAt = d.now()
-	}
-	return createUser(ctx, d.db, u)
-}
-
-func createUser(ctx context.Context, db execer, u store.User) error {
-	_, err := db.ExecContext(ctx, `INSERT INTO users (`+sqldb.UserCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Org, u.Username, u.DisplayName, u.Role, u.PasswordHash, u.Capacity, u.CreatedAt.UnixMilli(),
-		u.Email, u.Disabled, u.ExternalID, sqldb.Millis(u.LastSignIn))
-	if isUnique(err) {
-		return store.ErrConflict
-	}
-	if isForeignKey(err) {
-		return store.ErrNotFound
-	}
-	return err
-}
-
-// User implements store.Store.
-func (d *DB) User(ctx context.Context, id wire.UserID) (store.User, error) {
-	return sqldb.ScanUser(d.db.QueryRowContext(ctx, `SELECT `+sqldb.UserCols+` FROM users WHERE id = ?`, id))
-}
-
-// UserByName implements store.Store.
-func (d *DB) UserByName(ctx context.Context, org wire.OrgID, username string) (store.User, error) {
-	return sqldb.ScanUser(d.db.QueryRowContext(ctx, `SELECT `+sqldb.UserCols+` FROM users WHERE org = ? AND username = ?`, org, username))
-}
-
-// Users implements store.Store.
-func (d *DB) Users(ctx context.Context, org wire.OrgID) ([]store.User, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+sqldb.UserCols+` FROM users WHERE org = ? ORDER BY username`, org)
-	return collect(rows, err, sqldb.ScanUser)
-}
-
-// CreateToken implements store.Store.
-func (d *DB) CreateToken(ctx context.Context, t store.Token) error {
-	return createToken(ctx, d.db, t, d.now())
-}
-
-func createToken(ctx context.Context, db execer, t store.Token, now time.Time) error {
-	_, err := db.ExecContext(ctx, `INSERT INTO tokens (`+sqldb.TokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sqldb.TokenValues(t, now)...)
-	if isUnique(err) {
-		return store.ErrConflict
-	}
-	return err
-}
-
-// Token implements store.Store.
-func (d *DB) Token(ctx context.Context, hash string) (store.Token, error) {
-	return sqldb.ScanToken(d.db.QueryRowContext(ctx, `SELECT `+sqldb.TokenCols+` FROM tokens WHERE hash = ?`, hash))
-}
-
-// DeleteExpiredTokens implements store.Store.
-func (d *DB) DeleteExpiredTokens(ctx context.Context, now time.Time) error {
-	if _, err := d.db.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < ?`, now.UnixMilli()); err != nil {
-		return err
-	}
-	_, err := d.db.ExecContext(ctx, `DELETE FROM grants WHERE expires_at < ?`, now.UnixMilli())
-	return err
 }
 
 // CreateConversation implements store.Store.
@@ -389,7 +292,7 @@ func (d *DB) AppendMessages(ctx context.Context, ms []wire.Message) ([]store.App
 				return nil, err
 			}
 		}
-		m.At = d.now().UnixMilli()
+		m.At = d.Now().UnixMilli()
 		m.Text, m.AuthorName = store.Clean(m.Text), store.Clean(m.AuthorName)
 		if err := bump.QueryRowContext(ctx, m.Author != wire.AuthorSystem, m.At, m.Conv).Scan(&m.Seq); err != nil {
 			return nil, sqldb.NotFound(err)
