@@ -90,37 +90,21 @@ func (rg *callRig) answer(t *testing.T, id wire.CallID, video bool) wire.Call {
 // callState waits for call.state of id in state.
 func (p *peer) callState(id wire.CallID, state wire.CallState) wire.Call {
 	p.t.Helper()
-	var st wire.Call
-	p.until(wire.TypeCallState, func(env wire.Envelope) bool {
-		st = wire.Call{}
-		_ = json.Unmarshal(env.Data, &st)
-		return st.ID == id && st.State == state
-	})
-	return st
+	return untilData(p, wire.TypeCallState, func(st wire.Call) bool { return st.ID == id && st.State == state })
 }
 
 // agentState waits for an agent.state that match accepts.
 func (p *peer) agentState(match func(wire.AgentState) bool) wire.AgentState {
 	p.t.Helper()
-	var as wire.AgentState
-	p.until(wire.TypeAgentState, func(env wire.Envelope) bool {
-		as = wire.AgentState{}
-		_ = json.Unmarshal(env.Data, &as)
-		return match(as)
-	})
-	return as
+	return untilData(p, wire.TypeAgentState, match)
 }
 
 // systemLine waits for a system message with event kind.
 func (p *peer) systemLine(kind wire.EventKind) wire.Message {
 	p.t.Helper()
-	var m wire.Message
-	p.until(wire.TypeChatMessage, func(env wire.Envelope) bool {
-		m = wire.Message{}
-		_ = json.Unmarshal(env.Data, &m)
+	return untilData(p, wire.TypeChatMessage, func(m wire.Message) bool {
 		return m.Author == wire.AuthorSystem && m.Event != nil && m.Event.Kind == kind
 	})
-	return m
 }
 
 // fireSoon fires the timers of duration d, waiting (boundedly) for one to be scheduled: the hub
@@ -504,12 +488,7 @@ func TestCallHoldsCapacity(t *testing.T) {
 	// agent1 has two free chat slots, but the call holds them: the next customer waits.
 	_, conv2 := customer(t, rg.s, "Second")
 	rg.agent.none(wire.TypeOffer, 300*time.Millisecond)
-	var snap wire.Snapshot
-	super.until(wire.TypeSupervisorSnapshot, func(env wire.Envelope) bool {
-		snap = wire.Snapshot{}
-		_ = json.Unmarshal(env.Data, &snap)
-		return len(snap.Conversations) == 2
-	})
+	snap := untilData(super, wire.TypeSupervisorSnapshot, func(snap wire.Snapshot) bool { return len(snap.Conversations) == 2 })
 	if a := snap.Agents[0]; a.DisplayName != "Agent One" || !a.OnCall || a.Load != 3 {
 		t.Errorf("snapshot agent = %+v; want Agent One on a call at load 3", a)
 	}
@@ -616,12 +595,7 @@ func TestConversationsReportAndStats(t *testing.T) {
 	}
 
 	super := member(t, rg.s, "super1")
-	var snap wire.Snapshot
-	super.until(wire.TypeSupervisorSnapshot, func(env wire.Envelope) bool {
-		snap = wire.Snapshot{}
-		_ = json.Unmarshal(env.Data, &snap)
-		return snap.Stats.WithCall == 1 && snap.Stats.WithoutCall == 1
-	})
+	snap := untilData(super, wire.TypeSupervisorSnapshot, func(snap wire.Snapshot) bool { return snap.Stats.WithCall == 1 && snap.Stats.WithoutCall == 1 })
 	st := snap.Stats
 	if st.AHTWithCallMS < 120000 || st.AHTWithCallMS > 125000 || st.AHTWithoutCallMS < 60000 || st.AHTWithoutCallMS > 65000 {
 		t.Errorf("AHT with call %d ms, without %d ms; want about 120000 and 60000", st.AHTWithCallMS, st.AHTWithoutCallMS)

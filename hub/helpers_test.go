@@ -166,6 +166,19 @@ func (p *peer) until(typ wire.Type, match func(wire.Envelope) bool) wire.Envelop
 	}
 }
 
+// untilData waits, as until does, for an event of type typ whose payload, decoded as a T, match
+// accepts, and returns that payload.
+func untilData[T any](p *peer, typ wire.Type, match func(T) bool) T {
+	p.t.Helper()
+	var v T
+	p.until(typ, func(env wire.Envelope) bool {
+		v = *new(T)
+		_ = json.Unmarshal(env.Data, &v)
+		return match(v)
+	})
+	return v
+}
+
 // none checks that no event of type typ arrives within d.
 func (p *peer) none(typ wire.Type, d time.Duration) {
 	p.t.Helper()

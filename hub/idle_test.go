@@ -129,13 +129,7 @@ func idleHub(t *testing.T, vc *vclock, db string, tweak ...func(*hub.Config)) *h
 // convState waits for a conv.state of conv (any when "") that match accepts.
 func (p *peer) convState(conv wire.ConversationID, match func(wire.Conversation) bool) wire.Conversation {
 	p.t.Helper()
-	var c wire.Conversation
-	p.until(wire.TypeConvState, func(env wire.Envelope) bool {
-		c = wire.Conversation{}
-		_ = json.Unmarshal(env.Data, &c)
-		return (conv == "" || c.ID == conv) && match(c)
-	})
-	return c
+	return untilData(p, wire.TypeConvState, func(c wire.Conversation) bool { return (conv == "" || c.ID == conv) && match(c) })
 }
 
 // leave closes the customer's connection as a closed tab would, and waits until the agent sees

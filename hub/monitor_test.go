@@ -15,13 +15,7 @@ import (
 // monitorState waits for monitor.state that match accepts.
 func (p *peer) monitorState(match func(wire.Monitor) bool) wire.Monitor {
 	p.t.Helper()
-	var m wire.Monitor
-	p.until(wire.TypeMonitorState, func(env wire.Envelope) bool {
-		m = wire.Monitor{}
-		_ = json.Unmarshal(env.Data, &m)
-		return match(m)
-	})
-	return m
+	return untilData(p, wire.TypeMonitorState, match)
 }
 
 // TestMonitorCall: a supervisor listens to an agent's live call, whispers and barges in; the hub

@@ -1,7 +1,6 @@
 package hub_test
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/parleyhq/parley/wire"
@@ -10,13 +9,9 @@ import (
 // requeuedLine waits for the system line that tells the customer their agent went.
 func (p *peer) requeuedLine(conv wire.ConversationID) wire.Message {
 	p.t.Helper()
-	var m wire.Message
-	p.until(wire.TypeChatMessage, func(env wire.Envelope) bool {
-		m = wire.Message{}
-		_ = json.Unmarshal(env.Data, &m)
+	return untilData(p, wire.TypeChatMessage, func(m wire.Message) bool {
 		return m.Conv == conv && m.Event != nil && m.Event.Kind == wire.EventRequeued
 	})
-	return m
 }
 
 // TestSignOutRequeues: an agent signs out with two chats and a call. Their customers are told
@@ -50,10 +45,7 @@ func TestSignOutRequeues(t *testing.T) {
 	// The agent learns the chats are no longer theirs, and the supervisor sees them waiting with
 	// agent1 offline.
 	rg.agent.convState(rg.conv.ID, func(c wire.Conversation) bool { return c.State == wire.ConvWaiting })
-	var snap wire.Snapshot
-	super.until(wire.TypeSupervisorSnapshot, func(env wire.Envelope) bool {
-		snap = wire.Snapshot{}
-		_ = json.Unmarshal(env.Data, &snap)
+	snap := untilData(super, wire.TypeSupervisorSnapshot, func(snap wire.Snapshot) bool {
 		waiting := 0
 		for _, c := range snap.Conversations {
 			if c.State == wire.ConvWaiting {

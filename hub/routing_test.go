@@ -97,13 +97,7 @@ func (p *peer) setPresence(pr wire.Presence) {
 // waitActive waits for the customer to see their conversation active.
 func (p *peer) waitState(state wire.ConvState) wire.Conversation {
 	p.t.Helper()
-	var c wire.Conversation
-	p.until(wire.TypeConvState, func(env wire.Envelope) bool {
-		c = wire.Conversation{}
-		_ = json.Unmarshal(env.Data, &c)
-		return c.State == state
-	})
-	return c
+	return untilData(p, wire.TypeConvState, func(c wire.Conversation) bool { return c.State == state })
 }
 
 func TestRoutingSkillsFirst(t *testing.T) {

@@ -16,13 +16,7 @@ import (
 // visualState waits for p's next visual.state of v in state.
 func (p *peer) visualState(v wire.VisualID, state wire.VisualState) wire.Visual {
 	p.t.Helper()
-	var got wire.Visual
-	p.until(wire.TypeVisualState, func(env wire.Envelope) bool {
-		got = wire.Visual{}
-		_ = json.Unmarshal(env.Data, &got)
-		return got.ID == v && got.State == state
-	})
-	return got
+	return untilData(p, wire.TypeVisualState, func(got wire.Visual) bool { return got.ID == v && got.State == state })
 }
 
 // chatting starts a conversation that agent1 accepts.

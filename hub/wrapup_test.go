@@ -175,13 +175,7 @@ func TestWrapUpTimeIsUpAndALateWrapUpKeepsTheLimit(t *testing.T) {
 // queuePos waits for a queue.position that match accepts.
 func (p *peer) queuePos(match func(wire.QueuePosition) bool) wire.QueuePosition {
 	p.t.Helper()
-	var qp wire.QueuePosition
-	p.until(wire.TypeQueuePosition, func(env wire.Envelope) bool {
-		qp = wire.QueuePosition{}
-		_ = json.Unmarshal(env.Data, &qp)
-		return match(qp)
-	})
-	return qp
+	return untilData(p, wire.TypeQueuePosition, match)
 }
 
 // With every agent away the waiting customer is told nobody is available, and the away agent
