@@ -5,12 +5,12 @@
 //
 // Run: make test-app-shift-e2e (or node --test e2e/app-shift.test.mjs with out/parley-e2e,
 // out/parley-hub built).
-import { test, before, after } from 'node:test';
+import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { desktop, launchChromium, resultsDir, startHub, startWindow, watch } from './lib/index.mjs';
 
@@ -18,6 +18,8 @@ const run = promisify(execFile);
 const T = 60_000; // how long any single expectation may take (the machine may be busy)
 
 let hub, win, browser;
+/** The customers a test started and has not closed: afterEach lets them leave and closes them. */
+const customers = new Set();
 
 before(async () => {
   hub = await startHub({ args: ['-ring-timeout', '60s'] });
@@ -27,6 +29,56 @@ before(async () => {
   await win.waitForFunction(() => document.querySelector('[data-testid="presence"]')?.value === 'available', null, { timeout: T });
 });
 
+// Whatever a test left behind, passing or not, goes before the next one, so that each test starts
+// from the same place: agent1 signed in to the main hub, available, no call, no chat, no offer, no
+// notice, and no customer left in the queue. Without this one failure (a call still up holds all
+// the agent's capacity; a chat left open counts against it) failed every test after it.
+afterEach(async () => {
+  // A web process a test stopped (the hang) runs again; the window may already have replaced it.
+  const web = await webProcess();
+  if (web) {
+    try {
+      process.kill(web, 'SIGCONT');
+    } catch {
+      // gone
+    }
+  }
+  // The page answers again: a test may have ended while it was reloaded after a crash or a hang.
+  await afterReload(() => document.readyState === 'complete' && !!window.go?.app, 300_000);
+  // The call ends: through the agent, as its End button does.
+  await win.evaluate(() => window.go.app.Calls.End().catch(() => null));
+  await win.locator('[data-testid="floating-call-control"]:not([data-state="ended"])').waitFor({ state: 'detached', timeout: T });
+  // The customers leave their chats (ending them), or just go if they never got that far.
+  for (const cust of customers) {
+    customers.delete(cust);
+    if (!cust.page.isClosed()) {
+      const inChat = (await cust.page.getByTestId('chat-leave').count()) > 0 && (await cust.page.getByTestId('chat-ended').count()) === 0;
+      if (inChat) await leave(cust).catch((e) => console.error(`cleanup: ${cust.name} did not leave: ${e.message}`));
+    }
+    await cust.context.close().catch(() => {});
+  }
+  // agent1, on the main hub (a test may have left it signed out, or on a hub of its own).
+  const session = await win.evaluate(() => window.go.app.Session.Current());
+  if (!session.signed_in || new URL(session.hub_url).origin !== new URL(hub.url).origin || session.user?.username !== 'agent1') {
+    if (session.signed_in) await win.evaluate(() => window.go.app.Session.SignOut().catch(() => null));
+    await signIn(win, 'agent1');
+  }
+  // Any chat still open ends through the agent.
+  const open = await win.evaluate(async () => (await window.go.app.Conversations.List()).filter((c) => c.state === 'active').map((c) => c.id));
+  for (const id of open) await win.evaluate((conv) => window.go.app.Conversations.End(conv).catch(() => null), id);
+  // Notices go; the agent is available with nothing open and nothing offered.
+  await win.evaluate(() => document.querySelectorAll('[data-testid="toast"] button').forEach((b) => b.click()));
+  if ((await win.evaluate(() => document.querySelector('[data-testid="presence"]')?.value)) !== 'available') {
+    await win.evaluate(() => window.go.app.Presence.Set('available'));
+  }
+  await win.waitForFunction(
+    () => document.querySelector('[data-testid="presence"]')?.value === 'available' && !document.querySelector('[data-testid="offer"]'),
+    null,
+    { timeout: T },
+  );
+  await win.waitForFunction(async () => (await window.go.app.Conversations.List()).every((c) => c.state !== 'active'), null, { timeout: T });
+});
+
 after(async () => {
   await browser?.close();
   await win?.stop();
@@ -34,9 +86,9 @@ after(async () => {
 });
 
 /** signIn fills the window's sign-in form with the real keyboard and submits it with Enter. */
-async function signIn(w, user, password = 'demo') {
+async function signIn(w, user, { password = 'demo', url = hub.url } = {}) {
   await w.getByTestId('signin-username').waitFor({ timeout: T });
-  await w.getByTestId('signin-hub').fill(hub.url);
+  await w.getByTestId('signin-hub').fill(url);
   await w.getByTestId('signin-org').fill('demo');
   await w.getByTestId('signin-username').fill(user);
   await w.getByTestId('signin-password').fill(password);
@@ -44,29 +96,42 @@ async function signIn(w, user, password = 'demo') {
   await w.getByTestId('presence').waitFor({ timeout: T });
 }
 
-/** customer starts a chat in the portal and the agent accepts it with Alt+A. */
-async function customer(name, text = `hello, this is ${name}`) {
-  const context = await browser.newContext({ viewport: desktop, locale: 'en-US' });
+/** newCustomer opens a customer's browser context on the portal (afterEach closes it). */
+async function newCustomer(name, from = browser, options = {}) {
+  const context = await from.newContext({ viewport: desktop, locale: 'en-US', ...options });
   context.setDefaultTimeout(T);
   const page = await context.newPage();
-  const errors = watch(page);
-  await page.goto(`${hub.url}/chat/demo`);
+  const cust = { name, context, page, errors: watch(page) };
+  customers.add(cust);
+  return cust;
+}
+
+/** customer starts a chat in the portal and the agent accepts it with Alt+A. */
+async function customer(name, text = `hello, this is ${name}`) {
+  const cust = await newCustomer(name);
+  await startChat(cust, text);
+  await win.getByTestId('offer-accept').waitFor({ timeout: T });
+  await win.keyboard.press('Alt+A');
+  await message(win, 'customer', text).waitFor({ timeout: T });
+  return cust;
+}
+
+/** startChat has the customer fill the pre-chat form and write text. */
+async function startChat({ name, page }, text, url = hub.url) {
+  await page.goto(`${url}/chat/demo`);
   await page.getByTestId('prechat-name').fill(name);
   await page.getByTestId('prechat-start').click();
   await page.getByTestId('chat-input').fill(text);
   await page.getByTestId('chat-input').press('Enter');
-  await win.getByTestId('offer-accept').waitFor({ timeout: T });
-  await win.keyboard.press('Alt+A');
-  await message(win, 'customer', text).waitFor({ timeout: T });
-  return { context, page, errors };
 }
 
 /** leave has a customer leave their chat (so agent1's capacity is free for the next test). */
-async function leave({ page, context }) {
-  await page.getByTestId('chat-leave').click();
-  await page.getByTestId('chat-leave-confirm').click();
-  await page.getByTestId('chat-ended').waitFor({ timeout: T });
-  await context.close();
+async function leave(cust) {
+  await cust.page.getByTestId('chat-leave').click();
+  await cust.page.getByTestId('chat-leave-confirm').click();
+  await cust.page.getByTestId('chat-ended').waitFor({ timeout: T });
+  await cust.context.close();
+  customers.delete(cust);
 }
 
 function message(page, author, text) {
@@ -78,8 +143,34 @@ async function videoCall(cust) {
   await win.getByTestId('more-commands').click();
   await win.getByTestId('video-call').click();
   await cust.page.getByTestId('accept-video').click({ timeout: T });
-  await win.locator('[data-testid="floating-call-control"][data-state="active"]').waitFor({ timeout: T });
-  await win.waitForFunction(() => document.querySelector('[data-testid="remote-video"]')?.naturalWidth > 0, null, { timeout: T });
+  await inCall(cust, 'the video call', async () => {
+    await win.locator('[data-testid="floating-call-control"][data-state="active"]').waitFor({ timeout: T });
+    await win.waitForFunction(() => document.querySelector('[data-testid="remote-video"]')?.naturalWidth > 0, null, { timeout: T });
+  });
+}
+
+/**
+ * inCall runs step, a part of a call; when it fails because the call itself ended at the customer
+ * (their browser hangs up when its connection stays failed), it says so, with the reason the portal
+ * shows and the machine's load: on a 2-core machine at load 20-50 the customer's Chromium stalls
+ * for seconds at a time (measured: up to 8.5 s between two 100 ms timers), the agent's app restarts
+ * ICE after 5 s without packets, the stalled page answers the restart late, and the call drops
+ * with or without a screen share. That is the machine, not a frozen window.
+ */
+async function inCall(cust, what, step) {
+  try {
+    return await step();
+  } catch (e) {
+    // The agent's side of the call (Calls.Current), and the line the customer reads if it ended.
+    const agent = await win.evaluate(() => window.go.app.Calls.Current().catch(() => null)).catch(() => null);
+    const ended = cust.page.isClosed() ? null : await cust.page.getByTestId('call-ended').getAttribute('data-reason', { timeout: 2_000 }).catch(() => null);
+    if (ended || !agent || agent.state === 'ended') {
+      const load = loadavg().map((l) => l.toFixed(1)).join(' ');
+      const side = agent ? `state=${agent.state} reason=${agent.reason ?? ''} by=${agent.ended_by ?? ''} connection=${agent.connection}` : 'no call';
+      throw new Error(`${what}: the call had ended (agent: ${side}; customer: ${ended ?? 'no line'}; load average ${load}): ${e.message}`);
+    }
+    throw e;
+  }
 }
 
 /** seconds reads the call timer (m:ss) of the window's floating call control. */
@@ -148,12 +239,14 @@ test('item 1: stopping a screen share mid-call (agent, then customer) leaves the
   const web = await webProcess();
   assert.ok(web > 0, 'the window has a web process');
   for (const who of ['agent', 'customer']) {
-    await shareScreen(cust);
-    await win.shot(`app-shift-sharing-${who}.png`);
-    if (who === 'agent') await win.getByTestId('visual-stop-agent').click();
-    else await cust.page.getByTestId('visual-stop').click();
-    await win.getByTestId('visual-create').waitFor({ timeout: T });
-    await timerMoves();
+    await inCall(cust, `the ${who}'s share`, async () => {
+      await shareScreen(cust);
+      await win.shot(`app-shift-sharing-${who}.png`);
+      if (who === 'agent') await win.getByTestId('visual-stop-agent').click();
+      else await cust.page.getByTestId('visual-stop').click();
+      await win.getByTestId('visual-create').waitFor({ timeout: T });
+      await timerMoves();
+    });
     assert.equal(await webProcess(), web, `the web process survived the ${who}'s stop`);
   }
   await win.shot('app-shift-share-stopped.png');
@@ -211,13 +304,9 @@ test('item 1: a crashed or hung page is reloaded, the agent is told, and the cal
 test('item 2: starting a call withdraws the offer on screen at once, and the toast says truthfully where the customer went', async () => {
   const cust = await customer('Olga');
   // A second customer writes: their offer shows while agent1 still has room.
-  const context = await browser.newContext({ viewport: desktop, locale: 'en-US' });
-  const waiting = await context.newPage();
-  await waiting.goto(`${hub.url}/chat/demo`);
-  await waiting.getByTestId('prechat-name').fill('Pavel');
-  await waiting.getByTestId('prechat-start').click();
-  await waiting.getByTestId('chat-input').fill('my order is late');
-  await waiting.getByTestId('chat-input').press('Enter');
+  const pavel = await newCustomer('Pavel');
+  const waiting = pavel.page;
+  await startChat(pavel, 'my order is late');
   await win.getByTestId('offer').filter({ hasText: 'Pavel' }).waitFor({ timeout: T });
   await win.shot('app-shift-offer-before-call.png');
 
@@ -236,7 +325,7 @@ test('item 2: starting a call withdraws the offer on screen at once, and the toa
   await win.getByTestId('floating-call-control').waitFor({ state: 'detached', timeout: T });
   // With the call over, Pavel is offered again.
   await win.getByTestId('offer').filter({ hasText: 'Pavel' }).waitFor({ timeout: T });
-  await leave({ page: waiting, context });
+  await leave(pavel);
   await win.getByTestId('offer').waitFor({ state: 'detached', timeout: T });
   await leave(cust);
 });
@@ -256,10 +345,12 @@ test('item 3: signing out with an open chat asks first; the customer goes back t
   await win.getByTestId('sign-out').click();
   await win.getByTestId('confirm-ok').click();
   await win.getByTestId('signin-username').waitFor({ timeout: T });
-  // The customer reads why, and waits in the queue: not "Chatting with Agent One".
+  // The customer reads why, and waits in the queue: not "Chatting with Agent One". With agent1
+  // the only agent and now signed out, the header says so (issue 21 item 8), not "Waiting for an
+  // agent".
   await message(cust.page, 'system', 'Agent One is no longer available').waitFor({ timeout: T });
-  await cust.page.locator('.status-text').filter({ hasText: /waiting|queue/i }).waitFor({ timeout: T });
-  assert.doesNotMatch(await cust.page.locator('.status-text').textContent(), /Agent One/);
+  await cust.page.getByTestId('chat-status').filter({ hasText: 'Our team is away right now' }).waitFor({ timeout: T });
+  assert.doesNotMatch(await cust.page.getByTestId('chat-status').textContent(), /Agent One/);
   await cust.page.screenshot({ path: `${resultsDir()}/portal-shift-requeued.png` });
 
   // agent1 signs in again: the chat is offered again, from the front of the queue.
@@ -277,17 +368,10 @@ test('item 4: a customer whose camera is blocked: the agent is told, the ring ti
   try {
     await win.getByTestId('sign-out').click();
     await win.getByTestId('signin-username').waitFor({ timeout: T });
-    const main = hub;
-    hub = fast;
-    await signIn(win, 'agent1');
-    const context = await strict.newContext({ viewport: desktop, locale: 'en-US', permissions: ['microphone'] });
-    context.setDefaultTimeout(T);
-    const page = await context.newPage();
-    await page.goto(`${fast.url}/chat/demo`);
-    await page.getByTestId('prechat-name').fill('Rita');
-    await page.getByTestId('prechat-start').click();
-    await page.getByTestId('chat-input').fill('can we talk?');
-    await page.getByTestId('chat-input').press('Enter');
+    await signIn(win, 'agent1', { url: fast.url });
+    const rita = await newCustomer('Rita', strict, { permissions: ['microphone'] });
+    const page = rita.page;
+    await startChat(rita, 'can we talk?', fast.url);
     await win.getByTestId('offer-accept').waitFor({ timeout: T });
     await win.keyboard.press('Alt+A');
     await message(win, 'customer', 'can we talk?').waitFor({ timeout: T });
@@ -315,10 +399,9 @@ test('item 4: a customer whose camera is blocked: the agent is told, the ring ti
     await win.shot('app-shift-audio-only.png');
     await win.getByTestId('call-end').click();
     await page.getByTestId('call-ended').waitFor();
-    await leave({ page, context });
+    await leave(rita);
     await win.getByTestId('sign-out').click();
     await win.getByTestId('signin-username').waitFor({ timeout: T });
-    hub = main;
     await signIn(win, 'agent1');
   } finally {
     await strict.close();
