@@ -316,14 +316,7 @@ func (r *router) callInvite(c *conn, rid string, ci wire.CallInvite) error {
 			return err
 		}
 		r.calls[id], cs.call, a.call = cl, cl, cl
-		cl.ring = r.s.cfg.AfterFunc(r.s.ringTimeout(), func() {
-			r.post(func() {
-				if r.calls[id] == cl && cl.call.State == wire.CallRinging {
-					cl.log.Info("call not answered in time")
-					r.endCall(cl, wire.OutcomeMissed, "ring_timeout", "")
-				}
-			})
-		})
+		r.ringFor(cl, r.s.ringTimeout())
 		if len(cs.customers) == 0 {
 			r.watchCallParty(cl, wire.AuthorCustomer)
 		}
@@ -339,6 +332,19 @@ func (r *router) callInvite(c *conn, rid string, ci wire.CallInvite) error {
 		r.sendCallState(cl)
 		r.capacityChanged(a)
 		return nil
+	})
+}
+
+// ringFor lets cl ring for d: then, unanswered, it is missed.
+func (r *router) ringFor(cl *callState, d time.Duration) {
+	id := cl.call.ID
+	cl.ring = r.s.cfg.AfterFunc(d, func() {
+		r.post(func() {
+			if r.calls[id] == cl && cl.call.State == wire.CallRinging {
+				cl.log.Info("call not answered in time")
+				r.endCall(cl, wire.OutcomeMissed, "ring_timeout", "")
+			}
+		})
 	})
 }
 
@@ -819,10 +825,19 @@ func (r *router) endCallsAtStart() error {
 // node that died or drained (adopt). A call's media runs between the parties (peer to peer, or
 // through a TURN relay), not through a hub, so it outlives its signalling node: the call is
 // rebuilt from its stored record and holds its agent's capacity again, each party gets fresh ICE
-// servers from this node when it reconnects (pushCalls), and each has CallGrace to come back. A
-// call still ringing, or whose conversation or agent is gone, ends as at a restart. What the
-// stored record does not hold starts afresh: the parties' mute and video state (each client
-// sends it again on a change) and whether a recording runs (the agent's app records on).
+// servers from this node when it reconnects (pushCalls), and each has CallGrace to come back.
+//
+// A call still ringing is kept too. While it rings the agent's app has already sent its offer,
+// which the customer's page holds until they answer, and the customer has no relay credentials
+// yet (they come with the answer): nothing of the ringing lives only on the dead node but its
+// ring timer. The call rings on for what is left of its ring time, and at least CallGrace: the
+// store does not say whether the customer was already answering (in the browser's device
+// prompt), so a call about to be missed gets the time to come back and be answered here.
+//
+// A call whose conversation or agent is gone ends as at a restart. What the stored record does
+// not hold starts afresh: the parties' mute and video state (each client sends it again on a
+// change), whether the customer was answering, and whether a recording runs (the agent's app
+// records on).
 func (r *router) adoptCalls(calls []store.CallRecord) {
 	for _, rec := range calls {
 		if r.calls[rec.ID] != nil {
@@ -834,13 +849,18 @@ func (r *router) adoptCalls(calls []store.CallRecord) {
 			a = cs.org.agents[rec.Agent]
 		}
 		log := r.s.log.With("org", rec.Org, "conv", rec.Conv, "call", rec.ID)
-		keep := rec.State == wire.CallActive && cs != nil && a != nil && cs.call == nil && a.call == nil &&
+		ringing := rec.State == wire.CallRinging
+		keep := (rec.State == wire.CallActive || ringing) && cs != nil && a != nil && cs.call == nil && a.call == nil &&
 			cs.conv.State == wire.ConvActive && cs.conv.AgentID == a.user.ID
 		cl := &callState{call: rec.Call, cs: cs, agent: a, ice: map[wire.Author]*wire.ICEConfig{},
 			media: map[wire.Author]*wire.CallMedia{}, gone: map[wire.Author]Timer{}, log: log}
 		if keep {
 			cl.region = relay.Region(cs.org.rec.Region)
-			for _, side := range []wire.Author{wire.AuthorAgent, wire.AuthorCustomer} {
+			sides := []wire.Author{wire.AuthorAgent, wire.AuthorCustomer}
+			if ringing {
+				sides = sides[:1] // the customer's credentials come with the answer
+			}
+			for _, side := range sides {
 				ice, err := r.s.icePlan(cl.region, rec.ID, side)
 				if err != nil {
 					log.Warn("a call the last node left: no relay plan", "err", err)
@@ -867,13 +887,19 @@ func (r *router) adoptCalls(calls []store.CallRecord) {
 		}
 		cl.call.Allowed, cl.call.Record = cs.callsAllowed(), cs.recordMode()
 		r.calls[rec.ID], cs.call, a.call = cl, cl, cl
-		cs.visit.WithCall = true
-		r.scheduleRenewal(cl)
+		if ringing {
+			cl.call.Answering, cl.call.Problem = false, ""
+			left := time.Duration(rec.CreatedAt+r.s.ringTimeout().Milliseconds()-r.s.now().UnixMilli()) * time.Millisecond
+			r.ringFor(cl, max(left, r.s.callGrace()))
+		} else {
+			cs.visit.WithCall = true
+			r.scheduleRenewal(cl)
+		}
 		// Each party has the grace period to reconnect; pushCalls stops its timer.
 		r.watchCallParty(cl, wire.AuthorAgent)
 		r.watchCallParty(cl, wire.AuthorCustomer)
 		r.callm.adopted.Inc()
-		log.Info("call in progress kept from the organisation's last node", "agent", a.user.ID, "kind", rec.Kind)
+		log.Info("call kept from the organisation's last node", "agent", a.user.ID, "kind", rec.Kind, "state", rec.State)
 	}
 }
 

@@ -122,7 +122,7 @@ type callMetrics struct {
 	outcomes *prometheus.CounterVec
 	// seconds is the duration of answered calls, by kind.
 	seconds *prometheus.HistogramVec
-	// adopted counts calls in progress kept across a cluster takeover (router.adoptCalls).
+	// adopted counts calls, ringing or active, kept across a cluster takeover (router.adoptCalls).
 	adopted prometheus.Counter
 	// probes counts customers' network probes by grade: good, weak, failed.
 	probes *prometheus.CounterVec

@@ -435,3 +435,119 @@ func TestClusterCallSurvivesTheOwnersDeath(t *testing.T) {
 	})
 	ccancel()
 }
+
+// A call still ringing survives the SIGKILL of its organisation's node too: the agent (the
+// desktop app's services) calls the customer (a pion peer), the owner is killed while it rings,
+// and the node that takes the organisation over keeps the call ringing. Both sides are back on
+// it (the customer sees the same call ringing, the agent is on it and at capacity), the customer
+// answers on the new node with the agent's offer its page held from before the kill, video flows
+// both ways, and the agent's hang-up ends it for both.
+func TestClusterRingingCallSurvivesTheOwnersDeath(t *testing.T) {
+	if os.Getenv("PARLEY_TEST_CLUSTER") == "" {
+		t.Skip("make test-cluster runs this (PARLEY_TEST_CLUSTER=1): three hub processes")
+	}
+	dsn := pgtest.Database(t)
+	const ttl = 2 * time.Second
+	var nodes []*node
+	for i := range 3 {
+		nodes = append(nodes, startNode(t, dsn, fmt.Sprintf("g%d", i+1), ttl))
+	}
+	lb := newBalancer(t, nodes)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	evs := &appEvents{}
+	appLog := &lockedBuf{}
+	svc := app.New(app.Config{Emitter: evs, Devices: app.DevicesTestPattern,
+		Logger: slog.New(slog.NewTextHandler(appLog, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	t.Cleanup(func() {
+		_ = svc.Close()
+		if t.Failed() {
+			t.Logf("the agent app's log:\n%s", appLog.String())
+		}
+	})
+	if _, err := svc.Session.SignIn(lb.url(), string(hub.DemoOrg), "agent1", hub.DemoPassword); err != nil {
+		t.Fatalf("SignIn: %v", err)
+	}
+	cust := newCallCustomer(ctx, t, lb.url(), "Rita")
+	if _, err := cust.conn.Send(ctx, cust.conv, "Can you call me?"); err != nil {
+		t.Fatal(err)
+	}
+	offers := waitApp(t, evs, time.Time{}, app.EventOffers, 30*time.Second, func(o []app.OfferView) bool { return len(o) == 1 })
+	if _, err := svc.Offers.Accept(offers[0].ID); err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	if _, err := svc.Calls.Start(cust.conv, wire.CallVideo); err != nil {
+		t.Fatalf("Calls.Start: %v", err)
+	}
+	ringing := waitCust(t, cust, 0, wire.TypeCallState, 30*time.Second, func(k wire.Call) bool { return k.State == wire.CallRinging })
+	// The customer's page holds the agent's first offer until they answer.
+	waitCust(t, cust, 0, wire.TypeCallSignal, 30*time.Second, func(s wire.CallSignal) bool {
+		return s.Call == ringing.ID && s.SDP != nil && s.SDP.Type == "offer"
+	})
+
+	first, epoch := owner(t, dsn, nodes)
+	custMark := cust.mark()
+	killed := time.Now()
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-first.done
+	// Both sides come back to the new owner, which rings on: the same call, the agent on it.
+	back := waitCust(t, cust, custMark, wire.TypeCallState, 30*time.Second, func(k wire.Call) bool { return k.ID == ringing.ID })
+	custBack := time.Since(killed)
+	st := waitApp(t, evs, killed, app.EventAgent, 30*time.Second, func(s wire.AgentState) bool {
+		return s.Presence != wire.PresenceOffline && s.OnCall
+	})
+	agentBack := time.Since(killed)
+	second, epoch2 := owner(t, dsn, nodes)
+	if second == first || epoch2 <= epoch {
+		t.Fatalf("after the kill the owner is %s epoch %d (was %s epoch %d)", second.url, epoch2, first.url, epoch)
+	}
+	t.Logf("owner %s killed while the call rang; %s took over (epoch %d→%d); the customer had the call back after %v (%s), the agent after %v",
+		first.url, second.url, epoch, epoch2, custBack.Round(time.Millisecond), back.State, agentBack.Round(time.Millisecond))
+	if back.State != wire.CallRinging {
+		t.Fatalf("after the takeover the customer's call is %s (%s); want it still ringing", back.State, back.Reason)
+	}
+	if st.Load != st.Capacity {
+		t.Errorf("after the takeover the agent's load is %d of %d; want the ringing call to hold all of it", st.Load, st.Capacity)
+	}
+	if custBack > 5*time.Second || agentBack > 5*time.Second {
+		t.Errorf("clients back after %v (customer) and %v (agent); want under 5 s", custBack, agentBack)
+	}
+
+	// The customer answers on the new node: the call connects with the offer held since before
+	// the kill, and video flows both ways.
+	cctx, ccancel := context.WithCancel(ctx)
+	defer ccancel()
+	answered := time.Now()
+	cust.answer(cctx, t)
+	if cust.call != ringing.ID {
+		t.Fatalf("the customer answered %s; want %s", cust.call, ringing.ID)
+	}
+	waitApp(t, evs, answered, app.EventCall, 30*time.Second, func(v *app.CallView) bool {
+		return v != nil && v.ID == ringing.ID && v.State == "active" && v.RemoteFrames && v.Connection == "connected"
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for !cust.mc.State().RemoteVideo || cust.mc.Stats().FramesDecoded < 10 {
+		if time.Now().After(deadline) {
+			t.Fatal("the customer decodes no video from the agent")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("answered on %s: the agent receives the customer's video and the customer decodes the agent's %v after the answer",
+		second.url, time.Since(answered).Round(time.Millisecond))
+
+	hungUp := time.Now()
+	if err := svc.Calls.End(); err != nil {
+		t.Fatalf("Calls.End: %v", err)
+	}
+	ended := waitCust(t, cust, custMark, wire.TypeCallState, 15*time.Second, func(k wire.Call) bool {
+		return k.ID == ringing.ID && k.State == wire.CallEnded
+	})
+	if ended.EndedBy != wire.AuthorAgent || ended.Reason != "hangup" || ended.AnsweredAt == 0 {
+		t.Errorf("the call ended by %q for %q (answered at %d); want the agent's hangup of an answered call", ended.EndedBy, ended.Reason, ended.AnsweredAt)
+	}
+	waitApp(t, evs, hungUp, app.EventCall, 15*time.Second, func(v *app.CallView) bool { return v == nil })
+	ccancel()
+}
