@@ -1,46 +1,10 @@
 import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest';
-import { Client, WireError, type SocketLike } from './client';
+import { Client, WireError } from './client';
+import { FakeSocket } from './testing/fakesocket';
 import type * as wire from './wire.gen';
 
-// FakeSocket stands in for the browser WebSocket in these unit tests of the client's own logic;
-// the end-to-end tests (e2e/portal.test.mjs) run the client against the real hub.
-class FakeSocket implements SocketLike {
-  readyState = 0;
-  sent: wire.Envelope[] = [];
-  onopen: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev: unknown) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  closed = false;
-  constructor(public url: string) {}
-  send(data: string): void {
-    if (this.readyState !== 1) throw new Error('send on a socket that is not open');
-    this.sent.push(JSON.parse(data));
-  }
-  close(code?: number): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.readyState = 3;
-    this.onclose?.(code === undefined ? {} : { code });
-  }
-  // Test side.
-  accept(): void {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  deliver(env: wire.Envelope): void {
-    this.onmessage?.({ data: JSON.stringify(env) });
-  }
-  welcome(conversations: Partial<wire.Conversation>[] = []): void {
-    this.deliver({ type: 'welcome', data: { role: 'customer', conversations, max_text_bytes: 4000, server_time: 0 } });
-  }
-  drop(): void {
-    this.close();
-  }
-  ofType(t: wire.Type): wire.Envelope[] {
-    return this.sent.filter((e) => e.type === t);
-  }
-}
+// Unit tests of the client's own logic with a FakeSocket; the end-to-end tests
+// (e2e/portal.test.mjs) run the client against the real hub.
 
 function msg(seq: number, text = `m${seq}`, author: wire.Author = 'agent'): wire.Envelope {
   return { type: 'chat.message', data: { conv: 'c1', seq, author, author_name: 'A', text, at: 0 } };

@@ -2,7 +2,7 @@ import { describe, it, expect, vi, beforeEach, afterEach } from 'vitest';
 import { flushSync } from 'svelte';
 import { ChatSession, utf8Length } from './session.svelte';
 import { portalI18n } from './i18n';
-import type { SocketLike } from '../../web/client';
+import { FakeSocket } from '../../web/testing/fakesocket';
 import type * as wire from '../../web/wire.gen';
 import { toHost } from './host';
 
@@ -10,28 +10,6 @@ vi.mock('./host', () => ({ toHost: vi.fn() }));
 
 // These unit tests cover the portal's own state logic with a fake socket and a fake fetch; the
 // end-to-end test (e2e/portal.test.mjs) runs the same code against the real hub.
-class FakeSocket implements SocketLike {
-  readyState = 0;
-  sent: wire.Envelope[] = [];
-  onopen: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev: unknown) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  send(data: string) {
-    this.sent.push(JSON.parse(data));
-  }
-  close() {
-    this.readyState = 3;
-    this.onclose?.({});
-  }
-  accept() {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  deliver(env: wire.Envelope) {
-    this.onmessage?.({ data: JSON.stringify(env) });
-  }
-}
 
 class MemStorage {
   m = new Map<string, string>();

@@ -1,7 +1,7 @@
 import { describe, it, expect, vi, afterEach } from 'vitest';
 import { ChatSession } from '../session.svelte';
 import { portalI18n } from '../i18n';
-import type { SocketLike } from '../../../web/client';
+import { FakeSocket } from '../../../web/testing/fakesocket';
 import type * as wire from '../../../web/wire.gen';
 import { toHost } from '../host';
 
@@ -9,23 +9,6 @@ vi.mock('../host', () => ({ toHost: vi.fn() }));
 
 // How the chat hands call events to the lazily loaded call module: nothing loads for a plain chat,
 // the module loads when a call rings, and the agent's offer that arrives meanwhile is kept.
-class FakeSocket implements SocketLike {
-  readyState = 0;
-  sent: wire.Envelope[] = [];
-  onopen: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev: unknown) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  send(data: string) {
-    this.sent.push(JSON.parse(data));
-  }
-  close() {
-    this.readyState = 3;
-  }
-  deliver(env: wire.Envelope) {
-    this.onmessage?.({ data: JSON.stringify(env) });
-  }
-}
 
 const conv: wire.Conversation = { id: 'c1', org: 'demo', state: 'active', customer_name: 'Dana', agent_name: 'Ana', last_seq: 0, created_at: 1 };
 const ringing = (id: string, c = 'c1'): wire.Envelope => ({ type: 'call.state', data: { id, conv: c, kind: 'video', state: 'ringing', created_at: 1 } });
@@ -45,8 +28,7 @@ async function chatting() {
   });
   await s.load();
   const ws = sockets[0];
-  ws.readyState = 1;
-  ws.onopen?.({});
+  ws.accept();
   ws.deliver({ type: 'welcome', data: { role: 'customer', conversations: [conv], max_text_bytes: 100, server_time: 0 } });
   return { s, ws };
 }
