@@ -133,6 +133,12 @@ func TestRecordedCall(t *testing.T) {
 	if u, want := <-opened, hubURL+"/admin/demo/recordings/"+string(cust.conv); u != want {
 		t.Errorf("opened %q; want the playback page %q", u, want)
 	}
+	if err := sup.Supervisor.OpenRecordedCalls(); err != nil {
+		t.Fatal(err)
+	}
+	if u, want := <-opened, hubURL+"/admin/demo/recordings/"; u != want {
+		t.Errorf("opened %q; want the list of recorded calls %q", u, want)
+	}
 }
 
 // TestCustomerDeclinesRecording: without the customer's yes the agent's start is refused with

@@ -59,3 +59,19 @@ func (s *Supervisor) OpenRecordings(conv wire.ConversationID) error {
 	}
 	return nil
 }
+
+// OpenRecordedCalls opens the hub's list of the organisation's recorded calls in the system
+// browser: newest first, ended conversations included, each linking to its playback page.
+func (s *Supervisor) OpenRecordedCalls() error {
+	u, _, err := s.orgURL("admin/{org}/recordings/")
+	if err != nil {
+		return err
+	}
+	if s.c.openURL == nil {
+		return wire.Errorf(wire.EUNAVAILABLE, "no system browser to open the recordings in")
+	}
+	if err := s.c.openURL(u); err != nil {
+		return asWireError(err)
+	}
+	return nil
+}

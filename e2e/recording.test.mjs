@@ -166,6 +166,23 @@ test('a recorded video call plays back on the supervisor’s page, both sides wi
   const pageURL = `${hub.url}/admin/demo/recordings/${c.conv}`;
   assert.ok(row?.endsWith(pageURL), `calls.csv row ${row}; want it to end with ${pageURL}`);
 
+  // The recorded calls list (the team view's "Recorded calls") finds it too, with its playback page.
+  const lc = await browser.newContext({ viewport: desktop, locale: 'en-US' });
+  const lp = await lc.newPage();
+  const listErrors = watch(lp);
+  await lp.goto(`${hub.url}/admin/demo/recordings`); // the hub adds the slash
+  await lp.getByTestId('admin-username').fill('super1');
+  await lp.getByTestId('admin-password').fill('demo');
+  await lp.getByTestId('admin-signin').getByRole('button').click();
+  const listed = lp.locator(`[data-testid="recorded-row"][data-call="${c.call}"]`);
+  await listed.waitFor({ timeout: T });
+  const rowText = await listed.textContent();
+  assert.ok(rowText.includes('Rita') && /Video · \d+:\d\d/.test(rowText), `recorded calls row: ${rowText}`);
+  assert.equal(await listed.getByTestId('recorded-play').getAttribute('href'), `/admin/demo/recordings/${c.conv}`);
+  await lp.screenshot({ path: join(shots, 'recording-list.png') });
+  assert.deepEqual(listErrors, []);
+  await lc.close();
+
   // A supervisor opens it and plays the call.
   const { context: sv, page, errors } = await openPlayback(pageURL);
   await page.getByTestId('play-customer').filter({ hasText: 'Conversation with Rita' }).waitFor({ timeout: T });

@@ -32,6 +32,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.recordingRoutes(mux)
 	s.monitoringRoutes(mux)
 	s.recordingPageRoutes(mux)
+	s.recordedCallsRoutes(mux)
 	s.networkTestRoutes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, wire.Errorf(wire.ENOTFOUND, "no such API route"))

@@ -21,6 +21,8 @@ const transcriptLimit = 5000
 // recordingPageRoutes adds the playback page and the transcript it shows.
 func (s *Server) recordingPageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/{org}/recordings/{conv}", s.handleAdminPage)
+	// The organisation's recorded calls (recording_list.go); /admin/{org}/recordings redirects here.
+	mux.HandleFunc("GET /admin/{org}/recordings/", s.handleAdminPage)
 	mux.HandleFunc("GET /api/v1/orgs/{org}/conversations/{conv}/transcript", s.handleTranscript)
 }
 

@@ -332,8 +332,9 @@ func loopbackRedirect(raw string) bool {
 var b64url = regexp.MustCompile(`^[A-Za-z0-9_-]{43,128}$`)
 
 // consoleReturn is the console page a sign-in may come back to besides the console itself: a
-// conversation's recordings (/admin/{org}/recordings/{conv}).
-var consoleReturn = regexp.MustCompile(`^recordings/[A-Za-z0-9_-]{1,64}$`)
+// conversation's recordings (/admin/{org}/recordings/{conv}) or the recorded calls
+// (/admin/{org}/recordings/).
+var consoleReturn = regexp.MustCompile(`^recordings/([A-Za-z0-9_-]{1,64})?$`)
 
 func (s *Server) handleSSOStart(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()

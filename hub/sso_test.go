@@ -434,7 +434,11 @@ func TestSSOConsoleReturnsToRecordings(t *testing.T) {
 	if !strings.HasPrefix(back, page+"#sso_") || !strings.Contains(back, "sso_code=") {
 		t.Errorf("came back to %q; want the recordings page with the code in its fragment", back)
 	}
-	for _, bad := range []string{"recordings/../../x", "people", "//evil.test/x", "recordings/c 1"} {
+	list := h.s.URL() + "/admin/acme/recordings/"
+	if back := newBrowser(t).signInAt(h.s, start("recordings/"), list, "sue", "sue-pw"); !strings.HasPrefix(back, list+"#sso_") {
+		t.Errorf("came back to %q; want the recorded calls with the code in its fragment", back)
+	}
+	for _, bad := range []string{"recordings/../../x", "people", "//evil.test/x", "recordings/c 1", "recordings", "recordings//"} {
 		res, err := newBrowser(t).hc.Get(start(bad))
 		if err != nil {
 			t.Fatal(err)

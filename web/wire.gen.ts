@@ -846,6 +846,46 @@ export interface PlaybackFile {
 }
 
 /**
+ * RecordedCall is one recorded call as GET /api/v1/orgs/{org}/recordings lists them to the
+ * organisation's supervisors and admins, newest first: the calls whose recording reached the hub,
+ * whether their conversation is still open or long ended.
+ */
+export interface RecordedCall {
+  call: CallID;
+  conv: ConversationID;
+  kind: CallKind;
+  /**
+   * CustomerName, AgentName (the call's agent) and QueueName as the conversation had them.
+   */
+  customer_name: string;
+  agent: UserID;
+  agent_name: string;
+  queue_name?: string;
+  /**
+   * StartedAt is when the call was answered (or placed), EndedAt when it ended (Unix ms);
+   * DurationMS is the answered call's length.
+   */
+  started_at: number;
+  ended_at: number;
+  duration_ms: number;
+  /**
+   * Page is the playback page of the conversation's recordings (the transcript beside them).
+   */
+  page: string;
+}
+
+/**
+ * RecordedCalls is a page of GET /api/v1/orgs/{org}/recordings?limit=N&before=CURSOR.
+ */
+export interface RecordedCalls {
+  calls: RecordedCall[];
+  /**
+   * Next is the cursor of the next, older page (pass it as before); "" on the last page.
+   */
+  next?: string;
+}
+
+/**
  * QueueID names a queue within its organisation: a short slug such as "sales", which widget tags
  * use (data-queue="sales").
  */
@@ -2300,6 +2340,8 @@ export const TrackCustomerVideo: RecordingTrack = "customer-video.ivf";
 export const TrackCustomerH264: RecordingTrack = "customer-video.h264";
 export const HeaderSHA256 = "X-Parley-SHA256";
 export const MaxRecordingBytes = 4 << 30;
+export const DefaultRecordedCalls = 25;
+export const MaxRecordedCalls = 100;
 export const EQUEUECLOSED: Code = "EQUEUECLOSED";
 export const EAGENTUNAVAILABLE: Code = "EAGENTUNAVAILABLE";
 export const MaxQueues = 100;

@@ -143,3 +143,38 @@ type PlaybackFile struct {
 	Track RecordingTrack `json:"track"`
 	URL   string         `json:"url"`
 }
+
+// RecordedCall is one recorded call as GET /api/v1/orgs/{org}/recordings lists them to the
+// organisation's supervisors and admins, newest first: the calls whose recording reached the hub,
+// whether their conversation is still open or long ended.
+type RecordedCall struct {
+	Call CallID         `json:"call"`
+	Conv ConversationID `json:"conv"`
+	Kind CallKind       `json:"kind"`
+	// CustomerName, AgentName (the call's agent) and QueueName as the conversation had them.
+	CustomerName string `json:"customer_name"`
+	Agent        UserID `json:"agent"`
+	AgentName    string `json:"agent_name"`
+	QueueName    string `json:"queue_name,omitempty"`
+	// StartedAt is when the call was answered (or placed), EndedAt when it ended (Unix ms);
+	// DurationMS is the answered call's length.
+	StartedAt  int64 `json:"started_at"`
+	EndedAt    int64 `json:"ended_at"`
+	DurationMS int64 `json:"duration_ms"`
+	// Page is the playback page of the conversation's recordings (the transcript beside them).
+	Page string `json:"page"`
+}
+
+// RecordedCalls is a page of GET /api/v1/orgs/{org}/recordings?limit=N&before=CURSOR.
+type RecordedCalls struct {
+	Calls []RecordedCall `json:"calls"`
+	// Next is the cursor of the next, older page (pass it as before); "" on the last page.
+	Next string `json:"next,omitempty"`
+}
+
+// Recorded calls per page: DefaultRecordedCalls when the request names no limit, at most
+// MaxRecordedCalls.
+const (
+	DefaultRecordedCalls = 25
+	MaxRecordedCalls     = 100
+)

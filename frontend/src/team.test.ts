@@ -171,6 +171,26 @@ describe('team view figures', () => {
     expect(notices.items.at(-1)?.text).toContain('copied to the clipboard');
   });
 
+  it('opens the recorded calls, ended conversations included, in the browser', async () => {
+    const open = vi.fn(async () => {});
+    (globalThis as Record<string, unknown>).go = { app: { Supervisor: { OpenRecordedCalls: open } } };
+    team.view = view();
+    const r = render(TeamView);
+    expect(r.getByTestId('open-recorded-calls').textContent).toBe('Recorded calls');
+    await fireEvent.click(r.getByTestId('open-recorded-calls'));
+    await waitFor(() => expect(open).toHaveBeenCalledTimes(1));
+    expect(notices.items.some((n) => n.tone === 'error')).toBe(false);
+  });
+
+  it('says so, translated, when there is no browser to open them in', async () => {
+    (globalThis as Record<string, unknown>).go = { app: { Supervisor: { OpenRecordedCalls: () => Promise.reject({ code: 'EUNAVAILABLE', message: 'no system browser' }) } } };
+    team.view = view();
+    const r = render(TeamView);
+    await fireEvent.click(r.getByTestId('open-recorded-calls'));
+    await waitFor(() => expect(notices.items.some((n) => n.tone === 'error')).toBe(true));
+    expect(notices.items.at(-1)?.text).not.toContain('no system browser');
+  });
+
   it('shows a refusal as a translated error and copies nothing', async () => {
     const b = fakeBackend(() => Promise.reject({ code: 'EFORBIDDEN', message: 'only admin may do this' }));
     team.view = view();

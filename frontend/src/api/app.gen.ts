@@ -732,6 +732,7 @@ export interface Bindings {
     Close(conv: wire.ConversationID): Promise<void>;
     FetchCSV(report: Report): Promise<string>;
     Monitor(agent: wire.UserID, mode: wire.MonitorMode): Promise<MonitorView>;
+    OpenRecordedCalls(): Promise<void>;
     OpenRecordings(conv: wire.ConversationID): Promise<void>;
     Recordings(conv: wire.ConversationID): Promise<wire.Recording[]>;
     SaveCSV(report: Report): Promise<string>;

@@ -202,6 +202,8 @@ export const supervisor = {
   /** recordings lists a conversation's recorded files; openRecordings opens the hub's playback page in the browser. */
   recordings: (conv: v.ConversationID) => call('Supervisor', 'Recordings', conv),
   openRecordings: (conv: v.ConversationID) => call('Supervisor', 'OpenRecordings', conv),
+  /** openRecordedCalls opens the hub's list of the organisation's recorded calls in the browser. */
+  openRecordedCalls: () => call('Supervisor', 'OpenRecordedCalls'),
   /** monitor listens to, whispers on or joins an agent's live call ('monitor' events follow it); stopMonitor ends it. */
   monitor: (agent: v.UserID, mode: v.MonitorMode) => call('Supervisor', 'Monitor', agent, mode),
   stopMonitor: () => call('Supervisor', 'StopMonitor'),

@@ -307,6 +307,8 @@ const en: Messages = {
       export: 'Export CSV',
       exportConversations: 'Conversations CSV',
       exportCalls: 'Calls CSV',
+      recordedCalls: 'Recorded calls',
+      recordedCallsHint: 'Every recorded call, ended conversations included, on the hub’s page in your browser',
       exported: 'Saved {file} to your downloads.',
       copied: 'The report could not be saved as a file, so it was copied to the clipboard.',
     },

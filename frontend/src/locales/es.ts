@@ -305,6 +305,8 @@ const es: Messages = {
       export: 'Exportar CSV',
       exportConversations: 'CSV de conversaciones',
       exportCalls: 'CSV de llamadas',
+      recordedCalls: 'Llamadas grabadas',
+      recordedCallsHint: 'Todas las llamadas grabadas, también de conversaciones terminadas, en la página del hub en tu navegador',
       exported: 'Se guardó {file} en tus descargas.',
       copied: 'No se pudo guardar el informe como archivo, así que se copió al portapapeles.',
     },
