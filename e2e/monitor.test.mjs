@@ -176,6 +176,12 @@ test('a supervisor listens, whispers and joins a live call; the customer hears t
   assert.ok(got[440] > HEARD, `the customer hears the agent at ${got[440]}; want its 440 Hz tone`);
   const plain = await agentCost(5000);
 
+  // The organisation requires a notice: the hub tells the customer when a supervisor listens.
+  const login = await fetch(`${hub.url}/api/v1/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ org: 'demo', username: 'admin1', password: 'demo', client: 'console' }) });
+  const { token } = await login.json();
+  const set = await fetch(`${hub.url}/api/v1/orgs/demo/settings/monitoring`, { method: 'PUT', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ notice: true }) });
+  assert.equal(set.status, 200, 'the monitoring notice setting');
+
   // The supervisor starts: it listens to the first agent it sees on a call.
   supervisor = await startAgent(hub.url, {
     user: 'super1',
@@ -193,6 +199,11 @@ test('a supervisor listens, whispers and joins a live call; the customer hears t
   assert.ok(!agent.logs.slice(mark).some((l) => /msg="call coach" .*coach=\S/.test(l)), 'listening: the agent was told');
   console.log(`agent's CPU and upstream: plain call ${plain.cpu} % of a core, ${plain.upKbps} kbit/s; one supervisor listening ${listening.cpu} %, ${listening.upKbps} kbit/s`);
   assert.ok(listening.upKbps > plain.upKbps + 40, `up_kbps ${plain.upKbps} → ${listening.upKbps}; want the supervisor's two audio streams on top`);
+  // The notice: a pill on the customer's call and a line in the chat.
+  await page.getByTestId('call-monitored').waitFor({ timeout: T });
+  assert.equal(await page.getByTestId('call-monitored').textContent(), 'A supervisor is listening');
+  await page.locator('[data-testid="chat-message"][data-author="system"]').filter({ hasText: 'A supervisor is listening to this call' }).waitFor({ timeout: T });
+  await page.screenshot({ path: join(shots, 'monitor-listen-notice-customer.png') });
 
   // Whisper: the agent hears the supervisor; the customer does not.
   const w = agent.logs.length;
@@ -208,6 +219,7 @@ test('a supervisor listens, whispers and joins a live call; the customer hears t
   await logged(supervisor, /msg=monitoring .*mode=barge/);
   await page.getByTestId('call-supervisor').waitFor({ timeout: T });
   assert.equal(await page.getByTestId('call-supervisor').textContent(), 'A supervisor joined the call');
+  await page.getByTestId('call-monitored').waitFor({ state: 'detached', timeout: T });
   await page.waitForTimeout(500);
   got = await hear(page, 2000);
   console.log(`barging: the customer hears the supervisor at ${got[880].toFixed(3)} and the agent at ${got[440].toFixed(3)}`);
