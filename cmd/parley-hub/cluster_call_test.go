@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"syscall"
 	"testing"
@@ -13,7 +12,6 @@ import (
 	"github.com/parleyhq/parley/app"
 	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/hub/client"
-	"github.com/parleyhq/parley/internal/pgtest"
 	"github.com/parleyhq/parley/media"
 	"github.com/parleyhq/parley/wire"
 )
@@ -231,16 +229,7 @@ func (c *callCustomer) frameGaps(stop <-chan struct{}) (frames int64, longest ti
 // meanwhile is not offered to the agent (never above capacity) until the agent hangs up through
 // the third node, which ends the call for the customer too.
 func TestClusterCallSurvivesTheOwnersDeath(t *testing.T) {
-	if os.Getenv("PARLEY_TEST_CLUSTER") == "" {
-		t.Skip("make test-cluster runs this (PARLEY_TEST_CLUSTER=1): three hub processes")
-	}
-	dsn := pgtest.Database(t)
-	const ttl = 2 * time.Second
-	var nodes []*node
-	for i := range 3 {
-		nodes = append(nodes, startNode(t, dsn, fmt.Sprintf("c%d", i+1), ttl))
-	}
-	lb := newBalancer(t, nodes)
+	dsn, nodes, lb := startCluster(t, "c")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -340,7 +329,7 @@ func TestClusterCallSurvivesTheOwnersDeath(t *testing.T) {
 		}
 	}
 	t.Logf("owner %s killed; %s took over (epoch %d→%d); the customer had the call back after %v, the agent after %v (lease %v)",
-		first.url, second.url, epoch, epoch2, custBack.Round(time.Millisecond), agentBack.Round(time.Millisecond), ttl)
+		first.url, second.url, epoch, epoch2, custBack.Round(time.Millisecond), agentBack.Round(time.Millisecond), clusterTTL)
 	t.Logf("in the %v from the kill: the customer decoded %d frames of the agent's video (longest gap %v); the agent's received fps each second: %v",
 		window.Round(time.Millisecond), cf.frames, cf.longest.Round(time.Millisecond), agentFPS)
 	if cf.frames < int64(window.Seconds()*5) || cf.longest > 2*time.Second {
@@ -443,16 +432,7 @@ func TestClusterCallSurvivesTheOwnersDeath(t *testing.T) {
 // answers on the new node with the agent's offer its page held from before the kill, video flows
 // both ways, and the agent's hang-up ends it for both.
 func TestClusterRingingCallSurvivesTheOwnersDeath(t *testing.T) {
-	if os.Getenv("PARLEY_TEST_CLUSTER") == "" {
-		t.Skip("make test-cluster runs this (PARLEY_TEST_CLUSTER=1): three hub processes")
-	}
-	dsn := pgtest.Database(t)
-	const ttl = 2 * time.Second
-	var nodes []*node
-	for i := range 3 {
-		nodes = append(nodes, startNode(t, dsn, fmt.Sprintf("g%d", i+1), ttl))
-	}
-	lb := newBalancer(t, nodes)
+	dsn, nodes, lb := startCluster(t, "g")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 

@@ -222,6 +222,23 @@ func (col *collector) has(text string) bool {
 	return col.text[text] > 0
 }
 
+// clusterTTL is how long the test cluster's organisation leases last.
+const clusterTTL = 2 * time.Second
+
+// startCluster starts three parley-hub processes named prefix1 to prefix3 on a new PostgreSQL
+// database, behind a load balancer. It skips the test unless make test-cluster runs it.
+func startCluster(t *testing.T, prefix string) (dsn string, nodes []*node, lb *balancer) {
+	t.Helper()
+	if os.Getenv("PARLEY_TEST_CLUSTER") == "" {
+		t.Skip("make test-cluster runs this (PARLEY_TEST_CLUSTER=1): three hub processes")
+	}
+	dsn = pgtest.Database(t)
+	for i := range 3 {
+		nodes = append(nodes, startNode(t, dsn, fmt.Sprintf("%s%d", prefix, i+1), clusterTTL))
+	}
+	return dsn, nodes, newBalancer(t, nodes)
+}
+
 // Three hub processes on one PostgreSQL behind a load balancer: a customer and an agent chat
 // through whichever nodes the balancer picks, the node owning the organisation is killed with
 // SIGKILL mid-chat, another node takes the organisation over once its lease expires, both
@@ -230,16 +247,7 @@ func (col *collector) has(text string) bool {
 // at once (without waiting for a lease to expire); last a rolling restart of all three nodes while
 // the customer writes every 50 ms: not one send fails, every message reaches the agent once.
 func TestClusterKillTheOwnerMidChat(t *testing.T) {
-	if os.Getenv("PARLEY_TEST_CLUSTER") == "" {
-		t.Skip("make test-cluster runs this (PARLEY_TEST_CLUSTER=1): three hub processes")
-	}
-	dsn := pgtest.Database(t)
-	const ttl = 2 * time.Second
-	var nodes []*node
-	for i := range 3 {
-		nodes = append(nodes, startNode(t, dsn, fmt.Sprintf("n%d", i+1), ttl))
-	}
-	lb := newBalancer(t, nodes)
+	dsn, nodes, lb := startCluster(t, "n")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -318,7 +326,7 @@ func TestClusterKillTheOwnerMidChat(t *testing.T) {
 		t.Fatalf("after the kill the owner is %s epoch %d (was %s epoch %d)", second.url, epoch2, first.url, epoch)
 	}
 	t.Logf("owner %s killed; %s took over (epoch %d→%d); the customer's sends were acked again after %v (lease %v)",
-		first.url, second.url, epoch, epoch2, back.Round(time.Millisecond), ttl)
+		first.url, second.url, epoch, epoch2, back.Round(time.Millisecond), clusterTTL)
 	waitAll(t, col, acked)
 	if agent.State() != client.StateConnected {
 		t.Fatalf("agent state %s", agent.State())
@@ -372,7 +380,7 @@ func TestClusterKillTheOwnerMidChat(t *testing.T) {
 	// A rolling restart of all three (the two gone come back first), while the customer keeps
 	// writing: not one send fails.
 	before := len(acked)
-	live := []*node{third, startNode(t, dsn, "n4", ttl), startNode(t, dsn, "n5", ttl)}
+	live := []*node{third, startNode(t, dsn, "n4", clusterTTL), startNode(t, dsn, "n5", clusterTTL)}
 	lb.set(live)
 	var (
 		mu     sync.Mutex
@@ -410,7 +418,7 @@ func TestClusterKillTheOwnerMidChat(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatalf("node %s did not stop within 30 s of SIGTERM", old.url)
 		}
-		live[i] = startNode(t, dsn, fmt.Sprintf("r%d", i+1), ttl)
+		live[i] = startNode(t, dsn, fmt.Sprintf("r%d", i+1), clusterTTL)
 		lb.set(live)
 	}
 	time.Sleep(500 * time.Millisecond)
