@@ -109,6 +109,15 @@ func queryAll[T any](ctx context.Context, c Conn, scan func(Row) (T, error), que
 	return Collect(rows, scan)
 }
 
+// collect scans every row of a Query with scan and closes them.
+func collect[T any](rows ResultRows, err error, scan func(Row) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return Collect(rows, scan)
+}
+
 // Renumber rewrites a query's ? placeholders as $1, $2 … for PostgreSQL. A ? inside a quoted
 // string or name stays as it is.
 func Renumber(query string) string {
