@@ -1,5 +1,5 @@
 // Package storetest checks that a store.Store engine keeps the AccountStore's promises: the same
-// tests run against every engine (hub/sqlite today), so one behaves like another.
+// tests run against every engine (hub/sqlite and hub/postgres), so one behaves like another.
 package storetest
 
 import (
@@ -19,10 +19,7 @@ type Open func(t *testing.T, now func() time.Time) store.Store
 
 // Accounts runs the account tests against the engine open makes.
 func Accounts(t *testing.T, open Open) {
-	for _, tc := range []struct {
-		name string
-		f    func(*testing.T, Open)
-	}{
+	run(t, open, []test{
 		{"ApplyIsAllOrNothing", applyIsAllOrNothing},
 		{"LastAdminStays", lastAdminStays},
 		{"SetupLinks", setupLinks},
@@ -31,9 +28,7 @@ func Accounts(t *testing.T, open Open) {
 		{"AuditLogPages", auditLog},
 		{"GrantsAreOneTime", grants},
 		{"SetupResultsKept", setupResults},
-	} {
-		t.Run(tc.name, func(t *testing.T) { tc.f(t, open) })
-	}
+	})
 }
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)

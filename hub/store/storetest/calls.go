@@ -13,16 +13,11 @@ import (
 // Calls runs the call and report tests: organisations' call settings, saving calls, ending the
 // open ones at start, the conversations and calls reports, the supervisor's figures.
 func Calls(t *testing.T, open Open) {
-	for _, tc := range []struct {
-		name string
-		f    func(*testing.T, Open)
-	}{
+	run(t, open, []test{
 		{"OrgCallSettings", orgCallSettings},
 		{"SaveEndAndReport", callsSaveEndReport},
 		{"StatsCountOutcomes", statsOutcomes},
-	} {
-		t.Run(tc.name, func(t *testing.T) { tc.f(t, open) })
-	}
+	})
 }
 
 func orgCallSettings(t *testing.T, open Open) {

@@ -20,13 +20,23 @@ func All(t *testing.T, open Open) {
 	t.Run("Routing", func(t *testing.T) { Routing(t, open) })
 }
 
+// test is one store test, run as a subtest of its name.
+type test struct {
+	name string
+	f    func(*testing.T, Open)
+}
+
+// run runs each test as a subtest on the engine open makes.
+func run(t *testing.T, open Open, tests []test) {
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.f(t, open) })
+	}
+}
+
 // Chat runs the conversation and message tests: seq, idempotent client ids, batches, receipts,
 // tokens, settings, the activity the auto-close reads.
 func Chat(t *testing.T, open Open) {
-	for _, tc := range []struct {
-		name string
-		f    func(*testing.T, Open)
-	}{
+	run(t, open, []test{
 		{"MessagesAndIdempotentResend", messagesAndResend},
 		{"AppendMessagesBatch", appendBatch},
 		{"ConcurrentAppendsKeepSeqsAndClientIDs", concurrentAppends},
@@ -35,9 +45,7 @@ func Chat(t *testing.T, open Open) {
 		{"OrgSettings", orgSettings},
 		{"ActivityPresenceAndOutcome", activityPresenceOutcome},
 		{"OpenConversations", openConversations},
-	} {
-		t.Run(tc.name, func(t *testing.T) { tc.f(t, open) })
-	}
+	})
 }
 
 func messagesAndResend(t *testing.T, open Open) {

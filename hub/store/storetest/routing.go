@@ -12,17 +12,12 @@ import (
 // conversations' routing, visits, readers along, internal messages) against the engine open
 // makes.
 func Routing(t *testing.T, open Open) {
-	for _, tc := range []struct {
-		name string
-		f    func(*testing.T, Open)
-	}{
+	run(t, open, []test{
 		{"QueuesKeepOrderAndOneDefault", queuesOrderDefault},
 		{"MemberRoutingReplacesAndFollowsQueues", memberRouting},
 		{"QuickRepliesBelongToTheirOrganisation", quickReplies},
 		{"ConversationRoutingVisitsAndReaders", convRouting},
-	} {
-		t.Run(tc.name, func(t *testing.T) { tc.f(t, open) })
-	}
+	})
 }
 
 func queuesOrderDefault(t *testing.T, open Open) {
