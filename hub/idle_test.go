@@ -126,6 +126,26 @@ func idleHub(t *testing.T, vc *vclock, db string, tweak ...func(*hub.Config)) *h
 	}}, tweak...)...)
 }
 
+// beforeRestart starts a hub on a virtual clock and a database that outlives it, with agent1
+// signed in: the first half of a restart test.
+func beforeRestart(t *testing.T) (*vclock, string, *hub.Server, *peer) {
+	t.Helper()
+	vc := newVClock()
+	db := testDB(t)
+	s := idleHub(t, vc, db)
+	return vc, db, s, member(t, s, "agent1")
+}
+
+// closesMoveTo waits for gone's conversation to get a new auto-close deadline and checks it is
+// after the customer left.
+func closesMoveTo(t *testing.T, agent *peer, gone wire.Conversation, after time.Duration, when string) {
+	t.Helper()
+	moved := agent.convState(gone.ID, func(c wire.Conversation) bool { return c.ClosesAt != gone.ClosesAt })
+	if want := gone.CustomerSince + after.Milliseconds(); moved.ClosesAt != want {
+		t.Errorf("%s: ClosesAt %d; want %d", when, moved.ClosesAt, want)
+	}
+}
+
 // convState waits for a conv.state of conv (any when "") that match accepts.
 func (p *peer) convState(conv wire.ConversationID, match func(wire.Conversation) bool) wire.Conversation {
 	p.t.Helper()
@@ -342,10 +362,7 @@ func TestKeepOpenStartsTheWaitAgain(t *testing.T) {
 }
 
 func TestRestartKeepsTheDeadline(t *testing.T) {
-	vc := newVClock()
-	db := testDB(t)
-	s1 := idleHub(t, vc, db)
-	agent := member(t, s1, "agent1")
+	vc, db, s1, agent := beforeRestart(t)
 	cust, conv := chatWith(t, s1, agent, "Carla")
 	leave(t, agent, cust, conv.ID)
 	vc.advance(goneAfter)
@@ -376,10 +393,7 @@ func TestRestartKeepsTheDeadline(t *testing.T) {
 // make demo, stopped with three chats whose customers never come back: after the restart they
 // close on time and the agent is free again.
 func TestRestartWithDeadChatsFreesTheAgent(t *testing.T) {
-	vc := newVClock()
-	db := testDB(t)
-	s1 := idleHub(t, vc, db)
-	agent := member(t, s1, "agent1")
+	vc, db, s1, agent := beforeRestart(t)
 	var custs []*peer
 	for _, name := range []string{"Ann", "Bob", "Cat"} {
 		c, _ := chatWith(t, s1, agent, name)
@@ -610,19 +624,13 @@ func TestAutoCloseSettingAPI(t *testing.T) {
 		}
 	}
 	// The open conversation follows the new time at once.
-	moved := agent.convState(conv.ID, func(c wire.Conversation) bool { return c.ClosesAt != gone.ClosesAt })
-	if want := gone.CustomerSince + 300_000; moved.ClosesAt != want {
-		t.Errorf("after the change: ClosesAt %d; want %d", moved.ClosesAt, want)
-	}
+	closesMoveTo(t, agent, gone, 5*time.Minute, "after the change")
 }
 
 // A hub down past a gone customer's deadline does not close the chat the moment it starts: the
 // customer first gets the grace to reconnect, and one who does keeps the chat.
 func TestRestartAfterTheDeadlineGivesTheCustomerTime(t *testing.T) {
-	vc := newVClock()
-	db := testDB(t)
-	s1 := idleHub(t, vc, db)
-	agent := member(t, s1, "agent1")
+	vc, db, s1, agent := beforeRestart(t)
 	cust1, conv1, token1 := customerToken(t, s1, "Ann")
 	agent.accept(conv1.ID)
 	cust2, conv2 := chatWith(t, s1, agent, "Bob")
@@ -681,20 +689,14 @@ func TestQueueAutoCloseTime(t *testing.T) {
 	if _, err := s.SaveQueue(ctx(t), hub.CommandLine, hub.DemoOrg, wire.Queue{ID: hub.DefaultQueue, Name: "General", Default: true}); err != nil {
 		t.Fatal(err)
 	}
-	moved := agent.convState(conv.ID, func(c wire.Conversation) bool { return c.ClosesAt != gone.ClosesAt })
-	if want := gone.CustomerSince + 300_000; moved.ClosesAt != want {
-		t.Errorf("after the queue's time was cleared: ClosesAt %d; want %d (the organisation's 5 minutes)", moved.ClosesAt, want)
-	}
+	closesMoveTo(t, agent, gone, 5*time.Minute, "after the queue's time was cleared (the organisation's 5 minutes)")
 }
 
 // A hub that stopped without saying goodbye (or an older hub's database) leaves customers whose
 // presence is unknown: they count as last seen when someone last wrote, get the grace to come
 // back, and a chat idle for longer than the auto-close time then closes.
 func TestRestartAfterACrash(t *testing.T) {
-	vc := newVClock()
-	db := testDB(t)
-	s1 := idleHub(t, vc, db)
-	agent := member(t, s1, "agent1")
+	vc, db, s1, agent := beforeRestart(t)
 	_, conv := chatWith(t, s1, agent, "Carla")
 	if _, err := agent.conn.Send(ctx(t), conv.ID, "Anything else?"); err != nil {
 		t.Fatal(err)
