@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/hub/client"
+	"github.com/parleyhq/parley/internal/logbuf"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -26,12 +27,12 @@ type routingRig struct {
 	s   *hub.Server
 	clk *clock
 	ft  *fakeTimers
-	log *syncBuffer
+	log *logbuf.Buffer
 }
 
 func newRoutingRig(t *testing.T) *routingRig {
 	t.Helper()
-	rg := &routingRig{clk: &clock{}, ft: &fakeTimers{}, log: &syncBuffer{}}
+	rg := &routingRig{clk: &clock{}, ft: &fakeTimers{}, log: &logbuf.Buffer{}}
 	rg.s = startHub(t, func(c *hub.Config) {
 		c.Now = rg.clk.now
 		c.AfterFunc = rg.ft.AfterFunc

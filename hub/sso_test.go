@@ -1,7 +1,6 @@
 package hub_test
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"io"
@@ -11,12 +10,12 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/hub/client"
+	"github.com/parleyhq/parley/internal/logbuf"
 	"github.com/parleyhq/parley/internal/testidp"
 	"github.com/parleyhq/parley/wire"
 	"golang.org/x/oauth2"
@@ -25,24 +24,6 @@ import (
 // The single sign-on tests run the hub against a real OpenID provider (internal/testidp:
 // zitadel/oidc's op package), and play the browser: the hub's start page, the provider's
 // sign-in form, the redirects back.
-
-// syncBuffer is a log the hub writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 var idpUsers = []testidp.User{
 	{ID: "u-ann", Username: "ann", Password: "ann-pw", Email: "Ann@Acme.test", EmailVerified: true, First: "Ann", Last: "Agent", Groups: []string{"staff", "parley-agents"}},
@@ -57,13 +38,13 @@ type ssoHub struct {
 	idp *testidp.Provider
 	adm console
 	clk *clock
-	log *syncBuffer
+	log *logbuf.Buffer
 }
 
 func startSSOHub(t *testing.T, userinfoOnly bool) *ssoHub {
 	t.Helper()
 	clk := &clock{}
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	s := startHub(t, func(c *hub.Config) {
 		c.Now = clk.now
 		c.Logger = slog.New(slog.NewTextHandler(logs, nil))

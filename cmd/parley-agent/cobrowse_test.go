@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/parleyhq/parley/app"
+	"github.com/parleyhq/parley/internal/logbuf"
 )
 
 // Review: the headless agent logged the screen share's loopback MJPEG URL with its token, so
@@ -15,7 +16,7 @@ import (
 // screen. The log shows the URL without its token; -screenshare-urls gets it whole, in a file
 // only the agent's user can read.
 func TestScreenShareURLTokenKeptOutOfTheLog(t *testing.T) {
-	var log syncBuffer
+	var log logbuf.Buffer
 	urls := filepath.Join(t.TempDir(), "urls")
 	m := &Main{log: slog.New(slog.NewTextHandler(&log, nil))}
 	m.cb.screen, m.cb.urls = true, urls

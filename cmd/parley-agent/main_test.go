@@ -5,33 +5,15 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/hub/client"
+	"github.com/parleyhq/parley/internal/logbuf"
 	"github.com/parleyhq/parley/wire"
 	"golang.org/x/crypto/bcrypt"
 )
-
-// syncBuffer is a bytes.Buffer safe for the logger and the test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestParseFlags(t *testing.T) {
 	tests := []struct {
@@ -78,7 +60,7 @@ func TestAcceptAndEcho(t *testing.T) {
 	}
 	defer s.Close(context.Background())
 
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	m := NewMain()
 	m.Stderr, m.Stdout = logs, logs
 	if err := m.ParseFlags([]string{"-hub", s.URL(), "-org", "demo", "-user", "agent1", "-password", "demo", "-accept", "-reply-echo", "-policy", "none"}); err != nil {

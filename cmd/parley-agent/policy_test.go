@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/hub"
+	"github.com/parleyhq/parley/internal/logbuf"
 	"github.com/parleyhq/parley/wire"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -50,7 +51,7 @@ func TestPolicy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			logs := &syncBuffer{}
+			logs := &logbuf.Buffer{}
 			m := NewMain()
 			m.Stderr, m.Stdout = logs, logs
 			if err := m.ParseFlags([]string{"-hub", s.URL(), "-org", "demo", "-user", "agent1", "-password", "demo", "-policy", tt.policy}); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/parleyhq/parley/app"
 	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/hub/client"
+	"github.com/parleyhq/parley/internal/logbuf"
 	"github.com/parleyhq/parley/media"
 	"github.com/parleyhq/parley/wire"
 )
@@ -234,7 +235,7 @@ func TestClusterCallSurvivesTheOwnersDeath(t *testing.T) {
 	defer cancel()
 
 	evs := &appEvents{}
-	appLog := &lockedBuf{}
+	appLog := &logbuf.Buffer{}
 	svc := app.New(app.Config{Emitter: evs, Devices: app.DevicesTestPattern,
 		Logger: slog.New(slog.NewTextHandler(appLog, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	t.Cleanup(func() {
@@ -437,7 +438,7 @@ func TestClusterRingingCallSurvivesTheOwnersDeath(t *testing.T) {
 	defer cancel()
 
 	evs := &appEvents{}
-	appLog := &lockedBuf{}
+	appLog := &logbuf.Buffer{}
 	svc := app.New(app.Config{Emitter: evs, Devices: app.DevicesTestPattern,
 		Logger: slog.New(slog.NewTextHandler(appLog, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	t.Cleanup(func() {

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/hub/client"
+	"github.com/parleyhq/parley/internal/logbuf"
 	"github.com/parleyhq/parley/internal/pgtest"
 	"github.com/parleyhq/parley/wire"
 )
@@ -32,25 +33,7 @@ type node struct {
 	cmd  *exec.Cmd
 	url  string
 	done chan struct{}
-	logs *lockedBuf
-}
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b = append(l.b, p...)
-	return len(p), nil
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return string(l.b)
+	logs *logbuf.Buffer
 }
 
 func startNode(t *testing.T, dsn, name string, ttl time.Duration) *node {
@@ -62,7 +45,7 @@ func startNode(t *testing.T, dsn, name string, ttl time.Duration) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &node{cmd: cmd, done: make(chan struct{}), logs: &lockedBuf{}}
+	n := &node{cmd: cmd, done: make(chan struct{}), logs: &logbuf.Buffer{}}
 	cmd.Stderr = n.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
