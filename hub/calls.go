@@ -376,20 +376,29 @@ func (s *Server) icePlan(region relay.Region, id wire.CallID, side wire.Author) 
 // (or pick audio after a refused camera) before the call ends as failed.
 const answerTimeout = 2 * time.Minute
 
+// ringingForCustomer is call id while it rings, when c is its customer; doing names what only the
+// customer does, for the refusal ("answers a call").
+func (r *router) ringingForCustomer(c *conn, id wire.CallID, doing string) (*callState, error) {
+	cl, side, err := r.callOf(c, id)
+	switch {
+	case err != nil:
+		return nil, err
+	case side != wire.AuthorCustomer:
+		return nil, wire.Errorf(wire.EFORBIDDEN, "only the customer %s", doing)
+	case cl.call.State != wire.CallRinging:
+		return nil, ErrCallNotRinging
+	}
+	return cl, nil
+}
+
 // callAnswering is the customer picking audio or video while it rings: they have answered, so
 // the ring timeout stops (a customer reading the browser's prompt is no missed call), and the
 // agent is told what holds it up, e.g. a blocked camera.
 func (r *router) callAnswering(c *conn, rid string, ca wire.CallAnswering) error {
 	return r.call(func() error {
-		cl, side, err := r.callOf(c, ca.Call)
+		cl, err := r.ringingForCustomer(c, ca.Call, "answers a call")
 		if err != nil {
 			return err
-		}
-		switch {
-		case side != wire.AuthorCustomer:
-			return wire.Errorf(wire.EFORBIDDEN, "only the customer answers a call")
-		case cl.call.State != wire.CallRinging:
-			return ErrCallNotRinging
 		}
 		if !cl.call.Answering {
 			if cl.ring != nil {
@@ -416,15 +425,11 @@ func (r *router) callAnswering(c *conn, rid string, ca wire.CallAnswering) error
 // callAccept answers a ringing call: the customer only.
 func (r *router) callAccept(c *conn, rid string, ca wire.CallAccept) error {
 	return r.call(func() error {
-		cl, side, err := r.callOf(c, ca.Call)
+		cl, err := r.ringingForCustomer(c, ca.Call, "answers a call")
 		if err != nil {
 			return err
 		}
 		switch {
-		case side != wire.AuthorCustomer:
-			return wire.Errorf(wire.EFORBIDDEN, "only the customer answers a call")
-		case cl.call.State != wire.CallRinging:
-			return ErrCallNotRinging
 		case ca.Video && !permits(cl.call.Allowed, wire.CallVideo):
 			return ErrCallKindNotAllowed
 		case cl.call.Record == wire.RecordingAlways && !ca.Record:

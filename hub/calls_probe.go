@@ -26,16 +26,11 @@ func probeID(id wire.CallID, n int) string {
 // callProbe hands the customer of a ringing call the relays for a network probe.
 func (r *router) callProbe(c *conn, rid string, ref wire.CallRef) error {
 	return r.call(func() error {
-		cl, side, err := r.callOf(c, ref.Call)
+		cl, err := r.ringingForCustomer(c, ref.Call, "probes their network")
 		if err != nil {
 			return err
 		}
-		switch {
-		case side != wire.AuthorCustomer:
-			return wire.Errorf(wire.EFORBIDDEN, "only the customer probes their network")
-		case cl.call.State != wire.CallRinging:
-			return ErrCallNotRinging
-		case len(cl.probes) >= maxProbesPerCall:
+		if len(cl.probes) >= maxProbesPerCall {
 			return ErrRateLimited
 		}
 		if _, err := c.lim.allowProbe(c.addr); err != nil {
