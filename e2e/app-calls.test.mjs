@@ -33,7 +33,9 @@ const customers = new Set();
 before(async () => {
   // Calls ring for the hub's default 45 s: a loaded machine takes a while between the ring and
   // the customer's answer (the missed-call test waits that long).
-  hub = await startHub();
+  // The embedded relay over UDP and TCP: the customer's network probe goes through it while a
+  // call rings (calls themselves still connect directly on loopback).
+  hub = await startHub({ args: ['-turn-udp', '127.0.0.1:0', '-turn-tcp', '127.0.0.1:0'] });
   custBrowser = await launchChromium({ media: true });
   // The customer who waits and the supervisor: a browser of their own, away from the call's.
   otherBrowser = await launchChromium();
@@ -103,9 +105,10 @@ async function waitLoad(n) {
 }
 
 /** customer starts a chat in the portal and the agent accepts it in the app. */
-async function customer(name) {
+async function customer(name, { initScript = null } = {}) {
   const context = await custBrowser.newContext({ viewport: desktop, locale: 'en-US' });
   context.setDefaultTimeout(T);
+  if (initScript) await context.addInitScript(initScript);
   const page = await context.newPage();
   const errors = watch(page);
   const cust = { context, page, errors };
@@ -172,6 +175,11 @@ test('video call: accepted with video, moving video and sound both ways, mute an
   assert.equal(n, m, `load while ringing ${n}/${m}`);
   await win.shot('app-window-call-ringing.png');
   await accessible(win, 'app: calling the customer');
+  // The customer's network probe ran while it rang and went well: no words beside the name, the
+  // figures on hover.
+  const net = win.locator('[data-testid="customer-network"][data-status="good"]');
+  await net.waitFor({ state: 'attached', timeout: T });
+  assert.match(await net.getAttribute('title'), /Vera's network check: \d+ ms round trip, \d+% lost, over UDP/);
 
   await cust.page.getByTestId('accept-video').click();
   await control('active').waitFor({ timeout: T });
@@ -320,10 +328,27 @@ test('video call: accepted with video, moving video and sound both ways, mute an
   assert.deepEqual(await pageErrors(), []);
 });
 
-test('declined: the agent is told and no call is left', async () => {
-  const cust = await customer('Dora');
+test('declined: the agent is told and no call is left; a customer whose relay does not answer shows as such beside the name', async () => {
+  // The customer's browser reaches no relay (its peer connections are pointed at a port nobody
+  // serves): the network probe it runs while the call rings fails, and the agent sees it.
+  const cust = await customer('Dora', {
+    initScript: () => {
+      const Real = window.RTCPeerConnection;
+      const Dead = function (config) {
+        const iceServers = (config?.iceServers ?? []).map((s) => ({ ...s, urls: [].concat(s.urls).map((u) => u.replace(/:\d+(\?|$)/, ':9$1')) }));
+        return new Real({ ...config, iceServers });
+      };
+      Dead.prototype = Real.prototype;
+      window.RTCPeerConnection = Dead;
+    },
+  });
   await call('video');
   await cust.page.getByTestId('call-incoming').waitFor({ timeout: T });
+  const note = win.locator('[data-testid="customer-network"][data-status="failed"]');
+  await note.waitFor({ timeout: T });
+  assert.equal((await note.textContent()).trim(), "Customer's network check failed");
+  assert.match(await note.getAttribute('title'), /Dora's network check: the relay could not be reached/);
+  await win.shot('app-window-call-probe.png');
   await cust.page.getByTestId('decline').click();
   await win.getByText('Dora declined the call.').waitFor({ timeout: T });
   await win.getByTestId('floating-call-control').waitFor({ state: 'detached', timeout: T });
