@@ -47,23 +47,19 @@ func (s *Supervisor) Recordings(conv wire.ConversationID) ([]wire.Recording, err
 // OpenRecordings opens the hub's playback page of a conversation's recordings in the system
 // browser (the supervisor signs in there: the page plays the calls beside the transcript).
 func (s *Supervisor) OpenRecordings(conv wire.ConversationID) error {
-	u, _, err := s.orgURL("admin/{org}/recordings/" + url.PathEscape(string(conv)))
-	if err != nil {
-		return err
-	}
-	if s.c.openURL == nil {
-		return wire.Errorf(wire.EUNAVAILABLE, "no system browser to open the recordings in")
-	}
-	if err := s.c.openURL(u); err != nil {
-		return asWireError(err)
-	}
-	return nil
+	return s.openRecordingsPage("admin/{org}/recordings/" + url.PathEscape(string(conv)))
 }
 
 // OpenRecordedCalls opens the hub's list of the organisation's recorded calls in the system
 // browser: newest first, ended conversations included, each linking to its playback page.
 func (s *Supervisor) OpenRecordedCalls() error {
-	u, _, err := s.orgURL("admin/{org}/recordings/")
+	return s.openRecordingsPage("admin/{org}/recordings/")
+}
+
+// openRecordingsPage opens one of the hub's recordings pages (path as orgURL takes it) in the
+// system browser.
+func (s *Supervisor) openRecordingsPage(path string) error {
+	u, _, err := s.orgURL(path)
 	if err != nil {
 		return err
 	}
