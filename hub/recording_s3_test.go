@@ -25,17 +25,12 @@ import (
 // sweep delete it from the bucket.
 func TestRecordingsInABucket(t *testing.T) {
 	t.Parallel()
-	mem := s3mem.New()
-	if err := mem.CreateBucket("rec"); err != nil {
-		t.Fatal(err)
-	}
-	fake := httptest.NewServer(gofakes3.New(mem).Server())
-	t.Cleanup(fake.Close)
+	mem, endpoint := fakeBucket(t)
 	s3cfg, err := hub.ParseS3URL("s3://rec/parley/calls")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s3cfg.Endpoint, s3cfg.Region, s3cfg.Insecure = strings.TrimPrefix(fake.URL, "http://"), "us-east-1", true
+	s3cfg.Endpoint, s3cfg.Region, s3cfg.Insecure = endpoint, "us-east-1", true
 	s3cfg.AccessKey, s3cfg.SecretKey = "test-key", "test-secret"
 	var staging string
 	rg := newCallRig(t, func(c *hub.Config) {
@@ -126,13 +121,8 @@ func TestRecordingsInABucket(t *testing.T) {
 // TestRecordingDeletionReachesTheBucket: an admin's deletion removes the call's objects.
 func TestRecordingDeletionReachesTheBucket(t *testing.T) {
 	t.Parallel()
-	mem := s3mem.New()
-	if err := mem.CreateBucket("rec"); err != nil {
-		t.Fatal(err)
-	}
-	fake := httptest.NewServer(gofakes3.New(mem).Server())
-	t.Cleanup(fake.Close)
-	s3cfg := hub.S3Config{Bucket: "rec", Endpoint: strings.TrimPrefix(fake.URL, "http://"), Region: "us-east-1", Insecure: true, AccessKey: "k", SecretKey: "s"}
+	mem, endpoint := fakeBucket(t)
+	s3cfg := hub.S3Config{Bucket: "rec", Endpoint: endpoint, Region: "us-east-1", Insecure: true, AccessKey: "k", SecretKey: "s"}
 	rg := newCallRig(t, func(c *hub.Config) { c.RecordingsS3 = &s3cfg })
 	setRecording(t, rg.s, `{"mode":"always"}`)
 	id := rg.invite(t, wire.CallVoice)
@@ -157,4 +147,17 @@ func TestRecordingDeletionReachesTheBucket(t *testing.T) {
 			t.Errorf("%s still in the bucket after the admin's deletion", k)
 		}
 	}
+}
+
+// fakeBucket serves an empty bucket "rec" from gofakes3 in this process; it returns the backend
+// (to look inside) and the server's host:port.
+func fakeBucket(t *testing.T) (*s3mem.Backend, string) {
+	t.Helper()
+	mem := s3mem.New()
+	if err := mem.CreateBucket("rec"); err != nil {
+		t.Fatal(err)
+	}
+	fake := httptest.NewServer(gofakes3.New(mem).Server())
+	t.Cleanup(fake.Close)
+	return mem, strings.TrimPrefix(fake.URL, "http://")
 }
