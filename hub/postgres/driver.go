@@ -36,6 +36,7 @@ func engine(pool *pgxpool.Pool, now func() time.Time) sqldb.Engine {
 		NoLimit:      nil,
 		ForUpdate:    " FOR UPDATE",
 		Least:        "LEAST",
+		Greatest:     "GREATEST",
 		LockAudit:    `SELECT pg_advisory_xact_lock(` + strconv.FormatInt(auditLock, 10) + `)`,
 	}}
 }

@@ -173,70 +173,11 @@ func collect[T any](rows pgx.Rows, err error, scan func(sqldb.Row) (T, error)) (
 	return sqldb.Collect(rows, scan)
 }
 
-// CreateConversation implements store.Store.
-func (d *DB) CreateConversation(ctx context.Context, c wire.Conversation) error {
-	if c.ActivityAt == 0 {
-		c.ActivityAt = c.CreatedAt
-	}
-	_, err := d.pool.Exec(ctx, `INSERT INTO conversations (`+sqldb.ConvCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
-		c.ID, c.Org, c.State, clean(c.CustomerName), c.AgentID, clean(c.AgentName), c.LastSeq, c.CreatedAt, c.AcceptedAt, c.EndedAt, c.EndedBy,
-		c.Customer, c.CustomerSince, c.ActivityAt, c.EndReason, c.Outcome, c.WrapCode, clean(c.WrapNote), c.WrapMS)
-	if isUnique(err) {
-		return store.ErrConflict
-	}
-	if isForeignKey(err) {
-		return store.ErrNotFound
-	}
-	return err
-}
-
-// Conversation implements store.Store.
-func (d *DB) Conversation(ctx context.Context, id wire.ConversationID) (wire.Conversation, error) {
-	return sqldb.ScanConv(d.pool.QueryRow(ctx, `SELECT `+sqldb.ConvCols+` FROM conversations WHERE id = $1`, id))
-}
-
-// SetWrapUp implements store.Store.
-func (d *DB) SetWrapUp(ctx context.Context, id wire.ConversationID, code, note string, wrapMS int64) error {
-	tag, err := d.pool.Exec(ctx, `UPDATE conversations SET wrap_code = $1, wrap_note = $2, wrap_ms = $3 WHERE id = $4`,
-		code, clean(note), wrapMS, id)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return store.ErrNotFound
-	}
-	return nil
-}
-
-// UpdateConversation implements store.Store. It leaves last_seq to AppendMessage, and moves
-// activity_at only forward.
-func (d *DB) UpdateConversation(ctx context.Context, c wire.Conversation) error {
-	tag, err := d.pool.Exec(ctx, `UPDATE conversations SET state = $1, customer_name = $2, agent_id = $3, agent_name = $4,
-		accepted_at = $5, ended_at = $6, ended_by = $7, customer = $8, customer_since = $9, activity_at = GREATEST(activity_at, $10),
-		end_reason = $11, outcome = $12 WHERE id = $13`,
-		c.State, clean(c.CustomerName), c.AgentID, clean(c.AgentName), c.AcceptedAt, c.EndedAt, c.EndedBy, c.Customer, c.CustomerSince,
-		c.ActivityAt, c.EndReason, c.Outcome, c.ID)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return store.ErrNotFound
-	}
-	return nil
-}
-
 // OpenConversationsOf lists org's waiting and active conversations, oldest first (a cluster
 // node taking the organisation over).
 func (d *DB) OpenConversationsOf(ctx context.Context, org wire.OrgID) ([]wire.Conversation, error) {
 	rows, err := d.pool.Query(ctx, `SELECT `+sqldb.ConvCols+` FROM conversations WHERE org = $1 AND state IN ($2, $3) ORDER BY created_at, id`,
 		org, wire.ConvWaiting, wire.ConvActive)
-	return collect(rows, err, sqldb.ScanConv)
-}
-
-// OpenConversations implements store.Store.
-func (d *DB) OpenConversations(ctx context.Context) ([]wire.Conversation, error) {
-	rows, err := d.pool.Query(ctx, `SELECT `+sqldb.ConvCols+` FROM conversations WHERE state IN ($1, $2) ORDER BY created_at, id`,
-		wire.ConvWaiting, wire.ConvActive)
 	return collect(rows, err, sqldb.ScanConv)
 }
 

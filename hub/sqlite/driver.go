@@ -26,6 +26,7 @@ func engine(db *sql.DB, now func() time.Time) sqldb.Engine {
 		Text:         func(s string) string { return s },
 		NoLimit:      -1,
 		Least:        "MIN",
+		Greatest:     "MAX",
 	}}
 }
 

@@ -207,62 +207,6 @@ type execer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// CreateConversation implements store.Store.
-func (d *DB) CreateConversation(ctx context.Context, c wire.Conversation) error {
-	if c.ActivityAt == 0 {
-		c.ActivityAt = c.CreatedAt
-	}
-	_, err := d.db.ExecContext(ctx, `INSERT INTO conversations (`+sqldb.ConvCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.Org, c.State, store.Clean(c.CustomerName), c.AgentID, c.AgentName, c.LastSeq, c.CreatedAt, c.AcceptedAt, c.EndedAt, c.EndedBy,
-		c.Customer, c.CustomerSince, c.ActivityAt, c.EndReason, c.Outcome, c.WrapCode, store.Clean(c.WrapNote), c.WrapMS)
-	if isUnique(err) {
-		return store.ErrConflict
-	}
-	return err
-}
-
-// Conversation implements store.Store.
-func (d *DB) Conversation(ctx context.Context, id wire.ConversationID) (wire.Conversation, error) {
-	return sqldb.ScanConv(d.db.QueryRowContext(ctx, `SELECT `+sqldb.ConvCols+` FROM conversations WHERE id = ?`, id))
-}
-
-// SetWrapUp implements store.Store.
-func (d *DB) SetWrapUp(ctx context.Context, id wire.ConversationID, code, note string, wrapMS int64) error {
-	res, err := d.db.ExecContext(ctx, `UPDATE conversations SET wrap_code = ?, wrap_note = ?, wrap_ms = ? WHERE id = ?`,
-		code, store.Clean(note), wrapMS, id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
-}
-
-// UpdateConversation implements store.Store. It leaves last_seq to AppendMessage, and moves
-// activity_at only forward.
-func (d *DB) UpdateConversation(ctx context.Context, c wire.Conversation) error {
-	res, err := d.db.ExecContext(ctx, `UPDATE conversations SET state = ?, customer_name = ?, agent_id = ?, agent_name = ?,
-		accepted_at = ?, ended_at = ?, ended_by = ?, customer = ?, customer_since = ?, activity_at = MAX(activity_at, ?),
-		end_reason = ?, outcome = ? WHERE id = ?`,
-		c.State, store.Clean(c.CustomerName), c.AgentID, c.AgentName, c.AcceptedAt, c.EndedAt, c.EndedBy, c.Customer, c.CustomerSince,
-		c.ActivityAt, c.EndReason, c.Outcome, c.ID)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
-}
-
-// OpenConversations implements store.Store.
-func (d *DB) OpenConversations(ctx context.Context) ([]wire.Conversation, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+sqldb.ConvCols+` FROM conversations WHERE state IN (?, ?) ORDER BY created_at, id`,
-		wire.ConvWaiting, wire.ConvActive)
-	return collect(rows, err, sqldb.ScanConv)
-}
-
 // AppendMessage implements store.Store.
 func (d *DB) AppendMessage(ctx context.Context, m wire.Message) (wire.Message, bool, error) {
 	res, err := d.AppendMessages(ctx, []wire.Message{m})

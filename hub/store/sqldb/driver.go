@@ -52,12 +52,15 @@ type Driver struct {
 	ForUpdate string
 	// Least is the SQL function for the smaller of two values (SQLite's MIN, PostgreSQL's LEAST).
 	Least string
+	// Greatest is the SQL function for the larger of two values (SQLite's MAX, PostgreSQL's
+	// GREATEST).
+	Greatest string
 	// LockAudit, when set, runs in a transaction before it writes an audit row (appendAudit).
 	LockAudit string
 }
 
 // Engine implements what hub/sqlite and hub/postgres store alike, on a Driver. Each engine's DB
-// embeds one and keeps only what differs (opening, migrating, the chat path, reports).
+// embeds one and keeps only what differs (opening, migrating, allocating a message's seq, reports).
 type Engine struct {
 	Driver
 	// Now stamps rows; injected for tests.

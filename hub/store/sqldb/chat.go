@@ -1,0 +1,59 @@
+package sqldb
+
+import (
+	"context"
+
+	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/wire"
+)
+
+// The chat path: conversations, their messages and read receipts. A person's text is stored
+// with store.Clean on every engine, so a NUL byte reads back as U+FFFD on both.
+
+// CreateConversation implements store.Store.
+func (e *Engine) CreateConversation(ctx context.Context, c wire.Conversation) error {
+	if c.ActivityAt == 0 {
+		c.ActivityAt = c.CreatedAt
+	}
+	_, err := e.DB.Exec(ctx, `INSERT INTO conversations (`+ConvCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.Org, c.State, store.Clean(c.CustomerName), c.AgentID, store.Clean(c.AgentName), c.LastSeq, c.CreatedAt, c.AcceptedAt,
+		c.EndedAt, c.EndedBy, c.Customer, c.CustomerSince, c.ActivityAt, c.EndReason, c.Outcome, c.WrapCode, store.Clean(c.WrapNote), c.WrapMS)
+	return e.conflict(err)
+}
+
+// Conversation implements store.Store.
+func (e *Engine) Conversation(ctx context.Context, id wire.ConversationID) (wire.Conversation, error) {
+	return ScanConv(e.DB.QueryRow(ctx, `SELECT `+ConvCols+` FROM conversations WHERE id = ?`, id))
+}
+
+// SetWrapUp implements store.Store.
+func (e *Engine) SetWrapUp(ctx context.Context, id wire.ConversationID, code, note string, wrapMS int64) error {
+	n, err := e.DB.Exec(ctx, `UPDATE conversations SET wrap_code = ?, wrap_note = ?, wrap_ms = ? WHERE id = ?`,
+		code, store.Clean(note), wrapMS, id)
+	return changed(n, err)
+}
+
+// UpdateConversation implements store.Store. It leaves last_seq to AppendMessages, and moves
+// activity_at only forward.
+func (e *Engine) UpdateConversation(ctx context.Context, c wire.Conversation) error {
+	n, err := e.DB.Exec(ctx, `UPDATE conversations SET state = ?, customer_name = ?, agent_id = ?, agent_name = ?,
+		accepted_at = ?, ended_at = ?, ended_by = ?, customer = ?, customer_since = ?, activity_at = `+e.Greatest+`(activity_at, ?),
+		end_reason = ?, outcome = ? WHERE id = ?`,
+		c.State, store.Clean(c.CustomerName), c.AgentID, store.Clean(c.AgentName), c.AcceptedAt, c.EndedAt, c.EndedBy, c.Customer,
+		c.CustomerSince, c.ActivityAt, c.EndReason, c.Outcome, c.ID)
+	return changed(n, err)
+}
+
+// OpenConversations implements store.Store.
+func (e *Engine) OpenConversations(ctx context.Context) ([]wire.Conversation, error) {
+	return queryAll(ctx, e.DB, ScanConv, `SELECT `+ConvCols+` FROM conversations WHERE state IN (?, ?) ORDER BY created_at, id`,
+		wire.ConvWaiting, wire.ConvActive)
+}
+
+// changed is store.ErrNotFound for a statement that changed no row.
+func changed(n int64, err error) error {
+	if err == nil && n == 0 {
+		return store.ErrNotFound
+	}
+	return err
+}
