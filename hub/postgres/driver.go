@@ -12,14 +12,16 @@ import (
 
 	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/hub/store/sqldb"
+	"github.com/parleyhq/parley/wire"
 )
 
 // auditLock is the advisory lock key that orders audit writes ("audit" in ASCII).
 const auditLock = 0x6175646974
 
 // engine is what the queries both engines share (hub/store/sqldb) need of PostgreSQL: hubs
-// write at the same time, so rows are locked FOR UPDATE and audit ids commit in order under an
-// advisory lock; NULL as "no limit"; text without NUL bytes; errors known by their SQLSTATE.
+// write at the same time, so rows are locked FOR UPDATE, audit ids commit in order under an
+// advisory lock and messages take their seqs under their conversation's row lock
+// (appendBatch); NULL as "no limit"; text without NUL bytes; errors known by their SQLSTATE.
 func engine(pool *pgxpool.Pool, now func() time.Time) sqldb.Engine {
 	return sqldb.Engine{Now: now, Driver: sqldb.Driver{
 		DB: conn{pool},
@@ -38,6 +40,9 @@ func engine(pool *pgxpool.Pool, now func() time.Time) sqldb.Engine {
 		Least:        "LEAST",
 		Greatest:     "GREATEST",
 		LockAudit:    `SELECT pg_advisory_xact_lock(` + strconv.FormatInt(auditLock, 10) + `)`,
+		Append: func(ctx context.Context, tx sqldb.Tx, ms []wire.Message) ([]store.Appended, error) {
+			return appendBatch(ctx, tx, ms, now)
+		},
 	}}
 }
 

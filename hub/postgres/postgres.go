@@ -198,44 +198,20 @@ const appendSQL = `WITH dup AS (
 	)
 	SELECT true, * FROM dup UNION ALL SELECT false, * FROM ins`
 
-// AppendMessage implements store.Store.
-func (d *DB) AppendMessage(ctx context.Context, m wire.Message) (wire.Message, bool, error) {
-	res, err := d.AppendMessages(ctx, []wire.Message{m})
-	if err != nil {
-		return m, false, err
-	}
-	return res[0].Message, res[0].Dup, nil
-}
-
-// AppendMessages implements store.Store. The messages go to the server in one round trip (a
-// pipelined batch inside one transaction). Two hubs storing the same client id at the same
-// moment make one of them fail on the unique index: it tries again and finds the first.
-func (d *DB) AppendMessages(ctx context.Context, ms []wire.Message) ([]store.Appended, error) {
-	for attempt := 0; ; attempt++ {
-		res, err := d.appendMessages(ctx, ms)
-		if isUnique(err) && attempt < 3 {
-			continue
-		}
-		return res, err
-	}
-}
-
-func (d *DB) appendMessages(ctx context.Context, ms []wire.Message) ([]store.Appended, error) {
-	tx, err := d.pool.Begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback(ctx)
+// appendBatch is PostgreSQL's Driver.Append: the messages go to the server in one round trip (a
+// pipelined batch of appendSQL), each conversation's row locked by its seq's UPDATE until the
+// transaction ends, so hubs writing one conversation at once never take the same seq.
+func appendBatch(ctx context.Context, t sqldb.Tx, ms []wire.Message, now func() time.Time) ([]store.Appended, error) {
 	b := &pgx.Batch{}
 	for _, m := range ms {
 		var clientID any
 		if m.ClientID != "" {
-			clientID = clean(m.ClientID)
+			clientID = m.ClientID
 		}
-		b.Queue(appendSQL, m.Conv, m.Author, clean(m.AuthorName), clean(m.Text), clientID, store.EncodeEvent(m.Event),
-			d.Now().UnixMilli(), m.Author != wire.AuthorSystem, m.Internal)
+		b.Queue(appendSQL, m.Conv, m.Author, m.AuthorName, m.Text, clientID, store.EncodeEvent(m.Event),
+			now().UnixMilli(), m.Author != wire.AuthorSystem, m.Internal)
 	}
-	br := tx.SendBatch(ctx, b)
+	br := t.(txConn).tx.SendBatch(ctx, b)
 	res := make([]store.Appended, 0, len(ms))
 	var failed error
 	for range ms {
@@ -255,18 +231,7 @@ func (d *DB) appendMessages(ctx context.Context, ms []wire.Message) ([]store.App
 	if failed != nil {
 		return nil, failed
 	}
-	return res, tx.Commit(ctx)
-}
-
-// Messages implements store.Store.
-func (d *DB) Messages(ctx context.Context, conv wire.ConversationID, after int64, limit int) ([]wire.Message, error) {
-	rows, err := d.pool.Query(ctx, `SELECT `+sqldb.MsgCols+` FROM messages WHERE conv = $1 AND seq > $2 ORDER BY seq LIMIT $3`, conv, after, limit)
-	return collect(rows, err, sqldb.ScanMsg)
-}
-
-// FirstMessage implements store.Store.
-func (d *DB) FirstMessage(ctx context.Context, conv wire.ConversationID, author wire.Author) (wire.Message, error) {
-	return sqldb.ScanMsg(d.pool.QueryRow(ctx, `SELECT `+sqldb.MsgCols+` FROM messages WHERE conv = $1 AND author = $2 ORDER BY seq LIMIT 1`, conv, author))
+	return res, nil
 }
 
 // SetReceipt implements store.Store.

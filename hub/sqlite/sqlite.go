@@ -119,6 +119,7 @@ func OpenWith(ctx context.Context, path string, opt Options) (*DB, error) {
 			return nil, fmt.Errorf("sqlite: prepare: %w", err)
 		}
 	}
+	d.Append = d.appendTx
 	go d.checkpointer()
 	return d, nil
 }
@@ -207,22 +208,10 @@ type execer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// AppendMessage implements store.Store.
-func (d *DB) AppendMessage(ctx context.Context, m wire.Message) (wire.Message, bool, error) {
-	res, err := d.AppendMessages(ctx, []wire.Message{m})
-	if err != nil {
-		return m, false, err
-	}
-	return res[0].Message, res[0].Dup, nil
-}
-
-// AppendMessages implements store.Store.
-func (d *DB) AppendMessages(ctx context.Context, ms []wire.Message) ([]store.Appended, error) {
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
+// appendTx is SQLite's Driver.Append: with one writer at a time, a conversation's next seq is
+// its last_seq + 1, read back from the UPDATE that moves it; three prepared statements a message.
+func (d *DB) appendTx(ctx context.Context, t sqldb.Tx, ms []wire.Message) ([]store.Appended, error) {
+	tx := t.(txConn).tx
 	find, bump, insert := tx.StmtContext(ctx, d.findClientID), tx.StmtContext(ctx, d.bumpSeq), tx.StmtContext(ctx, d.insertMsg)
 	res := make([]store.Appended, 0, len(ms))
 	for _, m := range ms {
@@ -237,7 +226,6 @@ func (d *DB) AppendMessages(ctx context.Context, ms []wire.Message) ([]store.App
 			}
 		}
 		m.At = d.Now().UnixMilli()
-		m.Text, m.AuthorName = store.Clean(m.Text), store.Clean(m.AuthorName)
 		if err := bump.QueryRowContext(ctx, m.Author != wire.AuthorSystem, m.At, m.Conv).Scan(&m.Seq); err != nil {
 			return nil, sqldb.NotFound(err)
 		}
@@ -250,18 +238,7 @@ func (d *DB) AppendMessages(ctx context.Context, ms []wire.Message) ([]store.App
 		}
 		res = append(res, store.Appended{Message: m})
 	}
-	return res, tx.Commit()
-}
-
-// Messages implements store.Store.
-func (d *DB) Messages(ctx context.Context, conv wire.ConversationID, after int64, limit int) ([]wire.Message, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+sqldb.MsgCols+` FROM messages WHERE conv = ? AND seq > ? ORDER BY seq LIMIT ?`, conv, after, limit)
-	return collect(rows, err, sqldb.ScanMsg)
-}
-
-// FirstMessage implements store.Store.
-func (d *DB) FirstMessage(ctx context.Context, conv wire.ConversationID, author wire.Author) (wire.Message, error) {
-	return sqldb.ScanMsg(d.db.QueryRowContext(ctx, `SELECT `+sqldb.MsgCols+` FROM messages WHERE conv = ? AND author = ? ORDER BY seq LIMIT 1`, conv, author))
+	return res, nil
 }
 
 // SetReceipt implements store.Store.

@@ -50,6 +50,50 @@ func (e *Engine) OpenConversations(ctx context.Context) ([]wire.Conversation, er
 		wire.ConvWaiting, wire.ConvActive)
 }
 
+// AppendMessage implements store.Store.
+func (e *Engine) AppendMessage(ctx context.Context, m wire.Message) (wire.Message, bool, error) {
+	res, err := e.AppendMessages(ctx, []wire.Message{m})
+	if err != nil {
+		return m, false, err
+	}
+	return res[0].Message, res[0].Dup, nil
+}
+
+// AppendMessages implements store.Store: the engine's Append, in one transaction. Two hubs
+// storing the same client id at the same moment (PostgreSQL) make one of them fail on the unique
+// index: it tries again and finds the first.
+func (e *Engine) AppendMessages(ctx context.Context, ms []wire.Message) ([]store.Appended, error) {
+	clean := make([]wire.Message, len(ms))
+	for i, m := range ms {
+		m.Text, m.AuthorName, m.ClientID = store.Clean(m.Text), store.Clean(m.AuthorName), store.Clean(m.ClientID)
+		clean[i] = m
+	}
+	for attempt := 0; ; attempt++ {
+		var res []store.Appended
+		err := e.inTx(ctx, func(tx Tx) (err error) {
+			res, err = e.Append(ctx, tx, clean)
+			return err
+		})
+		switch {
+		case e.IsUnique(err) && attempt < 3:
+			continue
+		case err != nil:
+			return nil, err
+		}
+		return res, nil
+	}
+}
+
+// Messages implements store.Store.
+func (e *Engine) Messages(ctx context.Context, conv wire.ConversationID, after int64, limit int) ([]wire.Message, error) {
+	return queryAll(ctx, e.DB, ScanMsg, `SELECT `+MsgCols+` FROM messages WHERE conv = ? AND seq > ? ORDER BY seq LIMIT ?`, conv, after, limit)
+}
+
+// FirstMessage implements store.Store.
+func (e *Engine) FirstMessage(ctx context.Context, conv wire.ConversationID, author wire.Author) (wire.Message, error) {
+	return ScanMsg(e.DB.QueryRow(ctx, `SELECT `+MsgCols+` FROM messages WHERE conv = ? AND author = ? ORDER BY seq LIMIT 1`, conv, author))
+}
+
 // changed is store.ErrNotFound for a statement that changed no row.
 func changed(n int64, err error) error {
 	if err == nil && n == 0 {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/hub/store"
+	"github.com/parleyhq/parley/wire"
 )
 
 // Conn is an engine's connection pool or open transaction, as the queries the two engines share
@@ -55,6 +56,14 @@ type Driver struct {
 	// Greatest is the SQL function for the larger of two values (SQLite's MAX, PostgreSQL's
 	// GREATEST).
 	Greatest string
+	// Append stores messages in tx, in order, each with its conversation's next seq and At
+	// stamped now, or, for a client id its conversation already holds, the stored message (Dup);
+	// a missing conversation is store.ErrNotFound. Engine.AppendMessages cleans their text and
+	// runs it in a transaction. Here the engines differ: SQLite, one writer at a time, runs three
+	// prepared statements a message; PostgreSQL, written by several hubs at once, sends all the
+	// messages in one round trip, each conversation's row locked by its seq's UPDATE until the
+	// transaction ends.
+	Append func(ctx context.Context, tx Tx, ms []wire.Message) ([]store.Appended, error)
 	// LockAudit, when set, runs in a transaction before it writes an audit row (appendAudit).
 	LockAudit string
 }
