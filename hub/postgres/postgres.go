@@ -234,22 +234,6 @@ func appendBatch(ctx context.Context, t sqldb.Tx, ms []wire.Message, now func() 
 	return res, nil
 }
 
-// SetReceipt implements store.Store.
-func (d *DB) SetReceipt(ctx context.Context, conv wire.ConversationID, r store.Receipt) error {
-	_, err := d.pool.Exec(ctx, `INSERT INTO receipts (conv, "by", kind, seq) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (conv, "by", kind) DO UPDATE SET seq = GREATEST(receipts.seq, excluded.seq)`, conv, r.By, r.Kind, r.Seq)
-	if isForeignKey(err) {
-		return store.ErrNotFound
-	}
-	return err
-}
-
-// Receipts implements store.Store.
-func (d *DB) Receipts(ctx context.Context, conv wire.ConversationID) ([]store.Receipt, error) {
-	rows, err := d.pool.Query(ctx, `SELECT "by", kind, seq FROM receipts WHERE conv = $1 ORDER BY "by", kind`, conv)
-	return collect(rows, err, sqldb.ScanReceipt)
-}
-
 // Version returns the schema version of the database dsn names without changing it (0 for a
 // new database), and this hub's.
 func Version(ctx context.Context, dsn string) (have, want int, err error) {

@@ -240,16 +240,3 @@ func (d *DB) appendTx(ctx context.Context, t sqldb.Tx, ms []wire.Message) ([]sto
 	}
 	return res, nil
 }
-
-// SetReceipt implements store.Store.
-func (d *DB) SetReceipt(ctx context.Context, conv wire.ConversationID, r store.Receipt) error {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO receipts (conv, by, kind, seq) VALUES (?, ?, ?, ?)
-		ON CONFLICT (conv, by, kind) DO UPDATE SET seq = MAX(seq, excluded.seq)`, conv, r.By, r.Kind, r.Seq)
-	return err
-}
-
-// Receipts implements store.Store.
-func (d *DB) Receipts(ctx context.Context, conv wire.ConversationID) ([]store.Receipt, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT by, kind, seq FROM receipts WHERE conv = ? ORDER BY by, kind`, conv)
-	return collect(rows, err, sqldb.ScanReceipt)
-}

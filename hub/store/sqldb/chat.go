@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"strings"
 
 	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/wire"
@@ -92,6 +93,42 @@ func (e *Engine) Messages(ctx context.Context, conv wire.ConversationID, after i
 // FirstMessage implements store.Store.
 func (e *Engine) FirstMessage(ctx context.Context, conv wire.ConversationID, author wire.Author) (wire.Message, error) {
 	return ScanMsg(e.DB.QueryRow(ctx, `SELECT `+MsgCols+` FROM messages WHERE conv = ? AND author = ? ORDER BY seq LIMIT 1`, conv, author))
+}
+
+// SetReceipt implements store.Store.
+func (e *Engine) SetReceipt(ctx context.Context, conv wire.ConversationID, r store.Receipt) error {
+	_, err := e.DB.Exec(ctx, `INSERT INTO receipts (conv, "by", kind, seq) VALUES (?, ?, ?, ?)
+		ON CONFLICT (conv, "by", kind) DO UPDATE SET seq = `+e.Greatest+`(receipts.seq, excluded.seq)`, conv, r.By, r.Kind, r.Seq)
+	return e.foreignKey(err)
+}
+
+// Receipts implements store.Store.
+func (e *Engine) Receipts(ctx context.Context, conv wire.ConversationID) ([]store.Receipt, error) {
+	return queryAll(ctx, e.DB, ScanReceipt, `SELECT "by", kind, seq FROM receipts WHERE conv = ? ORDER BY "by", kind`, conv)
+}
+
+// ConvRoutings implements store.RoutingStore: the routing of the open conversations a hub picks
+// up again. The ids go in pages of an IN list, well under SQLite's limit on bound parameters.
+func (e *Engine) ConvRoutings(ctx context.Context, ids []wire.ConversationID) (map[wire.ConversationID]store.ConvRouting, error) {
+	out := make(map[wire.ConversationID]store.ConvRouting, len(ids))
+	for len(ids) > 0 {
+		page := ids[:min(len(ids), 500)]
+		ids = ids[len(page):]
+		args := make([]any, len(page))
+		for i, id := range page {
+			args[i] = id
+		}
+		if _, err := queryAll(ctx, e.DB, func(row Row) (struct{}, error) {
+			id, r, err := ScanConvRouting(row)
+			if err == nil {
+				out[id] = r
+			}
+			return struct{}{}, err
+		}, `SELECT `+ConvRoutingCols+` FROM conv_routing WHERE conv IN (?`+strings.Repeat(", ?", len(page)-1)+`)`, args...); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // changed is store.ErrNotFound for a statement that changed no row.

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/parleyhq/parley/hub/store"
@@ -120,6 +121,14 @@ func convRouting(t *testing.T, open Open) {
 	got, err := s.ConvRoutings(bg(), []wire.ConversationID{"c1", "c2"})
 	if err != nil || len(got) != 1 || got["c1"].Transfer == nil || got["c1"].Transfer.Note != "n" || got["c1"].Skills[0].Level != 1 || !got["c1"].Message || got["c1"].Visit != 2 {
 		t.Errorf("ConvRoutings = %+v, %v", got, err)
+	}
+	// A long list of ids is read in pages (SQLite limits bound parameters): the last page too.
+	many := make([]wire.ConversationID, 0, 1202)
+	for i := range 1200 {
+		many = append(many, wire.ConversationID(fmt.Sprintf("gone%d", i)))
+	}
+	if got, err := s.ConvRoutings(bg(), append(many, "c2", "c1")); err != nil || len(got) != 1 || got["c1"].Queue != "billing" {
+		t.Errorf("ConvRoutings of 1202 ids, c1 last = %+v, %v; want c1's", got, err)
 	}
 	day := int64(24 * 3600 * 1000)
 	for _, v := range []store.Visit{
