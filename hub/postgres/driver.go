@@ -39,7 +39,21 @@ func engine(pool *pgxpool.Pool, now func() time.Time) sqldb.Engine {
 		ForUpdate:    " FOR UPDATE",
 		Least:        "LEAST",
 		Greatest:     "GREATEST",
-		LockAudit:    `SELECT pg_advisory_xact_lock(` + strconv.FormatInt(auditLock, 10) + `)`,
+		// The cluster's bookkeeping (cluster_*: leases) is not moved: it belongs to the running
+		// nodes, not to the hub's data.
+		Catalog: sqldb.Catalog{
+			Schema: len(migrations),
+			Tables: `SELECT table_name FROM information_schema.tables
+				WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name != 'schema_migrations'
+				AND table_name NOT LIKE 'cluster\_%' ORDER BY table_name`,
+			Columns: `SELECT column_name FROM information_schema.columns
+				WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position`,
+			PrimaryKey: `SELECT a.attname FROM pg_index i
+				JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+				WHERE i.indrelid = quote_ident(?)::regclass AND i.indisprimary
+				ORDER BY array_position(i.indkey, a.attnum)`,
+		},
+		LockAudit: `SELECT pg_advisory_xact_lock(` + strconv.FormatInt(auditLock, 10) + `)`,
 		Append: func(ctx context.Context, tx sqldb.Tx, ms []wire.Message) ([]store.Appended, error) {
 			return appendBatch(ctx, tx, ms, now)
 		},

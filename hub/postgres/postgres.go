@@ -92,12 +92,6 @@ func Redact(dsn string) string {
 // Pool is the database's connection pool, for the cluster's leases and bus (hub/cluster).
 func (d *DB) Pool() *pgxpool.Pool { return d.pool }
 
-// SchemaVersion returns the database's schema version and this hub's.
-func (d *DB) SchemaVersion(ctx context.Context) (have, want int, err error) {
-	err = d.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have)
-	return have, len(migrations), err
-}
-
 // migrate applies the migrations the database has not seen, each in its own transaction under an
 // advisory lock, so several hubs starting at once apply each migration once.
 func (d *DB) migrate(ctx context.Context) error {

@@ -27,6 +27,14 @@ func engine(db *sql.DB, now func() time.Time) sqldb.Engine {
 		NoLimit:      -1,
 		Least:        "MIN",
 		Greatest:     "MAX",
+		Catalog: sqldb.Catalog{
+			Schema: len(migrations),
+			Tables: `SELECT name FROM sqlite_master WHERE type = 'table'
+				AND name != 'schema_migrations' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`,
+			Columns:    `SELECT name FROM pragma_table_info(?) ORDER BY cid`,
+			PrimaryKey: `SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk`,
+			NoKey:      "rowid",
+		},
 	}}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"os"
 	"strings"
 
@@ -13,93 +12,6 @@ import (
 )
 
 var _ store.Mover = (*DB)(nil)
-
-// SchemaVersion implements store.Mover.
-func (d *DB) SchemaVersion(ctx context.Context) (have, want int, err error) {
-	err = d.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have)
-	return have, len(migrations), err
-}
-
-// TableNames implements store.Mover.
-func (d *DB) TableNames(ctx context.Context) ([]string, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table'
-		AND name != 'schema_migrations' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
-	return collect(rows, err, sqldb.ScanString)
-}
-
-// TableColumns implements store.Mover.
-func (d *DB) TableColumns(ctx context.Context, table string) ([]string, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, table)
-	return collect(rows, err, sqldb.ScanString)
-}
-
-// quote quotes an identifier.
-func quote(id string) string { return `"` + strings.ReplaceAll(id, `"`, `""`) + `"` }
-
-// primaryKey returns table's primary-key columns, in key order.
-func (d *DB) primaryKey(ctx context.Context, table string) ([]string, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk`, table)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var cols []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
-		cols = append(cols, quote(c))
-	}
-	if len(cols) == 0 {
-		cols = []string{"rowid"}
-	}
-	return cols, rows.Err()
-}
-
-// ReadTable implements store.Mover.
-func (d *DB) ReadTable(ctx context.Context, table string, row func(cols []string, vals []any) error) error {
-	pk, err := d.primaryKey(ctx, table)
-	if err != nil {
-		return err
-	}
-	rows, err := d.db.QueryContext(ctx, `SELECT * FROM `+quote(table)+` ORDER BY `+strings.Join(pk, ", "))
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return err
-	}
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
-		}
-		out := make([]any, len(vals))
-		for i, v := range vals {
-			switch v := v.(type) {
-			case nil, int64, string:
-				out[i] = v
-			case []byte:
-				out[i] = string(v)
-			case bool:
-				out[i] = v
-			default:
-				return fmt.Errorf("%s.%s holds a %T", table, cols[i], v)
-			}
-		}
-		if err := row(cols, out); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
 
 // WriteTables implements store.Mover.
 func (d *DB) WriteTables(ctx context.Context, fill func(put func(table string, cols []string, vals []any) error) error) error {
@@ -121,10 +33,10 @@ func (d *DB) WriteTables(ctx context.Context, fill func(put func(table string, c
 			q := make([]string, len(cols))
 			names := make([]string, len(cols))
 			for i, c := range cols {
-				q[i], names[i] = "?", quote(c)
+				q[i], names[i] = "?", sqldb.Quote(c)
 			}
 			var err error
-			st, err = tx.PrepareContext(ctx, `INSERT INTO `+quote(table)+` (`+strings.Join(names, ", ")+`) VALUES (`+strings.Join(q, ", ")+`)`)
+			st, err = tx.PrepareContext(ctx, `INSERT INTO `+sqldb.Quote(table)+` (`+strings.Join(names, ", ")+`) VALUES (`+strings.Join(q, ", ")+`)`)
 			if err != nil {
 				return err
 			}

@@ -56,6 +56,8 @@ type Driver struct {
 	// Greatest is the SQL function for the larger of two values (SQLite's MAX, PostgreSQL's
 	// GREATEST).
 	Greatest string
+	// Catalog is where the engine lists its tables, for moving a database (store.Mover).
+	Catalog Catalog
 	// Append stores messages in tx, in order, each with its conversation's next seq and At
 	// stamped now, or, for a client id its conversation already holds, the stored message (Dup);
 	// a missing conversation is store.ErrNotFound. Engine.AppendMessages cleans their text and
