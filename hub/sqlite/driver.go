@@ -50,8 +50,9 @@ func isForeignKey(err error) bool {
 
 // sqlRunner is a *sql.DB or a *sql.Tx.
 type sqlRunner interface {
-	execer
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // conn is a *sql.DB or *sql.Tx as a sqldb.Conn.

@@ -193,21 +193,6 @@ func (d *DB) Close() error {
 	return d.db.Close()
 }
 
-// collect scans every row with scan and closes rows.
-func collect[T any](rows *sql.Rows, err error, scan func(sqldb.Row) (T, error)) ([]T, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	return sqldb.Collect(rows, scan)
-}
-
-// execer is a *sql.DB or a *sql.Tx.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // appendTx is SQLite's Driver.Append: with one writer at a time, a conversation's next seq is
 // its last_seq + 1, read back from the UPDATE that moves it; three prepared statements a message.
 func (d *DB) appendTx(ctx context.Context, t sqldb.Tx, ms []wire.Message) ([]store.Appended, error) {
