@@ -168,19 +168,12 @@ func (s *Server) startConversation(ctx context.Context, org wire.OrgID, req wire
 	now := s.now().UnixMilli()
 	conv := wire.Conversation{ID: wire.ConversationID(newID("c")), Org: org, State: wire.ConvWaiting, CustomerName: name, CreatedAt: now,
 		Queue: adm.info.ID, QueueName: adm.info.Name, QueuedAt: now, Skills: adm.skills, Message: message != "", Contact: contact}
-	if err := s.store.CreateConversation(ctx, conv); err != nil {
-		return resp, err
-	}
 	token, hash := newToken()
-	if err := s.store.CreateToken(ctx, store.Token{Hash: hash, Org: org, Role: wire.RoleCustomer, Conv: conv.ID, ExpiresAt: s.now().Add(s.cfg.CustomerTokenTTL)}); err != nil {
-		return resp, err
-	}
 	visit := store.Visit{Conv: conv.ID, N: 1, Org: org, Queue: conv.Queue, EnteredAt: now, Message: conv.Message}
-	if err := s.store.SaveConvRouting(ctx, conv.ID, store.ConvRouting{Queue: conv.Queue, QueuedAt: now, Skills: conv.Skills,
-		Message: conv.Message, Contact: contact, Visit: 1}); err != nil {
-		return resp, err
-	}
-	if err := s.store.SaveVisit(ctx, visit); err != nil {
+	if err := s.store.StartConversation(ctx, store.Start{Conv: conv,
+		Token:   store.Token{Hash: hash, Org: org, Role: wire.RoleCustomer, Conv: conv.ID, ExpiresAt: s.now().Add(s.cfg.CustomerTokenTTL)},
+		Routing: store.ConvRouting{Queue: conv.Queue, QueuedAt: now, Skills: conv.Skills, Message: conv.Message, Contact: contact, Visit: 1},
+		Visit:   visit}); err != nil {
 		return resp, err
 	}
 	if message != "" {

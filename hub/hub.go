@@ -279,6 +279,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s.metrics = newMetrics()
 	s.router = newRouter(s)
 	if err := s.router.load(ctx); err != nil {
+		s.router.visits.stop()
 		s.closeStore()
 		return nil, err
 	}
@@ -403,6 +404,7 @@ func (s *Server) Close(ctx context.Context) error {
 	s.cancel()
 	<-waited
 	s.router.stop()
+	s.router.visits.stop() // stored before the organisations are handed over
 	if s.cluster != nil {
 		s.cluster.drainEnd()
 	}

@@ -159,7 +159,7 @@ func (s *Server) recordedQueues(ctx context.Context, org wire.OrgID, out []wire.
 	for _, cl := range page {
 		since = min(since, cl.CreatedAt)
 	}
-	visits, err := s.store.Visits(ctx, org, since, until)
+	visits, err := s.visits(ctx, org, since, until)
 	if err != nil {
 		s.log.Warn("reading the queue visits of recorded calls; their queues are not named", "org", org, "err", err)
 		return

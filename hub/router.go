@@ -27,6 +27,8 @@ type router struct {
 	quit chan struct{}
 	// done is closed when run has returned.
 	done chan struct{}
+	// visits stores queue visits for it, off the loop.
+	visits *visitWriter
 
 	// orgs are the organisations seen so far, with their members.
 	orgs map[wire.OrgID]*orgState
@@ -255,6 +257,7 @@ func newRouter(s *Server) *router {
 		monitoring: map[*conn]*monitorState{},
 		calls:      map[wire.CallID]*callState{},
 		callm:      newCallMetrics(s.metrics.reg),
+		visits:     newVisitWriter(s.store, s.log),
 	}
 	s.metrics.reg.MustRegister(newQueueCollector(r))
 	return r

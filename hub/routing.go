@@ -188,7 +188,7 @@ func (r *router) loadRouting(ctx context.Context, o *orgState) error {
 		return err
 	}
 	now := r.s.now()
-	visits, err := r.s.store.Visits(ctx, o.id, now.Add(-statsWindow).UnixMilli(), now.UnixMilli()+1)
+	visits, err := r.s.visits(ctx, o.id, now.Add(-statsWindow).UnixMilli(), now.UnixMilli()+1)
 	if err != nil {
 		return err
 	}
@@ -431,22 +431,13 @@ func (r *router) saveRouting(cs *convState) {
 	if err := r.s.store.SaveConvRouting(ctx, cs.conv.ID, cs.routing()); err != nil {
 		r.s.log.Error("storing a conversation's routing", "conv", cs.conv.ID, "err", err)
 	}
-	if cs.visit.N > 0 {
-		if err := r.s.store.SaveVisit(ctx, cs.visit); err != nil {
-			r.s.log.Error("storing a queue visit", "conv", cs.conv.ID, "err", err)
-		}
-	}
+	r.saveVisit(cs)
 }
 
-// saveVisit stores cs's current visit.
+// saveVisit hands cs's current visit to the visit writer, which stores it off the loop.
 func (r *router) saveVisit(cs *convState) {
-	if cs.visit.N == 0 {
-		return
-	}
-	ctx, cancel := dbctx()
-	defer cancel()
-	if err := r.s.store.SaveVisit(ctx, cs.visit); err != nil {
-		r.s.log.Error("storing a queue visit", "conv", cs.conv.ID, "err", err)
+	if cs.visit.N > 0 {
+		r.visits.save(cs.visit)
 	}
 }
 

@@ -38,7 +38,7 @@ func (s *Server) handleQueuesCSV(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	visits, err := s.store.Visits(r.Context(), org, since.UnixMilli(), until.UnixMilli())
+	visits, err := s.visits(r.Context(), org, since.UnixMilli(), until.UnixMilli())
 	if err != nil {
 		s.log.Error("queues report", "org", org, "err", err)
 		writeError(w, err)

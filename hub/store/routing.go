@@ -95,6 +95,8 @@ type RoutingStore interface {
 	SaveConvRouting(ctx context.Context, conv wire.ConversationID, r ConvRouting) error
 	// SaveVisit inserts or updates a visit (by conversation and number).
 	SaveVisit(ctx context.Context, v Visit) error
+	// SaveVisits saves several visits in one transaction, as SaveVisit does each.
+	SaveVisits(ctx context.Context, vs []Visit) error
 	// Visits returns the visits of org that entered a queue, were answered or left in
 	// [since, until) (Unix ms), plus the open ones, oldest first.
 	Visits(ctx context.Context, org wire.OrgID, since, until int64) ([]Visit, error)
@@ -103,4 +105,14 @@ type RoutingStore interface {
 	SetConsultant(ctx context.Context, c Consultant, on bool) error
 	// OpenConsultants returns who reads along in the waiting and active conversations.
 	OpenConsultants(ctx context.Context) ([]Consultant, error)
+}
+
+// Start is a customer's new conversation as StartConversation stores it.
+type Start struct {
+	Conv wire.Conversation
+	// Token is the customer's session token.
+	Token Token
+	// Routing is the conversation's queue and skills; Visit its first stay in that queue.
+	Routing ConvRouting
+	Visit   Visit
 }

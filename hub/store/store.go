@@ -117,6 +117,10 @@ type Store interface {
 
 	// CreateConversation adds a conversation.
 	CreateConversation(ctx context.Context, c wire.Conversation) error
+	// StartConversation stores a customer's new conversation with its token, routing and first
+	// queue visit in one transaction: a start costs one commit, and a crash keeps all or none.
+	// ErrConflict when the conversation or token exists, ErrNotFound when the organisation does not.
+	StartConversation(ctx context.Context, st Start) error
 	// Conversation returns a conversation (QueuePosition is not stored).
 	Conversation(ctx context.Context, id wire.ConversationID) (wire.Conversation, error)
 	// UpdateConversation saves a conversation's state, agent, times, customer presence, end

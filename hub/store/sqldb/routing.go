@@ -262,7 +262,11 @@ func (e *Engine) DeleteQuickReply(ctx context.Context, org wire.OrgID, id wire.Q
 
 // SaveConvRouting implements store.RoutingStore.
 func (e *Engine) SaveConvRouting(ctx context.Context, conv wire.ConversationID, r store.ConvRouting) error {
-	_, err := e.DB.Exec(ctx, `INSERT INTO conv_routing (`+ConvRoutingCols+`)
+	return e.saveConvRouting(ctx, e.DB, conv, r)
+}
+
+func (e *Engine) saveConvRouting(ctx context.Context, c Conn, conv wire.ConversationID, r store.ConvRouting) error {
+	_, err := c.Exec(ctx, `INSERT INTO conv_routing (`+ConvRoutingCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (conv) DO UPDATE SET queue = excluded.queue, queued_at = excluded.queued_at, visit = excluded.visit,
 		message = excluded.message, contact = excluded.contact, skills = excluded.skills, transfer = excluded.transfer`,
@@ -272,7 +276,23 @@ func (e *Engine) SaveConvRouting(ctx context.Context, conv wire.ConversationID, 
 
 // SaveVisit implements store.RoutingStore.
 func (e *Engine) SaveVisit(ctx context.Context, v store.Visit) error {
-	_, err := e.DB.Exec(ctx, `INSERT INTO queue_visits (`+VisitCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	return e.saveVisit(ctx, e.DB, v)
+}
+
+// SaveVisits implements store.RoutingStore.
+func (e *Engine) SaveVisits(ctx context.Context, vs []store.Visit) error {
+	return e.inTx(ctx, func(tx Tx) error {
+		for _, v := range vs {
+			if err := e.saveVisit(ctx, tx, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (e *Engine) saveVisit(ctx context.Context, c Conn, v store.Visit) error {
+	_, err := c.Exec(ctx, `INSERT INTO queue_visits (`+VisitCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (conv, n) DO UPDATE SET queue = excluded.queue, entered_at = excluded.entered_at,
 		answered_at = excluded.answered_at, first_response_at = excluded.first_response_at, left_at = excluded.left_at,
 		outcome = excluded.outcome, agent_id = excluded.agent_id, message = excluded.message, with_call = excluded.with_call`,

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/wire"
@@ -18,6 +19,7 @@ func Routing(t *testing.T, open Open) {
 		{"MemberRoutingReplacesAndFollowsQueues", memberRouting},
 		{"QuickRepliesBelongToTheirOrganisation", quickReplies},
 		{"ConversationRoutingVisitsAndReaders", convRouting},
+		{"StartStoresAllOrNothingAndVisitsInBatches", startAndVisits},
 	})
 }
 
@@ -164,5 +166,56 @@ func convRouting(t *testing.T, open Open) {
 	msgs, err := s.Messages(bg(), "c2", 0, 10)
 	if err != nil || len(msgs) != 2 || !msgs[0].Internal || msgs[1].Internal || res[1].Message.Seq != 2 {
 		t.Errorf("messages = %+v, %v; want the note internal, one sequence", msgs, err)
+	}
+}
+
+// startAndVisits: a start stores the conversation, its token, routing and first visit together,
+// and a start that cannot store one of them stores none; a batch of visits inserts and updates.
+func startAndVisits(t *testing.T, open Open) {
+	s := open(t, fixed)
+	orgWithAdmin(t, s)
+	now := fixed().UnixMilli()
+	start := func(conv wire.ConversationID, hash string) store.Start {
+		return store.Start{Conv: wire.Conversation{ID: conv, Org: "o", State: wire.ConvWaiting, CustomerName: "Ana\x00", CreatedAt: now},
+			Token:   store.Token{Hash: hash, Org: "o", Role: wire.RoleCustomer, Conv: conv, ExpiresAt: fixed().Add(time.Hour)},
+			Routing: store.ConvRouting{Queue: "general", QueuedAt: now, Visit: 1, Contact: "ana@example.com"},
+			Visit:   store.Visit{Conv: conv, N: 1, Org: "o", Queue: "general", EnteredAt: now}}
+	}
+	if err := s.StartConversation(bg(), start("c1", "h1")); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Conversation(bg(), "c1")
+	if err != nil || c.CustomerName != "Ana\uFFFD" || c.ActivityAt != now {
+		t.Errorf("started conversation = %+v, %v; want the name stored cleanly, activity from its start", c, err)
+	}
+	if tok, err := s.Token(bg(), "h1"); err != nil || tok.Conv != "c1" {
+		t.Errorf("customer token = %+v, %v", tok, err)
+	}
+	if rs, err := s.ConvRoutings(bg(), []wire.ConversationID{"c1"}); err != nil || rs["c1"].Contact != "ana@example.com" {
+		t.Errorf("routing = %+v, %v", rs, err)
+	}
+	// The token's hash is taken: nothing of c2 is stored.
+	if err := s.StartConversation(bg(), start("c2", "h1")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("start with a taken token = %v; want ErrConflict", err)
+	}
+	if _, err := s.Conversation(bg(), "c2"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("conversation of a failed start = %v; want ErrNotFound (all or nothing)", err)
+	}
+	if err := s.StartConversation(bg(), start("c2", "h2")); err != nil {
+		t.Fatalf("start after a failed one = %v", err)
+	}
+	if err := s.SaveVisits(bg(), []store.Visit{
+		{Conv: "c1", N: 1, Org: "o", Queue: "general", EnteredAt: now, AnsweredAt: now + 10, FirstResponseAt: now + 20, Agent: "u_a"},
+		{Conv: "c2", N: 1, Org: "o", Queue: "general", EnteredAt: now, LeftAt: now + 5, Outcome: store.VisitAbandoned},
+		{Conv: "c2", N: 2, Org: "o", Queue: "billing", EnteredAt: now + 5},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := s.Visits(bg(), "o", now, now+100)
+	if err != nil || len(vs) != 3 || vs[0].FirstResponseAt != now+20 || vs[0].Agent != "u_a" || vs[1].Outcome != store.VisitAbandoned || vs[2].Queue != "billing" {
+		t.Errorf("Visits after a batch = %+v, %v; want c1 answered, c2 abandoned then in billing", vs, err)
+	}
+	if err := s.SaveVisits(bg(), []store.Visit{{Conv: "c_none", N: 1, Org: "o", Queue: "general", EnteredAt: now}}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a visit of no conversation = %v; want ErrNotFound", err)
 	}
 }
