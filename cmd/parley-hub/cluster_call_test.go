@@ -234,30 +234,7 @@ func TestClusterCallSurvivesTheOwnersDeath(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	evs := &appEvents{}
-	appLog := &logbuf.Buffer{}
-	svc := app.New(app.Config{Emitter: evs, Devices: app.DevicesTestPattern,
-		Logger: slog.New(slog.NewTextHandler(appLog, &slog.HandlerOptions{Level: slog.LevelInfo}))})
-	t.Cleanup(func() {
-		_ = svc.Close()
-		if t.Failed() {
-			t.Logf("the agent app's log:\n%s", appLog.String())
-		}
-	})
-	if _, err := svc.Session.SignIn(lb.url(), string(hub.DemoOrg), "agent1", hub.DemoPassword); err != nil {
-		t.Fatalf("SignIn: %v", err)
-	}
-	cust := newCallCustomer(ctx, t, lb.url(), "Carla")
-	if _, err := cust.conn.Send(ctx, cust.conv, "Can you call me?"); err != nil {
-		t.Fatal(err)
-	}
-	offers := waitApp(t, evs, time.Time{}, app.EventOffers, 30*time.Second, func(o []app.OfferView) bool { return len(o) == 1 })
-	if _, err := svc.Offers.Accept(offers[0].ID); err != nil {
-		t.Fatalf("Accept: %v", err)
-	}
-	if _, err := svc.Calls.Start(cust.conv, wire.CallVideo); err != nil {
-		t.Fatalf("Calls.Start: %v", err)
-	}
+	svc, evs, cust := agentCallsCustomer(ctx, t, lb, "Carla")
 	cctx, ccancel := context.WithCancel(ctx)
 	defer ccancel()
 	cust.answer(cctx, t)
@@ -426,17 +403,11 @@ func TestClusterCallSurvivesTheOwnersDeath(t *testing.T) {
 	ccancel()
 }
 
-// A call still ringing survives the SIGKILL of its organisation's node too: the agent (the
-// desktop app's services) calls the customer (a pion peer), the owner is killed while it rings,
-// and the node that takes the organisation over keeps the call ringing. Both sides are back on
-// it (the customer sees the same call ringing, the agent is on it and at capacity), the customer
-// answers on the new node with the agent's offer its page held from before the kill, video flows
-// both ways, and the agent's hang-up ends it for both.
-func TestClusterRingingCallSurvivesTheOwnersDeath(t *testing.T) {
-	dsn, nodes, lb := startCluster(t, "g")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-
+// agentCallsCustomer signs agent1 in to the desktop app's services through the balancer, starts a
+// customer (a pion peer) named name who asks for a call, and has the agent accept the chat and
+// start a video call to them. The app's log is printed if the test fails.
+func agentCallsCustomer(ctx context.Context, t *testing.T, lb *balancer, name string) (*app.Services, *appEvents, *callCustomer) {
+	t.Helper()
 	evs := &appEvents{}
 	appLog := &logbuf.Buffer{}
 	svc := app.New(app.Config{Emitter: evs, Devices: app.DevicesTestPattern,
@@ -450,7 +421,7 @@ func TestClusterRingingCallSurvivesTheOwnersDeath(t *testing.T) {
 	if _, err := svc.Session.SignIn(lb.url(), string(hub.DemoOrg), "agent1", hub.DemoPassword); err != nil {
 		t.Fatalf("SignIn: %v", err)
 	}
-	cust := newCallCustomer(ctx, t, lb.url(), "Rita")
+	cust := newCallCustomer(ctx, t, lb.url(), name)
 	if _, err := cust.conn.Send(ctx, cust.conv, "Can you call me?"); err != nil {
 		t.Fatal(err)
 	}
@@ -461,6 +432,21 @@ func TestClusterRingingCallSurvivesTheOwnersDeath(t *testing.T) {
 	if _, err := svc.Calls.Start(cust.conv, wire.CallVideo); err != nil {
 		t.Fatalf("Calls.Start: %v", err)
 	}
+	return svc, evs, cust
+}
+
+// A call still ringing survives the SIGKILL of its organisation's node too: the agent (the
+// desktop app's services) calls the customer (a pion peer), the owner is killed while it rings,
+// and the node that takes the organisation over keeps the call ringing. Both sides are back on
+// it (the customer sees the same call ringing, the agent is on it and at capacity), the customer
+// answers on the new node with the agent's offer its page held from before the kill, video flows
+// both ways, and the agent's hang-up ends it for both.
+func TestClusterRingingCallSurvivesTheOwnersDeath(t *testing.T) {
+	dsn, nodes, lb := startCluster(t, "g")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	svc, evs, cust := agentCallsCustomer(ctx, t, lb, "Rita")
 	ringing := waitCust(t, cust, 0, wire.TypeCallState, 30*time.Second, func(k wire.Call) bool { return k.State == wire.CallRinging })
 	// The customer's page holds the agent's first offer until they answer.
 	waitCust(t, cust, 0, wire.TypeCallSignal, 30*time.Second, func(s wire.CallSignal) bool {
