@@ -13,10 +13,31 @@ import (
 
 // CreateConversation implements store.Store.
 func (e *Engine) CreateConversation(ctx context.Context, c wire.Conversation) error {
+	return e.insertConversation(ctx, e.DB, c)
+}
+
+// StartConversation implements store.Store: four rows, one commit.
+func (e *Engine) StartConversation(ctx context.Context, st store.Start) error {
+	return e.inTx(ctx, func(tx Tx) error {
+		if err := e.insertConversation(ctx, tx, st.Conv); err != nil {
+			return err
+		}
+		if err := e.createToken(ctx, tx, st.Token, e.Now()); err != nil {
+			return err
+		}
+		if err := e.saveConvRouting(ctx, tx, st.Conv.ID, st.Routing); err != nil {
+			return err
+		}
+		return e.saveVisit(ctx, tx, st.Visit)
+	})
+}
+
+// insertConversation adds c; its activity starts at its creation unless it says otherwise.
+func (e *Engine) insertConversation(ctx context.Context, conn Conn, c wire.Conversation) error {
 	if c.ActivityAt == 0 {
 		c.ActivityAt = c.CreatedAt
 	}
-	_, err := e.DB.Exec(ctx, `INSERT INTO conversations (`+ConvCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := conn.Exec(ctx, `INSERT INTO conversations (`+ConvCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Org, c.State, store.Clean(c.CustomerName), c.AgentID, store.Clean(c.AgentName), c.LastSeq, c.CreatedAt, c.AcceptedAt,
 		c.EndedAt, c.EndedBy, c.Customer, c.CustomerSince, c.ActivityAt, c.EndReason, c.Outcome, c.WrapCode, store.Clean(c.WrapNote), c.WrapMS)
 	return e.conflict(err)
