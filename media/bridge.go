@@ -31,6 +31,13 @@ import (
 // and paints nothing. (Ending the streams is not enough: WebKitGTK keeps an MJPEG load open
 // after its <img> is removed, and the page cannot close it.) Shown again, the next frame goes
 // out on the same connections, so the picture comes back at once.
+//
+// Only Go can end a stream, and it must: WebKitGTK opens at most 6 connections to one host and
+// port, and each load it keeps open holds one (the first load of an <img> whose src changed;
+// every load of a page whose web process died). So a stream ends when its feed closes and when
+// EndStreams says the page that opened it is gone, even while a write waits on a viewer that
+// stopped reading; otherwise the loads of a page reloaded after a crash wait for connections
+// that never come free, and its pictures never come.
 type Bridge struct {
 	log *slog.Logger
 	ln  net.Listener
@@ -41,6 +48,8 @@ type Bridge struct {
 	// shown is closed while the window can be seen; while hidden it is an open channel that
 	// SetShown(true) closes.
 	shown chan struct{}
+	// ended is closed, and replaced, by EndStreams: the streams open then end.
+	ended chan struct{}
 	// encodes counts the JPEGs made (tests).
 	encodes atomic.Int64
 }
@@ -49,6 +58,10 @@ type Bridge struct {
 // encoded), so that nothing between the bridge and the <img> takes the idle stream for dead.
 // A variable for tests.
 var hiddenBeat = 15 * time.Second
+
+// streamCut is how long a stream that should end may wait on a write to a viewer that stopped
+// reading before the write is cut.
+const streamCut = 2 * time.Second
 
 // NewBridge starts a bridge on 127.0.0.1 at a free port.
 func NewBridge(log *slog.Logger) (*Bridge, error) {
@@ -59,7 +72,7 @@ func NewBridge(log *slog.Logger) (*Bridge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media: bridge listen: %w", err)
 	}
-	b := &Bridge{log: log, ln: ln, feeds: map[string]*Feed{}, shown: make(chan struct{})}
+	b := &Bridge{log: log, ln: ln, feeds: map[string]*Feed{}, shown: make(chan struct{}), ended: make(chan struct{})}
 	close(b.shown)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /video/{file}", b.serve)
@@ -118,6 +131,18 @@ func (b *Bridge) SetShown(shown bool) {
 	}
 }
 
+// EndStreams ends every stream open now and closes its connection (within streamCut when its
+// viewer stopped reading); feeds stay, and new streams of them start as before. The app calls
+// it when the window's page is gone (its web process died or was ended): the web engine keeps
+// that page's loads open, each holding one of the few connections the reloaded page needs.
+func (b *Bridge) EndStreams() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	close(b.ended)
+	b.ended = make(chan struct{})
+	b.log.Debug("render bridge: streams ended")
+}
+
 // whenShown returns nil while the window is shown, else a channel closed when it is shown again.
 func (b *Bridge) whenShown() <-chan struct{} {
 	b.mu.Lock()
@@ -154,7 +179,7 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) {
 	switch ext {
 	case "jpg":
 		// One frame: the newest.
-		j, _, ok := f.jpegAfter(r.Context(), 0, width, false)
+		j, _, ok := f.jpegAfter(r.Context(), nil, 0, width, false)
 		if !ok {
 			http.Error(w, "no frame", http.StatusServiceUnavailable)
 			return
@@ -164,9 +189,43 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) {
 	case "mjpeg":
 		const boundary = "parleyframe"
 		w.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary="+boundary)
+		// A stream ends only when it is dead: its connection is never used again.
+		w.Header().Set("Connection", "close")
 		fl, _ := w.(http.Flusher)
-		f.viewers.Add(1)
-		defer f.viewers.Add(-1)
+		b.mu.Lock()
+		ended := b.ended
+		b.mu.Unlock()
+		log := b.log.With("feed", f.token[:6], "w", width)
+		log.Debug("render bridge: stream started", "viewers", f.viewers.Add(1))
+		sent := 0
+		// The stream ends when its feed closes, when EndStreams says its page is gone, or when
+		// the viewer goes: the loop below returns between two pictures, and the response ends
+		// as HTTP says. (Not with a reset: seen in the app's E2E, once about six streams had
+		// ended with one, WebKitGTK's loads to the bridge waited forever with no connection
+		// open.) A write that waits on a viewer that stopped reading is cut after streamCut.
+		stop := make(chan struct{})
+		stopped := make(chan struct{})
+		go func() {
+			defer close(stopped)
+			select {
+			case <-f.done:
+			case <-ended:
+			case <-stop:
+				return
+			}
+			t := time.NewTimer(streamCut)
+			defer t.Stop()
+			select {
+			case <-stop:
+			case <-t.C:
+				_ = http.NewResponseController(w).SetWriteDeadline(time.Now())
+			}
+		}()
+		defer func() {
+			close(stop)
+			<-stopped
+			log.Debug("render bridge: stream ended", "viewers", f.viewers.Add(-1), "frames", sent)
+		}()
 		// Each part ends with the next boundary line, so a viewer can show a frame as soon as
 		// it arrives instead of when the following frame's boundary comes (one frame later).
 		if _, err := fmt.Fprintf(w, "--%s\r\n", boundary); err != nil {
@@ -198,6 +257,8 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) {
 			if d := time.Until(next); gap > 0 && d > 0 {
 				select {
 				case <-time.After(d):
+				case <-ended:
+					return
 				case <-r.Context().Done():
 					return
 				}
@@ -214,13 +275,16 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) {
 				case <-f.done:
 					beat.Stop()
 					return
+				case <-ended:
+					beat.Stop()
+					return
 				case <-r.Context().Done():
 					beat.Stop()
 					return
 				}
 				beat.Stop()
 			}
-			j, s, ok := f.jpegAfter(r.Context(), seq, width, true)
+			j, s, ok := f.jpegAfter(r.Context(), ended, seq, width, true)
 			if !ok {
 				return
 			}
@@ -231,6 +295,7 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) {
 			if !send(j) {
 				return
 			}
+			sent++
 		}
 	default:
 		http.NotFound(w, r)
@@ -315,9 +380,10 @@ func queryInt(r *http.Request, name string, limit int) int {
 }
 
 // jpegAfter waits for a frame newer than seq and returns its JPEG, shrunk to width (0: as it
-// came). With skipHidden, a window hidden while it waited gets no JPEG (nil, seq, true): a
-// stream's loop checks for a hidden window before it waits, and nothing is encoded after.
-func (f *Feed) jpegAfter(ctx context.Context, seq uint64, width int, skipHidden bool) ([]byte, uint64, bool) {
+// came), or false once ctx is done, ended is closed or the feed closed. With skipHidden, a window
+// hidden while it waited gets no JPEG (nil, seq, true): a stream's loop checks for a hidden
+// window before it waits, and nothing is encoded after.
+func (f *Feed) jpegAfter(ctx context.Context, ended <-chan struct{}, seq uint64, width int, skipHidden bool) ([]byte, uint64, bool) {
 	for {
 		if skipHidden && f.hidden() {
 			return nil, seq, true
@@ -360,6 +426,8 @@ func (f *Feed) jpegAfter(ctx context.Context, seq uint64, width int, skipHidden 
 		f.mu.Unlock()
 		select {
 		case <-ch:
+		case <-ended:
+			return nil, 0, false
 		case <-ctx.Done():
 			return nil, 0, false
 		}

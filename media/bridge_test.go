@@ -3,8 +3,10 @@ package media
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image/jpeg"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -159,4 +161,100 @@ func TestBridgeHidden(t *testing.T) {
 	if br.encodes.Load() == enc {
 		t.Error("shown again: nothing encoded")
 	}
+}
+
+// TestBridgeEndsStreams: a stream ends, its connection closed, when EndStreams says its page is
+// gone and when its feed closes, even while its viewer reads nothing any more (as WebKitGTK does
+// with a load it keeps open); a stream started after EndStreams carries pictures as before.
+func TestBridgeEndsStreams(t *testing.T) {
+	br, err := NewBridge(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer br.Close()
+	f := br.NewFeed()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		p := NewPattern(640, 480)
+		tk := time.NewTicker(time.Second / 30)
+		defer tk.Stop()
+		for {
+			f.Publish(p.Draw(time.Now()))
+			select {
+			case <-tk.C:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	addr := strings.TrimPrefix(f.URL(), "http://")
+	addr = addr[:strings.Index(addr, "/")]
+	path := strings.TrimPrefix(f.URL(), "http://"+addr)
+	// open starts a stream on its own connection and reads its first picture.
+	open := func() net.Conn {
+		t.Helper()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, addr)
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got := make([]byte, 0, 64<<10)
+		buf := make([]byte, 4<<10)
+		for !bytes.Contains(got, []byte("Content-Length")) {
+			n, err := c.Read(buf)
+			if err != nil {
+				t.Fatalf("first picture: %v (%q)", err, got)
+			}
+			got = append(got, buf[:n]...)
+		}
+		_ = c.SetReadDeadline(time.Time{})
+		return c
+	}
+	// closed reads what is left of c and reports whether the bridge closed it within 10 s.
+	closed := func(c net.Conn) bool {
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err := io.Copy(io.Discard, c)
+		return err == nil // EOF
+	}
+	waitViewers := func(n int32) {
+		t.Helper()
+		for end := time.Now().Add(5 * time.Second); f.viewers.Load() != n; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("viewers = %d; want %d", f.viewers.Load(), n)
+			}
+		}
+	}
+
+	// Two viewers: one reads on, the other reads no more and its buffers fill; the page is
+	// gone: both streams end.
+	stuck, reading := open(), open()
+	defer stuck.Close()
+	defer reading.Close()
+	readingEnded := make(chan bool, 1)
+	go func() { readingEnded <- closed(reading) }()
+	time.Sleep(2 * time.Second) // ~60 pictures: the stuck viewer's buffers are full
+	if n := f.viewers.Load(); n != 2 {
+		t.Fatalf("viewers = %d before EndStreams; want 2", n)
+	}
+	br.EndStreams()
+	if !closed(stuck) {
+		t.Error("EndStreams: the stream of a viewer that reads nothing did not end")
+	}
+	if !<-readingEnded {
+		t.Error("EndStreams: a reading viewer's stream did not end")
+	}
+	waitViewers(0)
+
+	// The reloaded page's stream works; a viewer that reads no more ends with its feed.
+	stuck = open()
+	defer stuck.Close()
+	time.Sleep(time.Second)
+	waitViewers(1)
+	f.Close()
+	if !closed(stuck) {
+		t.Error("feed closed: the stream of a viewer that reads nothing did not end")
+	}
+	waitViewers(0)
 }
