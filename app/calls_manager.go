@@ -112,6 +112,17 @@ func (m *callManager) setShown(shown bool) {
 	}
 }
 
+// endStreams ends the render bridge's streams: the page that showed them is gone (see
+// Bridge.EndStreams), and its reloaded page opens its own.
+func (m *callManager) endStreams() {
+	m.mu.Lock()
+	br := m.bridge
+	m.mu.Unlock()
+	if br != nil {
+		br.EndStreams()
+	}
+}
+
 // onHub takes a call event from the hub. It runs on the connection's goroutine under core.mu,
 // so it only converts hub times to local ones and queues the work.
 func (m *callManager) onHub(ev wire.Envelope) {

@@ -121,6 +121,10 @@ func (s *Services) WindowGone(reason string) (reload bool) {
 	w.mu.Unlock()
 	w.c.log.Warn("window web content stopped", "reason", reason, "reload", reload, "recent", len(w.crashes))
 	w.c.calls.setShown(true) // the reloaded page sees its pictures even before it says it can be seen
+	// The web engine keeps the dead page's video loads open, each holding one of the few
+	// connections it makes to the render bridge: without this the reloaded page's pictures
+	// wait for connections that never come free.
+	w.c.calls.endStreams()
 	if !reload {
 		go w.giveUp()
 	}
