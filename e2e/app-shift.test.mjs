@@ -4,7 +4,7 @@
 // window go to test-results/app-shift-*.png.
 //
 // Run: make test-app-shift-e2e (or node --test e2e/app-shift.test.mjs with out/parley-e2e,
-// out/parley-hub built).
+// out/parley-hub built). E2E_VERBOSE=1 prints the window's output with its debug logs (-v).
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -24,7 +24,7 @@ const customers = new Set();
 before(async () => {
   hub = await startHub({ args: ['-ring-timeout', '60s'] });
   browser = await launchChromium({ media: true, args: ['--auto-select-desktop-capture-source=Entire screen'] });
-  win = await startWindow({ args: ['-hub', hub.url, '-devices', 'test-pattern'] });
+  win = await startWindow({ args: ['-hub', hub.url, '-devices', 'test-pattern', ...(process.env.E2E_VERBOSE ? ['-v'] : [])] });
   await signIn(win, 'agent1');
   await win.waitForFunction(() => document.querySelector('[data-testid="presence"]')?.value === 'available', null, { timeout: T });
 });
@@ -294,6 +294,10 @@ test('item 1: a crashed or hung page is reloaded, the agent is told, and the cal
   const third = await webProcess();
   assert.ok(third > 0 && third !== again, `a new web process after the hang (${again} -> ${third})`);
   await win.locator('[data-testid="floating-call-control"][data-state="active"]').waitFor({ timeout: T });
+  // The customer's picture comes back in the third page too: the two dead pages' video loads,
+  // which the web engine keeps open, no longer take the connections it needs.
+  await win.waitForFunction(() => document.querySelector('[data-testid="remote-video"]')?.naturalWidth > 0, null, { timeout: T });
+  await win.shot('app-shift-recovered-hang.png');
 
   // The window works: the agent ends the call with a real click, and the customer sees it.
   await win.getByTestId('call-end').click();
