@@ -12,8 +12,12 @@
 // window on the X display (bench/xstamp) against the time they were drawn.
 //
 // Run: make bench-app (or node bench/app.mjs with out/parley-hub, out/parley-e2e, out/xstamp).
+// BENCH_PROFILE=DIR (a diagnosis run, not for the table: profiling costs CPU) also writes, for the
+// app measured last, Go's CPU profile over the measured seconds (DIR/app-cpu.pprof, through the
+// test build's PARLEY_PPROF), perf's samples of the whole tree (DIR/app-perf.data, when perf is
+// there) and prints the call's set-up timeline from the app's logs (-v), from the click.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,6 +30,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS || 10);
 const T = 60_000;
 const XSTAMP = process.env.PARLEY_XSTAMP || join(root, 'out', 'xstamp');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const PROFILE = process.env.BENCH_PROFILE || '';
 
 /** customerInit runs in the customer's pages: a stamped 640x480@30 camera and a tone for the
  * microphone (so the agent's window shows readable stamps), and an instant accept with video. */
@@ -156,12 +161,18 @@ function memory(pids) {
   return { rss, pss };
 }
 
-/** cost measures the tree under rootPid over SECONDS: % of one core per process name, memory. */
-async function cost(rootPid) {
+/**
+ * cost measures the tree under rootPid over SECONDS: % of one core per process name, memory.
+ * With profile (a Window of a build started with PARLEY_PPROF) it also records Go's CPU profile
+ * and perf's samples of the tree over the same seconds into PROFILE.
+ */
+async function cost(rootPid, profile) {
   const pids = tree(rootPid);
   const a = cpuTicks(pids);
   const t0 = Date.now();
+  const extra = profile ? recordProfiles(profile, pids) : [];
   await sleep(SECONDS * 1000);
+  await Promise.all(extra);
   const pids2 = tree(rootPid);
   const b = cpuTicks(pids2);
   const secs = (Date.now() - t0) / 1000;
@@ -174,6 +185,40 @@ async function cost(rootPid) {
     byName[n] = (byName[n] ?? 0) + d;
   }
   return { cpu: total * 100, byName: Object.fromEntries(Object.entries(byName).map(([k, v]) => [k, Math.round(v * 100)])), ...memory(pids2), procs: pids2.length };
+}
+
+/** recordProfiles starts Go's CPU profile of the app and perf on pids for SECONDS (into PROFILE). */
+function recordProfiles(win, pids) {
+  mkdirSync(PROFILE, { recursive: true });
+  const out = [];
+  const url = win.logs.map((l) => /parley-e2e: pprof (\S+)/.exec(l)?.[1]).find(Boolean);
+  if (url) {
+    out.push(
+      fetch(`${url}profile?seconds=${SECONDS}`)
+        .then((r) => r.arrayBuffer())
+        .then((b) => writeFileSync(join(PROFILE, 'app-cpu.pprof'), Buffer.from(b)))
+        .catch((e) => console.error('bench-app: pprof:', e.message)),
+    );
+  }
+  out.push(
+    run('perf', ['record', '-q', '-F', '499', '-g', '-p', pids.join(','), '-o', join(PROFILE, 'app-perf.data'), '--', 'sleep', String(SECONDS)]).catch((e) =>
+      console.error('bench-app: perf:', e.message.split('\n')[0]),
+    ),
+  );
+  return out;
+}
+
+/** timeline prints the app's log lines about the call with their time from the click t0. */
+function timeline(logs, t0) {
+  console.log('\napp call set-up, ms from the click (app log, -v):');
+  for (const l of logs) {
+    const m = /^time=(\S+) level=\S+ msg=(.*)$/.exec(l);
+    if (!m) continue;
+    const at = Date.parse(m[1]) - t0;
+    if (at < -500 || at > 20_000) continue;
+    if (!/call|remote|frame|key|connection|bridge|ICE|ice|viewer|JPEG/i.test(m[2])) continue;
+    console.log(`  ${String(at).padStart(6)}  ${m[2].slice(0, 150)}`);
+  }
 }
 
 /**
@@ -233,8 +278,8 @@ async function leave(cust) {
 }
 
 /** benchApp: the app's window calls a customer from More commands; its tree is measured. */
-async function benchApp(hub, custBrowser, bin) {
-  const win = await startWindow({ args: ['-hub', hub.url, '-devices', 'test-pattern'], binary: bin });
+async function benchApp(hub, custBrowser, bin, profile = false) {
+  const win = await startWindow({ args: ['-hub', hub.url, '-devices', 'test-pattern', ...(profile ? ['-v'] : [])], binary: bin, env: profile ? { PARLEY_PPROF: '1' } : {} });
   try {
     await win.getByTestId('signin-hub').fill(hub.url);
     await win.getByTestId('signin-org').fill('demo');
@@ -263,11 +308,15 @@ async function benchApp(hub, custBrowser, bin) {
     }
     const b = await cust.bench();
     const setup = first.at - t0 - (b.accepted - b.incoming);
+    if (profile) {
+      timeline(win.logs, t0);
+      console.log(`  customer: call rang at ${b.incoming - t0}, accepted at ${b.accepted - t0}; first stamp painted at ${first.at - t0} (frame drawn at ${first.stamp - t0})`);
+    }
     const img = await win.getByTestId('remote-video').boundingBox();
     rect = stampRect({ ...img, x: win.origin.x + img.x, y: win.origin.y + img.y });
     await sleep(2000); // past the start-up (key frames, rate control settling)
     const pid = await win.appPid();
-    const c = await cost(pid);
+    const c = await cost(pid, profile ? win : null);
     const frames = await xstamp(win.xenv, rect, { seconds: Math.min(SECONDS, 5) }).done;
     const lat = frames.map((f) => f.at - f.stamp);
     await win.shot('bench-app-window.png');
@@ -278,10 +327,19 @@ async function benchApp(hub, custBrowser, bin) {
     await win.restore();
     await cust.page.getByTestId('call-end').click();
     await leave(cust);
-    return { ...c, minimised, setup, g2gMedian: quantile(lat, 0.5), g2gP95: quantile(lat, 0.95), fps: frames.length / Math.min(SECONDS, 5), box };
+    await sleep(500);
+    return { ...c, minimised, setup, g2gMedian: quantile(lat, 0.5), g2gP95: quantile(lat, 0.95), fps: frames.length / Math.min(SECONDS, 5), box, video: videoNotes(win.logs) };
   } finally {
     await win.stop();
   }
+}
+
+/** videoNotes are the app's own figures for the customer's video (media's "remote video ended"). */
+function videoNotes(logs) {
+  return logs
+    .filter((l) => /msg="remote video ended"/.test(l))
+    .map((l) => l.replace(/^.*msg="remote video ended"/, '').replace(/\S*(conv|call|component)=\S+ ?/g, '').trim())
+    .join('; ');
 }
 
 /** benchChromium: a Chromium agent tab (own headed browser) calls the customer; its tree is measured. */
@@ -341,7 +399,7 @@ try {
   // BENCH_BEFORE names an earlier build of the app: measured too, in the same run, for a
   // before/after column.
   const before = process.env.BENCH_BEFORE ? await benchApp(hub, custBrowser, process.env.BENCH_BEFORE) : null;
-  const app = await benchApp(hub, custBrowser);
+  const app = await benchApp(hub, custBrowser, undefined, !!PROFILE);
   const web = await benchChromium(hub, custBrowser, app.box);
   const mib = (k) => (k / 1024).toFixed(0);
   const r = (a, b) => (a / b).toFixed(2);
@@ -368,6 +426,7 @@ try {
     console.log('');
   }
   console.log(`app tree (${app.procs} processes), % of a core: ${JSON.stringify(app.byName)}`);
+  console.log(`app, the customer's video over the call: ${app.video}${before ? ` (before: ${before.video})` : ''}`);
   console.log(`Chromium tree (${web.procs} processes), % of a core: ${JSON.stringify(web.byName)}`);
 } catch (err) {
   console.error('bench-app failed:', err);

@@ -291,11 +291,15 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) {
 			if j == nil { // hidden while it waited for the frame: wait to be shown (above)
 				continue
 			}
+			if last == nil {
+				log.Debug("render bridge: first frame to the stream", "bytes", len(j))
+			}
 			seq, next, last = s, time.Now().Add(gap), j
 			if !send(j) {
 				return
 			}
 			sent++
+			f.sent.Add(1)
 		}
 	default:
 		http.NotFound(w, r)
@@ -307,6 +311,7 @@ type Feed struct {
 	b       *Bridge
 	token   string
 	viewers atomic.Int32
+	sent    atomic.Int64 // frames written to MJPEG viewers, all together
 	onFrame atomic.Pointer[func(*image.YCbCr)]
 
 	mu      sync.Mutex

@@ -92,21 +92,37 @@ func (c *Call) receiveVideo(tr *webrtc.TrackRemote) {
 	ssrc := uint32(tr.SSRC())
 	needKey := true
 	var lastPLI time.Time
+	// What became of the frames, said when the track ends: frames lost on the way, frames
+	// skipped while waiting for a key frame, key frames asked for.
+	var lostN, skipped, asked int
+	start := time.Now()
+	defer func() {
+		c.log.Info("remote video ended", "decoded", c.st.framesDecoded.Load(), "sent_to_view", c.remote.sent.Load(),
+			"lost", lostN, "skipped", skipped, "key_requests", asked, "seconds", int(time.Since(start).Seconds()))
+	}()
 	askKey := func() {
 		if time.Since(lastPLI) < 300*time.Millisecond {
 			return
 		}
 		lastPLI = time.Now()
+		asked++
+		c.log.Debug("remote video: asking for a key frame")
 		_ = c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 	}
+	first := true
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
 			return
 		}
+		if first {
+			c.log.Debug("remote video: first packet")
+			first = false
+		}
 		c.st.bytesRecvVideo.Add(int64(len(pkt.Payload)))
 		frames, lost := asm.push(clonePacket(pkt))
 		if lost {
+			lostN++
 			needKey = true
 		}
 		for _, f := range frames {
@@ -121,6 +137,7 @@ func (c *Call) receiveVideo(tr *webrtc.TrackRemote) {
 			}
 			if needKey {
 				if !vc.isKeyFrame(f) {
+					skipped++
 					askKey()
 					continue
 				}
@@ -136,6 +153,7 @@ func (c *Call) receiveVideo(tr *webrtc.TrackRemote) {
 				continue
 			}
 			if c.st.framesDecoded.Add(1) == 1 {
+				c.log.Debug("remote video: first frame decoded", "size", img.Rect.Size().String())
 				c.st.firstFrame.Store(time.Now().UnixNano())
 				c.update(func(s *State) { s.RemoteVideo = true })
 			}
