@@ -9,7 +9,9 @@ import (
 // marker) and all before it are in, without waiting for the next frame as pion's samplebuilder
 // does (that would add a frame of latency). Packets that NACK brings back late still complete
 // their frame. Frames are handed on in order; a frame that can no longer complete is skipped
-// and the caller is told so it can ask for a key frame.
+// and the caller is told so it can ask for a key frame. Padding-only packets (a sender's
+// bandwidth probes: Chromium sends them on the video's own stream when RTX is not negotiated)
+// carry no media and fill no gap: a frame after them is not taken for lost.
 type assembler struct {
 	dep     rtp.Depacketizer
 	buf     [512]*rtp.Packet // by sequence number modulo 512
@@ -42,7 +44,7 @@ func (a *assembler) push(p *rtp.Packet) (frames [][]byte, lost bool) {
 			}
 			break
 		}
-		if a.started && first != a.lastOut+1 {
+		if a.started && first != a.lastOut+1 && !a.padding(a.lastOut+1, first) {
 			lost = true
 		}
 		a.started = true
@@ -76,7 +78,7 @@ func (a *assembler) collect(m uint16) ([]byte, uint16, bool) {
 			}
 			break
 		}
-		if prev.Timestamp != ts {
+		if prev.Timestamp != ts || len(prev.Payload) == 0 {
 			break
 		}
 		first--
@@ -94,6 +96,23 @@ func (a *assembler) collect(m uint16) ([]byte, uint16, bool) {
 		}
 	}
 	return frame, first, true
+}
+
+// padding reports whether the packets from up to (not including) to are all in and all
+// padding only, and forgets them if so.
+func (a *assembler) padding(from, to uint16) bool {
+	if uint16(to-from) > 400 {
+		return false
+	}
+	for s := from; s != to; s++ {
+		if p := a.buf[s%512]; p == nil || p.SequenceNumber != s || len(p.Payload) != 0 {
+			return false
+		}
+	}
+	for s := from; s != to; s++ {
+		a.buf[s%512] = nil
+	}
+	return true
 }
 
 // seqLess reports whether a comes before b in sequence-number order.

@@ -43,6 +43,27 @@ func TestAssembler(t *testing.T) {
 			q[4], q[5] = q[5], q[4]
 			return q
 		}, 3, false},
+		{"padding-only packets between frames (a bandwidth probe)", func(p []*rtp.Packet) []*rtp.Packet {
+			// Frame 1 is packets 0-2; three probes follow it, numbered in the stream as a
+			// sender numbers them, and one comes late, after frame 2's first packet.
+			var q []*rtp.Packet
+			pad := func() *rtp.Packet {
+				return &rtp.Packet{Header: rtp.Header{Version: 2, Padding: true, PayloadType: 96, Timestamp: p[2].Timestamp, SSRC: p[2].SSRC}, PaddingSize: 200}
+			}
+			q = append(q, p[:3]...)
+			q = append(q, pad(), pad(), p[3], pad())
+			q = append(q, p[4:]...)
+			seq := uint16(1000)
+			for _, x := range q {
+				if x.PaddingSize == 0 || x.Padding {
+					x.SequenceNumber = seq
+					seq++
+				}
+			}
+			// The late probe was sent before frame 2: swap the sequence numbers back.
+			q[5].SequenceNumber, q[6].SequenceNumber = q[6].SequenceNumber, q[5].SequenceNumber
+			return q
+		}, 3, false},
 		{"middle frame lost", func(p []*rtp.Packet) []*rtp.Packet {
 			// 100-byte packets: frame 1 is packets 0-2, frame 2 is 3-4.
 			return append(append([]*rtp.Packet(nil), p[:3]...), p[5:]...)
