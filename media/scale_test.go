@@ -2,6 +2,7 @@ package media
 
 import (
 	"image"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -9,9 +10,12 @@ import (
 func TestDownscale(t *testing.T) {
 	now := time.UnixMilli(1_800_000_000_123)
 	src := NewPattern(640, 480).Draw(now)
-	for _, w := range []int{320, 324, 97, 64} {
+	for _, w := range []int{320, 324, 97, 64, 362, 400} {
 		got := Downscale(src, w)
 		wantW := w &^ 1
+		if w >= 320 && w <= 360 { // near half: exactly half
+			wantW = 320
+		}
 		if got.Rect.Dx() != wantW || got.Rect.Dy() != (480*wantW/640)&^1 {
 			t.Errorf("Downscale(640x480, %d) = %v; want %dx%d", w, got.Rect, wantW, (480*wantW/640)&^1)
 		}
@@ -51,9 +55,38 @@ func TestDownscale(t *testing.T) {
 	}
 }
 
+// TestHalf: the halving fast path gives what the general box filter gives, to the bit.
+func TestHalf(t *testing.T) {
+	src := NewPattern(640, 480).Draw(time.UnixMilli(1_800_000_000_123))
+	// Noise on top, so that every rounding case comes up.
+	x := uint32(7)
+	for i := range src.Y {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		src.Y[i] = byte(int(src.Y[i]) + int(x%64) - 32)
+	}
+	for _, w := range []int{640, 638, 6} { // 638 and 6: tails that are not a multiple of four
+		h := 8
+		want := make([]byte, w/2*h/2)
+		got := make([]byte, w/2*h/2)
+		box(want, w/2, w/2, h/2, src.Y, src.YStride, w, h)
+		half(got, w/2, w/2, h/2, src.Y, src.YStride, w, h)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("half(%dx%d)[%d] = %d; box gives %d", w, h, i, got[i], want[i])
+			}
+		}
+	}
+}
+
 func BenchmarkDownscale(b *testing.B) {
 	src := NewPattern(640, 480).Draw(time.Now())
-	for b.Loop() {
-		Downscale(src, 324)
+	for _, w := range []int{324, 400, 97} {
+		b.Run(strconv.Itoa(w), func(b *testing.B) {
+			for b.Loop() {
+				Downscale(src, w)
+			}
+		})
 	}
 }
