@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"io"
 	"net/url"
 	"sync"
 	"time"
@@ -304,11 +305,7 @@ func (s *Setup) camera(r *setupRun, id string) {
 		s.update(r, SetupLine{Check: CheckCamera, Status: string(nettest.Warn), Code: code})
 		return
 	}
-	var once sync.Once
-	closeSrc := func() { once.Do(func() { _ = src.Close() }) }
-	defer closeSrc()
-	stop := context.AfterFunc(r.ctx, closeSrc) // a blocked Read returns once the camera closes
-	defer stop()
+	defer closeWhenDone(r.ctx, src)() // a blocked Read returns once the camera closes
 	for frames := 0; ; frames++ {
 		img, err := src.Read()
 		if r.ctx.Err() != nil {
@@ -323,6 +320,18 @@ func (s *Setup) camera(r *setupRun, id string) {
 		if frames == 0 {
 			s.update(r, SetupLine{Check: CheckCamera, Status: string(nettest.Pass), Code: codeCameraOK})
 		}
+	}
+}
+
+// closeWhenDone closes c, once, when ctx ends or when the returned func is called, whichever
+// comes first: a check's device read that blocks returns as soon as the check is cancelled.
+func closeWhenDone(ctx context.Context, c io.Closer) (closeNow func()) {
+	var once sync.Once
+	closeC := func() { once.Do(func() { _ = c.Close() }) }
+	stop := context.AfterFunc(ctx, closeC)
+	return func() {
+		stop()
+		closeC()
 	}
 }
 
@@ -352,11 +361,7 @@ func (s *Setup) microphone(r *setupRun, id string) {
 		s.update(r, SetupLine{Check: CheckMicrophone, Status: string(nettest.Fail), Code: code})
 		return
 	}
-	var once sync.Once
-	closeSrc := func() { once.Do(func() { _ = src.Close() }) }
-	defer closeSrc()
-	stop := context.AfterFunc(r.ctx, closeSrc)
-	defer stop()
+	defer closeWhenDone(r.ctx, src)()
 	pcm := make([]int16, opus.FrameSamples)
 	start := time.Now()
 	heard, state := false, ""
