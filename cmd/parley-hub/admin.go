@@ -139,15 +139,13 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&password, "password-signin", "", "allow password sign-in: true or false")
 	fs.IntVar(&capacity, "capacity", 0, "chat capacity, 1 to 20")
 	fs.DurationVar(&ttl, "ttl", 24*time.Hour, "the token's lifetime")
-	pos, err := parseInterspersed(fs, args[1:])
+	pos, set, err := parseInterspersed(fs, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
 	if err != nil {
 		return exitUsage
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	want := func(n int, what string) bool {
 		if len(pos) != n {
 			fmt.Fprintf(stderr, "parley-hub %s: %s\n", cmd, what)
@@ -439,19 +437,20 @@ func (a *admin) fail(err error) int {
 }
 
 // parseInterspersed parses flags that may come before, between or after the positional
-// arguments, and returns those.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
+// arguments, and returns those and the names of the flags given.
+func parseInterspersed(fs *flag.FlagSet, args []string) (pos []string, set map[string]bool, err error) {
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
+		if len(args) > 0 && args[0] == "--" {
+			pos, args = append(pos, args[1:]...), nil
 		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
+		if len(args) == 0 {
+			set = map[string]bool{}
+			fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+			return pos, set, nil
 		}
 		pos = append(pos, args[0])
 		args = args[1:]

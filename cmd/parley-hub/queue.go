@@ -69,15 +69,13 @@ func runQueue(ctx context.Context, a *admin, args []string) int {
 	fs.StringVar(&queues, "queues", "", "the member's queues, e.g. sales,billing")
 	fs.StringVar(&question, "question", "", "the pre-chat question")
 	fs.Var(&choices, "choice", "a pre-chat answer: 'ID|Label|QUEUE[|skill:level,...]' (repeat)")
-	pos, err := parseInterspersed(fs, args[1:])
+	pos, set, err := parseInterspersed(fs, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
 	if err != nil {
 		return exitUsage
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	usage := func(msg string) int {
 		fmt.Fprintf(a.stderr, "parley-hub queue %s: %s\n", cmd, msg)
 		return exitUsage
