@@ -23,6 +23,21 @@ func setupHub(t *testing.T) *hub.Server {
 	return openHub(t, hub.Config{Demo: true, TURNUDP: "127.0.0.1:0", TURNTCP: "127.0.0.1:0"})
 }
 
+// setupSignedIn runs a hub as setupHub does and signs agent1 in to an app with the
+// test-pattern devices, whose setup events the test log shows.
+func setupSignedIn(t *testing.T) (*hub.Server, *app.Services, *recorder) {
+	t.Helper()
+	s := setupHub(t)
+	rec := newRecorder()
+	svc := app.New(app.Config{Emitter: rec, Devices: app.DevicesTestPattern})
+	t.Cleanup(func() { _ = svc.Close() })
+	logSetup(t, rec)
+	if _, err := svc.Session.SignIn(s.URL(), "demo", "agent1", "demo"); err != nil {
+		t.Fatal(err)
+	}
+	return s, svc, rec
+}
+
 func setupLine(v app.SetupView, check string) app.SetupLine {
 	for _, l := range v.Lines {
 		if l.Check == check {
@@ -37,15 +52,8 @@ func setupLine(v app.SetupView, check string) app.SetupLine {
 // agent confirms it, and the network lines come from the real hub and relay. Stopping closes
 // the devices and leaves no allocation on the relay.
 func TestSetupAllPass(t *testing.T) {
-	s := setupHub(t)
-	rec := newRecorder()
-	svc := app.New(app.Config{Emitter: rec, Devices: app.DevicesTestPattern})
-	t.Cleanup(func() { _ = svc.Close() })
-	logSetup(t, rec)
+	s, svc, rec := setupSignedIn(t)
 	t.Cleanup(func() { rec.checkOrder(t) })
-	if _, err := svc.Session.SignIn(s.URL(), "demo", "agent1", "demo"); err != nil {
-		t.Fatal(err)
-	}
 	played := make(chan string, 1)
 	app.SetSetupDevices(svc.Setup, nil, nil, func(_ context.Context, id string, _ float64, _ time.Duration) error {
 		played <- id
@@ -147,14 +155,7 @@ func (m *lostMic) Close() error { return nil }
 // TestSetupMicrophoneLost: a microphone that works, then goes away during the check, first
 // passes and moves the meter, then says it stopped.
 func TestSetupMicrophoneLost(t *testing.T) {
-	s := setupHub(t)
-	rec := newRecorder()
-	svc := app.New(app.Config{Emitter: rec, Devices: app.DevicesTestPattern})
-	t.Cleanup(func() { _ = svc.Close() })
-	logSetup(t, rec)
-	if _, err := svc.Session.SignIn(s.URL(), "demo", "agent1", "demo"); err != nil {
-		t.Fatal(err)
-	}
+	_, svc, rec := setupSignedIn(t)
 	app.SetSetupDevices(svc.Setup, nil, func(string) (media.AudioSource, error) { return &lostMic{reads: 25}, nil }, nil)
 	if _, err := svc.Setup.Start(); err != nil {
 		t.Fatal(err)
@@ -171,14 +172,7 @@ func TestSetupMicrophoneLost(t *testing.T) {
 // system refuses each give their line, not an error, and a failed speaker says so; the camera is
 // closed.
 func TestSetupDeviceProblems(t *testing.T) {
-	s := setupHub(t)
-	rec := newRecorder()
-	svc := app.New(app.Config{Emitter: rec, Devices: app.DevicesTestPattern})
-	t.Cleanup(func() { _ = svc.Close() })
-	logSetup(t, rec)
-	if _, err := svc.Session.SignIn(s.URL(), "demo", "agent1", "demo"); err != nil {
-		t.Fatal(err)
-	}
+	s, svc, rec := setupSignedIn(t)
 	cam := &lostCamera{frames: 3, closed: make(chan struct{})}
 	app.SetSetupDevices(svc.Setup,
 		func(string, int, int, int) (media.VideoSource, error) { return cam, nil },
