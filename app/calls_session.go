@@ -484,6 +484,21 @@ func (s *callSession) startStats() {
 	stop := make(chan struct{})
 	s.stopStats = stop
 	mc, id, relay, q := s.mc, s.id, s.relayOnly, s.q
+	everySecond(stop, func() {
+		qv := quality(id, mc.Stats(), relay)
+		q.Enqueue(func() {
+			if s.state != CallEnded {
+				if s.mon != nil && s.coach() != "" {
+					qv.CoachLevel = round3(s.mon.VoiceLevel())
+				}
+				s.m.c.events.emit(EventCallQuality, qv)
+			}
+		})
+	})
+}
+
+// everySecond calls f once a second, on a goroutine of its own, until stop is closed.
+func everySecond(stop <-chan struct{}, f func()) {
 	go func() {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
@@ -492,15 +507,7 @@ func (s *callSession) startStats() {
 			case <-stop:
 				return
 			case <-t.C:
-				qv := quality(id, mc.Stats(), relay)
-				q.Enqueue(func() {
-					if s.state != CallEnded {
-						if s.mon != nil && s.coach() != "" {
-							qv.CoachLevel = round3(s.mon.VoiceLevel())
-						}
-						s.m.c.events.emit(EventCallQuality, qv)
-					}
-				})
+				f()
 			}
 		}
 	}()

@@ -381,23 +381,13 @@ func (ms *monitors) open(l *monitorLeg, st wire.Monitor) error {
 		l.lmu.Unlock()
 	})
 	l.stop = make(chan struct{})
-	stop := l.stop
-	go func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				q.Enqueue(func() {
-					if !l.view.Ended {
-						ms.emit(l)
-					}
-				})
+	everySecond(l.stop, func() {
+		q.Enqueue(func() {
+			if !l.view.Ended {
+				ms.emit(l)
 			}
-		}
-	}()
+		})
+	})
 	return nil
 }
 
