@@ -14,17 +14,18 @@ import (
 	"time"
 )
 
-// TestBridgeSizeAndRate: a viewer gets frames at the width it shows (?w=) and no faster than it
-// asks (?fps=), while frames are published at 30 per second.
-func TestBridgeSizeAndRate(t *testing.T) {
+// patternFeed opens a bridge with one feed that the 640x480 test pattern is published on at 30
+// frames a second; when the test ends, ctx ends, the pattern stops and the bridge closes.
+func patternFeed(t *testing.T) (*Bridge, *Feed, context.Context) {
+	t.Helper()
 	br, err := NewBridge(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer br.Close()
+	t.Cleanup(func() { br.Close() })
 	f := br.NewFeed()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	go func() {
 		p := NewPattern(640, 480)
 		tk := time.NewTicker(time.Second / 30)
@@ -38,6 +39,13 @@ func TestBridgeSizeAndRate(t *testing.T) {
 			}
 		}
 	}()
+	return br, f, ctx
+}
+
+// TestBridgeSizeAndRate: a viewer gets frames at the width it shows (?w=) and no faster than it
+// asks (?fps=), while frames are published at 30 per second.
+func TestBridgeSizeAndRate(t *testing.T) {
+	_, f, ctx := patternFeed(t)
 	one := strings.Replace(f.URL(), ".mjpeg", ".jpg", 1)
 
 	for _, c := range []struct {
@@ -87,28 +95,8 @@ func TestBridgeSizeAndRate(t *testing.T) {
 func TestBridgeHidden(t *testing.T) {
 	beat := hiddenBeat
 	hiddenBeat = 400 * time.Millisecond
-	defer func() { hiddenBeat = beat }()
-	br, err := NewBridge(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer br.Close()
-	f := br.NewFeed()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		p := NewPattern(640, 480)
-		tk := time.NewTicker(time.Second / 30)
-		defer tk.Stop()
-		for {
-			f.Publish(p.Draw(time.Now()))
-			select {
-			case <-tk.C:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	t.Cleanup(func() { hiddenBeat = beat }) // after the bridge closes
+	br, f, ctx := patternFeed(t)
 	req, _ := http.NewRequestWithContext(ctx, "GET", f.URL()+"?w=320", nil)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
