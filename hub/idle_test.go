@@ -160,6 +160,20 @@ func leave(t *testing.T, agent, cust *peer, conv wire.ConversationID) {
 	agent.convState(conv, func(c wire.Conversation) bool { return c.Customer == wire.CustomerAway })
 }
 
+// leaveUntilWarned has the customer leave, then moves the clock on until the conversation is
+// marked gone and then to its close warning, which the agent sees; it returns the conversation as
+// it was when marked gone.
+func leaveUntilWarned(t *testing.T, vc *vclock, agent, cust *peer, conv wire.ConversationID) wire.Conversation {
+	t.Helper()
+	leave(t, agent, cust, conv)
+	vc.advance(goneAfter)
+	gone := agent.convState(conv, func(c wire.Conversation) bool { return c.Customer == wire.CustomerGone && c.ClosesAt > 0 })
+	settle(t, agent)
+	vc.advanceTo(gone.ClosesAt - warnBefore.Milliseconds())
+	agent.convState(conv, func(c wire.Conversation) bool { return c.CloseWarning })
+	return gone
+}
+
 // chatWith starts a customer's conversation that agent accepts, and returns the customer.
 func chatWith(t *testing.T, s *hub.Server, agent *peer, name string) (*peer, wire.Conversation) {
 	t.Helper()
@@ -297,12 +311,7 @@ func TestCustomerBackInTimeCancelsTheClose(t *testing.T) {
 	cust, conv, token := customerToken(t, s, "Carla")
 	agent.accept(conv.ID)
 	agent.convState(conv.ID, func(c wire.Conversation) bool { return c.State == wire.ConvActive })
-	leave(t, agent, cust, conv.ID)
-	vc.advance(goneAfter)
-	gone := agent.convState(conv.ID, func(c wire.Conversation) bool { return c.Customer == wire.CustomerGone && c.ClosesAt > 0 })
-	settle(t, agent)
-	vc.advanceTo(gone.ClosesAt - warnBefore.Milliseconds())
-	agent.convState(conv.ID, func(c wire.Conversation) bool { return c.CloseWarning })
+	leaveUntilWarned(t, vc, agent, cust, conv.ID)
 
 	// Back with a few seconds to spare: the close is off, and the transcript says so.
 	vc.advance(50 * time.Second)
@@ -325,12 +334,7 @@ func TestKeepOpenStartsTheWaitAgain(t *testing.T) {
 	s := idleHub(t, vc, "")
 	agent := member(t, s, "agent1")
 	cust, conv := chatWith(t, s, agent, "Carla")
-	leave(t, agent, cust, conv.ID)
-	vc.advance(goneAfter)
-	gone := agent.convState(conv.ID, func(c wire.Conversation) bool { return c.Customer == wire.CustomerGone && c.ClosesAt > 0 })
-	settle(t, agent)
-	vc.advanceTo(gone.ClosesAt - warnBefore.Milliseconds())
-	agent.convState(conv.ID, func(c wire.Conversation) bool { return c.CloseWarning })
+	gone := leaveUntilWarned(t, vc, agent, cust, conv.ID)
 
 	vc.advance(30 * time.Second)
 	keptAt := vc.Now().UnixMilli()
