@@ -46,11 +46,9 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
-// TestAcceptAndEcho runs the headless agent against a real hub: a customer's messages come back
-// as "echo: <text>", and the agent stops cleanly when its context ends.
-func TestAcceptAndEcho(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+// startDemoHub opens and starts a demo hub on loopback with a fresh SQLite database.
+func startDemoHub(ctx context.Context, t *testing.T) *hub.Server {
+	t.Helper()
 	s, err := hub.Open(ctx, hub.Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "hub.db"), Demo: true, BcryptCost: bcrypt.MinCost})
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +56,15 @@ func TestAcceptAndEcho(t *testing.T) {
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+// TestAcceptAndEcho runs the headless agent against a real hub: a customer's messages come back
+// as "echo: <text>", and the agent stops cleanly when its context ends.
+func TestAcceptAndEcho(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := startDemoHub(ctx, t)
 	defer s.Close(context.Background())
 
 	logs := &logbuf.Buffer{}

@@ -8,10 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/internal/logbuf"
 	"github.com/parleyhq/parley/wire"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // TestPolicy runs the agent against a real hub under policy files: the locked hub signs in, any
@@ -19,13 +17,7 @@ import (
 func TestPolicy(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := hub.Open(ctx, hub.Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "hub.db"), Demo: true, BcryptCost: bcrypt.MinCost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
+	s := startDemoHub(ctx, t)
 	defer s.Close(context.Background())
 
 	dir := t.TempDir()
