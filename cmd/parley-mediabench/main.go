@@ -267,24 +267,39 @@ func treeCPU(root int) time.Duration {
 
 // ---- Chromium <-> Chromium ----
 
+// launchPages starts the browser test page's server and n Chromium pages on it; closeAll closes
+// the pages, last first, then the server.
+func launchPages(path string, n int) (pages []*browser.Peer, closeAll func(), err error) {
+	srv, err := browser.NewServer()
+	if err != nil {
+		return nil, nil, err
+	}
+	closeAll = func() {
+		for i := len(pages) - 1; i >= 0; i-- {
+			pages[i].Close()
+		}
+		srv.Close()
+	}
+	for range n {
+		p, err := browser.Launch(path, srv.URL())
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		pages = append(pages, p)
+	}
+	return pages, closeAll, nil
+}
+
 type ccResult struct{ setupMs, cpuBoth, latMed, latP95 float64 }
 
 func chromiumCall(path string, window time.Duration) (ccResult, error) {
-	srv, err := browser.NewServer()
+	pages, closeAll, err := launchPages(path, 2)
 	if err != nil {
 		return ccResult{}, err
 	}
-	defer srv.Close()
-	a, err := browser.Launch(path, srv.URL())
-	if err != nil {
-		return ccResult{}, err
-	}
-	defer a.Close()
-	b, err := browser.Launch(path, srv.URL())
-	if err != nil {
-		return ccResult{}, err
-	}
-	defer b.Close()
+	defer closeAll()
+	a, b := pages[0], pages[1]
 	for _, p := range []*browser.Peer{a, b} {
 		// The sender draws the same stamp as Go's pattern, so glass-to-glass is comparable.
 		if err := p.Call(nil, "setup", map[string]bool{"video": true, "stamp": true}); err != nil {
@@ -507,16 +522,12 @@ func readMJPEG(ctx context.Context, url string, f func([]byte)) error {
 // ---- Go <-> Chromium ----
 
 func goChromiumCall(path string, window time.Duration) (goResult, error) {
-	srv, err := browser.NewServer()
+	pages, closeAll, err := launchPages(path, 1)
 	if err != nil {
 		return goResult{}, err
 	}
-	defer srv.Close()
-	pg, err := browser.Launch(path, srv.URL())
-	if err != nil {
-		return goResult{}, err
-	}
-	defer pg.Close()
+	defer closeAll()
+	pg := pages[0]
 	if err := pg.Call(nil, "setup", map[string]bool{"video": true}); err != nil {
 		return goResult{}, err
 	}
