@@ -155,27 +155,7 @@ func TestBridgeHidden(t *testing.T) {
 // gone and when its feed closes, even while its viewer reads nothing any more (as WebKitGTK does
 // with a load it keeps open); a stream started after EndStreams carries pictures as before.
 func TestBridgeEndsStreams(t *testing.T) {
-	br, err := NewBridge(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer br.Close()
-	f := br.NewFeed()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		p := NewPattern(640, 480)
-		tk := time.NewTicker(time.Second / 30)
-		defer tk.Stop()
-		for {
-			f.Publish(p.Draw(time.Now()))
-			select {
-			case <-tk.C:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	br, f, _ := patternFeed(t)
 	addr := strings.TrimPrefix(f.URL(), "http://")
 	addr = addr[:strings.Index(addr, "/")]
 	path := strings.TrimPrefix(f.URL(), "http://"+addr)
