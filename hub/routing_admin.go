@@ -316,6 +316,7 @@ func (s *Server) SetPrechat(ctx context.Context, by Actor, org wire.OrgID, p wir
 		return err
 	}
 	seen := map[string]bool{}
+	p.Choices = slices.Clone(p.Choices) // trimmed here, never in the caller's slice
 	for i, ch := range p.Choices {
 		p.Choices[i].Label = strings.TrimSpace(ch.Label)
 		switch {
