@@ -175,11 +175,23 @@ test('video call: accepted with video, moving video and sound both ways, mute an
   assert.equal(n, m, `load while ringing ${n}/${m}`);
   await win.shot('app-window-call-ringing.png');
   await accessible(win, 'app: calling the customer');
-  // The customer's network probe ran while it rang and went well: no words beside the name, the
-  // figures on hover.
-  const net = win.locator('[data-testid="customer-network"][data-status="good"]');
+  // The customer's network probe ran while it rang and reached the relay over UDP: the figures on
+  // hover. Its grade is the hub's reading of the figures measured on this machine: good shows no
+  // words beside the name; weak (a busy CI machine can lose a ping of ten or take 300 ms) says so,
+  // and its figures must be what made it weak.
+  const net = win.locator('[data-testid="customer-network"]:is([data-status="good"], [data-status="weak"])');
   await net.waitFor({ state: 'attached', timeout: T });
-  assert.match(await net.getAttribute('title'), /Vera's network check: \d+ ms round trip, \d+% lost, over UDP/);
+  const figures = await net.getAttribute('title');
+  const [, rtt, lost] = figures.match(/^Vera's network check: (\d+) ms round trip, (\d+)% lost, over UDP/) ?? [];
+  assert.ok(rtt !== undefined, `network figures: ${figures}`);
+  if ((await net.getAttribute('data-status')) === 'good') {
+    assert.equal((await net.textContent()).trim(), '');
+    assert.ok(Number(rtt) < 300 && Number(lost) < 10, figures);
+  } else {
+    console.log(`# the probe graded weak on this machine: ${figures}`);
+    assert.equal((await net.textContent()).trim(), 'Customer on a weak connection');
+    assert.ok(Number(rtt) >= 300 || Number(lost) >= 10, figures);
+  }
 
   await cust.page.getByTestId('accept-video').click();
   await control('active').waitFor({ timeout: T });
