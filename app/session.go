@@ -71,6 +71,29 @@ func (c *core) target(hubURL, org string) (string, wire.OrgID, error) {
 	return hubURL, wire.OrgID(org), nil
 }
 
+// signingIn runs one way of signing in: with signMu held, so that sign-ins and sign-outs go one
+// at a time, and only while no session is open.
+func (c *core) signingIn(signIn func() (SessionView, error)) (SessionView, error) {
+	c.signMu.Lock()
+	defer c.signMu.Unlock()
+	if _, err := c.currentLink(); err == nil {
+		return SessionView{}, ErrSignedIn
+	}
+	return signIn()
+}
+
+// signInTo is signingIn for the ways that name a hub and an organisation: signIn gets them once
+// target has checked them against the policy.
+func (c *core) signInTo(hubURL, org string, signIn func(hubURL string, oid wire.OrgID) (SessionView, error)) (SessionView, error) {
+	return c.signingIn(func() (SessionView, error) {
+		hubURL, oid, err := c.target(hubURL, org)
+		if err != nil {
+			return SessionView{}, err
+		}
+		return signIn(hubURL, oid)
+	})
+}
+
 // Options asks the hub how org's members sign in: password, identity provider, or both.
 func (s *Session) Options(hubURL, org string) (SignInOptionsView, error) {
 	hubURL, oid, err := s.c.target(hubURL, org)
@@ -91,56 +114,46 @@ func (s *Session) Options(hubURL, org string) (SignInOptionsView, error) {
 // once the hub has welcomed the connection.
 func (s *Session) SignIn(hubURL, org, username, password string) (SessionView, error) {
 	c := s.c
-	c.signMu.Lock()
-	defer c.signMu.Unlock()
-	if _, err := c.currentLink(); err == nil {
-		return SessionView{}, ErrSignedIn
-	}
-	hubURL, oid, err := c.target(hubURL, org)
-	if err != nil {
-		return SessionView{}, err
-	}
-	username = strings.TrimSpace(username)
-	if username == "" || password == "" {
-		return SessionView{}, wire.Errorf(wire.EINVALID, "organisation, username and password are required")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), signInTimeout)
-	defer cancel()
-	login, err := client.SignIn(ctx, hubURL, wire.LoginRequest{Org: oid, Username: username, Password: password, Client: c.clientLabel})
-	if err != nil {
-		c.log.Info("sign-in refused", "hub", hubURL, "org", oid, "user", username, "code", wire.ErrorCode(err), "err", err)
-		return SessionView{}, signInError(err)
-	}
-	return c.connect(ctx, hubURL, login, username)
+	return c.signInTo(hubURL, org, func(hubURL string, oid wire.OrgID) (SessionView, error) {
+		username = strings.TrimSpace(username)
+		if username == "" || password == "" {
+			return SessionView{}, wire.Errorf(wire.EINVALID, "organisation, username and password are required")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), signInTimeout)
+		defer cancel()
+		login, err := client.SignIn(ctx, hubURL, wire.LoginRequest{Org: oid, Username: username, Password: password, Client: c.clientLabel})
+		if err != nil {
+			c.log.Info("sign-in refused", "hub", hubURL, "org", oid, "user", username, "code", wire.ErrorCode(err), "err", err)
+			return SessionView{}, signInError(err)
+		}
+		return c.connect(ctx, hubURL, login, username)
+	})
 }
 
 // SignInToken connects with a token made for automation (parley-hub user token): the headless
 // agent's -token.
 func (s *Session) SignInToken(hubURL, token string) (SessionView, error) {
 	c := s.c
-	c.signMu.Lock()
-	defer c.signMu.Unlock()
-	if _, err := c.currentLink(); err == nil {
-		return SessionView{}, ErrSignedIn
-	}
-	hubURL, err := normalizeHubURL(hubURL)
-	if err != nil {
-		return SessionView{}, err
-	}
-	if err := c.checkHubPolicy(hubURL); err != nil {
-		return SessionView{}, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), signInTimeout)
-	defer cancel()
-	me, err := client.Me(ctx, hubURL, strings.TrimSpace(token))
-	if err != nil {
-		c.log.Info("token refused", "hub", hubURL, "code", wire.ErrorCode(err))
-		return SessionView{}, signInError(err)
-	}
-	if c.policy.IsLocked(policy.SettingOrg) && string(me.User.Org) != c.policy.Org {
-		return SessionView{}, ErrOrgLocked
-	}
-	return c.connect(ctx, hubURL, wire.LoginResponse{Token: strings.TrimSpace(token), ExpiresAt: me.ExpiresAt, User: me.User}, me.User.Username)
+	return c.signingIn(func() (SessionView, error) {
+		hubURL, err := normalizeHubURL(hubURL)
+		if err != nil {
+			return SessionView{}, err
+		}
+		if err := c.checkHubPolicy(hubURL); err != nil {
+			return SessionView{}, err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), signInTimeout)
+		defer cancel()
+		me, err := client.Me(ctx, hubURL, strings.TrimSpace(token))
+		if err != nil {
+			c.log.Info("token refused", "hub", hubURL, "code", wire.ErrorCode(err))
+			return SessionView{}, signInError(err)
+		}
+		if c.policy.IsLocked(policy.SettingOrg) && string(me.User.Org) != c.policy.Org {
+			return SessionView{}, ErrOrgLocked
+		}
+		return c.connect(ctx, hubURL, wire.LoginResponse{Token: strings.TrimSpace(token), ExpiresAt: me.ExpiresAt, User: me.User}, me.User.Username)
+	})
 }
 
 // connect dials the hub with a session's token and makes it the app's session. Callers hold

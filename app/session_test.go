@@ -183,3 +183,35 @@ func TestPolicyPinsTheOrganisationAndTheAppRemembers(t *testing.T) {
 		t.Errorf("prefill after a sign-in = %+v", pre)
 	}
 }
+
+// TestSignInToken: the headless agent's -token signs in as the member the hub issued it for; a
+// token the hub does not know is refused, and a second sign-in while signed in is a conflict.
+func TestSignInToken(t *testing.T) {
+	s := openHub(t, hub.Config{Demo: true})
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	m, err := hub.OpenManager(ctx, hub.Config{Store: s.Store()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	login, err := m.IssueToken(ctx, hub.CommandLine, "demo", "agent1", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := app.New(app.Config{})
+	defer svc.Close()
+	if _, err := svc.Session.SignInToken(s.URL(), "not-a-token"); wire.ErrorCode(err) != wire.EUNAUTHORIZED {
+		t.Errorf("SignInToken with an unknown token = %v; want EUNAUTHORIZED", err)
+	}
+	v, err := svc.Session.SignInToken(s.URL(), login.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.SignedIn || v.User == nil || v.User.Username != "agent1" {
+		t.Errorf("SignInToken = %+v; want signed in as agent1", v)
+	}
+	if _, err := svc.Session.SignInToken(s.URL(), login.Token); wire.ErrorCode(err) != wire.ECONFLICT {
+		t.Errorf("second SignInToken = %v; want ECONFLICT", err)
+	}
+}

@@ -42,16 +42,11 @@ func randomString() string {
 // SignInSSO signs in to org through its identity provider in the system browser. It returns
 // once signed in, or with ErrSSOCancelled after CancelSSO or five minutes.
 func (s *Session) SignInSSO(hubURL, org string) (SessionView, error) {
-	c := s.c
-	c.signMu.Lock()
-	defer c.signMu.Unlock()
-	if _, err := c.currentLink(); err == nil {
-		return SessionView{}, ErrSignedIn
-	}
-	hubURL, oid, err := c.target(hubURL, org)
-	if err != nil {
-		return SessionView{}, err
-	}
+	return s.c.signInTo(hubURL, org, s.c.signInSSO)
+}
+
+// signInSSO is SignInSSO once signInTo holds signMu and has checked the hub and organisation.
+func (c *core) signInSSO(hubURL string, oid wire.OrgID) (SessionView, error) {
 	if c.openURL == nil {
 		return SessionView{}, wire.Errorf(wire.EUNAVAILABLE, "no system browser to sign in with")
 	}
