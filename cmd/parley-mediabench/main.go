@@ -342,6 +342,21 @@ func chromiumCall(path string, window time.Duration) (ccResult, error) {
 
 // pumpBrowsers carries ICE candidates between two pages until stop is called.
 func pumpBrowsers(a, b *browser.Peer) (stop func()) {
+	return every(20*time.Millisecond, func() {
+		for _, pr := range [][2]*browser.Peer{{a, b}, {b, a}} {
+			var cs []media.Candidate
+			if err := pr[0].Call(&cs, "takeCandidates"); err == nil {
+				for _, c := range cs {
+					_ = pr[1].Call(nil, "addCandidate", c)
+				}
+			}
+		}
+	})
+}
+
+// every runs f each interval on a goroutine of its own until stop is called. stop waits for the
+// goroutine to end, and may be called more than once.
+func every(interval time.Duration, f func()) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -351,19 +366,13 @@ func pumpBrowsers(a, b *browser.Peer) (stop func()) {
 			select {
 			case <-done:
 				return
-			case <-time.After(20 * time.Millisecond):
+			case <-time.After(interval):
 			}
-			for _, pr := range [][2]*browser.Peer{{a, b}, {b, a}} {
-				var cs []media.Candidate
-				if err := pr[0].Call(&cs, "takeCandidates"); err == nil {
-					for _, c := range cs {
-						_ = pr[1].Call(nil, "addCandidate", c)
-					}
-				}
-			}
+			f()
 		}
 	}()
-	return func() { close(done); wg.Wait() }
+	var once sync.Once
+	return func() { once.Do(func() { close(done) }); wg.Wait() }
 }
 
 func waitFor(d time.Duration, cond func() bool) error {
@@ -538,33 +547,15 @@ func goChromiumCall(path string, window time.Duration) (goResult, error) {
 	defer peer.close()
 	toPage := func(c media.Candidate) { _ = pg.Call(nil, "addCandidate", c) }
 	// Carry the page's candidates to the peer process until the call is up.
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-done:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-			var cs []media.Candidate
-			if err := pg.Call(&cs, "takeCandidates"); err == nil {
-				for _, c := range cs {
-					_ = peer.send(msg{T: "cand", Cand: &c})
-				}
+	stopCandidates := every(20*time.Millisecond, func() {
+		var cs []media.Candidate
+		if err := pg.Call(&cs, "takeCandidates"); err == nil {
+			for _, c := range cs {
+				_ = peer.send(msg{T: "cand", Cand: &c})
 			}
 		}
-	}()
-	defer func() {
-		select {
-		case <-done:
-		default:
-			close(done)
-		}
-		wg.Wait()
-	}()
+	})
+	defer stopCandidates()
 	if err := peer.send(msg{T: "offer"}); err != nil {
 		return goResult{}, err
 	}
@@ -587,8 +578,7 @@ func goChromiumCall(path string, window time.Duration) (goResult, error) {
 		return goResult{}, err
 	}
 	time.Sleep(2 * time.Second)
-	close(done)
-	wg.Wait()
+	stopCandidates()
 	if err := peer.send(msg{T: "measure", Secs: int(window / time.Second)}); err != nil {
 		return goResult{}, err
 	}
