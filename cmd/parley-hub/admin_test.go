@@ -25,6 +25,29 @@ func cli(t *testing.T, db string, args ...string) (code int, stdout, stderr stri
 	return code, out.String(), errOut.String()
 }
 
+// cliCase is one subcommand of a script and what it answers.
+type cliCase struct {
+	args []string
+	code int
+	out  string // a substring of stdout, or of stderr on failure
+}
+
+// cliScript runs the cases against db in turn, as a script would, and reports each that answers
+// with another exit code or without its text.
+func cliScript(t *testing.T, db string, cases []cliCase) {
+	t.Helper()
+	for _, tt := range cases {
+		code, out, errOut := cli(t, db, tt.args...)
+		got := out
+		if code != exitOK {
+			got = errOut
+		}
+		if code != tt.code || !strings.Contains(got, tt.out) {
+			t.Errorf("%s = exit %d, stdout %q, stderr %q; want exit %d with %q", strings.Join(tt.args, " "), code, out, errOut, tt.code, tt.out)
+		}
+	}
+}
+
 var linkPattern = regexp.MustCompile(`https://chat\.example\.com/setup#([A-Za-z0-9_-]{43})`)
 
 // The subcommands do the same on both engines: a SQLite file and PostgreSQL (a cluster the test
@@ -40,11 +63,7 @@ func subcommandsScripted(t *testing.T, db string) {
 	if code != exitOK || !linkPattern.MatchString(out) || !strings.Contains(out, "https://chat.example.com/admin/acme") || errOut != "" {
 		t.Fatalf("init = %d, %q, %q", code, out, errOut)
 	}
-	tests := []struct {
-		args []string
-		code int
-		out  string // a substring of stdout, or of stderr on failure
-	}{
+	cliScript(t, db, []cliCase{
 		{[]string{"init", "--org", "acme", "--name", "Again", "--admin", "x"}, exitConflict, "exists already"},
 		{[]string{"init", "--org", "Bad Id", "--name", "X", "--admin", "x"}, exitRefused, "lower-case letters"},
 		{[]string{"init", "--org", "acme2", "--name", "X"}, exitUsage, "--admin are required"},
@@ -70,17 +89,7 @@ func subcommandsScripted(t *testing.T, db string) {
 		{[]string{"user", "reset", "--org", "acme", "ann"}, exitOK, "https://chat.example.com/setup#"},
 		{[]string{"user", "frob", "--org", "acme"}, exitUsage, "unknown subcommand"},
 		{[]string{"user", "token", "--org", "acme", "ann", "--ttl", "9999h"}, exitRefused, "lifetime"},
-	}
-	for _, tt := range tests {
-		code, out, errOut := cli(t, db, tt.args...)
-		got := out
-		if code != exitOK {
-			got = errOut
-		}
-		if code != tt.code || !strings.Contains(got, tt.out) {
-			t.Errorf("%s = exit %d, stdout %q, stderr %q; want exit %d with %q", strings.Join(tt.args, " "), code, out, errOut, tt.code, tt.out)
-		}
-	}
+	})
 	// --json prints what scripts read.
 	code, out, _ = cli(t, db, "user", "list", "--org", "acme", "--json")
 	var list wire.MemberList

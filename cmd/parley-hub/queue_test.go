@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -26,11 +25,7 @@ func TestQueueSubcommands(t *testing.T) {
 	}
 	m, url := run(t, "-addr", "127.0.0.1:0", "-db", db)
 	defer m.Close()
-	tests := []struct {
-		args []string
-		code int
-		out  string
-	}{
+	cliScript(t, db, []cliCase{
 		{[]string{"queue", "list", "--org", "acme"}, exitOK, "general  General  yes"},
 		{[]string{"queue", "set", "--org", "acme", "billing", "--name", "Billing", "--skills", "billing:2", "--calls", "voice",
 			"--hours", "mon-fri 09:00-17:00", "--tz", "Europe/Madrid", "--max-wait", "10m", "--service-level", "90%/20s"}, exitOK,
@@ -52,17 +47,7 @@ func TestQueueSubcommands(t *testing.T) {
 		{[]string{"queue", "delete", "--org", "acme", "general"}, exitConflict, "default queue cannot be removed"},
 		{[]string{"queue", "frob", "--org", "acme"}, exitUsage, "unknown subcommand"},
 		{[]string{"queue", "list"}, exitUsage, "--org is required"},
-	}
-	for _, tt := range tests {
-		code, out, errOut := cli(t, db, tt.args...)
-		got := out
-		if code != exitOK {
-			got = errOut
-		}
-		if code != tt.code || !strings.Contains(got, tt.out) {
-			t.Errorf("%s = exit %d, stdout %q, stderr %q; want exit %d with %q", strings.Join(tt.args, " "), code, out, errOut, tt.code, tt.out)
-		}
-	}
+	})
 	code, out, _ := cli(t, db, "queue", "list", "--org", "acme", "--json")
 	var rt wire.Routing
 	if err := json.Unmarshal([]byte(out), &rt); code != exitOK || err != nil || len(rt.Queues) != 2 || rt.Queues[1].ServiceLevel != (wire.ServiceLevel{TargetS: 20, Percent: 90}) {
