@@ -112,6 +112,23 @@ func member(t *testing.T, s *hub.Server, username string) *peer {
 	return dial(t, s, login.Token, username)
 }
 
+// acmeSupervisor adds a second organisation, acme, with a supervisor, sam, to s and returns sam's
+// token: a member signed in whom the demo organisation's data stays hidden from.
+func acmeSupervisor(t *testing.T, s *hub.Server) string {
+	t.Helper()
+	if _, _, err := s.CreateOrganisation(ctx(t), hub.CommandLine, hub.NewOrg{ID: "acme", Name: "Acme Support"}, nil, s.URL()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.InviteMember(ctx(t), hub.CommandLine, "acme", hub.NewMember{Username: "sam", Role: wire.RoleSupervisor, Password: goodPassword}, s.URL()); err != nil {
+		t.Fatal(err)
+	}
+	sam, err := client.Login(ctx(t), s.URL(), "acme", "sam", goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sam.Token
+}
+
 // customer starts a demo conversation and connects to it.
 func customer(t *testing.T, s *hub.Server, name string) (*peer, wire.Conversation) {
 	t.Helper()

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleyhq/parley/hub"
-	"github.com/parleyhq/parley/hub/client"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -75,16 +73,7 @@ func TestRecordedCalls(t *testing.T) {
 	}
 
 	// Refused: no token, an agent, bad paging; another organisation's supervisor finds nothing.
-	if _, _, err := rg.s.CreateOrganisation(ctx(t), hub.CommandLine, hub.NewOrg{ID: "acme", Name: "Acme Support"}, nil, rg.s.URL()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rg.s.InviteMember(ctx(t), hub.CommandLine, "acme", hub.NewMember{Username: "sam", Role: wire.RoleSupervisor, Password: goodPassword}, rg.s.URL()); err != nil {
-		t.Fatal(err)
-	}
-	sam, err := client.Login(ctx(t), rg.s.URL(), "acme", "sam", goodPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sam := acmeSupervisor(t, rg.s)
 	for _, tt := range []struct {
 		name, token, query string
 		status             int
@@ -92,7 +81,7 @@ func TestRecordedCalls(t *testing.T) {
 	}{
 		{"no token", "", "", 401, "EUNAUTHORIZED"},
 		{"an agent", agentTok, "", 403, "EFORBIDDEN"},
-		{"another organisation's supervisor", sam.Token, "", 404, "ENOTFOUND"},
+		{"another organisation's supervisor", sam, "", 404, "ENOTFOUND"},
 		{"limit 0", super, "?limit=0", 400, "EINVALID"},
 		{"limit too high", super, "?limit=101", 400, "EINVALID"},
 		{"a made-up cursor", super, "?before=yesterday", 400, "EINVALID"},
@@ -101,12 +90,12 @@ func TestRecordedCalls(t *testing.T) {
 			t.Errorf("%s: GET recordings%s = %d %s; want %d %s", tt.name, tt.query, st, body, tt.status, tt.code)
 		}
 	}
-	if st, page, body := get(sam.Token, ""); st == 200 || len(page.Calls) != 0 {
+	if st, page, body := get(sam, ""); st == 200 || len(page.Calls) != 0 {
 		t.Errorf("another organisation's supervisor = %d %s; want nothing", st, body)
 	}
 	if st, page, body := func() (int, wire.RecordedCalls, string) {
 		t.Helper()
-		st, body, _ := httpDo(t, "GET", rg.s.URL()+"/api/v1/orgs/acme/recordings", sam.Token, nil, nil)
+		st, body, _ := httpDo(t, "GET", rg.s.URL()+"/api/v1/orgs/acme/recordings", sam, nil, nil)
 		var out wire.RecordedCalls
 		_ = json.Unmarshal([]byte(body), &out)
 		return st, out, body

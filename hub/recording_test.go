@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/hub"
-	"github.com/parleyhq/parley/hub/client"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -210,18 +209,9 @@ func TestRecordingNeedsConsent(t *testing.T) {
 		t.Errorf("transcript of no conversation = %d; want 404", st)
 	}
 	// A supervisor of another organisation finds nothing of this one's.
-	if _, _, err := rg.s.CreateOrganisation(ctx(t), hub.CommandLine, hub.NewOrg{ID: "acme", Name: "Acme Support"}, nil, rg.s.URL()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rg.s.InviteMember(ctx(t), hub.CommandLine, "acme", hub.NewMember{Username: "sam", Role: wire.RoleSupervisor, Password: goodPassword}, rg.s.URL()); err != nil {
-		t.Fatal(err)
-	}
-	sam, err := client.Login(ctx(t), rg.s.URL(), "acme", "sam", goodPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sam := acmeSupervisor(t, rg.s)
 	for _, u := range []string{tr, list, up + "customer-video.ivf"} {
-		if st, body, _ := httpDo(t, "GET", u, sam.Token, nil, nil); st != 404 {
+		if st, body, _ := httpDo(t, "GET", u, sam, nil, nil); st != 404 {
 			t.Errorf("another organisation's supervisor GET %s = %d %s; want 404", u, st, body)
 		}
 	}
