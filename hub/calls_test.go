@@ -693,27 +693,11 @@ func about(cell string, want float64) bool {
 func TestCallSettingsAPI(t *testing.T) {
 	t.Parallel()
 	rg := newCallRig(t)
-	token := func(user string) string {
-		login, err := client.Login(ctx(t), rg.s.URL(), hub.DemoOrg, user, hub.DemoPassword)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return login.Token
-	}
 	do := func(method, token, body string) (int, string) {
-		req, _ := http.NewRequest(method, rg.s.URL()+"/api/v1/orgs/demo/settings/calls", strings.NewReader(body))
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		return res.StatusCode, string(b)
+		status, answer, _ := httpDo(t, method, rg.s.URL()+"/api/v1/orgs/demo/settings/calls", token, strings.NewReader(body), nil)
+		return status, answer
 	}
-	agent, super, admin := token("agent1"), token("super1"), token("admin1")
+	agent, super, admin := demoToken(t, rg.s, "agent1"), demoToken(t, rg.s, "super1"), demoToken(t, rg.s, "admin1")
 	tests := []struct {
 		method, token, body string
 		status              int

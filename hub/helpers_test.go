@@ -1,8 +1,11 @@
 package hub_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -244,6 +247,45 @@ func (p *peer) message(conv wire.ConversationID, text string) wire.Message {
 		return m.Conv == conv && m.Text == text
 	})
 	return m
+}
+
+// httpDo sends one request with a Bearer token and returns the status, body and headers.
+func httpDo(t *testing.T, method, url, token string, body io.Reader, hdr map[string]string) (int, string, http.Header) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx(t), method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res.StatusCode, string(b), res.Header
+}
+
+// settingsAPI calls the demo organisation's setting API, /api/v1/orgs/demo/settings/ and the
+// setting's name, with token and, unless it is nil, body as JSON; it returns the status and the
+// answer.
+func settingsAPI(t *testing.T, s *hub.Server, method, setting, token string, body any) (int, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	status, answer, _ := httpDo(t, method, s.URL()+"/api/v1/orgs/demo/settings/"+setting, token, rd, nil)
+	return status, answer
 }
 
 // wantCode checks err is a *wire.Error with code.

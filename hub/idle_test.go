@@ -1,11 +1,8 @@
 package hub_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -588,25 +585,6 @@ func TestAutoCloseSettingAPI(t *testing.T) {
 	vc.advance(goneAfter)
 	gone := agent.convState(conv.ID, func(c wire.Conversation) bool { return c.Customer == wire.CustomerGone && c.ClosesAt > 0 })
 
-	do := func(method, tok string, body any) (int, string) {
-		t.Helper()
-		var rd io.Reader
-		if body != nil {
-			b, _ := json.Marshal(body)
-			rd = bytes.NewReader(b)
-		}
-		req, _ := http.NewRequestWithContext(ctx(t), method, s.URL()+"/api/v1/orgs/demo/settings/auto-close", rd)
-		if tok != "" {
-			req.Header.Set("Authorization", "Bearer "+tok)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
-	}
 	admin, super := demoToken(t, s, "admin1"), demoToken(t, s, "super1")
 	tests := []struct {
 		method, token string
@@ -623,7 +601,7 @@ func TestAutoCloseSettingAPI(t *testing.T) {
 		{"GET", super, nil, 200, `"after_s":300`},
 	}
 	for _, tt := range tests {
-		if status, body := do(tt.method, tt.token, tt.body); status != tt.status || !strings.Contains(body, tt.contains) {
+		if status, body := settingsAPI(t, s, tt.method, "auto-close", tt.token, tt.body); status != tt.status || !strings.Contains(body, tt.contains) {
 			t.Errorf("%s %+v = %d %s; want %d containing %s", tt.method, tt.body, status, body, tt.status, tt.contains)
 		}
 	}

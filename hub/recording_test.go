@@ -19,28 +19,6 @@ import (
 	"github.com/parleyhq/parley/wire"
 )
 
-// httpDo sends one request with a Bearer token and returns the status, body and headers.
-func httpDo(t *testing.T, method, url, token string, body io.Reader, hdr map[string]string) (int, string, http.Header) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(ctx(t), method, url, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	return res.StatusCode, string(b), res.Header
-}
-
 func setRecording(t *testing.T, s *hub.Server, body string) {
 	t.Helper()
 	if st, b, _ := httpDo(t, "PUT", s.URL()+"/api/v1/orgs/demo/settings/recording", demoToken(t, s, "admin1"), strings.NewReader(body), nil); st != 200 {

@@ -1,9 +1,7 @@
 package hub_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -228,30 +226,6 @@ func TestVisualEndsWithConversation(t *testing.T) {
 	}
 }
 
-// api calls the settings API with token.
-func api(t *testing.T, s *hub.Server, method, token string, body any) (int, []byte) {
-	t.Helper()
-	var rd *bytes.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
-	}
-	req, _ := http.NewRequestWithContext(ctx(t), method, s.URL()+"/api/v1/orgs/demo/settings/visual", rd)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var buf bytes.Buffer
-	_, _ = buf.ReadFrom(resp.Body)
-	return resp.StatusCode, buf.Bytes()
-}
-
 func TestVisualSettingsAPIAndExternalProvider(t *testing.T) {
 	s := startHub(t)
 	admin, agentTok := demoToken(t, s, "admin1"), demoToken(t, s, "agent1")
@@ -292,7 +266,7 @@ func TestVisualSettingsAPIAndExternalProvider(t *testing.T) {
 		{"admin writes", "PUT", admin, ext, 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if code, body := api(t, s, tc.method, tc.token, tc.body); code != tc.want {
+			if code, body := settingsAPI(t, s, tc.method, "visual", tc.token, tc.body); code != tc.want {
 				t.Errorf("%s = %d %s; want %d", tc.method, code, body, tc.want)
 			}
 		})
@@ -302,9 +276,9 @@ func TestVisualSettingsAPIAndExternalProvider(t *testing.T) {
 	if live.Cobrowse.Provider != wire.ProviderExternal || live.ScreenShare.Provider != wire.ProviderNone {
 		t.Errorf("settings pushed after the change = %+v", live)
 	}
-	code, body := api(t, s, "GET", agentTok, nil)
+	code, body := settingsAPI(t, s, "GET", "visual", agentTok, nil)
 	var got wire.VisualSettings
-	if err := json.Unmarshal(body, &got); err != nil || code != 200 || got.Cobrowse.External == nil || got.Cobrowse.External.Name != "AcmeView" {
+	if err := json.Unmarshal([]byte(body), &got); err != nil || code != 200 || got.Cobrowse.External == nil || got.Cobrowse.External.Name != "AcmeView" {
 		t.Fatalf("GET after PUT = %d %s", code, body)
 	}
 

@@ -1,10 +1,7 @@
 package hub_test
 
 import (
-	"bytes"
 	"encoding/csv"
-	"encoding/json"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,27 +10,6 @@ import (
 
 	"github.com/parleyhq/parley/wire"
 )
-
-// wrapUpAPI calls the wrap-up setting API of the demo organisation.
-func wrapUpAPI(t *testing.T, url, method, tok string, body any) (int, string) {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequestWithContext(ctx(t), method, url+"/api/v1/orgs/demo/settings/wrap-up", rd)
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
-}
 
 // conversationsCSV reads the conversations report as the supervisor, by conversation id.
 func conversationsCSV(t *testing.T, url, tok string) map[string]map[string]string {
@@ -66,7 +42,7 @@ func TestWrapUpHoldsOffersUntilDoneAndCountsInHandleTime(t *testing.T) {
 	admin, super := demoToken(t, s, "admin1"), demoToken(t, s, "super1")
 
 	// An organisation that never set the step: the default codes, no hold.
-	if status, body := wrapUpAPI(t, s.URL(), "GET", super, nil); status != 200 || !strings.Contains(body, `"id":"resolved"`) || !strings.Contains(body, `"limit_s":0`) {
+	if status, body := settingsAPI(t, s, "GET", "wrap-up", super, nil); status != 200 || !strings.Contains(body, `"id":"resolved"`) || !strings.Contains(body, `"limit_s":0`) {
 		t.Fatalf("default setting = %d %s", status, body)
 	}
 	for _, tt := range []struct {
@@ -81,12 +57,12 @@ func TestWrapUpHoldsOffersUntilDoneAndCountsInHandleTime(t *testing.T) {
 		{admin, wire.WrapUpSettings{LimitSeconds: 60, Codes: []wire.WrapCode{{ID: "sold", Label: "Sold"}, {ID: "sold", Label: "Again"}}}, 400},
 		{admin, wire.WrapUpSettings{LimitSeconds: 60, Codes: []wire.WrapCode{{ID: "sold", Label: ""}}}, 400},
 	} {
-		if status, body := wrapUpAPI(t, s.URL(), "PUT", tt.tok, tt.body); status != tt.status {
+		if status, body := settingsAPI(t, s, "PUT", "wrap-up", tt.tok, tt.body); status != tt.status {
 			t.Errorf("PUT %+v = %d %s; want %d", tt.body, status, body, tt.status)
 		}
 	}
 	codes := []wire.WrapCode{{ID: "sold", Label: "Sale made"}, {ID: "callback", Label: "Call back"}}
-	if status, body := wrapUpAPI(t, s.URL(), "PUT", admin, wire.WrapUpSettings{LimitSeconds: 60, Codes: codes}); status != 200 || !strings.Contains(body, `"limit_s":60`) {
+	if status, body := settingsAPI(t, s, "PUT", "wrap-up", admin, wire.WrapUpSettings{LimitSeconds: 60, Codes: codes}); status != 200 || !strings.Contains(body, `"limit_s":60`) {
 		t.Fatalf("PUT = %d %s", status, body)
 	}
 
@@ -141,7 +117,7 @@ func TestWrapUpTimeIsUpAndALateWrapUpKeepsTheLimit(t *testing.T) {
 	vc := newVClock()
 	s := idleHub(t, vc, "")
 	admin, super := demoToken(t, s, "admin1"), demoToken(t, s, "super1")
-	if status, body := wrapUpAPI(t, s.URL(), "PUT", admin, wire.WrapUpSettings{LimitSeconds: 30}); status != 200 {
+	if status, body := settingsAPI(t, s, "PUT", "wrap-up", admin, wire.WrapUpSettings{LimitSeconds: 30}); status != 200 {
 		t.Fatalf("PUT = %d %s", status, body)
 	}
 	agent := member(t, s, "agent1")
