@@ -31,5 +31,21 @@ test-resilience-short: deps $(OUT)/parley-hub
 	$(RESILIENCE_ENV) PARLEY_NETNS=$$netns $(GO) test -count=1 -timeout 5m -run 'TestHubSIGKILL|TestChatUnderLoss' ./resilience/
 
 BENCH_LOAD_FLAGS ?= -customers 2000 -agents 200 -messages 5 -interval 4s
-bench-load: $(OUT)/parley-hub $(OUT)/parley-load
+# BENCH_BEFORE=REV (a commit): first the same workload with parley-load and parley-hub built at REV
+# (its own seed and schema; the UIs embedded from this tree), then this tree's with its defaults,
+# then this tree's with -db-synchronous normal: hubs before 49a9577 committed with synchronous=NORMAL
+# (FULL, every acknowledged message on disk, is the default since), so that run is like for like
+# with an older REV. One command prints before and after, one run after another on the same machine.
+BEFORE_SRC = $(abspath $(OUT))/before-src
+bench-load: $(OUT)/parley-hub $(OUT)/parley-load $(if $(BENCH_BEFORE),bench-load-before-bins)
+	$(if $(BENCH_BEFORE),@echo "== before: $(BENCH_BEFORE) ($$(git rev-parse --short $(BENCH_BEFORE)))" && $(OUT)/parley-load-before -hub $(OUT)/parley-hub-before $(BENCH_LOAD_FLAGS) && echo && echo "== after: this tree ($$(git rev-parse --short HEAD)$$(git diff --quiet HEAD || echo ', changed')), the hub's defaults")
 	$(OUT)/parley-load -hub $(OUT)/parley-hub $(BENCH_LOAD_FLAGS)
+	$(if $(BENCH_BEFORE),@echo && echo "== after, -db-synchronous normal (the durability of hubs before 49a9577)" && $(OUT)/parley-load -hub $(OUT)/parley-hub -hub-flags "-db-synchronous normal" $(BENCH_LOAD_FLAGS))
+
+.PHONY: bench-load-before-bins
+bench-load-before-bins: deps web
+	rm -rf $(BEFORE_SRC) && mkdir -p $(BEFORE_SRC)
+	git archive $(BENCH_BEFORE) | tar -x -C $(BEFORE_SRC)
+	mkdir -p $(BEFORE_SRC)/hub/admin && cp -r portal/dist $(BEFORE_SRC)/portal/ && cp -r hub/admin/dist $(BEFORE_SRC)/hub/admin/
+	cd $(BEFORE_SRC) && $(GO) build -o $(abspath $(OUT))/parley-hub-before ./cmd/parley-hub && $(GO) build -o $(abspath $(OUT))/parley-load-before ./cmd/parley-load
+	rm -rf $(BEFORE_SRC)

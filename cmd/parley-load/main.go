@@ -43,6 +43,7 @@ func main() {
 	flag.IntVar(&cfg.messages, "messages", 5, "messages each customer, and its agent, send")
 	flag.DurationVar(&cfg.interval, "interval", 4*time.Second, "mean pause between one party's messages")
 	flag.DurationVar(&cfg.timeout, "timeout", 5*time.Minute, "give up on a run after this long")
+	flag.StringVar(&cfg.hubFlags, "hub-flags", "", "more flags for the single SQLite hub, space-separated (e.g. \"-db-synchronous normal\")")
 	flag.IntVar(&cfg.nodes, "cluster", 0, "then run the workload over this many hub nodes on PostgreSQL behind a load balancer, and compare (0: one SQLite hub only)")
 	flag.Parse()
 	if err := run(cfg); err != nil {
@@ -52,7 +53,7 @@ func main() {
 }
 
 type config struct {
-	hubBin                                string
+	hubBin, hubFlags                      string
 	customers, agents, capacity, messages int
 	interval, timeout                     time.Duration
 	nodes                                 int
@@ -117,13 +118,13 @@ func runSingle(cfg config) (result, error) {
 	if err := chatsim.Seed(ctx, db, cfg.agents, cfg.capacity); err != nil {
 		return result{}, err
 	}
-	h, err := chatsim.StartHub(ctx, cfg.hubBin, db, "127.0.0.1:0")
+	h, err := chatsim.StartHubFlags(ctx, cfg.hubBin, db, "127.0.0.1:0", strings.Fields(cfg.hubFlags)...)
 	if err != nil {
 		return result{}, err
 	}
 	defer h.Stop()
 	fmt.Printf("parley-load: %s on loopback, %d customers, %d agents (capacity %d), %d messages each way per conversation, one every %v on average; %d CPUs\n",
-		cfg.hubBin, cfg.customers, cfg.agents, cfg.capacity, cfg.messages, cfg.interval, runtime.NumCPU())
+		strings.TrimSpace(cfg.hubBin+" "+cfg.hubFlags), cfg.customers, cfg.agents, cfg.capacity, cfg.messages, cfg.interval, runtime.NumCPU())
 	return measure(ctx, cfg, "one hub, SQLite", h.URL, []proc{{name: "hub", usage: h.ReadUsage, url: h.URL}})
 }
 

@@ -32,6 +32,11 @@ func StartHub(ctx context.Context, bin, db, addr string, prefix ...string) (*Hub
 	return startHub(ctx, bin, db, addr, nil, prefix)
 }
 
+// StartHubFlags is StartHub with more of the hub's flags (e.g. -db-synchronous normal).
+func StartHubFlags(ctx context.Context, bin, db, addr string, flags ...string) (*HubProc, error) {
+	return startHub(ctx, bin, db, addr, flags, nil)
+}
+
 // StartNode runs bin as cluster node name on the PostgreSQL database dsn (see docs/cluster.md),
 // listening on addr, and returns once it listens.
 func StartNode(ctx context.Context, bin, dsn, addr, name string) (*HubProc, error) {
