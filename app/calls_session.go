@@ -244,12 +244,7 @@ func (s *callSession) onSignal(sig wire.CallSignal) {
 			s.log.Warn("customer answer", "err", err)
 		}
 	case sig.Candidate != nil && sig.Candidate.Candidate != "":
-		c := media.Candidate{Candidate: sig.Candidate.Candidate, SDPMid: sig.Candidate.SDPMid}
-		if i := sig.Candidate.SDPMLineIndex; i != nil && *i >= 0 && *i < 1<<16 {
-			u := uint16(*i)
-			c.SDPMLineIndex = &u
-		}
-		if err := s.mc.AddRemoteCandidate(c); err != nil {
+		if err := s.mc.AddRemoteCandidate(mediaCandidate(sig.Candidate)); err != nil {
 			s.log.Debug("remote candidate", "err", err)
 		}
 	}
@@ -457,12 +452,7 @@ func (s *callSession) sendCandidate(cand media.Candidate) {
 	if s.state == CallEnded {
 		return
 	}
-	ic := &wire.ICECandidate{Candidate: cand.Candidate, SDPMid: cand.SDPMid}
-	if cand.SDPMLineIndex != nil {
-		i := int(*cand.SDPMLineIndex)
-		ic.SDPMLineIndex = &i
-	}
-	s.signal(wire.CallSignal{Call: s.id, Candidate: ic})
+	s.signal(wire.CallSignal{Call: s.id, Candidate: wireCandidate(cand)})
 }
 
 // signal sends a CallSignal.

@@ -60,6 +60,7 @@ func iceOptions(ice *wire.ICEConfig) (servers []media.ICEServer, relayOnly bool)
 	return servers, ice.Policy == "relay"
 }
 
+// wireCandidate is a local ICE candidate as the hub relays it to the other party.
 func wireCandidate(c media.Candidate) *wire.ICECandidate {
 	ic := &wire.ICECandidate{Candidate: c.Candidate, SDPMid: c.SDPMid}
 	if c.SDPMLineIndex != nil {
@@ -69,6 +70,8 @@ func wireCandidate(c media.Candidate) *wire.ICECandidate {
 	return ic
 }
 
+// mediaCandidate is the other party's ICE candidate for the peer connection; an m-line index out
+// of range is dropped.
 func mediaCandidate(ic *wire.ICECandidate) media.Candidate {
 	c := media.Candidate{Candidate: ic.Candidate, SDPMid: ic.SDPMid}
 	if i := ic.SDPMLineIndex; i != nil && *i >= 0 && *i < 1<<16 {

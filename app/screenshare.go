@@ -111,7 +111,7 @@ func NewScreenShare(id wire.VisualID, send SignalSender, opts ScreenShareOptions
 	s := &ScreenShare{id: id, call: call, send: send, log: log, feed: bridge.NewFeed(), bridge: own}
 	s.view = ScreenShareView{Visual: id, URL: s.feed.URL(), Connection: "new"}
 	call.OnLocalCandidate(func(c media.Candidate) {
-		err := send(wire.VisualSignal{Visual: id, Candidate: &wire.ICECandidate{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: toInt(c.SDPMLineIndex)}})
+		err := send(wire.VisualSignal{Visual: id, Candidate: wireCandidate(c)})
 		if err != nil {
 			log.Debug("candidate not sent", "code", wire.ErrorCode(err))
 		}
@@ -131,15 +131,6 @@ func NewScreenShare(id wire.VisualID, send SignalSender, opts ScreenShareOptions
 		s.change(func(v *ScreenShareView) { v.Frames, v.Width, v.Height = true, b.Dx(), b.Dy() })
 	})
 	return s, nil
-}
-
-// toInt converts pion's *uint16 line index to the wire's *int.
-func toInt(p *uint16) *int {
-	if p == nil {
-		return nil
-	}
-	v := int(*p)
-	return &v
 }
 
 // change applies f to the view and tells onChange when it changed, under mu so that views
