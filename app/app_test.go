@@ -14,6 +14,7 @@ import (
 	"github.com/parleyhq/parley/app"
 	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/hub/client"
+	"github.com/parleyhq/parley/internal/hubtest"
 	"github.com/parleyhq/parley/wire"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -28,28 +29,11 @@ func startHub(t *testing.T, cfg hub.Config) string {
 	return openHub(t, cfg).URL()
 }
 
-// openHub runs a real hub on loopback as cfg says, on a new database in the test's directory
-// and with the cheapest bcrypt, and closes it when the test ends.
+// openHub runs a real hub on loopback as cfg says, on a new database in the test's directory,
+// and closes it when the test ends.
 func openHub(t *testing.T, cfg hub.Config) *hub.Server {
 	t.Helper()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.DB = filepath.Join(t.TempDir(), "hub.db")
-	cfg.BcryptCost = bcrypt.MinCost
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	s, err := hub.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = s.Close(ctx)
-	})
-	return s
+	return hubtest.Start(t, cfg)
 }
 
 // recorder is an Emitter that keeps every event, for tests to wait on.

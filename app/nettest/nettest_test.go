@@ -5,7 +5,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,8 +15,8 @@ import (
 	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/hub/client"
 	"github.com/parleyhq/parley/hub/relay"
+	"github.com/parleyhq/parley/internal/hubtest"
 	"github.com/parleyhq/parley/wire"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // rig is a real hub with the demo organisation and its embedded relay on loopback, and agent1
@@ -29,25 +28,13 @@ type rig struct {
 
 func newRig(t *testing.T, tweak func(*hub.Config)) *rig {
 	t.Helper()
-	cfg := hub.Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "hub.db"), Demo: true, BcryptCost: bcrypt.MinCost,
-		TURNUDP: "127.0.0.1:0", TURNTCP: "127.0.0.1:0", TURNRegion: "na"}
+	cfg := hub.Config{Demo: true, TURNUDP: "127.0.0.1:0", TURNTCP: "127.0.0.1:0", TURNRegion: "na"}
 	if tweak != nil {
 		tweak(&cfg)
 	}
+	s := hubtest.Start(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	s, err := hub.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = s.Close(ctx)
-	})
 	login, err := client.Login(ctx, s.URL(), hub.DemoOrg, "agent1", hub.DemoPassword)
 	if err != nil {
 		t.Fatal(err)

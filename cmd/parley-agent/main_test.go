@@ -3,16 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/hub/client"
+	"github.com/parleyhq/parley/internal/hubtest"
 	"github.com/parleyhq/parley/internal/logbuf"
 	"github.com/parleyhq/parley/wire"
-	"golang.org/x/crypto/bcrypt"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -46,26 +45,12 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
-// startDemoHub opens and starts a demo hub on loopback with a fresh SQLite database.
-func startDemoHub(ctx context.Context, t *testing.T) *hub.Server {
-	t.Helper()
-	s, err := hub.Open(ctx, hub.Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "hub.db"), Demo: true, BcryptCost: bcrypt.MinCost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // TestAcceptAndEcho runs the headless agent against a real hub: a customer's messages come back
 // as "echo: <text>", and the agent stops cleanly when its context ends.
 func TestAcceptAndEcho(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s := startDemoHub(ctx, t)
-	defer s.Close(context.Background())
+	s := hubtest.Start(t, hub.Config{Demo: true})
 
 	logs := &logbuf.Buffer{}
 	m := NewMain()

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/hub"
+	"github.com/parleyhq/parley/internal/hubtest"
 	"github.com/parleyhq/parley/internal/logbuf"
 	"github.com/parleyhq/parley/wire"
 )
@@ -17,8 +19,7 @@ import (
 func TestPolicy(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s := startDemoHub(ctx, t)
-	defer s.Close(context.Background())
+	s := hubtest.Start(t, hub.Config{Demo: true})
 
 	dir := t.TempDir()
 	write := func(name, text string) string {
