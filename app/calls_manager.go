@@ -113,13 +113,18 @@ func (m *callManager) setShown(shown bool) {
 }
 
 // endStreams ends the render bridge's streams: the page that showed them is gone (see
-// Bridge.EndStreams), and its reloaded page opens its own.
+// Bridge.EndStreams), and its reloaded page opens its own, on the bridge's new port: the call's
+// view is made again with the new URLs.
 func (m *callManager) endStreams() {
 	m.mu.Lock()
-	br := m.bridge
+	br, s := m.bridge, m.cur
 	m.mu.Unlock()
-	if br != nil {
-		br.EndStreams()
+	if br == nil {
+		return
+	}
+	br.EndStreams()
+	if s != nil {
+		s.q.Enqueue(func() { m.publish(s) })
 	}
 }
 

@@ -139,6 +139,7 @@ func NewScreenShare(id wire.VisualID, send SignalSender, opts ScreenShareOptions
 func (s *ScreenShare) change(f func(*ScreenShareView)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.view.URL = s.feed.URL() // new after the bridge moved port (Bridge.EndStreams)
 	before := s.view
 	f(&s.view)
 	if s.view != before && s.onChange != nil {
@@ -165,6 +166,7 @@ func (s *ScreenShare) OnFrame(f func(img *image.YCbCr)) {
 func (s *ScreenShare) View() ScreenShareView {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.view.URL = s.feed.URL() // new after the bridge moved port (Bridge.EndStreams)
 	return s.view
 }
 

@@ -130,6 +130,9 @@ func newSetup(c *core) *Setup {
 func (s *Setup) Current() (SetupView, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.run != nil && s.view.PreviewURL != "" {
+		s.view.PreviewURL = s.run.feed.URL() // new after the bridge moved port (Bridge.EndStreams)
+	}
 	return cloneSetup(s.view), nil
 }
 

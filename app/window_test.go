@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"net/url"
 	"testing"
 	"time"
 
@@ -41,8 +42,18 @@ func TestWindowRecoversWithTheCallGoingOn(t *testing.T) {
 	if err := svc.Window.Ready(); err != nil { // a first load: nothing to say
 		t.Fatal(err)
 	}
+	before, _ := svc.Calls.Current()
+	if before == nil || before.RemoteVideoURL == "" {
+		t.Fatalf("the call's view before = %+v; want its render bridge URLs", before)
+	}
 	if !svc.WindowGone("crashed") {
 		t.Fatal("WindowGone after one crash = false; want a reload")
+	}
+	// The reloaded page's pictures come from the render bridge's new port: the dead page's
+	// loads, which the web engine may keep, hold connections to the old one.
+	after := waitFor(t, rec, app.EventCall, isCall(func(v *app.CallView) bool { return v.RemoteVideoURL != "" && v.RemoteVideoURL != before.RemoteVideoURL }))
+	if port(t, after.RemoteVideoURL) == port(t, before.RemoteVideoURL) {
+		t.Errorf("render bridge URL after the crash: %q; before %q", after.RemoteVideoURL, before.RemoteVideoURL)
 	}
 	if err := svc.Window.Ready(); err != nil {
 		t.Fatal(err)
@@ -95,4 +106,14 @@ func TestWindowCrashLoopStopsReloading(t *testing.T) {
 		t.Fatal("WindowGone #5 within two minutes = true; want no more reloads")
 	}
 	waitFor(t, rec, app.EventSession, func(s app.SessionView) bool { return !s.SignedIn })
+}
+
+// port is the port of URL u.
+func port(t *testing.T, u string) string {
+	t.Helper()
+	p, err := url.Parse(u)
+	if err != nil || p.Port() == "" {
+		t.Fatalf("URL %q: %v", u, err)
+	}
+	return p.Port()
 }

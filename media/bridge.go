@@ -37,13 +37,16 @@ import (
 // every load of a page whose web process died). So a stream ends when its feed closes and when
 // EndStreams says the page that opened it is gone, even while a write waits on a viewer that
 // stopped reading; otherwise the loads of a page reloaded after a crash wait for connections
-// that never come free, and its pictures never come.
+// that never come free, and its pictures never come. A page that hung holds its loads in the
+// network process whatever the bridge does with them, so EndStreams also moves the bridge to a
+// new port: the reloaded page's URLs name it, and the dead page's connections count against the
+// old one.
 type Bridge struct {
 	log *slog.Logger
-	ln  net.Listener
 	srv *http.Server
 
 	mu    sync.Mutex
+	ln    net.Listener // the port new streams come to (replaced by EndStreams)
 	feeds map[string]*Feed // by token
 	// shown is closed while the window can be seen; while hidden it is an open channel that
 	// SetShown(true) closes.
@@ -79,6 +82,13 @@ func NewBridge(log *slog.Logger) (*Bridge, error) {
 	b.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = b.srv.Serve(smallBufListener{ln}) }()
 	return b, nil
+}
+
+// addr is the host:port new streams come to.
+func (b *Bridge) addr() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ln.Addr().String()
 }
 
 // smallBufListener gives each viewer connection a small send buffer. Loopback sockets buffer
@@ -135,12 +145,28 @@ func (b *Bridge) SetShown(shown bool) {
 // viewer stopped reading); feeds stay, and new streams of them start as before. The app calls
 // it when the window's page is gone (its web process died or was ended): the web engine keeps
 // that page's loads open, each holding one of the few connections the reloaded page needs.
+//
+// New streams then come to a new port (URLs made after EndStreams name it): the dead page's
+// connections to the old one, which a hung page's network process may keep whatever the bridge
+// does, do not count against the reloaded page's few. Streams already open on the old port end
+// as above; the old port takes no new ones.
 func (b *Bridge) EndStreams() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	close(b.ended)
 	b.ended = make(chan struct{})
-	b.log.Debug("render bridge: streams ended")
+	old := b.ln
+	if err == nil {
+		b.ln = ln
+	}
+	b.mu.Unlock()
+	if err != nil {
+		b.log.Warn("render bridge: streams ended; no new port, new streams stay on the old one", "err", err)
+		return
+	}
+	go func() { _ = b.srv.Serve(smallBufListener{ln}) }()
+	_ = old.Close()
+	b.log.Debug("render bridge: streams ended, new streams on a new port", "addr", ln.Addr().String())
 }
 
 // whenShown returns nil while the window is shown, else a channel closed when it is shown again.
@@ -327,7 +353,7 @@ type Feed struct {
 
 // URL is the MJPEG stream's address; URL with ".jpg" in place of ".mjpeg" gives one frame.
 func (f *Feed) URL() string {
-	return fmt.Sprintf("http://%s/video/%s.mjpeg", f.b.ln.Addr().String(), f.token)
+	return fmt.Sprintf("http://%s/video/%s.mjpeg", f.b.addr(), f.token)
 }
 
 // hidden reports whether the window showing the feed cannot be seen (Bridge.SetShown): a call

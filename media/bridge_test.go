@@ -153,12 +153,17 @@ func TestBridgeHidden(t *testing.T) {
 
 // TestBridgeEndsStreams: a stream ends, its connection closed, when EndStreams says its page is
 // gone and when its feed closes, even while its viewer reads nothing any more (as WebKitGTK does
-// with a load it keeps open); a stream started after EndStreams carries pictures as before.
+// with a load it keeps open); a stream started after EndStreams, at the feed's new URL on
+// another port (the old one takes no new connection), carries pictures as before.
 func TestBridgeEndsStreams(t *testing.T) {
 	br, f, _ := patternFeed(t)
-	addr := strings.TrimPrefix(f.URL(), "http://")
-	addr = addr[:strings.Index(addr, "/")]
-	path := strings.TrimPrefix(f.URL(), "http://"+addr)
+	var addr, path string
+	at := func() {
+		addr = strings.TrimPrefix(f.URL(), "http://")
+		addr = addr[:strings.Index(addr, "/")]
+		path = strings.TrimPrefix(f.URL(), "http://"+addr)
+	}
+	at()
 	// open starts a stream on its own connection and reads its first picture.
 	open := func() net.Conn {
 		t.Helper()
@@ -215,7 +220,17 @@ func TestBridgeEndsStreams(t *testing.T) {
 	}
 	waitViewers(0)
 
-	// The reloaded page's stream works; a viewer that reads no more ends with its feed.
+	// The reloaded page's stream, at the feed's new URL, works; a viewer that reads no more
+	// ends with its feed.
+	old := addr
+	at()
+	if addr == old {
+		t.Fatalf("after EndStreams the feed's URL still names %s", old)
+	}
+	if c, err := net.DialTimeout("tcp", old, time.Second); err == nil {
+		c.Close()
+		t.Errorf("after EndStreams the old port %s still takes connections", old)
+	}
 	stuck = open()
 	defer stuck.Close()
 	time.Sleep(time.Second)
