@@ -46,7 +46,7 @@ type Bridge struct {
 	srv *http.Server
 
 	mu    sync.Mutex
-	ln    net.Listener // the port new streams come to (replaced by EndStreams)
+	ln    net.Listener     // the port new streams come to (replaced by EndStreams)
 	feeds map[string]*Feed // by token
 	// shown is closed while the window can be seen; while hidden it is an open channel that
 	// SetShown(true) closes.
