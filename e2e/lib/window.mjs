@@ -485,18 +485,29 @@ class Locator {
     await this.win.xdo(['click', '1']);
   }
 
-  /** fill clicks into the field, selects what is there and types text with the real keyboard. */
+  /**
+   * fill clicks into the field, selects what is there with Ctrl+A and types text, all with the
+   * real mouse and keyboard: X delivers them in order. (Selecting from script raced the click on
+   * a loaded machine: the click, reaching the page after select(), put the caret at the end and
+   * the text went after what the field held.) A field that settles on something else (an
+   * app's own write meanwhile) is selected and typed again, within timeout.
+   */
   async fill(text, { timeout = 40_000 } = {}) {
     await this.click({ timeout });
-    await this.on((el) => el.select?.());
-    if (text === '') {
-      await this.win.keyboard.press('BackSpace');
-    } else {
-      await this.win.keyboard.type(text);
-    }
-    // The keystrokes reach the page a moment after xdotool returns (X server, GTK, WebKit).
     const end = Date.now() + timeout;
-    for (let got; (got = await this.inputValue()) !== text; await sleep(30)) {
+    for (;;) {
+      await this.win.keyboard.press('ctrl+a');
+      if (text === '') await this.win.keyboard.press('BackSpace');
+      else await this.win.keyboard.type(text);
+      // The keystrokes reach the page a moment after xdotool returns (X server, GTK, WebKit):
+      // wait for the value, or for it to stay the same for 2 s (then type again).
+      let got = await this.inputValue();
+      for (let same = Date.now(); got !== text && Date.now() - same < 2_000 && Date.now() < end; ) {
+        await sleep(30);
+        const now = await this.inputValue();
+        if (now !== got) [got, same] = [now, Date.now()];
+      }
+      if (got === text) return;
       if (Date.now() > end) throw new Error(`typed ${JSON.stringify(text)} into ${this.describe()} but it holds ${JSON.stringify(got)}`);
     }
   }
