@@ -4,6 +4,10 @@
 //       while measured) under Xvfb with -devices test-pattern, and
 //   (b) a Chromium agent tab (bench/lib/agent-page.mjs: the browser's own WebRTC), a headed
 //       Chromium in kiosk mode under its own Xvfb showing the remote video at the app's size.
+// Both agents send the same picture: the app's test pattern (media/pattern.go), which the
+// Chromium agent's fake camera plays from a y4m file bench/y4m writes at start (a temp dir), so
+// the two VP8 encoders do the same work. (Chromium's own fake camera is mostly still: against it
+// the app's encoder did several times the work.)
 // For each: CPU (% of one core) and memory (RSS and PSS, MiB) of the WHOLE process tree over
 // BENCH_SECONDS of call (the app with its WebKitWebProcess and WebKitNetworkProcess; Chromium
 // with its GPU, renderer, network, audio and capture processes), call setup from the agent's
@@ -11,7 +15,8 @@
 // customer's stamped frames (media/pattern.go's stamp) read back from the pixels of the agent's
 // window on the X display (bench/xstamp) against the time they were drawn.
 //
-// Run: make bench-app (or node bench/app.mjs with out/parley-hub, out/parley-e2e, out/xstamp).
+// Run: make bench-app (or node bench/app.mjs with out/parley-hub, out/parley-e2e, out/xstamp,
+// out/y4m).
 // BENCH_PROFILE=DIR (a diagnosis run, not for the table: profiling costs CPU) also writes, for the
 // app measured last, Go's CPU profile over the measured seconds (DIR/app-cpu.pprof, through the
 // test build's PARLEY_PPROF), perf's samples of the whole tree (DIR/app-perf.data, when perf is
@@ -29,6 +34,8 @@ const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
 const T = 60_000;
 const XSTAMP = process.env.PARLEY_XSTAMP || join(root, 'out', 'xstamp');
+const Y4M = process.env.PARLEY_Y4M || join(root, 'out', 'y4m');
+const PATTERN_FRAMES = 64; // one period of the pattern's bars, 2.1 s at 30 fps
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const PROFILE = process.env.BENCH_PROFILE || '';
 
@@ -84,6 +91,52 @@ function customerInit() {
       b.accepted = Date.now();
     }
   }).observe(document, { childList: true, subtree: true });
+}
+
+/**
+ * agentPicture runs in the customer's page: what the agent sends, read from the customer's remote
+ * video. It reads media/pattern.go's stamp (as media.ReadStamp does) from a few frames over a
+ * second and says how many carried one, how many distinct frame counters they had, and how old the
+ * last stamp was (a live pattern's is tens of ms old, a file's is from when it was written).
+ */
+async function agentPicture() {
+  const v = document.querySelector('[data-testid="remote-video"]');
+  if (!v || !v.videoWidth) return { samples: 0, stamped: 0, frames: 0, ageMs: null, size: '' };
+  const c = document.createElement('canvas');
+  [c.width, c.height] = [v.videoWidth, v.videoHeight];
+  const g = c.getContext('2d', { willReadFrequently: true });
+  const bw = c.width / 64;
+  const y = Math.max(Math.floor((8 * c.height) / 480), 3);
+  const frames = new Set();
+  let stamped = 0;
+  let ageMs = null;
+  const samples = 10;
+  for (let s = 0; s < samples; s++) {
+    g.drawImage(v, 0, 0);
+    const row = g.getImageData(0, y, c.width, 1).data;
+    const lum = (i) => {
+      const x = Math.round((i + 0.5) * bw) * 4;
+      return (row[x] * 299 + row[x + 1] * 587 + row[x + 2] * 114) / 1000 > 128;
+    };
+    if (lum(0) && !lum(1)) {
+      let ms = 0;
+      for (let i = 0; i < 44; i++) ms = ms * 2 + (lum(2 + i) ? 1 : 0);
+      let f = 0;
+      for (let i = 0; i < 16; i++) f = f * 2 + (lum(46 + i) ? 1 : 0);
+      stamped++;
+      frames.add(f);
+      ageMs = Date.now() - ms;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { samples, stamped, frames: frames.size, ageMs, size: `${c.width}x${c.height}` };
+}
+
+/** pictureNote says in words what agentPicture saw. */
+function pictureNote(p) {
+  if (!p.stamped) return `no test pattern stamp (${p.samples} samples of ${p.size || 'no video'})`;
+  const age = p.ageMs < 60_000 ? `last stamp ${p.ageMs} ms old: live` : `stamps ${Math.round(p.ageMs / 1000)} s old: from a file`;
+  return `the test pattern at ${p.size}, stamped in ${p.stamped}/${p.samples} samples, ${p.frames} frames, ${age}`;
 }
 
 /** customer opens the portal and writes, so an agent is offered the chat. */
@@ -317,6 +370,7 @@ async function benchApp(hub, custBrowser, bin, profile = false) {
     await sleep(2000); // past the start-up (key frames, rate control settling)
     const pid = await win.appPid();
     const c = await cost(pid, profile ? win : null);
+    const picture = await cust.page.evaluate(agentPicture);
     const frames = await xstamp(win.xenv, rect, { seconds: Math.min(SECONDS, 5) }).done;
     const lat = frames.map((f) => f.at - f.stamp);
     await win.shot('bench-app-window.png');
@@ -328,7 +382,7 @@ async function benchApp(hub, custBrowser, bin, profile = false) {
     await cust.page.getByTestId('call-end').click();
     await leave(cust);
     await sleep(500);
-    return { ...c, minimised, setup, g2gMedian: quantile(lat, 0.5), g2gP95: quantile(lat, 0.95), fps: frames.length / Math.min(SECONDS, 5), box, video: videoNotes(win.logs) };
+    return { ...c, minimised, picture, setup, g2gMedian: quantile(lat, 0.5), g2gP95: quantile(lat, 0.95), fps: frames.length / Math.min(SECONDS, 5), box, video: videoNotes(win.logs) };
   } finally {
     await win.stop();
   }
@@ -343,7 +397,7 @@ function videoNotes(logs) {
 }
 
 /** benchChromium: a Chromium agent tab (own headed browser) calls the customer; its tree is measured. */
-async function benchChromium(hub, custBrowser, box) {
+async function benchChromium(hub, custBrowser, box, camera) {
   const x = await display();
   const profile = mkdtempSync(join(tmpdir(), 'parley-bench-agent-'));
   const ctx = await chromium.launchPersistentContext(profile, {
@@ -351,7 +405,7 @@ async function benchChromium(hub, custBrowser, box) {
     headless: false,
     env: x.env,
     viewport: null,
-    args: [...chromiumFlags.filter((f) => f !== '--headless'), ...mediaFlags, '--kiosk', '--window-position=0,0', '--window-size=1280,800'],
+    args: [...chromiumFlags.filter((f) => f !== '--headless'), ...mediaFlags, `--use-file-for-fake-video-capture=${camera}`, '--kiosk', '--window-position=0,0', '--window-size=1280,800'],
     timeout: T,
   });
   try {
@@ -376,11 +430,12 @@ async function benchChromium(hub, custBrowser, box) {
     await sleep(2000);
     const { stdout } = await run('pgrep', ['-o', '-f', profile]);
     const c = await cost(Number(stdout.trim()));
+    const picture = await cust.page.evaluate(agentPicture);
     const frames = await xstamp(x.env, rect, { seconds: Math.min(SECONDS, 5) }).done;
     const lat = frames.map((f) => f.at - f.stamp);
     await cust.page.getByTestId('call-end').click();
     await leave(cust);
-    return { ...c, setup, g2gMedian: quantile(lat, 0.5), g2gP95: quantile(lat, 0.95), fps: frames.length / Math.min(SECONDS, 5) };
+    return { ...c, picture, setup, g2gMedian: quantile(lat, 0.5), g2gP95: quantile(lat, 0.95), fps: frames.length / Math.min(SECONDS, 5) };
   } finally {
     await ctx.close().catch(() => {});
     x.stop();
@@ -388,23 +443,29 @@ async function benchChromium(hub, custBrowser, box) {
   }
 }
 
-let hub, custBrowser;
+let hub, custBrowser, tmp;
 const watchdog = setTimeout(() => {
   console.error('bench-app: overall timeout');
   process.exit(2);
 }, 600_000);
 try {
+  // The app's camera, for the Chromium agent: the test pattern as the app draws it, looped.
+  tmp = mkdtempSync(join(tmpdir(), 'parley-bench-app-'));
+  const camera = join(tmp, 'pattern.y4m');
+  await run(Y4M, ['-o', camera, '-size', '640x480', '-fps', '30', '-frames', String(PATTERN_FRAMES)]);
   hub = await startHub();
   custBrowser = await launchChromium({ media: true, args: ['--autoplay-policy=no-user-gesture-required'] });
   // BENCH_BEFORE names an earlier build of the app: measured too, in the same run, for a
   // before/after column.
   const before = process.env.BENCH_BEFORE ? await benchApp(hub, custBrowser, process.env.BENCH_BEFORE) : null;
   const app = await benchApp(hub, custBrowser, undefined, !!PROFILE);
-  const web = await benchChromium(hub, custBrowser, app.box);
+  const web = await benchChromium(hub, custBrowser, app.box, camera);
   const mib = (k) => (k / 1024).toFixed(0);
   const r = (a, b) => (a / b).toFixed(2);
   console.log(`\nbench-app: one 640x480@30 two-way video call with the same Chromium customer, ${SECONDS} s measured, same run`);
   console.log(`remote video shown at ${Math.round(app.box.width)}x${Math.round(app.box.height)} px, self view at 30% of that, in both`);
+  console.log(`camera, app: the test pattern drawn live (-devices test-pattern); the customer saw ${pictureNote(app.picture)}`);
+  console.log(`camera, Chromium: the same pattern, ${PATTERN_FRAMES} frames looped from a y4m file (--use-file-for-fake-video-capture); the customer saw ${pictureNote(web.picture)}`);
   console.log('');
   console.log('                                  agent app (window)   Chromium agent tab   app/Chromium   target');
   const line = (label, a, c, ratio, target) => console.log(`${label.padEnd(34)}${String(a).padStart(18)}   ${String(c).padStart(18)}   ${ratio.padStart(12)}   ${target}`);
@@ -435,4 +496,5 @@ try {
   clearTimeout(watchdog);
   await custBrowser?.close().catch(() => {});
   await hub?.stop().catch(() => {});
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
 }
