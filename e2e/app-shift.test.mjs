@@ -270,7 +270,7 @@ test('item 1: a crashed or hung page is reloaded, the agent is told, and the cal
   const again = await webProcess();
   assert.ok(again > 0 && again !== web, `a new web process (${web} -> ${again})`);
   await win.locator('[data-testid="floating-call-control"][data-state="active"]').waitFor({ timeout: T });
-  await win.waitForFunction(() => document.querySelector('[data-testid="remote-video"]')?.naturalWidth > 0, null, { timeout: T });
+  await win.waitForFunction(() => ['remote-video', 'self-video'].every((id) => document.querySelector(`[data-testid="${id}"]`)?.naturalWidth > 0), null, { timeout: T });
   await timerMoves();
   await win.getByTestId('communication-panel').waitFor({ timeout: T });
   await win.shot('app-shift-recovered.png');
@@ -294,9 +294,10 @@ test('item 1: a crashed or hung page is reloaded, the agent is told, and the cal
   const third = await webProcess();
   assert.ok(third > 0 && third !== again, `a new web process after the hang (${again} -> ${third})`);
   await win.locator('[data-testid="floating-call-control"][data-state="active"]').waitFor({ timeout: T });
-  // The customer's picture comes back in the third page too: the two dead pages' video loads,
-  // which the web engine keeps open, no longer take the connections it needs.
-  await win.waitForFunction(() => document.querySelector('[data-testid="remote-video"]')?.naturalWidth > 0, null, { timeout: T });
+  // The customer's picture and the agent's own come back in the third page too: the dead
+  // pages' video loads, which the web engine keeps open (a hung page's whatever the app does),
+  // hold connections to the render bridge's old port, and the new page's streams use a new one.
+  await win.waitForFunction(() => ['remote-video', 'self-video'].every((id) => document.querySelector(`[data-testid="${id}"]`)?.naturalWidth > 0), null, { timeout: T });
   await win.shot('app-shift-recovered-hang.png');
 
   // The window works: the agent ends the call with a real click, and the customer sees it.
