@@ -109,6 +109,7 @@ type Encoder struct {
 	w, h     int
 	start    time.Time
 	last     time.Time
+	now      func() time.Time // the frames' clock: time.Now (tests give their own)
 	forceKey bool
 	bitrate  int // wanted target in bit/s, applied before the next frame
 	applied  int // target the encoder runs with
@@ -174,7 +175,7 @@ func NewEncoder(w, h int, p Params) (*Encoder, error) {
 	C.parley_ctl_int(ctx, C.VP8E_SET_NOISE_SENSITIVITY, 0)
 	C.parley_ctl_int(ctx, C.VP8E_SET_MAX_INTRA_BITRATE_PCT, 900)
 	now := time.Now()
-	return &Encoder{ctx: ctx, cfg: cfg, p: p, w: w, h: h, start: now, last: now,
+	return &Encoder{ctx: ctx, cfg: cfg, p: p, w: w, h: h, start: now, last: now, now: time.Now,
 		bitrate: p.BitRate, applied: p.BitRate, forceKey: true}, nil
 }
 
@@ -203,7 +204,7 @@ func (e *Encoder) Encode(img *image.YCbCr) ([]byte, bool, error) {
 		e.applied = e.bitrate
 		e.configSets++
 	}
-	t := time.Now()
+	t := e.now()
 	dur := t.Sub(e.last).Microseconds()
 	if dur <= 0 {
 		dur = 1
