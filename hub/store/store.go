@@ -140,6 +140,10 @@ type Store interface {
 	// AppendMessages stores several messages in one transaction, in order, as AppendMessage would
 	// one by one; all are stored or none.
 	AppendMessages(ctx context.Context, ms []wire.Message) ([]Appended, error)
+	// UpdateConversationWith saves c as UpdateConversation does and then stores ms as
+	// AppendMessages does, in one transaction: an agent taking a conversation and the line that
+	// says so cost one commit, and a failure of either stores neither.
+	UpdateConversationWith(ctx context.Context, c wire.Conversation, ms []wire.Message) ([]Appended, error)
 	// Messages returns up to limit messages of conv with Seq > after, in order.
 	Messages(ctx context.Context, conv wire.ConversationID, after int64, limit int) ([]wire.Message, error)
 	// FirstMessage returns the first message of conv by author, or ErrNotFound.

@@ -58,7 +58,12 @@ func (e *Engine) SetWrapUp(ctx context.Context, id wire.ConversationID, code, no
 // UpdateConversation implements store.Store. It leaves last_seq to AppendMessages, and moves
 // activity_at only forward.
 func (e *Engine) UpdateConversation(ctx context.Context, c wire.Conversation) error {
-	n, err := e.DB.Exec(ctx, `UPDATE conversations SET state = ?, customer_name = ?, agent_id = ?, agent_name = ?,
+	return e.updateConversation(ctx, e.DB, c)
+}
+
+// updateConversation saves c's state, agent, times, presence, end reason and outcome.
+func (e *Engine) updateConversation(ctx context.Context, conn Conn, c wire.Conversation) error {
+	n, err := conn.Exec(ctx, `UPDATE conversations SET state = ?, customer_name = ?, agent_id = ?, agent_name = ?,
 		accepted_at = ?, ended_at = ?, ended_by = ?, customer = ?, customer_since = ?, activity_at = `+e.Greatest+`(activity_at, ?),
 		end_reason = ?, outcome = ? WHERE id = ?`,
 		c.State, store.Clean(c.CustomerName), c.AgentID, store.Clean(c.AgentName), c.AcceptedAt, c.EndedAt, c.EndedBy, c.Customer,
@@ -85,6 +90,18 @@ func (e *Engine) AppendMessage(ctx context.Context, m wire.Message) (wire.Messag
 // storing the same client id at the same moment (PostgreSQL) make one of them fail on the unique
 // index: it tries again and finds the first.
 func (e *Engine) AppendMessages(ctx context.Context, ms []wire.Message) ([]store.Appended, error) {
+	return e.appendAfter(ctx, nil, ms)
+}
+
+// UpdateConversationWith implements store.Store: UpdateConversation's statement, then
+// AppendMessages' in the same transaction.
+func (e *Engine) UpdateConversationWith(ctx context.Context, c wire.Conversation, ms []wire.Message) ([]store.Appended, error) {
+	return e.appendAfter(ctx, func(tx Tx) error { return e.updateConversation(ctx, tx, c) }, ms)
+}
+
+// appendAfter runs first, when set, then stores ms, in one transaction, the whole of which is
+// tried again when a unique index refused a message.
+func (e *Engine) appendAfter(ctx context.Context, first func(tx Tx) error, ms []wire.Message) ([]store.Appended, error) {
 	clean := make([]wire.Message, len(ms))
 	for i, m := range ms {
 		m.Text, m.AuthorName, m.ClientID = store.Clean(m.Text), store.Clean(m.AuthorName), store.Clean(m.ClientID)
@@ -93,6 +110,11 @@ func (e *Engine) AppendMessages(ctx context.Context, ms []wire.Message) ([]store
 	for attempt := 0; ; attempt++ {
 		var res []store.Appended
 		err := e.inTx(ctx, func(tx Tx) (err error) {
+			if first != nil {
+				if err := first(tx); err != nil {
+					return err
+				}
+			}
 			res, err = e.Append(ctx, tx, clean)
 			return err
 		})

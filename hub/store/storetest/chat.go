@@ -39,6 +39,7 @@ func Chat(t *testing.T, open Open) {
 	run(t, open, []test{
 		{"MessagesAndIdempotentResend", messagesAndResend},
 		{"AppendMessagesBatch", appendBatch},
+		{"UpdateConversationWithItsLine", updateWith},
 		{"ConcurrentAppendsKeepSeqsAndClientIDs", concurrentAppends},
 		{"NULIsStoredAsReplacementCharacter", nulText},
 		{"Tokens", tokens},
@@ -170,6 +171,58 @@ func appendBatch(t *testing.T, open Open) {
 	}
 	if c, _ := db.Conversation(ctx, "c1"); c.LastSeq != 2 {
 		t.Errorf("c1's last_seq after the failed batch = %d; want 2", c.LastSeq)
+	}
+}
+
+// An agent taking a conversation saves its state and the line that says so together, or neither.
+func updateWith(t *testing.T, open Open) {
+	ctx := bg()
+	now := time.UnixMilli(2_000_000)
+	db := open(t, func() time.Time { return now })
+	db.CreateOrg(ctx, store.Org{ID: "o", Name: "O"})
+	c := wire.Conversation{ID: "c", Org: "o", State: wire.ConvWaiting, CustomerName: "Ann", CreatedAt: 1_000_000}
+	if err := db.CreateConversation(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.AppendMessage(ctx, wire.Message{Conv: "c", Author: wire.AuthorCustomer, Text: "hello", ClientID: "k1"}); err != nil {
+		t.Fatal(err)
+	}
+	c.State, c.AgentID, c.AgentName, c.AcceptedAt, c.ActivityAt = wire.ConvActive, "u", "Agent One", 2_000_000, 2_000_000
+	joined := wire.Message{Conv: "c", Author: wire.AuthorSystem, Text: "Agent One joined the conversation.", Event: &wire.Event{Kind: wire.EventJoined, Name: "Agent One"}}
+	res, err := db.UpdateConversationWith(ctx, c, []wire.Message{joined})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || res[0].Dup || res[0].Message.Seq != 2 || res[0].Message.At != 2_000_000 || res[0].Message.Event == nil {
+		t.Errorf("UpdateConversationWith = %+v; want the line stored as seq 2 at 2000000 with its event", res)
+	}
+	got, err := db.Conversation(ctx, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != wire.ConvActive || got.AgentID != "u" || got.AgentName != "Agent One" || got.AcceptedAt != 2_000_000 || got.LastSeq != 2 {
+		t.Errorf("after UpdateConversationWith: %+v; want active with Agent One, last_seq 2", got)
+	}
+	if msgs, _ := db.Messages(ctx, "c", 1, 10); len(msgs) != 1 || msgs[0].Text != joined.Text || msgs[0].Event == nil || *msgs[0].Event != *joined.Event {
+		t.Errorf("stored after seq 1: %+v; want the joined line with its event", msgs)
+	}
+
+	// A line that cannot be stored leaves the conversation as it was, and the other way round.
+	moved := c
+	moved.AgentID, moved.AgentName = "u2", "Agent Two"
+	if _, err := db.UpdateConversationWith(ctx, moved, []wire.Message{joined, {Conv: "nope", Author: wire.AuthorSystem, Text: "x"}}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UpdateConversationWith a line for a missing conversation = %v; want ErrNotFound", err)
+	}
+	missing := c
+	missing.ID = "nope"
+	if _, err := db.UpdateConversationWith(ctx, missing, []wire.Message{{Conv: "c", Author: wire.AuthorSystem, Text: "x"}}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UpdateConversationWith of a missing conversation = %v; want ErrNotFound", err)
+	}
+	if got, _ := db.Conversation(ctx, "c"); got.AgentID != "u" || got.LastSeq != 2 {
+		t.Errorf("after the failed saves: agent %q, last_seq %d; want u, 2", got.AgentID, got.LastSeq)
+	}
+	if msgs, _ := db.Messages(ctx, "c", 0, 10); len(msgs) != 2 {
+		t.Errorf("after the failed saves c holds %d messages; want 2", len(msgs))
 	}
 }
 
