@@ -1,6 +1,7 @@
 package hub_test
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/parleyhq/parley/hub"
 	"github.com/parleyhq/parley/hub/client"
+	"github.com/parleyhq/parley/hub/postgres"
 	"github.com/parleyhq/parley/wire"
 )
 
@@ -144,6 +146,45 @@ func TestQueueOfferAcceptChat(t *testing.T) {
 	}
 	if len(hist) != 3 || hist[0].Author != wire.AuthorSystem || hist[2].Text != "hi Ann" {
 		t.Errorf("History = %+v; want join line, customer, agent", hist)
+	}
+}
+
+// An accept the database refuses changes nothing: the agent gets the error, the customer neither
+// the new state nor the "joined" line, and the disk holds the conversation as it was (the state
+// and the line are stored in one transaction).
+func TestAcceptRefusedByTheDatabaseChangesNothing(t *testing.T) {
+	if postgres.IsDSN(testDB(t)) {
+		t.Skip("the refusal is an SQLite trigger")
+	}
+	var path string
+	s := startHub(t, func(c *hub.Config) { path = c.DB })
+	agent := member(t, s, "agent1")
+	cust, conv := customer(t, s, "Ann")
+	o := agent.offer(conv.ID)
+	// The conversation's update goes through; the line after it, in the same transaction, fails.
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`CREATE TRIGGER refuse_system BEFORE INSERT ON messages WHEN NEW.author = 'system'
+		BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := agent.conn.Request(ctx(t), wire.TypeOfferAccept, wire.OfferRef{Offer: o.ID}); err == nil {
+		t.Fatal("accept the database refused = nil; want an error")
+	}
+	cust.none(wire.TypeConvState, 300*time.Millisecond)
+	cust.none(wire.TypeChatMessage, 0)
+	c, err := s.Store().Conversation(ctx(t), conv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State != wire.ConvWaiting || c.AgentID != "" || c.AcceptedAt != 0 || c.LastSeq != 0 {
+		t.Errorf("stored after the refused accept: %+v; want waiting, no agent, no message", c)
+	}
+	if ms, err := s.Store().Messages(ctx(t), conv.ID, 0, 10); err != nil || len(ms) != 0 {
+		t.Errorf("messages after the refused accept: %+v, %v; want none", ms, err)
 	}
 }
 

@@ -3,6 +3,7 @@ package hub
 import (
 	"cmp"
 	"slices"
+	"time"
 
 	"github.com/parleyhq/parley/hub/store"
 	"github.com/parleyhq/parley/wire"
@@ -236,13 +237,20 @@ func (r *router) assignTo(cs *convState, a *agentState) error {
 	now := r.s.now().UnixMilli()
 	// Taking a conversation is activity: the close for inactivity waits from now.
 	cs.conv.State, cs.conv.AgentID, cs.conv.AgentName, cs.conv.AcceptedAt, cs.conv.ActivityAt = wire.ConvActive, a.user.ID, a.user.DisplayName, now, now
+	// The new state and the line that tells the parties go to disk in one commit, all or nothing:
+	// the loop waits for each commit, and a durable one costs an fsync.
+	joined := wire.Message{Conv: cs.conv.ID, Author: wire.AuthorSystem, Text: a.user.DisplayName + " joined the conversation.",
+		Event: &wire.Event{Kind: wire.EventJoined, Name: a.user.DisplayName}}
 	ctx, cancel := dbctx()
-	err := r.s.store.UpdateConversation(ctx, cs.conv)
+	start := time.Now()
+	stored, err := r.s.store.UpdateConversationWith(ctx, cs.conv, []wire.Message{joined})
+	r.s.metrics.storeSeconds.Observe(time.Since(start).Seconds())
 	cancel()
 	if err != nil {
 		cs.conv = prev
 		return err
 	}
+	joined = stored[0].Message
 	if prev.State == wire.ConvWaiting {
 		r.visitAnswered(cs, a)
 	} else if cs.visit.N > 0 {
@@ -270,7 +278,11 @@ func (r *router) assignTo(cs *convState, a *agentState) error {
 		cs.abandon = nil
 	}
 	r.sendConvState(cs)
-	r.systemEvent(cs, a.user.DisplayName+" joined the conversation.", &wire.Event{Kind: wire.EventJoined, Name: a.user.DisplayName})
+	// The parties get the line after the state, as any line stored after it; LastSeq moves only
+	// now, so the state frames above carry the seq they carried before the line was stored.
+	cs.conv.LastSeq = joined.Seq
+	r.s.metrics.messages.WithLabelValues(string(joined.Author)).Inc()
+	r.sendMessage(cs, joined)
 	r.armIdle(cs, false) // a customer who went while waiting: the close is due from now on
 	r.handVisualsTo(cs)
 	r.pushAgentState(a)
