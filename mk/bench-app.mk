@@ -16,7 +16,9 @@ bench-app: deps web $(OUT)/parley-hub $(OUT)/parley-e2e $(OUT)/xstamp $(OUT)/y4m
 
 # bench-transport: what WebKitGTK spends showing the same 30 fps JPEG frames through the MJPEG
 # <img> the app uses against a WebSocket or fetched frames drawn to a canvas or swapped into an
-# <img> (Debian's MiniBrowser under its own Xvfb, compositing off as in the app). Not in `make test`.
+# <img>, and with a 15 fps self view beside the MJPEG <img> sent on its own clock or with the
+# remote's pictures (Debian's MiniBrowser under its own Xvfb, compositing off as in the app).
+# Not in `make test`.
 .PHONY: bench-transport
 bench-transport: deps
 	$(GO) run ./bench/transport

@@ -9,7 +9,12 @@
 // It runs Debian's MiniBrowser (package libwebkit2gtk-4.1-0) under its own Xvfb with compositing
 // off, as the app runs its webview (Wails' WebviewGpuPolicyNever).
 //
-// Usage: transport [-seconds 10] [-width 324] [-modes mjpeg,ws,pull,img]
+// Two more modes add the call's self view, a second MJPEG <img> of a second source (the camera:
+// its own 30 fps clock, half a frame behind the first) at 30% of the width and 15 fps: "self"
+// sends its every other frame as it comes, "selfalign" sends the newest self picture right after
+// every other remote frame, so the page gets both pictures' changes at once.
+//
+// Usage: transport [-seconds 10] [-width 324] [-modes mjpeg,ws,pull,img,self,selfalign]
 package main
 
 import (
@@ -41,7 +46,7 @@ const miniBrowser = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
 func main() {
 	secs := flag.Int("seconds", 10, "length of each measurement")
 	width := flag.Int("width", 324, "width the picture is shown at (the floating call control's)")
-	modes := flag.String("modes", "mjpeg,ws,pull,img", "transports to measure")
+	modes := flag.String("modes", "mjpeg,ws,pull,img,self,selfalign", "transports to measure")
 	flag.Parse()
 	if err := run(time.Duration(*secs)*time.Second, *width, strings.Split(*modes, ",")); err != nil {
 		fmt.Fprintln(os.Stderr, "transport:", err)
@@ -59,12 +64,13 @@ type source struct {
 	notify chan struct{}
 }
 
-func (s *source) run(ctx context.Context, width int) error {
+func (s *source) run(ctx context.Context, width int, delay time.Duration) error {
 	enc, err := jpeg.NewEncoder()
 	if err != nil {
 		return err
 	}
 	p := media.NewPattern(640, 480)
+	time.Sleep(delay)
 	tick := time.NewTicker(time.Second / 30)
 	defer tick.Stop()
 	for {
@@ -120,13 +126,15 @@ func run(window time.Duration, width int, modes []string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	src := &source{notify: make(chan struct{})}
-	go func() { _ = src.run(ctx, width) }()
+	go func() { _ = src.run(ctx, width, 0) }()
+	self := &source{notify: make(chan struct{})}
+	go func() { _ = self.run(ctx, width*3/10, time.Second/60) }()
 	st := &stats{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: handler(src, st, width)}
+	srv := &http.Server{Handler: handler(src, self, st, width)}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
@@ -158,10 +166,12 @@ func run(window time.Duration, width int, modes []string) error {
 }
 
 var describe = map[string]string{
-	"mjpeg": "MJPEG stream into an <img> (the app today)",
-	"ws":    "JPEG over a WebSocket, drawn to a canvas",
-	"pull":  "JPEG pulled by fetch, drawn to a canvas",
-	"img":   "JPEG pulled by fetch, swapped into an <img>",
+	"mjpeg":     "MJPEG stream into an <img> (the app today)",
+	"ws":        "JPEG over a WebSocket, drawn to a canvas",
+	"pull":      "JPEG pulled by fetch, drawn to a canvas",
+	"img":       "JPEG pulled by fetch, swapped into an <img>",
+	"self":      "MJPEG <img> + self view (15 fps, own clock)",
+	"selfalign": "MJPEG <img> + self view sent with remote",
 }
 
 type result struct {
@@ -218,11 +228,48 @@ func measure(ctx context.Context, display, url string, window time.Duration, st 
 	return r, nil
 }
 
-func handler(src *source, st *stats, width int) http.Handler {
+func handler(src, self *source, st *stats, width int) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprintf(w, page, width, width*3/4, r.URL.Query().Get("mode"))
+		fmt.Fprintf(w, page, width, width*3/4, r.URL.Query().Get("mode"), width*3/10, width*3/10*3/4)
+	})
+	// The self view at 15 fps: every other frame of its own source, or (?align=1) its newest
+	// picture right after every other frame of the remote source.
+	mux.HandleFunc("GET /self", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary=f")
+		fl := w.(http.Flusher)
+		fmt.Fprint(w, "--f\r\n")
+		align := r.URL.Query().Get("align") == "1"
+		var seq, rseq uint64
+		for {
+			var j []byte
+			var n uint64
+			var ok bool
+			if align {
+				if _, rseq, _, ok = src.after(r.Context(), rseq); !ok {
+					return
+				}
+				if rseq%2 == 1 {
+					continue
+				}
+				j, n, _, ok = self.after(r.Context(), 0)
+			} else {
+				j, n, _, ok = self.after(r.Context(), seq)
+				if ok && n%2 == 1 {
+					seq = n
+					continue
+				}
+			}
+			if !ok {
+				return
+			}
+			seq = n
+			if _, err := fmt.Fprintf(w, "Content-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n%s\r\n--f\r\n", len(j), j); err != nil {
+				return
+			}
+			fl.Flush()
+		}
 	})
 	// The MJPEG stream, as media.Bridge sends it (each part followed at once by the boundary).
 	mux.HandleFunc("GET /mjpeg", func(w http.ResponseWriter, r *http.Request) {
@@ -301,13 +348,14 @@ func handler(src *source, st *stats, width int) http.Handler {
 
 // page shows the picture by the mode's way and reports what it drew once a second.
 const page = `<!doctype html><html><body style="margin:0;background:#222">
-<img id="i" width="%[1]d" height="%[2]d" style="display:none"><canvas id="c" width="%[1]d" height="%[2]d" style="display:none"></canvas>
+<img id="i" width="%[1]d" height="%[2]d" style="display:none"><img id="s" width="%[4]d" height="%[5]d" style="display:none;position:fixed;left:%[4]dpx;top:%[5]dpx"><canvas id="c" width="%[1]d" height="%[2]d" style="display:none"></canvas>
 <script>
-const mode = %[3]q, img = document.getElementById('i'), cv = document.getElementById('c'), g = cv.getContext('2d');
+const mode = %[3]q, self = document.getElementById('s'), img = document.getElementById('i'), cv = document.getElementById('c'), g = cv.getContext('2d');
 let frames = 0, ages = [];
-setInterval(() => { if (mode === 'mjpeg') return; fetch('/drawn', {method: 'POST', body: JSON.stringify({frames, ages})}); frames = 0; ages = []; }, 1000);
+setInterval(() => { if (mode === 'mjpeg' || mode.startsWith('self')) return; fetch('/drawn', {method: 'POST', body: JSON.stringify({frames, ages})}); frames = 0; ages = []; }, 1000);
 const drew = (made) => { frames++; ages.push(Date.now() - made / 1000); };
-if (mode === 'mjpeg') { img.style.display = ''; img.src = '/mjpeg'; }
+if (mode === 'mjpeg' || mode.startsWith('self')) { img.style.display = ''; img.src = '/mjpeg'; }
+if (mode.startsWith('self')) { self.style.display = ''; self.src = '/self?align=' + (mode === 'selfalign' ? 1 : 0); }
 if (mode === 'ws') {
   cv.style.display = '';
   const ws = new WebSocket('ws://' + location.host + '/ws'); ws.binaryType = 'arraybuffer';
