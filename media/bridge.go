@@ -24,7 +24,11 @@ import (
 // and size whatever the number of viewers; a slow viewer skips to the newest frame. A viewer
 // asks for the size it shows (?w=WIDTH: the frame is shrunk in Go before encoding, so the
 // encoder, the loopback socket and the webview's decoder all handle that size, not the camera's)
-// and may cap the rate (?fps=N, e.g. a small self view).
+// and may cap the rate (?fps=N, e.g. a small self view). A capped stream sends its pictures
+// right after a full-rate stream sends one (the call's self view with the remote video), so the
+// webview gets both pictures' changes at once and paints the window once for both, not at two
+// unrelated times (bench/transport's self modes, in WebKitGTK: a 15 fps self view beside a
+// 30 fps picture cost WebKit 9 points of a core on its own clock, 3 sent with the picture).
 //
 // While the window cannot be seen (SetShown(false): minimised, on another workspace) the
 // streams stay open but carry nothing: no frame is shrunk or encoded, and the webview decodes
@@ -53,6 +57,11 @@ type Bridge struct {
 	shown chan struct{}
 	// ended is closed, and replaced, by EndStreams: the streams open then end.
 	ended chan struct{}
+	// fullSent is closed, and replaced, each time a full-rate stream (no ?fps=) sends a
+	// picture: capped streams wait on it to send theirs at the same time.
+	fullSent chan struct{}
+	// lastFull is when a full-rate stream last sent a picture (Unix ns).
+	lastFull atomic.Int64
 	// encodes counts the JPEGs made (tests).
 	encodes atomic.Int64
 }
@@ -61,6 +70,11 @@ type Bridge struct {
 // encoded), so that nothing between the bridge and the <img> takes the idle stream for dead.
 // A variable for tests.
 var hiddenBeat = 15 * time.Second
+
+// alignWithin is how recently a full-rate stream must have sent for a capped stream to wait for
+// its next picture: with no full-rate pictures flowing (no call, the remote video off) capped
+// streams keep their own time.
+const alignWithin = 200 * time.Millisecond
 
 // streamCut is how long a stream that should end may wait on a write to a viewer that stopped
 // reading before the write is cut.
@@ -75,7 +89,7 @@ func NewBridge(log *slog.Logger) (*Bridge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media: bridge listen: %w", err)
 	}
-	b := &Bridge{log: log, ln: ln, feeds: map[string]*Feed{}, shown: make(chan struct{}), ended: make(chan struct{})}
+	b := &Bridge{log: log, ln: ln, feeds: map[string]*Feed{}, shown: make(chan struct{}), ended: make(chan struct{}), fullSent: make(chan struct{})}
 	close(b.shown)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /video/{file}", b.serve)
@@ -181,6 +195,26 @@ func (b *Bridge) whenShown() <-chan struct{} {
 	}
 }
 
+// sentFull notes that a full-rate stream sent a picture: capped streams waiting for one go.
+func (b *Bridge) sentFull() {
+	b.lastFull.Store(time.Now().UnixNano())
+	b.mu.Lock()
+	close(b.fullSent)
+	b.fullSent = make(chan struct{})
+	b.mu.Unlock()
+}
+
+// nextFull returns a channel closed when a full-rate stream next sends a picture, or nil when
+// none sent one within alignWithin.
+func (b *Bridge) nextFull() <-chan struct{} {
+	if time.Since(time.Unix(0, b.lastFull.Load())) > alignWithin {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.fullSent
+}
+
 // NewFeed returns a new feed with its own token.
 func (b *Bridge) NewFeed() *Feed {
 	f := &Feed{b: b, token: randomHex(16), notify: make(chan struct{}), done: make(chan struct{})}
@@ -280,13 +314,36 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) {
 			return true
 		}
 		for {
-			if d := time.Until(next); gap > 0 && d > 0 {
-				select {
-				case <-time.After(d):
-				case <-ended:
-					return
-				case <-r.Context().Done():
-					return
+			if gap > 0 {
+				// A capped stream goes with a full-rate stream's picture when one flows: it wakes
+				// a quarter gap early and sends with the next full-rate picture (at most half a
+				// gap later), so its rate stays what was asked and both arrive together.
+				wake := next // zero before the first picture: at once
+				if !next.IsZero() && b.nextFull() != nil {
+					wake = next.Add(-gap / 4)
+				}
+				if d := time.Until(wake); d > 0 {
+					select {
+					case <-time.After(d):
+					case <-ended:
+						return
+					case <-r.Context().Done():
+						return
+					}
+				}
+				if full := b.nextFull(); full != nil && !next.IsZero() {
+					t := time.NewTimer(gap / 2)
+					select {
+					case <-full:
+					case <-t.C:
+					case <-ended:
+						t.Stop()
+						return
+					case <-r.Context().Done():
+						t.Stop()
+						return
+					}
+					t.Stop()
 				}
 			}
 			// A hidden window takes nothing but, now and then, the picture it already has.
@@ -323,6 +380,9 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) {
 			seq, next, last = s, time.Now().Add(gap), j
 			if !send(j) {
 				return
+			}
+			if gap == 0 {
+				b.sentFull()
 			}
 			sent++
 			f.sent.Add(1)

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"image/jpeg"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -240,4 +243,90 @@ func TestBridgeEndsStreams(t *testing.T) {
 		t.Error("feed closed: the stream of a viewer that reads nothing did not end")
 	}
 	waitViewers(0)
+}
+
+// TestBridgeCappedStreamGoesWithFullRate: a capped stream (the self view, ?fps=15, its own
+// camera's clock half a frame behind the remote video's) sends each picture right after the
+// full-rate stream's (the remote video), so the window paints both at once, and still at about
+// the rate it asked.
+func TestBridgeCappedStreamGoesWithFullRate(t *testing.T) {
+	br, remote, ctx := patternFeed(t)
+	self := br.NewFeed()
+	go func() {
+		time.Sleep(time.Second / 60)
+		p := NewPattern(640, 480)
+		tk := time.NewTicker(time.Second / 30)
+		defer tk.Stop()
+		for {
+			self.Publish(p.Draw(time.Now()))
+			select {
+			case <-tk.C:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	// arrivals reads a stream's parts for 3 s and returns when each one ended.
+	arrivals := func(url string) <-chan []time.Time {
+		out := make(chan []time.Time, 1)
+		go func() {
+			var at []time.Time
+			defer func() { out <- at }()
+			rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(rctx, "GET", url, nil)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return
+			}
+			defer res.Body.Close()
+			mr := multipart.NewReader(res.Body, "parleyframe")
+			for {
+				p, err := mr.NextPart()
+				if err != nil {
+					return
+				}
+				if _, err := io.Copy(io.Discard, p); err != nil {
+					return
+				}
+				at = append(at, time.Now())
+			}
+		}()
+		return out
+	}
+	rc := arrivals(remote.URL() + "?w=320")
+	sc := arrivals(self.URL() + "?w=96&fps=15")
+	r, s := <-rc, <-sc
+	if len(r) < 10 || len(s) < 5 {
+		t.Fatalf("%d remote and %d self pictures in 3 s; want a flow of both", len(r), len(s))
+	}
+	// Skip the first second (the streams start unaligned); then each self picture should come
+	// within a few ms of a remote one (before or after: the two readers here run in the same busy
+	// process), where its own clock puts it about 17 ms from both.
+	var lags []time.Duration
+	for _, a := range s {
+		if a.Sub(s[0]) < time.Second {
+			continue
+		}
+		i := sort.Search(len(r), func(i int) bool { return r[i].After(a) })
+		near := time.Hour
+		if i < len(r) {
+			near = r[i].Sub(a)
+		}
+		if i > 0 {
+			near = min(near, a.Sub(r[i-1]))
+		}
+		lags = append(lags, near)
+	}
+	slices.Sort(lags)
+	if len(lags) < 4 {
+		t.Fatalf("%d self pictures after the first second; want about 30", len(lags))
+	}
+	if med := lags[len(lags)/2]; med > 4*time.Millisecond {
+		t.Errorf("self pictures come %v from the nearest remote one (median of %d: %v); want within 4 ms", med, len(lags), lags)
+	}
+	// About 45 (half the full-rate stream's 90); on a starved machine both come slower.
+	if n := len(s); n > 48 || n < len(r)/3 {
+		t.Errorf("?fps=15 sent %d pictures in 3 s (the full-rate stream %d); want about half as many, at most 48", n, len(r))
+	}
 }
