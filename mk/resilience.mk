@@ -38,9 +38,16 @@ BENCH_LOAD_FLAGS ?= -customers 2000 -agents 200 -messages 5 -interval 4s
 # with an older REV. One command prints before and after, one run after another on the same machine.
 BEFORE_SRC = $(abspath $(OUT))/before-src
 bench-load: $(OUT)/parley-hub $(OUT)/parley-load $(if $(BENCH_BEFORE),bench-load-before-bins)
-	$(if $(BENCH_BEFORE),@echo "== before: $(BENCH_BEFORE) ($$(git rev-parse --short $(BENCH_BEFORE)))" && $(OUT)/parley-load-before -hub $(OUT)/parley-hub-before $(BENCH_LOAD_FLAGS) && echo && echo "== after: this tree ($$(git rev-parse --short HEAD)$$(git diff --quiet HEAD || echo ', changed')), the hub's defaults")
+	@if [ -n "$(BENCH_BEFORE)" ]; then \
+		echo "== before: $(BENCH_BEFORE) ($$(git rev-parse --short $(BENCH_BEFORE)))"; \
+		$(OUT)/parley-load-before -hub $(OUT)/parley-hub-before $(BENCH_LOAD_FLAGS) || exit 1; \
+		echo; echo "== after: this tree ($$(git rev-parse --short HEAD)$$(git diff --quiet HEAD || echo ', changed')), the hub's defaults"; \
+	fi
 	$(OUT)/parley-load -hub $(OUT)/parley-hub $(BENCH_LOAD_FLAGS)
-	$(if $(BENCH_BEFORE),@echo && echo "== after, -db-synchronous normal (the durability of hubs before 49a9577)" && $(OUT)/parley-load -hub $(OUT)/parley-hub -hub-flags "-db-synchronous normal" $(BENCH_LOAD_FLAGS))
+	@if [ -n "$(BENCH_BEFORE)" ]; then \
+		echo; echo "== after, -db-synchronous normal (the durability of hubs before 49a9577)"; \
+		$(OUT)/parley-load -hub $(OUT)/parley-hub -hub-flags "-db-synchronous normal" $(BENCH_LOAD_FLAGS); \
+	fi
 
 .PHONY: bench-load-before-bins
 bench-load-before-bins: deps web
