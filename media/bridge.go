@@ -64,6 +64,9 @@ type Bridge struct {
 	lastFull atomic.Int64
 	// encodes counts the JPEGs made (tests).
 	encodes atomic.Int64
+	// capped counts the pictures capped streams sent, withFull those of them sent on a
+	// full-rate stream's picture (tests).
+	capped, withFull atomic.Int64
 }
 
 // hiddenBeat is how often a stream of a hidden window repeats its last picture (already
@@ -335,6 +338,7 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) {
 					t := time.NewTimer(gap / 2)
 					select {
 					case <-full:
+						b.withFull.Add(1)
 					case <-t.C:
 					case <-ended:
 						t.Stop()
@@ -383,6 +387,8 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request) {
 			}
 			if gap == 0 {
 				b.sentFull()
+			} else {
+				b.capped.Add(1)
 			}
 			sent++
 			f.sent.Add(1)

