@@ -237,9 +237,7 @@ func handler(src, self *source, st *stats, width int) http.Handler {
 	// The self view at 15 fps: every other frame of its own source, or (?align=1) its newest
 	// picture right after every other frame of the remote source.
 	mux.HandleFunc("GET /self", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary=f")
-		fl := w.(http.Flusher)
-		fmt.Fprint(w, "--f\r\n")
+		part := mjpeg(w)
 		align := r.URL.Query().Get("align") == "1"
 		var seq, rseq uint64
 		for {
@@ -265,17 +263,14 @@ func handler(src, self *source, st *stats, width int) http.Handler {
 				return
 			}
 			seq = n
-			if _, err := fmt.Fprintf(w, "Content-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n%s\r\n--f\r\n", len(j), j); err != nil {
+			if !part(j) {
 				return
 			}
-			fl.Flush()
 		}
 	})
 	// The MJPEG stream, as media.Bridge sends it (each part followed at once by the boundary).
 	mux.HandleFunc("GET /mjpeg", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary=f")
-		fl := w.(http.Flusher)
-		fmt.Fprint(w, "--f\r\n")
+		part := mjpeg(w)
 		var seq uint64
 		for {
 			j, n, _, ok := src.after(r.Context(), seq)
@@ -283,10 +278,9 @@ func handler(src, self *source, st *stats, width int) http.Handler {
 				return
 			}
 			seq = n
-			if _, err := fmt.Fprintf(w, "Content-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n%s\r\n--f\r\n", len(j), j); err != nil {
+			if !part(j) {
 				return
 			}
-			fl.Flush()
 			st.mu.Lock()
 			st.frames++
 			st.mu.Unlock()
@@ -452,4 +446,19 @@ func webkitVersion() string {
 		return "?"
 	}
 	return string(out)
+}
+
+// mjpeg starts an MJPEG response on w and returns what sends one picture as its part, followed
+// at once by the next boundary (as media.Bridge sends them); false once the viewer is gone.
+func mjpeg(w http.ResponseWriter) func(j []byte) bool {
+	w.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary=f")
+	fl := w.(http.Flusher)
+	fmt.Fprint(w, "--f\r\n")
+	return func(j []byte) bool {
+		if _, err := fmt.Fprintf(w, "Content-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n%s\r\n--f\r\n", len(j), j); err != nil {
+			return false
+		}
+		fl.Flush()
+		return true
+	}
 }
