@@ -168,6 +168,8 @@ type Server struct {
 	cancel context.CancelFunc
 	// conns counts running WebSocket handlers, so Close can wait for them.
 	conns sync.WaitGroup
+	// bg counts the loops that run until ctx ends (sweeps, the account watcher).
+	bg sync.WaitGroup
 	// turn is the embedded TURN server, when one runs (hub/calls_relay.go).
 	turn *relay.Server
 	// relays hands out each call's ICE servers; nil when no relay is configured.
@@ -284,9 +286,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	go s.router.run()
-	go s.sweepTokens()
-	go s.sweepRecordings()
-	go s.watchAccounts()
+	s.background(s.sweepTokens, s.sweepRecordings, s.watchAccounts)
 	s.mux = s.routes()
 	var h http.Handler = s.mux
 	if s.cluster != nil {
@@ -329,7 +329,7 @@ func (s *Server) Start() error {
 		return err
 	}
 	ln = s.capListener(ln)
-	go s.sweepIdle()
+	s.background(s.sweepIdle)
 	s.mu.Lock()
 	s.ln = ln
 	s.mu.Unlock()
@@ -404,6 +404,7 @@ func (s *Server) Close(ctx context.Context) error {
 	s.cancel()
 	<-waited
 	s.router.stop()
+	s.bg.Wait() // the sweeps and the account watcher, before the store closes
 	s.router.visits.stop() // stored before the organisations are handed over
 	if s.cluster != nil {
 		s.cluster.drainEnd()
@@ -411,6 +412,17 @@ func (s *Server) Close(ctx context.Context) error {
 	s.closeRelays()
 	s.closeStore()
 	return err
+}
+
+// background runs each loop on its own goroutine; Close waits for them after ctx ends.
+func (s *Server) background(loops ...func()) {
+	for _, loop := range loops {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			loop()
+		}()
+	}
 }
 
 // sweepTokens deletes expired tokens every hour until the server closes.

@@ -421,7 +421,8 @@ func (r *router) stop() {
 	<-r.done
 }
 
-// call runs f on the router goroutine and returns its error.
+// call runs f on the router goroutine and returns its error, or ErrClosed when the router ends
+// first (a command still in the buffer when it stops is never run).
 func (r *router) call(f func() error) error {
 	res := make(chan error, 1)
 	select {
@@ -429,7 +430,17 @@ func (r *router) call(f func() error) error {
 	case <-r.quit:
 		return ErrClosed
 	}
-	return <-res
+	select {
+	case err := <-res:
+		return err
+	case <-r.done:
+		select {
+		case err := <-res:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
 }
 
 // post queues f for the router goroutine without waiting (timers use it).
