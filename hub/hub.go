@@ -404,7 +404,8 @@ func (s *Server) Close(ctx context.Context) error {
 	s.cancel()
 	<-waited
 	s.router.stop()
-	s.bg.Wait() // the sweeps and the account watcher, before the store closes
+	// The sweeps and the account watcher end before the store closes.
+	s.bg.Wait()
 	s.router.visits.stop() // stored before the organisations are handed over
 	if s.cluster != nil {
 		s.cluster.drainEnd()
