@@ -430,6 +430,11 @@ func (r *router) call(f func() error) error {
 	case <-r.quit:
 		return ErrClosed
 	}
+	return r.await(res)
+}
+
+// await returns what res receives, or ErrClosed when the router has ended without answering.
+func (r *router) await(res <-chan error) error {
 	select {
 	case err := <-res:
 		return err

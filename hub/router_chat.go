@@ -73,7 +73,7 @@ func (r *router) chatSend(c *conn, rid string, m wire.ChatSend) error {
 	case <-r.quit:
 		return ErrClosed
 	}
-	return <-req.done
+	return r.await(req.done)
 }
 
 // chatBatch stores the messages queued together in one transaction (group commit: under load
