@@ -29,20 +29,25 @@ func patternFeed(t *testing.T) (*Bridge, *Feed, context.Context) {
 	f := br.NewFeed()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go func() {
-		p := NewPattern(640, 480)
-		tk := time.NewTicker(time.Second / 30)
-		defer tk.Stop()
-		for {
-			f.Publish(p.Draw(time.Now()))
-			select {
-			case <-tk.C:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	go publishPattern(ctx, f, 0)
 	return br, f, ctx
+}
+
+// publishPattern publishes the 640x480 test pattern on f at 30 frames a second, the first after
+// delay, until ctx ends.
+func publishPattern(ctx context.Context, f *Feed, delay time.Duration) {
+	time.Sleep(delay)
+	p := NewPattern(640, 480)
+	tk := time.NewTicker(time.Second / 30)
+	defer tk.Stop()
+	for {
+		f.Publish(p.Draw(time.Now()))
+		select {
+		case <-tk.C:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // TestBridgeSizeAndRate: a viewer gets frames at the width it shows (?w=) and no faster than it
@@ -252,20 +257,7 @@ func TestBridgeEndsStreams(t *testing.T) {
 func TestBridgeCappedStreamGoesWithFullRate(t *testing.T) {
 	br, remote, ctx := patternFeed(t)
 	self := br.NewFeed()
-	go func() {
-		time.Sleep(time.Second / 60)
-		p := NewPattern(640, 480)
-		tk := time.NewTicker(time.Second / 30)
-		defer tk.Stop()
-		for {
-			self.Publish(p.Draw(time.Now()))
-			select {
-			case <-tk.C:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	go publishPattern(ctx, self, time.Second/60)
 	// arrivals reads a stream's parts for 3 s and returns when each one ended.
 	arrivals := func(url string) <-chan []time.Time {
 		out := make(chan []time.Time, 1)
